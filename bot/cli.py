@@ -1,0 +1,112 @@
+"""`copbot`: run the bot, migrate the database, print the command reference."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.permissions import Role
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="copbot", description="A community-of-practice bot.")
+    sub = parser.add_subparsers(dest="command")
+    for name, help_text in (("run", "start the bot (the console when no platform tokens are set)"),
+                            ("console", "start the local console")):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--as", dest="user", default="me", help="console: who you are (default: me)")
+        p.add_argument("--role", default="admin", choices=[r.label for r in Role],
+                       help="console: your role (default: admin, so you can try everything)")
+    db = sub.add_parser("db", help="database commands")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply migrations")
+    db_sub.add_parser("current", help="show the applied migration")
+    docs = sub.add_parser("docs", help="print generated documentation")
+    docs.add_argument("what", choices=["commands"])
+    return parser
+
+
+def _configure_logging(settings: Settings, to_file: bool) -> None:
+    handler: logging.Handler
+    if to_file:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(settings.data_dir / "copbot.log", encoding="utf-8")
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
+
+
+def _safe_url(settings: Settings) -> str:
+    return make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+
+
+async def _run_console(settings: Settings, user: str, role: str) -> int:
+    from adapters.console_adapter import ConsoleAdapter, console_member
+    from bot.app import build_app
+
+    app = build_app(settings)
+    try:
+        async def switch_role(member, role_name: str) -> str | None:  # type: ignore[no-untyped-def]
+            try:
+                wanted = Role.parse(role_name)
+            except ValueError as exc:
+                return str(exc)
+            await app.set_local_role(member, wanted, "console --role")
+            return None
+
+        await app.set_local_role(console_member(user), Role.parse(role), "console --role")
+        console = ConsoleAdapter(app.dispatch, user=user, export_dir=settings.data_dir / "exports",
+                                 switch_role=switch_role, history_file=settings.data_dir / "console_history")
+        return await console.run()
+    finally:
+        app.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    command = args.command or "run"
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"copbot: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if command in ("run", "console"):
+            _configure_logging(settings, to_file=True)
+            user = getattr(args, "user", "me")
+            role = getattr(args, "role", "admin")
+            return asyncio.run(_run_console(settings, user, role))
+        _configure_logging(settings, to_file=False)
+        if command == "db":
+            from bot.store.db import current_revision, make_engine, upgrade
+
+            engine = make_engine(settings.resolved_database_url)
+            if args.db_command == "upgrade":
+                upgrade(engine)
+            print(f"{_safe_url(settings)}: migration {current_revision(engine) or 'none'}")
+            return 0
+        if command == "docs":
+            from bot.app import build_registry
+            from bot.commands import describe_commands
+
+            registry = build_registry()
+            sys.stdout.write(describe_commands(registry, registry.groups))
+            return 0
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "connection failed"
+        print(f"copbot: cannot open the database {_safe_url(settings)}: {reason}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

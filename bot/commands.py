@@ -1,0 +1,543 @@
+"""Commands, declared once.
+
+A feature declares a command with a decorator on an async function. The function's signature gives the
+parameters (positional parameters are typed in order, keyword-only ones are ``--flags``), its type hints
+give their types, ``Annotated[..., Opt(...)]`` adds help, limits and an example, and its docstring is
+the help text (first line: summary; lines starting with ``Example:``: examples). From that one
+declaration come the text parser, forms, help, the Discord/Slack command shapes and README's reference.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import shlex
+import types
+import typing
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Awaitable, Callable, Iterable, Mapping
+
+from bot.errors import ArgumentError, CommandError
+from bot.messages import FieldKind, Form, FormField, Member
+from bot.permissions import Role
+
+DEFAULT_MAX_TEXT = 200
+DEFAULT_MAX_LONG_TEXT = 4000
+
+
+@dataclass(frozen=True)
+class Opt:
+    """Metadata for a parameter, used as ``Annotated[str, Opt(help=...)]``."""
+
+    help: str = ""
+    example: str | None = None
+    label: str | None = None
+    max_length: int | None = None
+    min: int | None = None
+    max: int | None = None
+    long: bool = False
+    converter: Callable[[str], Any] | None = None
+    metavar: str | None = None
+    item_max_length: int = 60
+    verbatim: bool = False  # the last text parameter keeps "quoted phrases" quoted (search queries)
+
+
+def slug(text: str) -> str:
+    """Normalise a choice typed by a person: case, spaces and underscores do not matter."""
+    return "-".join(text.strip().lower().replace("_", " ").replace("-", " ").split())
+
+
+@dataclass
+class Param:
+    name: str
+    base: type
+    positional: bool
+    required: bool
+    default: Any
+    multiple: bool
+    opt: Opt
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def is_bool(self) -> bool:
+        return self.base is bool
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        if isinstance(self.base, type) and issubclass(self.base, Enum):
+            return tuple(str(m.value) for m in self.base)
+        return ()
+
+    @property
+    def metavar(self) -> str:
+        if self.opt.metavar:
+            return self.opt.metavar
+        if self.choices and len("|".join(self.choices)) <= 30:
+            return "|".join(self.choices)
+        if self.choices:
+            return self.name.upper()
+        if self.base is int:
+            return "N"
+        if self.base is Member:
+            return "@MEMBER"
+        return self.name.upper()
+
+    @property
+    def label(self) -> str:
+        return self.opt.label or self.name.replace("_", " ").capitalize()
+
+    @property
+    def max_length(self) -> int:
+        if self.opt.max_length is not None:
+            return self.opt.max_length
+        return DEFAULT_MAX_LONG_TEXT if self.opt.long else DEFAULT_MAX_TEXT
+
+    def display(self) -> str:
+        return self.name.upper() if self.positional else self.flag
+
+    def convert_one(self, raw: Any, cmd: "Command", mentions: Mapping[str, Member]) -> Any:
+        where = self.display()
+        if self.opt.converter is not None:
+            try:
+                return self.opt.converter(str(raw).strip())
+            except (ValueError, TypeError) as exc:
+                raise ArgumentError(f"{where}: {exc}. {cmd.example_hint()}") from None
+        if self.base is bool:
+            if isinstance(raw, bool):
+                return raw
+            value = slug(str(raw))
+            if value in ("yes", "true", "on", "1"):
+                return True
+            if value in ("no", "false", "off", "0"):
+                return False
+            raise ArgumentError(f"{where}: expected yes or no, got {str(raw)!r}. {cmd.example_hint()}")
+        if self.base is int:
+            try:
+                value = int(str(raw).strip())
+            except ValueError:
+                raise ArgumentError(
+                    f"{where}: expected a whole number, got {_clip(str(raw))!r}. {cmd.example_hint()}"
+                ) from None
+            if self.opt.min is not None and value < self.opt.min:
+                raise ArgumentError(f"{where}: must be at least {self.opt.min}, got {value}.")
+            if self.opt.max is not None and value > self.opt.max:
+                raise ArgumentError(f"{where}: must be at most {self.opt.max}, got {value}.")
+            return value
+        if self.choices:
+            value = slug(str(raw))
+            for member in self.base:  # type: ignore[attr-defined]
+                if value == slug(str(member.value)) or value == slug(member.name):
+                    return member
+            close = difflib.get_close_matches(value, self.choices, n=1)
+            hint = f" Did you mean {close[0]}?" if close else ""
+            raise ArgumentError(
+                f"{where}: {_clip(str(raw))!r} is not allowed.{hint} Allowed: {', '.join(self.choices)}."
+            )
+        if self.base is Member:
+            token = str(raw).strip()
+            if token in mentions:
+                return mentions[token]
+            if ":" in token and not token.startswith("@"):
+                platform, _, user_id = token.partition(":")
+                if platform and user_id:
+                    return Member(platform, user_id, user_id)
+            raise ArgumentError(
+                f"{where}: {token!r} is not a member mention. Mention them, for example @ana. "
+                f"{cmd.example_hint()}"
+            )
+        text = str(raw).strip()
+        limit = self.opt.item_max_length if self.multiple else self.max_length
+        if len(text) > limit:
+            raise ArgumentError(
+                f"{where} is too long: {len(text):,} characters, the limit is {limit:,}. "
+                "Shorten it and try again."
+            )
+        if self.required and not text:
+            raise ArgumentError(f"{where} cannot be empty. {cmd.example_hint()}")
+        return text
+
+    def convert(self, raw: Any, cmd: "Command", mentions: Mapping[str, Member]) -> Any:
+        if self.multiple:
+            values: list[Any] = []
+            raws = raw if isinstance(raw, (list, tuple)) else [raw]
+            for item in raws:
+                # A list can be given as repeated flags or comma-separated.
+                parts = [p for p in str(item).split(",")] if not isinstance(item, Enum) else [item]
+                for part in parts:
+                    if isinstance(part, str) and not part.strip():
+                        continue
+                    converted = self.convert_one(part, cmd, mentions)
+                    if converted not in values:
+                        values.append(converted)
+            return values
+        if isinstance(raw, (list, tuple)):
+            if len(raw) != 1:
+                raise ArgumentError(f"{self.display()} takes one value, got {len(raw)}.")
+            raw = raw[0]
+        return self.convert_one(raw, cmd, mentions)
+
+    def form_field(self) -> FormField:
+        if self.choices:
+            kind = FieldKind.MULTI_CHOICE if self.multiple else FieldKind.CHOICE
+        elif self.is_bool:
+            kind = FieldKind.FLAG
+        elif self.base is int:
+            kind = FieldKind.NUMBER
+        elif self.opt.long:
+            kind = FieldKind.LONG_TEXT
+        else:
+            kind = FieldKind.TEXT
+        initial = None
+        if self.default not in (None, inspect.Parameter.empty, [], ()):
+            initial = str(self.default.value if isinstance(self.default, Enum) else self.default)
+        return FormField(
+            name=self.name,
+            label=self.label,
+            kind=kind,
+            required=self.required,
+            help=self.opt.help,
+            choices=self.choices,
+            max_length=None if kind in (FieldKind.CHOICE, FieldKind.MULTI_CHOICE) else self.max_length,
+            initial=initial,
+        )
+
+
+Handler = Callable[..., Awaitable[Any]]
+
+
+@dataclass
+class Command:
+    path: str
+    func: Handler
+    role: Role
+    params: list[Param]
+    summary: str
+    description: str
+    examples: list[str]
+    form: bool = False
+    audited: bool = True
+
+    @property
+    def group(self) -> str:
+        return self.path.split(" ")[0]
+
+    def param(self, name: str) -> Param | None:
+        for p in self.params:
+            if p.name == name:
+                return p
+        return None
+
+    def usage(self) -> str:
+        parts = [self.path]
+        for p in self.params:
+            if p.positional:
+                parts.append(f"<{p.metavar.lower()}>" if p.required else f"[{p.metavar.lower()}]")
+        for p in self.params:
+            if p.positional:
+                continue
+            token = p.flag if p.is_bool else f"{p.flag} {p.metavar}"
+            if p.multiple:
+                token += " ..."
+            parts.append(token if p.required else f"[{token}]")
+        return " ".join(parts)
+
+    def example_hint(self) -> str:
+        if self.examples:
+            return f"Example: {self.examples[0]}"
+        return f"Usage: {self.usage()}"
+
+    def to_form(self, prefilled: Mapping[str, Any] | None = None) -> Form:
+        return Form(
+            title=self.summary.rstrip("."),
+            command=self.path,
+            fields=tuple(p.form_field() for p in self.params),
+            prefilled=dict(prefilled or {}),
+        )
+
+    def help_text(self) -> str:
+        lines = [f"{self.path} — {self.summary}", f"Usage: {self.usage()}"]
+        if self.description:
+            lines += ["", self.description]
+        if self.params:
+            lines.append("")
+            for p in self.params:
+                detail = p.opt.help or p.label
+                if p.choices:
+                    detail += f" (one of: {', '.join(p.choices)})"
+                if p.multiple:
+                    detail += "; repeat or separate with commas"
+                if p.required:
+                    detail += "; required"
+                elif p.default not in (None, inspect.Parameter.empty, [], (), "") and not p.is_bool:
+                    default = p.default.value if isinstance(p.default, Enum) else p.default
+                    detail += f"; default {default}"
+                lines.append(f"  {p.display() if not p.positional else '<' + p.metavar.lower() + '>'}: {detail}")
+        for ex in self.examples:
+            lines.append(f"Example: {ex}")
+        if self.role > Role.MEMBER:
+            lines.append(f"For {self.role.label}s and above.")
+        return "\n".join(lines)
+
+
+@dataclass
+class Parsed:
+    command: Command
+    args: dict[str, Any]
+    given: set[str] = field(default_factory=set)
+
+
+class CommandGroup:
+    """A feature's commands, collected by decorator and added to a registry by the app wiring."""
+
+    def __init__(self, name: str, summary: str = "") -> None:
+        self.name = name
+        self.summary = summary
+        self.commands: list[Command] = []
+
+    def command(
+        self,
+        name: str = "",
+        *,
+        role: Role = Role.MEMBER,
+        form: bool = False,
+        audited: bool | None = None,
+    ) -> Callable[[Handler], Handler]:
+        path = f"{self.name} {name}".strip() if self.name else name
+
+        def decorate(func: Handler) -> Handler:
+            self.commands.append(
+                build_command(path, func, role=role, form=form,
+                              audited=role > Role.MEMBER if audited is None else audited)
+            )
+            return func
+
+        return decorate
+
+
+def _unwrap(annotation: Any) -> tuple[type, bool, bool, Opt]:
+    """(base type, multiple, optional, Opt) from a parameter's annotation."""
+    opt = Opt()
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation, *extras = typing.get_args(annotation)
+        for extra in extras:
+            if isinstance(extra, Opt):
+                opt = extra
+    optional = False
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        optional = len(args) < len(typing.get_args(annotation))
+        annotation = args[0]
+        origin = typing.get_origin(annotation)
+    multiple = False
+    if origin in (list, tuple):
+        multiple = True
+        annotation = typing.get_args(annotation)[0]
+    return annotation, multiple, optional, opt
+
+
+def build_command(path: str, func: Handler, *, role: Role, form: bool, audited: bool) -> Command:
+    if not inspect.iscoroutinefunction(func):
+        raise TypeError(f"command {path!r}: handler must be async")
+    hints = typing.get_type_hints(func, include_extras=True)
+    sig = inspect.signature(func)
+    params: list[Param] = []
+    for i, (name, p) in enumerate(sig.parameters.items()):
+        if i == 0:
+            continue  # the context
+        base, multiple, optional, opt = _unwrap(hints.get(name, str))
+        positional = p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        required = p.default is inspect.Parameter.empty
+        default = None if required else p.default
+        if multiple and default is None:
+            default = []
+        params.append(Param(name, base, positional, required, default, multiple, opt))
+    doc = inspect.cleandoc(func.__doc__ or "").strip()
+    if not doc:
+        raise TypeError(f"command {path!r}: the docstring is the help text and must not be empty")
+    doc_lines = doc.splitlines()
+    summary = doc_lines[0].strip()
+    examples = [ln.strip()[len("Example:"):].strip() for ln in doc_lines if ln.strip().startswith("Example:")]
+    body = [ln for ln in doc_lines[1:] if not ln.strip().startswith("Example:")]
+    description = "\n".join(body).strip()
+    return Command(path, func, role, params, summary, description, examples, form=form, audited=audited)
+
+
+def _clip(text: str, n: int = 40) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+_SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "«": '"', "»": '"'})
+
+
+def split_words(text: str) -> list[str]:
+    """Split a command line like a shell does: quotes group words. Curly quotes count as quotes."""
+    try:
+        return shlex.split(text.translate(_SMART_QUOTES))
+    except ValueError as exc:
+        raise ArgumentError(
+            f"Could not read that line: {exc} (a quote was opened and never closed). "
+            'Example: practice search "public private"'
+        ) from None
+
+
+class CommandRegistry:
+    """Every command the app offers, looked up by its words."""
+
+    def __init__(self) -> None:
+        self.commands: dict[str, Command] = {}
+        self.groups: dict[str, str] = {}
+
+    def include(self, group: CommandGroup) -> None:
+        if group.name:
+            self.groups[group.name] = group.summary
+        for cmd in group.commands:
+            if cmd.path in self.commands:
+                raise ValueError(f"command {cmd.path!r} declared twice")
+            self.commands[cmd.path] = cmd
+
+    def __iter__(self) -> typing.Iterator[Command]:
+        return iter(sorted(self.commands.values(), key=lambda c: c.path))
+
+    def visible_to(self, role: Role) -> list[Command]:
+        return [c for c in self if c.role <= role]
+
+    def lookup(self, words: list[str]) -> tuple[Command | None, int]:
+        """The command named by the longest prefix of `words`, and how many words that took."""
+        lowered = [w.lower() for w in words]
+        for n in range(min(len(lowered), 3), 0, -1):
+            cmd = self.commands.get(" ".join(lowered[:n]))
+            if cmd is not None:
+                return cmd, n
+        return None, 0
+
+    def suggest(self, words: list[str], role: Role, n: int = 3) -> list[str]:
+        names = [c.path for c in self.visible_to(role)]
+        typed = " ".join(w.lower() for w in words[:2])
+        first = words[0].lower() if words else ""
+        found = difflib.get_close_matches(typed, names, n=n, cutoff=0.5)
+        if not found:
+            found = difflib.get_close_matches(first, names, n=n, cutoff=0.5)
+        if not found and first in self.groups:
+            found = [c for c in names if c.split(" ")[0] == first][:n]
+        if not found:
+            groups = {c.split(" ")[0] for c in names}
+            for g in difflib.get_close_matches(first, sorted(groups), n=1, cutoff=0.6):
+                found = [c for c in names if c.split(" ")[0] == g][:n]
+        return found
+
+    def parse(self, text: str, role: Role, mentions: Mapping[str, Member] | None = None) -> Parsed:
+        words = split_words(text)
+        if not words:
+            raise CommandError("Say a command, for example: help")
+        cmd, used = self.lookup(words)
+        if cmd is None:
+            raise CommandError(self.unknown_message(words, role))
+        return self.bind(cmd, words[used:], mentions or {})
+
+    def unknown_message(self, words: list[str], role: Role) -> str:
+        typed = " ".join(words[:2]) if words[0].lower() in self.groups else words[0]
+        message = f"I don't know the command {_clip(typed)!r}."
+        suggestions = self.suggest(words, role)
+        if suggestions:
+            message += " Did you mean: " + ", ".join(suggestions) + "?"
+        return message + " Say help to see every command."
+
+    def bind(self, cmd: Command, words: list[str], mentions: Mapping[str, Member]) -> Parsed:
+        raw: dict[str, Any] = {}
+        positionals: list[str] = []
+        i = 0
+        while i < len(words):
+            word = words[i]
+            if word.startswith("--") and len(word) > 2:
+                name, eq, value = word[2:].partition("=")
+                param = cmd.param(name.replace("-", "_").lower())
+                if param is None:
+                    flags = [p.flag for p in cmd.params]
+                    close = difflib.get_close_matches("--" + name, flags, n=1)
+                    hint = f" Did you mean {close[0]}?" if close else ""
+                    known = f" It takes: {', '.join(flags)}." if flags else " It takes no options."
+                    raise ArgumentError(f"{cmd.path} has no option --{name}.{hint}{known}")
+                if param.is_bool and not eq:
+                    value = "yes"
+                elif not eq:
+                    if i + 1 >= len(words):
+                        raise ArgumentError(f"{param.flag} needs a value. {cmd.example_hint()}")
+                    i += 1
+                    value = words[i]
+                if param.multiple:
+                    raw.setdefault(param.name, []).append(value)
+                elif param.name in raw:
+                    raise ArgumentError(f"{param.flag} was given twice; give it once.")
+                else:
+                    raw[param.name] = value
+            else:
+                positionals.append(word)
+            i += 1
+        pos_params = [p for p in cmd.params if p.positional and p.name not in raw]
+        for n, p in enumerate(pos_params):
+            if not positionals:
+                break
+            last = n == len(pos_params) - 1
+            if last and p.base is str and not p.multiple:
+                # The last text parameter takes the rest of the line.
+                if p.opt.verbatim:
+                    positionals = [f'"{w}"' if any(c.isspace() for c in w) else w for w in positionals]
+                raw[p.name] = " ".join(positionals)
+                positionals = []
+            elif p.multiple:
+                raw[p.name] = positionals
+                positionals = []
+            else:
+                raw[p.name] = positionals.pop(0)
+        if positionals:
+            raise ArgumentError(
+                f"{cmd.path} did not expect {_clip(' '.join(positionals))!r}. Usage: {cmd.usage()}"
+            )
+        return self.convert(cmd, raw, mentions)
+
+    def bind_values(self, cmd: Command, values: Mapping[str, Any], mentions: Mapping[str, Member]) -> Parsed:
+        """Arguments from a submitted form or a button: names map straight to parameters."""
+        raw: dict[str, Any] = {}
+        for name, value in values.items():
+            param = cmd.param(name)
+            if param is None:
+                raise ArgumentError(f"{cmd.path} has no field {name!r}.")
+            if value is None or value == "" or value == []:
+                continue
+            raw[name] = value
+        return self.convert(cmd, raw, mentions)
+
+    def convert(self, cmd: Command, raw: Mapping[str, Any], mentions: Mapping[str, Member]) -> Parsed:
+        args: dict[str, Any] = {}
+        for p in cmd.params:
+            if p.name in raw:
+                args[p.name] = p.convert(raw[p.name], cmd, mentions)
+            elif p.required:
+                raise ArgumentError(
+                    f"Missing {p.display() if not p.positional else '<' + p.metavar.lower() + '>'}"
+                    f" ({p.opt.help or p.label}). {cmd.example_hint()}"
+                )
+            else:
+                args[p.name] = list(p.default) if p.multiple else p.default
+        return Parsed(cmd, args, set(raw))
+
+
+def describe_commands(commands: Iterable[Command], groups: Mapping[str, str]) -> str:
+    """README's command reference, in Markdown, from the declarations."""
+    lines: list[str] = []
+    current = None
+    for cmd in sorted(commands, key=lambda c: c.path):
+        if cmd.group != current:
+            current = cmd.group
+            title = groups.get(current, "")
+            lines += ["", f"### {current}" + (f" — {title}" if title else ""), ""]
+        who = "" if cmd.role == Role.MEMBER else f" *({cmd.role.label})*"
+        lines.append(f"- `{cmd.usage()}`{who}: {cmd.summary}")
+        for ex in cmd.examples:
+            lines.append(f"  - e.g. `{ex}`")
+    return "\n".join(lines).strip() + "\n"

@@ -1,0 +1,88 @@
+"""What a command handler gets: who asked, where, with what role, and the app's services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Callable
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from bot.config import Settings
+from bot.messages import Incoming, Member, Place
+from bot.permissions import Role
+from bot.store.db import Store
+from bot.store.models import AuditEntry, MemberRecord
+
+if TYPE_CHECKING:
+    from bot.commands import CommandRegistry
+
+
+def system_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Services:
+    """The app's shared parts, built once by bot.app and handed to every command."""
+
+    store: Store
+    settings: Settings
+    registry: "CommandRegistry"
+    clock: Callable[[], datetime] = field(default=system_clock)
+
+
+@dataclass
+class Context:
+    incoming: Incoming
+    role: Role
+    services: Services
+
+    @property
+    def member(self) -> Member:
+        return self.incoming.member
+
+    @property
+    def place(self) -> Place:
+        return self.incoming.place
+
+    @property
+    def store(self) -> Store:
+        return self.services.store
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    def now(self) -> datetime:
+        return self.services.clock()
+
+    def is_at_least(self, role: Role) -> bool:
+        return self.role >= role
+
+
+def ensure_member(session: Session, member: Member) -> MemberRecord:
+    """The member's row, created on first sight; the display name follows the platform's."""
+    stmt = select(MemberRecord).where(
+        MemberRecord.platform == member.platform, MemberRecord.user_id == member.user_id
+    )
+    record = session.exec(stmt).first()
+    if record is None:
+        try:
+            with session.begin_nested():
+                record = MemberRecord(platform=member.platform, user_id=member.user_id,
+                                      display_name=member.name[:200])
+                session.add(record)
+                session.flush()
+        except IntegrityError:  # created at the same moment by another request
+            record = session.exec(stmt).one()
+    elif member.display_name and record.display_name != member.display_name[:200]:
+        record.display_name = member.display_name[:200]
+        session.add(record)
+    return record
+
+
+def write_audit(session: Session, actor: Member, action: str, detail: str) -> None:
+    session.add(AuditEntry(platform=actor.platform, user_id=actor.user_id, actor_name=actor.name[:200],
+                           action=action[:100], detail=detail[:2000]))

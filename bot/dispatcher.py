@@ -1,0 +1,88 @@
+"""Takes an `Incoming`, runs the command it names, returns `Reply`s. Knows no platform."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+from bot.commands import Command, CommandRegistry, split_words
+from bot.context import Context, Services, write_audit
+from bot.errors import CommandError
+from bot.messages import Incoming, Reply, error
+from bot.permissions import Role
+from bot.roles import role_of
+
+log = logging.getLogger(__name__)
+
+
+def _as_replies(result: Any) -> list[Reply]:
+    if result is None:
+        return []
+    if isinstance(result, Reply):
+        return [result]
+    if isinstance(result, str):
+        return [Reply(result)]
+    return [r if isinstance(r, Reply) else Reply(str(r)) for r in result]
+
+
+def refusal(cmd: Command, role: Role) -> str:
+    article = "an" if role == Role.ADMIN else "a"
+    return (f"Only {cmd.role.label}s can use {cmd.path}; you are {article} {role.label}. "
+            f"An admin can give you the role with: role grant @you {cmd.role.label}")
+
+
+class Dispatcher:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    @property
+    def registry(self) -> CommandRegistry:
+        return self.services.registry
+
+    async def role_for(self, incoming: Incoming) -> Role:
+        settings = self.services.settings
+        return await self.services.store.run(lambda s: role_of(s, settings, incoming.member))
+
+    async def handle(self, incoming: Incoming) -> list[Reply]:
+        """Run one request. Member mistakes become a clear message; our bugs are logged, not shown."""
+        try:
+            return await self._handle(incoming)
+        except CommandError as exc:
+            return [error(str(exc))]
+        except Exception:
+            ref = secrets.token_hex(3)
+            log.exception("command failed (ref %s): %r", ref, (incoming.command or incoming.text)[:200])
+            return [error(f"Something went wrong on our side and nothing was changed. "
+                          f"Please try again; if it keeps happening, tell an admin (ref {ref}).")]
+
+    async def _handle(self, incoming: Incoming) -> list[Reply]:
+        role = await self.role_for(incoming)
+        ctx = Context(incoming=incoming, role=role, services=self.services)
+        if incoming.command is not None:
+            cmd = self.registry.commands.get(incoming.command)
+            if cmd is None:
+                raise CommandError(f"That button or form is out of date ({incoming.command!r}); say help.")
+            if cmd.role > role:
+                raise CommandError(refusal(cmd, role))
+            parsed = self.registry.bind_values(cmd, incoming.values or {}, incoming.mentions)
+            detail = ", ".join(f"{k}={v}" for k, v in (incoming.values or {}).items())
+        else:
+            words = split_words(incoming.text)
+            if not words:
+                raise CommandError("Say a command, for example: help")
+            cmd, used = self.registry.lookup(words)
+            if cmd is None:
+                raise CommandError(self.registry.unknown_message(words, role))
+            if cmd.role > role:
+                raise CommandError(refusal(cmd, role))
+            rest = words[used:]
+            if cmd.form and not rest:
+                return [Reply(f"{cmd.summary} Fill in the form.", form=cmd.to_form())]
+            parsed = self.registry.bind(cmd, rest, incoming.mentions)
+            detail = " ".join(rest)
+        result = await cmd.func(ctx, **parsed.args)
+        if cmd.audited:
+            member = incoming.member
+            await self.services.store.run(lambda s: write_audit(s, member, cmd.path, detail))
+        return _as_replies(result)

@@ -1,0 +1,19 @@
+"""Errors that are part of the interface: each one's message is shown to the member as is."""
+
+from __future__ import annotations
+
+
+class CommandError(Exception):
+    """Something the member can fix. The message says what was wrong and, where useful, an example."""
+
+
+class ArgumentError(CommandError):
+    """A bad or missing argument; names the argument."""
+
+
+class NotAllowed(CommandError):
+    """The member's role is too low for this command or this object."""
+
+
+class NotFound(CommandError):
+    """The thing named does not exist (or the member may not see it)."""

@@ -1,0 +1,173 @@
+"""The seam between adapters and features: small, frozen, platform-neutral types.
+
+Adapters translate a platform's events into `Incoming` and render `Reply` back. Features never see a
+raw payload and never hold a reference to an adapter. A member's identity is always the pair
+(platform, user_id); a display name is only for showing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class Member:
+    """A person on one platform. Identity is (platform, user_id); display_name is cosmetic."""
+
+    platform: str
+    user_id: str
+    display_name: str = ""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.platform, self.user_id)
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.user_id
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a message was said or should go: a channel, optionally a thread in it, or a DM."""
+
+    platform: str
+    channel_id: str
+    thread_id: str | None = None
+    is_direct: bool = False
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One request from a member: either command text or a submitted form/button (command + values).
+
+    `mentions` maps a mention token exactly as it appears in `text` (for example ``<@U123>`` on Slack or
+    ``@bob`` in the console) to the member it names, so the core can resolve member arguments without
+    knowing any platform's mention syntax.
+    """
+
+    member: Member
+    place: Place
+    text: str = ""
+    command: str | None = None
+    values: Mapping[str, Any] | None = None
+    mentions: Mapping[str, Member] = field(default_factory=dict)
+    link: str | None = None  # a permalink to the message, when the platform gives one
+
+
+class FieldKind(str, Enum):
+    TEXT = "text"
+    LONG_TEXT = "long_text"
+    CHOICE = "choice"
+    MULTI_CHOICE = "multi_choice"
+    NUMBER = "number"
+    FLAG = "flag"
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One field of a form; `name` is the command parameter it fills."""
+
+    name: str
+    label: str
+    kind: FieldKind = FieldKind.TEXT
+    required: bool = False
+    help: str = ""
+    choices: tuple[str, ...] = ()
+    max_length: int | None = None
+    initial: str | None = None
+
+
+@dataclass(frozen=True)
+class Form:
+    """Fields to fill. Submitting it runs `command` with the field values as named arguments."""
+
+    title: str
+    command: str
+    fields: tuple[FormField, ...]
+    submit_label: str = "Submit"
+    prefilled: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A button. Pressing it runs `command` (full command text) as the member who pressed it."""
+
+    label: str
+    command: str
+    style: str = "default"  # default | primary | danger
+
+
+@dataclass(frozen=True)
+class Item:
+    """One entry of a list: a title, a short body and a few labelled facts."""
+
+    title: str
+    body: str = ""
+    fields: tuple[tuple[str, str], ...] = ()
+    ref: str | None = None  # a stable id the member can type, e.g. "P12"
+    choices: tuple[Choice, ...] = ()
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file the reply carries (an export, a calendar file)."""
+
+    filename: str
+    content: bytes
+    mime_type: str = "application/octet-stream"
+
+
+class Visibility(str, Enum):
+    PUBLIC = "public"  # everyone in the place sees it
+    PRIVATE = "private"  # only the asker (Slack ephemeral, Discord ephemeral, console: same)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the core says back. `text` is always meaningful on its own; the rest is rich intent."""
+
+    text: str
+    items: tuple[Item, ...] = ()
+    fields: tuple[tuple[str, str], ...] = ()
+    choices: tuple[Choice, ...] = ()
+    form: Form | None = None
+    attachments: tuple[Attachment, ...] = ()
+    visibility: Visibility = Visibility.PRIVATE
+    is_error: bool = False
+    footer: str = ""
+
+    def plain_text(self) -> str:
+        """The whole reply as plain text: for screen readers, notifications and the console."""
+        lines: list[str] = [self.text] if self.text else []
+        for label, value in self.fields:
+            lines.append(f"{label}: {value}")
+        for n, item in enumerate(self.items, 1):
+            head = f"{n}. {item.title}" + (f" [{item.ref}]" if item.ref else "")
+            lines.append(head)
+            if item.body:
+                lines.extend("   " + line for line in item.body.splitlines())
+            for label, value in item.fields:
+                lines.append(f"   {label}: {value}")
+        if self.form is not None:
+            lines.append(f"Form: {self.form.title}")
+            for f in self.form.fields:
+                req = " (required)" if f.required else ""
+                lines.append(f"  --{f.name.replace('_', '-')}: {f.label}{req}")
+        choices = list(self.choices) + [c for item in self.items for c in item.choices]
+        if choices:
+            lines.append("Options: " + "; ".join(f"{c.label} ({c.command})" for c in choices))
+        for a in self.attachments:
+            lines.append(f"File: {a.filename}")
+        if self.footer:
+            lines.append(self.footer)
+        return "\n".join(lines)
+
+
+def error(text: str) -> Reply:
+    return Reply(text=text, is_error=True, visibility=Visibility.PRIVATE)

@@ -1,0 +1,154 @@
+"""Roles (member < coordinator < admin) on (platform, user id), and the audit log admins can read."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from sqlmodel import Session, col, select
+
+from bot.commands import CommandGroup, Opt
+from bot.config import Settings
+from bot.context import Context, write_audit
+from bot.errors import CommandError
+from bot.messages import Item, Member, Reply
+from bot.permissions import Role
+from bot.store.models import AuditEntry, RoleGrant
+
+COMMUNITY = "community"
+
+
+def role_of(session: Session, settings: Settings, member: Member, scope: str = COMMUNITY) -> Role:
+    if settings.is_bootstrap_admin(member):
+        return Role.ADMIN
+    grant = session.exec(
+        select(RoleGrant).where(RoleGrant.platform == member.platform, RoleGrant.user_id == member.user_id,
+                                RoleGrant.scope == scope)
+    ).first()
+    return Role(grant.role) if grant else Role.MEMBER
+
+
+def set_role(session: Session, member: Member, role: Role, granted_by: str, scope: str = COMMUNITY) -> Role:
+    """Give `member` exactly `role` (member removes the grant). Returns the previous role."""
+    grant = session.exec(
+        select(RoleGrant).where(RoleGrant.platform == member.platform, RoleGrant.user_id == member.user_id,
+                                RoleGrant.scope == scope)
+    ).first()
+    previous = Role(grant.role) if grant else Role.MEMBER
+    if role == Role.MEMBER:
+        if grant is not None:
+            session.delete(grant)
+    elif grant is None:
+        session.add(RoleGrant(platform=member.platform, user_id=member.user_id, scope=scope, role=int(role),
+                              granted_by=granted_by))
+    else:
+        grant.role = int(role)
+        grant.granted_by = granted_by
+        session.add(grant)
+    return previous
+
+
+roles = CommandGroup("role", "who may coordinate and administer")
+audit = CommandGroup("audit", "what coordinators and admins did")
+
+
+def _parse_grantable(text: str) -> Role:
+    role = Role.parse(text)
+    if role == Role.MEMBER:
+        raise ValueError("to take a role away use: role revoke @member")
+    return role
+
+
+@roles.command("grant", role=Role.ADMIN, audited=False)
+async def grant(
+    ctx: Context,
+    member: Annotated[Member, Opt(help="who gets the role (mention them)")],
+    role: Annotated[str, Opt(help="coordinator or admin", converter=_parse_grantable,
+                             metavar="coordinator|admin")],
+) -> Reply:
+    """Give a member the coordinator or admin role.
+
+    Example: role grant @ana coordinator
+    """
+    new_role: Role = role  # type: ignore[assignment]
+    if ctx.settings.is_bootstrap_admin(member):
+        raise CommandError(f"{member.name} is an admin from configuration (COPBOT_ADMINS); nothing to change.")
+
+    def apply(session: Session) -> Role:
+        previous = set_role(session, member, new_role, granted_by=ctx.member.name)
+        write_audit(session, ctx.member, "role grant",
+                    f"{member.platform}:{member.user_id} ({member.name}) {previous.label} -> {new_role.label}")
+        return previous
+
+    previous = await ctx.store.run(apply)
+    if previous == new_role:
+        return Reply(f"{member.name} was already {new_role.label}; nothing changed.")
+    return Reply(f"{member.name} is now {new_role.label} (was {previous.label}). This is in the audit log.")
+
+
+@roles.command("revoke", role=Role.ADMIN, audited=False)
+async def revoke(ctx: Context, member: Annotated[Member, Opt(help="whose role to take away")]) -> Reply:
+    """Take a member's coordinator or admin role away; they remain a member.
+
+    Example: role revoke @ana
+    """
+    if ctx.settings.is_bootstrap_admin(member):
+        raise CommandError(
+            f"{member.name} is an admin from configuration (COPBOT_ADMINS); remove them there and restart."
+        )
+    if member.key == ctx.member.key:
+        raise CommandError("You cannot revoke your own role; ask another admin.")
+
+    def apply(session: Session) -> Role:
+        previous = set_role(session, member, Role.MEMBER, granted_by=ctx.member.name)
+        if previous != Role.MEMBER:
+            write_audit(session, ctx.member, "role revoke",
+                        f"{member.platform}:{member.user_id} ({member.name}) {previous.label} -> member")
+        return previous
+
+    previous = await ctx.store.run(apply)
+    if previous == Role.MEMBER:
+        return Reply(f"{member.name} had no role to revoke; nothing changed.")
+    return Reply(f"{member.name} is no longer {previous.label}. This is in the audit log.")
+
+
+@roles.command("list", role=Role.COORDINATOR, audited=False)
+async def list_roles(ctx: Context) -> Reply:
+    """List coordinators and admins."""
+
+    def load(session: Session) -> list[RoleGrant]:
+        return list(session.exec(select(RoleGrant).where(RoleGrant.scope == COMMUNITY)
+                                 .order_by(col(RoleGrant.role).desc(), col(RoleGrant.user_id))))
+
+    grants = await ctx.store.run(load)
+    items = [Item(title=f"{g.platform}:{g.user_id}", fields=(("Role", Role(g.role).label),
+                                                          ("Granted by", g.granted_by or "—")))
+             for g in grants]
+    items += [Item(title=f"{p}:{u}", fields=(("Role", "admin"), ("Granted by", "configuration")))
+              for p, u in sorted(ctx.settings.bootstrap_admins)]
+    if not items:
+        return Reply("Nobody has a role yet. An admin gives one with: role grant @member coordinator")
+    return Reply(f"{len(items)} coordinator(s) and admin(s):", items=tuple(items))
+
+
+@audit.command("list", role=Role.ADMIN, audited=False)
+async def audit_list(
+    ctx: Context,
+    limit: Annotated[int, Opt(help="how many entries, newest first", min=1, max=200)] = 20,
+) -> Reply:
+    """Show the newest entries of the audit log.
+
+    Example: audit list --limit 50
+    """
+
+    def load(session: Session) -> list[AuditEntry]:
+        return list(session.exec(select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(limit)))
+
+    entries = await ctx.store.run(load)
+    if not entries:
+        return Reply("The audit log is empty.")
+    items = tuple(
+        Item(title=f"{e.at:%Y-%m-%d %H:%M} UTC · {e.actor_name} ({e.platform}:{e.user_id})",
+             body=f"{e.action}: {e.detail}" if e.detail else e.action)
+        for e in entries
+    )
+    return Reply(f"Audit log, newest first ({len(entries)}):", items=items)

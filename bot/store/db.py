@@ -1,0 +1,105 @@
+"""The engine (always passed in, never a module global), migrations, and a transaction runner.
+
+SQLite gets WAL and foreign keys on every connection; PostgreSQL comes through DATABASE_URL. Features call
+`await store.run(fn)`: `fn(session)` runs in a worker thread inside one transaction, committed when it
+returns and rolled back when it raises, so a failed command leaves nothing half written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable, TypeVar
+
+from alembic import command as alembic_command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+MIGRATIONS = Path(__file__).with_name("migrations")
+_MIGRATION_LOCK = 7_151_001  # pg_advisory_lock key: one process migrates at a time
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """Create an engine for `url`, with SQLite tuned (WAL, foreign keys, busy timeout)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def alembic_config(engine: Engine) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply migrations. On PostgreSQL an advisory lock makes concurrent starts take turns."""
+    cfg = alembic_config(engine)
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK})
+            try:
+                alembic_command.upgrade(cfg, revision)
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK})
+                conn.commit()
+    else:
+        alembic_command.upgrade(cfg, revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        try:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except Exception:  # table absent: nothing applied yet
+            return None
+
+
+class Store:
+    """Runs database work in a small thread pool, one transaction per call."""
+
+    def __init__(self, engine: Engine, workers: int = 4) -> None:
+        self.engine = engine
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="copbot-db")
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def run_sync(self, fn: Callable[[Session], T]) -> T:
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                result = fn(session)
+                session.commit()
+                return result
+            except BaseException:
+                session.rollback()
+                raise
+
+    async def run(self, fn: Callable[[Session], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self.run_sync, fn)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self.engine.dispose()

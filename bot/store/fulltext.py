@@ -1,0 +1,176 @@
+"""Full-text search on the database's own engine, behind one function.
+
+A member's query is read once into a small structure (words, "quoted phrases", prefix*, -excluded,
+OR), then written out as an FTS5 MATCH expression on SQLite (bm25 ranking, Porter stemming) or a
+`tsquery` on PostgreSQL (`ts_rank_cd` over a weighted `tsvector` with a GIN index). Only letters and
+digits ever reach either engine's syntax, so no input can break the query.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from bot.errors import ArgumentError
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_TOKEN = re.compile(r'(-?)"([^"]*)"|(\S+)')
+MAX_QUERY_LENGTH = 300
+MAX_TERMS = 12
+
+
+@dataclass(frozen=True)
+class Term:
+    words: tuple[str, ...]
+    prefix: bool = False
+
+
+@dataclass
+class Query:
+    """All clauses must match (AND); a clause matches when any of its terms does (OR)."""
+
+    clauses: list[list[Term]] = field(default_factory=list)
+    excluded: list[Term] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.clauses)
+
+
+def parse_query(raw: str) -> Query:
+    """Read a search line the way web search boxes do: words, "phrases", prefix*, -not, OR."""
+    if len(raw) > MAX_QUERY_LENGTH:
+        raise ArgumentError(
+            f"The search is too long ({len(raw)} characters, limit {MAX_QUERY_LENGTH}). "
+            'Use a few key words, for example: practice search "participatory budgeting"'
+        )
+    query = Query()
+    pending_or = False
+    count = 0
+    for m in _TOKEN.finditer(raw.replace("“", '"').replace("”", '"')):
+        negated, phrase, bare = m.group(1) == "-", m.group(2), m.group(3)
+        if bare is not None and bare.upper() == "OR" and query.clauses:
+            pending_or = True
+            continue
+        if bare is not None:
+            negated = bare.startswith("-") and len(bare) > 1
+            body = bare[1:] if negated else bare
+            prefix = body.endswith("*")
+            words = tuple(w.lower() for w in _WORD.findall(body))
+        else:
+            prefix = False
+            words = tuple(w.lower() for w in _WORD.findall(phrase or ""))
+        if not words:
+            continue
+        count += 1
+        if count > MAX_TERMS:
+            raise ArgumentError(f"Use at most {MAX_TERMS} words or phrases in one search.")
+        term = Term(words, prefix and len(words) == 1)
+        if negated:
+            query.excluded.append(term)
+        elif pending_or:
+            query.clauses[-1].append(term)
+        else:
+            query.clauses.append([term])
+        pending_or = False
+    return query
+
+
+def to_fts5(query: Query) -> str:
+    def term(t: Term) -> str:
+        return '"' + " ".join(t.words) + '"' + ("*" if t.prefix else "")
+
+    parts = []
+    for clause in query.clauses:
+        rendered = [term(t) for t in clause]
+        parts.append(rendered[0] if len(rendered) == 1 else "(" + " OR ".join(rendered) + ")")
+    expr = " AND ".join(parts)
+    for t in query.excluded:
+        expr += f" NOT {term(t)}"
+    return expr
+
+
+def to_tsquery(query: Query) -> str:
+    def term(t: Term) -> str:
+        if t.prefix:
+            return f"{t.words[0]}:*"
+        return "(" + " <-> ".join(t.words) + ")" if len(t.words) > 1 else t.words[0]
+
+    parts = []
+    for clause in query.clauses:
+        rendered = [term(t) for t in clause]
+        parts.append(rendered[0] if len(rendered) == 1 else "(" + " | ".join(rendered) + ")")
+    parts += [f"!{term(t)}" for t in query.excluded]
+    return " & ".join(parts)
+
+
+@dataclass(frozen=True)
+class Index:
+    """Where one kind of document is indexed: its table and, per engine, how to rank and excerpt."""
+
+    table: str
+    fts_table: str  # SQLite FTS5 table whose rowid is table.id
+    vector_column: str  # PostgreSQL tsvector column on table
+    headline_sql: str  # PostgreSQL text for ts_headline, in terms of alias d
+    bm25_weights: tuple[float, ...]  # SQLite: one per FTS5 column
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: int
+    rank: float
+    snippet: str
+
+
+MARK_START = "**"
+MARK_END = "**"
+
+
+def search(
+    session: Session,
+    index: Index,
+    query: Query,
+    *,
+    where: Sequence[str] = (),
+    params: dict[str, Any] | None = None,
+    limit: int = 10,
+    offset: int = 0,
+) -> list[Hit]:
+    """The ids of matching documents, best first, each with a highlighted excerpt.
+
+    `where` holds extra SQL conditions on alias ``d`` (the document table) with bound `params`.
+    """
+    if not query:
+        return []
+    bind: dict[str, Any] = dict(params or {})
+    bind.update(limit=limit, offset=offset)
+    extra = "".join(f" AND ({w})" for w in where)
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        bind["q"] = to_fts5(query)
+        weights = ", ".join(str(w) for w in index.bm25_weights)
+        sql = (
+            f"SELECT d.id, bm25({index.fts_table}, {weights}) AS rank, "
+            f"snippet({index.fts_table}, -1, '{MARK_START}', '{MARK_END}', '…', 14) AS snip "
+            f"FROM {index.fts_table} JOIN {index.table} d ON d.id = {index.fts_table}.rowid "
+            f"WHERE {index.fts_table} MATCH :q{extra} "
+            "ORDER BY rank LIMIT :limit OFFSET :offset"
+        )
+        rows = session.execute(text(sql), bind).all()
+        return [Hit(int(r[0]), -float(r[1]), r[2] or "") for r in rows]
+    bind["q"] = to_tsquery(query)
+    sql = (
+        "WITH q AS (SELECT to_tsquery('english', :q) AS q), "
+        f"page AS (SELECT d.id, ts_rank_cd(d.{index.vector_column}, q.q, 1) AS rank "
+        f"FROM {index.table} d, q WHERE d.{index.vector_column} @@ q.q{extra} "
+        "ORDER BY rank DESC, d.id DESC LIMIT :limit OFFSET :offset) "
+        f"SELECT page.id, page.rank, ts_headline('english', {index.headline_sql}, q.q, "
+        f"'StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=18, MinWords=8, MaxFragments=1, "
+        "FragmentDelimiter=…') "
+        f"FROM page JOIN {index.table} d ON d.id = page.id, q ORDER BY page.rank DESC, page.id DESC"
+    )
+    rows = session.execute(text(sql), bind).all()
+    return [Hit(int(r[0]), float(r[1]), r[2] or "") for r in rows]

@@ -1,0 +1,50 @@
+"""The core's tables: members, role grants and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class MemberRecord(SQLModel, table=True):
+    """A person the bot has met, on one platform. Holds only what features need."""
+
+    __tablename__ = "member"
+    __table_args__ = (UniqueConstraint("platform", "user_id", name="uq_member_identity"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    user_id: str = Field(max_length=100)
+    display_name: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class RoleGrant(SQLModel, table=True):
+    __tablename__ = "role_grant"
+    __table_args__ = (UniqueConstraint("platform", "user_id", "scope", name="uq_role_grant"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    user_id: str = Field(max_length=100)
+    scope: str = Field(default="community", max_length=100)
+    role: int
+    granted_by: str = Field(default="", max_length=200)
+    granted_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditEntry(SQLModel, table=True):
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    platform: str = Field(max_length=20)
+    user_id: str = Field(max_length=100)
+    actor_name: str = Field(default="", max_length=200)
+    action: str = Field(max_length=100)
+    detail: str = Field(default="", max_length=2000)

@@ -1,0 +1,13 @@
+"""Every table's metadata in one place, for migrations and for the drift test.
+
+Importing the model modules registers their tables on SQLModel's metadata.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import SQLModel
+
+import bot.store.models  # noqa: F401
+import content.practices.models  # noqa: F401
+
+metadata = SQLModel.metadata

@@ -1,0 +1,141 @@
+"""Shared practices: what a member tried, in what context, and what came of it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+from sqlalchemy import Column, ForeignKey, Integer, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from bot.store.models import utcnow
+
+
+class Attribution(str, Enum):
+    NAMED = "named"
+    ROLE = "role"  # role only: "a chief of staff in a large city"
+    ANONYMOUS = "anonymous"  # Chatham House Rule
+
+
+class Level(str, Enum):
+    LOCAL = "local"
+    COUNTY = "county"
+    REGIONAL = "regional"
+    STATE = "state"
+    TRIBAL = "tribal"
+    FEDERAL = "federal"
+    INTERNATIONAL = "international"
+
+
+class Size(str, Enum):
+    SMALL = "small"  # under 50,000 people
+    MID_SIZE = "mid-size"  # 50,000 to 250,000
+    LARGE = "large"  # 250,000 to 1 million
+    VERY_LARGE = "very-large"  # over 1 million
+
+
+class Sector(str, Enum):
+    PUBLIC = "public"
+    PRIVATE = "private"
+    NONPROFIT = "nonprofit"
+    PHILANTHROPY = "philanthropy"
+    ACADEMIC = "academic"
+
+
+class Framework(str, Enum):
+    SYSTEMS_THINKING = "systems-thinking"
+    ADAPTIVE_LEADERSHIP = "adaptive-leadership"
+    RESULTS_BASED_ACCOUNTABILITY = "results-based-accountability"
+    FACILITATIVE_LEADERSHIP = "facilitative-leadership"
+    LEADERSHIP_TRANSITIONS = "leadership-transitions"
+    CROSS_SECTOR_COLLABORATION = "cross-sector-collaboration"
+    CUSTOMER_FOCUSED_LEADERSHIP = "customer-focused-leadership"
+
+
+class PolicyArea(str, Enum):
+    BUDGET = "budget-finance"
+    ECONOMIC_DEVELOPMENT = "economic-development"
+    HOUSING = "housing"
+    PUBLIC_SAFETY = "public-safety"
+    PUBLIC_HEALTH = "public-health"
+    HUMAN_SERVICES = "human-services"
+    TRANSPORTATION = "transportation"
+    INFRASTRUCTURE = "infrastructure"
+    ENVIRONMENT = "environment-climate"
+    EDUCATION = "education"
+    WORKFORCE = "workforce-hr"
+    TECHNOLOGY = "technology-data"
+    ENGAGEMENT = "community-engagement"
+    OPERATIONS = "operations-governance"
+    OTHER = "other"
+
+
+class Status(str, Enum):
+    ACTIVE = "active"
+    RETIRED = "retired"
+
+
+class LabelKind(str, Enum):
+    FRAMEWORK = "framework"
+    SECTOR = "sector"
+    TAG = "tag"
+
+
+class Practice(SQLModel, table=True):
+    __tablename__ = "practice"
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200)
+    what: str = Field(sa_column=Column(Text, nullable=False))
+    level: str | None = Field(default=None, max_length=20)
+    size: str | None = Field(default=None, max_length=20)
+    policy_area: str | None = Field(default=None, max_length=40)
+    region: str | None = Field(default=None, max_length=100)
+    how_much: str | None = Field(default=None, sa_column=Column(Text))
+    how_well: str | None = Field(default=None, sa_column=Column(Text))
+    better_off: str | None = Field(default=None, sa_column=Column(Text))
+    links: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    attribution: str = Field(max_length=20)
+    author_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("member.id", ondelete="SET NULL"), index=True)
+    )
+    author_name: str = Field(default="", max_length=200)
+    author_role: str = Field(default="", max_length=200)
+    source_platform: str = Field(default="", max_length=20)
+    source_link: str = Field(default="", max_length=500)
+    source_note: str = Field(default="", max_length=200)
+    status: str = Field(default=Status.ACTIVE.value, max_length=20, index=True)
+    search_extra: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class PracticeLabel(SQLModel, table=True):
+    """Frameworks, sectors and free tags: one row each, so filters are plain indexed lookups."""
+
+    __tablename__ = "practice_label"
+    __table_args__ = (UniqueConstraint("practice_id", "kind", "value", name="uq_practice_label"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    practice_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("practice.id", ondelete="CASCADE"), nullable=False)
+    )
+    kind: str = Field(max_length=20)
+    value: str = Field(max_length=60, index=True)
+
+
+class Endorsement(SQLModel, table=True):
+    """A member saying "used this too", at most once per practice."""
+
+    __tablename__ = "practice_endorsement"
+    __table_args__ = (UniqueConstraint("practice_id", "member_id", name="uq_endorsement"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    practice_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("practice.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    member_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    note: str = Field(default="", max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,325 @@
+"""Shared practices: storing, finding, endorsing. Plain functions on a session; no chat concerns."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import func, text
+from sqlmodel import Session, col, select
+
+from bot.context import ensure_member
+from bot.errors import ArgumentError, NotAllowed, NotFound
+from bot.messages import Member
+from bot.store import fulltext
+from bot.store.models import MemberRecord, utcnow
+from content.practices.models import (
+    Attribution,
+    Endorsement,
+    LabelKind,
+    Practice,
+    PracticeLabel,
+    Status,
+)
+
+PRACTICE_INDEX = fulltext.Index(
+    table="practice",
+    fts_table="practice_fts",
+    vector_column="search_vector",
+    headline_sql="d.title || ' — ' || coalesce(d.what,'') || ' ' || coalesce(d.better_off,'')",
+    bm25_weights=(8.0, 3.0, 1.0),  # title, labels/context, body
+)
+MAX_TAGS = 10
+MAX_LINKS = 5
+_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+
+
+def practice_ref(practice_id: int) -> str:
+    return f"P{practice_id}"
+
+
+def parse_practice_id(raw: str) -> int:
+    """`P12`, `p12`, `#12` or `12` -> 12."""
+    value = raw.strip().lstrip("#")
+    if value[:1] in ("P", "p"):
+        value = value[1:]
+    if not value.isdigit() or int(value) <= 0:
+        raise ValueError(f"{raw!r} is not a practice id; ids look like P12")
+    return int(value)
+
+
+def normalise_tag(raw: str) -> str:
+    tag = "-".join(re.findall(r"[^\W_]+", raw.lower()))
+    if not tag:
+        raise ArgumentError(f"--tags: {raw!r} has no letters or digits. Example: --tags budgeting,equity")
+    if len(tag) > 40:
+        raise ArgumentError(f"--tags: {raw[:40]!r}… is longer than 40 characters.")
+    return tag
+
+
+def check_links(links: Iterable[str]) -> list[str]:
+    out = []
+    for link in links:
+        if not _URL.match(link) or len(link) > 500:
+            raise ArgumentError(
+                f"--links: {link[:80]!r} is not a web address. Example: --links https://www.example.gov/report"
+            )
+        out.append(link)
+    if len(out) > MAX_LINKS:
+        raise ArgumentError(f"--links: give at most {MAX_LINKS} links.")
+    return out
+
+
+def attribution_text(p: Practice) -> str:
+    """How the author is shown, everywhere: search, show, every export."""
+    if p.attribution == Attribution.NAMED.value and p.author_name:
+        return p.author_name
+    if p.attribution == Attribution.ROLE.value:
+        return p.author_role or "a member (role not given)"
+    return "anonymous (Chatham House Rule)"
+
+
+def public_source(p: Practice) -> str:
+    """Where it was shared. A chat link would reveal who posted, so only named practices show it."""
+    parts = [p.source_note] if p.source_note else []
+    if p.source_link and p.attribution == Attribution.NAMED.value:
+        parts.append(p.source_link)
+    return " · ".join(parts)
+
+
+@dataclass
+class PracticeView:
+    """A practice with what every display needs, gathered once."""
+
+    practice: Practice
+    labels: dict[str, list[str]] = field(default_factory=dict)
+    endorsements: int = 0
+    snippet: str = ""
+
+    @property
+    def frameworks(self) -> list[str]:
+        return self.labels.get(LabelKind.FRAMEWORK.value, [])
+
+    @property
+    def sectors(self) -> list[str]:
+        return self.labels.get(LabelKind.SECTOR.value, [])
+
+    @property
+    def tags(self) -> list[str]:
+        return self.labels.get(LabelKind.TAG.value, [])
+
+    @property
+    def links(self) -> list[str]:
+        return json.loads(self.practice.links) if self.practice.links else []
+
+    def context_line(self) -> str:
+        p = self.practice
+        parts = [p.level, p.size, p.policy_area, p.region]
+        if self.sectors:
+            parts.append("+".join(self.sectors))
+        return " · ".join(x for x in parts if x)
+
+
+def _labels(session: Session, ids: Sequence[int]) -> dict[int, dict[str, list[str]]]:
+    out: dict[int, dict[str, list[str]]] = {i: {} for i in ids}
+    if not ids:
+        return out
+    rows = session.exec(
+        select(PracticeLabel).where(col(PracticeLabel.practice_id).in_(ids)).order_by(col(PracticeLabel.id))
+    )
+    for label in rows:
+        out[label.practice_id].setdefault(label.kind, []).append(label.value)
+    return out
+
+
+def _endorsement_counts(session: Session, ids: Sequence[int]) -> dict[int, int]:
+    if not ids:
+        return {}
+    rows = session.exec(
+        select(Endorsement.practice_id, func.count())
+        .where(col(Endorsement.practice_id).in_(ids))
+        .group_by(col(Endorsement.practice_id))
+    )
+    return {pid: n for pid, n in rows}
+
+
+def views(session: Session, practices: Sequence[Practice], snippets: dict[int, str] | None = None
+          ) -> list[PracticeView]:
+    ids = [p.id for p in practices if p.id is not None]
+    labels = _labels(session, ids)
+    counts = _endorsement_counts(session, ids)
+    return [PracticeView(p, labels.get(p.id or 0, {}), counts.get(p.id or 0, 0),
+                         (snippets or {}).get(p.id or 0, "")) for p in practices]
+
+
+def _search_extra(labels: dict[str, list[str]], p: Practice) -> str:
+    words = [v.replace("-", " ") for values in labels.values() for v in values]
+    words += [x.replace("-", " ") for x in (p.level, p.size, p.policy_area, p.region) if x]
+    return " ".join(words)
+
+
+def _set_labels(session: Session, p: Practice, labels: dict[str, list[str]]) -> None:
+    assert p.id is not None
+    for kind, values in labels.items():
+        for old in session.exec(select(PracticeLabel).where(PracticeLabel.practice_id == p.id,
+                                                            PracticeLabel.kind == kind)):
+            session.delete(old)
+        session.flush()
+        for value in values:
+            session.add(PracticeLabel(practice_id=p.id, kind=kind, value=value))
+    current = _labels(session, [p.id])[p.id]
+    current.update(labels)
+    p.search_extra = _search_extra(current, p)
+    session.add(p)
+
+
+def create(session: Session, author: Member, fields: dict[str, Any], labels: dict[str, list[str]]) -> Practice:
+    record = ensure_member(session, author)
+    now = utcnow()
+    p = Practice(**fields, author_id=record.id, created_at=now, updated_at=now)
+    session.add(p)
+    session.flush()
+    _set_labels(session, p, labels)
+    session.flush()
+    return p
+
+
+def get(session: Session, practice_id: int) -> Practice:
+    p = session.get(Practice, practice_id)
+    if p is None:
+        raise NotFound(f"There is no practice {practice_ref(practice_id)}. Find one with: practice search <words>")
+    return p
+
+
+def may_edit(session: Session, p: Practice, member: Member, is_coordinator: bool) -> bool:
+    if is_coordinator:
+        return True
+    if p.author_id is None:
+        return False
+    author = session.get(MemberRecord, p.author_id)
+    return author is not None and author.platform == member.platform and author.user_id == member.user_id
+
+
+def update(session: Session, p: Practice, fields: dict[str, Any], labels: dict[str, list[str]]) -> None:
+    for key, value in fields.items():
+        setattr(p, key, value)
+    p.updated_at = utcnow()
+    session.add(p)
+    session.flush()
+    _set_labels(session, p, labels)
+
+
+def set_status(session: Session, p: Practice, status: Status) -> bool:
+    if p.status == status.value:
+        return False
+    p.status = status.value
+    p.updated_at = utcnow()
+    session.add(p)
+    return True
+
+
+def endorse(session: Session, p: Practice, member: Member, note: str) -> bool:
+    """Record that `member` used this too. Returns False when they had already (the note is updated)."""
+    if p.status != Status.ACTIVE.value:
+        raise ArgumentError(f"{practice_ref(p.id or 0)} is retired; it cannot be endorsed.")
+    record = ensure_member(session, member)
+    if p.author_id is not None and p.author_id == record.id:
+        raise NotAllowed("You shared this practice; endorsements are for other members who used it too.")
+    existing = session.exec(select(Endorsement).where(Endorsement.practice_id == p.id,
+                                                      Endorsement.member_id == record.id)).first()
+    if existing is not None:
+        if note:
+            existing.note = note
+            session.add(existing)
+        return False
+    session.add(Endorsement(practice_id=p.id or 0, member_id=record.id or 0, note=note))
+    session.flush()
+    return True
+
+
+def endorsement_notes(session: Session, practice_id: int, limit: int = 5) -> list[str]:
+    rows = session.exec(select(Endorsement.note).where(Endorsement.practice_id == practice_id,
+                                                       Endorsement.note != "")
+                        .order_by(col(Endorsement.id).desc()).limit(limit))
+    return list(rows)
+
+
+@dataclass
+class Filters:
+    tags: list[str] = field(default_factory=list)
+    frameworks: list[str] = field(default_factory=list)
+    sectors: list[str] = field(default_factory=list)
+    level: str | None = None
+    policy_area: str | None = None
+    include_retired: bool = False
+
+    def sql(self) -> tuple[list[str], dict[str, Any]]:
+        where: list[str] = []
+        params: dict[str, Any] = {}
+        if not self.include_retired:
+            where.append("d.status = 'active'")
+        if self.level:
+            where.append("d.level = :f_level")
+            params["f_level"] = self.level
+        if self.policy_area:
+            where.append("d.policy_area = :f_policy")
+            params["f_policy"] = self.policy_area
+        n = 0
+        for kind, values in ((LabelKind.TAG, self.tags), (LabelKind.FRAMEWORK, self.frameworks),
+                             (LabelKind.SECTOR, self.sectors)):
+            for value in values:
+                where.append(f"EXISTS (SELECT 1 FROM practice_label l{n} WHERE l{n}.practice_id = d.id "
+                             f"AND l{n}.kind = :fk{n} AND l{n}.value = :fv{n})")
+                params[f"fk{n}"] = kind.value
+                params[f"fv{n}"] = value
+                n += 1
+        return where, params
+
+
+def search(session: Session, query: str, filters: Filters, *, limit: int, offset: int
+           ) -> tuple[list[PracticeView], bool]:
+    """One page of practices matching `query` and `filters`, best first; and whether more follow."""
+    where, params = filters.sql()
+    parsed = fulltext.parse_query(query)
+    if query.strip() and not parsed:
+        raise ArgumentError(
+            f"{query[:60]!r} has no words to look for (a leading - excludes a word). "
+            'Example: practice search budget -capital'
+        )
+    if parsed:
+        hits = fulltext.search(session, PRACTICE_INDEX, parsed, where=where, params=params,
+                               limit=limit + 1, offset=offset)
+        more = len(hits) > limit
+        hits = hits[:limit]
+        by_id = {p.id: p for p in session.exec(select(Practice).where(col(Practice.id).in_([h.id for h in hits])))}
+        practices = [by_id[h.id] for h in hits if h.id in by_id]
+        return views(session, practices, {h.id: h.snippet for h in hits}), more
+    clause = " AND ".join(where) or "1=1"
+    ids = [r[0] for r in session.execute(
+        text(f"SELECT d.id FROM practice d WHERE {clause} ORDER BY d.created_at DESC, d.id DESC "
+             "LIMIT :limit OFFSET :offset"), {**params, "limit": limit + 1, "offset": offset})]
+    more = len(ids) > limit
+    ids = ids[:limit]
+    by_id = {p.id: p for p in session.exec(select(Practice).where(col(Practice.id).in_(ids)))}
+    return views(session, [by_id[i] for i in ids]), more
+
+
+def authored_by(session: Session, member: Member) -> list[PracticeView]:
+    record = session.exec(select(MemberRecord).where(MemberRecord.platform == member.platform,
+                                                     MemberRecord.user_id == member.user_id)).first()
+    if record is None:
+        return []
+    practices = session.exec(select(Practice).where(Practice.author_id == record.id)
+                             .order_by(col(Practice.id).desc()))
+    return views(session, list(practices))
+
+
+def all_for_export(session: Session, filters: Filters) -> list[PracticeView]:
+    where, params = filters.sql()
+    clause = " AND ".join(where) or "1=1"
+    ids = [r[0] for r in session.execute(text(f"SELECT d.id FROM practice d WHERE {clause} ORDER BY d.id"),
+                                         params)]
+    practices = list(session.exec(select(Practice).where(col(Practice.id).in_(ids)).order_by(col(Practice.id))))
+    return views(session, practices)

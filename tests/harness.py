@@ -1,0 +1,59 @@
+"""Talk to the core the way an adapter does: feed `Incoming`, read `Reply`s (errbot's testbot idea)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.app import App
+from bot.messages import Incoming, Member, Place, Reply
+from bot.permissions import Role
+
+ROOT = Member("console", "root", "Root Admin")  # a bootstrap admin in the test settings
+
+
+def member(name: str, platform: str = "console") -> Member:
+    return Member(platform, name, name.capitalize())
+
+
+class Harness:
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.place = Place("console", "general")
+
+    async def say(self, text: str, who: Member | str = ROOT, **mentions: Member) -> list[Reply]:
+        speaker = member(who) if isinstance(who, str) else who
+        found = {f"@{m.user_id}": m for m in mentions.values()}
+        for word in text.split():
+            if word.startswith("@") and word not in found:
+                found[word] = member(word[1:])
+        return await self.app.dispatch(Incoming(member=speaker, place=self.place, text=text, mentions=found))
+
+    async def one(self, text: str, who: Member | str = ROOT) -> Reply:
+        replies = await self.say(text, who)
+        assert len(replies) == 1, replies
+        return replies[0]
+
+    async def ok(self, text: str, who: Member | str = ROOT) -> Reply:
+        reply = await self.one(text, who)
+        assert not reply.is_error, reply.text
+        return reply
+
+    async def fails(self, text: str, who: Member | str = ROOT) -> str:
+        reply = await self.one(text, who)
+        assert reply.is_error, f"expected an error for {text!r}, got: {reply.text}"
+        return reply.text
+
+    async def submit(self, command: str, values: dict[str, Any], who: Member | str = ROOT) -> Reply:
+        speaker = member(who) if isinstance(who, str) else who
+        replies = await self.app.dispatch(Incoming(member=speaker, place=self.place, command=command,
+                                                   values=values))
+        assert len(replies) == 1
+        return replies[0]
+
+    async def grant(self, who: str, role: Role) -> None:
+        await self.app.set_local_role(member(who), role, "test")
+
+    async def count(self, table: str) -> int:
+        from sqlalchemy import text
+
+        return await self.app.store.run(lambda s: s.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())

@@ -1,0 +1,173 @@
+"""The command declarations: parsing, errors with examples, help and the form, without a database."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+import pytest
+
+from bot.commands import CommandGroup, CommandRegistry, Opt, describe_commands
+from bot.errors import ArgumentError, CommandError
+from bot.messages import FieldKind, Member
+from bot.permissions import Role
+
+
+class Colour(str, Enum):
+    RED = "red"
+    DARK_BLUE = "dark-blue"
+
+
+group = CommandGroup("thing", "things for tests")
+
+
+@group.command("find")
+async def find(
+    ctx: object,
+    words: Annotated[str, Opt(help="what to look for")] = "",
+    *,
+    tag: Annotated[list[str], Opt(help="a tag")] = [],
+    colour: Annotated[Colour | None, Opt(help="a colour")] = None,
+    page: Annotated[int, Opt(min=1, max=10)] = 1,
+    exact: bool = False,
+) -> None:
+    """Find things.
+
+    Longer description.
+    Example: thing find "red apples" --tag fruit
+    """
+
+
+@group.command("make", role=Role.COORDINATOR, form=True)
+async def make(ctx: object, *, title: Annotated[str, Opt(max_length=20)], body: Annotated[str, Opt(long=True)] = "",
+               who: Member | None = None) -> None:
+    """Make a thing.
+
+    Example: thing make --title Apple
+    """
+
+
+@pytest.fixture
+def registry() -> CommandRegistry:
+    r = CommandRegistry()
+    r.include(group)
+    return r
+
+
+def test_quotes_flags_and_defaults(registry: CommandRegistry) -> None:
+    parsed = registry.parse('thing find "public private" partners --tag a --tag b,c --colour "Dark Blue"',
+                            Role.MEMBER)
+    assert parsed.command.path == "thing find"
+    assert parsed.args == {"words": "public private partners", "tag": ["a", "b", "c"],
+                           "colour": Colour.DARK_BLUE, "page": 1, "exact": False}
+
+
+def test_curly_quotes_and_equals_and_bool_flags(registry: CommandRegistry) -> None:
+    parsed = registry.parse("Thing FIND “public private” --page=3 --exact", Role.MEMBER)
+    assert parsed.args["words"] == "public private"
+    assert parsed.args["page"] == 3
+    assert parsed.args["exact"] is True
+
+
+def test_bad_choice_names_argument_suggests_and_lists_allowed(registry: CommandRegistry) -> None:
+    with pytest.raises(ArgumentError) as err:
+        registry.parse("thing find x --colour rde", Role.MEMBER)
+    assert "--colour" in str(err.value) and "Did you mean red?" in str(err.value)
+    assert "Allowed: red, dark-blue" in str(err.value)
+
+
+def test_number_out_of_range_and_not_a_number(registry: CommandRegistry) -> None:
+    with pytest.raises(ArgumentError, match="--page: must be at most 10, got 11"):
+        registry.parse("thing find --page 11", Role.MEMBER)
+    with pytest.raises(ArgumentError, match="--page: expected a whole number, got 'two'. Example: thing find"):
+        registry.parse("thing find --page two", Role.MEMBER)
+
+
+def test_unknown_option_suggests_nearest(registry: CommandRegistry) -> None:
+    with pytest.raises(ArgumentError, match="has no option --tags. Did you mean --tag?"):
+        registry.parse("thing find --tags x", Role.MEMBER)
+
+
+def test_missing_required_argument_shows_example(registry: CommandRegistry) -> None:
+    with pytest.raises(ArgumentError) as err:
+        registry.parse("thing make --body hello", Role.COORDINATOR)
+    assert "Missing --title" in str(err.value) and "Example: thing make --title Apple" in str(err.value)
+
+
+def test_too_long_text_is_refused_with_its_length(registry: CommandRegistry) -> None:
+    with pytest.raises(ArgumentError, match="--title is too long: 21 characters, the limit is 20"):
+        registry.parse("thing make --title " + "x" * 21, Role.COORDINATOR)
+
+
+def test_unclosed_quote_is_explained(registry: CommandRegistry) -> None:
+    with pytest.raises(ArgumentError, match="quote was opened and never closed"):
+        registry.parse('thing find "oops', Role.MEMBER)
+
+
+def test_unknown_command_suggests_nearest_runnable(registry: CommandRegistry) -> None:
+    with pytest.raises(CommandError) as err:
+        registry.parse("thing fnd", Role.MEMBER)
+    assert "Did you mean: thing find" in str(err.value)
+    assert "thing make" not in str(err.value)  # members cannot run it, so it is not suggested
+
+
+def test_member_mention_resolves_through_the_adapters_mapping(registry: CommandRegistry) -> None:
+    ana = Member("slack", "U1", "Ana")
+    parsed = registry.parse("thing make --title x --who <@U1>", Role.COORDINATOR, {"<@U1>": ana})
+    assert parsed.args["who"] == ana
+    with pytest.raises(ArgumentError, match="not a member mention"):
+        registry.parse("thing make --title x --who ana", Role.COORDINATOR)
+
+
+def test_help_text_and_usage_come_from_the_declaration(registry: CommandRegistry) -> None:
+    cmd = registry.commands["thing find"]
+    assert cmd.usage() == "thing find [words] [--tag TAG ...] [--colour red|dark-blue] [--page N] [--exact]"
+    text = cmd.help_text()
+    assert "Find things." in text and "Longer description." in text
+    assert "Example: thing find \"red apples\" --tag fruit" in text
+
+
+def test_form_is_derived_from_parameters(registry: CommandRegistry) -> None:
+    form = registry.commands["thing make"].to_form()
+    kinds = {f.name: (f.kind, f.required) for f in form.fields}
+    assert kinds["title"] == (FieldKind.TEXT, True)
+    assert kinds["body"] == (FieldKind.LONG_TEXT, False)
+    assert form.command == "thing make"
+
+
+def test_values_from_a_form_are_validated_like_text(registry: CommandRegistry) -> None:
+    cmd = registry.commands["thing find"]
+    parsed = registry.bind_values(cmd, {"words": "x", "colour": "red", "tag": ["a", "b"]}, {})
+    assert parsed.args["colour"] is Colour.RED and parsed.args["tag"] == ["a", "b"]
+    with pytest.raises(ArgumentError):
+        registry.bind_values(cmd, {"colour": "green"}, {})
+
+
+def test_reference_lists_every_command_with_role(registry: CommandRegistry) -> None:
+    ref = describe_commands(registry, registry.groups)
+    assert "### thing — things for tests" in ref
+    assert "`thing make --title TITLE [--body BODY] [--who @MEMBER]` *(coordinator)*" in ref
+
+
+def test_handlers_must_be_async_and_documented() -> None:
+    g = CommandGroup("bad")
+    with pytest.raises(TypeError, match="docstring"):
+        @g.command("x")
+        async def undocumented(ctx: object) -> None:
+            pass
+    with pytest.raises(TypeError, match="async"):
+        @g.command("y")
+        def sync(ctx: object) -> None:
+            """Doc."""
+
+
+def test_verbatim_parameter_keeps_phrases_quoted() -> None:
+    g = CommandGroup("q")
+
+    @g.command("find")
+    async def q_find(ctx: object, words: Annotated[str, Opt(verbatim=True)] = "") -> None:
+        """Find."""
+
+    r = CommandRegistry()
+    r.include(g)
+    assert r.parse('q find "housing private" fund', Role.MEMBER).args["words"] == '"housing private" fund'
