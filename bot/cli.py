@@ -41,6 +41,8 @@ def _configure_logging(settings: Settings, to_file: bool) -> None:
         handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
+    if settings.log_level != "DEBUG":
+        logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _safe_url(settings: Settings) -> str:
@@ -70,6 +72,9 @@ async def _run_console(settings: Settings, user: str, role: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv = ["run", *argv]  # `copbot --as ana` means `copbot run --as ana`
     args = _parser().parse_args(argv)
     command = args.command or "run"
     try:

@@ -133,6 +133,7 @@ async def list_roles(ctx: Context) -> Reply:
 @audit.command("list", role=Role.ADMIN, audited=False)
 async def audit_list(
     ctx: Context,
+    *,
     limit: Annotated[int, Opt(help="how many entries, newest first", min=1, max=200)] = 20,
 ) -> Reply:
     """Show the newest entries of the audit log.

@@ -1,0 +1,43 @@
+"""The store: SQLite settings, transactions that leave nothing half written, migrations."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from bot.app import App
+from bot.store.db import current_revision
+from bot.store.models import AuditEntry
+
+
+async def test_sqlite_runs_in_wal_mode_with_foreign_keys(app: App) -> None:
+    if app.store.dialect != "sqlite":
+        pytest.skip("SQLite settings")
+    mode, fks = await app.store.run(lambda s: (s.execute(text("PRAGMA journal_mode")).scalar(),
+                                               s.execute(text("PRAGMA foreign_keys")).scalar()))
+    assert (mode, fks) == ("wal", 1)
+
+
+async def test_migrations_are_applied_at_start(app: App) -> None:
+    assert current_revision(app.store.engine) == "0001"
+
+
+async def test_a_failing_unit_of_work_writes_nothing(app: App) -> None:
+    def half(session):  # type: ignore[no-untyped-def]
+        session.add(AuditEntry(platform="console", user_id="x", action="a"))
+        session.flush()
+        raise RuntimeError("platform call failed")
+
+    with pytest.raises(RuntimeError):
+        await app.store.run(half)
+    assert await app.store.run(lambda s: s.execute(text("SELECT count(*) FROM audit_log")).scalar()) == 0
+
+
+async def test_deleting_a_member_keeps_their_practices_but_unlinks_them(app: App) -> None:
+    from tests.harness import Harness
+
+    bot = Harness(app)
+    await bot.ok('practice share --title "T" --what "W" --attribution anonymous', "ana")
+    await app.store.run(lambda s: s.execute(text("DELETE FROM member WHERE user_id = 'ana'")))
+    author = await app.store.run(lambda s: s.execute(text("SELECT author_id FROM practice")).scalar())
+    assert author is None
