@@ -18,6 +18,7 @@ from bot.messages import Choice, FieldKind, Form, Incoming, Member, Place, Reply
 PLATFORM = "console"
 Dispatch = Callable[[Incoming], Awaitable[list[Reply]]]
 RoleSwitch = Callable[[Member, str], Awaitable[str | None]]
+_CANCEL = object()
 _MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_.-]+)")
 
 BANNER = """copbot console: you are {name}. Type help for commands, a number to pick an option,
@@ -211,42 +212,67 @@ class ConsoleAdapter:
         return "\n".join(lines)
 
     async def fill_form(self, form: Form) -> None:
-        """Ask for each field in turn; Enter keeps the shown value or skips an optional field."""
-        self.say(f"{form.title} — Enter skips an optional field; type :cancel to stop.")
+        """Ask for each field in turn, then submit. A field the core rejects is asked again; the other
+        answers are kept. Enter keeps the shown value or skips an optional field."""
+        self.say(f"{form.title} — Enter skips an optional field (or keeps the shown value), '-' clears it, "
+                 ":cancel stops.")
         values: dict[str, Any] = {}
-        for f in form.fields:
-            initial = form.prefilled.get(f.name, f.initial)
-            shown = ", ".join(initial) if isinstance(initial, list) else (initial or "")
-            head = f"{f.label}{' (required)' if f.required else ''}"
-            if f.help and f.help.lower() != f.label.lower():
-                head += f" — {f.help}"
-            self.say(head)
-            if f.choices:
-                self.say("   " + "  ".join(f"{i}) {c}" for i, c in enumerate(f.choices, 1))
-                         + ("   (several: 1,3)" if f.kind is FieldKind.MULTI_CHOICE else ""))
-            while True:
-                answer = await self._read(f"  [{shown}]: " if shown else "  : ")
-                if answer is None or answer.strip() == ":cancel":
+        to_ask = list(form.fields)
+        while True:
+            for f in to_ask:
+                answer = await self._ask_field(f, values.get(f.name, form.prefilled.get(f.name, f.initial)))
+                if answer is _CANCEL:
                     self.say("Cancelled; nothing was saved.")
                     return
-                answer = answer.strip()
-                if not answer:
-                    if initial not in (None, "", []):
-                        values[f.name] = initial
-                    elif f.required:
-                        self.say("  This field is required.")
-                        continue
-                    break
-                if f.choices:
-                    picked = self._pick(answer, f.choices, f.kind is FieldKind.MULTI_CHOICE)
-                    if picked is None:
-                        self.say(f"  Pick a number from 1 to {len(f.choices)} or type a choice.")
-                        continue
-                    values[f.name] = picked
+                if answer is None:
+                    values.pop(f.name, None)
                 else:
                     values[f.name] = answer
-                break
-        await self.send(Incoming(member=self.member, place=self.place, command=form.command, values=values))
+            replies = await self.dispatch(Incoming(member=self.member, place=self.place, command=form.command,
+                                                   values=values))
+            failed = [r for r in replies if r.is_error]
+            for reply in replies:
+                await self.show(reply)
+            if not failed:
+                return
+            wrong = [f for f in form.fields if f.name == failed[0].error_field]
+            if wrong:
+                self.say("Fix that field; your other answers are kept.")
+                to_ask = wrong
+            else:
+                self.say("Your answers are kept; Enter accepts each one, or change what needs changing.")
+                to_ask = list(form.fields)
+
+    async def _ask_field(self, f: Any, initial: Any) -> Any:
+        shown = ", ".join(initial) if isinstance(initial, list) else (initial or "")
+        head = f"{f.label}{' (required)' if f.required else ''}"
+        if f.help and f.help.lower() != f.label.lower():
+            head += f" — {f.help}"
+        self.say(head)
+        if f.choices:
+            self.say("   " + "  ".join(f"{i}) {c}" for i, c in enumerate(f.choices, 1))
+                     + ("   (several: 1,3)" if f.kind is FieldKind.MULTI_CHOICE else ""))
+        while True:
+            answer = await self._read(f"  [{shown}]: " if shown else "  : ")
+            if answer is None or answer.strip() == ":cancel":
+                return _CANCEL
+            answer = answer.strip()
+            if not answer:
+                if initial not in (None, "", []):
+                    return initial
+                if f.required:
+                    self.say("  This field is required.")
+                    continue
+                return None
+            if answer == "-" and not f.required:
+                return None  # clear a prefilled optional value
+            if f.choices:
+                picked = self._pick(answer, f.choices, f.kind is FieldKind.MULTI_CHOICE)
+                if picked is None:
+                    self.say(f"  Pick a number from 1 to {len(f.choices)} or type a choice.")
+                    continue
+                return picked
+            return answer
 
     @staticmethod
     def _pick(answer: str, choices: tuple[str, ...], multiple: bool) -> Any:

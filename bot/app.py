@@ -16,13 +16,20 @@ from bot.dispatcher import Dispatcher
 from bot.help import general
 from bot.messages import Incoming, Member, Reply
 from bot.permissions import Role
+from bot.privacy import CORE_HOOK, PrivacyHook, me
 from bot.roles import audit, roles, set_role
 from bot.store.db import Store, make_engine, upgrade
+from content.practices import service as practices_service
 from content.practices.commands import practices
 
 log = logging.getLogger(__name__)
 
-FEATURES: tuple[CommandGroup, ...] = (general, roles, audit, practices)
+FEATURES: tuple[CommandGroup, ...] = (general, roles, audit, me, practices)
+# Every feature that stores member data says how to export it and how to forget a member.
+PRIVACY_HOOKS: tuple[PrivacyHook, ...] = (
+    CORE_HOOK,
+    PrivacyHook("practices", practices_service.export_member, practices_service.forget_member),
+)
 
 
 def build_registry(groups: tuple[CommandGroup, ...] = FEATURES) -> CommandRegistry:
@@ -63,5 +70,6 @@ def build_app(settings: Settings, *, clock: Callable[[], datetime] = system_cloc
         upgrade(engine)
     store = Store(engine)
     registry = build_registry()
-    services = Services(store=store, settings=settings, registry=registry, clock=clock)
+    services = Services(store=store, settings=settings, registry=registry, clock=clock,
+                        privacy_hooks=PRIVACY_HOOKS)
     return App(settings=settings, store=store, registry=registry, dispatcher=Dispatcher(services))

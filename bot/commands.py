@@ -161,6 +161,13 @@ class Param:
         return text
 
     def convert(self, raw: Any, cmd: "Command", mentions: Mapping[str, Member]) -> Any:
+        try:
+            return self._convert(raw, cmd, mentions)
+        except ArgumentError as exc:
+            exc.field = exc.field or self.name
+            raise
+
+    def _convert(self, raw: Any, cmd: "Command", mentions: Mapping[str, Member]) -> Any:
         if self.multiple:
             values: list[Any] = []
             raws = raw if isinstance(raw, (list, tuple)) else [raw]
@@ -520,7 +527,7 @@ class CommandRegistry:
             elif p.required:
                 raise ArgumentError(
                     f"Missing {p.display() if not p.positional else '<' + p.metavar.lower() + '>'}"
-                    f" ({p.opt.help or p.label}). {cmd.example_hint()}"
+                    f" ({p.opt.help or p.label}). {cmd.example_hint()}", field=p.name
                 )
             else:
                 args[p.name] = list(p.default) if p.multiple else p.default

@@ -17,6 +17,7 @@ from bot.store.models import AuditEntry, MemberRecord
 
 if TYPE_CHECKING:
     from bot.commands import CommandRegistry
+    from bot.privacy import PrivacyHook
 
 
 def system_clock() -> datetime:
@@ -31,6 +32,7 @@ class Services:
     settings: Settings
     registry: "CommandRegistry"
     clock: Callable[[], datetime] = field(default=system_clock)
+    privacy_hooks: tuple["PrivacyHook", ...] = ()
 
 
 @dataclass

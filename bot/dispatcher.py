@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.commands import Command, CommandRegistry, split_words
 from bot.context import Context, Services, write_audit
-from bot.errors import CommandError
+from bot.errors import ArgumentError, CommandError
 from bot.messages import Incoming, Reply, error
 from bot.permissions import Role
 from bot.roles import role_of
@@ -48,6 +48,8 @@ class Dispatcher:
         """Run one request. Member mistakes become a clear message; our bugs are logged, not shown."""
         try:
             return await self._handle(incoming)
+        except ArgumentError as exc:
+            return [Reply(str(exc), is_error=True, error_field=exc.field)]
         except CommandError as exc:
             return [error(str(exc))]
         except Exception:

@@ -8,7 +8,11 @@ class CommandError(Exception):
 
 
 class ArgumentError(CommandError):
-    """A bad or missing argument; names the argument."""
+    """A bad or missing argument; names the argument. `field` is the parameter, for forms."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class NotAllowed(CommandError):

@@ -141,6 +141,7 @@ class Reply:
     visibility: Visibility = Visibility.PRIVATE
     is_error: bool = False
     footer: str = ""
+    error_field: str | None = None  # the form field a member must fix, when the error is about one
 
     def plain_text(self) -> str:
         """The whole reply as plain text: for screen readers, notifications and the console."""

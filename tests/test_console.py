@@ -106,3 +106,22 @@ async def test_form_in_piped_mode_shows_how_to_give_fields(app: App, tmp_path: P
     await console.run()
     assert "give the fields as options on one line" in out.getvalue()
     assert 'Example: practice share --title "..." --what "..." --attribution "..."' in out.getvalue()
+
+
+async def test_a_rejected_form_field_is_asked_again_and_other_answers_are_kept(app: App, tmp_path: Path) -> None:
+    answers = "\n".join([
+        "practice share",
+        "Shared analysts", "We pooled analysts with the county.", "1",  # title, what, attribution named
+        "", "", "", "", "", "", "", "", "", "", "",  # role description .. tags skipped
+        "not-a-link",  # links: rejected by the core
+        "",  # source
+        "https://www.example.gov/analysts",  # links asked again, alone
+    ]) + "\n"
+    out = io.StringIO()
+    console = ConsoleAdapter(app.dispatch, user="dee", export_dir=tmp_path, stdin=io.StringIO(answers),
+                             stdout=out, interactive=True)
+    await console.run()
+    text = out.getvalue()
+    assert "Error: --links: 'not-a-link' is not a web address." in text
+    assert "Fix that field; your other answers are kept." in text
+    assert "Saved P1: Shared analysts. Credited as: dee." in text

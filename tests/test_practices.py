@@ -193,3 +193,14 @@ async def test_same_cases_agree_on_both_engines(bot: Harness, query: str, expect
     await share(bot, title="Customer service desk redesign", what="One desk, one queue.")
     await share(bot, title="Budget forecasting with the state", what="Shared revenue models.")
     assert set(titles(await bot.ok(f"practice search {query}"))) == expected
+
+
+async def test_fulltext_count_agrees_with_search(bot: Harness) -> None:
+    from bot.store import fulltext
+    from content.practices.service import PRACTICE_INDEX
+
+    for n in range(3):
+        await share(bot, title=f"Water board {n}", what="Rates and meters.")
+    await bot.ok("practice retire P3")
+    query = fulltext.parse_query("water")
+    assert await bot.app.store.run(lambda s: fulltext.count(s, PRACTICE_INDEX, query)) == 2

@@ -109,13 +109,19 @@ def to_tsquery(query: Query) -> str:
 
 @dataclass(frozen=True)
 class Index:
-    """Where one kind of document is indexed: its table and, per engine, how to rank and excerpt."""
+    """Where one kind of document is indexed.
+
+    SQLite: an FTS5 table whose rowid is the document's id and which holds only searchable documents
+    (its triggers leave the others out). PostgreSQL: a tsvector column with a GIN index, partial on
+    `searchable_sql`.
+    """
 
     table: str
-    fts_table: str  # SQLite FTS5 table whose rowid is table.id
-    vector_column: str  # PostgreSQL tsvector column on table
-    headline_sql: str  # PostgreSQL text for ts_headline, in terms of alias d
+    fts_table: str
+    vector_column: str
+    headline_sql: str  # PostgreSQL: the text to excerpt, in terms of alias d
     bm25_weights: tuple[float, ...]  # SQLite: one per FTS5 column
+    searchable_sql: str = "1=1"  # PostgreSQL: which rows are searchable, in terms of alias d
 
 
 @dataclass(frozen=True)
@@ -139,32 +145,44 @@ def search(
     limit: int = 10,
     offset: int = 0,
 ) -> list[Hit]:
-    """The ids of matching documents, best first, each with a highlighted excerpt.
+    """The searchable documents matching `query`, best first, each with a highlighted excerpt.
 
     `where` holds extra SQL conditions on alias ``d`` (the document table) with bound `params`.
+    Only the returned page is excerpted: ranking touches every match, excerpting only a few.
     """
     if not query:
         return []
     bind: dict[str, Any] = dict(params or {})
     bind.update(limit=limit, offset=offset)
-    extra = "".join(f" AND ({w})" for w in where)
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
         bind["q"] = to_fts5(query)
+        fts = index.fts_table
         weights = ", ".join(str(w) for w in index.bm25_weights)
-        sql = (
-            f"SELECT d.id, bm25({index.fts_table}, {weights}) AS rank, "
-            f"snippet({index.fts_table}, -1, '{MARK_START}', '{MARK_END}', '…', 14) AS snip "
-            f"FROM {index.fts_table} JOIN {index.table} d ON d.id = {index.fts_table}.rowid "
-            f"WHERE {index.fts_table} MATCH :q{extra} "
-            "ORDER BY rank LIMIT :limit OFFSET :offset"
-        )
-        rows = session.execute(text(sql), bind).all()
-        return [Hit(int(r[0]), -float(r[1]), r[2] or "") for r in rows]
+        if where:
+            # Rank every match once (materialised), then keep those passing the filters. Letting SQLite
+            # drive the FTS table from a filter subquery instead runs one MATCH per candidate row.
+            sql = (f"WITH m AS MATERIALIZED (SELECT rowid AS id, bm25({fts}, {weights}) AS rank FROM {fts} "
+                   f"WHERE {fts} MATCH :q) SELECT m.id, m.rank FROM m JOIN {index.table} d ON d.id = m.id "
+                   f"WHERE {' AND '.join(where)} ORDER BY m.rank LIMIT :limit OFFSET :offset")
+        else:
+            sql = (f"SELECT rowid, bm25({fts}, {weights}) AS rank FROM {fts} WHERE {fts} MATCH :q "
+                   "ORDER BY rank LIMIT :limit OFFSET :offset")
+        ranked = session.execute(text(sql), bind).all()
+        if not ranked:
+            return []
+        ids = [int(r[0]) for r in ranked]
+        marks = ", ".join(f":id{i}" for i in range(len(ids)))
+        snippets = dict(session.execute(text(
+            f"SELECT rowid, snippet({fts}, -1, '{MARK_START}', '{MARK_END}', '…', 14) FROM {fts} "
+            f"WHERE {fts} MATCH :q AND rowid IN ({marks})"),
+            {"q": bind["q"], **{f"id{i}": v for i, v in enumerate(ids)}}).all())
+        return [Hit(int(r[0]), -float(r[1]), snippets.get(r[0]) or "") for r in ranked]
     bind["q"] = to_tsquery(query)
+    extra = "".join(f" AND ({w})" for w in (index.searchable_sql, *where))
     sql = (
         "WITH q AS (SELECT to_tsquery('english', :q) AS q), "
-        f"page AS (SELECT d.id, ts_rank_cd(d.{index.vector_column}, q.q, 1) AS rank "
+        f"page AS (SELECT d.id, ts_rank(d.{index.vector_column}, q.q, 1) AS rank "
         f"FROM {index.table} d, q WHERE d.{index.vector_column} @@ q.q{extra} "
         "ORDER BY rank DESC, d.id DESC LIMIT :limit OFFSET :offset) "
         f"SELECT page.id, page.rank, ts_headline('english', {index.headline_sql}, q.q, "
@@ -174,3 +192,15 @@ def search(
     )
     rows = session.execute(text(sql), bind).all()
     return [Hit(int(r[0]), float(r[1]), r[2] or "") for r in rows]
+
+
+def count(session: Session, index: Index, query: Query) -> int:
+    """How many searchable documents match `query` (no ranking, no excerpts)."""
+    if not query:
+        return 0
+    if session.get_bind().dialect.name == "sqlite":
+        sql = f"SELECT count(*) FROM {index.fts_table} WHERE {index.fts_table} MATCH :q"
+        return int(session.execute(text(sql), {"q": to_fts5(query)}).scalar_one())
+    sql = (f"SELECT count(*) FROM {index.table} d WHERE d.{index.vector_column} @@ to_tsquery('english', :q) "
+           f"AND ({index.searchable_sql})")
+    return int(session.execute(text(sql), {"q": to_tsquery(query)}).scalar_one())

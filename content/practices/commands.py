@@ -95,12 +95,12 @@ def _fields_from_args(args: dict[str, Any], given: set[str] | None = None) -> tu
             if tag not in tags:
                 tags.append(tag)
         if len(tags) > service.MAX_TAGS:
-            raise ArgumentError(f"--tags: give at most {service.MAX_TAGS} tags.")
+            raise ArgumentError(f"--tags: give at most {service.MAX_TAGS} tags.", "tags")
         labels[LabelKind.TAG.value] = tags
     if "title" in fields and not fields["title"]:
-        raise ArgumentError("--title cannot be empty. Example: --title \"Budget town halls on Zoom\"")
+        raise ArgumentError("--title cannot be empty. Example: --title \"Budget town halls on Zoom\"", "title")
     if "what" in fields and not fields["what"]:
-        raise ArgumentError("--what cannot be empty: say what you did, in a few sentences.")
+        raise ArgumentError("--what cannot be empty: say what you did, in a few sentences.", "what")
     return fields, labels
 
 
@@ -125,7 +125,7 @@ Links = Annotated[list[str], Opt(help="web links to reports or pages", item_max_
 def _check_attribution(attribution: Attribution | None, role_description: str | None) -> None:
     if attribution is Attribution.ROLE and not (role_description or "").strip():
         raise ArgumentError('--role-description is needed when attribution is role, e.g. '
-                            '--role-description "a chief of staff in a large city"')
+                            '--role-description "a chief of staff in a large city"', "role_description")
 
 
 @practices.command("share", form=True)

@@ -30,6 +30,7 @@ PRACTICE_INDEX = fulltext.Index(
     vector_column="search_vector",
     headline_sql="d.title || ' — ' || coalesce(d.what,'') || ' ' || coalesce(d.better_off,'')",
     bm25_weights=(8.0, 3.0, 1.0),  # title, labels/context, body
+    searchable_sql="d.status = 'active'",
 )
 MAX_TAGS = 10
 MAX_LINKS = 5
@@ -53,9 +54,9 @@ def parse_practice_id(raw: str) -> int:
 def normalise_tag(raw: str) -> str:
     tag = "-".join(re.findall(r"[^\W_]+", raw.lower()))
     if not tag:
-        raise ArgumentError(f"--tags: {raw!r} has no letters or digits. Example: --tags budgeting,equity")
+        raise ArgumentError(f"--tags: {raw!r} has no letters or digits. Example: --tags budgeting,equity", "tags")
     if len(tag) > 40:
-        raise ArgumentError(f"--tags: {raw[:40]!r}… is longer than 40 characters.")
+        raise ArgumentError(f"--tags: {raw[:40]!r}… is longer than 40 characters.", "tags")
     return tag
 
 
@@ -64,11 +65,11 @@ def check_links(links: Iterable[str]) -> list[str]:
     for link in links:
         if not _URL.match(link) or len(link) > 500:
             raise ArgumentError(
-                f"--links: {link[:80]!r} is not a web address. Example: --links https://www.example.gov/report"
-            )
+                f"--links: {link[:80]!r} is not a web address. Example: --links https://www.example.gov/report",
+                "links")
         out.append(link)
     if len(out) > MAX_LINKS:
-        raise ArgumentError(f"--links: give at most {MAX_LINKS} links.")
+        raise ArgumentError(f"--links: give at most {MAX_LINKS} links.", "links")
     return out
 
 
@@ -253,13 +254,11 @@ class Filters:
     sectors: list[str] = field(default_factory=list)
     level: str | None = None
     policy_area: str | None = None
-    include_retired: bool = False
 
     def sql(self) -> tuple[list[str], dict[str, Any]]:
+        """Conditions on alias d. Whether a practice is active is the search index's business."""
         where: list[str] = []
         params: dict[str, Any] = {}
-        if not self.include_retired:
-            where.append("d.status = 'active'")
         if self.level:
             where.append("d.level = :f_level")
             params["f_level"] = self.level
@@ -296,7 +295,7 @@ def search(session: Session, query: str, filters: Filters, *, limit: int, offset
         by_id = {p.id: p for p in session.exec(select(Practice).where(col(Practice.id).in_([h.id for h in hits])))}
         practices = [by_id[h.id] for h in hits if h.id in by_id]
         return views(session, practices, {h.id: h.snippet for h in hits}), more
-    clause = " AND ".join(where) or "1=1"
+    clause = " AND ".join([PRACTICE_INDEX.searchable_sql, *where])
     ids = [r[0] for r in session.execute(
         text(f"SELECT d.id FROM practice d WHERE {clause} ORDER BY d.created_at DESC, d.id DESC "
              "LIMIT :limit OFFSET :offset"), {**params, "limit": limit + 1, "offset": offset})]
@@ -318,8 +317,36 @@ def authored_by(session: Session, member: Member) -> list[PracticeView]:
 
 def all_for_export(session: Session, filters: Filters) -> list[PracticeView]:
     where, params = filters.sql()
-    clause = " AND ".join(where) or "1=1"
+    clause = " AND ".join([PRACTICE_INDEX.searchable_sql, *where])
     ids = [r[0] for r in session.execute(text(f"SELECT d.id FROM practice d WHERE {clause} ORDER BY d.id"),
                                          params)]
     practices = list(session.exec(select(Practice).where(col(Practice.id).in_(ids)).order_by(col(Practice.id))))
     return views(session, practices)
+
+
+def export_member(session: Session, record: MemberRecord) -> dict[str, Any]:
+    """A member's practices (all of them, with the credit they chose) and endorsements."""
+    practices = session.exec(select(Practice).where(Practice.author_id == record.id).order_by(col(Practice.id)))
+    endorsements = session.exec(select(Endorsement).where(Endorsement.member_id == record.id))
+    return {
+        "practices": [{"id": practice_ref(p.id or 0), "title": p.title, "attribution": p.attribution,
+                       "credited_as": attribution_text(p), "status": p.status,
+                       "created": p.created_at.isoformat()} for p in practices],
+        "endorsements": [{"practice": practice_ref(e.practice_id), "note": e.note,
+                          "at": e.created_at.isoformat()} for e in endorsements],
+    }
+
+
+def forget_member(session: Session, record: MemberRecord) -> int:
+    """Endorsements go; practices stay as community knowledge, made anonymous and unlinked."""
+    changed = 0
+    for e in session.exec(select(Endorsement).where(Endorsement.member_id == record.id)):
+        session.delete(e)
+        changed += 1
+    for p in session.exec(select(Practice).where(Practice.author_id == record.id)):
+        p.author_id, p.author_name, p.author_role = None, "", ""
+        p.attribution, p.source_link = Attribution.ANONYMOUS.value, ""
+        session.add(p)
+        changed += 1
+    session.flush()
+    return changed

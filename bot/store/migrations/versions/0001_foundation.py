@@ -103,26 +103,25 @@ def upgrade() -> None:
     op.create_index("ix_practice_endorsement_member_id", "practice_endorsement", ["member_id"])
 
     if op.get_bind().dialect.name == "sqlite":
-        # FTS5 with Porter stemming; kept in step with `practice` by triggers.
+        # FTS5 with Porter stemming, holding only active practices (retired ones are not searchable),
+        # kept in step with `practice` by triggers.
         op.execute(
             "CREATE VIRTUAL TABLE practice_fts USING fts5("
             "title, extra, body, tokenize='porter unicode61 remove_diacritics 2')"
         )
-        body_new = _BODY_SQL.format(p="new.")
-        op.execute(
-            "CREATE TRIGGER practice_fts_ai AFTER INSERT ON practice BEGIN "
+        insert_new = (
             "INSERT INTO practice_fts(rowid, title, extra, body) "
-            f"VALUES (new.id, new.title, new.search_extra, {body_new}); END"
+            f"SELECT new.id, new.title, new.search_extra, {_BODY_SQL.format(p='new.')} "
+            "WHERE new.status = 'active';"
         )
+        op.execute(f"CREATE TRIGGER practice_fts_ai AFTER INSERT ON practice BEGIN {insert_new} END")
         op.execute(
             "CREATE TRIGGER practice_fts_ad AFTER DELETE ON practice BEGIN "
             "DELETE FROM practice_fts WHERE rowid = old.id; END"
         )
         op.execute(
             "CREATE TRIGGER practice_fts_au AFTER UPDATE ON practice BEGIN "
-            "DELETE FROM practice_fts WHERE rowid = old.id; "
-            "INSERT INTO practice_fts(rowid, title, extra, body) "
-            f"VALUES (new.id, new.title, new.search_extra, {body_new}); END"
+            f"DELETE FROM practice_fts WHERE rowid = old.id; {insert_new} END"
         )
     else:
         body = _BODY_SQL.format(p="")
@@ -132,7 +131,8 @@ def upgrade() -> None:
             "setweight(to_tsvector('english', coalesce(search_extra,'')), 'B') || "
             f"setweight(to_tsvector('english', {body}), 'C')) STORED"
         )
-        op.execute("CREATE INDEX ix_practice_search ON practice USING GIN (search_vector)")
+        # Partial: only active practices are searchable.
+        op.execute("CREATE INDEX ix_practice_search ON practice USING GIN (search_vector) WHERE status = 'active'")
 
 
 def downgrade() -> None:

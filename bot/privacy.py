@@ -1,0 +1,125 @@
+"""A member's own data: `me data` exports it, `me forget` deletes it. Each feature contributes a hook.
+
+Like Red-DiscordBot's `red_delete_data_for_user`, every feature that stores member data registers a
+`PrivacyHook` in bot.app; these commands call them all inside one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, Callable
+
+from sqlmodel import Session, select
+
+from bot.commands import CommandGroup, Opt
+from bot.context import Context
+from bot.errors import CommandError
+from bot.messages import Attachment, Member, Reply
+from bot.store.models import AuditEntry, MemberRecord, RoleGrant
+
+
+@dataclass(frozen=True)
+class PrivacyHook:
+    name: str
+    export: Callable[[Session, MemberRecord], Any]
+    forget: Callable[[Session, MemberRecord], int]  # returns how many records changed
+
+
+def _core_export(session: Session, record: MemberRecord) -> dict[str, Any]:
+    grants = session.exec(select(RoleGrant).where(RoleGrant.platform == record.platform,
+                                                  RoleGrant.user_id == record.user_id))
+    actions = session.exec(select(AuditEntry).where(AuditEntry.platform == record.platform,
+                                                    AuditEntry.user_id == record.user_id))
+    return {
+        "member": {"platform": record.platform, "user_id": record.user_id, "display_name": record.display_name,
+                   "first_seen": record.created_at.isoformat()},
+        "roles": [{"scope": g.scope, "role": g.role, "granted_at": g.granted_at.isoformat()} for g in grants],
+        "audited_actions": [{"at": a.at.isoformat(), "action": a.action, "detail": a.detail} for a in actions],
+    }
+
+
+def _core_forget(session: Session, record: MemberRecord) -> int:
+    changed = 0
+    for g in session.exec(select(RoleGrant).where(RoleGrant.platform == record.platform,
+                                                  RoleGrant.user_id == record.user_id)):
+        session.delete(g)
+        changed += 1
+    # The audit log keeps what was done, not who did it or to whom.
+    for a in session.exec(select(AuditEntry).where(AuditEntry.platform == record.platform,
+                                                   AuditEntry.user_id == record.user_id)):
+        a.user_id, a.actor_name = "forgotten", "a forgotten member"
+        session.add(a)
+        changed += 1
+    ident = f"{record.platform}:{record.user_id}"
+    mention = re.compile(re.escape(ident) + r"( \([^)]*\))?")
+    for a in session.exec(select(AuditEntry).where(AuditEntry.detail.contains(ident))):  # type: ignore[attr-defined]
+        a.detail = mention.sub("a forgotten member", a.detail)
+        session.add(a)
+        changed += 1
+    session.delete(record)
+    return changed + 1
+
+
+CORE_HOOK = PrivacyHook("core", _core_export, _core_forget)
+
+me = CommandGroup("me", "your profile and your data")
+
+
+def _record(session: Session, member: Member) -> MemberRecord | None:
+    return session.exec(select(MemberRecord).where(MemberRecord.platform == member.platform,
+                                                   MemberRecord.user_id == member.user_id)).first()
+
+
+@me.command("data")
+async def my_data(ctx: Context) -> Reply:
+    """Download everything copbot stores about you, as a JSON file."""
+    hooks = ctx.services.privacy_hooks
+    member = ctx.member
+
+    def collect(session: Session) -> dict[str, Any] | None:
+        record = _record(session, member)
+        if record is None:
+            return None
+        return {hook.name: hook.export(session, record) for hook in hooks}
+
+    data = await ctx.store.run(collect)
+    if data is None:
+        return Reply("copbot stores nothing about you yet.")
+    content = json.dumps(data, indent=2, ensure_ascii=False, default=str).encode()
+    return Reply("Here is everything copbot stores about you.",
+                 attachments=(Attachment(f"copbot-my-data-{member.platform}.json", content, "application/json"),))
+
+
+@me.command("forget")
+async def forget_me(
+    ctx: Context,
+    *,
+    confirm: Annotated[bool, Opt(help="say --confirm to really delete; without it nothing happens")] = False,
+) -> Reply:
+    """Delete what copbot stores about you. Your shared practices stay, credited anonymously.
+
+    Example: me forget --confirm
+    """
+    if not confirm:
+        raise CommandError(
+            "This deletes your profile, endorsements and roles, and makes your shared practices anonymous. "
+            "It cannot be undone. To go ahead: me forget --confirm (me data downloads a copy first)."
+        )
+    if ctx.settings.is_bootstrap_admin(ctx.member):
+        raise CommandError("You are an admin from configuration (COPBOT_ADMINS); remove yourself there first.")
+    hooks = ctx.services.privacy_hooks
+    member = ctx.member
+
+    def apply(session: Session) -> int | None:
+        record = _record(session, member)
+        if record is None:
+            return None
+        # Features first (they reference the member row), the core last (it deletes the row).
+        return sum(hook.forget(session, record) for hook in reversed(hooks))
+
+    changed = await ctx.store.run(apply)
+    if changed is None:
+        return Reply("copbot stored nothing about you; there was nothing to delete.")
+    return Reply(f"Done: copbot has forgotten you ({changed} record(s) deleted or made anonymous).")
