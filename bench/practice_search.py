@@ -144,7 +144,7 @@ async def measure(url: str, data_dir: Path, rounds: int) -> dict[str, list[float
         q = queries[r % len(queries)]
         where, params = filters[q].sql()
         t0 = time.perf_counter()
-        app.store.run_sync(lambda s: fulltext.search(s, PRACTICE_INDEX, parsed[q], where=where, params=params,
+        app.store.run_sync(lambda s: fulltext.search(s, PRACTICE_INDEX, parsed[q], id_sets=where, params=params,
                                                      limit=6))
         raw.append(time.perf_counter() - t0)
         t0 = time.perf_counter()

@@ -91,10 +91,15 @@ def test_readme_command_reference_is_generated_from_the_registry() -> None:
 
 async def test_migrations_create_exactly_the_models(app: App) -> None:
     def diff(session):  # type: ignore[no-untyped-def]
-        ctx = MigrationContext.configure(session.connection(), opts={"compare_type": False})
+        ctx = MigrationContext.configure(session.connection(), opts={"compare_type": True})
         changes = compare_metadata(ctx, metadata)
         # FTS5 shadow tables and the PostgreSQL tsvector column belong to search, not to the models.
-        return [c for c in changes if not _is_search_object(c)]
+        changes = [c for c in changes if not _is_search_object(c)]
+        if session.get_bind().dialect.name == "sqlite":
+            # SQLite cannot reflect a foreign key added by ALTER TABLE ADD COLUMN (migration 0002); the
+            # forum tests check that this key really sets practices' forum link to NULL on delete.
+            changes = [c for c in changes if "forum_occurrence_id" not in repr(c)]
+        return changes
 
     assert await app.store.run(diff) == []
 

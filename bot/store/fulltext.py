@@ -140,15 +140,16 @@ def search(
     index: Index,
     query: Query,
     *,
-    where: Sequence[str] = (),
+    id_sets: Sequence[str] = (),
     params: dict[str, Any] | None = None,
     limit: int = 10,
     offset: int = 0,
 ) -> list[Hit]:
     """The searchable documents matching `query`, best first, each with a highlighted excerpt.
 
-    `where` holds extra SQL conditions on alias ``d`` (the document table) with bound `params`.
-    Only the returned page is excerpted: ranking touches every match, excerpting only a few.
+    `id_sets` are SQL subqueries (with bound `params`) each selecting the ids a filter allows; a hit must
+    be in all of them. Write them to use an index (they are built once per query). Only the returned page
+    is excerpted: ranking touches every match that passes the filters, excerpting only a few.
     """
     if not query:
         return []
@@ -159,15 +160,11 @@ def search(
         bind["q"] = to_fts5(query)
         fts = index.fts_table
         weights = ", ".join(str(w) for w in index.bm25_weights)
-        if where:
-            # Rank every match once (materialised), then keep those passing the filters. Letting SQLite
-            # drive the FTS table from a filter subquery instead runs one MATCH per candidate row.
-            sql = (f"WITH m AS MATERIALIZED (SELECT rowid AS id, bm25({fts}, {weights}) AS rank FROM {fts} "
-                   f"WHERE {fts} MATCH :q) SELECT m.id, m.rank FROM m JOIN {index.table} d ON d.id = m.id "
-                   f"WHERE {' AND '.join(where)} ORDER BY m.rank LIMIT :limit OFFSET :offset")
-        else:
-            sql = (f"SELECT rowid, bm25({fts}, {weights}) AS rank FROM {fts} WHERE {fts} MATCH :q "
-                   "ORDER BY rank LIMIT :limit OFFSET :offset")
+        # The unary + keeps SQLite from driving the FTS table by rowid from the filter sets (one MATCH
+        # per candidate row); instead FTS5 walks its matches and checks each set, built once.
+        restrict = "".join(f" AND +{fts}.rowid IN ({ids})" for ids in id_sets)
+        sql = (f"SELECT {fts}.rowid, bm25({fts}, {weights}) AS rank FROM {fts} WHERE {fts} MATCH :q{restrict} "
+               "ORDER BY rank LIMIT :limit OFFSET :offset")
         ranked = session.execute(text(sql), bind).all()
         if not ranked:
             return []
@@ -179,7 +176,7 @@ def search(
             {"q": bind["q"], **{f"id{i}": v for i, v in enumerate(ids)}}).all())
         return [Hit(int(r[0]), -float(r[1]), snippets.get(r[0]) or "") for r in ranked]
     bind["q"] = to_tsquery(query)
-    extra = "".join(f" AND ({w})" for w in (index.searchable_sql, *where))
+    extra = f" AND ({index.searchable_sql})" + "".join(f" AND d.id IN ({ids})" for ids in id_sets)
     sql = (
         "WITH q AS (SELECT to_tsquery('english', :q) AS q), "
         f"page AS (SELECT d.id, ts_rank(d.{index.vector_column}, q.q, 1) AS rank "

@@ -9,6 +9,8 @@ from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
+    """Now, aware UTC. SQLModel stores aware times as UTC (timestamptz on PostgreSQL) and returns them
+    aware; queries comparing times go through typed SQLAlchemy expressions, never raw text()."""
     return datetime.now(timezone.utc)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import Enum
 
-from sqlalchemy import Column, ForeignKey, Integer, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from bot.store.models import utcnow
@@ -87,9 +87,9 @@ class Practice(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     title: str = Field(max_length=200)
     what: str = Field(sa_column=Column(Text, nullable=False))
-    level: str | None = Field(default=None, max_length=20)
+    level: str | None = Field(default=None, max_length=20, index=True)
     size: str | None = Field(default=None, max_length=20)
-    policy_area: str | None = Field(default=None, max_length=40)
+    policy_area: str | None = Field(default=None, max_length=40, index=True)
     region: str | None = Field(default=None, max_length=100)
     how_much: str | None = Field(default=None, sa_column=Column(Text))
     how_well: str | None = Field(default=None, sa_column=Column(Text))
@@ -105,6 +105,9 @@ class Practice(SQLModel, table=True):
     source_link: str = Field(default="", max_length=500)
     source_note: str = Field(default="", max_length=200)
     status: str = Field(default=Status.ACTIVE.value, max_length=20, index=True)
+    forum_occurrence_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("forum_occurrence.id", ondelete="SET NULL"))
+    )
     search_extra: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -114,14 +117,15 @@ class PracticeLabel(SQLModel, table=True):
     """Frameworks, sectors and free tags: one row each, so filters are plain indexed lookups."""
 
     __tablename__ = "practice_label"
-    __table_args__ = (UniqueConstraint("practice_id", "kind", "value", name="uq_practice_label"),)
+    __table_args__ = (UniqueConstraint("practice_id", "kind", "value", name="uq_practice_label"),
+                      Index("ix_practice_label_kind_value", "kind", "value"))
 
     id: int | None = Field(default=None, primary_key=True)
     practice_id: int = Field(
         sa_column=Column(Integer, ForeignKey("practice.id", ondelete="CASCADE"), nullable=False)
     )
     kind: str = Field(max_length=20)
-    value: str = Field(max_length=60, index=True)
+    value: str = Field(max_length=60)
 
 
 class Endorsement(SQLModel, table=True):

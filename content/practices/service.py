@@ -256,25 +256,25 @@ class Filters:
     policy_area: str | None = None
 
     def sql(self) -> tuple[list[str], dict[str, Any]]:
-        """Conditions on alias d. Whether a practice is active is the search index's business."""
-        where: list[str] = []
+        """Subqueries selecting the practice ids each filter allows, each answered from an index.
+        Whether a practice is active is the search index's business."""
+        sets: list[str] = []
         params: dict[str, Any] = {}
         if self.level:
-            where.append("d.level = :f_level")
+            sets.append("SELECT id FROM practice WHERE level = :f_level")
             params["f_level"] = self.level
         if self.policy_area:
-            where.append("d.policy_area = :f_policy")
+            sets.append("SELECT id FROM practice WHERE policy_area = :f_policy")
             params["f_policy"] = self.policy_area
         n = 0
         for kind, values in ((LabelKind.TAG, self.tags), (LabelKind.FRAMEWORK, self.frameworks),
                              (LabelKind.SECTOR, self.sectors)):
             for value in values:
-                where.append(f"EXISTS (SELECT 1 FROM practice_label l{n} WHERE l{n}.practice_id = d.id "
-                             f"AND l{n}.kind = :fk{n} AND l{n}.value = :fv{n})")
+                sets.append(f"SELECT practice_id FROM practice_label WHERE kind = :fk{n} AND value = :fv{n}")
                 params[f"fk{n}"] = kind.value
                 params[f"fv{n}"] = value
                 n += 1
-        return where, params
+        return sets, params
 
 
 def search(session: Session, query: str, filters: Filters, *, limit: int, offset: int
@@ -288,14 +288,14 @@ def search(session: Session, query: str, filters: Filters, *, limit: int, offset
             'Example: practice search budget -capital'
         )
     if parsed:
-        hits = fulltext.search(session, PRACTICE_INDEX, parsed, where=where, params=params,
+        hits = fulltext.search(session, PRACTICE_INDEX, parsed, id_sets=where, params=params,
                                limit=limit + 1, offset=offset)
         more = len(hits) > limit
         hits = hits[:limit]
         by_id = {p.id: p for p in session.exec(select(Practice).where(col(Practice.id).in_([h.id for h in hits])))}
         practices = [by_id[h.id] for h in hits if h.id in by_id]
         return views(session, practices, {h.id: h.snippet for h in hits}), more
-    clause = " AND ".join([PRACTICE_INDEX.searchable_sql, *where])
+    clause = " AND ".join([PRACTICE_INDEX.searchable_sql, *(f"d.id IN ({w})" for w in where)])
     ids = [r[0] for r in session.execute(
         text(f"SELECT d.id FROM practice d WHERE {clause} ORDER BY d.created_at DESC, d.id DESC "
              "LIMIT :limit OFFSET :offset"), {**params, "limit": limit + 1, "offset": offset})]
@@ -317,7 +317,7 @@ def authored_by(session: Session, member: Member) -> list[PracticeView]:
 
 def all_for_export(session: Session, filters: Filters) -> list[PracticeView]:
     where, params = filters.sql()
-    clause = " AND ".join([PRACTICE_INDEX.searchable_sql, *where])
+    clause = " AND ".join([PRACTICE_INDEX.searchable_sql, *(f"d.id IN ({w})" for w in where)])
     ids = [r[0] for r in session.execute(text(f"SELECT d.id FROM practice d WHERE {clause} ORDER BY d.id"),
                                          params)]
     practices = list(session.exec(select(Practice).where(col(Practice.id).in_(ids)).order_by(col(Practice.id))))

@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column("platform", sa.String(20), nullable=False),
         sa.Column("user_id", sa.String(100), nullable=False),
         sa.Column("display_name", sa.String(200), nullable=False),
-        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint("platform", "user_id", name="uq_member_identity"),
     )
     op.create_table(
@@ -40,13 +40,13 @@ def upgrade() -> None:
         sa.Column("scope", sa.String(100), nullable=False),
         sa.Column("role", sa.Integer, nullable=False),
         sa.Column("granted_by", sa.String(200), nullable=False),
-        sa.Column("granted_at", sa.DateTime, nullable=False),
+        sa.Column("granted_at", sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint("platform", "user_id", "scope", name="uq_role_grant"),
     )
     op.create_table(
         "audit_log",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("at", sa.DateTime, nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("platform", sa.String(20), nullable=False),
         sa.Column("user_id", sa.String(100), nullable=False),
         sa.Column("actor_name", sa.String(200), nullable=False),
@@ -76,11 +76,13 @@ def upgrade() -> None:
         sa.Column("source_note", sa.String(200), nullable=False),
         sa.Column("status", sa.String(20), nullable=False),
         sa.Column("search_extra", sa.Text, nullable=False, server_default=""),
-        sa.Column("created_at", sa.DateTime, nullable=False),
-        sa.Column("updated_at", sa.DateTime, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_practice_author_id", "practice", ["author_id"])
     op.create_index("ix_practice_status", "practice", ["status"])
+    op.create_index("ix_practice_level", "practice", ["level"])
+    op.create_index("ix_practice_policy_area", "practice", ["policy_area"])
     op.create_table(
         "practice_label",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -89,14 +91,14 @@ def upgrade() -> None:
         sa.Column("value", sa.String(60), nullable=False),
         sa.UniqueConstraint("practice_id", "kind", "value", name="uq_practice_label"),
     )
-    op.create_index("ix_practice_label_value", "practice_label", ["value"])
+    op.create_index("ix_practice_label_kind_value", "practice_label", ["kind", "value"])
     op.create_table(
         "practice_endorsement",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("practice_id", sa.Integer, sa.ForeignKey("practice.id", ondelete="CASCADE"), nullable=False),
         sa.Column("member_id", sa.Integer, sa.ForeignKey("member.id", ondelete="CASCADE"), nullable=False),
         sa.Column("note", sa.String(500), nullable=False),
-        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint("practice_id", "member_id", name="uq_endorsement"),
     )
     op.create_index("ix_practice_endorsement_practice_id", "practice_endorsement", ["practice_id"])

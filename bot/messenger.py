@@ -1,0 +1,66 @@
+"""Outbound: how the core posts on its own (the scheduler, notices, DMs). Each adapter implements it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from bot.messages import Reply
+
+
+@dataclass(frozen=True)
+class Posted:
+    """Where a message landed, so a thread can be replied in later."""
+
+    platform: str
+    channel_id: str
+    message_id: str
+    thread_id: str | None = None
+    link: str | None = None
+
+
+class DeliveryError(Exception):
+    """A platform refused or failed a post. `retryable` says whether trying again may help."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class Messenger(Protocol):
+    platform: str
+
+    async def post(self, channel_id: str, reply: Reply) -> Posted: ...
+
+    async def open_thread(self, channel_id: str, title: str, reply: Reply) -> Posted:
+        """Start a thread in a channel with `reply` as its first message; Posted.thread_id names it."""
+        ...
+
+    async def reply_in_thread(self, channel_id: str, thread_id: str, reply: Reply) -> Posted: ...
+
+    async def send_dm(self, user_id: str, reply: Reply) -> Posted: ...
+
+
+# A time in a message that each reader should see in their own zone. Adapters render it natively
+# (Slack date tokens, Discord timestamps); `render_times` gives the plain-text form for one zone.
+_TIME = re.compile(r"⟨time:(-?\d+)⟩")
+
+
+def time_mark(dt: datetime) -> str:
+    return f"⟨time:{int(dt.timestamp())}⟩"
+
+
+def format_in_zone(dt: datetime, tz: str) -> str:
+    local = dt.astimezone(ZoneInfo(tz))
+    return f"{local:%a %-d %b %Y, %H:%M} {local.tzname()}"
+
+
+def render_times(text: str, tz: str) -> str:
+    return _TIME.sub(lambda m: format_in_zone(datetime.fromtimestamp(int(m.group(1)), timezone.utc), tz), text)
+
+
+def timestamps(text: str) -> list[datetime]:
+    return [datetime.fromtimestamp(int(m), timezone.utc) for m in _TIME.findall(text)]
