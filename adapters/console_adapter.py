@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, TextIO
 
 from bot.messages import Choice, FieldKind, Form, Incoming, Member, Place, Reply
+from bot.messenger import Posted, render_times
 
 PLATFORM = "console"
 Dispatch = Callable[[Incoming], Awaitable[list[Reply]]]
@@ -36,6 +37,7 @@ class ConsoleAdapter:
         *,
         user: str,
         export_dir: Path,
+        timezone: str = "UTC",
         switch_role: RoleSwitch | None = None,
         stdin: TextIO | None = None,
         stdout: TextIO | None = None,
@@ -53,6 +55,8 @@ class ConsoleAdapter:
         self.place = Place(PLATFORM, "console")
         self.last_choices: list[Choice] = []
         self._readline: Any = None
+        self.timezone = timezone
+        self.messenger = ConsoleMessenger(self)
 
     # ---- input -------------------------------------------------------------------------------
     def _setup_readline(self) -> None:
@@ -173,7 +177,7 @@ class ConsoleAdapter:
     def render(self, reply: Reply) -> str:
         lines: list[str] = []
         if reply.text:
-            lines.append(("Error: " if reply.is_error else "") + reply.text)
+            lines.append(("Error: " if reply.is_error else "") + render_times(reply.text, self.timezone))
         for label, value in reply.fields:
             lines.append(f"  {label}: {value}")
         choices: list[Choice] = []
@@ -283,3 +287,36 @@ class ConsoleAdapter:
             else:
                 picked.append(part)  # the core validates names and explains a bad one
         return picked if multiple else (picked[0] if picked else None)
+
+
+class ConsoleMessenger:
+    """The console's outbound side: scheduled posts, threads and DMs appear in the session as they happen."""
+
+    platform = PLATFORM
+
+    def __init__(self, console: ConsoleAdapter) -> None:
+        self.console = console
+        self._n = 0
+
+    def _show(self, where: str, reply: Reply) -> Posted:
+        self._n += 1
+        body = self.console.render(reply)
+        self.console.say(f"[{where}] " + body.replace("\n", "\n    "))
+        return Posted(PLATFORM, where, f"c{self._n}", None, None)
+
+    async def post(self, channel_id: str, reply: Reply) -> Posted:
+        return self._show(f"#{channel_id}", reply)
+
+    async def open_thread(self, channel_id: str, title: str, reply: Reply) -> Posted:
+        self._n += 1
+        thread = f"thread-{self._n}"
+        self.console.say(f"[#{channel_id} › new thread: {title}]")
+        posted = self._show(f"#{channel_id} › {thread}", reply)
+        return Posted(PLATFORM, channel_id, posted.message_id, thread, None)
+
+    async def reply_in_thread(self, channel_id: str, thread_id: str, reply: Reply) -> Posted:
+        posted = self._show(f"#{channel_id} › {thread_id}", reply)
+        return Posted(PLATFORM, channel_id, posted.message_id, thread_id, None)
+
+    async def send_dm(self, user_id: str, reply: Reply) -> Posted:
+        return self._show(f"DM to {user_id}", reply)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
+from sqlalchemy import select
 from sqlmodel import Session
 
 from bot.commands import CommandGroup, CommandRegistry
@@ -15,20 +16,27 @@ from bot.context import Services, system_clock, write_audit
 from bot.dispatcher import Dispatcher
 from bot.help import general
 from bot.messages import Incoming, Member, Reply
+from bot.messenger import Messenger
 from bot.permissions import Role
 from bot.privacy import CORE_HOOK, PrivacyHook, me
 from bot.roles import audit, roles, set_role
 from bot.store.db import Store, make_engine, upgrade
+from bot.store.models import RoleGrant
 from content.practices import service as practices_service
 from content.practices.commands import practices
+from scheduling import forum
+from scheduling.forum_commands import clock_group, forum_group, schedule_group
+from scheduling.runner import Scheduler
 
 log = logging.getLogger(__name__)
 
-FEATURES: tuple[CommandGroup, ...] = (general, roles, audit, me, practices)
+FEATURES: tuple[CommandGroup, ...] = (general, roles, audit, me, practices, forum_group, schedule_group,
+                                      clock_group)
 # Every feature that stores member data says how to export it and how to forget a member.
 PRIVACY_HOOKS: tuple[PrivacyHook, ...] = (
     CORE_HOOK,
     PrivacyHook("practices", practices_service.export_member, practices_service.forget_member),
+    PrivacyHook("forum", forum.export_member, forum.forget_member),
 )
 
 
@@ -45,9 +53,29 @@ class App:
     store: Store
     registry: CommandRegistry
     dispatcher: Dispatcher
+    scheduler: Scheduler
 
     async def dispatch(self, incoming: Incoming) -> list[Reply]:
         return await self.dispatcher.handle(incoming)
+
+    def add_messenger(self, messenger: Messenger) -> None:
+        self.scheduler.add_messenger(messenger)
+
+    async def start(self) -> None:
+        """Start the scheduler in the running event loop (the entry point owns the loop)."""
+        await self.scheduler.start()
+
+    async def stop(self) -> None:
+        await self.scheduler.stop()
+
+    async def notify_coordinators(self, text: str) -> None:
+        """DM every coordinator and admin the bot can reach (skipped or failed posts, and the like)."""
+        targets = await self.store.run(coordinator_ids)
+        targets |= set(self.settings.bootstrap_admins)
+        for platform, user_id in sorted(targets):
+            messenger = self.scheduler.messengers.get(platform)
+            if messenger is not None:
+                await messenger.send_dm(user_id, Reply(f"Coordinator notice: {text}"))
 
     async def set_local_role(self, member: Member, role: Role, reason: str) -> None:
         """Give a console identity a role (the console is local and trusted); audited."""
@@ -64,12 +92,22 @@ class App:
         self.store.close()
 
 
+def coordinator_ids(session: Session) -> set[tuple[str, str]]:
+    grants = session.execute(select(RoleGrant).where(RoleGrant.role >= int(Role.COORDINATOR))).scalars()
+    return {(g.platform, g.user_id) for g in grants}
+
+
 def build_app(settings: Settings, *, clock: Callable[[], datetime] = system_clock, migrate: bool = True) -> App:
     engine = make_engine(settings.resolved_database_url)
     if migrate:
         upgrade(engine)
     store = Store(engine)
     registry = build_registry()
+    scheduler = Scheduler(store, settings, clock)
+    forum.register(scheduler)
     services = Services(store=store, settings=settings, registry=registry, clock=clock,
-                        privacy_hooks=PRIVACY_HOOKS)
-    return App(settings=settings, store=store, registry=registry, dispatcher=Dispatcher(services))
+                        privacy_hooks=PRIVACY_HOOKS, scheduler=scheduler)
+    app = App(settings=settings, store=store, registry=registry, dispatcher=Dispatcher(services),
+              scheduler=scheduler)
+    scheduler.notify = app.notify_coordinators
+    return app

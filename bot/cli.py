@@ -23,6 +23,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--as", dest="user", default="me", help="console: who you are (default: me)")
         p.add_argument("--role", default="admin", choices=[r.label for r in Role],
                        help="console: your role (default: admin, so you can try everything)")
+        p.add_argument("--demo", action="store_true",
+                       help="a demo clock you move with `clock next` / `clock advance 1d` to watch the forum run")
     db = sub.add_parser("db", help="database commands")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations")
@@ -49,11 +51,13 @@ def _safe_url(settings: Settings) -> str:
     return make_url(settings.resolved_database_url).render_as_string(hide_password=True)
 
 
-async def _run_console(settings: Settings, user: str, role: str) -> int:
+async def _run_console(settings: Settings, user: str, role: str, demo: bool) -> int:
     from adapters.console_adapter import ConsoleAdapter, console_member
     from bot.app import build_app
+    from bot.context import system_clock
+    from scheduling.clock import DemoClock
 
-    app = build_app(settings)
+    app = build_app(settings, clock=DemoClock() if demo else system_clock)
     try:
         async def switch_role(member, role_name: str) -> str | None:  # type: ignore[no-untyped-def]
             try:
@@ -65,8 +69,14 @@ async def _run_console(settings: Settings, user: str, role: str) -> int:
 
         await app.set_local_role(console_member(user), Role.parse(role), "console --role")
         console = ConsoleAdapter(app.dispatch, user=user, export_dir=settings.data_dir / "exports",
-                                 switch_role=switch_role, history_file=settings.data_dir / "console_history")
-        return await console.run()
+                                 switch_role=switch_role, history_file=settings.data_dir / "console_history",
+                                 timezone=settings.timezone)
+        app.add_messenger(console.messenger)
+        await app.start()
+        try:
+            return await console.run()
+        finally:
+            await app.stop()
     finally:
         app.close()
 
@@ -87,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             _configure_logging(settings, to_file=True)
             user = getattr(args, "user", "me")
             role = getattr(args, "role", "admin")
-            return asyncio.run(_run_console(settings, user, role))
+            return asyncio.run(_run_console(settings, user, role, getattr(args, "demo", False)))
         _configure_logging(settings, to_file=False)
         if command == "db":
             from bot.store.db import current_revision, make_engine, upgrade

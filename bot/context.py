@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -33,6 +33,7 @@ class Services:
     registry: "CommandRegistry"
     clock: Callable[[], datetime] = field(default=system_clock)
     privacy_hooks: tuple["PrivacyHook", ...] = ()
+    scheduler: Any = None  # scheduling.runner.Scheduler; typed loosely so bot/ does not import scheduling/
 
 
 @dataclass

@@ -14,10 +14,10 @@ from typing import Annotated, Any, Callable
 from sqlmodel import Session, select
 
 from bot.commands import CommandGroup, Opt
-from bot.context import Context
+from bot.context import Context, ensure_member
 from bot.errors import CommandError
 from bot.messages import Attachment, Member, Reply
-from bot.store.models import AuditEntry, MemberRecord, RoleGrant
+from bot.store.models import AuditEntry, MemberProfile, MemberRecord, RoleGrant
 
 
 @dataclass(frozen=True)
@@ -32,9 +32,11 @@ def _core_export(session: Session, record: MemberRecord) -> dict[str, Any]:
                                                   RoleGrant.user_id == record.user_id))
     actions = session.exec(select(AuditEntry).where(AuditEntry.platform == record.platform,
                                                     AuditEntry.user_id == record.user_id))
+    profile = session.get(MemberProfile, record.id)
     return {
         "member": {"platform": record.platform, "user_id": record.user_id, "display_name": record.display_name,
                    "first_seen": record.created_at.isoformat()},
+        "profile": {"timezone": profile.timezone, "forum_invites": profile.forum_invites} if profile else None,
         "roles": [{"scope": g.scope, "role": g.role, "granted_at": g.granted_at.isoformat()} for g in grants],
         "audited_actions": [{"at": a.at.isoformat(), "action": a.action, "detail": a.detail} for a in actions],
     }
@@ -58,6 +60,9 @@ def _core_forget(session: Session, record: MemberRecord) -> int:
         a.detail = mention.sub("a forgotten member", a.detail)
         session.add(a)
         changed += 1
+    profile = session.get(MemberProfile, record.id)
+    if profile is not None:
+        session.delete(profile)
     session.delete(record)
     return changed + 1
 
@@ -123,3 +128,43 @@ async def forget_me(
     if changed is None:
         return Reply("copbot stored nothing about you; there was nothing to delete.")
     return Reply(f"Done: copbot has forgotten you ({changed} record(s) deleted or made anonymous).")
+
+
+def _zone_name(raw: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(raw.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{raw!r} is not a time zone; use a name like America/Chicago or Europe/London") from None
+    return raw.strip()
+
+
+@me.command("timezone")
+async def my_timezone(
+    ctx: Context,
+    zone: Annotated[str, Opt(help="an IANA zone name, e.g. America/Chicago", converter=_zone_name,
+                             metavar="ZONE")] = "",
+) -> Reply:
+    """Show or set your time zone; times are shown to you in it.
+
+    Example: me timezone America/Los_Angeles
+    """
+    member = ctx.member
+
+    def apply(session: Session) -> str | None:
+        record = ensure_member(session, member)
+        profile = session.get(MemberProfile, record.id)
+        if zone:
+            profile = profile or MemberProfile(member_id=record.id or 0)
+            profile.timezone = zone
+            session.add(profile)
+        return profile.timezone if profile else None
+
+    current = await ctx.store.run(apply)
+    if zone:
+        return Reply(f"Your time zone is now {zone}.")
+    if current:
+        return Reply(f"Your time zone is {current}. Change it with: me timezone <zone>")
+    return Reply(f"You have not set a time zone; you see the community's ({ctx.settings.timezone}). "
+                 "Set yours with: me timezone America/Chicago")

@@ -1,6 +1,6 @@
 """Tables for the scheduler (planned posts, the leader lease) and the monthly forum.
 
-All times are naive UTC (bot.store.models.to_db / from_db).
+Times are aware UTC; SQLModel stores them on timezone-aware columns (timestamptz on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -55,18 +55,6 @@ class SchedulerLease(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=40)
     holder: str = Field(max_length=64)
     expires_at: datetime
-
-
-class MemberProfile(SQLModel, table=True):
-    """What a member told us about themselves: their time zone and what they want to receive."""
-
-    __tablename__ = "member_profile"
-
-    member_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), primary_key=True)
-    )
-    timezone: str | None = Field(default=None, max_length=64)
-    forum_invites: bool = True
 
 
 class ForumSettings(SQLModel, table=True):

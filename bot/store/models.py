@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -50,3 +50,15 @@ class AuditEntry(SQLModel, table=True):
     actor_name: str = Field(default="", max_length=200)
     action: str = Field(max_length=100)
     detail: str = Field(default="", max_length=2000)
+
+
+class MemberProfile(SQLModel, table=True):
+    """What a member told us about themselves: their time zone and what they want to receive."""
+
+    __tablename__ = "member_profile"
+
+    member_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), primary_key=True)
+    )
+    timezone: str | None = Field(default=None, max_length=64)
+    forum_invites: bool = True

@@ -1,0 +1,160 @@
+"""The scheduler's promises: each planned post exactly once, retried, skipped-and-reported, never lost."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from bot.app import App
+from bot.messages import Reply
+from bot.store.db import Store, make_engine
+from scheduling import outbox
+from scheduling.runner import Delivery, Scheduler
+from tests.fakes import FakeClock, RecordingMessenger
+
+
+def make_scheduler(app: App, clock: FakeClock, messenger: RecordingMessenger, notices: list[str],
+                   store: Store | None = None, instance: str | None = None) -> Scheduler:
+    async def notify(text: str) -> None:
+        notices.append(text)
+
+    scheduler = Scheduler(store or app.store, app.settings, clock, messengers={"console": messenger},
+                          notify=notify, instance=instance)
+
+    @scheduler.handle("test.say")
+    async def say(d: Delivery) -> dict:
+        posted = await d.messenger("console").post("general", Reply(f"hello {d.post.payload['n']}"))
+        return {"message_id": posted.message_id}
+
+    return scheduler
+
+
+async def plan(app: App, clock: FakeClock, n: int, *, due_in: timedelta = timedelta(minutes=5),
+               expires_in: timedelta = timedelta(hours=1)) -> None:
+    due = clock() + due_in
+
+    def apply(session):  # type: ignore[no-untyped-def]
+        for i in range(n):
+            outbox.plan(session, key=f"test:{i}", kind="test.say", due_at=due, expires_at=due + expires_in,
+                        payload={"n": i})
+
+    await app.store.run(apply)
+
+
+async def states(app: App) -> dict[str, str]:
+    from sqlalchemy import text
+
+    rows = await app.store.run(lambda s: s.execute(text("SELECT key, state FROM planned_post")).all())
+    return {k: v for k, v in rows}
+
+
+async def test_each_post_goes_out_once_when_due(app: App) -> None:
+    clock, messenger, notices = FakeClock(), RecordingMessenger(), []
+    scheduler = make_scheduler(app, clock, messenger, notices)
+    await plan(app, clock, 3)
+    await plan(app, clock, 3)  # planning again changes nothing
+    assert (await scheduler.tick()).sent == 0
+    clock.advance(minutes=5)
+    report = await scheduler.tick()
+    assert report.sent == 3 and sorted(messenger.texts()) == ["hello 0", "hello 1", "hello 2"]
+    assert (await scheduler.tick()).sent == 0 and len(messenger.sent) == 3
+    await plan(app, clock, 3)  # re-planning a sent post does not send it again
+    clock.advance(minutes=10)
+    assert (await scheduler.tick()).sent == 0
+    assert set((await states(app)).values()) == {"sent"}
+
+
+async def test_a_failing_platform_is_retried_with_backoff_then_reported(app: App) -> None:
+    clock, messenger, notices = FakeClock(), RecordingMessenger(fail_always=True), []
+    scheduler = make_scheduler(app, clock, messenger, notices)
+    await plan(app, clock, 1, expires_in=timedelta(days=1))
+    clock.advance(minutes=5)
+    assert (await scheduler.tick()).retrying == 1
+    assert (await scheduler.tick()).retrying == 0  # not before its backoff
+    for wait in (30, 120, 600):
+        clock.advance(seconds=wait)
+        await scheduler.tick()
+    assert (await states(app)) == {"test:0": "failed"}
+    assert len(notices) == 1 and "failed after 4 tries (test:0)" in notices[0] and "schedule retry" in notices[0]
+    messenger.fail_always = False
+    post_id = await app.store.run(lambda s: s.execute(outbox.select(outbox.PlannedPost.id)).scalar())
+    await app.store.run(lambda s: outbox.retry(s, post_id, clock()))
+    assert (await scheduler.tick()).sent == 1 and messenger.texts() == ["hello 0"]
+
+
+async def test_a_process_killed_after_claiming_posts_once_after_restart(app: App) -> None:
+    clock, messenger, notices = FakeClock(), RecordingMessenger(), []
+    await plan(app, clock, 2)
+    clock.advance(minutes=5)
+    # The first process claims both posts and dies before posting.
+    claimed = await app.store.run(lambda s: outbox.claim_due(s, clock(), "dead-process"))
+    assert len(claimed) == 2 and messenger.sent == []
+    restarted = make_scheduler(app, clock, messenger, notices, instance="new-process")
+    assert (await restarted.tick()).sent == 0  # the claim may still be live
+    clock.advance(minutes=3)  # older than the claim timeout: the process is gone
+    assert (await restarted.tick()).sent == 2
+    await restarted.tick()
+    assert sorted(messenger.texts()) == ["hello 0", "hello 1"]
+
+
+async def test_downtime_past_the_grace_window_skips_and_reports(app: App) -> None:
+    clock, messenger, notices = FakeClock(), RecordingMessenger(), []
+    scheduler = make_scheduler(app, clock, messenger, notices)
+    await plan(app, clock, 1, expires_in=timedelta(hours=1))
+    clock.advance(hours=3)  # the bot was down
+    report = await scheduler.tick()
+    assert report.skipped == 1 and report.sent == 0 and messenger.sent == []
+    assert (await states(app)) == {"test:0": "skipped"}
+    assert len(notices) == 1 and "skipped (test:0): missed" in notices[0]
+
+
+async def test_a_late_post_within_its_grace_window_is_sent_late(app: App) -> None:
+    clock, messenger, notices = FakeClock(), RecordingMessenger(), []
+    scheduler = make_scheduler(app, clock, messenger, notices)
+    await plan(app, clock, 1, expires_in=timedelta(hours=6))
+    clock.advance(hours=2)
+    report = await scheduler.tick()
+    assert report.sent == 1 and report.lateness[0] == pytest.approx(2 * 3600 - 300)
+
+
+async def test_two_schedulers_on_one_database_post_each_item_once(app: App, database_url: str) -> None:
+    clock = FakeClock()
+    messenger, notices = RecordingMessenger(), []
+    other_store = Store(make_engine(database_url))  # a second process: its own engine and pool
+    try:
+        first = make_scheduler(app, clock, messenger, notices, instance="one")
+        second = make_scheduler(app, clock, messenger, notices, store=other_store, instance="two")
+        await plan(app, clock, 300)
+        clock.advance(minutes=5)
+        a, b = await asyncio.gather(first.tick(), second.tick())
+        assert a.sent + b.sent == 300
+        assert sorted(messenger.texts()) == sorted(f"hello {i}" for i in range(300))
+    finally:
+        other_store.close()
+
+
+async def test_only_one_process_holds_the_lease_and_another_takes_over(app: App) -> None:
+    clock = FakeClock()
+    lease = timedelta(seconds=45)
+    take = lambda who: app.store.run(lambda s: outbox.take_lease(s, "scheduler", who, clock(), lease))  # noqa: E731
+    assert await take("a") is True
+    assert await take("b") is False
+    clock.advance(seconds=30)
+    assert await take("a") is True  # renewed
+    clock.advance(seconds=40)
+    assert await take("b") is False  # a's renewal still holds
+    clock.advance(seconds=10)  # a stopped renewing 50 s ago
+    assert await take("b") is True
+    assert await take("a") is False
+
+
+async def test_cancel_stops_pending_posts(app: App) -> None:
+    clock, messenger, notices = FakeClock(), RecordingMessenger(), []
+    scheduler = make_scheduler(app, clock, messenger, notices)
+    await plan(app, clock, 2)
+    assert await app.store.run(lambda s: outbox.cancel(s, "test:1")) == 1
+    clock.advance(minutes=5)
+    await scheduler.tick()
+    assert messenger.texts() == ["hello 0"]
