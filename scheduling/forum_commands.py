@@ -780,6 +780,7 @@ async def clock_advance(
 async def clock_next(ctx: Context) -> Reply:
     """Jump the demo clock to the next planned post and send it."""
     clock = _demo(ctx)
+    await ctx.services.scheduler.tick()  # what is already due goes first; then jump to what comes next
     due = await ctx.store.run(outbox.next_due)
     if due is None:
         return Reply("Nothing is planned. Set the forum first: forum set --rule \"first Tuesday of every month, 12:00\"")

@@ -192,3 +192,25 @@ async def test_deleting_a_forum_keeps_its_practices(fb: ForumBot) -> None:
     await fb.app.store.run(lambda s: s.execute(text("DELETE FROM forum_occurrence WHERE slot = '2026-03-03'")))
     link = await fb.app.store.run(lambda s: s.execute(text("SELECT forum_occurrence_id FROM practice")).scalar())
     assert link is None and await fb.count("practice") == 1
+
+
+async def test_setting_a_rule_warns_about_public_holidays(fb: ForumBot) -> None:
+    fb.clock.set(utc(2026, 7, 1, 12, 0))
+    reply = await fb.ok('forum set --rule "first Monday of every month at noon for 1 hour America/New_York" '
+                        "--channel forum")
+    assert "Warning: Mon 7 Sep 2026, 12:00 EDT falls on Labor Day" in reply.text
+    gb = await fb.ok('forum set --rule "last Monday of the month at 10:00 Europe/London" --holidays GB '
+                     "--channel forum")
+    assert "Summer Bank Holiday" in gb.text or "Bank Holiday" in gb.text
+    assert "--holidays" in await fb.fails('forum set --rule "first Monday monthly at noon" --holidays XX')
+
+
+async def test_forum_next_shows_times_in_the_askers_zone(fb: ForumBot) -> None:
+    await fb.ok(f"forum set --rule {RULE} --channel forum")
+    await fb.ok("me timezone America/Los_Angeles", "bob")
+    await fb.ok("me timezone Europe/London", "cy")
+    la = await fb.ok("forum next --count 1", "bob")
+    london = await fb.ok("forum next --count 1", "cy")
+    assert ("When", "Tue 3 Mar 2026, 09:00 PST") in la.items[0].fields
+    assert ("When", "Tue 3 Mar 2026, 17:00 GMT") in london.items[0].fields
+    assert "not a time zone" in await fb.fails("me timezone Mars/Olympus", "bob")
