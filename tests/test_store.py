@@ -10,12 +10,18 @@ from bot.store.db import current_revision
 from bot.store.models import AuditEntry
 
 
-async def test_sqlite_runs_in_wal_mode_with_foreign_keys(app: App) -> None:
-    if app.store.dialect != "sqlite":
-        pytest.skip("SQLite settings")
-    mode, fks = await app.store.run(lambda s: (s.execute(text("PRAGMA journal_mode")).scalar(),
+async def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from bot.store.db import Store, make_engine, upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    upgrade(engine)
+    store = Store(engine)
+    try:
+        mode, fks = await store.run(lambda s: (s.execute(text("PRAGMA journal_mode")).scalar(),
                                                s.execute(text("PRAGMA foreign_keys")).scalar()))
-    assert (mode, fks) == ("wal", 1)
+        assert (mode, fks) == ("wal", 1)
+    finally:
+        store.close()
 
 
 async def test_migrations_are_applied_at_start(app: App) -> None:
