@@ -39,7 +39,7 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("must be an IANA time zone name such as America/New_York or Europe/London")
+            raise ValueError("must be an IANA time zone name such as America/New_York or Europe/London") from None
         return value
 
     @field_validator("log_level")

@@ -111,7 +111,7 @@ class Scheduler:
                 await self._tell_coordinators(f"A scheduled post was skipped ({key}): {why}.")
             while True:
                 now = self.clock()
-                batch = await self.store.run(lambda s: outbox.claim_due(s, now, self.instance))
+                batch = await self.store.run(lambda s, at=now: outbox.claim_due(s, at, self.instance))
                 if not batch:
                     break
                 await self._deliver_batch(batch, report)
