@@ -20,12 +20,10 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import insert, text
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -33,6 +31,7 @@ from bot.app import build_app  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.messages import Incoming, Member, Place  # noqa: E402
 from bot.store import fulltext  # noqa: E402
+from bench.common import postgres_database  # noqa: E402
 from bot.store.db import make_engine, upgrade  # noqa: E402
 from content.practices.models import Practice, PracticeLabel  # noqa: E402
 from content.practices.service import PRACTICE_INDEX, Filters  # noqa: E402
@@ -156,21 +155,6 @@ async def measure(url: str, data_dir: Path, rounds: int) -> dict[str, list[float
         counts[q] = app.store.run_sync(lambda s: fulltext.count(s, PRACTICE_INDEX, parsed[q]))
     app.close()
     return {"raw": raw, "dispatch": dispatched, "counts": counts}
-
-
-def postgres_database(base: str) -> tuple[str, callable]:  # type: ignore[valid-type]
-    admin_url = make_url(base)
-    name = f"copbot_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(admin_url.render_as_string(hide_password=False))
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return admin_url.set(database=name).render_as_string(hide_password=False), drop
 
 
 def main() -> int:

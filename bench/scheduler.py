@@ -18,14 +18,12 @@ import asyncio
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
 
 from sqlalchemy import Engine, func, select, text
-from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -33,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.config import load_settings  # noqa: E402
 from bot.messages import Reply  # noqa: E402
 from bot.messenger import Posted  # noqa: E402
+from bench.common import postgres_database  # noqa: E402
 from bot.store.db import Store, make_engine, upgrade  # noqa: E402
 from scheduling import outbox  # noqa: E402
 from scheduling.models import PlannedPost  # noqa: E402
@@ -156,21 +155,6 @@ async def run_backend(url: str, data_dir: Path, args: argparse.Namespace) -> dic
         store.close()
         probe.dispose()
     return out
-
-
-def postgres_database(base: str) -> tuple[str, Callable[[], None]]:
-    admin_url = make_url(base)
-    name = f"copbot_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(admin_url.render_as_string(hide_password=False))
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return admin_url.set(database=name).render_as_string(hide_password=False), drop
 
 
 def main() -> int:
