@@ -158,3 +158,34 @@ async def test_cancel_stops_pending_posts(app: App) -> None:
     clock.advance(minutes=5)
     await scheduler.tick()
     assert messenger.texts() == ["hello 0"]
+
+
+async def test_a_really_killed_process_leaves_its_claim_and_the_post_goes_out_once(app: App,
+                                                                                    database_url: str) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    clock, messenger, notices = FakeClock(), RecordingMessenger(), []
+    await plan(app, clock, 1)
+    clock.advance(minutes=5)
+    script = (
+        "import os, signal, sys\n"
+        "from datetime import datetime\n"
+        "from bot.store.db import Store, make_engine\n"
+        "from scheduling import outbox\n"
+        "store = Store(make_engine(sys.argv[1]))\n"
+        "claimed = store.run_sync(lambda s: outbox.claim_due(s, datetime.fromisoformat(sys.argv[2]), 'doomed'))\n"
+        "assert len(claimed) == 1\n"
+        "os.kill(os.getpid(), signal.SIGKILL)  # dies after claiming, before posting\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script, database_url, clock().isoformat()], timeout=60,
+                            capture_output=True, text=True)
+    assert result.returncode == -signal.SIGKILL, result.stderr
+    assert (await states(app)) == {"test:0": "claimed"}
+    restarted = make_scheduler(app, clock, messenger, notices, instance="after-restart")
+    clock.advance(minutes=3)
+    await restarted.tick()
+    await restarted.tick()
+    assert messenger.texts() == ["hello 0"] and (await states(app)) == {"test:0": "sent"}
+
