@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Callable
 
 from sqlalchemy import select
@@ -24,19 +25,26 @@ from bot.store.db import Store, make_engine, upgrade
 from bot.store.models import RoleGrant
 from content.practices import service as practices_service
 from content.practices.commands import practices
+from content.resources import service as resources_service
+from content.resources.catalog_sync import read_catalog, sync_catalog
+from content.resources.commands import interests_group, resources
+from content.resources.curation import curation
+from content.search_commands import everything
+from scheduling import digest as digest_schedule
 from scheduling import forum
 from scheduling.forum_commands import clock_group, forum_group, schedule_group
 from scheduling.runner import Scheduler
 
 log = logging.getLogger(__name__)
 
-FEATURES: tuple[CommandGroup, ...] = (general, roles, audit, me, practices, forum_group, schedule_group,
-                                      clock_group)
+FEATURES: tuple[CommandGroup, ...] = (general, everything, roles, audit, me, interests_group, practices, resources,
+                                      curation, forum_group, schedule_group, clock_group)
 # Every feature that stores member data says how to export it and how to forget a member.
 PRIVACY_HOOKS: tuple[PrivacyHook, ...] = (
     CORE_HOOK,
     PrivacyHook("practices", practices_service.export_member, practices_service.forget_member),
     PrivacyHook("forum", forum.export_member, forum.forget_member),
+    PrivacyHook("resources", resources_service.export_member, resources_service.forget_member),
 )
 
 
@@ -97,14 +105,25 @@ def coordinator_ids(session: Session) -> set[tuple[str, str]]:
     return {(g.platform, g.user_id) for g in grants}
 
 
-def build_app(settings: Settings, *, clock: Callable[[], datetime] = system_clock, migrate: bool = True) -> App:
+def build_app(settings: Settings, *, clock: Callable[[], datetime] = system_clock, migrate: bool = True,
+              catalog_dir: Path | None = None) -> App:
+    """Wire the app. The resource catalog (default content/catalog) is read first: a CatalogError stops
+    the start before the database is touched; then it is applied in one transaction."""
+    catalog = read_catalog(catalog_dir)
     engine = make_engine(settings.resolved_database_url)
     if migrate:
         upgrade(engine)
     store = Store(engine)
+    try:
+        store.run_sync(lambda s: sync_catalog(s, catalog, catalog_dir))
+        store.run_sync(lambda s: digest_schedule.ensure_planned(s, clock()))
+    except BaseException:
+        store.close()
+        raise
     registry = build_registry()
     scheduler = Scheduler(store, settings, clock)
     forum.register(scheduler)
+    digest_schedule.register(scheduler)
     services = Services(store=store, settings=settings, registry=registry, clock=clock,
                         privacy_hooks=PRIVACY_HOOKS, scheduler=scheduler)
     app = App(settings=settings, store=store, registry=registry, dispatcher=Dispatcher(services),

@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.permissions import Role
+from content.catalog import CatalogError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -114,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
             registry = build_registry()
             sys.stdout.write(describe_commands(registry, registry.groups))
             return 0
+    except CatalogError as exc:
+        print(f"copbot: {exc}", file=sys.stderr)
+        return 2
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "connection failed"
         print(f"copbot: cannot open the database {_safe_url(settings)}: {reason}", file=sys.stderr)

@@ -339,6 +339,9 @@ def _unwrap(annotation: Any) -> tuple[type, bool, bool, Opt]:
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         optional = len(args) < len(typing.get_args(annotation))
         annotation = args[0]
+        if typing.get_origin(annotation) is typing.Annotated:  # `Alias | None` where Alias is Annotated
+            annotation, *extras = typing.get_args(annotation)
+            opt = next((e for e in extras if isinstance(e, Opt)), opt)
         origin = typing.get_origin(annotation)
     multiple = False
     if origin in (list, tuple):
@@ -400,7 +403,8 @@ class CommandRegistry:
         self.groups: dict[str, str] = {}
 
     def include(self, group: CommandGroup) -> None:
-        if group.name:
+        if group.name and (group.summary or group.name not in self.groups):
+            # A group may be extended by another feature (`me interests`); an empty summary keeps the first.
             self.groups[group.name] = group.summary
         for cmd in group.commands:
             if cmd.path in self.commands:

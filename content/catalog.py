@@ -225,7 +225,7 @@ class CatalogEntry(BaseModel):
         return self
 
 
-def _display(path: Path) -> str:
+def display_path(path: Path) -> str:
     """Show ``path`` relative to the project root when it lies inside it."""
     try:
         return path.resolve().relative_to(_PROJECT_ROOT).as_posix()
@@ -233,7 +233,7 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _first_problem(exc: ValidationError) -> tuple[str | None, str]:
+def first_problem(exc: ValidationError) -> tuple[str | None, str]:
     """Turn the first pydantic error into (field, readable problem)."""
     err = exc.errors()[0]
     loc = err.get("loc", ())
@@ -264,7 +264,7 @@ def _load_file(
     path: Path, seen_ids: dict[str, str], seen_titles: dict[str, str]
 ) -> list[CatalogEntry]:
     """Validate one catalog file; record ids and titles in the ``seen_*`` maps."""
-    shown = _display(path)
+    shown = display_path(path)
 
     def fail(entry: str | None, field: str | None, problem: str) -> CatalogError:
         return CatalogError(shown, entry, field, problem)
@@ -310,7 +310,7 @@ def _load_file(
         try:
             entry = CatalogEntry.model_validate(raw)
         except ValidationError as exc:
-            field, problem = _first_problem(exc)
+            field, problem = first_problem(exc)
             raise fail(label, field, problem) from exc
         if area not in entry.areas:
             raise fail(label, "areas", f"must include this file's area {area!r}")
@@ -334,7 +334,7 @@ def load_catalog(directory: Path | None = None) -> list[CatalogEntry]:
     """
     folder = CATALOG_DIR if directory is None else Path(directory)
     if not folder.is_dir():
-        raise CatalogError(_display(folder), None, None, "catalog directory not found")
+        raise CatalogError(display_path(folder), None, None, "catalog directory not found")
     seen_ids: dict[str, str] = {}
     seen_titles: dict[str, str] = {}
     entries: list[CatalogEntry] = []

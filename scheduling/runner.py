@@ -168,6 +168,7 @@ class Scheduler:
         finally:
             finished.set()
             await flushing
+            await flush()  # what completed while the last flush was writing
 
     async def _attempt(self, post: Claimed, report: TickReport) -> Any:
         handler = self.handlers.get(post.kind)

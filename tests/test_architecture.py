@@ -106,4 +106,5 @@ async def test_migrations_create_exactly_the_models(app: App) -> None:
 
 def _is_search_object(change: object) -> bool:
     text = repr(change)
-    return "practice_fts" in text or "search_vector" in text or "ix_practice_search" in text
+    return any(name in text for name in ("practice_fts", "resource_fts", "search_vector", "ix_practice_search",
+                                         "ix_resource_search"))

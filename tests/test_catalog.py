@@ -20,7 +20,7 @@ from content.catalog import (
     LEVELS,
     CatalogEntry,
     CatalogError,
-    _display,
+    display_path,
     dump_catalog_file,
     load_catalog,
 )
@@ -293,7 +293,7 @@ def test_error_message_format() -> None:
 
 
 def test_shipped_file_errors_use_project_relative_paths() -> None:
-    shown = _display(CATALOG_DIR / "systems-thinking.yaml")
+    shown = display_path(CATALOG_DIR / "systems-thinking.yaml")
     assert shown == "content/catalog/systems-thinking.yaml"
 
 

@@ -189,3 +189,28 @@ async def test_a_really_killed_process_leaves_its_claim_and_the_post_goes_out_on
     await restarted.tick()
     assert messenger.texts() == ["hello 0"] and (await states(app)) == {"test:0": "sent"}
 
+
+
+async def test_posts_finishing_while_sent_marks_are_written_are_all_recorded(
+        app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: completions that arrived during the last flush of a batch were never marked sent,
+    so they stayed claimed and would have been posted again after the claim timeout."""
+    import time
+
+    real_mark_sent = outbox.mark_sent
+
+    def slow_mark_sent(session, done):  # type: ignore[no-untyped-def]
+        time.sleep(0.05)  # a slow database: posts keep completing while the marks are written
+        return real_mark_sent(session, done)
+
+    monkeypatch.setattr(outbox, "mark_sent", slow_mark_sent)
+    clock, messenger, notices = FakeClock(), RecordingMessenger(delay=0.06), []
+    scheduler = make_scheduler(app, clock, messenger, notices)
+    await plan(app, clock, 250)
+    clock.advance(minutes=5)
+    report = await scheduler.tick()
+    assert report.sent == 250 and len(messenger.sent) == 250
+    assert set((await states(app)).values()) == {"sent"}
+    clock.advance(minutes=3)  # past the claim timeout: nothing may come back
+    await scheduler.tick()
+    assert len(messenger.sent) == 250

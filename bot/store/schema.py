@@ -9,6 +9,7 @@ from sqlmodel import SQLModel
 
 import bot.store.models  # noqa: F401
 import content.practices.models  # noqa: F401
+import content.resources.models  # noqa: F401
 import scheduling.models  # noqa: F401
 
 metadata = SQLModel.metadata
