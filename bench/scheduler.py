@@ -83,9 +83,8 @@ def plan_all(store: Store, posts: int, burst: int, lead: float) -> tuple[datetim
 
     def plan_rows(rows: list[tuple[int, datetime]]) -> Callable[[Session], None]:
         def apply(session: Session) -> None:
-            for i, due in rows:
-                outbox.plan(session, key=f"bench:{i}", kind=KIND, due_at=due,
-                            expires_at=due + timedelta(hours=1), payload={"i": i})
+            outbox.plan_many(session, [outbox.Plan(f"bench:{i}", KIND, due, due + timedelta(hours=1), {"i": i})
+                                       for i, due in rows])
         return apply
 
     for k in range(0, len(spread), CHUNK):

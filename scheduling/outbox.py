@@ -20,9 +20,11 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Sequence
 
 from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -47,6 +49,64 @@ class Claimed:
     token: str
 
 
+@dataclass(frozen=True)
+class Plan:
+    """One post to plan: see plan_many."""
+
+    key: str
+    kind: str
+    due_at: datetime
+    expires_at: datetime
+    payload: dict[str, Any] | None = None
+    max_attempts: int = 4
+
+
+_REPLANNABLE = (PostState.PENDING.value, PostState.CANCELLED.value, PostState.SKIPPED.value)
+
+
+def plan_many(session: Session, plans: Sequence[Plan]) -> int:
+    """Plan posts in bulk: new keys are inserted with one INSERT ... ON CONFLICT (key) DO NOTHING (so a
+    second process planning the same key at the same moment is harmless); existing keys that are still
+    pending, cancelled or skipped are re-planned; sent, failed and claimed posts are left alone.
+    Returns how many new rows were inserted."""
+    if not plans:
+        return 0
+    table = PlannedPost.__table__  # type: ignore[attr-defined]
+    now = datetime.now(timezone.utc)
+    by_key = {p.key: p for p in plans}  # the last plan for a key wins
+    existing: dict[str, str] = {}
+    keys = list(by_key)
+    for i in range(0, len(keys), 500):
+        existing.update(session.execute(select(table.c.key, table.c.state)
+                                        .where(table.c.key.in_(keys[i:i + 500]))).tuples().all())
+
+    def row(p: Plan) -> dict[str, Any]:
+        return {"key": p.key, "kind": p.kind, "due_at": p.due_at, "expires_at": max(p.expires_at, p.due_at),
+                "next_try_at": p.due_at, "payload": json.dumps(p.payload or {}, sort_keys=True),
+                "max_attempts": p.max_attempts}
+
+    new = [row(p) for k, p in by_key.items() if k not in existing]
+    if new:
+        insert_for = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+        stmt = insert_for(table).on_conflict_do_nothing(index_elements=["key"])
+        defaults = {"state": PostState.PENDING.value, "attempts": 0, "claimed_by": "", "last_error": "",
+                    "result": "", "created_at": now, "updated_at": now}
+        for i in range(0, len(new), 1000):
+            session.execute(stmt, [{**defaults, **r} for r in new[i:i + 1000]])
+    again = [row(p) for k, p in by_key.items() if existing.get(k) in _REPLANNABLE]
+    if again:
+        session.execute(
+            update(table).where(table.c.key == bindparam("k"),
+                                or_(*(table.c.state == state for state in _REPLANNABLE)))
+            .values(kind=bindparam("kind_"), due_at=bindparam("due_"), expires_at=bindparam("exp_"),
+                    next_try_at=bindparam("due_"), payload=bindparam("payload_"),
+                    max_attempts=bindparam("max_"), state=PostState.PENDING.value, attempts=0, last_error="",
+                    claimed_by="", updated_at=now),
+            [{"k": r["key"], "kind_": r["kind"], "due_": r["due_at"], "exp_": r["expires_at"],
+              "payload_": r["payload"], "max_": r["max_attempts"]} for r in again])
+    return len(new)
+
+
 def plan(
     session: Session,
     *,
@@ -56,29 +116,9 @@ def plan(
     expires_at: datetime,
     payload: dict[str, Any] | None = None,
     max_attempts: int = 4,
-) -> PlannedPost:
-    """Plan a post, or re-plan a pending (or cancelled) one with the same key. Sent posts stay sent."""
-    if expires_at < due_at:
-        expires_at = due_at
-    body = json.dumps(payload or {}, sort_keys=True)
-    existing = session.execute(select(PlannedPost).where(PlannedPost.key == key)).scalars().first()
-    if existing is None:
-        post = PlannedPost(key=key, kind=kind, due_at=due_at, expires_at=expires_at, next_try_at=due_at,
-                           payload=body, max_attempts=max_attempts)
-        try:
-            with session.begin_nested():
-                session.add(post)
-                session.flush()
-            return post
-        except IntegrityError:  # planned at the same moment elsewhere: use that row
-            existing = session.execute(select(PlannedPost).where(PlannedPost.key == key)).scalars().one()
-    if existing.state in (PostState.PENDING.value, PostState.CANCELLED.value, PostState.SKIPPED.value):
-        existing.kind, existing.due_at, existing.expires_at = kind, due_at, expires_at
-        existing.next_try_at, existing.payload = due_at, body
-        existing.state, existing.attempts, existing.last_error = PostState.PENDING.value, 0, ""
-        existing.updated_at = datetime.now(due_at.tzinfo)
-        session.add(existing)
-    return existing
+) -> None:
+    """Plan one post, or re-plan a pending (or cancelled) one with the same key. Sent posts stay sent."""
+    plan_many(session, [Plan(key, kind, due_at, expires_at, payload, max_attempts)])
 
 
 def cancel(session: Session, key_prefix: str) -> int:

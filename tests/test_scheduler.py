@@ -214,3 +214,22 @@ async def test_posts_finishing_while_sent_marks_are_written_are_all_recorded(
     clock.advance(minutes=3)  # past the claim timeout: nothing may come back
     await scheduler.tick()
     assert len(messenger.sent) == 250
+
+
+async def test_planning_in_bulk_is_exactly_once_and_replans_only_what_is_not_yet_sent(app: App) -> None:
+    clock, messenger, notices = FakeClock(), RecordingMessenger(), []
+    scheduler = make_scheduler(app, clock, messenger, notices)
+    due = clock() + timedelta(minutes=5)
+    plans = [outbox.Plan(f"test:{i}", "test.say", due, due + timedelta(hours=1), {"n": i}) for i in range(1200)]
+    assert await app.store.run(lambda s: outbox.plan_many(s, plans)) == 1200
+    assert await app.store.run(lambda s: outbox.plan_many(s, plans)) == 0  # nothing twice
+    clock.advance(minutes=5)
+    assert (await scheduler.tick()).sent == 1200
+    later = due + timedelta(days=1)
+    moved = [outbox.Plan("test:0", "test.say", later, later + timedelta(hours=1), {"n": 0}),
+             outbox.Plan("test:new", "test.say", later, later + timedelta(hours=1), {"n": "new"})]
+    assert await app.store.run(lambda s: outbox.plan_many(s, moved)) == 1
+    clock.set(later)
+    await scheduler.tick()
+    assert messenger.texts().count("hello 0") == 1 and messenger.texts()[-1] == "hello new"
+    assert len(messenger.sent) == 1201
