@@ -57,6 +57,7 @@ class ConsoleAdapter:
         self._readline: Any = None
         self.timezone = timezone
         self.messenger = ConsoleMessenger(self)
+        self._prompt: str | None = None  # set while waiting at an interactive prompt
 
     # ---- input -------------------------------------------------------------------------------
     def _setup_readline(self) -> None:
@@ -85,10 +86,13 @@ class ConsoleAdapter:
     async def _read(self, prompt: str) -> str | None:
         loop = asyncio.get_running_loop()
         if self.interactive and self.stdin is sys.stdin:
+            self._prompt = prompt
             try:
                 return await loop.run_in_executor(None, input, prompt)  # readline editing and history
             except EOFError:
                 return None
+            finally:
+                self._prompt = None
         if self.interactive:
             self.stdout.write(prompt)
             self.stdout.flush()
@@ -97,6 +101,16 @@ class ConsoleAdapter:
 
     def say(self, text: str = "") -> None:
         self.stdout.write(text + "\n")
+        self.stdout.flush()
+
+    def announce(self, text: str) -> None:
+        """Print something that arrived on its own (a scheduled post) without mangling a half-typed line:
+        clear the prompt line, print, then draw the prompt and what was typed so far again."""
+        if self._prompt is None or self._readline is None:
+            self.say(text)
+            return
+        typed = self._readline.get_line_buffer()
+        self.stdout.write("\r\x1b[K" + text + "\n" + self._prompt + typed)
         self.stdout.flush()
 
     # ---- the loop ----------------------------------------------------------------------------
@@ -301,7 +315,7 @@ class ConsoleMessenger:
     def _show(self, where: str, reply: Reply) -> Posted:
         self._n += 1
         body = self.console.render(reply)
-        self.console.say(f"[{where}] " + body.replace("\n", "\n    "))
+        self.console.announce(f"[{where}] " + body.replace("\n", "\n    "))
         return Posted(PLATFORM, where, f"c{self._n}", None, None)
 
     async def post(self, channel_id: str, reply: Reply) -> Posted:
@@ -310,7 +324,7 @@ class ConsoleMessenger:
     async def open_thread(self, channel_id: str, title: str, reply: Reply) -> Posted:
         self._n += 1
         thread = f"thread-{self._n}"
-        self.console.say(f"[#{channel_id} › new thread: {title}]")
+        self.console.announce(f"[#{channel_id} › new thread: {title}]")
         posted = self._show(f"#{channel_id} › {thread}", reply)
         return Posted(PLATFORM, channel_id, posted.message_id, thread, None)
 
