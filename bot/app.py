@@ -20,6 +20,7 @@ from bot.messages import Incoming, Member, Reply
 from bot.messenger import Messenger
 from bot.permissions import Role
 from bot.privacy import CORE_HOOK, PrivacyHook, me
+from bot.profile import profile_group
 from bot.roles import audit, roles, set_role
 from bot.store.db import Store, make_engine, upgrade
 from bot.store.models import RoleGrant
@@ -32,19 +33,23 @@ from content.resources.curation import curation
 from content.search_commands import everything
 from scheduling import digest as digest_schedule
 from scheduling import forum
+from scheduling import networks
 from scheduling.forum_commands import clock_group, forum_group, schedule_group
+from scheduling.network_commands import network_group
 from scheduling.runner import Scheduler
 
 log = logging.getLogger(__name__)
 
-FEATURES: tuple[CommandGroup, ...] = (general, everything, roles, audit, me, interests_group, practices, resources,
-                                      curation, forum_group, schedule_group, clock_group)
+FEATURES: tuple[CommandGroup, ...] = (general, everything, roles, audit, me, profile_group, interests_group,
+                                      practices, resources, curation, forum_group, schedule_group, clock_group,
+                                      network_group)
 # Every feature that stores member data says how to export it and how to forget a member.
 PRIVACY_HOOKS: tuple[PrivacyHook, ...] = (
     CORE_HOOK,
     PrivacyHook("practices", practices_service.export_member, practices_service.forget_member),
     PrivacyHook("forum", forum.export_member, forum.forget_member),
     PrivacyHook("resources", resources_service.export_member, resources_service.forget_member),
+    PrivacyHook("networks", networks.export_member, networks.forget_member),
 )
 
 

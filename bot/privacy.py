@@ -27,6 +27,14 @@ class PrivacyHook:
     forget: Callable[[Session, MemberRecord], int]  # returns how many records changed
 
 
+PROFILE_FIELDS = ("timezone", "organisation", "role_title", "jurisdiction", "forum_invites", "dm_reminders",
+                  "quiet_start", "quiet_end", "show_in_lists")
+
+
+def _profile_export(profile: MemberProfile) -> dict[str, Any]:
+    return {name: getattr(profile, name) for name in PROFILE_FIELDS}
+
+
 def _core_export(session: Session, record: MemberRecord) -> dict[str, Any]:
     grants = session.exec(select(RoleGrant).where(RoleGrant.platform == record.platform,
                                                   RoleGrant.user_id == record.user_id))
@@ -36,7 +44,7 @@ def _core_export(session: Session, record: MemberRecord) -> dict[str, Any]:
     return {
         "member": {"platform": record.platform, "user_id": record.user_id, "display_name": record.display_name,
                    "first_seen": record.created_at.isoformat()},
-        "profile": {"timezone": profile.timezone, "forum_invites": profile.forum_invites} if profile else None,
+        "profile": _profile_export(profile) if profile else None,
         "roles": [{"scope": g.scope, "role": g.role, "granted_at": g.granted_at.isoformat()} for g in grants],
         "audited_actions": [{"at": a.at.isoformat(), "action": a.action, "detail": a.detail} for a in actions],
     }

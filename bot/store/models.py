@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, UniqueConstraint, true
 from sqlmodel import Field, SQLModel
 
 
@@ -53,7 +53,7 @@ class AuditEntry(SQLModel, table=True):
 
 
 class MemberProfile(SQLModel, table=True):
-    """What a member told us about themselves: their time zone and what they want to receive."""
+    """What a member told us about themselves (time zone, work) and what they want to receive."""
 
     __tablename__ = "member_profile"
 
@@ -62,3 +62,10 @@ class MemberProfile(SQLModel, table=True):
     )
     timezone: str | None = Field(default=None, max_length=64)
     forum_invites: bool = True
+    organisation: str | None = Field(default=None, max_length=200)
+    role_title: str | None = Field(default=None, max_length=200)
+    jurisdiction: str | None = Field(default=None, max_length=200)
+    dm_reminders: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default=true()))
+    quiet_start: str | None = Field(default=None, max_length=5)  # local "HH:MM"
+    quiet_end: str | None = Field(default=None, max_length=5)
+    show_in_lists: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default=true()))

@@ -11,5 +11,6 @@ import bot.store.models  # noqa: F401
 import content.practices.models  # noqa: F401
 import content.resources.models  # noqa: F401
 import scheduling.models  # noqa: F401
+import scheduling.networks_models  # noqa: F401
 
 metadata = SQLModel.metadata
