@@ -109,7 +109,7 @@ async def join(ctx: Context, network: NetworkRef) -> Reply:
         if state is MembershipState.REQUESTED:
             record = ensure_member(session, member)
             who = svc.mention(record)
-            text = (f"{member.name} asks to join {n.name}. Approve with: network approve {n.slug} @member "
+            text = (f"{member.name} asks to join {n.name}. Approve with: network approve {n.slug} {who} "
                     f"(or use the buttons).")
             for to in svc.coordinators(session, settings, n):
                 svc.tell(session, f"network:{n.id}:request:{record.id}:{now.isoformat()}", now, to, text,
