@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     admins: str = Field("", validation_alias=_env("COPBOT_ADMINS"),
                         description="Bootstrap admins, comma-separated platform:user_id pairs.")
     log_level: str = Field("INFO", validation_alias=_env("LOG_LEVEL"), description="Logging level.")
+    host: str = Field("127.0.0.1", validation_alias=_env("HOST"), description="Address `copbot serve` listens on.")
+    port: int = Field(8080, validation_alias=_env("PORT"), ge=0, le=65535,
+                      description="Port `copbot serve` listens on (0 picks a free one).")
+    public_url: str = Field("", validation_alias=_env("COPBOT_PUBLIC_URL"),
+                            description="The address members reach `copbot serve` at, for calendar links.")
 
     @field_validator("timezone")
     @classmethod
