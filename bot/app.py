@@ -31,9 +31,11 @@ from content.resources.catalog_sync import read_catalog, sync_catalog
 from content.resources.commands import interests_group, resources
 from content.resources.curation import curation
 from content.search_commands import everything
+from scheduling import convenings
 from scheduling import digest as digest_schedule
-from scheduling import forum
+from scheduling import convening_calendar, forum
 from scheduling import networks
+from scheduling.convening_commands import calendar_group, convening_group
 from scheduling.forum_commands import clock_group, forum_group, schedule_group
 from scheduling.network_commands import network_group
 from scheduling.runner import Scheduler
@@ -42,7 +44,7 @@ log = logging.getLogger(__name__)
 
 FEATURES: tuple[CommandGroup, ...] = (general, everything, roles, audit, me, profile_group, interests_group,
                                       practices, resources, curation, forum_group, schedule_group, clock_group,
-                                      network_group)
+                                      network_group, convening_group, calendar_group)
 # Every feature that stores member data says how to export it and how to forget a member.
 PRIVACY_HOOKS: tuple[PrivacyHook, ...] = (
     CORE_HOOK,
@@ -50,6 +52,7 @@ PRIVACY_HOOKS: tuple[PrivacyHook, ...] = (
     PrivacyHook("forum", forum.export_member, forum.forget_member),
     PrivacyHook("resources", resources_service.export_member, resources_service.forget_member),
     PrivacyHook("networks", networks.export_member, networks.forget_member),
+    PrivacyHook("convenings", convenings.export_member, convenings.forget_member),
 )
 
 
@@ -80,6 +83,14 @@ class App:
 
     async def stop(self) -> None:
         await self.scheduler.stop()
+
+    async def healthy(self) -> bool:
+        """The database answers (for /healthz)."""
+        return bool(await self.store.run(lambda s: s.execute(select(1)).scalar()))
+
+    async def calendar_feed(self, token: str) -> bytes | None:
+        """The .ics feed an unguessable token opens (a member's or a network's), or None."""
+        return await self.store.run(lambda s: convening_calendar.feed_for_token(s, token))
 
     async def notify_coordinators(self, text: str) -> None:
         """DM every coordinator and admin the bot can reach (skipped or failed posts, and the like)."""
@@ -129,6 +140,7 @@ def build_app(settings: Settings, *, clock: Callable[[], datetime] = system_cloc
     scheduler = Scheduler(store, settings, clock)
     forum.register(scheduler)
     digest_schedule.register(scheduler)
+    convenings.register(scheduler)
     services = Services(store=store, settings=settings, registry=registry, clock=clock,
                         privacy_hooks=PRIVACY_HOOKS, scheduler=scheduler)
     app = App(settings=settings, store=store, registry=registry, dispatcher=Dispatcher(services),

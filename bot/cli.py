@@ -26,6 +26,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="console: your role (default: admin, so you can try everything)")
         p.add_argument("--demo", action="store_true",
                        help="a demo clock you move with `clock next` / `clock advance 1d` to watch the forum run")
+    sub.add_parser("serve", help="run the scheduler and the HTTP server (health check, calendar feeds)")
     db = sub.add_parser("db", help="database commands")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations")
@@ -82,6 +83,30 @@ async def _run_console(settings: Settings, user: str, role: str, demo: bool) -> 
         app.close()
 
 
+async def _serve(settings: Settings) -> int:
+    import signal
+
+    from adapters.http_server import HttpServer
+    from bot.app import build_app
+
+    app = build_app(settings)
+    server = HttpServer(health=app.healthy, feed=app.calendar_feed, host=settings.host, port=settings.port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await app.start()
+        port = await server.start()
+        print(f"copbot: serving on http://{settings.host}:{port} (health: /healthz); Ctrl-C stops", flush=True)
+        await stop.wait()
+        return 0
+    finally:
+        await server.stop()
+        await app.stop()
+        app.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
@@ -100,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
             role = getattr(args, "role", "admin")
             return asyncio.run(_run_console(settings, user, role, getattr(args, "demo", False)))
         _configure_logging(settings, to_file=False)
+        if command == "serve":
+            return asyncio.run(_serve(settings))
         if command == "db":
             from bot.store.db import current_revision, make_engine, upgrade
 

@@ -33,3 +33,70 @@ async def test_healthz_and_calendar_routes() -> None:
                 assert r.status == 404 and "me calendar" in await r.text()
     finally:
         await server.stop()
+
+
+def test_copbot_serve_answers_health_and_feeds_and_stops_on_sigterm(tmp_path, database_url) -> None:  # type: ignore[no-untyped-def]
+    """The real command: a process on a free port, asked over HTTP, stopped with SIGTERM."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COPBOT_", "DATABASE_URL"))}
+    env.update(DATABASE_URL=database_url, COPBOT_DATA_DIR=str(tmp_path), HOST="127.0.0.1", PORT=str(port))
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    assert r.status == 200
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                assert time.monotonic() < deadline, "copbot serve did not come up"
+                time.sleep(0.3)
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/calendar/not-a-token.ics", timeout=5)
+            raise AssertionError("an unknown token must not open a calendar")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 404
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+
+
+async def test_a_members_feed_is_served_over_http_with_their_convening(bot, settings) -> None:  # type: ignore[no-untyped-def]
+    from icalendar import Calendar
+
+    from tests.fakes import RecordingMessenger
+
+    bot.app.add_messenger(RecordingMessenger())
+    await bot.ok('network create "Digital Leaders"')
+    reply = await bot.ok('convening schedule digital-leaders --title "Budget season" '
+                         '--start "2027-03-14 10:00 Central"')
+    assert not reply.is_error
+    listed = await bot.ok("convening list digital-leaders", "ana")
+    ref = listed.items[0].ref
+    await bot.ok(f"convening rsvp {ref} going", "ana")
+    path = (await bot.ok("me calendar", "ana")).text.split(": ")[1].split("\n")[0]
+    server = HttpServer(health=bot.app.healthy, feed=bot.app.calendar_feed, host="127.0.0.1", port=0)
+    port = await server.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{port}{path}") as r:
+                assert r.status == 200
+                feed = Calendar.from_ical(await r.read())
+            async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
+                assert r.status == 200
+    finally:
+        await server.stop()
+    assert [str(e["summary"]) for e in feed.walk("VEVENT")] == ["Budget season"]

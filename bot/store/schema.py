@@ -11,6 +11,7 @@ import bot.store.models  # noqa: F401
 import content.practices.models  # noqa: F401
 import content.resources.models  # noqa: F401
 import scheduling.models  # noqa: F401
+import scheduling.convenings_models  # noqa: F401
 import scheduling.networks_models  # noqa: F401
 
 metadata = SQLModel.metadata
