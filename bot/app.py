@@ -35,7 +35,11 @@ from scheduling import convenings
 from scheduling import digest as digest_schedule
 from scheduling import convening_calendar, forum
 from scheduling import networks
+from scheduling import introductions
+from scheduling.intro_commands import intro_group
 from scheduling.convening_commands import calendar_group, convening_group
+from scheduling import follow_up
+from scheduling.follow_up_commands import after_group
 from scheduling.forum_commands import clock_group, forum_group, schedule_group
 from scheduling.network_commands import network_group
 from scheduling.runner import Scheduler
@@ -44,7 +48,8 @@ log = logging.getLogger(__name__)
 
 FEATURES: tuple[CommandGroup, ...] = (general, everything, roles, audit, me, profile_group, interests_group,
                                       practices, resources, curation, forum_group, schedule_group, clock_group,
-                                      network_group, convening_group, calendar_group)
+                                      network_group, convening_group, calendar_group, intro_group)
+FEATURES += (after_group,)  # issue 4, section 8: after a convening
 # Every feature that stores member data says how to export it and how to forget a member.
 PRIVACY_HOOKS: tuple[PrivacyHook, ...] = (
     CORE_HOOK,
@@ -53,6 +58,8 @@ PRIVACY_HOOKS: tuple[PrivacyHook, ...] = (
     PrivacyHook("resources", resources_service.export_member, resources_service.forget_member),
     PrivacyHook("networks", networks.export_member, networks.forget_member),
     PrivacyHook("convenings", convenings.export_member, convenings.forget_member),
+    PrivacyHook("introductions", introductions.export_member, introductions.forget_member),
+    PrivacyHook("follow_up", follow_up.export_member, follow_up.forget_member),
 )
 
 
@@ -113,6 +120,7 @@ class App:
         await self.store.run(apply)
 
     def close(self) -> None:
+        self.scheduler.store.close()
         self.store.close()
 
 
@@ -137,10 +145,12 @@ def build_app(settings: Settings, *, clock: Callable[[], datetime] = system_cloc
         store.close()
         raise
     registry = build_registry()
-    scheduler = Scheduler(store, settings, clock)
+    scheduler = Scheduler(store.sibling(workers=2), settings, clock)  # its own threads: replies never wait
     forum.register(scheduler)
     digest_schedule.register(scheduler)
     convenings.register(scheduler)
+    introductions.register(scheduler)
+    follow_up.register(scheduler)
     services = Services(store=store, settings=settings, registry=registry, clock=clock,
                         privacy_hooks=PRIVACY_HOOKS, scheduler=scheduler)
     app = App(settings=settings, store=store, registry=registry, dispatcher=Dispatcher(services),

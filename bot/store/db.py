@@ -78,9 +78,15 @@ def current_revision(engine: Engine) -> str | None:
 class Store:
     """Runs database work in a small thread pool, one transaction per call."""
 
-    def __init__(self, engine: Engine, workers: int = 4) -> None:
+    def __init__(self, engine: Engine, workers: int = 4, *, owns_engine: bool = True) -> None:
         self.engine = engine
+        self.owns_engine = owns_engine
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="copbot-db")
+
+    def sibling(self, workers: int) -> "Store":
+        """A store on the same engine with its own threads: background work queued there (the scheduler's
+        deliveries) cannot make members wait for their command replies."""
+        return Store(self.engine, workers, owns_engine=False)
 
     @property
     def dialect(self) -> str:
@@ -102,4 +108,5 @@ class Store:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
-        self.engine.dispose()
+        if self.owns_engine:
+            self.engine.dispose()
