@@ -31,25 +31,32 @@ from content.resources.catalog_sync import read_catalog, sync_catalog
 from content.resources.commands import interests_group, resources
 from content.resources.curation import curation
 from content.search_commands import everything
-from scheduling import convenings
+from scheduling import (
+    convening_calendar,
+    convening_series,
+    convenings,
+    date_poll_commands,
+    date_polls,
+    follow_up,
+    forum,
+    introductions,
+    networks,
+)
 from scheduling import digest as digest_schedule
-from scheduling import convening_calendar, forum
-from scheduling import networks
-from scheduling import introductions
-from scheduling.intro_commands import intro_group
 from scheduling.convening_commands import calendar_group, convening_group
-from scheduling import follow_up
 from scheduling.follow_up_commands import after_group
 from scheduling.forum_commands import clock_group, forum_group, schedule_group
+from scheduling.intro_commands import intro_group
 from scheduling.network_commands import network_group
 from scheduling.runner import Scheduler
 
 log = logging.getLogger(__name__)
 
-FEATURES: tuple[CommandGroup, ...] = (general, everything, roles, audit, me, profile_group, interests_group,
-                                      practices, resources, curation, forum_group, schedule_group, clock_group,
-                                      network_group, convening_group, calendar_group, intro_group)
-FEATURES += (after_group,)  # issue 4, section 8: after a convening
+FEATURES: tuple[CommandGroup, ...] = (
+    general, everything, roles, audit, me, profile_group, interests_group, practices, resources, curation,
+    forum_group, schedule_group, clock_group, network_group, convening_group, calendar_group,
+    convening_series.series_group, date_poll_commands.datepoll_group, after_group, intro_group,
+)
 # Every feature that stores member data says how to export it and how to forget a member.
 PRIVACY_HOOKS: tuple[PrivacyHook, ...] = (
     CORE_HOOK,
@@ -58,6 +65,7 @@ PRIVACY_HOOKS: tuple[PrivacyHook, ...] = (
     PrivacyHook("resources", resources_service.export_member, resources_service.forget_member),
     PrivacyHook("networks", networks.export_member, networks.forget_member),
     PrivacyHook("convenings", convenings.export_member, convenings.forget_member),
+    PrivacyHook("date_polls", date_polls.export_member, date_polls.forget_member),
     PrivacyHook("introductions", introductions.export_member, introductions.forget_member),
     PrivacyHook("follow_up", follow_up.export_member, follow_up.forget_member),
 )

@@ -47,6 +47,7 @@ class Convening(SQLModel, table=True):
     sequence: int = 0  # raised on every change, for the .ics
     uid: str = Field(default="", max_length=200)
     lead_times: str = Field(default=DEFAULT_LEADS, max_length=100)
+    series_id: int | None = Field(default=None, index=True)  # convening_series.id, if part of a series
     created_by: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("member.id", ondelete="SET NULL")))
     created_at: datetime = Field(default_factory=utcnow)

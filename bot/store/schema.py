@@ -12,6 +12,9 @@ import content.practices.models  # noqa: F401
 import content.resources.models  # noqa: F401
 import scheduling.models  # noqa: F401
 import scheduling.convenings_models  # noqa: F401
+import scheduling.follow_up_models  # noqa: F401
+import scheduling.date_poll_models  # noqa: F401
 import scheduling.networks_models  # noqa: F401
+import scheduling.intro_models  # noqa: F401
 
 metadata = SQLModel.metadata
