@@ -125,12 +125,8 @@ async def show(ctx: Context, convening: Id) -> Reply:
         n = session.get(Network, conv.network_id)
         zone = _reader_zone(session, ctx)
         record = networks.record_of(session, ctx.member)
-        counts = {a: len(svc.attendees(session, conv, (a,))) for a in (Answer.GOING.value, Answer.MAYBE.value,
-                                                                         Answer.WAITLIST.value)}
-        mine = ""
-        if record is not None:
-            mine = next((r.answer for r, m, _ in svc.attendees(session, conv, tuple(a.value for a in Answer))
-                         if m.id == record.id), "")
+        counts = svc.answer_counts(session, conv)
+        mine = svc.answer_of(session, conv, record.id) if record is not None else ""
         seats = f"{counts['going']} going" + (f" of {conv.capacity} seats" if conv.capacity else "")
         seats += f", {counts['maybe']} maybe" + (f", {counts['waitlist']} waitlisted" if counts["waitlist"] else "")
         facts = [("When", svc.when_for(conv, zone))]

@@ -126,6 +126,21 @@ def seats_taken(session: Session, conv: Convening) -> int:
         Rsvp.convening_id == conv.id, Rsvp.answer == Answer.GOING.value)).scalar_one())
 
 
+def answer_counts(session: Session, conv: Convening) -> dict[str, int]:
+    """How many answered each way (one grouped count, not the attendee rows)."""
+    rows = session.execute(select(Rsvp.answer, func.count()).where(Rsvp.convening_id == conv.id)
+                           .group_by(col(Rsvp.answer))).tuples().all()
+    counts = {a.value: 0 for a in Answer}
+    counts.update({answer: int(n) for answer, n in rows})
+    return counts
+
+
+def answer_of(session: Session, conv: Convening, member_id: int | None) -> str:
+    row = session.execute(select(Rsvp.answer).where(Rsvp.convening_id == conv.id, Rsvp.member_id == member_id)
+                          ).scalar()
+    return row or ""
+
+
 def rsvp(session: Session, convening_id: int, member: Member, answer: Answer, remind_maybe: bool,
          now: datetime, community_tz: str) -> tuple[Convening, Answer, list[MemberRecord]]:
     """Record an answer; returns the convening, the answer stored (going may become waitlist) and the
