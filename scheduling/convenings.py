@@ -29,7 +29,7 @@ from sqlmodel import Session, col
 
 from bot.errors import ArgumentError, CommandError, NotFound
 from bot.messages import Choice, Member, Reply
-from bot.messenger import DeliveryError, format_in_zone
+from bot.messenger import format_in_zone
 from bot.store.models import MemberProfile, MemberRecord
 from scheduling import outbox
 from scheduling.convenings_models import Answer, Convening, ConveningStatus, Rsvp

@@ -56,7 +56,7 @@ async def attend(ctx: Context, convening: Id, members: Annotated[list[Member], O
     """
     if not members:
         raise ArgumentError("Mention the members who attended. Example: after attend 12 @ana @leo", "members")
-    now, tz = ctx.now(), ctx.settings.timezone
+    now = ctx.now()
 
     def apply(session: Session) -> tuple[str, list[MemberRecord], int]:
         conv = get_convening(session, convening)

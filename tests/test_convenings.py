@@ -16,9 +16,8 @@ from bot.config import Settings
 from bot.messages import Incoming
 from scheduling import convening_calendar as cal
 from scheduling import convenings as svc
-from scheduling import outbox
 from tests.fakes import FakeClock, RecordingMessenger
-from tests.harness import Harness, member
+from tests.harness import ClockedHarness, member
 
 START = "March 14 2027 10:00 Central"  # the US changes to summer time that morning; the UK on 28 March
 STARTS_UTC = datetime(2027, 3, 14, 15, 0, tzinfo=timezone.utc)  # 10:00 CDT
@@ -28,20 +27,7 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=timezone.utc)
 
 
-class ConvBot(Harness):
-    def __init__(self, app, clock: FakeClock, messenger: RecordingMessenger) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(app)
-        self.clock, self.messenger = clock, messenger
-
-    async def run_until(self, when: datetime) -> None:
-        while True:
-            due = await self.app.store.run(outbox.next_due)
-            if due is None or due > when:
-                break
-            self.clock.set(max(due, self.clock()))
-            await self.app.scheduler.tick()
-        self.clock.set(max(when, self.clock()))
-        await self.app.scheduler.tick()
+class ConvBot(ClockedHarness):
 
     def dms(self, to: str | None = None) -> list[str]:
         return [s.reply.text for s in self.messenger.sent if s.kind == "dm" and (to is None or s.target == to)]

@@ -8,31 +8,16 @@ from typing import AsyncIterator
 import pytest
 from sqlalchemy import text
 
-from bot.app import App, build_app
+from bot.app import build_app
 from bot.config import Settings
-from scheduling import outbox
 from tests.fakes import FakeClock, RecordingMessenger, Sent
-from tests.harness import Harness
+from tests.harness import ClockedHarness, Harness
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)  # a Sunday; Mondays 9:00 New York are 13:00/14:00 UTC
 RULE = '"every Monday at 9:00"'
 
 
-class DigestBot(Harness):
-    def __init__(self, app: App, clock: FakeClock, messenger: RecordingMessenger) -> None:
-        super().__init__(app)
-        self.clock, self.messenger = clock, messenger
-
-    async def run_until(self, when: datetime) -> None:
-        """Move time forward, waking the scheduler at each due post as the real alarm clock does."""
-        while True:
-            due = await self.app.store.run(outbox.next_due)
-            if due is None or due > when:
-                break
-            self.clock.set(max(due, self.clock()))
-            await self.app.scheduler.tick()
-        self.clock.set(max(when, self.clock()))
-        await self.app.scheduler.tick()
+class DigestBot(ClockedHarness):
 
     def digests(self) -> list[Sent]:
         return [s for s in self.messenger.sent if s.reply.text.startswith("Resource digest for")]

@@ -12,7 +12,7 @@ import pytest
 from bot.app import build_app
 from bot.config import Settings
 from tests.fakes import FakeClock, RecordingMessenger
-from tests.test_convenings import START, ConvBot, _schedule
+from tests.test_convenings import ConvBot, _schedule
 
 STARTS = datetime(2027, 3, 14, 15, 0, tzinfo=timezone.utc)  # 10:00 CDT, 90 minutes long
 ENDS = STARTS + timedelta(minutes=90)

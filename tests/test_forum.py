@@ -8,30 +8,16 @@ from typing import AsyncIterator
 import pytest
 from sqlalchemy import text
 
-from bot.app import App, build_app
+from bot.app import build_app
 from bot.config import Settings
-from scheduling import outbox
 from tests.fakes import FakeClock, RecordingMessenger
-from tests.harness import Harness
+from tests.harness import ClockedHarness
 
 RULE = '"first Tuesday of every month, 12:00 to 13:00, America/New_York"'
 
 
-class ForumBot(Harness):
-    def __init__(self, app: App, clock: FakeClock, messenger: RecordingMessenger) -> None:
-        super().__init__(app)
-        self.clock, self.messenger = clock, messenger
-
-    async def run_until(self, when: datetime) -> None:
-        """Move time forward, waking the scheduler at each due post as the real alarm clock does."""
-        while True:
-            due = await self.app.store.run(outbox.next_due)
-            if due is None or due > when:
-                break
-            self.clock.set(max(due, self.clock()))
-            await self.app.scheduler.tick()
-        self.clock.set(max(when, self.clock()))
-        await self.app.scheduler.tick()
+class ForumBot(ClockedHarness):
+    """The forum tests' harness: the app on a hand-moved clock, posts recorded."""
 
 
 @pytest.fixture

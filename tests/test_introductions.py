@@ -10,10 +10,9 @@ import pytest
 
 from bot.app import build_app
 from bot.config import Settings
-from scheduling import outbox
 from scheduling.introductions import Candidate, overlap, pair_members, unpaired
 from tests.fakes import FakeClock, RecordingMessenger
-from tests.harness import Harness
+from tests.harness import ClockedHarness
 
 AT = datetime(2027, 3, 10, 12, 0, tzinfo=timezone.utc)
 LONDON, PARIS, BERLIN = "Europe/London", "Europe/Paris", "Europe/Berlin"
@@ -80,20 +79,7 @@ def test_a_member_without_a_partner_is_left_out_not_forced() -> None:
 
 # ---- end to end ------------------------------------------------------------------------------------------
 
-class IntroBot(Harness):
-    def __init__(self, app, clock: FakeClock, messenger: RecordingMessenger) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(app)
-        self.clock, self.messenger = clock, messenger
-
-    async def run_until(self, when: datetime) -> None:
-        while True:
-            due = await self.app.store.run(outbox.next_due)
-            if due is None or due > when:
-                break
-            self.clock.set(max(due, self.clock()))
-            await self.app.scheduler.tick()
-        self.clock.set(max(when, self.clock()))
-        await self.app.scheduler.tick()
+class IntroBot(ClockedHarness):
 
     def dms(self, to: str, containing: str = "") -> list:  # type: ignore[type-arg]
         return [s.reply for s in self.messenger.sent if s.kind == "dm" and s.target == to
