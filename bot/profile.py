@@ -110,6 +110,18 @@ async def me_set(
     return Reply(f"Saved your {said}. See everything with: me show")
 
 
+async def _set_flag(ctx: Context, name: str, value: bool) -> None:
+    """Set one yes/no choice on the member's profile."""
+    member = ctx.member
+
+    def apply(session: Session) -> None:
+        profile = _profile(session, member)
+        setattr(profile, name, value)
+        session.add(profile)
+
+    await ctx.store.run(apply)
+
+
 class OnOff(str, Enum):
     ON = "on"
     OFF = "off"
@@ -121,14 +133,8 @@ async def me_reminders(ctx: Context, choice: Annotated[OnOff, Opt(help="on or of
 
     Example: me reminders off
     """
-    member, on = ctx.member, choice is OnOff.ON
-
-    def apply(session: Session) -> None:
-        profile = _profile(session, member)
-        profile.dm_reminders = on
-        session.add(profile)
-
-    await ctx.store.run(apply)
+    on = choice is OnOff.ON
+    await _set_flag(ctx, "dm_reminders", on)
     if on:
         return Reply("Reminders by direct message are on (outside your quiet hours).")
     return Reply("Reminders by direct message are off. Undo with: me reminders on")
@@ -172,14 +178,8 @@ async def me_lists(ctx: Context, choice: Annotated[Listing, Opt(help="show or hi
 
     Example: me lists hide
     """
-    member, show = ctx.member, choice is Listing.SHOW
-
-    def apply(session: Session) -> None:
-        profile = _profile(session, member)
-        profile.show_in_lists = show
-        session.add(profile)
-
-    await ctx.store.run(apply)
+    show = choice is Listing.SHOW
+    await _set_flag(ctx, "show_in_lists", show)
     if show:
         return Reply("Your name appears in the member lists of your networks.")
     return Reply("Your name no longer appears in network member lists; you are counted as not listed.")

@@ -18,7 +18,6 @@ from bot.messages import Attachment, Choice, Item, Reply
 from scheduling import convening_calendar as cal
 from scheduling import convenings as svc
 from scheduling import networks
-from scheduling.calendar_files import stable_uid
 from scheduling.convenings_models import DEFAULT_LEADS, Answer, Convening, ConveningStatus
 from scheduling.forum import member_zone
 from scheduling.networks_models import Network
@@ -95,16 +94,9 @@ async def schedule(
     def apply(session: Session) -> tuple[Convening, Network, str]:
         n = networks.find(session, network)
         networks.require_coordinator(session, ctx.settings, n, member)
-        if n.archived:
-            raise CommandError(f"{n.name} is archived; it holds no new convenings.")
         begins, zone = _start(start, tz or _reader_zone(session, ctx), now)
-        record = ensure_member(session, member)
-        conv = Convening(network_id=n.id or 0, title=" ".join(title.split()), agenda=agenda.strip(),
-                         starts_at=begins, ends_at=begins + length, tz=zone, place=place.strip(), capacity=capacity,
-                         lead_times=",".join(lead_list), created_by=record.id, created_at=now, updated_at=now)
-        session.add(conv)
-        session.flush()
-        conv.uid = stable_uid("convening", conv.id or 0)
+        conv = svc.create(session, n, member, now, title=title, starts_at=begins, length=length, tz=zone,
+                          place=place, capacity=capacity, agenda=agenda, leads=",".join(lead_list))
         write_audit(session, member, "convening schedule", f"{conv.id} {n.slug} {conv.title}")
         return conv, n, _reader_zone(session, ctx)
 

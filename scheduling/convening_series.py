@@ -3,8 +3,7 @@
 series' id. Each occurrence is then moved, cancelled and RSVP'd on its own with the `convening` commands;
 `convening series-cancel` cancels the ones still ahead.
 
-Also `new_convening`, the one way this module and date polls create a convening (as `convening schedule`
-does: a stable calendar uid, the default reminder lead times).
+Each occurrence is created with scheduling.convenings.create, the one way any convening is created.
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ from bot.messages import Choice, Item, Member, Reply
 from scheduling import convenings as svc
 from scheduling import networks
 from scheduling.cadence import Cadence, CadenceError, parse_cadence
-from scheduling.calendar_files import stable_uid
 from scheduling.convenings_models import DEFAULT_LEADS, Convening, ConveningStatus
 from scheduling.date_poll_models import ConveningSeries
 from scheduling.forum import member_zone
@@ -33,22 +31,6 @@ from scheduling.when import WhenError, _zone, parse_duration
 series_group = CommandGroup("convening", "")  # adds `convening series` and `convening series-cancel`
 
 MAX_COUNT = 24
-
-
-def new_convening(session: Session, network: Network, creator: Member, now: datetime, *, title: str,
-                  starts_at: datetime, length: timedelta, tz: str, place: str = "", capacity: int | None = None,
-                  agenda: str = "", leads: str = DEFAULT_LEADS, series_id: int | None = None) -> Convening:
-    if network.archived:
-        raise CommandError(f"{network.name} is archived; it holds no new convenings.")
-    record = ensure_member(session, creator)
-    conv = Convening(network_id=network.id or 0, title=" ".join(title.split()), agenda=agenda.strip(),
-                     starts_at=starts_at, ends_at=starts_at + length, tz=tz, place=place.strip(), capacity=capacity,
-                     lead_times=leads, created_by=record.id, created_at=now, updated_at=now, series_id=series_id)
-    session.add(conv)
-    session.flush()
-    conv.uid = stable_uid("convening", conv.id or 0)
-    session.add(conv)
-    return conv
 
 
 def read_rule(rule: str, tz: str, now: datetime) -> Cadence:
@@ -71,7 +53,7 @@ def create_series(session: Session, network: Network, creator: Member, now: date
                              created_by=record.id, created_at=now)
     session.add(series)
     session.flush()
-    convs = [new_convening(session, network, creator, now, title=title, starts_at=o.start,
+    convs = [svc.create(session, network, creator, now, title=title, starts_at=o.start,
                            length=length or (o.end - o.start), tz=cadence.tz, place=place, capacity=capacity,
                            agenda=agenda, leads=leads, series_id=series.id) for o in occurrences]
     session.flush()

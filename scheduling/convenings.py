@@ -27,15 +27,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlmodel import Session, col
 
+from bot.context import ensure_member
 from bot.errors import ArgumentError, CommandError, NotFound
 from bot.messages import Choice, Member, Reply
 from bot.messenger import format_in_zone
 from bot.store.models import MemberProfile, MemberRecord
 from scheduling import outbox
-from scheduling.convenings_models import Answer, Convening, ConveningStatus, Rsvp
+from scheduling.calendar_files import stable_uid
+from scheduling.convenings_models import DEFAULT_LEADS, Answer, Convening, ConveningStatus, Rsvp
 from scheduling.forum import member_zone
 from scheduling.models import PlannedPost, PostState
 from scheduling.networks import record_of, tell
+from scheduling.networks_models import Network
 from scheduling.runner import Delivery, Scheduler
 
 _LEAD = re.compile(r"(\d{1,3})([wdhm])")
@@ -124,6 +127,23 @@ def touch(conv: Convening, now: datetime) -> None:
 def seats_taken(session: Session, conv: Convening) -> int:
     return int(session.execute(select(func.count()).select_from(Rsvp).where(
         Rsvp.convening_id == conv.id, Rsvp.answer == Answer.GOING.value)).scalar_one())
+
+
+def create(session: Session, network: Network, creator: Member, now: datetime, *, title: str,
+           starts_at: datetime, length: timedelta, tz: str, place: str = "", capacity: int | None = None,
+           agenda: str = "", leads: str = DEFAULT_LEADS, series_id: int | None = None) -> Convening:
+    """The one way a convening is created (schedule, series, date polls): a stable calendar uid too."""
+    if network.archived:
+        raise CommandError(f"{network.name} is archived; it holds no new convenings.")
+    record = ensure_member(session, creator)
+    conv = Convening(network_id=network.id or 0, title=" ".join(title.split()), agenda=agenda.strip(),
+                     starts_at=starts_at, ends_at=starts_at + length, tz=tz, place=place.strip(), capacity=capacity,
+                     lead_times=leads, created_by=record.id, created_at=now, updated_at=now, series_id=series_id)
+    session.add(conv)
+    session.flush()
+    conv.uid = stable_uid("convening", conv.id or 0)
+    session.add(conv)
+    return conv
 
 
 def answer_counts(session: Session, conv: Convening) -> dict[str, int]:

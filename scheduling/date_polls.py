@@ -1,6 +1,6 @@
 """Finding a date: a coordinator proposes several slots, members of the network mark the ones that work,
 the tally is shown in each reader's zone, and the coordinator confirms one. Confirming creates a
-convening (scheduling/convening_series.new_convening, as `convening schedule` does), tells each voter
+convening (scheduling.convenings.create, as `convening schedule` does), tells each voter
 once by DM through the scheduler (key `datepoll:<id>:confirmed`) and closes the poll.
 
 Plain functions on a session; the commands are in scheduling/date_poll_commands.py.
@@ -22,7 +22,6 @@ from bot.messages import Member
 from bot.store.models import MemberRecord
 from scheduling import convenings as svc
 from scheduling import networks
-from scheduling.convening_series import new_convening
 from scheduling.convenings_models import Convening
 from scheduling.date_poll_models import DatePoll, DatePollMark, DatePollSlot, PollStatus
 from scheduling.forum import member_zone
@@ -174,7 +173,7 @@ def confirm(session: Session, settings: Settings, poll_id: int, position: int, w
                             f"See them with: datepoll show {poll.id}", "slot")
     if chosen.starts_at <= now:
         raise CommandError(f"Slot {position} has already passed; confirm a later one.")
-    conv = new_convening(session, network, who, now, title=poll.title, starts_at=chosen.starts_at,
+    conv = svc.create(session, network, who, now, title=poll.title, starts_at=chosen.starts_at,
                          length=timedelta(minutes=poll.duration_minutes), tz=poll.tz)
     poll.status, poll.convening_id, poll.closed_at = PollStatus.CONFIRMED.value, conv.id, now
     session.add(poll)
