@@ -4,63 +4,25 @@ scheduler (quiet hours and opt-outs), moves and cancellations, calendar files an
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import timezone
 from typing import AsyncIterator
 
 import pytest
 from icalendar import Calendar
 from sqlalchemy import text
 
-from bot.app import build_app
 from bot.config import Settings
 from bot.messages import Incoming
 from scheduling import convening_calendar as cal
 from scheduling import convenings as svc
-from tests.fakes import FakeClock, RecordingMessenger
-from tests.harness import ClockedHarness, member
-
-START = "March 14 2027 10:00 Central"  # the US changes to summer time that morning; the UK on 28 March
-STARTS_UTC = datetime(2027, 3, 14, 15, 0, tzinfo=timezone.utc)  # 10:00 CDT
-
-
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
-
-
-class ConvBot(ClockedHarness):
-
-    def dms(self, to: str | None = None) -> list[str]:
-        return [s.reply.text for s in self.messenger.sent if s.kind == "dm" and (to is None or s.target == to)]
-
-    async def reminder_dues(self) -> dict[str, datetime]:
-        from sqlmodel import select
-
-        from scheduling.models import PlannedPost
-
-        rows = await self.app.store.run(lambda s: s.execute(select(PlannedPost.key, PlannedPost.due_at).where(
-            PlannedPost.kind == "convening.remind", PlannedPost.state == "pending")).all())
-        return dict(rows)
-
+from tests.convening_world import START, STARTS_UTC, ConvBot, digital_leaders, utc
+from tests.convening_world import schedule as _schedule
+from tests.harness import member
 
 @pytest.fixture
 async def cb(settings: Settings) -> AsyncIterator[ConvBot]:
-    clock = FakeClock(utc(2027, 3, 1, 12, 0))
-    app = build_app(settings, clock=clock)
-    messenger = RecordingMessenger()
-    app.add_messenger(messenger)
-    bot = ConvBot(app, clock, messenger)
-    await bot.ok('network create "Digital Leaders"')
-    await bot.ok("network coordinator add digital-leaders @cora")
-    for who, zone in (("cora", "America/Chicago"), ("ana", "America/Los_Angeles"), ("leo", "Europe/London")):
-        await bot.ok(f"me timezone {zone}", who)
-    yield bot
-    app.close()
-
-
-async def _schedule(cb: ConvBot, extra: str = "") -> int:
-    reply = await cb.ok(f'convening schedule digital-leaders --title "Budget season" --start "{START}" '
-                        f'--duration 90m --place https://meet.example/b --agenda "Cuts and keeps" {extra}', "cora")
-    return int(reply.text.split("convening ")[1].split(" ")[0])
+    async with digital_leaders(settings) as bot:
+        yield bot
 
 
 def _ics(reply) -> Calendar:  # type: ignore[no-untyped-def]

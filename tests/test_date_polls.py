@@ -10,10 +10,8 @@ from typing import AsyncIterator
 import pytest
 from sqlalchemy import text
 
-from bot.app import build_app
 from bot.config import Settings
-from tests.fakes import FakeClock, RecordingMessenger
-from tests.test_convenings import ConvBot, utc
+from tests.convening_world import ConvBot, digital_leaders, utc
 
 SLOTS = "2027-03-14 10:00; 2027-03-16 14:00; March 20 2027 9am"  # Chicago; the US changes on 14 March
 PROPOSE = (f'datepoll propose digital-leaders --title "Budget season" --slots "{SLOTS}" --tz America/Chicago '
@@ -23,19 +21,8 @@ RULE = "twice a year in March and September on the second Wednesday at 10:00"
 
 @pytest.fixture
 async def cb(settings: Settings) -> AsyncIterator[ConvBot]:
-    clock = FakeClock(utc(2027, 3, 1, 12, 0))
-    app = build_app(settings, clock=clock)
-    messenger = RecordingMessenger()
-    app.add_messenger(messenger)
-    bot = ConvBot(app, clock, messenger)
-    await bot.ok('network create "Digital Leaders"')
-    await bot.ok("network coordinator add digital-leaders @cora")
-    for who, zone in (("cora", "America/Chicago"), ("ana", "America/Los_Angeles"), ("leo", "Europe/London")):
-        await bot.ok(f"me timezone {zone}", who)
-    for who in ("ana", "leo"):
-        await bot.ok("network join digital-leaders", who)
-    yield bot
-    app.close()
+    async with digital_leaders(settings, members=("ana", "leo")) as bot:
+        yield bot
 
 
 async def _propose(cb: ConvBot) -> int:

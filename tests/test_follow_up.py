@@ -9,10 +9,9 @@ from typing import AsyncIterator
 
 import pytest
 
-from bot.app import build_app
 from bot.config import Settings
-from tests.fakes import FakeClock, RecordingMessenger
-from tests.test_convenings import ConvBot, _schedule
+from tests.convening_world import ConvBot, digital_leaders
+from tests.convening_world import schedule as _schedule
 
 STARTS = datetime(2027, 3, 14, 15, 0, tzinfo=timezone.utc)  # 10:00 CDT, 90 minutes long
 ENDS = STARTS + timedelta(minutes=90)
@@ -21,15 +20,8 @@ FOLLOW = "you said you would try"
 
 @pytest.fixture
 async def cb(settings: Settings) -> AsyncIterator[ConvBot]:
-    clock = FakeClock(datetime(2027, 3, 1, 12, 0, tzinfo=timezone.utc))
-    app = build_app(settings, clock=clock)
-    messenger = RecordingMessenger()
-    app.add_messenger(messenger)
-    bot = ConvBot(app, clock, messenger)
-    await bot.ok('network create "Digital Leaders"')
-    await bot.ok("network coordinator add digital-leaders @cora")
-    yield bot
-    app.close()
+    async with digital_leaders(settings, zones=False) as bot:
+        yield bot
 
 
 def follow_ups(cb: ConvBot, who: str) -> list[str]:
