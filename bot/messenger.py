@@ -60,7 +60,3 @@ def format_in_zone(dt: datetime, tz: str) -> str:
 
 def render_times(text: str, tz: str) -> str:
     return _TIME.sub(lambda m: format_in_zone(datetime.fromtimestamp(int(m.group(1)), timezone.utc), tz), text)
-
-
-def timestamps(text: str) -> list[datetime]:
-    return [datetime.fromtimestamp(int(m), timezone.utc) for m in _TIME.findall(text)]

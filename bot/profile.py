@@ -19,7 +19,6 @@ from bot.store.models import MemberProfile, MemberRecord
 
 profile_group = CommandGroup("me", "")  # adds to the core's `me` group
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-QUIET_EXAMPLE = "Example: me quiet-hours 21:00-07:00 (or: me quiet-hours off)"
 
 
 def parse_quiet_hours(raw: str) -> tuple[str, str] | None:

@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo, available_timezones
 import holidays
 from dateutil.rrule import rrule, rrulestr
 
+from bot.messenger import format_in_zone
+
 EXAMPLE = "first Tuesday of every month, 12:00 to 13:00, America/New_York"
 EXAMPLE_RRULE = "RRULE:FREQ=MONTHLY;BYDAY=1TU"
 EPOCH = date(2024, 1, 1)  # default ANCHOR, a Monday
@@ -479,8 +481,7 @@ def holiday_conflicts(cadence: Cadence, after: datetime, count: int, country: st
 
 
 def format_local(dt: datetime, tz: str) -> str:
-    """An aware datetime as wall clock in `tz`, e.g. 'Tue 3 Mar 2026, 12:00 EST'."""
+    """An aware datetime as wall clock in `tz`, e.g. 'Tue 3 Mar 2026, 12:00 EST' (checked, then rendered by
+    bot.messenger.format_in_zone, the one place that formats a time for a reader)."""
     _aware(dt, "dt")
-    local = dt.astimezone(_zone(tz))
-    day, month = DAY_NAMES[local.weekday()][:3], MONTH_NAMES[local.month - 1][:3]
-    return f"{day} {local.day} {month} {local.year}, {local:%H:%M} {local.tzname()}"
+    return format_in_zone(dt, _zone(tz).key)

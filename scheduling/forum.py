@@ -354,8 +354,7 @@ def plan_notice(session: Session, key: str, now: datetime, *, platform: str, tex
                          "user_id": user_id, "text": text, "choices": choices or []})
 
 
-def local(dt: datetime, tz: str) -> str:
-    return format_in_zone(dt, tz)
+local = format_in_zone  # the forum's name for the one time renderer
 
 
 def export_member(session: Session, record: MemberRecord) -> dict[str, Any]:
