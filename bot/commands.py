@@ -538,6 +538,15 @@ class CommandRegistry:
         return Parsed(cmd, args, set(raw))
 
 
+def with_page(command_text: str, page: int) -> str:
+    """The same command line asking for another page (for "Next page" buttons)."""
+    words = command_text.split()
+    if "--page" in words:
+        i = words.index("--page")
+        words = words[:i] + words[i + 2:]
+    return " ".join([w for w in words if not w.startswith("--page=")] + ["--page", str(page)])
+
+
 def describe_commands(commands: Iterable[Command], groups: Mapping[str, str]) -> str:
     """README's command reference, in Markdown, from the declarations."""
     lines: list[str] = []

@@ -7,16 +7,16 @@ from typing import Annotated
 
 from sqlmodel import Session, col, select
 
-from bot.commands import CommandGroup, Opt
+from bot.commands import CommandGroup, Opt, with_page
 from bot.context import Context
 from bot.errors import ArgumentError
 from bot.messages import Choice, Item, Reply
 from bot.store import fulltext
 from content.practices import service as practices
-from content.practices.commands import _item as practice_item
+from content.practices.commands import practice_item
 from content.practices.models import Framework, Practice
 from content.resources import service as resources
-from content.resources.commands import Area, item as resource_item, next_page
+from content.resources.commands import Area, item as resource_item
 
 everything = CommandGroup("", "")
 PAGE_SIZE = 6
@@ -115,6 +115,6 @@ async def search_all(
     text = f"Results for {query!r}: {first}–{first + len(found) - 1} ({counts})"
     if not more:
         return Reply(text, items=tuple(f.item for f in found))
-    next_cmd = next_page(ctx.incoming.text or f"search {query}", page + 1)
+    next_cmd = with_page(ctx.incoming.text or f"search {query}", page + 1)
     return Reply(text, items=tuple(f.item for f in found), choices=(Choice("Next page", next_cmd),),
                  footer=f"More: {next_cmd}")

@@ -171,3 +171,12 @@ def test_verbatim_parameter_keeps_phrases_quoted() -> None:
     r = CommandRegistry()
     r.include(g)
     assert r.parse('q find "housing private" fund', Role.MEMBER).args["words"] == '"housing private" fund'
+
+
+def test_with_page_replaces_any_page_option() -> None:
+    from bot.commands import with_page
+
+    assert with_page('practice search "public private" --tag x', 2) == 'practice search "public private" --tag x --page 2'
+    assert with_page("resource search adaptive --page 2 --area systems-thinking", 3) == \
+        "resource search adaptive --area systems-thinking --page 3"
+    assert with_page("search budget --page=4", 5) == "search budget --page 5"

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from sqlmodel import Session
 
-from bot.commands import CommandGroup, Opt
+from bot.commands import CommandGroup, Opt, with_page
 from bot.context import Context, write_audit
 from bot.errors import ArgumentError, NotAllowed
 from bot.messages import Attachment, Choice, Item, Reply, Visibility
@@ -41,7 +41,7 @@ PracticeId = Annotated[int, Opt(help="the practice's id, like P12", converter=pa
                                 metavar="ID", example="P12")]
 
 
-def _item(v: PracticeView, *, body: str | None = None) -> Item:
+def practice_item(v: PracticeView, *, body: str | None = None) -> Item:
     p = v.practice
     ref = practice_ref(p.id or 0)
     facts = [("Shared by", attribution_text(p))]
@@ -173,7 +173,7 @@ async def share(
     view = await ctx.store.run(apply)
     ref = practice_ref(view.practice.id or 0)
     return Reply(f"Saved {ref}: {view.practice.title}. Credited as: {attribution_text(view.practice)}.",
-                 items=(_item(view),), visibility=Visibility.PUBLIC,
+                 items=(practice_item(view),), visibility=Visibility.PUBLIC,
                  footer=f"Change it with: practice edit {ref}")
 
 
@@ -216,20 +216,10 @@ async def search(
     choices: tuple[Choice, ...] = ()
     footer = ""
     if more:
-        next_cmd = f"{ctx.incoming.text.strip() or 'practice search'}"
-        next_cmd = _with_page(next_cmd, page + 1) if ctx.incoming.text else f"practice search --page {page + 1}"
+        next_cmd = with_page(ctx.incoming.text or "practice search", page + 1)
         choices = (Choice("Next page", next_cmd),)
         footer = f"More: {next_cmd}"
-    return Reply(text, items=tuple(_item(v) for v in found), choices=choices, footer=footer)
-
-
-def _with_page(command_text: str, page: int) -> str:
-    words = command_text.split()
-    if "--page" in words:
-        i = words.index("--page")
-        words = words[:i] + words[i + 2:]
-    words = [w for w in words if not w.startswith("--page=")]
-    return " ".join(words + ["--page", str(page)])
+    return Reply(text, items=tuple(practice_item(v) for v in found), choices=choices, footer=footer)
 
 
 @practices.command("show")
@@ -351,7 +341,7 @@ async def edit(
         return service.views(session, [p])[0], is_author
 
     view, _ = await ctx.store.run(apply)
-    return Reply(f"Updated {practice_ref(practice_id)} ({', '.join(sorted(given))}).", items=(_item(view),))
+    return Reply(f"Updated {practice_ref(practice_id)} ({', '.join(sorted(given))}).", items=(practice_item(view),))
 
 
 async def _set_status(ctx: Context, practice_id: int, status: Status) -> Reply:
@@ -400,7 +390,7 @@ async def mine(ctx: Context) -> Reply:
     found = await ctx.store.run(lambda s: service.authored_by(s, member))
     if not found:
         return Reply("You have not shared a practice yet. Start with: practice share")
-    return Reply(f"You shared {len(found)} practice(s):", items=tuple(_item(v, body=_clip(v.practice.what, 160))
+    return Reply(f"You shared {len(found)} practice(s):", items=tuple(practice_item(v, body=_clip(v.practice.what, 160))
                                                                      for v in found))
 
 

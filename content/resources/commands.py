@@ -10,7 +10,7 @@ from typing import Annotated
 
 from sqlmodel import Session
 
-from bot.commands import CommandGroup, Opt
+from bot.commands import CommandGroup, Opt, with_page
 from bot.context import Context
 from bot.messages import Choice, Item, Reply, Visibility
 from content.catalog import AREAS, COSTS, KINDS, LEVELS
@@ -64,15 +64,6 @@ def item(v: ResourceView, *, body: str | None = None) -> Item:
                          Choice("Useful", f"resource rate {v.ref}", style="primary")))
 
 
-def next_page(command_text: str, page: int) -> str:
-    """The same command line asking for another page."""
-    words = command_text.split()
-    if "--page" in words:
-        i = words.index("--page")
-        words = words[:i] + words[i + 2:]
-    return " ".join([w for w in words if not w.startswith("--page=")] + ["--page", str(page)])
-
-
 def _value(option: Enum | None) -> str | None:
     return option.value if option is not None else None
 
@@ -107,7 +98,7 @@ async def search(
     text = f"Resources {what}: {offset + 1}–{offset + len(found)}"
     if not more:
         return Reply(text, items=tuple(item(v) for v in found))
-    next_cmd = next_page(ctx.incoming.text or "resource search", page + 1)
+    next_cmd = with_page(ctx.incoming.text or "resource search", page + 1)
     return Reply(text, items=tuple(item(v) for v in found), choices=(Choice("Next page", next_cmd),),
                  footer=f"More: {next_cmd}")
 
