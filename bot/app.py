@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -16,12 +17,15 @@ from bot.config import Settings
 from bot.context import Services, system_clock, write_audit
 from bot.dispatcher import Dispatcher
 from bot.help import general
-from bot.messages import Incoming, Member, Reply
+from bot import platform_events as events
+from bot.context import Context
+from bot.messages import Incoming, Member, Place, Reply
 from bot.messenger import Messenger
 from bot.permissions import Role
 from bot.privacy import CORE_HOOK, PrivacyHook, me
 from bot.profile import profile_group
 from bot.roles import audit, roles, set_role
+from bot.unreachable import unreachable_group
 from bot.store.db import Store, make_engine, upgrade
 from bot.store.models import RoleGrant
 from content.practices import service as practices_service
@@ -43,9 +47,11 @@ from scheduling import (
     networks,
 )
 from scheduling import digest as digest_schedule
+from scheduling import forum_commands
 from scheduling.convening_commands import calendar_group, convening_group
 from scheduling.follow_up_commands import after_group
 from scheduling.forum_commands import clock_group, forum_group, schedule_group
+from scheduling.home import home_group, overview
 from scheduling.intro_commands import intro_group
 from scheduling.network_commands import network_group
 from scheduling.runner import Scheduler
@@ -54,7 +60,7 @@ log = logging.getLogger(__name__)
 
 FEATURES: tuple[CommandGroup, ...] = (
     general, everything, roles, audit, me, profile_group, interests_group, practices, resources, curation,
-    forum_group, schedule_group, clock_group, network_group, convening_group, calendar_group,
+    home_group, forum_group, schedule_group, unreachable_group, clock_group, network_group, convening_group, calendar_group,
     convening_series.series_group, date_poll_commands.datepoll_group, after_group, intro_group,
 )
 # Every feature that stores member data says how to export it and how to forget a member.
@@ -126,6 +132,48 @@ class App:
                             f"{previous.label} -> {role.label} ({reason})")
 
         await self.store.run(apply)
+
+    # ---- what adapters tell the core besides commands (see bot/platform_events.py) --------------------
+
+    async def claim_event(self, platform: str, event_id: str) -> bool:
+        """True the first time an event id is seen (by any process sharing the store); False for a retry."""
+        now = self.dispatcher.services.clock()
+        return await self.store.run(lambda s: events.claim_event(s, platform, event_id, now))
+
+    async def learn_timezone(self, member: Member, zone: str) -> None:
+        """A member's chat profile says `zone`; used unless they chose one with `me timezone`."""
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            return
+        await self.store.run(lambda s: events.learn_timezone(s, member, zone))
+
+    async def zone_known(self, member: Member) -> bool:
+        return await self.store.run(lambda s: events.zone_known(s, member))
+
+    async def member_zone(self, member: Member) -> str:
+        """The zone to render times in for this member (theirs, their chat profile's, or the community's)."""
+        zone = await self.store.run(lambda s: events.zone_of(s, member))
+        return zone or self.settings.timezone
+
+    async def thread_message(self, member: Member, place: Place, text: str, link: str | None) -> int | None:
+        """A message in a thread: if it is the open forum's thread, it is recorded as a reply (its id)."""
+        now = self.dispatcher.services.clock()
+        return await self.store.run(lambda s: forum_commands.thread_reply(s, member, place, text, link or "", now))
+
+    async def unreachable(self, platform: str, user_id: str, reason: str) -> bool:
+        """A DM could not reach a member; True the first time (so the adapter tells them elsewhere once)."""
+        now = self.dispatcher.services.clock()
+        return await self.store.run(lambda s: events.record_unreachable(s, platform, user_id, reason, now))
+
+    async def reachable(self, platform: str, user_id: str) -> None:
+        await self.store.run(lambda s: events.clear_unreachable(s, platform, user_id))
+
+    async def home(self, member: Member, place: Place) -> list[tuple[str, Reply]]:
+        """The member's overview (the Slack App Home): headings with replies."""
+        incoming = Incoming(member=member, place=place, text="home")
+        role = await self.dispatcher.role_for(incoming)
+        return await overview(Context(incoming=incoming, role=role, services=self.dispatcher.services))
 
     def close(self) -> None:
         self.scheduler.store.close()

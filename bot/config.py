@@ -38,6 +38,31 @@ class Settings(BaseSettings):
     public_url: str = Field("", validation_alias=_env("COPBOT_PUBLIC_URL"),
                             description="The address members reach `copbot serve` at, for calendar links.")
 
+    # Slack (adapters/slack_adapter.py). With SLACK_BOT_TOKEN set, `copbot run` starts Slack.
+    slack_bot_token: str = Field("", validation_alias=_env("SLACK_BOT_TOKEN"), repr=False,
+                                 description="Slack bot token (xoxb-...); enables the Slack adapter.")
+    slack_signing_secret: str = Field("", validation_alias=_env("SLACK_SIGNING_SECRET"), repr=False,
+                                      description="Slack signing secret; required for HTTP mode (`copbot serve`).")
+    slack_app_token: str = Field("", validation_alias=_env("SLACK_APP_TOKEN"), repr=False,
+                                 description="Slack app-level token (xapp-...); set it to use Socket Mode.")
+    slack_api_base_url: str = Field("https://slack.com/api/", validation_alias=_env("SLACK_API_BASE_URL"),
+                                    description="Slack Web API base; GovSlack is https://slack-gov.com/api/.")
+    slack_command: str = Field("/cop", validation_alias=_env("SLACK_COMMAND"),
+                               description="The slash command that carries every command.")
+    # Discord (adapters/discord_adapter.py). With DISCORD_TOKEN set, `copbot run` starts Discord.
+    discord_token: str = Field("", validation_alias=_env("DISCORD_TOKEN"), repr=False,
+                               description="Discord bot token; enables the Discord adapter.")
+    discord_guild_ids: str = Field("", validation_alias=_env("DISCORD_GUILD_IDS"),
+                                   description="Comma-separated guild (server) ids to sync slash commands to.")
+    discord_coordinator_role: str = Field("", validation_alias=_env("DISCORD_COORDINATOR_ROLE"),
+                                          description="Name or id of the Discord role that makes a coordinator.")
+    discord_notice_channel_id: str = Field("", validation_alias=_env("DISCORD_NOTICE_CHANNEL_ID"),
+                                           description="Channel for reminders to members who do not accept DMs.")
+    discord_api_base_url: str = Field("", validation_alias=_env("DISCORD_API_BASE_URL"),
+                                      description="Another Discord-compatible REST base (tests, self-hosting).")
+    discord_gateway_url: str = Field("", validation_alias=_env("DISCORD_GATEWAY_URL"),
+                                     description="Another Discord-compatible gateway URL (tests, self-hosting).")
+
     @field_validator("timezone")
     @classmethod
     def _check_timezone(cls, value: str) -> str:
@@ -74,6 +99,41 @@ class Settings(BaseSettings):
                 "for example postgresql+psycopg://copbot@localhost/copbot"
             )
         return value
+
+    @field_validator("slack_api_base_url")
+    @classmethod
+    def _check_slack_base(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL such as https://slack.com/api/ or https://slack-gov.com/api/")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("slack_command")
+    @classmethod
+    def _check_slack_command(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith("/") or len(value) < 2 or " " in value:
+            raise ValueError("must be a slash command such as /cop")
+        return value
+
+    @field_validator("discord_guild_ids")
+    @classmethod
+    def _check_guilds(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            if not part.isdigit():
+                raise ValueError(f"{part!r} is not a guild id; example: DISCORD_GUILD_IDS=123456789012345678")
+        return value
+
+    @property
+    def guild_ids(self) -> tuple[int, ...]:
+        return tuple(int(p) for p in (x.strip() for x in self.discord_guild_ids.split(",")) if p)
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token)
+
+    @property
+    def discord_enabled(self) -> bool:
+        return bool(self.discord_token)
 
     @property
     def bootstrap_admins(self) -> frozenset[tuple[str, str]]:

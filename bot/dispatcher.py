@@ -42,7 +42,8 @@ class Dispatcher:
 
     async def role_for(self, incoming: Incoming) -> Role:
         settings = self.services.settings
-        return await self.services.store.run(lambda s: role_of(s, settings, incoming.member))
+        stored = await self.services.store.run(lambda s: role_of(s, settings, incoming.member))
+        return max(stored, incoming.platform_role) if incoming.platform_role is not None else stored
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Run one request. Member mistakes become a clear message; our bugs are logged, not shown."""

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Mapping
 
+from bot.permissions import Role
+
 
 @dataclass(frozen=True)
 class Member:
@@ -58,6 +60,9 @@ class Incoming:
     values: Mapping[str, Any] | None = None
     mentions: Mapping[str, Member] = field(default_factory=dict)
     link: str | None = None  # a permalink to the message, when the platform gives one
+    # What the platform itself says this member may do (a Discord role mapped to coordinator, a guild
+    # administrator): a hint the core combines with its own grants. The core still checks every command.
+    platform_role: Role | None = None
 
 
 class FieldKind(str, Enum):

@@ -61,7 +61,8 @@ async def me_show(ctx: Context) -> Reply:
                                                          MemberRecord.user_id == member.user_id)).first()
         p = (session.get(MemberProfile, record.id) if record else None) or MemberProfile(member_id=0)
         return (
-            ("Time zone", p.timezone or f"not set (you see the community's, {default_zone})"),
+            ("Time zone", p.timezone or (f"{p.platform_timezone} (from your chat profile)" if p.platform_timezone
+                                         else f"not set (you see the community's, {default_zone})")),
             ("Organisation", p.organisation or "—"),
             ("Role", p.role_title or "—"),
             ("Jurisdiction", p.jurisdiction or "—"),

@@ -245,7 +245,7 @@ def plan_reminders(session: Session, conv: Convening, now: datetime, community_t
             continue
         if r.answer == Answer.MAYBE.value and not r.remind_on_maybe or (profile and not profile.dm_reminders):
             continue
-        zone = (profile.timezone if profile else None) or community_tz
+        zone = (profile.zone if profile else None) or community_tz
         quiet = (profile.quiet_start, profile.quiet_end) if profile and profile.quiet_start and profile.quiet_end \
             else None
         for lead in leads:
@@ -276,7 +276,7 @@ def notify_attendees(session: Session, conv: Convening, now: datetime, community
     told = 0
     for _, record, profile in attendees(session, conv, (Answer.GOING.value, Answer.MAYBE.value,
                                                         Answer.WAITLIST.value)):
-        zone = (profile.timezone if profile else None) or community_tz
+        zone = (profile.zone if profile else None) or community_tz
         tell(session, f"convening:{conv.id}:{what}:{conv.sequence}", now, (record.platform, record.user_id),
              compose(zone), [("Details", f"convening show {conv.id}")])
         told += 1

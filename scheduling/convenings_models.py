@@ -81,3 +81,19 @@ class CalendarToken(SQLModel, table=True):
     owner_id: int
     token: str = Field(max_length=64, unique=True)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class ConveningMirror(SQLModel, table=True):
+    """A convening's copy on a platform calendar (a Discord Guild Scheduled Event), kept in step with it."""
+
+    __tablename__ = "convening_mirror"
+    __table_args__ = (UniqueConstraint("convening_id", "platform", "scope_id", name="uq_convening_mirror"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    convening_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("convening.id", ondelete="CASCADE"), nullable=False))
+    platform: str = Field(max_length=20)
+    scope_id: str = Field(max_length=100)  # the guild (server) the event lives in
+    external_id: str = Field(max_length=100)
+    synced_sequence: int = 0  # the convening's sequence the platform copy reflects
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -120,7 +120,8 @@ def replan_all(session: Session, fs: ForumSettings, now: datetime, tz: str) -> l
 
 def member_zone(session: Session, platform: str, user_id: str, default: str) -> str:
     row = session.execute(
-        select(MemberProfile.timezone).join(MemberRecord, col(MemberRecord.id) == MemberProfile.member_id)
+        select(func.coalesce(MemberProfile.timezone, MemberProfile.platform_timezone))
+        .join(MemberRecord, col(MemberRecord.id) == MemberProfile.member_id)
         .where(MemberRecord.platform == platform, MemberRecord.user_id == user_id)
     ).scalar()
     return row or default

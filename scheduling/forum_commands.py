@@ -15,7 +15,7 @@ from sqlmodel import Session, col
 from bot.commands import CommandGroup, Opt
 from bot.context import Context, ensure_member, write_audit
 from bot.errors import ArgumentError, CommandError, NotAllowed, NotFound
-from bot.messages import Choice, Item, Member, Reply, Visibility
+from bot.messages import Choice, Item, Member, Place, Reply, Visibility
 from bot.messenger import time_mark
 from bot.permissions import Role
 from bot.store.models import MemberProfile, MemberRecord
@@ -793,3 +793,14 @@ async def clock_now(ctx: Context) -> Reply:
     """Show the demo clock's time."""
     tz = await ctx.store.run(lambda s: _zone(ctx, s))
     return Reply(f"It is {forum.local(ctx.now(), tz)}.")
+
+
+def thread_reply(session: Session, member: Member, place: Place, text: str, link: str,
+                 now: datetime) -> int | None:
+    """A member wrote in a thread on their platform: record it if that thread is the open forum's."""
+    if not place.thread_id or not text.strip():
+        return None
+    occ = _open_occurrence(session, now)
+    if occ is None or occ.thread_id != place.thread_id or (occ.thread_platform or place.platform) != place.platform:
+        return None
+    return record_reply(session, occ, member, text.strip()[:4000], link).id

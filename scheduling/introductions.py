@@ -306,7 +306,7 @@ def groups_of_pairing(session: Session, pairing_id: int) -> list[int]:
 
 def _zone(session: Session, member_id: int, default: str) -> str:
     profile = session.get(MemberProfile, member_id)
-    return (profile.timezone if profile and profile.timezone else default)
+    return (profile.zone if profile and profile.zone else default)
 
 
 def _to(record: MemberRecord) -> tuple[str, str]:
@@ -363,7 +363,7 @@ def _describe(session: Session, member_id: int, reader_zone: str, default_zone: 
     profile = session.get(MemberProfile, member_id)
     name = (record.display_name or record.user_id) if record else "a former member"
     work = [x for x in ((profile.role_title, profile.organisation) if profile else ()) if x]
-    zone = profile.timezone if profile and profile.timezone else default_zone
+    zone = profile.zone if profile and profile.zone else default_zone
     return f"{name}" + (f" ({', '.join(work)})" if work else "") + f", works {_hours(zone, reader_zone, at)}"
 
 

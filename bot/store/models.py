@@ -60,7 +60,8 @@ class MemberProfile(SQLModel, table=True):
     member_id: int = Field(
         sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), primary_key=True)
     )
-    timezone: str | None = Field(default=None, max_length=64)
+    timezone: str | None = Field(default=None, max_length=64)  # what the member chose (me timezone)
+    platform_timezone: str | None = Field(default=None, max_length=64)  # what their chat profile says
     forum_invites: bool = True
     organisation: str | None = Field(default=None, max_length=200)
     role_title: str | None = Field(default=None, max_length=200)
@@ -69,3 +70,33 @@ class MemberProfile(SQLModel, table=True):
     quiet_start: str | None = Field(default=None, max_length=5)  # local "HH:MM"
     quiet_end: str | None = Field(default=None, max_length=5)
     show_in_lists: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default=true()))
+
+    @property
+    def zone(self) -> str | None:
+        """The zone to show this member times in: theirs if they set one, else their chat profile's."""
+        return self.timezone or self.platform_timezone
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """A platform event already handled (Slack retries carry the same event_id): the insert is the claim."""
+
+    __tablename__ = "processed_event"
+
+    platform: str = Field(max_length=20, primary_key=True)
+    event_id: str = Field(max_length=100, primary_key=True)
+    received_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class UnreachableMember(SQLModel, table=True):
+    """A member a direct message could not reach (DMs closed, blocked): coordinators can list them."""
+
+    __tablename__ = "unreachable_member"
+    __table_args__ = (UniqueConstraint("platform", "user_id", name="uq_unreachable_member"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    user_id: str = Field(max_length=100)
+    reason: str = Field(default="", max_length=200)
+    first_at: datetime = Field(default_factory=utcnow)
+    last_at: datetime = Field(default_factory=utcnow)
+    failures: int = 1

@@ -1,0 +1,89 @@
+"""What adapters tell the core besides commands: events already seen, chat-profile time zones, members a
+DM could not reach, and messages in a thread. Platform-neutral: adapters call these through `bot.app.App`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from bot.context import ensure_member
+from bot.messages import Member
+from bot.store.models import MemberProfile, MemberRecord, ProcessedEvent, UnreachableMember
+
+EVENT_MEMORY = timedelta(days=2)  # Slack retries for about an hour; two days is plenty to recognise a repeat
+
+
+def claim_event(session: Session, platform: str, event_id: str, now: datetime) -> bool:
+    """True the first time (platform, event_id) is seen, by any process; False for a repeat.
+
+    The primary key does the work: two processes racing on the same retry both insert and one fails.
+    """
+    try:
+        with session.begin_nested():
+            session.add(ProcessedEvent(platform=platform, event_id=event_id[:100], received_at=now))
+            session.flush()
+    except IntegrityError:
+        return False
+    if int(now.timestamp()) % 97 == 0:  # now and then, forget events nobody will retry any more
+        session.execute(delete(ProcessedEvent).where(ProcessedEvent.received_at < now - EVENT_MEMORY))
+    return True
+
+
+def learn_timezone(session: Session, member: Member, zone: str) -> bool:
+    """Remember the zone a member's chat profile gives; a zone they chose themselves always wins."""
+    record = ensure_member(session, member)
+    profile = session.get(MemberProfile, record.id)
+    if profile is None:
+        profile = MemberProfile(member_id=record.id or 0)
+    if profile.platform_timezone == zone:
+        return False
+    profile.platform_timezone = zone
+    session.add(profile)
+    return True
+
+
+def zone_of(session: Session, member: Member) -> str | None:
+    """The zone known for a member (chosen or from their chat profile), None when unknown."""
+    row = session.execute(
+        select(MemberProfile).join(MemberRecord, MemberRecord.id == MemberProfile.member_id)  # type: ignore[arg-type]
+        .where(MemberRecord.platform == member.platform, MemberRecord.user_id == member.user_id)
+    ).scalars().first()
+    return row.zone if row else None
+
+
+def zone_known(session: Session, member: Member) -> bool:
+    """Whether the member chose a zone or one was learned already (so the adapter needn't look it up)."""
+    return zone_of(session, member) is not None
+
+
+def record_unreachable(session: Session, platform: str, user_id: str, reason: str, now: datetime) -> bool:
+    """Note that a DM could not reach a member; True when this is the first time (tell them elsewhere once)."""
+    row = session.execute(select(UnreachableMember).where(UnreachableMember.platform == platform,
+                                                          UnreachableMember.user_id == user_id)).scalars().first()
+    if row is None:
+        session.add(UnreachableMember(platform=platform, user_id=user_id, reason=reason[:200], first_at=now,
+                                      last_at=now))
+        return True
+    row.failures += 1
+    row.last_at, row.reason = now, reason[:200]
+    session.add(row)
+    return False
+
+
+def clear_unreachable(session: Session, platform: str, user_id: str) -> None:
+    session.execute(delete(UnreachableMember).where(UnreachableMember.platform == platform,
+                                                    UnreachableMember.user_id == user_id))
+
+
+def unreachable_rows(session: Session) -> list[dict[str, Any]]:
+    rows = session.execute(select(UnreachableMember, MemberRecord.display_name)
+                           .join(MemberRecord, (MemberRecord.platform == UnreachableMember.platform)
+                                 & (MemberRecord.user_id == UnreachableMember.user_id), isouter=True)
+                           .order_by(UnreachableMember.last_at.desc())).all()  # type: ignore[attr-defined]
+    return [{"platform": u.platform, "user_id": u.user_id, "name": name or u.user_id, "reason": u.reason,
+             "failures": u.failures, "last_at": u.last_at} for u, name in rows]

@@ -1,0 +1,40 @@
+"""What an adapter may ask of the core: `bot.app.App` implements this, adapters depend only on it.
+
+The design keeps adapters thin: they translate a platform's events into `Incoming`, call `dispatch`, and
+render the replies. The few other calls here are facts only an adapter can learn (an event id already
+seen, a member's chat-profile time zone, a thread message, a DM that could not be delivered).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.commands import CommandRegistry
+from bot.config import Settings
+from bot.messages import Incoming, Member, Place, Reply
+from bot.messenger import Messenger
+
+
+class Core(Protocol):
+    settings: Settings
+    registry: CommandRegistry
+
+    async def dispatch(self, incoming: Incoming) -> list[Reply]: ...
+
+    def add_messenger(self, messenger: Messenger) -> None: ...
+
+    async def claim_event(self, platform: str, event_id: str) -> bool: ...
+
+    async def learn_timezone(self, member: Member, zone: str) -> None: ...
+
+    async def zone_known(self, member: Member) -> bool: ...
+
+    async def member_zone(self, member: Member) -> str: ...
+
+    async def thread_message(self, member: Member, place: Place, text: str, link: str | None) -> int | None: ...
+
+    async def unreachable(self, platform: str, user_id: str, reason: str) -> bool: ...
+
+    async def reachable(self, platform: str, user_id: str) -> None: ...
+
+    async def home(self, member: Member, place: Place) -> list[tuple[str, Reply]]: ...
