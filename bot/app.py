@@ -169,6 +169,14 @@ class App:
     async def reachable(self, platform: str, user_id: str) -> None:
         await self.store.run(lambda s: events.clear_unreachable(s, platform, user_id))
 
+    async def remember_button(self, key: str, command: str) -> None:
+        """Store a button command too long for the platform's button id, under `key`."""
+        now = self.dispatcher.services.clock()
+        await self.store.run(lambda s: events.remember_button(s, key, command, now))
+
+    async def button_command(self, key: str) -> str | None:
+        return await self.store.run(lambda s: events.button_command(s, key))
+
     async def home(self, member: Member, place: Place) -> list[tuple[str, Reply]]:
         """The member's overview (the Slack App Home): headings with replies."""
         incoming = Incoming(member=member, place=place, text="home")

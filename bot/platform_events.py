@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from bot.context import ensure_member
 from bot.messages import Member
-from bot.store.models import MemberProfile, MemberRecord, ProcessedEvent, UnreachableMember
+from bot.store.models import ButtonCommand, MemberProfile, MemberRecord, ProcessedEvent, UnreachableMember
 
 EVENT_MEMORY = timedelta(days=2)  # Slack retries for about an hour; two days is plenty to recognise a repeat
 
@@ -87,3 +87,18 @@ def unreachable_rows(session: Session) -> list[dict[str, Any]]:
                            .order_by(UnreachableMember.last_at.desc())).all()  # type: ignore[attr-defined]
     return [{"platform": u.platform, "user_id": u.user_id, "name": name or u.user_id, "reason": u.reason,
              "failures": u.failures, "last_at": u.last_at} for u, name in rows]
+
+
+def remember_button(session: Session, key: str, command: str, now: datetime) -> None:
+    """Keep a long button command under its hash key (idempotent)."""
+
+
+    if session.get(ButtonCommand, key) is None:
+        session.add(ButtonCommand(key=key, command=command, created_at=now))
+
+
+def button_command(session: Session, key: str) -> str | None:
+
+
+    row = session.get(ButtonCommand, key)
+    return row.command if row else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, UniqueConstraint, true
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, Text, UniqueConstraint, true
 from sqlmodel import Field, SQLModel
 
 
@@ -100,3 +100,13 @@ class UnreachableMember(SQLModel, table=True):
     first_at: datetime = Field(default_factory=utcnow)
     last_at: datetime = Field(default_factory=utcnow)
     failures: int = 1
+
+
+class ButtonCommand(SQLModel, table=True):
+    """A button's command too long for the platform's button id (Discord: 100 characters), by its hash."""
+
+    __tablename__ = "button_command"
+
+    key: str = Field(max_length=64, primary_key=True)
+    command: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)

@@ -40,6 +40,12 @@ def upgrade() -> None:
         sa.UniqueConstraint("platform", "user_id", name="uq_unreachable_member"),
     )
     op.create_table(
+        "button_command",
+        sa.Column("key", sa.String(64), primary_key=True),
+        sa.Column("command", sa.Text, nullable=False),
+        sa.Column("created_at", _TS, nullable=False),
+    )
+    op.create_table(
         "convening_mirror",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("convening_id", sa.Integer, sa.ForeignKey("convening.id", ondelete="CASCADE"), nullable=False),
@@ -54,6 +60,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("convening_mirror")
+    op.drop_table("button_command")
     op.drop_table("unreachable_member")
     op.drop_column("member_profile", "platform_timezone")
     op.drop_index("ix_processed_event_received_at", "processed_event")

@@ -1,0 +1,85 @@
+"""Start and stop the platform adapters around one App, in the one event loop the entry point owns.
+
+`copbot run` and `copbot serve` call `start_platforms`; tests call it too, so they run the real thing.
+Slack runs in Socket Mode when SLACK_APP_TOKEN is set, otherwise over HTTP at /slack/events on the same
+aiohttp server as /healthz and the calendar feeds. Discord connects with `Client.start()` in this loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from adapters.http_server import HttpServer
+from bot.app import App
+
+log = logging.getLogger(__name__)
+
+
+class PlatformAdapter(Protocol):
+    platform: str
+    messenger: Any
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+@dataclass
+class Running:
+    app: App
+    adapters: dict[str, PlatformAdapter] = field(default_factory=dict)
+    http: HttpServer | None = None
+
+    @property
+    def port(self) -> int | None:
+        return self.http.port if self.http else None
+
+    async def stop(self) -> None:
+        if self.http is not None:
+            await self.http.stop()
+        for adapter in reversed(list(self.adapters.values())):
+            try:
+                await adapter.stop()
+            except Exception:  # noqa: BLE001 - stopping the others matters more
+                log.exception("stopping %s failed", adapter.platform)
+        await self.app.stop()
+
+
+async def start_platforms(app: App, *, http: bool | None = None) -> Running:
+    """Build the configured adapters, register their messengers, start the scheduler, then connect.
+
+    `http`: serve HTTP (health, calendar feeds, Slack events). None means "when Slack needs it".
+    """
+    settings = app.settings
+    running = Running(app)
+    if settings.slack_enabled:
+        from adapters.slack_adapter import SlackAdapter
+
+        running.adapters["slack"] = SlackAdapter(app)
+    if settings.discord_enabled:
+        from adapters.discord_adapter import DiscordAdapter
+
+        running.adapters["discord"] = DiscordAdapter(app)
+    for adapter in running.adapters.values():
+        app.add_messenger(adapter.messenger)
+    slack_http = settings.slack_enabled and not settings.slack_app_token
+    if http is None:
+        http = slack_http
+    if http:
+        running.http = HttpServer(health=app.healthy, feed=app.calendar_feed, host=settings.host,
+                                  port=settings.port)
+        slack = running.adapters.get("slack")
+        if slack is not None and slack_http:
+            running.http.app.router.add_post("/slack/events", slack.handle_http)  # type: ignore[attr-defined]
+    await app.start()
+    try:
+        for adapter in running.adapters.values():
+            await adapter.start()
+        if running.http is not None:
+            await running.http.start()
+    except BaseException:
+        await running.stop()
+        raise
+    return running
