@@ -45,6 +45,7 @@ from scheduling import (
     forum,
     introductions,
     networks,
+    practice_proposals,
 )
 from scheduling import digest as digest_schedule
 from scheduling import forum_commands
@@ -61,7 +62,7 @@ log = logging.getLogger(__name__)
 FEATURES: tuple[CommandGroup, ...] = (
     general, everything, roles, audit, me, profile_group, interests_group, practices, resources, curation,
     home_group, forum_group, schedule_group, unreachable_group, clock_group, network_group, convening_group, calendar_group,
-    convening_series.series_group, date_poll_commands.datepoll_group, after_group, intro_group,
+    practice_proposals.proposals, convening_series.series_group, date_poll_commands.datepoll_group, after_group, intro_group,
 )
 # Every feature that stores member data says how to export it and how to forget a member.
 PRIVACY_HOOKS: tuple[PrivacyHook, ...] = (
@@ -74,6 +75,7 @@ PRIVACY_HOOKS: tuple[PrivacyHook, ...] = (
     PrivacyHook("date_polls", date_polls.export_member, date_polls.forget_member),
     PrivacyHook("introductions", introductions.export_member, introductions.forget_member),
     PrivacyHook("follow_up", follow_up.export_member, follow_up.forget_member),
+    PrivacyHook("practice_proposals", practice_proposals.export_member, practice_proposals.forget_member),
 )
 
 

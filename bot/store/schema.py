@@ -15,6 +15,7 @@ import scheduling.convenings_models  # noqa: F401
 import scheduling.follow_up_models  # noqa: F401
 import scheduling.date_poll_models  # noqa: F401
 import scheduling.networks_models  # noqa: F401
+import scheduling.practice_proposals  # noqa: F401
 import scheduling.intro_models  # noqa: F401
 
 metadata = SQLModel.metadata
