@@ -326,11 +326,12 @@ BOT_SCOPES = (
     "channels:history",
     "chat:write",
     "commands",
+    "files:write",
     "im:history",
     "im:write",
     "users:read",
 )
-BOT_EVENTS = ("app_home_opened", "app_mention", "message.im")
+BOT_EVENTS = ("app_home_opened", "app_mention", "message.channels", "message.im")
 SAVE_PRACTICE = "save_practice"
 SHARE_PRACTICE = "share_practice"
 

@@ -26,7 +26,14 @@ def _parser() -> argparse.ArgumentParser:
                        help="console: your role (default: admin, so you can try everything)")
         p.add_argument("--demo", action="store_true",
                        help="a demo clock you move with `clock next` / `clock advance 1d` to watch the forum run")
-    sub.add_parser("serve", help="run the scheduler and the HTTP server (health check, calendar feeds)")
+    sub.add_parser("serve", help="run the HTTP server (Slack events, health check, calendar feeds), the "
+                                 "scheduler and the configured platforms")
+    slack = sub.add_parser("slack", help="Slack helpers")
+    slack_sub = slack.add_subparsers(dest="slack_command", required=True)
+    man = slack_sub.add_parser("manifest", help="print a Slack app manifest to paste at api.slack.com/apps")
+    man.add_argument("--url", default="", help="HTTP mode: the public https address of /slack/events "
+                                               "(default: COPBOT_PUBLIC_URL + /slack/events; none = Socket Mode)")
+    man.add_argument("--name", default="copbot", help="the app's name in Slack")
     db = sub.add_parser("db", help="database commands")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations")
@@ -83,27 +90,29 @@ async def _run_console(settings: Settings, user: str, role: str, demo: bool) -> 
         app.close()
 
 
-async def _serve(settings: Settings) -> int:
+async def _serve(settings: Settings, *, http: bool | None) -> int:
+    """Run the configured platforms (and the HTTP server when asked or when Slack needs it) until stopped."""
     import signal
 
-    from adapters.http_server import HttpServer
+    from adapters.runtime import start_platforms
     from bot.app import build_app
 
     app = build_app(settings)
-    server = HttpServer(health=app.healthy, feed=app.calendar_feed, host=settings.host, port=settings.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await app.start()
-        port = await server.start()
-        print(f"copbot: serving on http://{settings.host}:{port} (health: /healthz); Ctrl-C stops", flush=True)
-        await stop.wait()
-        return 0
+        running = await start_platforms(app, http=http)
+        try:
+            platforms = ", ".join(running.adapters) or "no chat platform (set SLACK_BOT_TOKEN or DISCORD_TOKEN)"
+            where = f"; serving on http://{settings.host}:{running.port} (health: /healthz)" if running.http else ""
+            print(f"copbot: running on {platforms}{where}; Ctrl-C stops", flush=True)
+            await stop.wait()
+            return 0
+        finally:
+            await running.stop()
     finally:
-        await server.stop()
-        await app.stop()
         app.close()
 
 
@@ -119,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"copbot: {exc}", file=sys.stderr)
         return 2
     try:
+        if command == "run" and (settings.slack_enabled or settings.discord_enabled):
+            _configure_logging(settings, to_file=False)
+            return asyncio.run(_serve(settings, http=None))
         if command in ("run", "console"):
             _configure_logging(settings, to_file=True)
             user = getattr(args, "user", "me")
@@ -126,7 +138,17 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_run_console(settings, user, role, getattr(args, "demo", False)))
         _configure_logging(settings, to_file=False)
         if command == "serve":
-            return asyncio.run(_serve(settings))
+            return asyncio.run(_serve(settings, http=True))
+        if command == "slack":
+            import json
+
+            from adapters.slack_render import manifest
+            from bot.app import build_registry
+
+            url = args.url or (settings.public_url.rstrip("/") + "/slack/events" if settings.public_url else "")
+            print(json.dumps(manifest(build_registry(), app_name=args.name, command=settings.slack_command,
+                                      socket_mode=not url, request_url=url or None), indent=2))
+            return 0
         if command == "db":
             from bot.store.db import current_revision, make_engine, upgrade
 

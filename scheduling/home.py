@@ -7,6 +7,7 @@ from sqlmodel import Session, col
 
 from bot.commands import CommandGroup
 from bot.context import Context
+from bot.errors import CommandError
 from bot.messages import Choice, Item, Reply
 from bot.store.models import MemberRecord
 from content.practices import service as practices
@@ -27,7 +28,10 @@ async def _section(ctx: Context, path: str, words: list[str]) -> Reply:
     """Run another command for the same member (its own permission check included)."""
     cmd = ctx.services.registry.commands[path]
     parsed = ctx.services.registry.bind(cmd, words, {})
-    result = await cmd.func(ctx, **parsed.args)
+    try:
+        result = await cmd.func(ctx, **parsed.args)
+    except CommandError as exc:  # "no forum is scheduled yet" is an answer here, not a failure
+        return Reply(str(exc))
     return result[0] if isinstance(result, list) else result
 
 

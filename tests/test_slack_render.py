@@ -196,10 +196,14 @@ def test_manifest_has_the_command_shortcuts_and_only_the_used_scopes() -> None:
     assert shortcuts["save_practice"]["type"] == "message" and shortcuts["save_practice"]["name"] == "Save as practice"
     assert shortcuts["share_practice"]["type"] == "global" and shortcuts["share_practice"]["name"] == "Share a practice"
     assert sorted(m["oauth_config"]["scopes"]["bot"]) == sorted(
-        ["commands", "chat:write", "im:write", "im:history", "app_mentions:read", "users:read", "channels:history"])
+        ["commands", "chat:write", "im:write", "im:history", "app_mentions:read", "users:read", "channels:history",
+         "files:write"])
+    # message.channels: replies in the forum thread are recorded; the scope is channels:history
+    assert set(m["settings"]["event_subscriptions"]["bot_events"]) == {
+        "app_home_opened", "app_mention", "message.channels", "message.im"}
     assert set(BOT_SCOPES) == set(m["oauth_config"]["scopes"]["bot"])
     settings = m["settings"]
-    assert sorted(settings["event_subscriptions"]["bot_events"]) == ["app_home_opened", "app_mention", "message.im"]
+    assert sorted(settings["event_subscriptions"]["bot_events"]) == ["app_home_opened", "app_mention", "message.channels", "message.im"]
     assert settings["interactivity"]["is_enabled"] and settings["socket_mode_enabled"]
     assert settings["org_deploy_enabled"] is False
     assert m["features"]["app_home"]["home_tab_enabled"] and m["features"]["app_home"]["messages_tab_enabled"]

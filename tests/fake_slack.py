@@ -1,0 +1,332 @@
+"""A fake Slack for tests: a Web API server on 127.0.0.1 (random port) that records every call, and
+builders for signed requests carrying Slack's real payload shapes (slash command, events, interactions).
+
+The payload shapes follow Slack's documentation (api.slack.com: slash commands, Events API envelopes,
+block_actions, message_action, view_submission, url_verification). The server answers the Web API
+methods copbot uses with realistic bodies and can answer 429 with Retry-After, once or as a sustained
+limit, to test that nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+from urllib.parse import parse_qsl, urlencode
+
+from aiohttp import web
+
+BOT_USER = "UBOT0001"
+BOT_ID = "BBOT0001"
+TEAM = "T0COMMUN1"
+SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+BOT_TOKEN = "xoxb-test-not-a-real-token"
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+
+
+class FakeSlack:
+    """Slack's Web API at http://127.0.0.1:<port>/api/ plus response_url hooks at /respond/<n>."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.responses: list[dict[str, Any]] = []  # bodies POSTed to response_url
+        self.users: dict[str, dict[str, Any]] = {}
+        self._ts = itertools.count(1)
+        self._limits: dict[str, int] = {}  # method -> how many more 429s to answer
+        self.sustained: dict[str, tuple[int, float]] = {}  # method -> (allowed per window, window seconds)
+        self._windows: dict[str, tuple[float, int]] = {}
+        self.rate_limited = 0
+        self.retry_after = 1
+        self.app = web.Application()
+        self.app.router.add_route("*", "/api/{method}", self._api)
+        self.app.router.add_post("/respond/{n}", self._respond)
+        self.app.router.add_post("/upload/{file}", self._upload)
+        self.app.router.add_route("*", "/{tail:.*}", self._unknown)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        self.unknown: list[str] = []
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def response_url(self, n: int = 1) -> str:
+        return f"http://127.0.0.1:{self.port}/respond/{n}"
+
+    async def start(self) -> "FakeSlack":
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def add_user(self, user_id: str, name: str, tz: str = "America/Chicago") -> None:
+        self.users[user_id] = {"id": user_id, "name": name.lower(), "real_name": name, "tz": tz,
+                               "profile": {"display_name": name, "real_name": name}}
+
+    def limit(self, method: str, times: int = 1, retry_after: int = 1) -> None:
+        """Answer the next `times` calls of `method` with 429 and Retry-After."""
+        self._limits[method] = times
+        self.retry_after = retry_after
+
+    def limit_sustained(self, method: str, per_window: int, window: float = 1.0) -> None:
+        """Allow `per_window` calls of `method` per window; answer the rest 429 (Retry-After: 1)."""
+        self.sustained[method] = (per_window, window)
+
+    # ---- assertions -----------------------------------------------------------------------------------
+
+    def called(self, method: str) -> list[dict[str, Any]]:
+        return [c.args for c in self.calls if c.method == method]
+
+    def posts(self) -> list[dict[str, Any]]:
+        return self.called("chat.postMessage")
+
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"timed out after {timeout}s; calls: {[c.method for c in self.calls]}")
+
+    # ---- handlers -------------------------------------------------------------------------------------
+
+    async def _args(self, request: web.Request) -> dict[str, Any]:
+        raw = await request.read()
+        ctype = request.headers.get("Content-Type", "")
+        if "json" in ctype and raw:
+            return dict(json.loads(raw))
+        if "multipart" in ctype:
+            return {"multipart": True}
+        args: dict[str, Any] = dict(parse_qsl(raw.decode())) if raw else {}
+        args.update(request.query)
+        for key in ("blocks", "view", "files"):
+            if isinstance(args.get(key), str):
+                try:
+                    args[key] = json.loads(args[key])
+                except ValueError:
+                    pass
+        return args
+
+    def _throttled(self, method: str) -> bool:
+        if self._limits.get(method, 0) > 0:
+            self._limits[method] -= 1
+            return True
+        if method in self.sustained:
+            allowed, window = self.sustained[method]
+            start, used = self._windows.get(method, (time.monotonic(), 0))
+            if time.monotonic() - start >= window:
+                start, used = time.monotonic(), 0
+            if used >= allowed:
+                self._windows[method] = (start, used)
+                return True
+            self._windows[method] = (start, used + 1)
+        return False
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await self._args(request)
+        if self._throttled(method):
+            self.rate_limited += 1
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
+                                     headers={"Retry-After": str(self.retry_after)})
+        self.calls.append(Call(method, args))
+        return web.json_response(self._answer(method, args))
+
+    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        ok: dict[str, Any] = {"ok": True}
+        if method == "auth.test":
+            return {**ok, "url": "https://community.slack.com/", "team": "Community", "user": "copbot",
+                    "team_id": TEAM, "user_id": BOT_USER, "bot_id": BOT_ID}
+        if method == "chat.postMessage":
+            ts = f"{1700000000 + next(self._ts)}.000100"
+            return {**ok, "channel": args.get("channel"), "ts": ts,
+                    "message": {"text": args.get("text"), "ts": ts, "bot_id": BOT_ID}}
+        if method == "chat.postEphemeral":
+            return {**ok, "message_ts": f"{1700000000 + next(self._ts)}.000200"}
+        if method == "chat.getPermalink":
+            ts = str(args.get("message_ts", "")).replace(".", "")
+            return {**ok, "channel": args.get("channel"),
+                    "permalink": f"https://community.slack.com/archives/{args.get('channel')}/p{ts}"}
+        if method == "conversations.open":
+            return {**ok, "channel": {"id": "D" + str(args.get("users", "X")).lstrip("UW")}}
+        if method == "users.info":
+            user = self.users.get(str(args.get("user")))
+            return {**ok, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method in ("views.open", "views.publish", "views.update"):
+            return {**ok, "view": {"id": f"V{next(self._ts)}", **(args.get("view") or {})}}
+        if method == "files.getUploadURLExternal":
+            n = next(self._ts)
+            return {**ok, "upload_url": f"http://127.0.0.1:{self.port}/upload/F{n}", "file_id": f"F{n}"}
+        if method == "files.completeUploadExternal":
+            files = args.get("files") or []
+            return {**ok, "files": [{"id": f.get("id"), "title": f.get("title")} for f in files]}
+        return ok
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        body = json.loads(await request.read() or b"{}")
+        self.calls.append(Call("response_url", body))
+        self.responses.append(body)
+        return web.Response(text="ok")
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        await request.read()
+        self.calls.append(Call("upload", {"file": request.match_info["file"]}))
+        return web.Response(text="OK - 1")
+
+    async def _unknown(self, request: web.Request) -> web.Response:
+        self.unknown.append(f"{request.method} {request.path}")
+        return web.json_response({"ok": False, "error": "unknown_method"}, status=404)
+
+
+# ---- signed requests --------------------------------------------------------------------------------
+
+
+def sign(body: str, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict[str, str]:
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+@dataclass
+class Request:
+    body: str
+    content_type: str
+
+
+def slash_command(text: str, *, user: str = "U0ANA", user_name: str = "ana", channel: str = "C0GENERAL",
+                  response_url: str = "", trigger_id: str = "13345224609.738474920.8088930838d88f008e0",
+                  command: str = "/cop") -> Request:
+    fields = {"token": "deprecated-verification-token", "team_id": TEAM, "team_domain": "community",
+              "channel_id": channel, "channel_name": "general", "user_id": user, "user_name": user_name,
+              "command": command, "text": text, "api_app_id": "A0COPBOT", "is_enterprise_install": "false",
+              "response_url": response_url, "trigger_id": trigger_id}
+    return Request(urlencode(fields), "application/x-www-form-urlencoded")
+
+
+_EVENT_IDS = itertools.count(1)
+
+
+def event_callback(event: dict[str, Any], *, event_id: str | None = None) -> Request:
+    envelope = {"token": "deprecated", "team_id": TEAM, "api_app_id": "A0COPBOT", "event": event,
+                "type": "event_callback", "event_id": event_id or f"Ev0{next(_EVENT_IDS):08d}",
+                "event_time": int(time.time()), "authorizations": [
+                    {"enterprise_id": None, "team_id": TEAM, "user_id": BOT_USER, "is_bot": True,
+                     "is_enterprise_install": False}],
+                "is_ext_shared_channel": False, "event_context": "4-eyJldCI6ImFwcF9tZW50aW9uIn0"}
+    return Request(json.dumps(envelope), "application/json")
+
+
+def app_mention(text: str, *, user: str = "U0ANA", channel: str = "C0GENERAL", ts: str = "1700000100.000200",
+                thread_ts: str | None = None, event_id: str | None = None) -> Request:
+    event: dict[str, Any] = {"type": "app_mention", "user": user, "text": text, "ts": ts, "channel": channel,
+                             "event_ts": ts, "team": TEAM,
+                             "blocks": [{"type": "rich_text", "block_id": "b1", "elements": []}]}
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return event_callback(event, event_id=event_id)
+
+
+def message(text: str, *, user: str = "U0ANA", channel: str = "D0ANA", channel_type: str = "im",
+            ts: str = "1700000200.000300", thread_ts: str | None = None, event_id: str | None = None,
+            bot_id: str | None = None) -> Request:
+    event: dict[str, Any] = {"type": "message", "user": user, "text": text, "ts": ts, "channel": channel,
+                             "event_ts": ts, "channel_type": channel_type, "team": TEAM}
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    if bot_id:
+        event["bot_id"] = bot_id
+    return event_callback(event, event_id=event_id)
+
+
+def home_opened(user: str = "U0ANA", event_id: str | None = None) -> Request:
+    return event_callback({"type": "app_home_opened", "user": user, "channel": "D0ANA", "tab": "home",
+                           "event_ts": "1700000300.000100"}, event_id=event_id)
+
+
+def url_verification(challenge: str = "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P") -> Request:
+    return Request(json.dumps({"token": "deprecated", "challenge": challenge, "type": "url_verification"}),
+                   "application/json")
+
+
+def _interactive(payload: dict[str, Any]) -> Request:
+    return Request(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+
+
+def _user(user: str, name: str) -> dict[str, Any]:
+    return {"id": user, "username": name, "name": name, "team_id": TEAM}
+
+
+def block_action(value: str, *, user: str = "U0ANA", name: str = "ana", channel: str = "C0GENERAL",
+                 message_ts: str = "1700000001.000100", response_url: str = "", ephemeral: bool = False,
+                 trigger_id: str = "13345224609.738474920.action") -> Request:
+    container = {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": ephemeral}
+    return _interactive({
+        "type": "block_actions", "user": _user(user, name), "api_app_id": "A0COPBOT", "token": "deprecated",
+        "container": container, "trigger_id": trigger_id, "team": {"id": TEAM, "domain": "community"},
+        "channel": {"id": channel, "name": "general"},
+        "message": {"type": "message", "ts": message_ts, "bot_id": BOT_ID, "text": "…", "user": BOT_USER},
+        "response_url": response_url,
+        "actions": [{"action_id": "copbot:1", "block_id": "xYz1", "text": {"type": "plain_text", "text": "Go"},
+                     "value": value, "type": "button", "action_ts": "1700000002.000100"}]})
+
+
+def home_action(value: str, *, user: str = "U0ANA", name: str = "ana") -> Request:
+    return _interactive({
+        "type": "block_actions", "user": _user(user, name), "api_app_id": "A0COPBOT", "token": "deprecated",
+        "container": {"type": "view", "view_id": "V0HOME"}, "trigger_id": "13345224609.738474920.home",
+        "team": {"id": TEAM, "domain": "community"}, "view": {"id": "V0HOME", "type": "home", "blocks": []},
+        "actions": [{"action_id": "copbot:2", "block_id": "h1", "value": value, "type": "button",
+                     "text": {"type": "plain_text", "text": "Go"}, "action_ts": "1700000002.000200"}]})
+
+
+def message_action(text: str, *, user: str = "U0ANA", name: str = "ana", author: str = "U0ANA",
+                   channel: str = "C0GENERAL", ts: str = "1700000400.000500", response_url: str = "",
+                   callback_id: str = "save_practice") -> Request:
+    return _interactive({
+        "type": "message_action", "callback_id": callback_id, "trigger_id": "13345224609.738474920.shortcut",
+        "message_ts": ts, "response_url": response_url, "user": _user(user, name),
+        "team": {"id": TEAM, "domain": "community"}, "channel": {"id": channel, "name": "general"},
+        "message": {"type": "message", "user": author, "ts": ts, "text": text}, "token": "deprecated"})
+
+
+def global_shortcut(callback_id: str = "share_practice", *, user: str = "U0ANA", name: str = "ana") -> Request:
+    return _interactive({"type": "shortcut", "callback_id": callback_id, "user": _user(user, name),
+                         "trigger_id": "13345224609.738474920.global", "team": {"id": TEAM, "domain": "community"},
+                         "token": "deprecated", "action_ts": "1700000500.000100"})
+
+
+def view_submission(view: dict[str, Any], values: dict[str, dict[str, Any]], *, user: str = "U0ANA",
+                    name: str = "ana") -> Request:
+    """Submit a modal the bot opened (`view` as sent to views.open) with `values` as Slack's view.state."""
+    submitted = {**view, "id": "V0MODAL", "team_id": TEAM, "state": {"values": values}, "hash": "156772938.1827394"}
+    return _interactive({"type": "view_submission", "team": {"id": TEAM, "domain": "community"},
+                         "user": _user(user, name), "view": submitted, "api_app_id": "A0COPBOT",
+                         "token": "deprecated", "trigger_id": "13345224609.738474920.view",
+                         "response_urls": []})
+
+
+def text_value(value: str) -> dict[str, Any]:
+    return {"value": {"type": "plain_text_input", "value": value}}
+
+
+def select_value(value: str) -> dict[str, Any]:
+    return {"value": {"type": "static_select", "selected_option": {"text": {"type": "plain_text",
+                                                                               "text": value}, "value": value}}}
