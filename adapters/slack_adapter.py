@@ -22,6 +22,7 @@ import time
 from dataclasses import replace
 from typing import Any, Awaitable
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
@@ -47,6 +48,7 @@ MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
 CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>")
 PROFILE_TTL = 3600.0  # seconds a member's Slack name and zone are trusted before asking users.info again
 HOME_MAX_BLOCKS = 100
+WORKERS = 4  # requests worked on at once after their ack (each mostly waits on the store or Slack)
 IGNORED_SUBTYPES = {"bot_message", "message_changed", "message_deleted", "channel_join", "channel_leave",
                     "thread_broadcast", "message_replied", "channel_topic", "channel_purpose"}
 
@@ -58,7 +60,8 @@ class SlackAdapter:
         settings = core.settings
         self.core, self.settings = core, settings
         self.pause = Pause()
-        self.client = web_client(settings.slack_bot_token, settings.slack_api_base_url, self.pause)
+        self.session = aiohttp.ClientSession()
+        self.client = web_client(settings.slack_bot_token, settings.slack_api_base_url, self.pause, self.session)
         self.messenger = SlackMessenger(self.client, self.pause, settings.timezone, self._zone_for_id)
         self.socket_mode = bool(settings.slack_app_token)
         if not self.socket_mode and not settings.slack_signing_secret:
@@ -67,7 +70,13 @@ class SlackAdapter:
         self.bolt = AsyncApp(client=self.client, signing_secret=settings.slack_signing_secret or "socket-mode",
                              process_before_response=True, request_verification_enabled=not self.socket_mode
                              or bool(settings.slack_signing_secret), logger=logging.getLogger("copbot.bolt"))
-        self._tasks: set[asyncio.Task[Any]] = set()
+        # Work that follows an ack waits in a queue for a few workers: a burst of requests is acknowledged
+        # at once and the work catches up after, instead of every ack queueing behind every search.
+        self._work: asyncio.Queue[tuple[Awaitable[Any], str]] = asyncio.Queue()
+        self._workers: list[asyncio.Task[Any]] = []
+        # One request is computed at a time (the store, search, rendering: CPU in this process) while the
+        # others wait on Slack's network; so acks are never stuck behind several searches at once.
+        self._thinking = asyncio.Lock()
         self._profiles: dict[str, tuple[float, str]] = {}
         self._socket: Any = None
         self._register()
@@ -75,6 +84,8 @@ class SlackAdapter:
     # ---- lifecycle ------------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._workers = [loop.create_task(self._worker()) for _ in range(WORKERS)]
         if self.socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -89,13 +100,18 @@ class SlackAdapter:
             await self._socket.close_async()
             self._socket = None
         await self.drain()
-        await self.client.session.close() if self.client.session else None
+        for worker in self._workers:
+            worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        self._workers = []
+        await self.session.close()
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait for the work acknowledged requests started (tests, shutdown)."""
-        deadline = time.monotonic() + timeout
-        while self._tasks and time.monotonic() < deadline:
-            await asyncio.wait(set(self._tasks), timeout=max(0.0, deadline - time.monotonic()))
+        try:
+            await asyncio.wait_for(self._work.join(), timeout)
+        except asyncio.TimeoutError:
+            log.warning("Slack: %d request(s) still being worked on after %.0f s", self._work.qsize(), timeout)
 
     async def handle_http(self, request: web.Request) -> web.Response:
         """POST /slack/events: every kind of Slack request (bolt checks the signature first)."""
@@ -103,15 +119,17 @@ class SlackAdapter:
         return await to_aiohttp_response(bolt_response)
 
     def _spawn(self, work: Awaitable[Any], what: str) -> None:
-        async def guarded() -> None:
+        self._work.put_nowait((work, what))
+
+    async def _worker(self) -> None:
+        while True:
+            work, what = await self._work.get()
             try:
                 await work
             except Exception:  # noqa: BLE001 - one failed request must not take the adapter down
                 log.exception("Slack: %s failed", what)
-
-        task = asyncio.get_running_loop().create_task(guarded())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+            finally:
+                self._work.task_done()
 
     def _register(self) -> None:
         bolt = self.bolt
@@ -164,8 +182,9 @@ class SlackAdapter:
         """Dispatch to the core and send its replies back where the request came from."""
         if incoming.text:  # a channel reference arrives escaped (<#C123|name>); the core wants the id
             incoming = replace(incoming, text=CHANNEL.sub(lambda m: m.group(1), incoming.text))
-        replies = await self.core.dispatch(incoming)
-        tz = await self.core.member_zone(incoming.member)
+        async with self._thinking:
+            replies = await self.core.dispatch(incoming)
+            tz = await self.core.member_zone(incoming.member)
         await self.messenger.deliver(target, replies, tz, open_form=self.open_form)
 
     async def open_form(self, target: Target, form: Form, *, link: str | None = None) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+
+import aiohttp
 import random
 import time
 from dataclasses import dataclass, replace
@@ -75,9 +77,11 @@ class PacedRateLimitHandler(AsyncRateLimitErrorRetryHandler):
         state.increment_current_attempt()
 
 
-def web_client(token: str, base_url: str, pause: Pause) -> AsyncWebClient:
+def web_client(token: str, base_url: str, pause: Pause, session: aiohttp.ClientSession | None = None
+               ) -> AsyncWebClient:
+    """One client, one connection pool (slack_sdk opens a new session per call unless given one)."""
     handlers: list[AsyncRetryHandler] = [PacedRateLimitHandler(pause)]
-    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=handlers, timeout=20)
+    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=handlers, timeout=20, session=session)
 
 
 def delivery_error(exc: SlackApiError) -> DeliveryError:
@@ -212,7 +216,7 @@ class SlackMessenger:
         assert target.response_url
         body = render_reply(reply, tz_fallback=tz)
         await self.pause.wait()
-        hook = AsyncWebhookClient(target.response_url, timeout=20,
+        hook = AsyncWebhookClient(target.response_url, timeout=20, session=self.client.session,
                                   retry_handlers=[PacedRateLimitHandler(self.pause)])
         response = await hook.send(text=body["text"], blocks=body["blocks"],
                                    response_type="ephemeral" if private else "in_channel",

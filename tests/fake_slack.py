@@ -168,7 +168,10 @@ class FakeSlack:
         if method == "conversations.open":
             return {**ok, "channel": {"id": "D" + str(args.get("users", "X")).lstrip("UW")}}
         if method == "users.info":
-            user = self.users.get(str(args.get("user")))
+            uid = str(args.get("user"))
+            user = self.users.get(uid) or ({"id": uid, "name": uid.lower(), "real_name": f"Member {uid}",
+                                            "tz": "America/New_York", "profile": {"display_name": f"Member {uid}"}}
+                                           if uid.startswith("U0000") else None)
             return {**ok, "user": user} if user else {"ok": False, "error": "user_not_found"}
         if method in ("views.open", "views.publish", "views.update"):
             return {**ok, "view": {"id": f"V{next(self._ts)}", **(args.get("view") or {})}}
