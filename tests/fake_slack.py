@@ -52,10 +52,15 @@ class FakeSlack:
         self.app.router.add_route("*", "/api/{method}", self._api)
         self.app.router.add_post("/respond/{n}", self._respond)
         self.app.router.add_post("/upload/{file}", self._upload)
+        self.app.router.add_get("/socket", self._socket)
         self.app.router.add_route("*", "/{tail:.*}", self._unknown)
         self._runner: web.AppRunner | None = None
         self.port = 0
         self.unknown: list[str] = []
+        # Socket Mode: envelopes to push to the connected app, and the acks it sent back
+        self.socket_connected = asyncio.Event()
+        self.socket_acks: list[dict[str, Any]] = []
+        self._outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
     @property
     def base_url(self) -> str:
@@ -175,6 +180,8 @@ class FakeSlack:
             return {**ok, "user": user} if user else {"ok": False, "error": "user_not_found"}
         if method in ("views.open", "views.publish", "views.update"):
             return {**ok, "view": {"id": f"V{next(self._ts)}", **(args.get("view") or {})}}
+        if method == "apps.connections.open":
+            return {**ok, "url": f"ws://127.0.0.1:{self.port}/socket"}
         if method == "files.getUploadURLExternal":
             n = next(self._ts)
             return {**ok, "upload_url": f"http://127.0.0.1:{self.port}/upload/F{n}", "file_id": f"F{n}"}
@@ -182,6 +189,35 @@ class FakeSlack:
             files = args.get("files") or []
             return {**ok, "files": [{"id": f.get("id"), "title": f.get("title")} for f in files]}
         return ok
+
+    async def push(self, envelope_type: str, payload: dict[str, Any], *, retry_attempt: int = 0) -> str:
+        """Send a Socket Mode envelope (events_api, slash_commands, interactive) to the connected app."""
+        envelope_id = f"env-{next(self._ts)}"
+        await self._outbox.put({"envelope_id": envelope_id, "type": envelope_type, "payload": payload,
+                                "accepts_response_payload": envelope_type != "events_api",
+                                "retry_attempt": retry_attempt, "retry_reason": "timeout" if retry_attempt else ""})
+        return envelope_id
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_json({"type": "hello", "num_connections": 1,
+                            "debug_info": {"host": "fake", "approximate_connection_time": 18060},
+                            "connection_info": {"app_id": "A0COPBOT"}})
+        self.socket_connected.set()
+
+        async def sender() -> None:
+            while True:
+                await ws.send_json(await self._outbox.get())
+
+        task = asyncio.get_running_loop().create_task(sender())
+        try:
+            async for msg in ws:
+                if msg.type == web.WSMsgType.TEXT:
+                    self.socket_acks.append(json.loads(msg.data))
+        finally:
+            task.cancel()
+        return ws
 
     async def _respond(self, request: web.Request) -> web.Response:
         body = json.loads(await request.read() or b"{}")

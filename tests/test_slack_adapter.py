@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, AsyncIterator
+from urllib.parse import parse_qsl
 
 import aiohttp
 import pytest
@@ -450,3 +451,33 @@ async def test_copbot_run_with_a_slack_token_serves_slack_over_http(tmp_path: Pa
         await fake.stop()
     err = (await proc.stderr.read()).decode() if proc.stderr else ""
     assert fs.BOT_TOKEN not in err and fs.SIGNING_SECRET not in err
+
+
+async def test_socket_mode_takes_the_same_requests_and_ignores_a_retried_event(tmp_path: Path) -> None:
+    """With SLACK_APP_TOKEN the app connects over Socket Mode (apps.connections.open, through the base URL)."""
+    fake = await fs.FakeSlack().start()
+    settings = load_settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+                             data_dir=tmp_path, slack_bot_token=fs.BOT_TOKEN, slack_app_token="xapp-test",
+                             slack_api_base_url=fake.base_url)
+    app = build_app(settings)
+    running = await start_platforms(app)
+    try:
+        assert running.http is None  # Socket Mode needs no public address
+        await asyncio.wait_for(fake.socket_connected.wait(), 10)
+        command = dict(parse_qsl(fs.slash_command("help", response_url=fake.response_url()).body))
+        envelope = await fake.push("slash_commands", command)
+        await fake.wait_for(lambda: fake.responses, timeout=10)
+        assert "practice" in fake.responses[0]["text"]
+        assert any(a.get("envelope_id") == envelope for a in fake.socket_acks)
+        event = json.loads(fs.message("practice share --title Sock --what W --attribution named",
+                                      event_id="Ev0SOCKET").body)
+        await fake.push("events_api", event)
+        await fake.push("events_api", event, retry_attempt=1)
+        await fake.wait_for(lambda: len(fake.socket_acks) >= 3, timeout=10)
+        await running.adapters["slack"].drain()  # type: ignore[attr-defined]
+        assert len(fake.posts()) == 1 and "Saved P1" in fake.posts()[0]["text"]
+        assert fake.called("apps.connections.open")
+    finally:
+        await running.stop()
+        app.close()
+        await fake.stop()
