@@ -17,7 +17,7 @@ from bot.commands import CommandGroup, Opt
 from bot.context import Context, ensure_member
 from bot.errors import CommandError
 from bot.messages import Attachment, Member, Reply
-from bot.store.models import AuditEntry, MemberProfile, MemberRecord, RoleGrant
+from bot.store.models import AuditEntry, MemberProfile, MemberRecord, RoleGrant, UnreachableMember
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class PrivacyHook:
     forget: Callable[[Session, MemberRecord], int]  # returns how many records changed
 
 
-PROFILE_FIELDS = ("timezone", "organisation", "role_title", "jurisdiction", "forum_invites", "dm_reminders",
+PROFILE_FIELDS = ("timezone", "platform_timezone", "organisation", "role_title", "jurisdiction", "forum_invites", "dm_reminders",
                   "quiet_start", "quiet_end", "show_in_lists")
 
 
@@ -41,12 +41,16 @@ def _core_export(session: Session, record: MemberRecord) -> dict[str, Any]:
     actions = session.exec(select(AuditEntry).where(AuditEntry.platform == record.platform,
                                                     AuditEntry.user_id == record.user_id))
     profile = session.get(MemberProfile, record.id)
+    unreachable = session.exec(select(UnreachableMember).where(UnreachableMember.platform == record.platform,
+                                                               UnreachableMember.user_id == record.user_id)).first()
     return {
         "member": {"platform": record.platform, "user_id": record.user_id, "display_name": record.display_name,
                    "first_seen": record.created_at.isoformat()},
         "profile": _profile_export(profile) if profile else None,
         "roles": [{"scope": g.scope, "role": g.role, "granted_at": g.granted_at.isoformat()} for g in grants],
         "audited_actions": [{"at": a.at.isoformat(), "action": a.action, "detail": a.detail} for a in actions],
+        "direct_messages_failed": ({"reason": unreachable.reason, "failures": unreachable.failures,
+                                    "last_at": unreachable.last_at.isoformat()} if unreachable else None),
     }
 
 
@@ -71,6 +75,9 @@ def _core_forget(session: Session, record: MemberRecord) -> int:
     profile = session.get(MemberProfile, record.id)
     if profile is not None:
         session.delete(profile)
+    for u in session.exec(select(UnreachableMember).where(UnreachableMember.platform == record.platform,
+                                                          UnreachableMember.user_id == record.user_id)):
+        session.delete(u)
     session.delete(record)
     return changed + 1
 

@@ -25,5 +25,6 @@ async def schedule_unreachable(ctx: Context) -> Reply:
                                                 ("Failed DMs", str(r["failures"])),
                                                 ("Last", time_mark(r["last_at"]))))
                   for r in rows)
-    return Reply(f"{len(rows)} member(s) could not be reached by direct message; "
-                 "they were mentioned in the notice channel instead.", items=items, visibility=Visibility.PRIVATE)
+    return Reply(f"{len(rows)} member(s) could not be reached by direct message (for example, they turned off "
+                 "messages from the server). Where a notice channel is set, they were mentioned there instead.",
+                 items=items, visibility=Visibility.PRIVATE)

@@ -1,0 +1,93 @@
+"""What adapters tell the core besides commands, on both databases: seen events, chat-profile zones,
+unreachable members, proposals of someone else's words, the home overview and the platform's role hint."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from bot.messages import Incoming, Member, Place
+from bot.permissions import Role
+from tests.harness import Harness, member
+
+
+async def test_an_event_id_is_claimed_once_even_by_concurrent_callers(bot: Harness) -> None:
+    results = await asyncio.gather(*(bot.app.claim_event("slack", "Ev0SAME") for _ in range(5)))
+    assert sorted(results) == [False, False, False, False, True]
+    assert await bot.app.claim_event("discord", "Ev0SAME") is True  # ids are per platform
+
+
+async def test_a_chat_profile_zone_is_used_until_the_member_chooses_one(bot: Harness) -> None:
+    ana = member("ana")
+    assert await bot.app.member_zone(ana) == "America/New_York"
+    await bot.app.learn_timezone(ana, "Europe/Paris")
+    await bot.app.learn_timezone(ana, "Not/AZone")  # ignored
+    assert await bot.app.member_zone(ana) == "Europe/Paris"
+    assert "Europe/Paris (from your chat profile)" in (await bot.ok("me show", "ana")).plain_text()
+    await bot.ok("me timezone Asia/Tokyo", "ana")
+    await bot.app.learn_timezone(ana, "Europe/Berlin")
+    assert await bot.app.member_zone(ana) == "Asia/Tokyo"
+
+
+async def test_unreachable_members_are_listed_for_coordinators_exported_and_forgotten(bot: Harness) -> None:
+    await bot.ok("me reminders on", "bob")
+    assert await bot.app.unreachable("console", "bob", "DMs closed") is True
+    assert await bot.app.unreachable("console", "bob", "DMs closed") is False
+    assert "coordinator" in (await bot.fails("schedule unreachable", "cy")).lower()
+    listing = await bot.ok("schedule unreachable")
+    assert "Bob" in listing.plain_text() and "Failed DMs: 2" in listing.plain_text()
+    data = json.loads((await bot.ok("me data", "bob")).attachments[0].content)
+    assert data["core"]["direct_messages_failed"]["failures"] == 2
+    await bot.ok("me forget --confirm", "bob")
+    assert "could be reached" in (await bot.ok("schedule unreachable")).text
+
+
+async def test_a_thread_message_is_recorded_only_in_the_open_forum_thread(bot: Harness) -> None:
+    place = Place("console", "general", "not-the-forum-thread")
+    assert await bot.app.thread_message(member("ana"), place, "hello", None) is None
+    assert await bot.count("forum_reply") == 0
+
+
+async def test_proposing_someone_elses_words_saves_nothing_until_they_consent(bot: Harness) -> None:
+    reply = await bot.ok('practice propose @bob --title "Office hours" --what "Weekly office hours."', "ana")
+    assert "Nothing is saved until they answer" in reply.text and await bot.count("practice") == 0
+    assert "Only the person who wrote" in await bot.fails("practice consent Q1 named", "cy")
+    assert "--role-description is needed" in await bot.fails("practice consent Q1 role", "bob")
+    assert await bot.count("practice") == 0
+    await bot.ok("practice consent Q1 anonymous", "bob")
+    assert "already answered" in await bot.fails("practice consent Q1 named", "bob")
+    shown = (await bot.ok("practice show P1")).plain_text()
+    assert "Office hours" in shown and "Bob" not in shown
+    assert "your own message" in await bot.fails("practice propose @ana --title T --what W", "ana")
+    form = (await bot.one("practice propose @bob", "ana")).form
+    assert form is not None and form.command == "practice propose"
+
+
+async def test_home_gathers_each_section_for_the_member(bot: Harness) -> None:
+    await bot.ok('network create "Chiefs of Staff"')
+    await bot.ok("network join chiefs-of-staff", "ana")
+    await bot.ok('convening schedule chiefs-of-staff --title "Spring convening" --start "2027-04-14 10:00"')
+    sections = await bot.app.home(member("ana"), Place("console", "dm", None, True))
+    assert [h for h, _ in sections] == ["Next open forum", "Your upcoming convenings", "Your networks",
+                                        "Recent practices", "Suggested resources", "Your settings"]
+    convenings = dict(sections)["Your upcoming convenings"]
+    assert convenings.items[0].title == "Spring convening"
+    assert [c.command for c in convenings.items[0].choices] == [
+        "convening rsvp 1 going", "convening rsvp 1 maybe", "convening rsvp 1 no"]
+    assert "no schedule yet" in dict(sections)["Next open forum"].text
+    texts = [r.text for r in await bot.say("home", "ana")]
+    assert len(texts) == 6 and texts[0].startswith("**Next open forum**")
+
+
+async def test_a_platform_role_hint_raises_but_never_lowers_what_the_core_grants(bot: Harness) -> None:
+    cy = Member("discord", "42", "Cy")
+
+    async def run(text: str, hint: Role | None) -> str:
+        [reply] = await bot.app.dispatch(Incoming(member=cy, place=Place("discord", "c"), text=text,
+                                                  platform_role=hint))
+        return reply.text
+
+    assert "only coordinators" in (await run('network create "Planners"', None)).lower()
+    assert "Created" in await run('network create "Planners"', Role.COORDINATOR)
+    assert "only admins" in (await run("audit list", Role.COORDINATOR)).lower()
+    assert "only admins" not in (await run("audit list", Role.ADMIN)).lower()
