@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy import select
 from sqlmodel import Session, col
 
@@ -80,7 +82,15 @@ async def overview(ctx: Context) -> list[tuple[str, Reply]]:
     return [("Next open forum", await _section(ctx, "forum next", ["--count", "1"])),
             ("Your upcoming convenings", convs), ("Your networks", nets), ("Recent practices", recent),
             ("Suggested resources", await _section(ctx, "resource suggest", ["--count", "3"])),
-            ("Your settings", await _section(ctx, "me show", []))]
+            ("Your settings", _with_setting_buttons(await _section(ctx, "me show", [])))]
+
+
+def _with_setting_buttons(reply: Reply) -> Reply:
+    """The settings a member changes most, one press away (the rest are named in the footer)."""
+    reminders_on = any(label.startswith("Reminders") and value.startswith("on") for label, value in reply.fields)
+    toggle = (Choice("Turn DM reminders off", "me reminders off") if reminders_on
+              else Choice("Turn DM reminders on", "me reminders on", style="primary"))
+    return replace(reply, choices=reply.choices + (toggle,))
 
 
 @home_group.command("home")

@@ -75,6 +75,8 @@ async def test_home_gathers_each_section_for_the_member(bot: Harness) -> None:
     assert [c.command for c in convenings.items[0].choices] == [
         "convening rsvp 1 going", "convening rsvp 1 maybe", "convening rsvp 1 no"]
     assert "no schedule yet" in dict(sections)["Next open forum"].text
+    settings = dict(sections)["Your settings"]
+    assert [c.command for c in settings.choices] == ["me reminders off"]
     texts = [r.text for r in await bot.say("home", "ana")]
     assert len(texts) == 6 and texts[0].startswith("**Next open forum**")
 
