@@ -87,6 +87,7 @@ class Scheduler:
         self.is_leader = False
         self._lock = asyncio.Lock()
         self._aps: AsyncIOScheduler | None = None
+        self._passes: set[asyncio.Task[Any]] = set()
 
     # ---- wiring ------------------------------------------------------------------------------
     def handle(self, kind: str) -> Callable[[Handler], Handler]:
@@ -225,10 +226,16 @@ class Scheduler:
     async def _safe_tick(self) -> None:
         if not self.is_leader:
             return
+        task = asyncio.current_task()
+        if task is not None:
+            self._passes.add(task)
         try:
             await self.tick()
         except Exception:  # noqa: BLE001
             log.exception("scheduler pass failed; the next sweep tries again")
+        finally:
+            if task is not None:
+                self._passes.discard(task)
 
     async def _renew_lease(self) -> None:
         now = self.clock()
@@ -259,6 +266,8 @@ class Scheduler:
         if self._aps is not None:
             self._aps.shutdown(wait=False)
             self._aps = None
+        if self._passes:  # let a pass in progress finish its posts and record them (never half-sent)
+            await asyncio.wait(set(self._passes), timeout=30)
         if self.is_leader:
             self.is_leader = False
             await self.store.run(lambda s: outbox.drop_lease(s, LEASE_NAME, self.instance))
