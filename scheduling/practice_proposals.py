@@ -8,7 +8,6 @@ credited, or declines. Nothing is saved until the author answers.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from enum import Enum
 from typing import Annotated, Any
 
 from sqlalchemy import Column, ForeignKey, Integer, Text, select
@@ -23,6 +22,7 @@ from content.practices import service
 from content.practices.commands import practice_ref
 from content.practices.models import Attribution
 from scheduling.forum import plan_notice
+from scheduling.forum_commands import Consent  # the same four answers as a forum capture request
 
 proposals = CommandGroup("practice", "")  # adds `practice propose` and `practice consent`
 
@@ -102,13 +102,6 @@ async def practice_propose(
     ctx.services.scheduler.wake()
     return Reply(f"Asked {author.name} whether it may be saved as a practice (Q{pid}) and how they want to be "
                  "credited. Nothing is saved until they answer.")
-
-
-class Consent(str, Enum):
-    NAMED = "named"
-    ROLE = "role"
-    ANONYMOUS = "anonymous"
-    NO = "no"
 
 
 @proposals.command("consent")
