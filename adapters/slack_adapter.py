@@ -232,8 +232,7 @@ class SlackAdapter:
         return True if not event_id else await self.core.claim_event(PLATFORM, str(event_id))
 
     def _is_ours_or_a_bot(self, event: dict[str, Any], context: Any) -> bool:
-        bot_user = getattr(context, "bot_user_id", None) or (context or {}).get("bot_user_id") \
-            if context is not None else None
+        bot_user = getattr(context, "bot_user_id", None)
         return bool(event.get("bot_id") or event.get("subtype") in IGNORED_SUBTYPES
                     or (bot_user and event.get("user") == bot_user) or not event.get("user"))
 

@@ -386,6 +386,7 @@ async def test_no_request_leaves_the_configured_base_url(slack: SlackWorld, monk
     await slack.send(fs.home_opened())
     await slack.cop("me data")
     await slack.settle()
+    assert slack.fake.called("files.completeUploadExternal")  # `me data` arrives as a file in the DM
     outbound = [u for u in seen if not u.startswith(slack.url)]
     assert outbound and all(u.startswith(f"http://127.0.0.1:{slack.fake.port}/") for u in outbound), outbound
     assert slack.fake.unknown == []
