@@ -1,7 +1,7 @@
 """Render the core's neutral replies, forms and commands as discord.py objects and Discord payloads.
 
-Pure: it builds real discord.py objects (embeds, views, modals) and plain application-command payloads,
-and never touches the network or a client. The Discord adapter sends what this module builds.
+Pure: it builds real discord.py objects (embeds, views, modals) and never touches the network or a
+client. The application commands are in adapters/discord_commands.py. The Discord adapter sends what this module builds.
 
 Button ids: a Choice becomes a button whose custom_id is ``"cop:" + command`` so that a press after a
 restart (the view is persistent, ``timeout=None``) maps straight back to the command text through
@@ -19,7 +19,6 @@ from typing import Any, Iterable
 
 import discord
 
-from bot.commands import Command, CommandRegistry, Param
 from bot.messages import Choice, FieldKind, Form, FormField, Item, Reply, Visibility
 
 # Discord's limits (https://discord.com/developers/docs/resources/message, .../interactions).
@@ -42,26 +41,13 @@ LABEL_DESCRIPTION_MAX = 100
 TEXT_INPUT_MAX = 4000
 PLACEHOLDER_MAX = 100
 SELECT_OPTIONS_MAX = 25
-OPTIONS_MAX = 25  # options per command / subcommands per group / groups per command
-CHOICES_MAX = 25
-NAME_MAX = 32
-DESCRIPTION_MAX = 100
-STRING_OPTION_MAX_LENGTH = 6000
-COMMAND_CHARS_MAX = 8000  # names + descriptions + choice names/values of one top-level command
 
-TOP_COMMAND = "cop"
 ID_PREFIX = "cop:"
 HASHED_ID_PREFIX = "cop#"
-
-# Application command option types.
-SUB_COMMAND, SUB_COMMAND_GROUP, STRING, INTEGER, BOOLEAN, USER = 1, 2, 3, 4, 5, 6
+MODAL_PREFIX = "copform:"
 
 _TIME = re.compile(r"⟨time:(-?\d+)⟩")
 _STYLES = {"primary": discord.ButtonStyle.primary, "danger": discord.ButtonStyle.danger}
-
-
-class DiscordLimitError(ValueError):
-    """The registry cannot be expressed as one Discord command tree without splitting something."""
 
 
 @dataclass(frozen=True)
@@ -76,8 +62,8 @@ class RenderedMessage:
 
 
 def discord_times(text: str) -> str:
-    """``⟨time:UNIX⟩`` -> ``<t:UNIX:F>``: Discord shows it in each reader's own zone."""
-    return _TIME.sub(lambda m: f"<t:{m.group(1)}:F>", text)
+    """``⟨time:UNIX⟩`` -> ``<t:UNIX:f>``: Discord shows the date and time in each reader's own zone."""
+    return _TIME.sub(lambda m: f"<t:{m.group(1)}:f>", text)
 
 
 def clip(text: str, limit: int) -> str:
@@ -153,6 +139,13 @@ def _view(choices: list[Choice]) -> tuple[discord.ui.View | None, int]:
     return view, len({custom_id_for(c.command) for c in choices}) - shown
 
 
+def hashed_buttons(reply: Reply) -> dict[str, str]:
+    """custom_id -> command for the buttons whose command is too long for a custom_id (``cop#...``):
+    the adapter stores these before sending, and looks them up when one is pressed."""
+    choices = list(reply.choices) + [c for item in reply.items for c in item.choices]
+    return {cid: c.command for c in choices if (cid := custom_id_for(c.command)).startswith(HASHED_ID_PREFIX)}
+
+
 def render_reply(reply: Reply) -> RenderedMessage:
     """One Discord message: content (with the plain text), embeds for fields and items, a button view."""
     embeds = _fields_embeds(reply.fields) + [_item_embed(item) for item in reply.items]
@@ -226,18 +219,38 @@ def _field_item(form: Form, f: FormField) -> discord.ui.Label:
                             description=clip(f.help, LABEL_DESCRIPTION_MAX) or None, component=component)
 
 
-def form_to_modals(form: Form) -> list[discord.ui.Modal]:
-    """Pages of at most five fields. Each input's custom_id is its field name.
+def form_pages(form: Form) -> list[tuple[FormField, ...]]:
+    """The form's fields in pages of at most five (one modal each)."""
+    return [form.fields[i:i + MODAL_CHILDREN_MAX] for i in range(0, len(form.fields), MODAL_CHILDREN_MAX)]
+
+
+def modal_custom_id(key: str, page: int, command: str) -> str:
+    """``copform:<key>:<page>:<command>``: the form a submission belongs to, even after a restart."""
+    return clip(f"{MODAL_PREFIX}{key}:{page}:{command}", CUSTOM_ID_MAX)
+
+
+def parse_modal_custom_id(custom_id: str) -> tuple[str, int, str] | None:
+    """(key, page, command) from a modal's custom_id, or None when it is not one of ours."""
+    if not custom_id.startswith(MODAL_PREFIX):
+        return None
+    key, _, rest = custom_id[len(MODAL_PREFIX):].partition(":")
+    page, _, command = rest.partition(":")
+    return (key, int(page), command) if page.isdigit() and command else None
+
+
+def form_to_modals(form: Form, key: str = "0") -> list[discord.ui.Modal]:
+    """Pages of at most five fields. Each input's custom_id is its field name; each modal's is
+    `modal_custom_id(key, page, command)`, so the adapter finds the form (and its earlier pages) again.
 
     discord.py 2.7 modals hold Labels wrapping a TextInput or a Select, so choices and flags are
     selects (text inputs listing the values only when there are more than 25 choices).
     """
-    pages = [form.fields[i:i + MODAL_CHILDREN_MAX] for i in range(0, len(form.fields), MODAL_CHILDREN_MAX)]
+    pages = form_pages(form)
     modals: list[discord.ui.Modal] = []
     for n, page in enumerate(pages, 1):
         suffix = f" ({n}/{len(pages)})" if len(pages) > 1 else ""
         modal = discord.ui.Modal(title=clip(form.title, MODAL_TITLE_MAX - len(suffix)) + suffix, timeout=None,
-                                 custom_id=clip(f"copform:{n}:{form.command}", CUSTOM_ID_MAX))
+                                 custom_id=modal_custom_id(key, n, form.command))
         for f in page:
             modal.add_item(_field_item(form, f))
         modals.append(modal)
@@ -252,6 +265,36 @@ def _inputs(children: Iterable[Any]) -> Iterable[Any]:
             yield child.component
         else:
             yield child
+
+
+def submitted_values(form: Form, components: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Field name -> value from a raw modal-submit payload (its ``data.components``), typed by the form.
+
+    Works without the modal objects (a submission after a restart): selects give their values (a list
+    for a multi-choice field), text inputs their stripped text (split at commas for a multi-choice
+    field), and empty inputs None so `bind_values` uses the parameter's default.
+    """
+    kinds = {f.name: f.kind for f in form.fields}
+    out: dict[str, Any] = {}
+
+    def walk(nodes: Iterable[dict[str, Any]]) -> None:
+        for node in nodes:
+            if node.get("type") == 1:
+                walk(node.get("components") or [])
+            elif node.get("type") == 18 and isinstance(node.get("component"), dict):
+                walk([node["component"]])
+            elif node.get("custom_id") in kinds:
+                name = node["custom_id"]
+                multi = kinds[name] is FieldKind.MULTI_CHOICE
+                if "values" in node:
+                    values = [str(v) for v in node.get("values") or []]
+                    out[name] = values if multi else (values[0] if values else None)
+                else:
+                    text = str(node.get("value") or "").strip()
+                    out[name] = [v.strip() for v in text.split(",") if v.strip()] if multi and text else (text or None)
+
+    walk(components)
+    return out
 
 
 def modal_values(modals_children: Iterable[Any]) -> dict[str, Any]:
@@ -272,133 +315,3 @@ def modal_values(modals_children: Iterable[Any]) -> dict[str, Any]:
             else:
                 out[item.custom_id] = value or None
     return out
-
-
-# --- application commands ------------------------------------------------------------------------------
-
-
-def _option_type(param: Param) -> int:
-    if param.is_bool:
-        return BOOLEAN
-    if param.base is int:
-        return INTEGER
-    if getattr(param.base, "__name__", "") == "Member" and param.base.__module__ == "bot.messages":
-        return USER
-    return STRING
-
-
-def _name(text: str) -> str:
-    name = text.lower().replace(" ", "-")
-    if len(name) > NAME_MAX:
-        raise DiscordLimitError(f"Discord names are at most {NAME_MAX} characters; shorten {name!r}.")
-    return name
-
-
-def _description(text: str, fallback: str) -> str:
-    return clip(text.strip() or fallback, DESCRIPTION_MAX)
-
-
-def slash_options(command: Command) -> list[dict[str, Any]]:
-    """Option payloads for a command's parameters, required ones first as Discord requires.
-
-    Lists (``multiple`` parameters) are a STRING the member separates with commas; a list of choices
-    offers its choices, so a slash invocation picks one of them (the text command takes several).
-    """
-    if len(command.params) > OPTIONS_MAX:
-        raise DiscordLimitError(f"{command.path!r} has {len(command.params)} parameters; Discord allows "
-                                f"{OPTIONS_MAX}. Split it into two commands or move some into its form.")
-    options: list[dict[str, Any]] = []
-    for p in sorted(command.params, key=lambda p: not p.required):
-        kind = _option_type(p)
-        description = p.opt.help or p.label
-        if p.multiple and not p.choices:
-            description += " (comma-separated)"
-        option: dict[str, Any] = {"type": kind, "name": _name(p.name),
-                                  "description": _description(description, p.label), "required": p.required}
-        if p.choices and len(p.choices) <= CHOICES_MAX:
-            option["choices"] = [{"name": clip(c, 100), "value": c} for c in p.choices]
-        if kind == INTEGER:
-            if p.opt.min is not None:
-                option["min_value"] = p.opt.min
-            if p.opt.max is not None:
-                option["max_value"] = p.opt.max
-        if kind == STRING and not p.choices and not p.multiple and p.opt.converter is None and p.base is str:
-            option["max_length"] = min(p.max_length, STRING_OPTION_MAX_LENGTH)
-        options.append(option)
-    return options
-
-
-def _subcommand(name: str, command: Command) -> dict[str, Any]:
-    return {"type": SUB_COMMAND, "name": _name(name), "description": _description(command.summary, command.path),
-            "options": slash_options(command)}
-
-
-def _chars(node: Any) -> int:
-    """Characters Discord counts against the 8000 limit: names, descriptions and choice values."""
-    if isinstance(node, list):
-        return sum(_chars(n) for n in node)
-    if not isinstance(node, dict):
-        return 0
-    total = sum(len(str(node[k])) for k in ("name", "description", "value") if k in node)
-    return total + _chars(node.get("options", [])) + _chars(node.get("choices", []))
-
-
-def _check_size(payload: dict[str, Any], options: list[dict[str, Any]]) -> None:
-    size = _chars(payload)
-    if size > COMMAND_CHARS_MAX:
-        biggest = sorted(((_chars(o), o["name"]) for o in options), reverse=True)[:3]
-        raise DiscordLimitError(
-            f"/{payload['name']} has {size} characters of names, descriptions and choices; Discord allows "
-            f"{COMMAND_CHARS_MAX} per top-level command. Split the largest parts into their own top-level "
-            "commands (command_tree_payload(..., per_group=True)): "
-            + ", ".join(f"{n} ({c})" for c, n in biggest) + "."
-        )
-
-
-def command_tree_payload(registry: CommandRegistry, *, per_group: bool = False) -> list[dict[str, Any]]:
-    """Discord application-command payloads for the registry.
-
-    Default: ONE chat-input command ``/cop`` with a SUB_COMMAND_GROUP per group and SUB_COMMANDs inside,
-    and group-less commands as top-level SUB_COMMANDs. A three-word path (``me interests add``) becomes
-    the subcommand ``interests-add`` of group ``me``. `per_group=True`: ``/cop`` keeps the group-less
-    commands and each group becomes its own top-level command (``/practice search``), for registries
-    too big for one command. Raises DiscordLimitError naming what to split.
-    """
-    groups: dict[str, list[dict[str, Any]]] = {}
-    top: list[dict[str, Any]] = []
-    for cmd in registry:
-        words = cmd.path.split(" ")
-        if len(words) == 1:
-            top.append(_subcommand(words[0], cmd))
-        else:
-            groups.setdefault(words[0], []).append(_subcommand("-".join(words[1:]), cmd))
-    clash = {s["name"] for s in top} & set(groups)
-    if clash:
-        raise DiscordLimitError(f"{sorted(clash)} are both a command and a group; rename one.")
-    group_nodes = []
-    for name, subs in groups.items():
-        if len(subs) > OPTIONS_MAX:
-            raise DiscordLimitError(f"group {name!r} has {len(subs)} commands; Discord allows {OPTIONS_MAX} "
-                                    "per group. Split it into two groups.")
-        group_nodes.append({"type": SUB_COMMAND_GROUP, "name": _name(name),
-                            "description": _description(registry.groups.get(name, ""), f"{name} commands"),
-                            "options": subs})
-    if per_group:
-        payloads = [{"type": 1, "name": TOP_COMMAND, "description": "Community of practice commands",
-                     "options": top}]
-        payloads += [{"type": 1, "name": g["name"], "description": g["description"], "options": g["options"]}
-                     for g in group_nodes]
-        if len({p["name"] for p in payloads}) != len(payloads):
-            raise DiscordLimitError(f"a group is named {TOP_COMMAND!r}; rename it.")
-        if len(payloads) > 100:
-            raise DiscordLimitError("Discord allows 100 top-level commands; merge some groups.")
-    else:
-        options = top + group_nodes
-        if len(options) > OPTIONS_MAX:
-            raise DiscordLimitError(f"/{TOP_COMMAND} would have {len(options)} groups and commands; Discord "
-                                    f"allows {OPTIONS_MAX}. Use per_group=True or merge groups.")
-        payloads = [{"type": 1, "name": TOP_COMMAND, "description": "Community of practice commands",
-                     "options": options}]
-    for payload in payloads:
-        _check_size(payload, payload["options"])
-    return payloads

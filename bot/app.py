@@ -37,6 +37,7 @@ from content.resources.curation import curation
 from content.search_commands import everything
 from scheduling import (
     convening_calendar,
+    convening_mirror,
     convening_series,
     convenings,
     date_poll_commands,
@@ -46,6 +47,7 @@ from scheduling import (
     introductions,
     networks,
     practice_proposals,
+    suggestions,
 )
 from scheduling import digest as digest_schedule
 from scheduling import forum_commands
@@ -179,6 +181,10 @@ class App:
     async def button_command(self, key: str) -> str | None:
         return await self.store.run(lambda s: events.button_command(s, key))
 
+    async def suggest(self, kind: str, prefix: str, member: Member) -> list[tuple[str, str]]:
+        """What a member may mean while typing (Discord autocomplete): tags, networks, convenings, resources."""
+        return await suggestions.suggest(self.store, kind, prefix, member)
+
     async def home(self, member: Member, place: Place) -> list[tuple[str, Reply]]:
         """The member's overview (the Slack App Home): headings with replies."""
         incoming = Incoming(member=member, place=place, text="home")
@@ -215,6 +221,7 @@ def build_app(settings: Settings, *, clock: Callable[[], datetime] = system_cloc
     forum.register(scheduler)
     digest_schedule.register(scheduler)
     convenings.register(scheduler)
+    convening_mirror.register(scheduler)
     introductions.register(scheduler)
     follow_up.register(scheduler)
     services = Services(store=store, settings=settings, registry=registry, clock=clock,

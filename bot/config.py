@@ -58,6 +58,9 @@ class Settings(BaseSettings):
                                           description="Name or id of the Discord role that makes a coordinator.")
     discord_notice_channel_id: str = Field("", validation_alias=_env("DISCORD_NOTICE_CHANNEL_ID"),
                                            description="Channel for reminders to members who do not accept DMs.")
+    discord_message_content: bool = Field(False, validation_alias=_env("DISCORD_MESSAGE_CONTENT"),
+                                          description="Use Discord's privileged Message Content intent, so every "
+                                                      "reply in the forum thread is recorded (not only mentions).")
     discord_api_base_url: str = Field("", validation_alias=_env("DISCORD_API_BASE_URL"),
                                       description="Another Discord-compatible REST base (tests, self-hosting).")
     discord_gateway_url: str = Field("", validation_alias=_env("DISCORD_GATEWAY_URL"),

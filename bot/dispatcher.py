@@ -11,7 +11,7 @@ from bot.context import Context, Services, write_audit
 from bot.errors import ArgumentError, CommandError
 from bot.messages import Incoming, Reply, error
 from bot.permissions import Role
-from bot.roles import role_of
+from bot.roles import follow_platform_role, role_of
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +42,11 @@ class Dispatcher:
 
     async def role_for(self, incoming: Incoming) -> Role:
         settings = self.services.settings
-        stored = await self.services.store.run(lambda s: role_of(s, settings, incoming.member))
-        return max(stored, incoming.platform_role) if incoming.platform_role is not None else stored
+        hint = incoming.platform_role
+        if hint is None:
+            return await self.services.store.run(lambda s: role_of(s, settings, incoming.member))
+        stored = await self.services.store.run(lambda s: follow_platform_role(s, settings, incoming.member, hint))
+        return max(stored, hint)
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Run one request. Member mistakes become a clear message; our bugs are logged, not shown."""

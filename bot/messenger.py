@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from bot.messages import Reply
@@ -60,3 +60,32 @@ def format_in_zone(dt: datetime, tz: str) -> str:
 
 def render_times(text: str, tz: str) -> str:
     return _TIME.sub(lambda m: format_in_zone(datetime.fromtimestamp(int(m.group(1)), timezone.utc), tz), text)
+
+
+@dataclass(frozen=True)
+class MirrorEvent:
+    """A convening as a platform calendar shows it (a Discord Guild Scheduled Event)."""
+
+    convening_id: int
+    title: str
+    description: str
+    starts_at: datetime
+    ends_at: datetime
+    location: str
+    cancelled: bool = False
+
+
+@runtime_checkable
+class EventMirror(Protocol):
+    """Optional: a messenger that keeps copies of convenings on its platform's own calendar."""
+
+    platform: str
+
+    def mirror_scopes(self) -> tuple[str, ...]:
+        """Where copies live (Discord: the configured guild ids); empty when there is nowhere to mirror."""
+        ...
+
+    async def mirror_convening(self, scope_id: str, event: MirrorEvent, external_id: str | None) -> str | None:
+        """Create (external_id None) or update the copy; return its id, or None when there is no copy
+        (a cancelled convening never mirrored, or a copy that can no longer change)."""
+        ...

@@ -47,6 +47,22 @@ def set_role(session: Session, member: Member, role: Role, granted_by: str, scop
     return previous
 
 
+def follow_platform_role(session: Session, settings: Settings, member: Member, hint: Role) -> Role:
+    """Keep a grant in step with what the platform says (a Discord role, a server administrator), so
+    coordinator notices and per-network checks see it too. Only grants made this way follow the platform:
+    a role given with `role grant` is never lowered by it. Changes are audited. Returns the member's role."""
+    marker = f"{member.platform} role"
+    grant = session.exec(select(RoleGrant).where(RoleGrant.platform == member.platform,
+                                                 RoleGrant.user_id == member.user_id,
+                                                 RoleGrant.scope == COMMUNITY)).first()
+    follows = grant is not None and grant.granted_by == marker
+    if (grant is None and hint > Role.MEMBER) or (follows and grant is not None and Role(grant.role) != hint):
+        previous = set_role(session, member, hint, granted_by=marker)
+        write_audit(session, member, "role set", f"{member.platform}:{member.user_id} {previous.label} -> "
+                    f"{hint.label} (follows their {marker})")
+    return role_of(session, settings, member)
+
+
 roles = CommandGroup("role", "who may coordinate and administer")
 audit = CommandGroup("audit", "what coordinators and admins did")
 

@@ -16,6 +16,7 @@ from bot.context import Context, ensure_member, write_audit
 from bot.errors import ArgumentError, CommandError
 from bot.messages import Attachment, Choice, Item, Reply
 from scheduling import convening_calendar as cal
+from scheduling import convening_mirror
 from scheduling import convenings as svc
 from scheduling import networks
 from scheduling.convenings_models import DEFAULT_LEADS, Answer, Convening, ConveningStatus
@@ -101,6 +102,7 @@ async def schedule(
         return conv, n, _reader_zone(session, ctx)
 
     conv, n, zone = await ctx.store.run(apply)
+    ctx.services.scheduler.wake()  # its calendar copy (convening_mirror) is due now
     return Reply(f"Scheduled convening {conv.id} of {n.name}: {conv.title}, {svc.when_for(conv, zone)}. "
                  f"Members answer with: convening rsvp {conv.id} going",
                  choices=(Choice("Show", f"convening show {conv.id}"), Choice("Calendar file", f"convening ics {conv.id}")))
@@ -181,6 +183,7 @@ def _change(ctx: Context, convening: int, doing: str, mutate: Callable[[Session,
         svc.touch(conv, now)
         session.add(conv)
         session.flush()
+        convening_mirror.plan_sync(session, conv, now)
         write_audit(session, ctx.member, f"convening {doing}", f"{conv.id} {conv.title}")
         return conv, result
 

@@ -19,6 +19,7 @@ from bot.commands import CommandGroup, Opt
 from bot.context import Context, ensure_member, write_audit
 from bot.errors import ArgumentError, CommandError, NotFound
 from bot.messages import Choice, Item, Member, Reply
+from scheduling import convening_mirror
 from scheduling import convenings as svc
 from scheduling import networks
 from scheduling.cadence import Cadence, CadenceError, parse_cadence
@@ -83,6 +84,7 @@ def cancel_future(session: Session, series: ConveningSeries, now: datetime, comm
         svc.cancel_reminders(session, conv)
         svc.touch(conv, now)
         session.add(conv)
+        convening_mirror.plan_sync(session, conv, now)
         svc.notify_attendees(session, conv, now, community_tz, "cancel", lambda z, c=conv: (
             f"Cancelled: {c.title}, {svc.when_for(c, z)}, will not take place (the series ends)"
             + (f": {reason.strip()}." if reason.strip() else ".")))
@@ -140,6 +142,7 @@ async def series_command(
         return series, convs, reader, cadence.describe()
 
     series, convs, zone, described = await ctx.store.run(apply)
+    ctx.services.scheduler.wake()  # their calendar copies (convening_mirror) are due now
     items = tuple(Item(title=svc.when_for(c, zone), ref=str(c.id), choices=(Choice("Show", f"convening show {c.id}"),))
                   for c in convs)
     return Reply(f"Scheduled series {series.id}, {series.title} ({described}): {len(convs)} convening(s). "

@@ -32,7 +32,7 @@ from bot.errors import ArgumentError, CommandError, NotFound
 from bot.messages import Choice, Member, Reply
 from bot.messenger import format_in_zone
 from bot.store.models import MemberProfile, MemberRecord
-from scheduling import outbox
+from scheduling import convening_mirror, outbox
 from scheduling.calendar_files import stable_uid
 from scheduling.convenings_models import DEFAULT_LEADS, Answer, Convening, ConveningStatus, Rsvp
 from scheduling.forum import member_zone
@@ -143,6 +143,7 @@ def create(session: Session, network: Network, creator: Member, now: datetime, *
     session.flush()
     conv.uid = stable_uid("convening", conv.id or 0)
     session.add(conv)
+    convening_mirror.plan_sync(session, conv, now)
     return conv
 
 

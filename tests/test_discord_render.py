@@ -8,20 +8,17 @@ from datetime import datetime, timezone
 import discord
 import pytest
 
-from adapters.discord_render import (
+from adapters.discord_commands import (
     BOOLEAN,
     INTEGER,
     STRING,
     SUB_COMMAND,
     SUB_COMMAND_GROUP,
     DiscordLimitError,
-    command_for_custom_id,
     command_tree_payload,
-    form_to_modals,
-    modal_values,
-    render_reply,
     slash_options,
 )
+from adapters.discord_render import command_for_custom_id, form_to_modals, modal_values, render_reply
 from bot.app import build_registry
 from bot.messages import Choice, FieldKind, Item, Reply, Visibility
 from bot.messenger import time_mark
@@ -37,7 +34,7 @@ def test_time_markers_become_discord_timestamps_and_bold_is_kept() -> None:
     when = datetime(2026, 3, 3, 17, 0, tzinfo=timezone.utc)
     reply = Reply(f"**Forum** opens {time_mark(when)}", fields=(("When", time_mark(when)),))
     out = render_reply(reply)
-    stamp = f"<t:{int(when.timestamp())}:F>"
+    stamp = f"<t:{int(when.timestamp())}:f>"
     assert out.content == f"**Forum** opens {stamp}"
     assert out.embeds[0].fields[0].value == stamp
 

@@ -93,3 +93,23 @@ async def test_a_platform_role_hint_raises_but_never_lowers_what_the_core_grants
     assert "Created" in await run('network create "Planners"', Role.COORDINATOR)
     assert "only admins" in (await run("audit list", Role.COORDINATOR)).lower()
     assert "only admins" not in (await run("audit list", Role.ADMIN)).lower()
+
+
+async def test_a_role_that_follows_the_platform_is_granted_and_ended_with_it_but_manual_grants_stay(
+        bot: Harness) -> None:
+    dee, eve = Member("discord", "7", "Dee"), Member("discord", "8", "Eve")
+
+    async def say(who: Member, text: str, hint: Role | None) -> str:
+        [reply] = await bot.app.dispatch(Incoming(member=who, place=Place("discord", "c"), text=text,
+                                                  platform_role=hint))
+        return reply.text
+
+    await say(dee, "help", Role.COORDINATOR)  # Dee holds the Discord coordinator role
+    assert "discord:7" in (await bot.ok("role list")).plain_text()  # so coordinator notices reach her too
+    await say(dee, "help", Role.MEMBER)  # the Discord role was taken away
+    assert "discord:7" not in (await bot.ok("role list")).plain_text()
+    await bot.app.dispatch(Incoming(member=eve, place=Place("discord", "c"), text="help"))
+    await bot.app.set_local_role(eve, Role.COORDINATOR, "role grant")
+    await say(eve, "help", Role.MEMBER)  # no Discord role, but granted in copbot: stays
+    assert "discord:8" in (await bot.ok("role list")).plain_text()
+    assert "follows their discord role" in (await bot.ok("audit list")).plain_text()
