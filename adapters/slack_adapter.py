@@ -49,7 +49,8 @@ CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>")
 PROFILE_TTL = 3600.0  # seconds a member's Slack name and zone are trusted before asking users.info again
 HOME_MAX_BLOCKS = 100
 WORKERS = 4  # requests worked on at once after their ack (each mostly waits on the store or Slack)
-ACK_FIRST_WAIT = 0.05  # seconds a worker lets acknowledgements go first before it starts more work
+ACK_FIRST_WAIT = 0.1  # at most this long (seconds) a worker lets acknowledgements go first
+QUIET = 0.003  # a pause in requests this long lets the work go on
 IGNORED_SUBTYPES = {"bot_message", "message_changed", "message_deleted", "channel_join", "channel_leave",
                     "thread_broadcast", "message_replied", "channel_topic", "channel_purpose"}
 
@@ -78,11 +79,10 @@ class SlackAdapter:
         # One request is computed at a time (the store, search, rendering: CPU in this process) while the
         # others wait on Slack's network; so acks are never stuck behind several searches at once.
         self._thinking = asyncio.Lock()
-        # Acks first: a worker starts its next piece of work when no request is waiting for its ack, or
-        # after ACK_FIRST_WAIT at the latest, so a burst is acknowledged at full speed and worked off after.
-        self._acking = 0
-        self._quiet = asyncio.Event()
-        self._quiet.set()
+        # Acks first: a worker starts its next piece of work once no request has arrived for QUIET seconds,
+        # or after ACK_FIRST_WAIT at the latest, so a burst is acknowledged at full speed (Slack retries
+        # what is not acknowledged in 3 s, which would only add load) and worked off right after.
+        self._last_request = 0.0
         self._profiles: dict[str, tuple[float, str]] = {}
         self._socket: Any = None
         self._register()
@@ -121,15 +121,14 @@ class SlackAdapter:
 
     async def handle_http(self, request: web.Request) -> web.Response:
         """POST /slack/events: every kind of Slack request (bolt checks the signature first)."""
-        self._acking += 1
-        self._quiet.clear()
-        try:
-            bolt_response = await self.bolt.async_dispatch(await to_bolt_request(request))
-            return await to_aiohttp_response(bolt_response)
-        finally:
-            self._acking -= 1
-            if not self._acking:
-                self._quiet.set()
+        self._last_request = time.monotonic()
+        bolt_response = await self.bolt.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    async def _acks_first(self) -> None:
+        deadline = time.monotonic() + ACK_FIRST_WAIT
+        while (now := time.monotonic()) < deadline and (idle := now - self._last_request) < QUIET:
+            await asyncio.sleep(QUIET - idle)
 
     def _spawn(self, work: Awaitable[Any], what: str) -> None:
         self._work.put_nowait((work, what))
@@ -137,11 +136,7 @@ class SlackAdapter:
     async def _worker(self) -> None:
         while True:
             work, what = await self._work.get()
-            if self._acking:
-                try:
-                    await asyncio.wait_for(self._quiet.wait(), ACK_FIRST_WAIT)
-                except asyncio.TimeoutError:
-                    pass
+            await self._acks_first()
             try:
                 await work
             except Exception:  # noqa: BLE001 - one failed request must not take the adapter down

@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -173,33 +174,42 @@ async def part_acks(args: argparse.Namespace, fake: dict[str, int], tmp: Path) -
     bare_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     results: dict[str, dict[str, Any]] = {}
     try:
-        for name, port in (("bare bolt (ack only)", bare_port), ("copbot /cop search", running.port),
-                           ("bare bolt, again", bare_port)):
-            r = await run_load(f"http://127.0.0.1:{port}/slack/events", args, response_url)
-            if name.startswith("copbot"):
-                await running.adapters["slack"].drain(120)  # type: ignore[attr-defined]
-            results[name] = r
+        for n in range(1, args.rounds + 1):  # alternate, so drift on a shared machine hits both alike
+            for kind, port in (("bare bolt (ack only)", bare_port), ("copbot /cop search", running.port)):
+                r = await run_load(f"http://127.0.0.1:{port}/slack/events", args, response_url)
+                if kind.startswith("copbot"):
+                    t0 = time.perf_counter()
+                    await running.adapters["slack"].drain(300)  # type: ignore[attr-defined]
+                    r["catch_up"] = time.perf_counter() - t0
+                results[f"{kind}, round {n}"] = r
     finally:
         await running.stop()
         app.close()
         await bare_runner.cleanup()
-    print(f"\nPart 1: acks for {args.requests:,} signed slash commands, {args.concurrency} in flight "
-          f"({args.practices:,} practices in the store)")
-    print(f"{'server':<22} {'acks/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>8}")
+    print(f"\nPart 1: acks for {args.requests:,} signed slash commands per run, {args.concurrency} in flight, "
+          f"{args.rounds} alternating runs per server ({args.practices:,} practices in the store)")
+    print(f"{'server':<32} {'acks/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>8}")
     for name, r in results.items():
         lat = r["latencies"]
-        print(f"{name:<22} {len(lat) / r['elapsed']:>8.0f} {pct(lat, 50):>8.2f} {pct(lat, 99):>8.2f} "
+        print(f"{name:<32} {len(lat) / r['elapsed']:>8.0f} {pct(lat, 50):>8.2f} {pct(lat, 99):>8.2f} "
               f"{r['failures']:>8}")
     async with aiohttp.ClientSession() as http:
         async with http.get(f"http://127.0.0.1:{fake['stats']}/stats") as s:
             stats = await s.json()
-    bare_p99 = min(pct(results[k]["latencies"], 99) for k in results if k.startswith("bare"))
-    app_p99 = pct(results["copbot /cop search"]["latencies"], 99)
+    def median_p99(prefix: str) -> float:
+        return statistics.median(pct(r["latencies"], 99) for k, r in results.items() if k.startswith(prefix))
+
+    bare_p99, app_p99 = median_p99("bare"), median_p99("copbot")
+    best_bare = min(pct(r["latencies"], 99) for k, r in results.items() if k.startswith("bare"))
     ratio = app_p99 / bare_p99
     answered = stats["responses"]
-    print(f"copbot p99 / fastest bare p99 = {ratio:.2f}x (target <= 1.5x); searches answered on the "
-          f"response_url: {answered:,} of {args.requests + args.concurrency:,}")
-    return ratio <= 1.5 and answered == args.requests + args.concurrency
+    expected = args.rounds * (args.requests + args.concurrency)
+    catch_up = max(r["catch_up"] for k, r in results.items() if k.startswith("copbot"))
+    print(f"median p99: copbot {app_p99:.2f} ms, bare bolt {bare_p99:.2f} ms -> {ratio:.2f}x (target <= 1.5x); "
+          f"against the fastest bare run: {app_p99 / best_bare:.2f}x")
+    print(f"searches answered on the response_url: {answered:,} of {expected:,}; the last came at most "
+          f"{catch_up:.1f} s after the burst's last ack (acks go first; the work catches up after)")
+    return ratio <= 1.5 and answered == expected
 
 
 async def part_dms(args: argparse.Namespace, fake: dict[str, int], tmp: Path) -> bool:
@@ -304,6 +314,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--practices", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating runs of each server")
     parser.add_argument("--dms", type=int, default=2000)
     parser.add_argument("--limit", type=int, default=50, help="chat.postMessage calls per second the fake allows")
     parser.add_argument("--skip-acks", action="store_true")
