@@ -183,9 +183,13 @@ class SlackMessenger:
         for reply in replies:
             if reply.form is not None:
                 if trigger and open_form is not None:
-                    await open_form(target, reply.form)
-                    trigger = None
-                    continue
+                    trigger = None  # a trigger opens one modal, once
+                    try:
+                        await open_form(target, reply.form)
+                        continue
+                    except SlackApiError as exc:  # e.g. expired_trigger_id: more than 3 s went by
+                        log.warning("Slack: could not open a modal (%s); sending a button instead",
+                                    exc.response.get("error") if exc.response is not None else "?")
                 # No trigger (a mention, a DM, a second form): a button opens it, with a fresh trigger.
                 reply = replace(reply, form=None, choices=reply.choices + (
                     Choice(f"Open the form: {reply.form.title}", reply.form.command, style="primary"),))

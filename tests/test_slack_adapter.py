@@ -482,3 +482,13 @@ async def test_socket_mode_takes_the_same_requests_and_ignores_a_retried_event(t
         await running.stop()
         app.close()
         await fake.stop()
+
+
+async def test_when_a_modal_cannot_be_opened_in_time_a_button_opens_it_later(slack: SlackWorld) -> None:
+    answer = slack.fake._answer
+    slack.fake._answer = lambda method, args: (  # type: ignore[method-assign]
+        {"ok": False, "error": "expired_trigger_id"} if method == "views.open" else answer(method, args))
+    await slack.cop("practice share")
+    shown = slack.last_response()
+    buttons = [e for b in shown["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [b["value"] for b in buttons] == ["practice share"] and "Open the form" in buttons[0]["text"]["text"]
