@@ -39,7 +39,7 @@ from adapters.slack_render import (
     render_reply,
     truncate,
 )
-from bot.messages import Form, Incoming, Member, Place, Reply
+from bot.messages import Form, Incoming, Member, Place
 from bot.ports import Core
 
 log = logging.getLogger(__name__)

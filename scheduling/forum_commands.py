@@ -543,6 +543,24 @@ class Consent(str, Enum):
     NO = "no"
 
 
+def consent_answer(member: Member, author: MemberRecord, state: str, answer: Consent, role_description: str,
+                   command: str) -> Attribution | None:
+    """Check an author's answer to "may your words be saved as a practice?"; None means no.
+
+    Only the author answers, once; role-only credit needs the words that describe them.
+    """
+    if (author.platform, author.user_id) != member.key:
+        raise NotAllowed("Only the person who wrote it can answer this request.")
+    if state != "pending":
+        raise CommandError(f"You already answered this ({state}).")
+    if answer is Consent.NO:
+        return None
+    if answer is Consent.ROLE and not role_description.strip():
+        raise ArgumentError(f"--role-description is needed for role-only credit, e.g. {command} role "
+                            '--role-description "a chief of staff in a large city"', "role_description")
+    return Attribution(answer.value)
+
+
 def _request_id(raw: str) -> int:
     value = raw.strip().lstrip("#")
     value = value[1:] if value[:1] in "Cc" else value
@@ -574,20 +592,13 @@ async def forum_consent(
         author = session.get(MemberRecord, row.member_id)
         occ = session.get(ForumOccurrence, row.occurrence_id)
         assert author is not None and occ is not None
-        if (author.platform, author.user_id) != member.key:
-            raise NotAllowed("Only the person who wrote the reply can answer this request.")
-        if req.state != "pending":
-            raise CommandError(f"You already answered C{request} ({req.state}).")
-        if answer is Consent.NO:
+        attribution = consent_answer(member, author, req.state, answer, role_description, f"forum consent C{request}")
+        if attribution is None:
             req.state = "declined"
             session.add(req)
             return Reply("Understood: your reply is not saved as a practice.")
-        if answer is Consent.ROLE and not role_description.strip():
-            raise ArgumentError('--role-description is needed for role-only credit, e.g. forum consent '
-                                f'C{request} role --role-description "a chief of staff in a large city"',
-                                "role_description")
         p = _capture(session, row, occ, author, title=_title_from(row.text), what=row.text,
-                     attribution=Attribution(answer.value), role_description=role_description)
+                     attribution=attribution, role_description=role_description)
         req.state = "accepted"
         session.add(req)
         return Reply(f"Thank you. Saved as P{p.id}: {p.title}. Credited as: {practices.attribution_text(p)}. "

@@ -15,14 +15,14 @@ from sqlmodel import Field, Session, SQLModel
 
 from bot.commands import CommandGroup, Opt
 from bot.context import Context, ensure_member
-from bot.errors import ArgumentError, CommandError, NotAllowed, NotFound
+from bot.errors import ArgumentError, CommandError, NotFound
 from bot.messages import Member, Reply
 from bot.store.models import MemberRecord, utcnow
 from content.practices import service
 from content.practices.commands import practice_ref
-from content.practices.models import Attribution
+
 from scheduling.forum import plan_notice
-from scheduling.forum_commands import Consent  # the same four answers as a forum capture request
+from scheduling.forum_commands import Consent, consent_answer  # the same answers as a forum capture request
 
 proposals = CommandGroup("practice", "")  # adds `practice propose` and `practice consent`
 
@@ -124,19 +124,13 @@ async def practice_consent(
             raise NotFound(f"There is no proposal Q{proposal}.")
         author = session.get(MemberRecord, row.author_id)
         assert author is not None
-        if (author.platform, author.user_id) != member.key:
-            raise NotAllowed("Only the person who wrote the message can answer this proposal.")
-        if row.state != "pending":
-            raise CommandError(f"You already answered Q{proposal} ({row.state}).")
-        if answer is Consent.NO:
+        attribution = consent_answer(member, author, row.state, answer, role_description,
+                                     f"practice consent Q{proposal}")
+        if attribution is None:
             row.state = "declined"
             session.add(row)
             return Reply("Understood: nothing was saved.")
-        if answer is Consent.ROLE and not role_description.strip():
-            raise ArgumentError("--role-description is needed for role-only credit, e.g. practice consent "
-                                f'Q{proposal} role --role-description "a chief of staff in a large city"',
-                                "role_description")
-        fields: dict[str, Any] = dict(title=row.title, what=row.what, attribution=Attribution(answer.value).value,
+        fields: dict[str, Any] = dict(title=row.title, what=row.what, attribution=attribution.value,
                                       author_role=role_description, author_name=member.name[:200],
                                       source_platform=author.platform, source_link=row.link,
                                       source_note="proposed by another member")

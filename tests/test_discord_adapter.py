@@ -161,7 +161,7 @@ async def test_cop_runs_any_command_as_typed_and_group_less_commands_stand_alone
 
 
 async def test_admins_and_coordinators_come_from_discord_roles(sqlite_settings: Settings, fake: FakeDiscord) -> None:
-    async with world(sqlite_settings, fake) as w:
+    async with world(sqlite_settings, fake):
         [refused] = await ask(fake, fake.slash_command("schedule", [subcommand("unreachable")], user=fake.member))
         assert refused.ephemeral and "Only coordinators" in refused.content
         [listed] = await ask(fake, fake.slash_command("schedule", [subcommand("unreachable")], user=fake.coordinator))

@@ -96,7 +96,7 @@ async def test_capture_by_someone_else_asks_the_author_first(fb: ForumBot) -> No
     dm = [s for s in fb.messenger.sent if s.kind == "dm"][-1]
     assert dm.target == "bob" and [c.label for c in dm.reply.choices] == ["Named", "Role only", "Anonymous",
                                                                           "No thanks"]
-    assert "Only the person who wrote the reply" in await fb.fails(dm.reply.choices[2].command, "cy")
+    assert "Only the person who wrote it" in await fb.fails(dm.reply.choices[2].command, "cy")
     done = await fb.ok(dm.reply.choices[2].command, "bob")
     assert "Credited as: anonymous (Chatham House Rule)" in done.text
     assert "Bob" not in (await fb.ok("practice search permit")).plain_text()
