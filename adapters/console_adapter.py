@@ -226,7 +226,8 @@ class ConsoleAdapter:
             extra = f" ({'|'.join(f.choices)})" if f.choices else ""
             lines.append(f"  --{f.name.replace('_', '-')}{extra}: {f.help or f.label} [{req}]")
         example = " ".join(f"--{f.name.replace('_', '-')} \"...\"" for f in form.fields if f.required)
-        lines.append(f"Example: {form.command} {example}")
+        given = " ".join(str(v) for v in form.fixed.values())  # fixed values are positional (whose message)
+        lines.append(f"Example: {form.command} {given + ' ' if given else ''}{example}")
         return "\n".join(lines)
 
     async def fill_form(self, form: Form) -> None:
@@ -247,7 +248,7 @@ class ConsoleAdapter:
                 else:
                     values[f.name] = answer
             replies = await self.dispatch(Incoming(member=self.member, place=self.place, command=form.command,
-                                                   values=values))
+                                                   values={**values, **form.fixed}))
             failed = [r for r in replies if r.is_error]
             for reply in replies:
                 await self.show(reply)

@@ -86,7 +86,7 @@ class PendingForms:
              mentions: dict[str, Member] | None = None) -> PendingForm:
         self._prune()
         key = secrets.token_urlsafe(6)
-        pending = PendingForm(key, user_id, form, link, dict(fixed or {}), dict(mentions or {}))
+        pending = PendingForm(key, user_id, form, link, {**form.fixed, **(fixed or {})}, dict(mentions or {}))
         self._forms[key] = pending
         return pending
 

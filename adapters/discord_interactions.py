@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from dataclasses import replace
 from typing import Any, Awaitable, Callable
 
@@ -53,13 +52,6 @@ from bot.ports import Core
 log = logging.getLogger(__name__)
 
 DEFER_AFTER = 2.0
-SHARE, PROPOSE = "practice share", "practice propose"
-_SENTENCE = re.compile(r"(?<=[.!?])\s")
-
-
-def title_from(text: str) -> str:
-    first = _SENTENCE.split(" ".join(text.split()), maxsplit=1)[0]
-    return clip(first.rstrip("."), 120)
 
 
 class Interactions:
@@ -185,19 +177,11 @@ class Interactions:
             return
         link = f"https://discord.com/channels/{i.guild_id or '@me'}/{message.get('channel_id', i.channel_id)}/{target}"
         user = message.get("author") or {}
-        prefilled: dict[str, Any] = {"title": title_from(text), "what": text[:4000]}
-        if str(user.get("id", "")) == str(i.user.id):
-            form = self.core.registry.commands[SHARE].to_form({**prefilled, "links": [link],
-                                                               "source": "a Discord message"})
-            pending = self.forms.open(i.user.id, form, link=link)
-        else:
-            token = f"<@{user.get('id')}>"
-            author = Member("discord", str(user.get("id", "")), str(user.get("global_name") or user.get("username")
-                                                                    or ""))
-            form = self.core.registry.commands[PROPOSE].to_form({**prefilled, "link": link})
-            form = replace(form, fields=tuple(f for f in form.fields if f.name != "author"))
-            pending = self.forms.open(i.user.id, form, link=link, fixed={"author": token}, mentions={token: author})
-        await i.response.send_modal(pending.modal(1))
+        token = f"<@{user.get('id')}>"
+        author = Member("discord", str(user.get("id", "")), str(user.get("global_name") or user.get("username") or ""))
+        # The core decides: your own message opens the practice form; someone else's, a proposal to them.
+        await self._run(i, self._incoming(i, command="practice from-message", mentions={token: author}, link=link,
+                                          values={"author": token, "text": text[:4000], "link": link}))
 
     async def _resync(self, i: discord.Interaction) -> None:
         """/copbot-sync: guild administrators, and copbot's own admins, register the commands again."""

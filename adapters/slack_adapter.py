@@ -16,6 +16,7 @@ messenger (adapters/slack_messenger.py). Slack's deadlines are kept here:
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import time
@@ -311,6 +312,7 @@ class SlackAdapter:
         target = Target(user_id=member.user_id, channel_id=extra.get("c") or "", thread_ts=extra.get("t"),
                         is_direct=bool(extra.get("d")), response_url=extra.get("r"), link=extra.get("l"))
         values = modal_values(view.get("state") or {})
+        values.update(meta.get("fixed") or {})
         mentions: dict[str, Member] = {}
         for key, value in list(values.items()):
             if isinstance(value, str):
@@ -341,37 +343,25 @@ class SlackAdapter:
         self._spawn(self._save_practice(body), "save as practice")
 
     async def _save_practice(self, body: dict[str, Any]) -> None:
+        """The core decides (`practice from-message`): your own message opens the practice form filled in;
+        someone else's opens a proposal, and its author is asked first."""
         message = body.get("message") or {}
         channel = (body.get("channel") or {}).get("id", "")
         user = body.get("user") or {}
         member = await self.member(user["id"], user.get("username") or user.get("name", ""))
-        author_id = message.get("user") or ""
         link = await self.messenger.permalink(channel, str(message.get("ts", ""))) if channel else None
-        text = message.get("text") or ""
         target = Target(user_id=member.user_id, channel_id=channel, thread_ts=message.get("thread_ts"),
                         is_direct=channel.startswith("D"), response_url=body.get("response_url"),
                         trigger_id=body.get("trigger_id"), link=link)
-        if author_id and author_id != member.user_id:
-            # Someone else's words: the author is asked how to be credited before anything is saved.
-            author = await self.member(author_id)
-            mention = f"<@{author_id}>"
-            command = f"practice propose {mention}"
-            incoming = Incoming(member=member, place=Place(PLATFORM, channel, target.thread_ts, target.is_direct),
-                                text=command, mentions={mention: author}, link=link)
-            replies = await self.core.dispatch(incoming)
-            form = next((r.form for r in replies if r.form is not None), None)
-            if form is not None:
-                form = _prefill(form, text, link, author=author)
-                await self.open_form(target, form)
-            else:
-                await self.messenger.deliver(target, replies, await self.core.member_zone(member))
-            return
-        replies = await self.core.dispatch(Incoming(member=member, place=Place(PLATFORM, channel), text="practice share"))
-        form = next((r.form for r in replies if r.form is not None), None)
-        if form is None:
-            await self.messenger.deliver(target, replies, await self.core.member_zone(member))
-            return
-        await self.open_form(target, _prefill(form, text, link))
+        author = await self.member(message.get("user") or member.user_id)
+        mention = f"<@{author.user_id}>"
+        text = MENTION.sub(lambda m: "@" + (m.group(2) or self._profiles.get(m.group(1), (0, m.group(1)))[1]),
+                           message.get("text") or "")
+        incoming = Incoming(member=member, place=Place(PLATFORM, channel, target.thread_ts, target.is_direct),
+                            command="practice from-message", values={"author": mention, "text": text, "link": link or ""},
+                            mentions={mention: author}, link=link)
+        await self.messenger.deliver(target, await self.core.dispatch(incoming), await self.core.member_zone(member),
+                                     open_form=self.open_form)
 
     async def _on_share_practice(self, ack: Any, body: dict[str, Any]) -> None:
         await ack()
@@ -411,36 +401,12 @@ def _without_leading_mention(text: str, bot_user: str | None) -> str:
 
 
 def _compact(meta: dict[str, Any]) -> str:
-    import json
-
     return json.dumps({k: v for k, v in meta.items() if v}, separators=(",", ":"))
 
 
 def _expand(raw: str) -> dict[str, Any]:
-    import json
-
     try:
         value = json.loads(raw) if raw else {}
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
-
-
-def _title_of(text: str) -> str:
-    first = re.split(r"(?<=[.!?])\s", " ".join(text.split()), maxsplit=1)[0]
-    return (first[:117] + "…") if len(first) > 120 else first.rstrip(".")
-
-
-def _prefill(form: Form, text: str, link: str | None, *, author: Member | None = None) -> Form:
-    from dataclasses import replace as dc_replace
-
-    plain = MENTION.sub(lambda m: "@" + (m.group(2) or m.group(1)), text)
-    values: dict[str, Any] = dict(form.prefilled)
-    values["title"] = values.get("title") or _title_of(plain)
-    values["what"] = plain
-    names = {f.name for f in form.fields}
-    if link and "links" in names:
-        values["links"] = [link]
-    if link and "link" in names:
-        values["link"] = link
-    return dc_replace(form, prefilled=values)

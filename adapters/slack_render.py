@@ -261,9 +261,15 @@ def form_to_modal(form: Form, *, callback_id: str = "copbot_form", private_metad
         if f.help:
             block["hint"] = _plain(f.help, MAX_HINT)
         blocks.append(block)
+    if form.fixed:  # given with the form, not edited: shown first, sent back from the metadata
+        shown = "\n".join(f"*{escape(name.replace('_', ' ').capitalize())}:* {_fixed_text(value)}"
+                           for name, value in form.fixed.items())
+        blocks.insert(0, _section(shown))
     if not blocks:  # a modal needs at least one block
         blocks.append(_section(f"Nothing to fill in: submit to run *{escape(form.command)}*."))
     meta: dict[str, Any] = {"command": form.command}
+    if form.fixed:
+        meta["fixed"] = dict(form.fixed)
     if private_metadata:
         meta["meta"] = private_metadata
     encoded = json.dumps(meta, separators=(",", ":"))
@@ -278,6 +284,14 @@ def form_to_modal(form: Form, *, callback_id: str = "copbot_form", private_metad
         "private_metadata": encoded,
         "blocks": blocks,
     }
+
+
+def _fixed_text(value: Any) -> str:
+    """A fixed form value for reading: a Slack member id ("slack:U123") becomes a mention."""
+    text = str(value)
+    if text.startswith("slack:"):
+        return f"<@{escape(text.removeprefix('slack:'))}>"
+    return escape(text)
 
 
 def modal_metadata(private_metadata: str) -> dict[str, Any]:

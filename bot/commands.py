@@ -143,8 +143,8 @@ class Param:
                 return mentions[token]
             if ":" in token and not token.startswith("@"):
                 platform, _, user_id = token.partition(":")
-                if platform and user_id:
-                    return Member(platform, user_id, user_id)
+                if platform and user_id:  # a stable id (forms carry these): the stored name stays
+                    return Member(platform, user_id)
             raise ArgumentError(
                 f"{where}: {token!r} is not a member mention. Mention them, for example @ana. "
                 f"{cmd.example_hint()}"
@@ -257,12 +257,15 @@ class Command:
             return f"Example: {self.examples[0]}"
         return f"Usage: {self.usage()}"
 
-    def to_form(self, prefilled: Mapping[str, Any] | None = None) -> Form:
+    def to_form(self, prefilled: Mapping[str, Any] | None = None, fixed: Mapping[str, Any] | None = None) -> Form:
+        """The command as a form; `fixed` values go with it unedited (their fields are left out)."""
+        fixed = dict(fixed or {})
         return Form(
             title=self.summary.rstrip("."),
             command=self.path,
-            fields=tuple(p.form_field() for p in self.params),
+            fields=tuple(p.form_field() for p in self.params if p.name not in fixed),
             prefilled=dict(prefilled or {}),
+            fixed=fixed,
         )
 
     def help_text(self) -> str:

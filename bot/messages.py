@@ -97,6 +97,9 @@ class Form:
     fields: tuple[FormField, ...]
     submit_label: str = "Submit"
     prefilled: Mapping[str, Any] = field(default_factory=dict)
+    # Values submitted with the form that the member does not edit (say, whose message it is): adapters
+    # show them as text and send them back with the fields.
+    fixed: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

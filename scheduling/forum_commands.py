@@ -451,11 +451,6 @@ async def forum_reply(
                  f"To save it as a shared practice: forum capture R{reply.id}")
 
 
-def _title_from(text: str) -> str:
-    first = re.split(r"(?<=[.!?])\s", " ".join(text.split()), maxsplit=1)[0]
-    return (first[:117] + "…") if len(first) > 120 else first.rstrip(".")
-
-
 def _capture(session: Session, reply: ForumReply, occ: ForumOccurrence, author: MemberRecord, *, title: str,
              what: str, attribution: Attribution, role_description: str) -> Practice:
     if reply.practice_id is not None:
@@ -502,12 +497,12 @@ async def forum_capture(
             if attribution is None:
                 cmd = ctx.services.registry.commands["forum capture"]
                 return Reply("Check the practice and choose how you are credited, then submit.",
-                             form=cmd.to_form({"reply": f"R{reply}", "title": _title_from(row.text),
+                             form=cmd.to_form({"reply": f"R{reply}", "title": practices.title_from_text(row.text),
                                                "what": row.text}))
             if attribution is Attribution.ROLE and not role_description.strip():
                 raise ArgumentError('--role-description is needed when attribution is role, e.g. '
                                     '--role-description "a chief of staff in a large city"', "role_description")
-            p = _capture(session, row, occ, author, title=title or _title_from(row.text), what=what or row.text,
+            p = _capture(session, row, occ, author, title=title or practices.title_from_text(row.text), what=what or row.text,
                          attribution=attribution, role_description=role_description)
             return Reply(f"Saved P{p.id}: {p.title}, from the open forum of {occ.slot}. "
                          f"Credited as: {practices.attribution_text(p)}.", visibility=Visibility.PUBLIC)
@@ -597,7 +592,7 @@ async def forum_consent(
             req.state = "declined"
             session.add(req)
             return Reply("Understood: your reply is not saved as a practice.")
-        p = _capture(session, row, occ, author, title=_title_from(row.text), what=row.text,
+        p = _capture(session, row, occ, author, title=practices.title_from_text(row.text), what=row.text,
                      attribution=attribution, role_description=role_description)
         req.state = "accepted"
         session.add(req)

@@ -73,13 +73,13 @@ async def practice_propose(
         raise CommandError("That is your own message: share it with `practice share` and choose your credit.")
     if not title.strip() or not what.strip():
         cmd = ctx.services.registry.commands["practice propose"]
-        mention = next((token for token, m in ctx.incoming.mentions.items() if m.key == author.key), author.user_id)
         return Reply(f"Check what {author.name} wrote; they will be asked before anything is saved.",
-                     form=cmd.to_form({"author": mention, "title": title, "what": what, "link": link}))
+                     form=cmd.to_form({"title": title, "what": what, "link": link},
+                                      fixed={"author": f"{author.platform}:{author.user_id}"}))
     if link and not link.startswith(("https://", "http://")):
         raise ArgumentError("--link must be a web address starting with https://", "link")
 
-    def apply(session: Session) -> int:
+    def apply(session: Session) -> tuple[int, str]:
         record = ensure_member(session, author)
         asker = ensure_member(session, member)
         proposal = PracticeProposal(author_id=record.id or 0, proposed_by=asker.id, title=title.strip(),
@@ -96,12 +96,43 @@ async def practice_propose(
                              ("Role only", f"practice consent Q{proposal.id} role"),
                              ("Anonymous", f"practice consent Q{proposal.id} anonymous"),
                              ("No thanks", f"practice consent Q{proposal.id} no")])
-        return proposal.id or 0
+        return proposal.id or 0, record.display_name or author.name
 
-    pid = await ctx.store.run(apply)
+    pid, name = await ctx.store.run(apply)
     ctx.services.scheduler.wake()
-    return Reply(f"Asked {author.name} whether it may be saved as a practice (Q{pid}) and how they want to be "
+    return Reply(f"Asked {name} whether it may be saved as a practice (Q{pid}) and how they want to be "
                  "credited. Nothing is saved until they answer.")
+
+
+@proposals.command("from-message")
+async def practice_from_message(
+    ctx: Context,
+    author: Annotated[Member, Opt(help="who wrote the message (mention them)")],
+    *,
+    text: Annotated[str, Opt(help="the message's text", long=True, max_length=4000)] = "",
+    link: Annotated[str, Opt(help="a link to the message", max_length=500)] = "",
+) -> Reply:
+    """Save a chat message as a practice: your own opens the practice form filled in; someone else's opens a
+    proposal, and they are asked how to be credited before anything is saved.
+
+    This is what Slack's "Save as practice" shortcut and Discord's message menu run.
+    Example: practice from-message @ana --text "We hold weekly budget office hours." --link https://example.org/m/1
+    """
+    words = text.strip()
+    if not words:
+        raise ArgumentError("That message has no text to save; describe the practice with: practice share",
+                            "text")
+    link = link if link.startswith(("https://", "http://")) else ""
+    title = service.title_from_text(words)
+    registry = ctx.services.registry
+    if author.key == ctx.member.key:
+        form = registry.commands["practice share"].to_form(
+            {"title": title, "what": words, "links": [link] if link else [], "source": "a chat message"})
+        return Reply("Check the practice and choose how you are credited, then submit.", form=form)
+    await ctx.store.run(lambda s: ensure_member(s, author))  # the form carries their id: keep their name
+    form = registry.commands["practice propose"].to_form({"title": title, "what": words, "link": link},
+                                                         fixed={"author": f"{author.platform}:{author.user_id}"})
+    return Reply(f"Check what {author.name} wrote; they will be asked before anything is saved.", form=form)
 
 
 @proposals.command("consent")

@@ -113,3 +113,25 @@ async def test_a_role_that_follows_the_platform_is_granted_and_ended_with_it_but
     await say(eve, "help", Role.MEMBER)  # no Discord role, but granted in copbot: stays
     assert "discord:8" in (await bot.ok("role list")).plain_text()
     assert "follows their discord role" in (await bot.ok("audit list")).plain_text()
+
+
+async def test_from_message_opens_your_practice_form_or_a_proposal_to_the_author(bot: Harness) -> None:
+    words = "We hold weekly budget office hours. Attendance doubled."
+    own = await bot.app.dispatch(Incoming(member=member("ana"), place=bot.place, command="practice from-message",
+                                          values={"author": "@ana", "text": words, "link": "https://x.org/m/1"},
+                                          mentions={"@ana": member("ana")}))
+    form = own[0].form
+    assert form is not None and form.command == "practice share"
+    assert form.prefilled["title"] == "We hold weekly budget office hours" and form.prefilled["what"] == words
+    assert form.prefilled["links"] == ["https://x.org/m/1"]
+    other = await bot.app.dispatch(Incoming(member=member("ana"), place=bot.place, command="practice from-message",
+                                            values={"author": "@bob", "text": words}, mentions={"@bob": member("bob")}))
+    form = other[0].form
+    assert form is not None and form.command == "practice propose" and "Bob" in other[0].text
+    assert form.fixed == {"author": "console:bob"} and "author" not in {f.name for f in form.fields}
+    values = {**form.prefilled, **form.fixed}
+    reply = await bot.submit(form.command, values, "ana")
+    assert "Asked Bob whether" in reply.text and await bot.count("practice") == 0
+    assert "no text to save" in (await bot.app.dispatch(Incoming(
+        member=member("ana"), place=bot.place, command="practice from-message",
+        values={"author": "@bob", "text": "  "}, mentions={"@bob": member("bob")})))[0].text

@@ -268,9 +268,10 @@ async def test_save_as_practice_on_someone_elses_message_asks_the_author_first(s
     await slack.send(fs.message_action(words, author="U0BOB", response_url=slack.fake.response_url()))
     await slack.settle()
     modal = _opened_modal(slack)
-    blocks = {b["block_id"]: b for b in modal["blocks"]}
-    assert blocks["author"]["element"]["initial_value"] == "<@U0BOB>"
-    values = {b: fs.text_value(blocks[b]["element"].get("initial_value", "")) for b in ("author", "title", "what", "link")}
+    assert modal["blocks"][0]["text"]["text"] == "*Author:* <@U0BOB>"  # shown, not editable
+    blocks = {b["block_id"]: b for b in modal["blocks"] if "block_id" in b}
+    assert "author" not in blocks and blocks["what"]["element"]["initial_value"] == words
+    values = {b: fs.text_value(blocks[b]["element"].get("initial_value", "")) for b in ("title", "what", "link")}
     await slack.send(fs.view_submission(modal, values))
     await slack.settle()
     assert await slack.count("practice") == 0

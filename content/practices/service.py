@@ -51,6 +51,12 @@ def parse_practice_id(raw: str) -> int:
     return int(value)
 
 
+def title_from_text(text: str) -> str:
+    """A practice's title suggested from what someone wrote: its first sentence, at most 120 characters."""
+    first = re.split(r"(?<=[.!?])\s", " ".join(text.split()), maxsplit=1)[0]
+    return (first[:117] + "…") if len(first) > 120 else first.rstrip(".")
+
+
 def normalise_tag(raw: str) -> str:
     tag = "-".join(re.findall(r"[^\W_]+", raw.lower()))
     if not tag:
