@@ -227,7 +227,7 @@ class ConsoleAdapter:
             lines.append(f"  --{f.name.replace('_', '-')}{extra}: {f.help or f.label} [{req}]")
         example = " ".join(f"--{f.name.replace('_', '-')} \"...\"" for f in form.fields if f.required)
         given = " ".join(str(v) for v in form.fixed.values())  # fixed values are positional (whose message)
-        lines.append(f"Example: {form.command} {given + ' ' if given else ''}{example}")
+        lines.append(" ".join(part for part in ("Example:", form.command, given, example) if part))
         return "\n".join(lines)
 
     async def fill_form(self, form: Form) -> None:
