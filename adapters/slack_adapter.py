@@ -323,14 +323,15 @@ class SlackAdapter:
         # The command runs before the ack: a mistake must be shown beside its field, in the ack.
         replies = await self.core.dispatch(Incoming(member=member, place=place, command=meta.get("command"),
                                                     values=values, mentions=mentions, link=target.link))
-        errors = next((field_errors(r) for r in replies if r.is_error and r.error_field
-                       and r.error_field in values), None)
+        # Slack can show an error only under an input block of this modal (not under a fixed value).
+        inputs = [b["block_id"] for b in view.get("blocks") or [] if b.get("type") == "input" and "block_id" in b]
+        errors = next((field_errors(r) for r in replies if r.is_error and r.error_field in inputs), None)
         if errors is not None:
             await ack(**errors)
             return
         first_error = next((r for r in replies if r.is_error), None)
-        if first_error is not None and values:
-            block = next(iter(values))
+        if first_error is not None and inputs:
+            block = inputs[0]
             await ack(response_action="errors",
                       errors={block: truncate(first_error.plain_text().replace("**", ""), 150)})
             return

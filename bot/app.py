@@ -152,9 +152,6 @@ class App:
             return
         await self.store.run(lambda s: events.learn_timezone(s, member, zone))
 
-    async def zone_known(self, member: Member) -> bool:
-        return await self.store.run(lambda s: events.zone_known(s, member))
-
     async def member_zone(self, member: Member) -> str:
         """The zone to render times in for this member (theirs, their chat profile's, or the community's)."""
         zone = await self.store.run(lambda s: events.zone_of(s, member))

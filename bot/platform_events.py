@@ -29,9 +29,12 @@ def claim_event(session: Session, platform: str, event_id: str, now: datetime) -
             session.flush()
     except IntegrityError:
         return False
-    if int(now.timestamp()) % 97 == 0:  # now and then, forget events nobody will retry any more
-        session.execute(delete(ProcessedEvent).where(ProcessedEvent.received_at < now - EVENT_MEMORY))
     return True
+
+
+def forget_old_events(session: Session, now: datetime) -> int:
+    """Drop claims no platform will retry any more (the scheduler's housekeeping calls this)."""
+    return session.execute(delete(ProcessedEvent).where(ProcessedEvent.received_at < now - EVENT_MEMORY)).rowcount
 
 
 def learn_timezone(session: Session, member: Member, zone: str) -> bool:
@@ -54,11 +57,6 @@ def zone_of(session: Session, member: Member) -> str | None:
         .where(MemberRecord.platform == member.platform, MemberRecord.user_id == member.user_id)
     ).scalars().first()
     return row.zone if row else None
-
-
-def zone_known(session: Session, member: Member) -> bool:
-    """Whether the member chose a zone or one was learned already (so the adapter needn't look it up)."""
-    return zone_of(session, member) is not None
 
 
 def record_unreachable(session: Session, platform: str, user_id: str, reason: str, now: datetime) -> bool:

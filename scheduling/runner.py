@@ -19,6 +19,7 @@ from typing import Any, Awaitable, Callable, Mapping
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import Settings
+from bot.platform_events import forget_old_events
 from bot.messenger import DeliveryError, Messenger
 from bot.store.db import Store
 from scheduling import outbox
@@ -122,6 +123,7 @@ class Scheduler:
     @staticmethod
     def _housekeeping(session: Any, now: datetime) -> list[tuple[str, str]]:
         outbox.release_stale_claims(session, now)
+        forget_old_events(session, now)
         return [(p.key, p.last_error) for p in outbox.skip_expired(session, now)]
 
     async def _deliver_batch(self, batch: list[Claimed], report: TickReport) -> None:

@@ -135,3 +135,16 @@ async def test_from_message_opens_your_practice_form_or_a_proposal_to_the_author
     assert "no text to save" in (await bot.app.dispatch(Incoming(
         member=member("ana"), place=bot.place, command="practice from-message",
         values={"author": "@bob", "text": "  "}, mentions={"@bob": member("bob")})))[0].text
+
+
+async def test_claims_are_forgotten_once_no_platform_would_retry_them(bot: Harness) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from bot.platform_events import forget_old_events
+
+    assert await bot.app.claim_event("slack", "Ev0OLD") is True
+    now = datetime.now(timezone.utc)
+    assert await bot.app.store.run(lambda s: forget_old_events(s, now + timedelta(hours=1))) == 0
+    assert await bot.app.claim_event("slack", "Ev0OLD") is False  # still a repeat an hour on
+    assert await bot.app.store.run(lambda s: forget_old_events(s, now + timedelta(days=3))) == 1
+    assert await bot.app.claim_event("slack", "Ev0OLD") is True
