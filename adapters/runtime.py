@@ -56,11 +56,11 @@ async def start_platforms(app: App, *, http: bool | None = None) -> Running:
     settings = app.settings
     running = Running(app)
     if settings.slack_enabled:
-        from adapters.slack_adapter import SlackAdapter
+        from adapters.slack.adapter import SlackAdapter
 
         running.adapters["slack"] = SlackAdapter(app)
     if settings.discord_enabled:
-        from adapters.discord_adapter import DiscordAdapter
+        from adapters.discord.adapter import DiscordAdapter
 
         running.adapters["discord"] = DiscordAdapter(app)
     for adapter in running.adapters.values():
@@ -69,8 +69,8 @@ async def start_platforms(app: App, *, http: bool | None = None) -> Running:
     if http is None:
         http = slack_http
     if http:
-        running.http = HttpServer(health=app.healthy, feed=app.calendar_feed, host=settings.host,
-                                  port=settings.port)
+        running.http = HttpServer(health=app.healthy, services=app.services, routes=app.routes,
+                                  host=settings.host, port=settings.port)
         slack = running.adapters.get("slack")
         if slack is not None and slack_http:
             running.http.app.router.add_post("/slack/events", slack.handle_http)  # type: ignore[attr-defined]

@@ -28,14 +28,14 @@ from sqlalchemy import insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from adapters.console_adapter import ConsoleAdapter  # noqa: E402
+from adapters.console.adapter import ConsoleAdapter  # noqa: E402
 from bench.common import postgres_database  # noqa: E402
 from bot.app import build_app  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.messages import Incoming, Member, Place  # noqa: E402
 from bot.store.models import MemberRecord  # noqa: E402
-from scheduling import convenings  # noqa: E402
-from scheduling.convenings_models import Convening, Rsvp  # noqa: E402
+from scheduling.convenings import service as convenings  # noqa: E402
+from scheduling.convenings.models import Convening, Rsvp  # noqa: E402
 
 ADMIN = Member("console", "root", "Root")
 

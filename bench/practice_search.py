@@ -27,11 +27,11 @@ from sqlalchemy import insert, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import postgres_database  # noqa: E402
 from bot.app import build_app  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.messages import Incoming, Member, Place  # noqa: E402
 from bot.store import fulltext  # noqa: E402
-from bench.common import postgres_database  # noqa: E402
 from bot.store.db import make_engine, upgrade  # noqa: E402
 from content.practices.models import Practice, PracticeLabel  # noqa: E402
 from content.practices.service import PRACTICE_INDEX, Filters  # noqa: E402

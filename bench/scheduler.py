@@ -28,14 +28,14 @@ from sqlmodel import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import postgres_database  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.messages import Reply  # noqa: E402
 from bot.messenger import Posted  # noqa: E402
-from bench.common import postgres_database  # noqa: E402
 from bot.store.db import Store, make_engine, upgrade  # noqa: E402
-from scheduling import outbox  # noqa: E402
-from scheduling.models import PlannedPost  # noqa: E402
-from scheduling.runner import Delivery, Scheduler  # noqa: E402
+from scheduling.engine import outbox  # noqa: E402
+from scheduling.engine.models import PlannedPost  # noqa: E402
+from scheduling.engine.runner import Delivery, Scheduler  # noqa: E402
 
 KIND = "bench.post"
 CHUNK = 2_500  # posts planned per transaction

@@ -218,8 +218,8 @@ async def part_dms(args: argparse.Namespace, fake: dict[str, int], tmp: Path) ->
     from bot.config import load_settings
     from bot.messages import Incoming, Member, Place
     from bot.store.models import MemberRecord
-    from scheduling import convenings
-    from scheduling.convenings_models import Convening, Rsvp
+    from scheduling.convenings import service as convenings
+    from scheduling.convenings.models import Convening, Rsvp
 
     async with aiohttp.ClientSession() as http:
         await http.post(f"http://127.0.0.1:{fake['stats']}/reset")

@@ -11,8 +11,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.errors import StartError
 from bot.permissions import Role
-from content.catalog import CatalogError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,10 +61,10 @@ def _safe_url(settings: Settings) -> str:
 
 
 async def _run_console(settings: Settings, user: str, role: str, demo: bool) -> int:
-    from adapters.console_adapter import ConsoleAdapter, console_member
+    from adapters.console.adapter import ConsoleAdapter, console_member
     from bot.app import build_app
     from bot.context import system_clock
-    from scheduling.clock import DemoClock
+    from scheduling.engine.clock import DemoClock
 
     app = build_app(settings, clock=DemoClock() if demo else system_clock)
     try:
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         if command == "slack":
             import json
 
-            from adapters.slack_render import manifest
+            from adapters.slack.render import manifest
             from bot.app import build_registry
 
             url = args.url or (settings.public_url.rstrip("/") + "/slack/events" if settings.public_url else "")
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             registry = build_registry()
             sys.stdout.write(describe_commands(registry, registry.groups))
             return 0
-    except CatalogError as exc:
+    except StartError as exc:
         print(f"copbot: {exc}", file=sys.stderr)
         return 2
     except OperationalError as exc:

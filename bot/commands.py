@@ -41,6 +41,7 @@ class Opt:
     metavar: str | None = None
     item_max_length: int = 60
     verbatim: bool = False  # the last text parameter keeps "quoted phrases" quoted (search queries)
+    suggest: str | None = None  # what to suggest while a member types (a kind some feature supplies)
 
 
 def slug(text: str) -> str:

@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     public_url: str = Field("", validation_alias=_env("COPBOT_PUBLIC_URL"),
                             description="The address members reach `copbot serve` at, for calendar links.")
 
-    # Slack (adapters/slack_adapter.py). With SLACK_BOT_TOKEN set, `copbot run` starts Slack.
+    # Slack (adapters/slack/). With SLACK_BOT_TOKEN set, `copbot run` starts Slack.
     slack_bot_token: str = Field("", validation_alias=_env("SLACK_BOT_TOKEN"), repr=False,
                                  description="Slack bot token (xoxb-...); enables the Slack adapter.")
     slack_signing_secret: str = Field("", validation_alias=_env("SLACK_SIGNING_SECRET"), repr=False,
@@ -49,7 +49,7 @@ class Settings(BaseSettings):
                                     description="Slack Web API base; GovSlack is https://slack-gov.com/api/.")
     slack_command: str = Field("/cop", validation_alias=_env("SLACK_COMMAND"),
                                description="The slash command that carries every command.")
-    # Discord (adapters/discord_adapter.py). With DISCORD_TOKEN set, `copbot run` starts Discord.
+    # Discord (adapters/discord/). With DISCORD_TOKEN set, `copbot run` starts Discord.
     discord_token: str = Field("", validation_alias=_env("DISCORD_TOKEN"), repr=False,
                                description="Discord bot token; enables the Discord adapter.")
     discord_guild_ids: str = Field("", validation_alias=_env("DISCORD_GUILD_IDS"),

@@ -17,7 +17,7 @@ from bot.store.models import AuditEntry, MemberRecord
 
 if TYPE_CHECKING:
     from bot.commands import CommandRegistry
-    from bot.privacy import PrivacyHook
+    from bot.feature import Feature, PrivacyHook
 
 
 def system_clock() -> datetime:
@@ -32,8 +32,13 @@ class Services:
     settings: Settings
     registry: "CommandRegistry"
     clock: Callable[[], datetime] = field(default=system_clock)
-    privacy_hooks: tuple["PrivacyHook", ...] = ()
-    scheduler: Any = None  # scheduling.runner.Scheduler; typed loosely so bot/ does not import scheduling/
+    features: tuple["Feature", ...] = ()
+    scheduler: Any = None  # scheduling.engine.runner.Scheduler; typed loosely so bot/ does not import scheduling/
+
+    @property
+    def privacy_hooks(self) -> tuple["PrivacyHook", ...]:
+        """Every feature's export-and-forget hooks, in the features' order (the core's first)."""
+        return tuple(hook for feature in self.features for hook in feature.privacy)
 
 
 @dataclass

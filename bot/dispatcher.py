@@ -9,9 +9,9 @@ from typing import Any
 from bot.commands import Command, CommandRegistry, split_words
 from bot.context import Context, Services, write_audit
 from bot.errors import ArgumentError, CommandError
+from bot.members.roles import follow_platform_role, role_of
 from bot.messages import Incoming, Reply, error
 from bot.permissions import Role
-from bot.roles import follow_platform_role, role_of
 
 log = logging.getLogger(__name__)
 

@@ -21,3 +21,7 @@ class NotAllowed(CommandError):
 
 class NotFound(CommandError):
     """The thing named does not exist (or the member may not see it)."""
+
+
+class StartError(Exception):
+    """A feature cannot start (a data file it reads is broken); the message names what and where."""

@@ -2,7 +2,8 @@
 
 The design keeps adapters thin: they translate a platform's events into `Incoming`, call `dispatch`, and
 render the replies. The few other calls here are facts only an adapter can learn (an event id already
-seen, a member's chat-profile time zone, a thread message, a DM that could not be delivered).
+seen, a member's chat-profile time zone, a thread message, a DM that could not be delivered). Nothing here
+is named after one feature: features reach adapters through generic calls (`suggest(kind)`, `home`, `routes`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import Protocol
 
 from bot.commands import CommandRegistry
 from bot.config import Settings
+from bot.context import Services
+from bot.feature import Route
 from bot.messages import Incoming, Member, Place, Reply
 from bot.messenger import Messenger
 
@@ -29,7 +32,9 @@ class Core(Protocol):
 
     async def member_zone(self, member: Member) -> str: ...
 
-    async def thread_message(self, member: Member, place: Place, text: str, link: str | None) -> int | None: ...
+    async def heard(self, member: Member, place: Place, text: str, link: str | None) -> bool:
+        """A message in a thread that is not a command; True when a feature kept it (a forum reply)."""
+        ...
 
     async def unreachable(self, platform: str, user_id: str, reason: str) -> bool: ...
 
@@ -39,8 +44,16 @@ class Core(Protocol):
 
     async def button_command(self, key: str) -> str | None: ...
 
-    async def suggest(self, kind: str, prefix: str, member: Member) -> list[tuple[str, str]]:
-        """Up to 25 (label, value) pairs of a kind (tag, network, convening, resource) matching `prefix`."""
+    async def suggest(self, kind: str, prefix: str, member: Member, limit: int = 25) -> list[tuple[str, str]]:
+        """Up to `limit` (label, value) pairs of a kind a parameter declares (`Opt(suggest=...)`)."""
         ...
 
     async def home(self, member: Member, place: Place) -> list[tuple[str, Reply]]: ...
+
+    async def healthy(self) -> bool: ...
+
+    @property
+    def routes(self) -> tuple[Route, ...]: ...
+
+    @property
+    def services(self) -> Services: ...

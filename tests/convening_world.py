@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from bot.app import build_app
 from bot.config import Settings
-from scheduling.models import PlannedPost
+from scheduling.engine.models import PlannedPost
 from tests.fakes import FakeClock, RecordingMessenger
 from tests.harness import ClockedHarness
 

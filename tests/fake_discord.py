@@ -51,9 +51,27 @@ from typing import Any, Awaitable, Callable, Iterator
 from aiohttp import web
 
 from tests.fake_discord_payloads import (
-    ALL_PERMISSIONS, BOT_PERMISSIONS, COORDINATOR_PERMISSIONS, EPHEMERAL, HAS_THREAD, LOADING, FakeChannel,
-    FakeUser, InteractionBuilders, dm_channel_json, guild_channel_json, invalid_form_body, iso, message_json,
-    option, role_json, scheduled_event_json, snowflake, subcommand, subcommand_group, thread_json,
+    ALL_PERMISSIONS,
+    BOT_PERMISSIONS,
+    COORDINATOR_PERMISSIONS,
+    EPHEMERAL,
+    HAS_THREAD,
+    LOADING,
+    FakeChannel,
+    FakeUser,
+    InteractionBuilders,
+    dm_channel_json,
+    guild_channel_json,
+    invalid_form_body,
+    iso,
+    message_json,
+    option,
+    role_json,
+    scheduled_event_json,
+    snowflake,
+    subcommand,
+    subcommand_group,
+    thread_json,
 )
 
 __all__ = ["FakeDiscord", "Call", "Reply", "FakeUser", "FakeChannel", "option", "subcommand",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from bot.messenger import DeliveryError, Posted
 from bot.messages import Reply
+from bot.messenger import DeliveryError, Posted
 
 
 class FakeClock:

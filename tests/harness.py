@@ -68,7 +68,7 @@ class ClockedHarness(Harness):
 
     async def run_until(self, when: Any) -> None:
         """Move time forward, waking the scheduler at each due post as the real alarm clock does."""
-        from scheduling import outbox
+        from scheduling.engine import outbox
 
         while True:
             due = await self.app.store.run(outbox.next_due)

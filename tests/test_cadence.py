@@ -1,4 +1,4 @@
-"""scheduling.cadence: parsing, expansion across DST, storage round trip, descriptions, holidays, errors."""
+"""scheduling.time.cadence: parsing, expansion across DST, storage round trip, descriptions, holidays, errors."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from dateutil.rrule import MONTHLY, SU, TU, YEARLY, rrule
 
-from scheduling.cadence import (
+from scheduling.time.cadence import (
     EXAMPLE,
     Cadence,
     CadenceError,

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from icalendar import Calendar, Event
 
-from scheduling.calendar_files import CalendarEvent, event_ics, feed_ics, stable_uid
+from scheduling.time.calendar_files import CalendarEvent, event_ics, feed_ics, stable_uid
 
 UTC = timezone.utc
 CHICAGO, LONDON = "America/Chicago", "Europe/London"

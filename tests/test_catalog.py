@@ -1,4 +1,4 @@
-"""Tests for the curated learning-resource catalog (content/catalog.py and content/catalog/)."""
+"""Tests for the curated learning-resource catalog (content/resources/catalog.py and content/catalog/)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from content.catalog import (
+from content.resources.catalog import (
     AREAS,
     CATALOG_DIR,
     COSTS,

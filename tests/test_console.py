@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from adapters.console_adapter import ConsoleAdapter
+from adapters.console.adapter import ConsoleAdapter
 from bot.app import App
 
 

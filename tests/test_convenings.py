@@ -13,11 +13,12 @@ from sqlalchemy import text
 
 from bot.config import Settings
 from bot.messages import Incoming
-from scheduling import convening_calendar as cal
-from scheduling import convenings as svc
+from scheduling.convenings import calendar as cal
+from scheduling.convenings import service as svc
 from tests.convening_world import START, STARTS_UTC, ConvBot, digital_leaders, utc
 from tests.convening_world import schedule as _schedule
 from tests.harness import member
+
 
 @pytest.fixture
 async def cb(settings: Settings) -> AsyncIterator[ConvBot]:

@@ -13,8 +13,8 @@ from typing import Any, AsyncIterator
 import pytest
 from sqlalchemy import text
 
-from adapters.discord_adapter import DiscordAdapter, DiscordStartError
-from adapters.discord_render import form_pages
+from adapters.discord.adapter import DiscordAdapter, DiscordStartError
+from adapters.discord.render import form_pages
 from bot.app import build_app
 from bot.config import Settings, load_settings
 from bot.messages import Reply
@@ -533,7 +533,7 @@ async def test_without_a_notice_channel_an_undeliverable_dm_fails_for_good(sqlit
 
 
 def test_every_registry_command_has_one_slash_command_within_discord_limits() -> None:
-    from adapters.discord_commands import COMMAND_CHARS_MAX, _chars, application_commands, command_paths
+    from adapters.discord.commands import COMMAND_CHARS_MAX, _chars, application_commands, command_paths
     from bot.app import build_registry
 
     registry = build_registry()
@@ -551,7 +551,7 @@ def test_every_registry_command_has_one_slash_command_within_discord_limits() ->
 
 
 def test_typed_options_become_the_equivalent_command_line() -> None:
-    from adapters.discord_commands import command_line
+    from adapters.discord.commands import command_line
 
     line = command_line("convening rsvp", {"convening": 3, "answer": "maybe", "remind": True})
     assert line == "convening rsvp --convening 3 --answer maybe --remind=yes"
@@ -559,7 +559,7 @@ def test_typed_options_become_the_equivalent_command_line() -> None:
 
 
 def test_submitted_values_need_no_modal_objects() -> None:
-    from adapters.discord_render import submitted_values
+    from adapters.discord.render import submitted_values
     from bot.app import build_registry
 
     form = build_registry().commands["practice share"].to_form()
@@ -575,7 +575,7 @@ def test_submitted_values_need_no_modal_objects() -> None:
 def test_forum_tags_prefer_forum_then_the_title_then_the_first_when_required() -> None:
     import discord
 
-    from adapters.discord_messenger import pick_forum_tags
+    from adapters.discord.messenger import pick_forum_tags
 
     tags = [discord.ForumTag(name=n) for n in ("Question", "Budget", "Open forum")]
     assert [t.name for t in pick_forum_tags(tags, "Anything", False)] == ["Open forum"]
@@ -585,7 +585,7 @@ def test_forum_tags_prefer_forum_then_the_title_then_the_first_when_required() -
 
 
 async def test_forms_in_progress_belong_to_their_member_and_expire() -> None:
-    from adapters.discord_forms import PendingForms
+    from adapters.discord.forms import PendingForms
     from bot.app import build_registry
 
     forms = PendingForms(ttl=60)

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import discord
 import pytest
 
-from adapters.discord_commands import (
+from adapters.discord.commands import (
     BOOLEAN,
     INTEGER,
     STRING,
@@ -18,7 +18,7 @@ from adapters.discord_commands import (
     command_tree_payload,
     slash_options,
 )
-from adapters.discord_render import command_for_custom_id, form_to_modals, modal_values, render_reply
+from adapters.discord.render import command_for_custom_id, form_to_modals, modal_values, render_reply
 from bot.app import build_registry
 from bot.messages import Choice, FieldKind, Item, Reply, Visibility
 from bot.messenger import time_mark

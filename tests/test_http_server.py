@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Mapping
+
 import aiohttp
 
 from adapters.http_server import HttpServer
+from bot.feature import HttpAnswer, Route
 
 
 async def test_healthz_and_calendar_routes() -> None:
@@ -13,10 +16,13 @@ async def test_healthz_and_calendar_routes() -> None:
     async def health() -> bool:
         return healthy["ok"]
 
-    async def feed(token: str) -> bytes | None:
-        return b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n" if token == "s3cret-token" else None
+    async def feed(services: object, params: Mapping[str, str]) -> HttpAnswer:
+        if params["token"] == "s3cret-token":
+            return HttpAnswer(b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", "text/calendar; charset=utf-8")
+        return HttpAnswer(b"No such calendar. Ask the bot for your link: me calendar", status=404)
 
-    server = HttpServer(health=health, feed=feed, host="127.0.0.1", port=0)
+    server = HttpServer(health=health, services=object(), routes=(Route("/calendar/{token}.ics", feed),),  # type: ignore[arg-type]
+                        host="127.0.0.1", port=0)
     port = await server.start()
     base = f"http://127.0.0.1:{port}"
     try:
@@ -88,7 +94,8 @@ async def test_a_members_feed_is_served_over_http_with_their_convening(bot, sett
     ref = listed.items[0].ref
     await bot.ok(f"convening rsvp {ref} going", "ana")
     path = (await bot.ok("me calendar", "ana")).text.split(": ")[1].split("\n")[0]
-    server = HttpServer(health=bot.app.healthy, feed=bot.app.calendar_feed, host="127.0.0.1", port=0)
+    server = HttpServer(health=bot.app.healthy, services=bot.app.services, routes=bot.app.routes,
+                        host="127.0.0.1", port=0)
     port = await server.start()
     try:
         async with aiohttp.ClientSession() as http:

@@ -10,7 +10,7 @@ import pytest
 
 from bot.app import build_app
 from bot.config import Settings
-from scheduling.introductions import Candidate, overlap, pair_members, unpaired
+from scheduling.introductions.service import Candidate, overlap, pair_members, unpaired
 from tests.fakes import FakeClock, RecordingMessenger
 from tests.harness import ClockedHarness
 

@@ -44,7 +44,7 @@ async def test_unreachable_members_are_listed_for_coordinators_exported_and_forg
 
 async def test_a_thread_message_is_recorded_only_in_the_open_forum_thread(bot: Harness) -> None:
     place = Place("console", "general", "not-the-forum-thread")
-    assert await bot.app.thread_message(member("ana"), place, "hello", None) is None
+    assert await bot.app.heard(member("ana"), place, "hello", None) is False
     assert await bot.count("forum_reply") == 0
 
 

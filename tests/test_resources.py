@@ -16,7 +16,7 @@ from bot.app import build_app
 from bot.config import Settings
 from bot.permissions import Role
 from bot.store.db import Store, make_engine
-from content.catalog import AREAS, CATALOG_DIR, CatalogError, load_catalog
+from content.resources.catalog import AREAS, CATALOG_DIR, CatalogError, load_catalog
 from tests.harness import Harness
 
 ADD = ('resource add --title "Thinking in Public Budgets" --kind guide --areas systems-thinking '

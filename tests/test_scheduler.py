@@ -10,8 +10,8 @@ import pytest
 from bot.app import App
 from bot.messages import Reply
 from bot.store.db import Store, make_engine
-from scheduling import outbox
-from scheduling.runner import Delivery, Scheduler
+from scheduling.engine import outbox
+from scheduling.engine.runner import Delivery, Scheduler
 from tests.fakes import FakeClock, RecordingMessenger
 
 
@@ -173,7 +173,7 @@ async def test_a_really_killed_process_leaves_its_claim_and_the_post_goes_out_on
         "import os, signal, sys\n"
         "from datetime import datetime\n"
         "from bot.store.db import Store, make_engine\n"
-        "from scheduling import outbox\n"
+        "from scheduling.engine import outbox\n"
         "store = Store(make_engine(sys.argv[1]))\n"
         "claimed = store.run_sync(lambda s: outbox.claim_due(s, datetime.fromisoformat(sys.argv[2]), 'doomed'))\n"
         "assert len(claimed) == 1\n"

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import text
 
 from adapters.runtime import Running, start_platforms
-from adapters.slack_adapter import SlackAdapter
+from adapters.slack.adapter import SlackAdapter
 from bot.app import App, build_app
 from bot.config import load_settings
 from bot.messages import Reply

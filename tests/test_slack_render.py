@@ -9,7 +9,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from adapters.slack_render import (
+from adapters.slack.render import (
     BOT_SCOPES,
     field_errors,
     form_to_modal,

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from scheduling.when import WhenError, parse_duration, parse_start
+from scheduling.time.when import WhenError, parse_duration, parse_start
 
 UTC = timezone.utc
 NOW = datetime(2027, 3, 3, 15, 15, tzinfo=UTC)  # Wednesday 3 March 2027, 09:15 in Chicago

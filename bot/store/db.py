@@ -110,3 +110,9 @@ class Store:
         self._pool.shutdown(wait=True)
         if self.owns_engine:
             self.engine.dispose()
+
+
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, lower-cased, with LIKE's own characters escaped (escape="\\")."""
+    escaped = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

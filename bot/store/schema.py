@@ -1,21 +1,14 @@
 """Every table's metadata in one place, for migrations and for the drift test.
 
-Importing the model modules registers their tables on SQLModel's metadata.
+The tables are the ones the app's features declare (`Feature.tables`): importing the feature list imports
+their model modules, which registers the tables on SQLModel's metadata. No feature is named here.
 """
 
 from __future__ import annotations
 
 from sqlmodel import SQLModel
 
-import bot.store.models  # noqa: F401
-import content.practices.models  # noqa: F401
-import content.resources.models  # noqa: F401
-import scheduling.models  # noqa: F401
-import scheduling.convenings_models  # noqa: F401
-import scheduling.follow_up_models  # noqa: F401
-import scheduling.date_poll_models  # noqa: F401
-import scheduling.networks_models  # noqa: F401
-import scheduling.practice_proposals  # noqa: F401
-import scheduling.intro_models  # noqa: F401
+from bot.app import FEATURES
 
+TABLE_MODULES = tuple(module for feature in FEATURES for module in feature.tables)
 metadata = SQLModel.metadata

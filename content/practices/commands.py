@@ -118,7 +118,7 @@ AttributionOpt = Annotated[Attribution, Opt(help="how you are credited: named, r
 RoleDescription = Annotated[str, Opt(help='how to describe you if credited by role, e.g. "a chief of staff '
                                           'in a large city"', max_length=200)]
 Region = Annotated[str, Opt(help="region, e.g. Midwest or Ontario", max_length=100)]
-Tags = Annotated[list[str], Opt(help="free tags, e.g. budgeting,equity")]
+Tags = Annotated[list[str], Opt(help="free tags, e.g. budgeting,equity", suggest="tag")]
 Links = Annotated[list[str], Opt(help="web links to reports or pages", item_max_length=500)]
 
 
@@ -190,7 +190,7 @@ async def search(
     query: Annotated[str, Opt(help='words to look for; "quotes" for a phrase, -word to exclude, '
                                    "word* for a prefix", max_length=300, metavar="WORDS", verbatim=True)] = "",
     *,
-    tag: Annotated[list[str], Opt(help="only practices with this tag")] = [],
+    tag: Annotated[list[str], Opt(help="only practices with this tag", suggest="tag")] = [],
     framework: Annotated[list[Framework], Opt(help="only practices drawing on this framework")] = [],
     level: Annotated[Level | None, Opt(help="only this level of government")] = None,
     sector: Annotated[list[Sector], Opt(help="only practices involving this sector")] = [],
@@ -294,7 +294,7 @@ async def edit(
     how_well: HowWell | None = None,
     better_off: BetterOff | None = None,
     frameworks: Annotated[list[Framework], Opt(help="frameworks (replaces the list)")] = [],
-    tags: Annotated[list[str], Opt(help="tags (replaces the list)")] = [],
+    tags: Annotated[list[str], Opt(help="tags (replaces the list)", suggest="tag")] = [],
     links: Annotated[list[str], Opt(help="links (replaces the list)", item_max_length=500)] = [],
 ) -> Reply:
     """Change a practice you shared (coordinators can change any). Only the options you give change.
@@ -399,7 +399,7 @@ async def export(
     ctx: Context,
     *,
     format: Annotated[ExportFormat, Opt(help="file format")] = ExportFormat.CSV,
-    tag: Annotated[list[str], Opt(help="only practices with this tag")] = [],
+    tag: Annotated[list[str], Opt(help="only practices with this tag", suggest="tag")] = [],
     framework: Annotated[list[Framework], Opt(help="only practices drawing on this framework")] = [],
     level: Annotated[Level | None, Opt(help="only this level of government")] = None,
     sector: Annotated[list[Sector], Opt(help="only practices involving this sector")] = [],

@@ -143,3 +143,21 @@ class Endorsement(SQLModel, table=True):
     )
     note: str = Field(default="", max_length=500)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class PracticeProposal(SQLModel, table=True):
+    """A member proposed saving another member's message as a practice; the author decides."""
+
+    __tablename__ = "practice_proposal"
+
+    id: int | None = Field(default=None, primary_key=True)
+    author_id: int = Field(sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False,
+                                            index=True))
+    proposed_by: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("member.id",
+                                                                                      ondelete="SET NULL")))
+    title: str = Field(max_length=200)
+    what: str = Field(sa_column=Column(Text, nullable=False))
+    link: str = Field(default="", max_length=500)
+    state: str = Field(default="pending", max_length=20)  # pending | accepted | declined
+    practice_id: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)

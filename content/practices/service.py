@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import func, text
@@ -14,15 +15,9 @@ from bot.context import ensure_member
 from bot.errors import ArgumentError, NotAllowed, NotFound
 from bot.messages import Member
 from bot.store import fulltext
+from bot.store.db import contains_pattern
 from bot.store.models import MemberRecord, utcnow
-from content.practices.models import (
-    Attribution,
-    Endorsement,
-    LabelKind,
-    Practice,
-    PracticeLabel,
-    Status,
-)
+from content.practices.models import Attribution, Endorsement, LabelKind, Practice, PracticeLabel, Status
 
 PRACTICE_INDEX = fulltext.Index(
     table="practice",
@@ -343,7 +338,7 @@ def export_member(session: Session, record: MemberRecord) -> dict[str, Any]:
     }
 
 
-def forget_member(session: Session, record: MemberRecord) -> int:
+def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
     """Endorsements go; practices stay as community knowledge, made anonymous and unlinked."""
     changed = 0
     for e in session.exec(select(Endorsement).where(Endorsement.member_id == record.id)):
@@ -356,3 +351,13 @@ def forget_member(session: Session, record: MemberRecord) -> int:
         changed += 1
     session.flush()
     return changed
+
+
+def suggest_tags(session: Session, prefix: str, member: Member, now: datetime, limit: int) -> list[tuple[str, str]]:
+    """Practice tags containing `prefix`, the most used first (autocomplete)."""
+    uses = func.count(col(PracticeLabel.id))
+    rows = session.execute(select(PracticeLabel.value, uses).where(
+        PracticeLabel.kind == LabelKind.TAG.value,
+        col(PracticeLabel.value).ilike(contains_pattern(prefix), escape="\\"))
+        .group_by(col(PracticeLabel.value)).order_by(uses.desc(), col(PracticeLabel.value)).limit(limit)).all()
+    return [(f"{value} ({n})", value) for value, n in rows]

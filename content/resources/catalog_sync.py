@@ -24,14 +24,14 @@ from sqlmodel import Session, col, select
 
 from bot.errors import ArgumentError
 from bot.store.models import utcnow
-from content.catalog import (
+from content.resources.catalog import (
     AREAS,
     CATALOG_DIR,
     CatalogEntry,
     CatalogError,
     display_path,
-    first_problem,
     dump_catalog_file,
+    first_problem,
     load_catalog,
 )
 from content.resources.models import Origin, Resource, ResourceArea, RetiredBy, Status

@@ -13,8 +13,8 @@ from sqlmodel import Session
 from bot.commands import CommandGroup, Opt, with_page
 from bot.context import Context
 from bot.messages import Choice, Item, Reply, Visibility
-from content.catalog import AREAS, COSTS, KINDS, LEVELS
 from content.resources import service
+from content.resources.catalog import AREAS, COSTS, KINDS, LEVELS
 from content.resources.models import Origin, Status
 from content.resources.service import ResourceView, parse_resource_ref
 from content.resources.suggest import suggest as make_suggestions
@@ -41,7 +41,7 @@ class Sort(str, Enum):
 
 
 ResourceRef = Annotated[str, Opt(help="the resource's id, like L12, or its slug", converter=parse_resource_ref,
-                                 metavar="ID", example="L12")]
+                                 metavar="ID", example="L12", suggest="resource")]
 
 
 def clip(text: str, n: int) -> str:

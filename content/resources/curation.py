@@ -1,6 +1,6 @@
 """The `resource` commands coordinators use: add, edit, retire, restore, digest; and export for everyone.
 
-Chat additions follow the catalog files' own rules (content/catalog.py's CatalogEntry), and `resource
+Chat additions follow the catalog files' own rules (content/resources/catalog.py's CatalogEntry), and `resource
 export` writes catalog files, so what is added in chat can be committed to content/catalog.
 """
 
@@ -19,12 +19,12 @@ from bot.context import Context, ensure_member
 from bot.errors import ArgumentError, CommandError
 from bot.messages import Attachment, Reply, Visibility
 from bot.permissions import Role
-from content.catalog import AREAS
 from content.resources import catalog_sync, digest, service
+from content.resources import digest_posts as digest_schedule
+from content.resources.catalog import AREAS
 from content.resources.commands import Area, Cost, Kind, Level, ResourceRef, item
 from content.resources.models import Origin, Resource, RetiredBy, Status
-from scheduling import digest as digest_schedule
-from scheduling.cadence import Cadence, CadenceError, parse_cadence
+from scheduling.time.cadence import Cadence, CadenceError, parse_cadence
 
 curation = CommandGroup("resource", "curated learning resources")
 

@@ -18,7 +18,7 @@ from itertools import zip_longest
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from content.catalog import AREAS
+from content.resources.catalog import AREAS
 from content.resources.models import DigestSettings, DigestShown, Origin, Resource, ResourceArea, Status
 
 

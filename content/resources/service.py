@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import func, text
+from sqlalchemy import func, or_, text
 from sqlmodel import Session, col, select
 
 from bot.context import ensure_member
 from bot.errors import ArgumentError, NotFound
 from bot.messages import Member
 from bot.store import fulltext
+from bot.store.db import contains_pattern
 from bot.store.models import MemberRecord
-from content.catalog import AREAS, CatalogEntry
+from content.resources.catalog import AREAS, CatalogEntry
 from content.resources.models import (
     MemberInterest,
     Resource,
@@ -281,7 +283,7 @@ def export_member(session: Session, record: MemberRecord) -> dict[str, Any]:
     }
 
 
-def forget_member(session: Session, record: MemberRecord) -> int:
+def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
     """Ratings, interests and sent suggestions go; resources they added stay, no longer linked to them."""
     changed = 0
     for model in (ResourceRating, ResourceSent, MemberInterest):
@@ -294,3 +296,14 @@ def forget_member(session: Session, record: MemberRecord) -> int:
         changed += 1
     session.flush()
     return changed
+
+
+def suggest_resources(session: Session, prefix: str, member: Member, now: datetime,
+                      limit: int) -> list[tuple[str, str]]:
+    """Active resources whose title or slug contains `prefix` (autocomplete)."""
+    like = contains_pattern(prefix)
+    rows = session.execute(select(Resource).where(
+        Resource.status == Status.ACTIVE.value,
+        or_(col(Resource.title).ilike(like, escape="\\"), col(Resource.slug).ilike(like, escape="\\")))
+        .order_by(col(Resource.title)).limit(limit)).scalars()
+    return [(f"L{r.id} {r.title}", f"L{r.id}") for r in rows]

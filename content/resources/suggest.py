@@ -21,7 +21,7 @@ from bot.messages import Member
 from bot.store import fulltext
 from content.resources import service
 from content.resources.models import Resource, ResourceArea, ResourceRating, ResourceSent, Status
-from scheduling.models import ForumOccurrence, ForumTopic, OccurrenceStatus
+from scheduling.forum.models import ForumOccurrence, ForumTopic, OccurrenceStatus
 
 _STOP = {"about", "after", "again", "their", "there", "these", "those", "through", "which", "while", "with",
          "what", "when", "where", "your", "from", "into", "that", "this", "have", "bring", "working", "open",

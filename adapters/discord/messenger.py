@@ -1,0 +1,220 @@
+"""Outbound on Discord: posts, threads (forum posts in forum channels), DMs, and convenings mirrored as
+Guild Scheduled Events. Implements bot.messenger.Messenger and bot.messenger.EventMirror.
+
+discord.py waits out 429s itself (per route and globally); what reaches us is a real failure, mapped to
+DeliveryError(retryable=...) so the outbox retries what may succeed later and gives up on the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Callable, Sequence
+
+import aiohttp
+import discord
+
+from adapters.discord.render import clip, hashed_buttons, render_reply
+from bot.messages import Reply
+from bot.messenger import DeliveryError, MirrorEvent, Posted, render_times
+from bot.ports import Core
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+CANNOT_DM = 50007  # "Cannot send messages to this user": DMs from server members are off
+EVENT_NAME_MAX, EVENT_DESCRIPTION_MAX, EVENT_LOCATION_MAX = 100, 1000, 100
+EXTERNAL, GUILD_ONLY, CANCELLED = 3, 2, 4
+THREAD_NAME_MAX = 100
+
+
+async def outgoing(core: Core, reply: Reply) -> tuple[dict[str, Any], bool]:
+    """send() keyword arguments for a reply, and whether it is private. Long button commands are stored
+    first, so a press finds them even after a restart. The view is stopped: presses are read raw."""
+    for custom_id, command in hashed_buttons(reply).items():
+        await core.remember_button(custom_id, command)
+    rendered = render_reply(reply)
+    kwargs: dict[str, Any] = {}
+    content = rendered.content or ("" if rendered.embeds or reply.attachments else "Done.")
+    if content:
+        kwargs["content"] = content
+    if rendered.embeds:
+        kwargs["embeds"] = rendered.embeds
+    if rendered.view is not None:
+        rendered.view.stop()
+        kwargs["view"] = rendered.view
+    if reply.attachments:
+        kwargs["files"] = [discord.File(io.BytesIO(a.content), filename=a.filename) for a in reply.attachments]
+    return kwargs, rendered.ephemeral or reply.is_error
+
+
+def pick_forum_tags(tags: Sequence[discord.ForumTag], title: str, required: bool) -> list[discord.ForumTag]:
+    """The forum post's tags: those named like "forum" ("Open forum"); else those whose name is in the
+    title; else, when the channel requires a tag, its first one. At most five (Discord's limit)."""
+    chosen = [t for t in tags if "forum" in t.name.casefold()]
+    if not chosen:
+        chosen = [t for t in tags if t.name.casefold() in title.casefold()]
+    if not chosen and required and tags:
+        chosen = [tags[0]]
+    return chosen[:5]
+
+
+@asynccontextmanager
+async def delivering(what: str) -> AsyncIterator[None]:
+    """Turn Discord failures into DeliveryError: server trouble and timeouts may pass, refusals will not."""
+    try:
+        yield
+    except DeliveryError:
+        raise
+    except discord.DiscordServerError as exc:
+        raise DeliveryError(f"{what}: Discord answered {exc.status}", retryable=True) from None
+    except discord.HTTPException as exc:
+        raise DeliveryError(f"{what}: Discord refused ({exc.status}, code {exc.code}: {exc.text[:200]})",
+                            retryable=exc.status == 429) from None
+    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        raise DeliveryError(f"{what}: {exc.__class__.__name__}", retryable=True) from None
+
+
+class DiscordMessenger:
+    """Posts for the scheduler through the adapter's connected client."""
+
+    platform = PLATFORM
+
+    def __init__(self, core: Core, client: Callable[[], discord.Client]) -> None:
+        self.core = core
+        self._client = client
+        self._unreachable: set[str] = set()  # refused a DM since this process started
+
+    @property
+    def client(self) -> discord.Client:
+        return self._client()
+
+    async def _channel(self, channel_id: str) -> Any:
+        client = self.client
+        channel = client.get_channel(int(channel_id))
+        if channel is None:
+            channel = await client.fetch_channel(int(channel_id))
+        return channel
+
+    async def post(self, channel_id: str, reply: Reply) -> Posted:
+        """A message in the channel; in a forum channel, which holds only posts, a post titled with the
+        reply's first line."""
+        async with delivering(f"post in {channel_id}"):
+            kwargs, _ = await outgoing(self.core, reply)
+            channel = await self._channel(channel_id)
+            if isinstance(channel, discord.ForumChannel):
+                title = render_times(reply.text.strip().split("\n")[0], self.core.settings.timezone)
+                return await self._forum_post(channel, title, kwargs)
+            message = await channel.send(**kwargs)
+        return Posted(PLATFORM, channel_id, str(message.id), None, message.jump_url)
+
+    @staticmethod
+    async def _forum_post(channel: discord.ForumChannel, title: str, kwargs: dict[str, Any]) -> Posted:
+        tags = pick_forum_tags(channel.available_tags, title, channel.flags.require_tag)
+        made = await channel.create_thread(name=clip(" ".join(title.split()) or "Post", THREAD_NAME_MAX),
+                                           applied_tags=tags, **kwargs)
+        return Posted(PLATFORM, str(channel.id), str(made.message.id), str(made.thread.id), made.thread.jump_url)
+
+    async def open_thread(self, channel_id: str, title: str, reply: Reply) -> Posted:
+        """A forum channel gets a forum post (tagged, see pick_forum_tags); a text channel a message with a
+        thread started from it."""
+        name = clip(" ".join(title.split()) or "Thread", THREAD_NAME_MAX)
+        async with delivering(f"thread in {channel_id}"):
+            kwargs, _ = await outgoing(self.core, reply)
+            channel = await self._channel(channel_id)
+            if isinstance(channel, discord.ForumChannel):
+                return await self._forum_post(channel, title, kwargs)
+            message = await channel.send(**kwargs)
+            thread = await message.create_thread(name=name)
+        return Posted(PLATFORM, channel_id, str(message.id), str(thread.id), message.jump_url)
+
+    async def reply_in_thread(self, channel_id: str, thread_id: str, reply: Reply) -> Posted:
+        async with delivering(f"reply in thread {thread_id}"):
+            kwargs, _ = await outgoing(self.core, reply)
+            thread = await self._channel(thread_id)
+            message = await thread.send(**kwargs)
+        return Posted(PLATFORM, channel_id, str(message.id), thread_id, message.jump_url)
+
+    async def send_dm(self, user_id: str, reply: Reply) -> Posted:
+        """A direct message. A member who does not accept them (code 50007) is noted as unreachable and
+        mentioned in DISCORD_NOTICE_CHANNEL_ID instead; without that channel the DM fails for good."""
+        async with delivering(f"DM to {user_id}"):
+            kwargs, _ = await outgoing(self.core, reply)
+            dm = await self.client.create_dm(discord.Object(id=int(user_id)))
+            try:
+                message = await dm.send(**kwargs)
+            except discord.Forbidden as exc:
+                if exc.code != CANNOT_DM:
+                    raise
+                self._unreachable.add(user_id)
+                return await self._notice_instead(user_id, reply, exc.text or "does not accept direct messages")
+        if user_id in self._unreachable:  # they allowed DMs again: off the coordinators' list
+            self._unreachable.discard(user_id)
+            await self.core.reachable(PLATFORM, user_id)
+        return Posted(PLATFORM, str(dm.id), str(message.id), None, message.jump_url)
+
+    async def _notice_instead(self, user_id: str, reply: Reply, reason: str) -> Posted:
+        first = await self.core.unreachable(PLATFORM, user_id, reason[:200])
+        log.info("Discord member %s does not accept DMs; mentioning them in the notice channel", user_id)
+        notice = self.core.settings.discord_notice_channel_id.strip()
+        if not notice:
+            raise DeliveryError(f"member {user_id} does not accept direct messages and "
+                                "DISCORD_NOTICE_CHANNEL_ID is not set", retryable=False)
+        hint = ("\n(I could not send you this privately: allow direct messages from server members "
+                "to get reminders by DM.)" if first else "")
+        kwargs, _ = await outgoing(self.core, Reply(f"<@{user_id}> {reply.text}{hint}", items=reply.items,
+                                                    fields=reply.fields, choices=reply.choices, footer=reply.footer))
+        kwargs["allowed_mentions"] = discord.AllowedMentions(everyone=False, roles=False,
+                                                             users=[discord.Object(id=int(user_id))])
+        channel = await self._channel(notice)
+        message = await channel.send(**kwargs)
+        return Posted(PLATFORM, notice, str(message.id), None, message.jump_url)
+
+    # ---- convenings as Guild Scheduled Events (bot.messenger.EventMirror) ---------------------------------
+
+    def mirror_scopes(self) -> tuple[str, ...]:
+        configured = self.core.settings.guild_ids
+        if configured:
+            return tuple(str(g) for g in configured)
+        return tuple(str(g.id) for g in self.client.guilds)
+
+    @staticmethod
+    def _event_body(event: MirrorEvent) -> dict[str, Any]:
+        tag = event_tag(event.convening_id)
+        description = clip(event.description, EVENT_DESCRIPTION_MAX - len(tag) - 2) + "\n\n" + tag
+        return {"name": clip(event.title, EVENT_NAME_MAX) or "Convening", "description": description,
+                "entity_type": EXTERNAL, "privacy_level": GUILD_ONLY,
+                "entity_metadata": {"location": clip(event.location, EVENT_LOCATION_MAX) or "Online"},
+                "scheduled_start_time": event.starts_at.isoformat(), "scheduled_end_time": event.ends_at.isoformat()}
+
+    async def mirror_convening(self, scope_id: str, event: MirrorEvent, external_id: str | None) -> str | None:
+        http = self.client.http
+        async with delivering(f"scheduled event for convening {event.convening_id}"):
+            if external_id is None:
+                external_id = await self._find_event(scope_id, event.convening_id)
+            if external_id is None:
+                if event.cancelled:
+                    return None
+                created = await http.create_guild_scheduled_event(scope_id, **self._event_body(event))
+                return str(created["id"])
+            body = {"status": CANCELLED} if event.cancelled else self._event_body(event)
+            try:
+                await http.edit_scheduled_event(scope_id, external_id, **body)
+            except discord.NotFound:
+                return None  # removed on Discord: the copy is gone and stays gone
+        return external_id
+
+    async def _find_event(self, scope_id: str, convening_id: int) -> str | None:
+        """A copy made before its id could be recorded (a crash in between), found by its tag line."""
+        tag = event_tag(convening_id)
+        for found in await self.client.http.get_scheduled_events(scope_id, False):
+            if (found.get("description") or "").endswith(tag):
+                return str(found["id"])
+        return None
+
+
+def event_tag(convening_id: int) -> str:
+    """The last line of a mirrored event's description: how a member answers, and how copbot finds it."""
+    return f"RSVP in Discord: /convening rsvp convening:{convening_id}"

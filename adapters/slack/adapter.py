@@ -1,0 +1,413 @@
+"""The Slack adapter (slack-bolt): requests in, the core's replies out; HTTP mode or Socket Mode.
+
+Thin by design: it turns a slash command, a mention, a DM, a button, a modal or a shortcut into an
+`Incoming`, calls `core.dispatch`, and renders the replies (adapters/slack/render.py) through the
+messenger (adapters/slack/messenger.py). Slack's deadlines are kept here:
+
+- every request is acknowledged at once (bolt's `process_before_response=True`, so the HTTP answer goes
+  out when the listener returns) and the work continues in a task after the ack; a modal submission is
+  the exception, because its validation errors must travel in the ack itself;
+- an event is claimed by its `event_id` in the store before anything is done, so a retry (Slack sends one
+  with `X-Slack-Retry-Num` when the ack is slow) or a second bot process never acts twice;
+- bolt's signature check stays on: a forged or stale request gets 401 and nothing else happens;
+- the bot's own messages and other bots' messages are ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from dataclasses import replace
+from typing import Any, Awaitable
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+
+from adapters.slack.messenger import PLATFORM, Pause, SlackMessenger, Target, web_client
+from adapters.slack.render import (
+    ACTION_PREFIX,
+    SAVE_PRACTICE,
+    SHARE_PRACTICE,
+    field_errors,
+    form_to_modal,
+    modal_metadata,
+    modal_values,
+    render_reply,
+    truncate,
+)
+from bot.messages import Form, Incoming, Member, Place
+from bot.ports import Core
+
+log = logging.getLogger(__name__)
+CALLBACK_ID = "copbot_form"
+MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
+CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>")
+PROFILE_TTL = 3600.0  # seconds a member's Slack name and zone are trusted before asking users.info again
+HOME_MAX_BLOCKS = 100
+WORKERS = 4  # requests worked on at once after their ack (each mostly waits on the store or Slack)
+ACK_FIRST_WAIT = 0.1  # at most this long (seconds) a worker lets acknowledgements go first
+QUIET = 0.003  # a pause in requests this long lets the work go on
+IGNORED_SUBTYPES = {"bot_message", "message_changed", "message_deleted", "channel_join", "channel_leave",
+                    "thread_broadcast", "message_replied", "channel_topic", "channel_purpose"}
+
+
+class SlackAdapter:
+    platform = PLATFORM
+
+    def __init__(self, core: Core) -> None:
+        settings = core.settings
+        self.core, self.settings = core, settings
+        self.pause = Pause()
+        self.session = aiohttp.ClientSession()
+        self.client = web_client(settings.slack_bot_token, settings.slack_api_base_url, self.pause, self.session)
+        self.messenger = SlackMessenger(self.client, self.pause, settings.timezone, self._zone_for_id)
+        self.socket_mode = bool(settings.slack_app_token)
+        if not self.socket_mode and not settings.slack_signing_secret:
+            raise ValueError("SLACK_SIGNING_SECRET is required for HTTP mode (or set SLACK_APP_TOKEN for "
+                             "Socket Mode); find it under Basic Information in your Slack app's settings")
+        self.bolt = AsyncApp(client=self.client, signing_secret=settings.slack_signing_secret or "socket-mode",
+                             process_before_response=True, request_verification_enabled=not self.socket_mode
+                             or bool(settings.slack_signing_secret), logger=logging.getLogger("copbot.bolt"))
+        # Work that follows an ack waits in a queue for a few workers: a burst of requests is acknowledged
+        # at once and the work catches up after, instead of every ack queueing behind every search.
+        self._work: asyncio.Queue[tuple[Awaitable[Any], str]] = asyncio.Queue()
+        self._workers: list[asyncio.Task[Any]] = []
+        # One request is computed at a time (the store, search, rendering: CPU in this process) while the
+        # others wait on Slack's network; so acks are never stuck behind several searches at once.
+        self._thinking = asyncio.Lock()
+        # Acks first: a worker starts its next piece of work once no request has arrived for QUIET seconds,
+        # or after ACK_FIRST_WAIT at the latest, so a burst is acknowledged at full speed (Slack retries
+        # what is not acknowledged in 3 s, which would only add load) and worked off right after.
+        self._last_request = 0.0
+        self._profiles: dict[str, tuple[float, str]] = {}
+        self._socket: Any = None
+        self._register()
+
+    # ---- lifecycle ------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._workers = [loop.create_task(self._worker()) for _ in range(WORKERS)]
+        if self.socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            self._socket = AsyncSocketModeHandler(self.bolt, self.settings.slack_app_token, web_client=self.client)
+            await self._socket.connect_async()
+            log.info("Slack: connected in Socket Mode")
+        else:
+            log.info("Slack: ready for HTTP requests at /slack/events")
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+        await self.drain()
+        for worker in self._workers:
+            worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        self._workers = []
+        await self.session.close()
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Wait for the work acknowledged requests started (tests, shutdown)."""
+        try:
+            await asyncio.wait_for(self._work.join(), timeout)
+        except asyncio.TimeoutError:
+            log.warning("Slack: %d request(s) still being worked on after %.0f s", self._work.qsize(), timeout)
+
+    async def handle_http(self, request: web.Request) -> web.Response:
+        """POST /slack/events: every kind of Slack request (bolt checks the signature first)."""
+        self._last_request = time.monotonic()
+        bolt_response = await self.bolt.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    async def _acks_first(self) -> None:
+        deadline = time.monotonic() + ACK_FIRST_WAIT
+        while (now := time.monotonic()) < deadline and (idle := now - self._last_request) < QUIET:
+            await asyncio.sleep(QUIET - idle)
+
+    def _spawn(self, work: Awaitable[Any], what: str) -> None:
+        self._work.put_nowait((work, what))
+
+    async def _worker(self) -> None:
+        while True:
+            work, what = await self._work.get()
+            await self._acks_first()
+            try:
+                await work
+            except Exception:  # noqa: BLE001 - one failed request must not take the adapter down
+                log.exception("Slack: %s failed", what)
+            finally:
+                self._work.task_done()
+
+    def _register(self) -> None:
+        bolt = self.bolt
+        bolt.command(self.settings.slack_command)(self._on_command)
+        bolt.event("app_mention")(self._on_mention)
+        bolt.event("message")(self._on_message)
+        bolt.event("app_home_opened")(self._on_home_opened)
+        bolt.action(re.compile("^" + re.escape(ACTION_PREFIX)))(self._on_action)
+        bolt.view_submission(CALLBACK_ID)(self._on_view_submission)
+        bolt.view_closed(CALLBACK_ID)(self._ack_only)
+        bolt.shortcut(SAVE_PRACTICE)(self._on_save_practice)
+        bolt.shortcut(SHARE_PRACTICE)(self._on_share_practice)
+        bolt.error(self._on_error)
+
+    async def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
+        log.error("Slack: listener error %s for a %s request", type(error).__name__, body.get("type", "?"))
+
+    async def _ack_only(self, ack: Any) -> None:
+        await ack()
+
+    # ---- members ------------------------------------------------------------------------------------
+
+    async def member(self, user_id: str, fallback_name: str = "") -> Member:
+        """The member, with their Slack display name; their profile's zone is learned on the way."""
+        cached = self._profiles.get(user_id)
+        if cached and time.monotonic() - cached[0] < PROFILE_TTL:
+            return Member(PLATFORM, user_id, cached[1])
+        name = fallback_name
+        try:
+            info = (await self.client.users_info(user=user_id)).get("user") or {}
+            profile = info.get("profile") or {}
+            name = profile.get("display_name") or profile.get("real_name") or info.get("real_name") \
+                or info.get("name") or fallback_name
+            member = Member(PLATFORM, user_id, name)
+            if info.get("tz"):
+                await self.core.learn_timezone(member, str(info["tz"]))
+        except Exception as exc:  # noqa: BLE001 - a name is cosmetic; the request goes on without it
+            log.warning("Slack: users.info failed for a member (%s)", type(exc).__name__)
+        self._profiles[user_id] = (time.monotonic(), name)
+        return Member(PLATFORM, user_id, name)
+
+    async def _zone_for_id(self, user_id: str) -> str:
+        return await self.core.member_zone(Member(PLATFORM, user_id))
+
+    @staticmethod
+    def mentions(text: str) -> dict[str, Member]:
+        return {m.group(0): Member(PLATFORM, m.group(1), m.group(2) or "") for m in MENTION.finditer(text)}
+
+    async def run(self, incoming: Incoming, target: Target) -> None:
+        """Dispatch to the core and send its replies back where the request came from."""
+        if incoming.text:  # a channel reference arrives escaped (<#C123|name>); the core wants the id
+            incoming = replace(incoming, text=CHANNEL.sub(lambda m: m.group(1), incoming.text))
+        async with self._thinking:
+            replies = await self.core.dispatch(incoming)
+            tz = await self.core.member_zone(incoming.member)
+        await self.messenger.deliver(target, replies, tz, open_form=self.open_form)
+
+    async def open_form(self, target: Target, form: Form, *, link: str | None = None) -> None:
+        meta = {"c": target.channel_id, "t": target.thread_ts, "d": target.is_direct,
+                "r": target.response_url, "l": link or target.link}
+        modal = form_to_modal(form, callback_id=CALLBACK_ID,
+                              private_metadata=_compact(meta))
+        await self.client.views_open(trigger_id=target.trigger_id, view=modal)
+
+    # ---- slash command, mentions, DMs, thread messages ------------------------------------------------
+
+    async def _on_command(self, ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        text = (body.get("text") or "").strip() or "help"
+        channel = body.get("channel_id", "")
+        target = Target(user_id=body["user_id"], channel_id=channel, is_direct=channel.startswith("D"),
+                        response_url=body.get("response_url"), trigger_id=body.get("trigger_id"))
+        self._spawn(self._command(body["user_id"], body.get("user_name", ""), text, target), "slash command")
+
+    async def _command(self, user_id: str, user_name: str, text: str, target: Target) -> None:
+        member = await self.member(user_id, user_name)
+        place = Place(PLATFORM, target.channel_id, target.thread_ts, target.is_direct)
+        await self.run(Incoming(member=member, place=place, text=text, mentions=self.mentions(text)), target)
+
+    async def _claim(self, body: dict[str, Any]) -> bool:
+        event_id = body.get("event_id")
+        return True if not event_id else await self.core.claim_event(PLATFORM, str(event_id))
+
+    def _is_ours_or_a_bot(self, event: dict[str, Any], context: Any) -> bool:
+        bot_user = getattr(context, "bot_user_id", None)
+        return bool(event.get("bot_id") or event.get("subtype") in IGNORED_SUBTYPES
+                    or (bot_user and event.get("user") == bot_user) or not event.get("user"))
+
+    async def _on_mention(self, body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
+        if self._is_ours_or_a_bot(event, context) or not await self._claim(body):
+            return
+        self._spawn(self._mention(event, context), "mention")
+
+    async def _mention(self, event: dict[str, Any], context: Any) -> None:
+        raw = event.get("text") or ""
+        text = _without_leading_mention(raw, getattr(context, "bot_user_id", None)) or "help"
+        channel = event["channel"]
+        target = Target(user_id=event["user"], channel_id=channel, thread_ts=event.get("thread_ts"),
+                        is_direct=event.get("channel_type") == "im")
+        member = await self.member(event["user"])
+        place = Place(PLATFORM, channel, event.get("thread_ts"), target.is_direct)
+        await self.run(Incoming(member=member, place=place, text=text, mentions=self.mentions(text)), target)
+
+    async def _on_message(self, body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
+        if self._is_ours_or_a_bot(event, context):
+            return
+        bot_user = getattr(context, "bot_user_id", None)
+        if event.get("channel_type") == "im":
+            if not await self._claim(body):
+                return
+            self._spawn(self._direct(event, bot_user), "direct message")
+        elif event.get("thread_ts") and event.get("thread_ts") != event.get("ts"):
+            if bot_user and f"<@{bot_user}" in (event.get("text") or ""):
+                return  # the app_mention event carries it
+            if not await self._claim(body):
+                return
+            self._spawn(self._thread_message(event), "thread message")
+
+    async def _direct(self, event: dict[str, Any], bot_user: str | None) -> None:
+        text = _without_leading_mention(event.get("text") or "", bot_user) or "help"
+        channel = event["channel"]
+        target = Target(user_id=event["user"], channel_id=channel, thread_ts=event.get("thread_ts"), is_direct=True)
+        member = await self.member(event["user"])
+        place = Place(PLATFORM, channel, event.get("thread_ts"), True)
+        await self.run(Incoming(member=member, place=place, text=text, mentions=self.mentions(text)), target)
+
+    async def _thread_message(self, event: dict[str, Any]) -> None:
+        member = await self.member(event["user"])
+        place = Place(PLATFORM, event["channel"], event["thread_ts"])
+        link = await self.messenger.permalink(event["channel"], event["ts"])
+        await self.core.heard(member, place, event.get("text") or "", link)
+
+    # ---- buttons, modals, shortcuts -------------------------------------------------------------------
+
+    async def _on_action(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        command = str(action.get("value") or "")
+        if not command:
+            return
+        user = body.get("user") or {}
+        container = body.get("container") or {}
+        channel = (body.get("channel") or {}).get("id") or container.get("channel_id") or ""
+        message = body.get("message") or {}
+        thread_ts = message.get("thread_ts") or container.get("thread_ts")
+        if container.get("type") == "view" and (body.get("view") or {}).get("type") == "home":
+            self._spawn(self._home_action(user, command, body.get("trigger_id")), "home button")
+            return
+        target = Target(user_id=user["id"], channel_id=channel, thread_ts=thread_ts,
+                        is_direct=channel.startswith("D"), response_url=body.get("response_url"),
+                        trigger_id=body.get("trigger_id"))
+        self._spawn(self._command(user["id"], user.get("username") or user.get("name", ""), command, target),
+                    "button")
+
+    async def _home_action(self, user: dict[str, Any], command: str, trigger_id: str | None) -> None:
+        member = await self.member(user["id"], user.get("username", ""))
+        dm = await self.messenger.dm_channel(member.user_id)
+        target = Target(user_id=member.user_id, channel_id=dm, is_direct=True, trigger_id=trigger_id)
+        await self.run(Incoming(member=member, place=Place(PLATFORM, dm, None, True), text=command), target)
+        await self.publish_home(member)
+
+    async def _on_view_submission(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        meta = modal_metadata(view.get("private_metadata") or "")
+        extra = _expand(meta.get("meta", ""))
+        user = body.get("user") or {}
+        member = await self.member(user["id"], user.get("username") or user.get("name", ""))
+        target = Target(user_id=member.user_id, channel_id=extra.get("c") or "", thread_ts=extra.get("t"),
+                        is_direct=bool(extra.get("d")), response_url=extra.get("r"), link=extra.get("l"))
+        values = modal_values(view.get("state") or {})
+        values.update(meta.get("fixed") or {})
+        mentions: dict[str, Member] = {}
+        for key, value in list(values.items()):
+            if isinstance(value, str):
+                values[key] = CHANNEL.sub(lambda m: m.group(1), value)
+                for token, who in self.mentions(value).items():
+                    mentions[token] = await self.member(who.user_id, who.display_name)
+        place = Place(PLATFORM, target.channel_id, target.thread_ts, target.is_direct)
+        # The command runs before the ack: a mistake must be shown beside its field, in the ack.
+        replies = await self.core.dispatch(Incoming(member=member, place=place, command=meta.get("command"),
+                                                    values=values, mentions=mentions, link=target.link))
+        # Slack can show an error only under an input block of this modal (not under a fixed value).
+        inputs = [b["block_id"] for b in view.get("blocks") or [] if b.get("type") == "input" and "block_id" in b]
+        errors = next((field_errors(r) for r in replies if r.is_error and r.error_field in inputs), None)
+        if errors is not None:
+            await ack(**errors)
+            return
+        first_error = next((r for r in replies if r.is_error), None)
+        if first_error is not None and inputs:
+            block = inputs[0]
+            await ack(response_action="errors",
+                      errors={block: truncate(first_error.plain_text().replace("**", ""), 150)})
+            return
+        await ack()
+        tz = await self.core.member_zone(member)
+        self._spawn(self.messenger.deliver(target, replies, tz), "form confirmation")
+
+    async def _on_save_practice(self, ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        self._spawn(self._save_practice(body), "save as practice")
+
+    async def _save_practice(self, body: dict[str, Any]) -> None:
+        """The core decides (`practice from-message`): your own message opens the practice form filled in;
+        someone else's opens a proposal, and its author is asked first."""
+        message = body.get("message") or {}
+        channel = (body.get("channel") or {}).get("id", "")
+        user = body.get("user") or {}
+        member = await self.member(user["id"], user.get("username") or user.get("name", ""))
+        link = await self.messenger.permalink(channel, str(message.get("ts", ""))) if channel else None
+        target = Target(user_id=member.user_id, channel_id=channel, thread_ts=message.get("thread_ts"),
+                        is_direct=channel.startswith("D"), response_url=body.get("response_url"),
+                        trigger_id=body.get("trigger_id"), link=link)
+        author = await self.member(message.get("user") or member.user_id)
+        mention = f"<@{author.user_id}>"
+        text = MENTION.sub(lambda m: "@" + (m.group(2) or self._profiles.get(m.group(1), (0, m.group(1)))[1]),
+                           message.get("text") or "")
+        incoming = Incoming(member=member, place=Place(PLATFORM, channel, target.thread_ts, target.is_direct),
+                            command="practice from-message", values={"author": mention, "text": text, "link": link or ""},
+                            mentions={mention: author}, link=link)
+        await self.messenger.deliver(target, await self.core.dispatch(incoming), await self.core.member_zone(member),
+                                     open_form=self.open_form)
+
+    async def _on_share_practice(self, ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        user = body.get("user") or {}
+        target = Target(user_id=user["id"], trigger_id=body.get("trigger_id"))
+        self._spawn(self._command(user["id"], user.get("username", ""), "practice share", target), "share practice")
+
+    # ---- App Home -------------------------------------------------------------------------------------
+
+    async def _on_home_opened(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        if event.get("tab") != "home" or not await self._claim(body):
+            return
+        self._spawn(self._home_opened(event["user"]), "app home")
+
+    async def _home_opened(self, user_id: str) -> None:
+        await self.publish_home(await self.member(user_id))
+
+    async def publish_home(self, member: Member) -> None:
+        sections = await self.core.home(member, Place(PLATFORM, "", None, True))
+        tz = await self.core.member_zone(member)
+        blocks: list[dict[str, Any]] = []
+        for heading, reply in sections:
+            section = [{"type": "header", "text": {"type": "plain_text", "text": heading[:150]}}]
+            section += render_reply(reply, tz_fallback=tz)["blocks"] + [{"type": "divider"}]
+            if len(blocks) + len(section) > HOME_MAX_BLOCKS:
+                break
+            blocks += section
+        await self.client.views_publish(user_id=member.user_id, view={"type": "home", "blocks": blocks})
+
+
+def _without_leading_mention(text: str, bot_user: str | None) -> str:
+    text = text.strip()
+    match = MENTION.match(text)
+    if match and (bot_user is None or match.group(1) == bot_user):
+        text = text[match.end():].strip()
+    return text
+
+
+def _compact(meta: dict[str, Any]) -> str:
+    return json.dumps({k: v for k, v in meta.items() if v}, separators=(",", ":"))
+
+
+def _expand(raw: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

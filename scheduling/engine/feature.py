@@ -1,0 +1,12 @@
+"""The scheduling engine as a feature: the `schedule` and `clock` commands and one-off notices."""
+
+from bot.feature import Feature
+from scheduling.engine import models, notices
+from scheduling.engine.commands import clock_group, schedule_group
+
+FEATURE = Feature(
+    name="schedule",
+    groups=(schedule_group, clock_group),
+    tables=(models,),
+    posts={notices.KIND: notices.on_notice},
+)

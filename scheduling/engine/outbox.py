@@ -1,0 +1,260 @@
+"""Planned posts: the database is the source of truth, the scheduler only an alarm clock.
+
+Every post the bot makes on its own (announcements, reminders, thread openings, wrap-ups, DMs) is a
+`planned_post` row with a unique key and a state:
+
+    pending --claim--> claimed --ok--> sent
+       ^                  |--error, tries left--> pending (retried later, with backoff)
+       |                  |--error, no tries left--> failed (coordinators are told)
+       +-- a claim older than the claim timeout (its process died) goes back to pending
+    pending past its expiry (the bot was down too long) --> skipped (coordinators are told)
+    pending --cancel--> cancelled
+
+A claim is one UPDATE ... WHERE state = 'pending', so a retry, a restart or a second process never
+posts the same row twice. Every function here takes a session and runs inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Sequence
+
+from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
+
+from scheduling.engine.models import PlannedPost, PostState, SchedulerLease
+
+BACKOFF = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(minutes=30))
+CLAIM_TIMEOUT = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed post, detached from any session: what a delivery handler needs."""
+
+    id: int
+    key: str
+    kind: str
+    due_at: datetime
+    expires_at: datetime
+    attempts: int
+    max_attempts: int
+    payload: dict[str, Any]
+    token: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One post to plan: see plan_many."""
+
+    key: str
+    kind: str
+    due_at: datetime
+    expires_at: datetime
+    payload: dict[str, Any] | None = None
+    max_attempts: int = 4
+
+
+_REPLANNABLE = (PostState.PENDING.value, PostState.CANCELLED.value, PostState.SKIPPED.value)
+
+
+def plan_many(session: Session, plans: Sequence[Plan]) -> int:
+    """Plan posts in bulk: new keys are inserted with one INSERT ... ON CONFLICT (key) DO NOTHING (so a
+    second process planning the same key at the same moment is harmless); existing keys that are still
+    pending, cancelled or skipped are re-planned; sent, failed and claimed posts are left alone.
+    Returns how many new rows were inserted."""
+    if not plans:
+        return 0
+    table = PlannedPost.__table__  # type: ignore[attr-defined]
+    now = datetime.now(timezone.utc)
+    by_key = {p.key: p for p in plans}  # the last plan for a key wins
+    existing: dict[str, str] = {}
+    keys = list(by_key)
+    for i in range(0, len(keys), 500):
+        existing.update(session.execute(select(table.c.key, table.c.state)
+                                        .where(table.c.key.in_(keys[i:i + 500]))).tuples().all())
+
+    def row(p: Plan) -> dict[str, Any]:
+        return {"key": p.key, "kind": p.kind, "due_at": p.due_at, "expires_at": max(p.expires_at, p.due_at),
+                "next_try_at": p.due_at, "payload": json.dumps(p.payload or {}, sort_keys=True),
+                "max_attempts": p.max_attempts}
+
+    new = [row(p) for k, p in by_key.items() if k not in existing]
+    if new:
+        insert_for = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+        stmt = insert_for(table).on_conflict_do_nothing(index_elements=["key"])
+        defaults = {"state": PostState.PENDING.value, "attempts": 0, "claimed_by": "", "last_error": "",
+                    "result": "", "created_at": now, "updated_at": now}
+        for i in range(0, len(new), 1000):
+            session.execute(stmt, [{**defaults, **r} for r in new[i:i + 1000]])
+    again = [row(p) for k, p in by_key.items() if existing.get(k) in _REPLANNABLE]
+    if again:
+        session.execute(
+            update(table).where(table.c.key == bindparam("k"),
+                                or_(*(table.c.state == state for state in _REPLANNABLE)))
+            .values(kind=bindparam("kind_"), due_at=bindparam("due_"), expires_at=bindparam("exp_"),
+                    next_try_at=bindparam("due_"), payload=bindparam("payload_"),
+                    max_attempts=bindparam("max_"), state=PostState.PENDING.value, attempts=0, last_error="",
+                    claimed_by="", updated_at=now),
+            [{"k": r["key"], "kind_": r["kind"], "due_": r["due_at"], "exp_": r["expires_at"],
+              "payload_": r["payload"], "max_": r["max_attempts"]} for r in again])
+    return len(new)
+
+
+def plan(
+    session: Session,
+    *,
+    key: str,
+    kind: str,
+    due_at: datetime,
+    expires_at: datetime,
+    payload: dict[str, Any] | None = None,
+    max_attempts: int = 4,
+) -> None:
+    """Plan one post, or re-plan a pending (or cancelled) one with the same key. Sent posts stay sent."""
+    plan_many(session, [Plan(key, kind, due_at, expires_at, payload, max_attempts)])
+
+
+def cancel(session: Session, key_prefix: str) -> int:
+    """Cancel every pending post whose key starts with `key_prefix`."""
+    result = session.execute(
+        update(PlannedPost)
+        .where(col(PlannedPost.key).startswith(key_prefix, autoescape=True),
+               PlannedPost.state == PostState.PENDING.value)
+        .values(state=PostState.CANCELLED.value)
+    )
+    return int(result.rowcount or 0)
+
+
+def skip_expired(session: Session, now: datetime) -> list[PlannedPost]:
+    """Mark pending posts past their expiry as skipped and return them (to be reported)."""
+    stale = list(session.execute(
+        select(PlannedPost).where(PlannedPost.state == PostState.PENDING.value, PlannedPost.expires_at < now)
+    ).scalars())
+    for post in stale:
+        post.state = PostState.SKIPPED.value
+        post.last_error = (f"missed: due {post.due_at:%Y-%m-%d %H:%M} UTC, and by "
+                           f"{post.expires_at:%Y-%m-%d %H:%M} UTC it was too late to send")
+        post.updated_at = now
+        session.add(post)
+    return stale
+
+
+def release_stale_claims(session: Session, now: datetime, timeout: timedelta = CLAIM_TIMEOUT) -> int:
+    """Claims older than `timeout` belong to a process that died mid-post: make them pending again."""
+    result = session.execute(
+        update(PlannedPost)
+        .where(PlannedPost.state == PostState.CLAIMED.value, col(PlannedPost.claimed_at) < now - timeout)
+        .values(state=PostState.PENDING.value, claimed_by="", next_try_at=now)
+    )
+    return int(result.rowcount or 0)
+
+
+def claim_due(session: Session, now: datetime, holder: str, limit: int = 200) -> list[Claimed]:
+    """Atomically claim up to `limit` due posts. Only rows still pending are taken, so two processes
+    (or a retry racing a restart) can never both claim one row."""
+    token = f"{holder}:{uuid.uuid4().hex[:12]}"
+    due = (select(PlannedPost.id).where(PlannedPost.state == PostState.PENDING.value,
+                                        PlannedPost.next_try_at <= now)
+           .order_by(col(PlannedPost.next_try_at)).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    session.execute(
+        update(PlannedPost)
+        .where(col(PlannedPost.id).in_(due.scalar_subquery()), PlannedPost.state == PostState.PENDING.value)
+        .values(state=PostState.CLAIMED.value, claimed_by=token, claimed_at=now,
+                attempts=PlannedPost.attempts + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    rows = session.execute(select(PlannedPost).where(PlannedPost.claimed_by == token,
+                                                     PlannedPost.state == PostState.CLAIMED.value)
+                           .order_by(col(PlannedPost.next_try_at))).scalars()
+    return [Claimed(p.id or 0, p.key, p.kind, p.due_at, p.expires_at, p.attempts, p.max_attempts,
+                    json.loads(p.payload or "{}"), token) for p in rows]
+
+
+def mark_sent(session: Session, done: list[tuple[Claimed, datetime, dict[str, Any] | None]]) -> set[int]:
+    """Record posts as sent, in one transaction and one batched statement. Returns the ids whose claim
+    still held (a lapsed claim means another process may have taken the post over)."""
+    if not done:
+        return set()
+    table = PlannedPost.__table__  # type: ignore[attr-defined]
+    stmt = (update(table)
+            .where(table.c.id == bindparam("pid"), table.c.claimed_by == bindparam("token"),
+                   table.c.state == PostState.CLAIMED.value)
+            .values(state=PostState.SENT.value, sent_at=bindparam("at"), updated_at=bindparam("at"),
+                    last_error="", result=bindparam("res")))
+    session.execute(stmt, [{"pid": c.id, "token": c.token, "at": at, "res": json.dumps(r or {}, sort_keys=True)}
+                           for c, at, r in done])
+    sent = session.execute(select(PlannedPost.id, PlannedPost.claimed_by)
+                           .where(col(PlannedPost.id).in_([c.id for c, _, _ in done]),
+                                  PlannedPost.state == PostState.SENT.value)).all()
+    tokens = {c.id: c.token for c, _, _ in done}
+    return {pid for pid, holder in sent if tokens.get(pid) == holder}
+
+
+def mark_failed(session: Session, claimed: Claimed, now: datetime, error: str, *, retryable: bool) -> str:
+    """Record a failed try. Returns the new state: pending (to retry later) or failed (given up)."""
+    give_up = not retryable or claimed.attempts >= claimed.max_attempts
+    state = PostState.FAILED if give_up else PostState.PENDING
+    next_try = now + BACKOFF[min(claimed.attempts - 1, len(BACKOFF) - 1)]
+    session.execute(
+        update(PlannedPost)
+        .where(PlannedPost.id == claimed.id, PlannedPost.claimed_by == claimed.token)
+        .values(state=state.value, claimed_by="", last_error=error[:500], updated_at=now,
+                next_try_at=next_try)
+    )
+    return state.value
+
+
+def next_due(session: Session) -> datetime | None:
+    return session.execute(
+        select(PlannedPost.next_try_at).where(PlannedPost.state == PostState.PENDING.value)
+        .order_by(col(PlannedPost.next_try_at)).limit(1)
+    ).scalar()
+
+
+def retry(session: Session, post_id: int, now: datetime) -> PlannedPost | None:
+    """Send a failed or skipped post again now (a coordinator's decision)."""
+    post = session.get(PlannedPost, post_id)
+    if post is None:
+        return None
+    if post.state in (PostState.FAILED.value, PostState.SKIPPED.value, PostState.CANCELLED.value):
+        post.state, post.attempts, post.next_try_at, post.last_error = PostState.PENDING.value, 0, now, ""
+        post.expires_at = max(post.expires_at, now + timedelta(hours=1))
+        post.updated_at = now
+        session.add(post)
+    return post
+
+
+def take_lease(session: Session, name: str, holder: str, now: datetime, duration: timedelta) -> bool:
+    """Become (or stay) the one process running the scheduler, until `now + duration`."""
+    expires = now + duration
+    taken = session.execute(
+        update(SchedulerLease)
+        .where(SchedulerLease.name == name,
+               or_(SchedulerLease.holder == holder, and_(SchedulerLease.expires_at < now)))
+        .values(holder=holder, expires_at=expires)
+    )
+    if taken.rowcount:
+        return True
+    if session.get(SchedulerLease, name) is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(SchedulerLease(name=name, holder=holder, expires_at=expires))
+            session.flush()
+        return True
+    except IntegrityError:
+        return False
+
+
+def drop_lease(session: Session, name: str, holder: str) -> None:
+    session.execute(update(SchedulerLease).where(SchedulerLease.name == name, SchedulerLease.holder == holder)
+                    .values(expires_at=datetime(2000, 1, 1, tzinfo=timezone.utc)))

@@ -1,0 +1,275 @@
+"""The scheduler: wakes when a planned post falls due, claims it, hands it to its kind's handler.
+
+APScheduler 3 (AsyncIOScheduler, in the bot's one event loop) is only the alarm clock: a wake-up job at
+the next due time, a sweep every 30 s as a safety net, and a lease job. Jobs carry no objects and no
+state; everything is read from `planned_post` rows (scheduling/engine/outbox.py). With several bot processes
+on one database, the one holding the `scheduler_lease` row runs the ticks; another takes over within
+the lease time (45 s) when it stops renewing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Awaitable, Callable, Mapping
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.config import Settings
+from bot.messenger import DeliveryError, Messenger
+from bot.platform_events import forget_old_events
+from bot.store.db import Store
+from scheduling.engine import outbox
+from scheduling.engine.outbox import Claimed
+
+log = logging.getLogger(__name__)
+LEASE_NAME = "scheduler"
+LEASE_TIME = timedelta(seconds=45)
+SWEEP_SECONDS = 30
+SEND_TIMEOUT = 60.0  # well inside outbox.CLAIM_TIMEOUT, so a live claim is never taken back
+FLUSH_SECONDS = 0.025
+_FAILED = object()
+
+
+@dataclass
+class Delivery:
+    """What a handler gets: the claimed post and the means to act on it."""
+
+    post: Claimed
+    now: datetime
+    store: Store
+    messengers: Mapping[str, Messenger]
+    settings: Settings
+    scheduler: "Scheduler"
+
+    def messenger(self, platform: str) -> Messenger:
+        try:
+            return self.messengers[platform]
+        except KeyError:
+            raise DeliveryError(f"no adapter for platform {platform!r} is running", retryable=True) from None
+
+
+Handler = Callable[[Delivery], Awaitable[dict[str, Any] | None]]
+Notifier = Callable[[str], Awaitable[None]]
+
+
+@dataclass
+class TickReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    skipped: int = 0
+    lateness: list[float] = field(default_factory=list)  # seconds between due and sent, per sent post
+
+
+class Scheduler:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        clock: Callable[[], datetime],
+        *,
+        messengers: Mapping[str, Messenger] | None = None,
+        notify: Notifier | None = None,
+        instance: str | None = None,
+        concurrency: int = 50,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.messengers: dict[str, Messenger] = dict(messengers or {})
+        self.handlers: dict[str, Handler] = {}
+        self.notify = notify
+        self.instance = instance or f"copbot-{uuid.uuid4().hex[:8]}"
+        self.concurrency = concurrency
+        self.is_leader = False
+        self._lock = asyncio.Lock()
+        self._aps: AsyncIOScheduler | None = None
+        self._passes: set[asyncio.Task[Any]] = set()
+
+    # ---- wiring ------------------------------------------------------------------------------
+    def handle(self, kind: str) -> Callable[[Handler], Handler]:
+        def register(fn: Handler) -> Handler:
+            self.handlers[kind] = fn
+            return fn
+
+        return register
+
+    def add_messenger(self, messenger: Messenger) -> None:
+        self.messengers[messenger.platform] = messenger
+
+    # ---- one pass ----------------------------------------------------------------------------
+    async def tick(self) -> TickReport:
+        """Send everything due now. Safe to call at any time; one pass runs at a time."""
+        async with self._lock:
+            report = TickReport()
+            now = self.clock()
+            skipped = await self.store.run(lambda s: self._housekeeping(s, now))
+            report.skipped = len(skipped)
+            for key, why in skipped:
+                await self._tell_coordinators(f"A scheduled post was skipped ({key}): {why}.")
+            while True:
+                now = self.clock()
+                batch = await self.store.run(lambda s, at=now: outbox.claim_due(s, at, self.instance))
+                if not batch:
+                    break
+                await self._deliver_batch(batch, report)
+            await self._arm_wakeup()
+            return report
+
+    @staticmethod
+    def _housekeeping(session: Any, now: datetime) -> list[tuple[str, str]]:
+        outbox.release_stale_claims(session, now)
+        forget_old_events(session, now)
+        return [(p.key, p.last_error) for p in outbox.skip_expired(session, now)]
+
+    async def _deliver_batch(self, batch: list[Claimed], report: TickReport) -> None:
+        """Deliver concurrently. Successes are recorded in small groups as they complete (every
+        FLUSH_SECONDS), so a crash can repeat at most the few posts sent in that instant, and a
+        thousand posts do not cost a thousand transactions."""
+        gate = asyncio.Semaphore(self.concurrency)
+        done: list[tuple[Claimed, datetime, dict[str, Any] | None]] = []
+        finished = asyncio.Event()
+
+        async def flush() -> None:
+            if not done:
+                return
+            group = done[:]
+            del done[:]
+            try:
+                confirmed = await self.store.run(lambda s: outbox.mark_sent(s, group))
+            except Exception:  # noqa: BLE001 - the claims time out and the posts are retried
+                log.exception("could not record %d sent post(s); they may be sent again", len(group))
+                return
+            for claimed, sent_at, _ in group:
+                if claimed.id in confirmed:
+                    report.sent += 1
+                    report.lateness.append((sent_at - claimed.due_at).total_seconds())
+                else:
+                    log.warning("post %s was sent but its claim had lapsed", claimed.key)
+
+        async def flusher() -> None:
+            while not finished.is_set():
+                try:
+                    await asyncio.wait_for(finished.wait(), FLUSH_SECONDS)
+                except asyncio.TimeoutError:
+                    pass
+                await flush()
+
+        async def one(post: Claimed) -> None:
+            async with gate:
+                result = await self._attempt(post, report)
+                if result is not _FAILED:
+                    done.append((post, self.clock(), result))
+
+        flushing = asyncio.create_task(flusher())
+        try:
+            await asyncio.gather(*(one(p) for p in batch))
+        finally:
+            finished.set()
+            await flushing
+            await flush()  # what completed while the last flush was writing
+
+    async def _attempt(self, post: Claimed, report: TickReport) -> Any:
+        handler = self.handlers.get(post.kind)
+        try:
+            if handler is None:
+                raise DeliveryError(f"no handler for kind {post.kind!r}", retryable=False)
+            delivery = Delivery(post, self.clock(), self.store, self.messengers, self.settings, self)
+            return await asyncio.wait_for(handler(delivery), SEND_TIMEOUT)
+        except Exception as exc:  # noqa: BLE001 - every failure is recorded, none is lost
+            retryable = exc.retryable if isinstance(exc, DeliveryError) else not isinstance(exc, (KeyError, TypeError))
+            error = f"{exc.__class__.__name__}: {exc}"
+            log.warning("post %s (%s) failed on try %d: %s", post.id, post.key, post.attempts, error)
+            try:
+                state = await self.store.run(lambda s: outbox.mark_failed(s, post, self.clock(), error,
+                                                                          retryable=retryable))
+            except Exception:  # noqa: BLE001 - the claim times out and the post is retried
+                log.exception("could not record the failure of %s", post.key)
+                return _FAILED
+            if state == "failed":
+                report.failed += 1
+                await self._tell_coordinators(
+                    f"A scheduled post failed after {post.attempts} tries ({post.key}): {error}. "
+                    f"See schedule list; retry it with: schedule retry {post.id}")
+            else:
+                report.retrying += 1
+            return _FAILED
+
+    async def _tell_coordinators(self, text: str) -> None:
+        log.warning(text)
+        if self.notify is not None:
+            try:
+                await self.notify(text)
+            except Exception:  # noqa: BLE001 - a failed notice must not stop the scheduler
+                log.exception("could not notify coordinators")
+
+    # ---- running -----------------------------------------------------------------------------
+    def wake(self) -> None:
+        """Something was planned or the clock moved: run a pass soon (only the leader does)."""
+        if self._aps is not None and self.is_leader:
+            self._aps.add_job(self._safe_tick, id="wake", replace_existing=True, misfire_grace_time=None)
+
+    async def _arm_wakeup(self) -> None:
+        """Set the alarm for the next due post (only the leader keeps an alarm)."""
+        if self._aps is None or not self.is_leader:
+            return
+        due = await self.store.run(outbox.next_due)
+        if due is None or self._aps is None:
+            return
+        delay = max(0.0, (due - self.clock()).total_seconds())
+        run_at = datetime.now(timezone.utc) + timedelta(seconds=delay)
+        self._aps.add_job(self._safe_tick, "date", run_date=run_at, id="wake", replace_existing=True,
+                          misfire_grace_time=None, coalesce=True)
+
+    async def _safe_tick(self) -> None:
+        if not self.is_leader:
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self._passes.add(task)
+        try:
+            await self.tick()
+        except Exception:  # noqa: BLE001
+            log.exception("scheduler pass failed; the next sweep tries again")
+        finally:
+            if task is not None:
+                self._passes.discard(task)
+
+    async def _renew_lease(self) -> None:
+        now = self.clock()
+        try:
+            leader = await self.store.run(lambda s: outbox.take_lease(s, LEASE_NAME, self.instance, now,
+                                                                      LEASE_TIME))
+        except Exception:  # noqa: BLE001
+            log.exception("could not renew the scheduler lease")
+            leader = False
+        if leader and not self.is_leader:
+            log.info("this process (%s) now runs the scheduler", self.instance)
+            self.is_leader = True
+            await self._safe_tick()
+        elif not leader and self.is_leader:
+            log.warning("lost the scheduler lease; another process runs it now")
+            self.is_leader = False
+
+    async def start(self) -> None:
+        self._aps = AsyncIOScheduler(timezone=timezone.utc)
+        self._aps.add_job(self._renew_lease, "interval", seconds=LEASE_TIME.total_seconds() / 3, id="lease",
+                          misfire_grace_time=None, coalesce=True, max_instances=1)
+        self._aps.add_job(self._safe_tick, "interval", seconds=SWEEP_SECONDS, id="sweep",
+                          misfire_grace_time=None, coalesce=True, max_instances=1)
+        self._aps.start()
+        await self._renew_lease()
+
+    async def stop(self) -> None:
+        if self._aps is not None:
+            self._aps.shutdown(wait=False)
+            self._aps = None
+        if self._passes:  # let a pass in progress finish its posts and record them (never half-sent)
+            await asyncio.wait(set(self._passes), timeout=30)
+        if self.is_leader:
+            self.is_leader = False
+            await self.store.run(lambda s: outbox.drop_lease(s, LEASE_NAME, self.instance))

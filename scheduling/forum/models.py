@@ -1,0 +1,130 @@
+"""Tables of the monthly open forum: its settings, occurrences, topics and votes, replies, capture requests.
+
+Times are aware UTC; SQLModel stores them on timezone-aware columns (timestamptz on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+from sqlalchemy import Column, ForeignKey, Integer, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from bot.store.models import utcnow
+
+
+class ForumSettings(SQLModel, table=True):
+    """The forum's cadence and where and how it runs (one row)."""
+
+    __tablename__ = "forum_settings"
+
+    id: int | None = Field(default=None, primary_key=True)
+    cadence: str = Field(sa_column=Column(Text, nullable=False))
+    platform: str = Field(max_length=20)
+    channel_id: str = Field(max_length=100)
+    facilitator_platform: str = Field(default="", max_length=20)
+    facilitator_user_id: str = Field(default="", max_length=100)
+    facilitator_name: str = Field(default="", max_length=200)
+    announce_days: int = 7
+    prompt: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    join_info: str = Field(default="", max_length=500)
+    holiday_country: str = Field(default="US", max_length=10)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class OccurrenceStatus(str, Enum):
+    PLANNED = "planned"
+    SKIPPED = "skipped"
+    HELD = "held"
+
+
+class ForumOccurrence(SQLModel, table=True):
+    __tablename__ = "forum_occurrence"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slot: str = Field(max_length=10, unique=True)  # the cadence's local date, YYYY-MM-DD
+    starts_at: datetime
+    ends_at: datetime
+    moved_from: datetime | None = None
+    status: str = Field(default=OccurrenceStatus.PLANNED.value, max_length=20)
+    skip_reason: str = Field(default="", max_length=300)
+    topic_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("forum_topic.id", ondelete="SET NULL"))
+    )
+    topic_text: str = Field(default="", max_length=300)
+    thread_platform: str = Field(default="", max_length=20)
+    thread_channel_id: str = Field(default="", max_length=100)
+    thread_id: str = Field(default="", max_length=100)
+    thread_link: str = Field(default="", max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class TopicStatus(str, Enum):
+    OPEN = "open"
+    USED = "used"
+    WITHDRAWN = "withdrawn"
+
+
+class ForumTopic(SQLModel, table=True):
+    __tablename__ = "forum_topic"
+
+    id: int | None = Field(default=None, primary_key=True)
+    text: str = Field(max_length=300)
+    proposer_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("member.id", ondelete="SET NULL"))
+    )
+    status: str = Field(default=TopicStatus.OPEN.value, max_length=20)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ForumVote(SQLModel, table=True):
+    __tablename__ = "forum_vote"
+    __table_args__ = (UniqueConstraint("topic_id", "member_id", name="uq_forum_vote"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    topic_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("forum_topic.id", ondelete="CASCADE"), nullable=False)
+    )
+    member_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False)
+    )
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ForumReply(SQLModel, table=True):
+    """A member's message in a forum thread."""
+
+    __tablename__ = "forum_reply"
+
+    id: int | None = Field(default=None, primary_key=True)
+    occurrence_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("forum_occurrence.id", ondelete="CASCADE"), nullable=False,
+                         index=True)
+    )
+    member_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False)
+    )
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    link: str = Field(default="", max_length=500)
+    practice_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("practice.id", ondelete="SET NULL"))
+    )
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CaptureRequest(SQLModel, table=True):
+    """Someone asked to save another member's reply as a practice; the author decides."""
+
+    __tablename__ = "forum_capture_request"
+    __table_args__ = (UniqueConstraint("reply_id", name="uq_capture_reply"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    reply_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("forum_reply.id", ondelete="CASCADE"), nullable=False)
+    )
+    requested_by: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("member.id", ondelete="SET NULL"))
+    )
+    state: str = Field(default="pending", max_length=20)  # pending | accepted | declined
+    created_at: datetime = Field(default_factory=utcnow)
