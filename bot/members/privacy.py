@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from sqlmodel import Session, select
 
+from bot import zones
 from bot.commands import CommandGroup, Opt
 from bot.context import Context, ensure_member
 from bot.errors import CommandError
@@ -139,13 +140,7 @@ async def forget_me(
 
 
 def _zone_name(raw: str) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(raw.strip())
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{raw!r} is not a time zone; use a name like America/Chicago or Europe/London") from None
-    return raw.strip()
+    return zones.zone(raw).key
 
 
 @me.command("timezone")

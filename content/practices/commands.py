@@ -167,7 +167,7 @@ async def share(
     member = ctx.member
 
     def apply(session: Session) -> PracticeView:
-        p = service.create(session, member, fields, labels)
+        p = service.create(session, member, fields, labels, ctx.now())
         return service.views(session, [p])[0]
 
     view = await ctx.store.run(apply)
@@ -334,7 +334,7 @@ async def edit(
         new_attr = Attribution(fields.get("attribution", p.attribution))
         _check_attribution(new_attr, fields.get("author_role", p.author_role))
         is_author = service.may_edit(session, p, member, False)
-        service.update(session, p, fields, labels)
+        service.update(session, p, fields, labels, ctx.now())
         if not is_author:
             write_audit(session, member, "practice edit",
                         f"{practice_ref(practice_id)}: {', '.join(sorted(given))}")
@@ -352,7 +352,7 @@ async def _set_status(ctx: Context, practice_id: int, status: Status) -> Reply:
         p = service.get(session, practice_id)
         if not service.may_edit(session, p, member, is_coordinator):
             raise NotAllowed(f"Only the author or a coordinator can change {ref}.")
-        changed = service.set_status(session, p, status)
+        changed = service.set_status(session, p, status, ctx.now())
         if changed and not service.may_edit(session, p, member, False):
             write_audit(session, member, f"practice {'retire' if status is Status.RETIRED else 'restore'}", ref)
         return changed, p

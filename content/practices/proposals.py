@@ -147,7 +147,7 @@ async def practice_consent(
                                       author_role=role_description, author_name=member.name[:200],
                                       source_platform=author.platform, source_link=row.link,
                                       source_note="proposed by another member")
-        p = service.create(session, Member(author.platform, author.user_id, member.name), fields, {})
+        p = service.create(session, Member(author.platform, author.user_id, member.name), fields, {}, ctx.now())
         row.state, row.practice_id = "accepted", p.id
         session.add(row)
         ref = practice_ref(p.id or 0)

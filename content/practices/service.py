@@ -16,7 +16,7 @@ from bot.errors import ArgumentError, NotAllowed, NotFound
 from bot.messages import Member
 from bot.store import fulltext
 from bot.store.db import contains_pattern
-from bot.store.models import MemberRecord, utcnow
+from bot.store.models import MemberRecord
 from content.practices.models import Attribution, Endorsement, LabelKind, Practice, PracticeLabel, Status
 
 PRACTICE_INDEX = fulltext.Index(
@@ -177,9 +177,9 @@ def _set_labels(session: Session, p: Practice, labels: dict[str, list[str]]) -> 
     session.add(p)
 
 
-def create(session: Session, author: Member, fields: dict[str, Any], labels: dict[str, list[str]]) -> Practice:
+def create(session: Session, author: Member, fields: dict[str, Any], labels: dict[str, list[str]],
+           now: datetime) -> Practice:
     record = ensure_member(session, author)
-    now = utcnow()
     p = Practice(**fields, author_id=record.id, created_at=now, updated_at=now)
     session.add(p)
     session.flush()
@@ -204,20 +204,21 @@ def may_edit(session: Session, p: Practice, member: Member, is_coordinator: bool
     return author is not None and author.platform == member.platform and author.user_id == member.user_id
 
 
-def update(session: Session, p: Practice, fields: dict[str, Any], labels: dict[str, list[str]]) -> None:
+def update(session: Session, p: Practice, fields: dict[str, Any], labels: dict[str, list[str]],
+           now: datetime) -> None:
     for key, value in fields.items():
         setattr(p, key, value)
-    p.updated_at = utcnow()
+    p.updated_at = now
     session.add(p)
     session.flush()
     _set_labels(session, p, labels)
 
 
-def set_status(session: Session, p: Practice, status: Status) -> bool:
+def set_status(session: Session, p: Practice, status: Status, now: datetime) -> bool:
     if p.status == status.value:
         return False
     p.status = status.value
-    p.updated_at = utcnow()
+    p.updated_at = now
     session.add(p)
     return True
 

@@ -23,7 +23,6 @@ from sqlalchemy import insert, text
 from sqlmodel import Session, col, select
 
 from bot.errors import ArgumentError
-from bot.store.models import utcnow
 from content.resources.catalog import (
     AREAS,
     CATALOG_DIR,
@@ -132,7 +131,8 @@ def _insert(session: Session, entries: Sequence[CatalogEntry], now: datetime) ->
                      for e in entries for position, area in enumerate(e.areas)])
 
 
-def sync_catalog(session: Session, entries: Sequence[CatalogEntry], directory: Path | None = None) -> SyncReport:
+def sync_catalog(session: Session, entries: Sequence[CatalogEntry], directory: Path | None,
+                 now: datetime) -> SyncReport:
     """Make the database say what the catalog files say. Idempotent.
 
     An entry is matched by slug. One whose file entry changed since it was last loaded is updated (an
@@ -142,7 +142,6 @@ def sync_catalog(session: Session, entries: Sequence[CatalogEntry], directory: P
     check_fits(entries, directory)
     _take_turns(session)
     report = SyncReport()
-    now = utcnow()
     existing = {r.slug: r for r in session.exec(select(Resource))}
     changed: list[tuple[Resource, CatalogEntry]] = []
     added: list[CatalogEntry] = []

@@ -19,7 +19,7 @@ def _prepare(options: StartOptions) -> StartStep:
     catalog = read_catalog(options.catalog_dir)
 
     def apply(session: Session, now: datetime) -> None:
-        sync_catalog(session, catalog, options.catalog_dir)
+        sync_catalog(session, catalog, options.catalog_dir, now)
         digest_posts.ensure_planned(session, now)
 
     return apply

@@ -23,7 +23,7 @@ from scheduling.convenings import calendar as cal
 from scheduling.convenings import mirror as convening_mirror
 from scheduling.convenings import service as svc
 from scheduling.convenings.models import DEFAULT_LEADS, Answer, Convening, ConveningStatus
-from scheduling.time.when import WhenError, _take_zone, _zone, parse_duration, parse_start
+from scheduling.time.when import WhenError, parse_duration, parse_start, take_zone, zone_named
 
 convening_group = CommandGroup("convening", "meetings of a network: schedule, RSVP, reminders, calendar files")
 calendar_group = CommandGroup("me", "")  # adds `me calendar` to the core's `me` group
@@ -45,8 +45,8 @@ ANSWERS = {RsvpAnswer.GOING: Answer.GOING, RsvpAnswer.MAYBE: Answer.MAYBE, RsvpA
 def _start(text: str, zone: str, now: datetime) -> tuple[datetime, str]:
     """Read a start (the zone named in the text wins over `zone`); returns it and the zone used."""
     try:
-        named = _take_zone(text)[1]
-        tz = named.key if named else _zone(zone).key
+        named = take_zone(text)[1]
+        tz = named.key if named else zone_named(zone).key
         return parse_start(text, tz, now), tz
     except WhenError as exc:
         raise ArgumentError(f"--start: {exc}.", "start") from None

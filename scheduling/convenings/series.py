@@ -27,7 +27,7 @@ from scheduling.convenings import mirror as convening_mirror
 from scheduling.convenings import service as svc
 from scheduling.convenings.models import DEFAULT_LEADS, Convening, ConveningSeries, ConveningStatus
 from scheduling.time.cadence import Cadence, CadenceError, parse_cadence
-from scheduling.time.when import WhenError, _zone, parse_duration
+from scheduling.time.when import WhenError, parse_duration, zone_named
 
 series_group = CommandGroup("convening", "")  # adds `convening series` and `convening series-cancel`
 
@@ -36,7 +36,7 @@ MAX_COUNT = 24
 
 def read_rule(rule: str, tz: str, now: datetime) -> Cadence:
     try:
-        return parse_cadence(rule, tz, anchor=now.astimezone(ZoneInfo(_zone(tz).key)).date())
+        return parse_cadence(rule, tz, anchor=now.astimezone(ZoneInfo(zone_named(tz).key)).date())
     except (CadenceError, WhenError) as exc:
         raise ArgumentError(f"--rule: {exc}", "rule") from None
 
@@ -130,7 +130,7 @@ async def series_command(
         networks.require_coordinator(session, ctx.settings, n, member)
         reader = member_zone(session, member.platform, member.user_id, ctx.settings.timezone)
         try:
-            zone = _zone(tz).key if tz else reader
+            zone = zone_named(tz).key if tz else reader
         except WhenError as exc:
             raise ArgumentError(f"--tz: {exc}.", "tz") from None
         cadence = read_rule(rule, zone, now)

@@ -450,7 +450,7 @@ async def forum_reply(
 
 
 def _capture(session: Session, reply: ForumReply, occ: ForumOccurrence, author: MemberRecord, *, title: str,
-             what: str, attribution: Attribution, role_description: str) -> Practice:
+             what: str, attribution: Attribution, role_description: str, now: datetime) -> Practice:
     if reply.practice_id is not None:
         raise CommandError(f"R{reply.id} is already saved as practice P{reply.practice_id}.")
     author_member = Member(author.platform, author.user_id, author.display_name)
@@ -458,7 +458,7 @@ def _capture(session: Session, reply: ForumReply, occ: ForumOccurrence, author: 
         "title": title, "what": what, "attribution": attribution.value, "author_role": role_description,
         "author_name": author.display_name, "source_platform": author.platform, "source_link": reply.link,
         "source_note": f"open forum {occ.slot}", "forum_occurrence_id": occ.id, "links": "",
-    }, {})
+    }, {}, now)
     reply.practice_id = p.id
     session.add(reply)
     return p
@@ -501,7 +501,7 @@ async def forum_capture(
                 raise ArgumentError('--role-description is needed when attribution is role, e.g. '
                                     '--role-description "a chief of staff in a large city"', "role_description")
             p = _capture(session, row, occ, author, title=title or practices.title_from_text(row.text), what=what or row.text,
-                         attribution=attribution, role_description=role_description)
+                         attribution=attribution, role_description=role_description, now=ctx.now())
             return Reply(f"Saved P{p.id}: {p.title}, from the open forum of {occ.slot}. "
                          f"Credited as: {practices.attribution_text(p)}.", visibility=Visibility.PUBLIC)
         existing = session.execute(select(CaptureRequest).where(CaptureRequest.reply_id == reply)).scalars().first()
@@ -566,7 +566,7 @@ async def forum_consent(
             session.add(req)
             return Reply("Understood: your reply is not saved as a practice.")
         p = _capture(session, row, occ, author, title=practices.title_from_text(row.text), what=row.text,
-                     attribution=attribution, role_description=role_description)
+                     attribution=attribution, role_description=role_description, now=ctx.now())
         req.state = "accepted"
         session.add(req)
         return Reply(f"Thank you. Saved as P{p.id}: {p.title}. Credited as: {practices.attribution_text(p)}. "

@@ -18,7 +18,7 @@ from bot.networks.service import NetworkRef
 from bot.zones import member_zone
 from scheduling.introductions import service as svc
 from scheduling.introductions.models import IntroRound
-from scheduling.time.when import WhenError, _take_zone, _zone, parse_start
+from scheduling.time.when import WhenError, parse_start, take_zone, zone_named
 
 intro_group = CommandGroup("intro", "peer introductions within a network: opt in, skip a round, say if you met")
 
@@ -85,8 +85,8 @@ async def plan_round(
         networks.require_coordinator(session, settings, n, member)
         zone = member_zone(session, member.platform, member.user_id, settings.timezone)
         try:
-            named = _take_zone(on)[1]
-            zone = named.key if named else _zone(zone).key
+            named = take_zone(on)[1]
+            zone = named.key if named else zone_named(zone).key
             at = parse_start(on, zone, now)
         except WhenError as exc:
             raise ArgumentError(f"--on: {exc}.", "on") from None

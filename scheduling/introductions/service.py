@@ -29,6 +29,7 @@ from bot.messenger import DeliveryError
 from bot.networks import service as networks
 from bot.networks.models import MembershipState, Network, NetworkMember
 from bot.store.models import MemberProfile, MemberRecord
+from bot.zones import zone_of_record
 from scheduling.engine import outbox
 from scheduling.engine.runner import Delivery
 from scheduling.introductions.models import (
@@ -312,11 +313,6 @@ def groups_of_pairing(session: Session, pairing_id: int) -> list[int]:
 
 # ---- the handlers -----------------------------------------------------------------------------------
 
-def _zone(session: Session, member_id: int, default: str) -> str:
-    profile = session.get(MemberProfile, member_id)
-    return (profile.zone if profile and profile.zone else default)
-
-
 def _to(record: MemberRecord) -> tuple[str, str]:
     return record.platform, record.user_id
 
@@ -336,7 +332,7 @@ async def on_announce(d: Delivery) -> dict[str, Any]:
             return 0
         people = participants(session, rnd)
         for record in people:
-            zone = _zone(session, record.id or 0, d.settings.timezone)
+            zone = zone_of_record(session, record.id or 0, d.settings.timezone)
             when = networks_local(rnd.scheduled_for, zone)
             text = (f"Peer introductions in {network.name}: you will be introduced tomorrow ({when}) to another "
                     f"member whose working hours overlap yours. To sit this one out: intro skip {rnd.id}")
@@ -383,7 +379,7 @@ async def on_pair(d: Delivery) -> dict[str, Any]:
         if rnd.state != RoundState.ANNOUNCED.value:
             return {"already": rnd.state}
         people = {r.id or 0: r for r in participants(session, rnd)}
-        candidates = [Candidate(mid, _zone(session, mid, tz)) for mid in sorted(people)]
+        candidates = [Candidate(mid, zone_of_record(session, mid, tz)) for mid in sorted(people)]
         groups = pair_members(candidates, history(session, rnd.network_id, rnd), rnd.scheduled_for,
                               seed=rnd.id or 0)
         for group in groups:
@@ -393,7 +389,7 @@ async def on_pair(d: Delivery) -> dict[str, Any]:
             for mid in group:
                 session.add(IntroPairingMember(pairing_id=pairing.id or 0, member_id=mid))
             for mid in group:
-                reader = _zone(session, mid, tz)
+                reader = zone_of_record(session, mid, tz)
                 others = "\n".join("- " + _describe(session, o, reader, tz, rnd.scheduled_for)
                                    for o in group if o != mid)
                 text = (f"Peer introductions in {network.name}: meet\n{others}\n"

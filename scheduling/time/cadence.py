@@ -15,12 +15,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from functools import lru_cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 import holidays
 from dateutil.rrule import rrule, rrulestr
 
+from bot import zones
 from bot.messenger import format_in_zone
 
 EXAMPLE = "first Tuesday of every month, 12:00 to 13:00, America/New_York"
@@ -84,16 +84,11 @@ class Occurrence:
     end: datetime
 
 
-@lru_cache(maxsize=1)
-def _zone_names() -> dict[str, str]:
-    return {name.lower(): name for name in available_timezones()}
-
-
 def _zone(name: str) -> ZoneInfo:
     """ZoneInfo for an IANA name (case-insensitive), or CadenceError."""
-    if (canonical := _zone_names().get(name.strip().lower())) is None:
+    if (found := zones.canonical(name)) is None:
         raise CadenceError(f"unknown time zone {name!r}", 'use an IANA zone such as "Europe/London"; ')
-    return ZoneInfo(canonical)
+    return ZoneInfo(found)
 
 
 def _aware(dt: datetime, what: str) -> None:
@@ -354,15 +349,15 @@ def _take_zone(low: str, default_tz: str, text: str) -> tuple[str, str]:
     """Remove an IANA name or a known abbreviation; return (rest, zone name)."""
     found = [m.group(1) for m in _ZONE_RE.finditer(low)]
     words = re.split(r"[\s,;.()]+", _ZONE_RE.sub(" ", low))
-    for name in (n for n in found if n not in _zone_names()):
+    for name in (n for n in found if not zones.is_zone(n)):
         spelled = re.search(re.escape(name), text, re.I)
         raise CadenceError(f"unknown time zone {spelled.group() if spelled else name!r}",
                            'use an IANA zone such as "Europe/London"; ')
-    zones = {_zone(z).key for z in found + [ZONE_ALIASES[w] for w in words if w in ZONE_ALIASES]}
-    if len(zones) > 1:
-        raise CadenceError(f"more than one time zone given ({', '.join(sorted(zones))})")
+    named = {_zone(z).key for z in found + [ZONE_ALIASES[w] for w in words if w in ZONE_ALIASES]}
+    if len(named) > 1:
+        raise CadenceError(f"more than one time zone given ({', '.join(sorted(named))})")
     rest = " ".join(w for w in words if w not in ZONE_ALIASES)
-    return rest, zones.pop() if zones else _zone(default_tz).key
+    return rest, named.pop() if named else _zone(default_tz).key
 
 
 def _words_to_rrule(tokens: list[str], text: str) -> str:

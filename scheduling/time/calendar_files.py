@@ -17,21 +17,17 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from functools import lru_cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vCalAddress, vDuration
+
+from bot import zones
 
 PRODID = "-//copbot//convenings//EN"
 STATUSES = ("CONFIRMED", "CANCELLED")
 REFRESH = timedelta(hours=1)  # how often a subscribed client should re-read a feed (a hint)
 _KIND_RE = re.compile(r"[a-z][a-z0-9_-]*")
 _DOMAIN_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
-
-
-@lru_cache(maxsize=1)
-def _zone_names() -> frozenset[str]:
-    return frozenset(available_timezones())
 
 
 def _aware(dt: datetime, what: str) -> None:
@@ -67,7 +63,7 @@ class CalendarEvent:
             raise ValueError(f"sequence must be 0 or more, not {self.sequence}")
         if not self.uid or any(c.isspace() for c in self.uid):
             raise ValueError(f"uid must be non-empty without spaces, e.g. {stable_uid('convening', 12)!r}")
-        if self.tz not in _zone_names():
+        if zones.canonical(self.tz) != self.tz:
             raise ValueError(f"tz must be an IANA zone name such as 'America/Chicago', not {self.tz!r}")
 
     @property

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone, tzinfo
-from functools import lru_cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 import dateparser
 from dateutil.relativedelta import relativedelta
 
+from bot import zones
 from scheduling.time.cadence import ZONE_ALIASES
 
 MAX_TEXT = 100
@@ -53,14 +53,9 @@ class WhenError(ValueError):
         super().__init__(f"{problem}; try {example}")
 
 
-@lru_cache(maxsize=1)
-def _zone_names() -> dict[str, str]:
-    return {name.lower(): name for name in available_timezones()}
-
-
-def _zone(name: str) -> ZoneInfo:
+def zone_named(name: str) -> ZoneInfo:
     """ZoneInfo for an IANA name (case-insensitive), or WhenError."""
-    if (canonical := _zone_names().get(name.strip().lower())) is None:
+    if (canonical := zones.canonical(name)) is None:
         raise WhenError(f"unknown time zone {name!r}",
                         'an IANA zone such as "Europe/London" or "America/Chicago"')
     return ZoneInfo(canonical)
@@ -71,16 +66,16 @@ def _examples(now: datetime, zone: tzinfo) -> str:
     return f'"{(now.astimezone(zone) + timedelta(days=7)):%Y-%m-%d} 10:00" or "next Tuesday 2pm"'
 
 
-def _take_zone(text: str) -> tuple[str, ZoneInfo | None]:
+def take_zone(text: str) -> tuple[str, ZoneInfo | None]:
     """Remove the zone named in `text` (IANA name or a US word); return (rest, zone or None)."""
     names = [m.group(1) for m in _IANA_RE.finditer(text)] + [ZONE_WORDS[m.group(1).lower()]
                                                             for m in _WORD_RE.finditer(text)]
-    zones = {_zone(n).key for n in names}
-    if len(zones) > 1:
-        raise WhenError(f"more than one time zone given ({', '.join(sorted(zones))})",
+    named = {zone_named(n).key for n in names}
+    if len(named) > 1:
+        raise WhenError(f"more than one time zone given ({', '.join(sorted(named))})",
                         'one zone, as in "March 14 10:00 Europe/London" or "next Tuesday 2pm Central"')
     rest = " ".join(_WORD_RE.sub(" ", _IANA_RE.sub(" ", text)).split()).strip(" ,;")
-    return rest, ZoneInfo(zones.pop()) if zones else None
+    return rest, ZoneInfo(named.pop()) if named else None
 
 
 def _read(text: str, base: datetime) -> datetime | None:
@@ -111,11 +106,11 @@ def parse_start(text: str, default_tz: str, now: datetime) -> datetime:
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError(f"now must be a timezone-aware datetime, got {now!r}")
-    default_zone = _zone(default_tz)
+    default_zone = zone_named(default_tz)
     if len(text) > MAX_TEXT:
         raise WhenError(f"the start time is too long ({len(text)} characters, at most {MAX_TEXT})",
                         _examples(now, default_zone))
-    rest, named = _take_zone(text.strip())
+    rest, named = take_zone(text.strip())
     zone = named or default_zone
     examples = _examples(now, zone)
     if not rest:

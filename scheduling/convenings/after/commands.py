@@ -187,7 +187,7 @@ async def share(
             "title": row.text[:200], "what": what, "attribution": attribution.value,
             "author_role": role_description.strip(), "author_name": author.display_name,
             "source_platform": author.platform, "source_link": "", "links": "",
-            "source_note": f"commitment after {conv.title}"[:200]}, {})
+            "source_note": f"commitment after {conv.title}"[:200]}, {}, ctx.now())
         row.practice_id = p.id
         session.add(row)
         return Reply(f"Saved P{p.id}: {p.title}. Credited as: {practices.attribution_text(p)}. "

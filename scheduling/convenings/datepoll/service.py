@@ -26,7 +26,7 @@ from bot.zones import member_zone
 from scheduling.convenings import service as svc
 from scheduling.convenings.datepoll.models import DatePoll, DatePollMark, DatePollSlot, PollStatus
 from scheduling.convenings.models import Convening
-from scheduling.time.when import WhenError, _take_zone, _zone, parse_start
+from scheduling.time.when import WhenError, parse_start, take_zone, zone_named
 
 MAX_SLOTS = 10
 
@@ -41,7 +41,7 @@ def parse_slots(text: str, zone: str, now: datetime) -> list[datetime]:
     starts: list[datetime] = []
     for i, part in enumerate(parts, 1):
         try:
-            named = _take_zone(part)[1]
+            named = take_zone(part)[1]
             start = parse_start(part, named.key if named else zone, now)
         except WhenError as exc:
             raise ArgumentError(f"--slots: slot {i} ({part[:60]!r}): {exc}.", "slots") from None
@@ -58,7 +58,7 @@ def propose(session: Session, settings: Settings, network_ref: str, creator: Mem
     if network.archived:
         raise CommandError(f"{network.name} is archived; it holds no new convenings.")
     try:
-        zone = _zone(tz).key if tz else member_zone(session, creator.platform, creator.user_id, settings.timezone)
+        zone = zone_named(tz).key if tz else member_zone(session, creator.platform, creator.user_id, settings.timezone)
     except WhenError as exc:
         raise ArgumentError(f"--tz: {exc}.", "tz") from None
     starts = parse_slots(slots, zone, now)
