@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import importlib.metadata as md
 import re
 from pathlib import Path
@@ -12,6 +13,7 @@ from alembic.migration import MigrationContext
 
 from bot.app import App, build_registry
 from bot.commands import describe_commands
+from bot.feature import Feature
 from bot.store.schema import metadata
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +60,81 @@ def test_no_installed_distribution_also_provides_our_top_level_packages() -> Non
     assert clashes == []
 
 
+# ---- the layout's import directions ---------------------------------------------------------------------
+# core: bot/ (who and how) minus its wiring and the networks feature; bot/members (roles, profiles,
+# privacy) is a feature package that is also part of the core (the dispatcher checks roles there).
+# engine and time helpers: scheduling/engine and scheduling/time, on top of the core only.
+# a feature package (a folder with a feature.py): the core, the engine, the time helpers, itself, and the
+# features it declares in `Feature.uses`. Adapters: the core only. Only bot/app.py imports the features.
+
+
+def _module(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+
+
+CORE_FEATURES = ("bot.members",)
+ENGINE = ("scheduling.engine", "scheduling.time")
+
+
+def _feature_packages(*, all_of_them: bool = False) -> dict[str, Feature]:
+    found: dict[str, Feature] = {}
+    for path in sorted(ROOT.glob("*/*/**/feature.py")):
+        package = _module(path.parent)
+        if path.relative_to(ROOT).parts[0] in ("bot", "scheduling", "content") and (
+                all_of_them or not package.startswith(CORE_FEATURES + ENGINE)):
+            found[package] = importlib.import_module(f"{package}.feature").FEATURE
+    return found
+
+
+def _ours(name: str) -> str | None:
+    return name if name.split(".")[0] in OURS else None
+
+
+def _within(name: str, package: str) -> bool:
+    return name == package or name.startswith(package + ".")
+
+
+def test_every_feature_package_is_listed_once_in_the_app() -> None:
+    from bot.app import FEATURES
+
+    packages = _feature_packages(all_of_them=True)
+    assert sorted(f.name for f in packages.values()) == sorted(f.name for f in FEATURES if f.name != "core")
+    assert len({f.name for f in FEATURES}) == len(FEATURES)
+
+
+def test_imports_follow_the_layout() -> None:
+    packages = _feature_packages()
+    by_name = {feature.name: package for package, feature in packages.items()}
+    engine = ENGINE
+    wiring = {"bot.app", "bot.cli", "bot.store.schema", "adapters.runtime"}
+    offenders = []
+    for path in sorted(p for top in OURS for p in (ROOT / top).rglob("*.py")):
+        module = _module(path)
+        if module in wiring or "migrations" in module:
+            continue
+        owner = next((pkg for pkg in sorted(packages, key=len, reverse=True) if _within(module, pkg)), None)
+        for name in filter(None, map(_ours, _imports(path))):
+            top = name.split(".")[0]
+            if name == "bot.app" or name.endswith(".feature") and not name.startswith("bot.feature"):
+                if not (owner and _within(name, owner)):
+                    offenders.append(f"{module} imports {name}: only bot/app.py wires features")
+                continue
+            target = next((pkg for pkg in sorted(packages, key=len, reverse=True) if _within(name, pkg)), None)
+            if module.startswith("adapters."):
+                allowed = top in ("bot", "adapters") and target is None
+            elif owner is not None:
+                uses = {by_name[u] for u in packages[owner].uses}
+                allowed = (target is None and (top == "bot" or name.startswith(engine))) or target == owner or (
+                    target is not None and (target in uses or _within(owner, target)))
+            elif module.startswith(engine):
+                allowed = target is None and (top == "bot" or name.startswith(engine))
+            else:  # the core
+                allowed = top == "bot" and target is None
+            if not allowed:
+                offenders.append(f"{module} imports {name}")
+    assert offenders == [], "\n".join(offenders)
+
+
 def test_our_packages_are_the_ones_imported() -> None:
     import adapters
     import bot
@@ -69,7 +146,7 @@ def test_our_packages_are_the_ones_imported() -> None:
 
 
 def test_no_adapter_module_shadows_its_sdk() -> None:
-    names = {p.stem for p in (ROOT / "adapters").glob("*.py")}
+    names = {p.stem for p in (ROOT / "adapters").rglob("*.py")}
     assert not names & {"slack", "discord", "slack_bolt", "slack_sdk"}
     assert not (ROOT / "slack").exists() and not (ROOT / "discord").exists()
 
@@ -108,3 +185,13 @@ def _is_search_object(change: object) -> bool:
     text = repr(change)
     return any(name in text for name in ("practice_fts", "resource_fts", "search_vector", "ix_practice_search",
                                          "ix_resource_search"))
+
+
+def test_every_table_is_declared_by_a_feature() -> None:
+    from sqlmodel import SQLModel
+
+    from bot.store.schema import TABLE_MODULES
+
+    declared = {module.__name__ for module in TABLE_MODULES}
+    tables = {mapper.class_.__module__ for mapper in SQLModel._sa_registry.mappers}  # type: ignore[attr-defined]
+    assert tables <= declared, f"tables in modules no feature declares: {sorted(tables - declared)}"
