@@ -120,6 +120,9 @@ async def test_a_member_who_did_everything_is_forgotten_everywhere(cb: ConvBot, 
     await via_console(zelda_console, "me data")
     await via_console(zelda_console, f"convening ics {cid}")
     await via_console(bob_console, "me data")
+    # A long button command kept for a platform that limits button ids, and a claimed event, naming her.
+    await cb.app.remember_button("approve-zelda", f"network approve digital-leaders console:{ZELDA.user_id}")
+    assert await cb.app.claim_event("console", f"join:{ZELDA.user_id}:1")
     exports = files.exports_dir(settings.data_dir)
     saved = sorted(p.name for p in exports.rglob("*.json"))
     assert len(saved) == 2 and ZELDA.user_id not in " ".join(saved), saved  # one file each, names unguessable
