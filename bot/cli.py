@@ -62,9 +62,9 @@ def _safe_url(settings: Settings) -> str:
 
 async def _run_console(settings: Settings, user: str, role: str, demo: bool) -> int:
     from adapters.console.adapter import ConsoleAdapter, console_member
-    from bot.members.files import exports_dir
     from bot.app import build_app
     from bot.context import system_clock
+    from bot.members.files import exports_dir
     from scheduling.engine.clock import DemoClock
 
     app = build_app(settings, clock=DemoClock() if demo else system_clock)

@@ -326,7 +326,8 @@ def block_action(value: str, *, user: str = "U0ANA", name: str = "ana", channel:
     container = {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": ephemeral}
     return _interactive({
         "type": "block_actions", "user": _user(user, name), "api_app_id": "A0COPBOT", "token": "deprecated",
-        "container": container, "trigger_id": trigger_id or _trigger(), "team": {"id": TEAM, "domain": "community"},
+        "container": container, "trigger_id": trigger_id or _trigger(),
+        "team": {"id": TEAM, "domain": "community"},
         "channel": {"id": channel, "name": "general"},
         "message": {"type": "message", "ts": message_ts, "bot_id": BOT_ID, "text": "…", "user": BOT_USER},
         "response_url": response_url,

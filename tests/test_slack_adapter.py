@@ -158,11 +158,13 @@ MALFORMED: dict[str, tuple[fs.Request | bytes, str]] = {
 
 
 @pytest.mark.parametrize("kind", list(MALFORMED))
-async def test_a_malformed_but_signed_request_gets_400_naming_the_problem(slack: SlackWorld, kind: str) -> None:
+async def test_a_malformed_but_signed_request_gets_400_naming_the_problem(slack: SlackWorld,
+                                                                          kind: str) -> None:
     request, reason = MALFORMED[kind]
     raw = request if isinstance(request, bytes) else request.body.encode()
     content_type = "application/x-www-form-urlencoded" if isinstance(request, bytes) else request.content_type
-    async with slack.http.post(slack.url, data=raw, headers={"Content-Type": content_type, **fs.sign(raw)}) as r:
+    headers = {"Content-Type": content_type, **fs.sign(raw)}
+    async with slack.http.post(slack.url, data=raw, headers=headers) as r:
         status, body = r.status, await r.text()
     await slack.settle()
     assert (status, reason in body) == (400, True), (status, body)
@@ -183,7 +185,8 @@ async def test_a_replayed_slash_command_or_button_acts_once(slack: SlackWorld) -
     assert [(await slack.send(command, signed=signed))[0] for _ in range(3)] == [200, 200, 200]
     await slack.settle()
     assert await slack.count("practice") == 1 and len(slack.fake.responses) == 1
-    button = fs.block_action("practice endorse P1", user="U0BOB", name="bob", response_url=slack.fake.response_url())
+    button = fs.block_action("practice endorse P1", user="U0BOB", name="bob",
+                             response_url=slack.fake.response_url())
     signed = fs.sign(button.body)
     for _ in range(2):
         assert (await slack.send(button, signed=signed))[0] == 200

@@ -45,7 +45,7 @@ SHAPES: dict[str, Spec] = {
                        ("channel", dict, True)),
 }
 SLASH_COMMAND = ("command", "user_id", "channel_id")
-_TYPE_NAMES = {dict: "an object", list: "a list", str: "a string"}
+_TYPE_NAMES: dict[type, str] = {dict: "an object", list: "a list", str: "a string"}
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,8 @@ class Inbound:
     def signed(self, raw: bytes, headers: Mapping[str, str]) -> bool:
         """Slack's check, over the raw bytes (slack_sdk's SignatureVerifier decodes the body first, so it
         cannot tell a correctly signed body that is not UTF-8, which is malformed, from a forged one)."""
-        timestamp, signature = headers.get("X-Slack-Request-Timestamp", ""), headers.get("X-Slack-Signature", "")
+        timestamp = headers.get("X-Slack-Request-Timestamp", "")
+        signature = headers.get("X-Slack-Signature", "")
         if not timestamp.isascii() or not timestamp.isdigit() or abs(self.clock() - int(timestamp)) > MAX_AGE:
             return False
         digest = hmac.new(self.secret, b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256).hexdigest()
@@ -118,7 +119,7 @@ class Inbound:
             request = AsyncBoltRequest(body=text, query=query, headers=dict(headers))
         except ValueError:  # json.JSONDecodeError included
             return self._malformed("the body (or its payload field) is not valid JSON")
-        except Exception:  # noqa: BLE001 - bolt reads fields as it builds the request; any failure is a bad body
+        except Exception:  # noqa: BLE001 - bolt reads fields while building it: any failure is a bad body
             return self._malformed("the body is not a Slack form or JSON object")
         problem = shape_problem(request.body)
         return self._malformed(problem) if problem else request

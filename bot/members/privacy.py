@@ -13,8 +13,8 @@ from typing import Annotated, Any
 
 from sqlmodel import Session, select
 
-from bot.commands import CommandGroup, Opt
 from bot import platform_events
+from bot.commands import CommandGroup, Opt
 from bot.context import Context, ensure_member
 from bot.errors import CommandError
 from bot.feature import PrivacyHook
@@ -127,7 +127,8 @@ async def forget_me(
     """
     if not confirm:
         raise CommandError(
-            "This deletes your profile, endorsements and roles, and makes your shared practices anonymous. "
+            "This deletes your profile, endorsements, roles, answers and the files copbot saved for you, and "
+            "makes your shared practices anonymous. "
             "It cannot be undone. To go ahead: me forget --confirm (me data downloads a copy first)."
         )
     if ctx.settings.is_bootstrap_admin(ctx.member):

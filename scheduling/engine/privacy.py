@@ -56,8 +56,9 @@ class Subject:
     def addressed(self, payload: Any) -> bool:
         if not isinstance(payload, dict):
             return False
-        to_them = (payload.get("platform") == self.record.platform and payload.get("user_id") == self.record.user_id)
-        return to_them or (self.record.id is not None and payload.get("member_id") == self.record.id)
+        record = self.record
+        to_them = payload.get("platform") == record.platform and payload.get("user_id") == record.user_id
+        return to_them or (record.id is not None and payload.get("member_id") == record.id)
 
     def named(self, *values: Any) -> bool:
         return any(self.pattern.search(s) for v in values for s in _strings(v))

@@ -324,6 +324,11 @@ POSTS = {"forum.announce": on_announce, "forum.remind-day": on_remind_day, "foru
 local = format_in_zone  # the forum's name for the one time renderer
 
 
+def _facilitates(fs: ForumSettings | None, record: MemberRecord) -> bool:
+    facilitator = (fs.facilitator_platform, fs.facilitator_user_id) if fs is not None else None
+    return facilitator == (record.platform, record.user_id)
+
+
 def export_member(session: Session, record: MemberRecord) -> dict[str, Any]:
     """A member's forum replies, proposed topics and votes, and whether they facilitate the forum."""
     replies = session.execute(select(ForumReply).where(ForumReply.member_id == record.id)).scalars().all()
@@ -331,8 +336,7 @@ def export_member(session: Session, record: MemberRecord) -> dict[str, Any]:
     votes = session.execute(select(ForumVote).where(ForumVote.member_id == record.id)).scalars().all()
     fs = settings_row(session)
     return {
-        "facilitator": fs is not None and (fs.facilitator_platform, fs.facilitator_user_id) == (record.platform,
-                                                                                                 record.user_id),
+        "facilitator": _facilitates(fs, record),
         "replies": [{"id": f"R{r.id}", "text": r.text, "at": r.created_at.isoformat()} for r in replies],
         "topics_proposed": [{"id": f"T{t.id}", "text": t.text} for t in topics],
         "votes": [f"T{v.topic_id}" for v in votes],
@@ -344,7 +348,7 @@ def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
     no facilitator until a coordinator names one."""
     changed = 0
     fs = settings_row(session)
-    if fs is not None and (fs.facilitator_platform, fs.facilitator_user_id) == (record.platform, record.user_id):
+    if fs is not None and _facilitates(fs, record):
         fs.facilitator_platform, fs.facilitator_user_id, fs.facilitator_name = "", "", ""
         session.add(fs)
         changed += 1
