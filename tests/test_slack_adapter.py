@@ -171,6 +171,18 @@ async def test_a_malformed_but_signed_request_gets_400_naming_the_problem(slack:
     assert slack.fake.calls == [] and slack.fake.responses == [] and await slack.count("practice") == 0
 
 
+async def test_slacks_unsigned_ssl_check_is_acknowledged_and_nothing_more(slack: SlackWorld) -> None:
+    check = _form(ssl_check="1", token="deprecated-verification-token")
+    headers = {"Content-Type": check.content_type}  # no signature
+    async with slack.http.post(slack.url, data=check.body.encode(), headers=headers) as r:
+        assert r.status == 200
+    forged = _form(ssl_check="1", command="/cop", user_id="U0ANA", channel_id="C0GENERAL",
+                   text="practice share --title T --what W --attribution named")
+    assert (await slack.send(forged, signed={}))[0] == 200
+    await slack.settle()
+    assert slack.fake.calls == [] and slack.fake.responses == []
+
+
 async def test_a_body_over_a_mebibyte_is_refused_unread(slack: SlackWorld) -> None:
     request = fs.slash_command("practice share --title T --attribution named --what " + "x" * 1_100_000)
     assert (await slack.send(request))[0] == 413

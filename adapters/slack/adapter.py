@@ -30,7 +30,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 
-from adapters.slack.inbound import Inbound, Refusal, quiet_bolt_logs
+from adapters.slack.inbound import Answer, Inbound, quiet_bolt_logs
 from adapters.slack.messenger import PLATFORM, Pause, SlackMessenger, Target, web_client
 from adapters.slack.render import (
     ACTION_PREFIX,
@@ -131,7 +131,7 @@ class SlackAdapter:
         unsigned or stale, 400 malformed, 413 (aiohttp) too big; a replay is acknowledged and ignored."""
         self._last_request = time.monotonic()
         checked = self.inbound.check(await request.read(), request.headers, request.query_string)
-        if isinstance(checked, Refusal):
+        if isinstance(checked, Answer):
             return web.Response(status=checked.status, text=checked.reason)
         key = self.inbound.replay_key(checked)
         if key is not None and not await self.core.claim_event(PLATFORM, key):

@@ -20,6 +20,7 @@ import logging
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
+from urllib.parse import parse_qs
 
 from slack_bolt.request.async_request import AsyncBoltRequest
 
@@ -49,7 +50,9 @@ _TYPE_NAMES: dict[type, str] = {dict: "an object", list: "a list", str: "a strin
 
 
 @dataclass(frozen=True)
-class Refusal:
+class Answer:
+    """The HTTP answer given here, without bolt: a refusal, or Slack's SSL check acknowledged."""
+
     status: int
     reason: str
 
@@ -106,11 +109,13 @@ class Inbound:
         digest = hmac.new(self.secret, b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256).hexdigest()
         return hmac.compare_digest(f"v0={digest}", signature)
 
-    def check(self, raw: bytes, headers: Mapping[str, str], query: str) -> AsyncBoltRequest | Refusal:
-        """The request for bolt, or why it is refused (401 unsigned or stale, 400 malformed)."""
+    def check(self, raw: bytes, headers: Mapping[str, str], query: str) -> AsyncBoltRequest | Answer:
+        """The request for bolt, or the answer to give instead (401 unsigned or stale, 400 malformed)."""
         if not self.signed(raw, headers):
+            if parse_qs(raw.decode("utf-8", "replace")).get("ssl_check") == ["1"]:
+                return Answer(200, "")  # Slack checks the certificate without signing (bolt answers the same)
             log.info("Slack: refused a request with a missing, wrong or stale signature")
-            return Refusal(401, "invalid request")
+            return Answer(401, "invalid request")
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -125,9 +130,9 @@ class Inbound:
         return self._malformed(problem) if problem else request
 
     @staticmethod
-    def _malformed(reason: str) -> Refusal:
+    def _malformed(reason: str) -> Answer:
         log.info("Slack: refused a malformed request: %s", reason)  # the reason names fields, never values
-        return Refusal(400, f"malformed Slack request: {reason}")
+        return Answer(400, f"malformed Slack request: {reason}")
 
     @staticmethod
     def replay_key(request: AsyncBoltRequest) -> str | None:
