@@ -27,7 +27,7 @@ from bot.help import general
 from bot.home import home_group, overview
 from bot.members.feature import FEATURE as members
 from bot.members.roles import set_role
-from bot.messages import Incoming, Member, Place, Reply
+from bot.messages import Incoming, Member, Place, Reply, printable
 from bot.messenger import Messenger
 from bot.networks.feature import FEATURE as networks
 from bot.permissions import Role
@@ -147,6 +147,7 @@ class App:
     async def heard(self, member: Member, place: Place, text: str, link: str | None) -> bool:
         """A message heard in a thread (not a command): True when a feature kept it (a forum reply)."""
         now = self.services.clock()
+        text = printable(text)  # nobody to ask to fix a stray control character: it is left out
         listeners = [f.on_thread_message for f in self.features if f.on_thread_message is not None]
 
         def offer(session: Session) -> bool:

@@ -64,6 +64,7 @@ async def _run_console(settings: Settings, user: str, role: str, demo: bool) -> 
     from adapters.console.adapter import ConsoleAdapter, console_member
     from bot.app import build_app
     from bot.context import system_clock
+    from bot.members.files import exports_dir
     from scheduling.engine.clock import DemoClock
 
     app = build_app(settings, clock=DemoClock() if demo else system_clock)
@@ -77,7 +78,7 @@ async def _run_console(settings: Settings, user: str, role: str, demo: bool) -> 
             return None
 
         await app.set_local_role(console_member(user), Role.parse(role), "console --role")
-        console = ConsoleAdapter(app.dispatch, user=user, export_dir=settings.data_dir / "exports",
+        console = ConsoleAdapter(app.dispatch, user=user, export_dir=exports_dir(settings.data_dir),
                                  switch_role=switch_role, history_file=settings.data_dir / "console_history",
                                  timezone=settings.timezone)
         app.add_messenger(console.messenger)

@@ -19,11 +19,14 @@ from enum import Enum
 from typing import Any, Awaitable, Callable, Iterable, Mapping
 
 from bot.errors import ArgumentError, CommandError
-from bot.messages import FieldKind, Form, FormField, Member
+from bot.messages import FieldKind, Form, FormField, Member, unstorable_character
 from bot.permissions import Role
 
 DEFAULT_MAX_TEXT = 200
 DEFAULT_MAX_LONG_TEXT = 4000
+# Every number a command takes fits the database's INTEGER, the narrower of the two stores: 32 bits on
+# PostgreSQL (SQLite's is 64). Ids are stored there, so a larger one could never match.
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -102,11 +105,18 @@ class Param:
 
     def convert_one(self, raw: Any, cmd: "Command", mentions: Mapping[str, Member]) -> Any:
         where = self.display()
+        if isinstance(raw, str):
+            raw = raw.replace("\r\n", "\n")
+            bad = unstorable_character(raw)
+            if bad is not None:
+                raise ArgumentError(f"{where} contains a control character ({bad}) that copbot cannot store. "
+                                    "Remove it and try again; line breaks and tabs are fine.")
         if self.opt.converter is not None:
             try:
-                return self.opt.converter(str(raw).strip())
+                converted = self.opt.converter(str(raw).strip())
             except (ValueError, TypeError) as exc:
                 raise ArgumentError(f"{where}: {exc}. {cmd.example_hint()}") from None
+            return self._in_range(converted, where) if isinstance(converted, int) else converted
         if self.base is bool:
             if isinstance(raw, bool):
                 return raw
@@ -118,16 +128,12 @@ class Param:
             raise ArgumentError(f"{where}: expected yes or no, got {str(raw)!r}. {cmd.example_hint()}")
         if self.base is int:
             try:
-                value = int(str(raw).strip())
+                number = int(str(raw).strip())
             except ValueError:
                 raise ArgumentError(
                     f"{where}: expected a whole number, got {_clip(str(raw))!r}. {cmd.example_hint()}"
                 ) from None
-            if self.opt.min is not None and value < self.opt.min:
-                raise ArgumentError(f"{where}: must be at least {self.opt.min}, got {value}.")
-            if self.opt.max is not None and value > self.opt.max:
-                raise ArgumentError(f"{where}: must be at most {self.opt.max}, got {value}.")
-            return value
+            return self._in_range(number, where)
         if self.choices:
             value = slug(str(raw))
             for member in self.base:  # type: ignore[attr-defined]
@@ -160,6 +166,17 @@ class Param:
         if self.required and not text:
             raise ArgumentError(f"{where} cannot be empty. {cmd.example_hint()}")
         return text
+
+    def _in_range(self, value: int, where: str) -> int:
+        """Within the parameter's limits, and always within the database's INTEGER (ids are stored there):
+        a larger number could never match anything and would only make the database complain."""
+        low = max(self.opt.min, INT_MIN) if self.opt.min is not None else INT_MIN
+        high = min(self.opt.max, INT_MAX) if self.opt.max is not None else INT_MAX
+        if value < low:
+            raise ArgumentError(f"{where}: must be at least {low}, got {_clip(str(value))}.")
+        if value > high:
+            raise ArgumentError(f"{where}: must be at most {high}, got {_clip(str(value))}.")
+        return value
 
     def convert(self, raw: Any, cmd: "Command", mentions: Mapping[str, Member]) -> Any:
         try:

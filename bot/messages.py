@@ -7,6 +7,7 @@ raw payload and never hold a reference to an adapter. A member's identity is alw
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Mapping
@@ -21,6 +22,10 @@ class Member:
     platform: str
     user_id: str
     display_name: str = ""
+
+    def __post_init__(self) -> None:
+        if unstorable_character(self.display_name) is not None:  # cosmetic: a stray control character goes
+            object.__setattr__(self, "display_name", printable(self.display_name))
 
     @property
     def key(self) -> tuple[str, str]:
@@ -180,3 +185,27 @@ class Reply:
 
 def error(text: str) -> Reply:
     return Reply(text=text, is_error=True, visibility=Visibility.PRIVATE)
+
+
+# ---- what text the core stores ---------------------------------------------------------------------------
+
+_KEPT_CONTROLS = frozenset("\n\t")
+
+
+def _unstorable(ch: str) -> bool:
+    """A control character other than line break and tab (NUL cannot be stored in PostgreSQL text at all),
+    or half of a surrogate pair (not a character; no database encoding can hold it)."""
+    return ch not in _KEPT_CONTROLS and unicodedata.category(ch) in ("Cc", "Cs")
+
+
+def unstorable_character(text: str) -> str | None:
+    """The first character of `text` copbot will not store, as `U+0000`, or None when there is none."""
+    found = next((ch for ch in text if _unstorable(ch)), None)
+    return None if found is None else f"U+{ord(found):04X}"
+
+
+def printable(text: str) -> str:
+    """`text` with Windows line breaks made plain and every character `unstorable_character` names removed
+    (for text nobody can be asked to fix: a chat message heard in a thread, a platform display name)."""
+    text = text.replace("\r\n", "\n")
+    return text if unstorable_character(text) is None else "".join(ch for ch in text if not _unstorable(ch))

@@ -4,12 +4,13 @@ DM could not reach, and messages in a thread. Platform-neutral: adapters call th
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.context import ensure_member
 from bot.messages import Member
@@ -89,14 +90,28 @@ def unreachable_rows(session: Session) -> list[dict[str, Any]]:
 
 def remember_button(session: Session, key: str, command: str, now: datetime) -> None:
     """Keep a long button command under its hash key (idempotent)."""
-
-
     if session.get(ButtonCommand, key) is None:
         session.add(ButtonCommand(key=key, command=command, created_at=now))
 
 
 def button_command(session: Session, key: str) -> str | None:
-
-
     row = session.get(ButtonCommand, key)
     return row.command if row else None
+
+
+def forget_member(session: Session, record: MemberRecord) -> int:
+    """Drop the claimed events and stored button commands that carry the member's user id (a button that
+    approves, declines or names them); returns how many went."""
+    named = re.compile(rf"(?<!\w){re.escape(record.user_id)}(?!\w)")
+    gone = 0
+    for event in session.execute(select(ProcessedEvent).where(
+            col(ProcessedEvent.event_id).contains(record.user_id, autoescape=True))).scalars().all():
+        if named.search(event.event_id):
+            session.delete(event)
+            gone += 1
+    for button in session.execute(select(ButtonCommand).where(
+            col(ButtonCommand.command).contains(record.user_id, autoescape=True))).scalars().all():
+        if named.search(button.command):
+            session.delete(button)
+            gone += 1
+    return gone

@@ -238,9 +238,11 @@ class FakeSlack:
 # ---- signed requests --------------------------------------------------------------------------------
 
 
-def sign(body: str, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict[str, str]:
+def sign(body: str | bytes, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict[str, str]:
+    """Slack's signature headers: HMAC-SHA256 of `v0:<timestamp>:<raw body>` with the signing secret."""
     ts = str(int(time.time()) if timestamp is None else timestamp)
-    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    raw = body if isinstance(body, bytes) else body.encode()
+    digest = hmac.new(secret.encode(), f"v0:{ts}:".encode() + raw, hashlib.sha256).hexdigest()
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
 
 
@@ -251,16 +253,21 @@ class Request:
 
 
 def slash_command(text: str, *, user: str = "U0ANA", user_name: str = "ana", channel: str = "C0GENERAL",
-                  response_url: str = "", trigger_id: str = "13345224609.738474920.8088930838d88f008e0",
-                  command: str = "/cop") -> Request:
+                  response_url: str = "", trigger_id: str | None = None, command: str = "/cop") -> Request:
     fields = {"token": "deprecated-verification-token", "team_id": TEAM, "team_domain": "community",
               "channel_id": channel, "channel_name": "general", "user_id": user, "user_name": user_name,
               "command": command, "text": text, "api_app_id": "A0COPBOT", "is_enterprise_install": "false",
-              "response_url": response_url, "trigger_id": trigger_id}
+              "response_url": response_url, "trigger_id": trigger_id or _trigger()}
     return Request(urlencode(fields), "application/x-www-form-urlencoded")
 
 
 _EVENT_IDS = itertools.count(1)
+_TRIGGERS = itertools.count(1)
+
+
+def _trigger() -> str:
+    """A fresh trigger id, as Slack gives every slash command and interaction its own."""
+    return f"13345224609.738474920.{next(_TRIGGERS):012x}"
 
 
 def event_callback(event: dict[str, Any], *, event_id: str | None = None) -> Request:
@@ -315,11 +322,12 @@ def _user(user: str, name: str) -> dict[str, Any]:
 
 def block_action(value: str, *, user: str = "U0ANA", name: str = "ana", channel: str = "C0GENERAL",
                  message_ts: str = "1700000001.000100", response_url: str = "", ephemeral: bool = False,
-                 trigger_id: str = "13345224609.738474920.action") -> Request:
+                 trigger_id: str | None = None) -> Request:
     container = {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": ephemeral}
     return _interactive({
         "type": "block_actions", "user": _user(user, name), "api_app_id": "A0COPBOT", "token": "deprecated",
-        "container": container, "trigger_id": trigger_id, "team": {"id": TEAM, "domain": "community"},
+        "container": container, "trigger_id": trigger_id or _trigger(),
+        "team": {"id": TEAM, "domain": "community"},
         "channel": {"id": channel, "name": "general"},
         "message": {"type": "message", "ts": message_ts, "bot_id": BOT_ID, "text": "…", "user": BOT_USER},
         "response_url": response_url,
@@ -330,7 +338,7 @@ def block_action(value: str, *, user: str = "U0ANA", name: str = "ana", channel:
 def home_action(value: str, *, user: str = "U0ANA", name: str = "ana") -> Request:
     return _interactive({
         "type": "block_actions", "user": _user(user, name), "api_app_id": "A0COPBOT", "token": "deprecated",
-        "container": {"type": "view", "view_id": "V0HOME"}, "trigger_id": "13345224609.738474920.home",
+        "container": {"type": "view", "view_id": "V0HOME"}, "trigger_id": _trigger(),
         "team": {"id": TEAM, "domain": "community"}, "view": {"id": "V0HOME", "type": "home", "blocks": []},
         "actions": [{"action_id": "copbot:2", "block_id": "h1", "value": value, "type": "button",
                      "text": {"type": "plain_text", "text": "Go"}, "action_ts": "1700000002.000200"}]})
@@ -340,7 +348,7 @@ def message_action(text: str, *, user: str = "U0ANA", name: str = "ana", author:
                    channel: str = "C0GENERAL", ts: str = "1700000400.000500", response_url: str = "",
                    callback_id: str = "save_practice") -> Request:
     return _interactive({
-        "type": "message_action", "callback_id": callback_id, "trigger_id": "13345224609.738474920.shortcut",
+        "type": "message_action", "callback_id": callback_id, "trigger_id": _trigger(),
         "message_ts": ts, "response_url": response_url, "user": _user(user, name),
         "team": {"id": TEAM, "domain": "community"}, "channel": {"id": channel, "name": "general"},
         "message": {"type": "message", "user": author, "ts": ts, "text": text}, "token": "deprecated"})
@@ -348,7 +356,7 @@ def message_action(text: str, *, user: str = "U0ANA", name: str = "ana", author:
 
 def global_shortcut(callback_id: str = "share_practice", *, user: str = "U0ANA", name: str = "ana") -> Request:
     return _interactive({"type": "shortcut", "callback_id": callback_id, "user": _user(user, name),
-                         "trigger_id": "13345224609.738474920.global", "team": {"id": TEAM, "domain": "community"},
+                         "trigger_id": _trigger(), "team": {"id": TEAM, "domain": "community"},
                          "token": "deprecated", "action_ts": "1700000500.000100"})
 
 
@@ -358,7 +366,7 @@ def view_submission(view: dict[str, Any], values: dict[str, dict[str, Any]], *, 
     submitted = {**view, "id": "V0MODAL", "team_id": TEAM, "state": {"values": values}, "hash": "156772938.1827394"}
     return _interactive({"type": "view_submission", "team": {"id": TEAM, "domain": "community"},
                          "user": _user(user, name), "view": submitted, "api_app_id": "A0COPBOT",
-                         "token": "deprecated", "trigger_id": "13345224609.738474920.view",
+                         "token": "deprecated", "trigger_id": _trigger(),
                          "response_urls": []})
 
 

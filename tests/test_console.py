@@ -38,7 +38,7 @@ def test_data_survives_a_restart(tmp_path: Path, database_url: str) -> None:
     assert second.returncode == 0
     assert "Regional partnership on water" in second.stdout
     assert "Endorsed: 0" in second.stdout  # ana cannot endorse her own practice; nothing half written
-    exports = list((data / "exports").glob("practices-*.csv"))
+    exports = list((data / "exports").glob("*/practices-*.csv"))  # in the member's own folder
     assert len(exports) == 1 and "Regional partnership on water" in exports[0].read_text()
     assert f"Saved {exports[0].name} to" in second.stdout
 

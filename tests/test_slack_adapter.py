@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, AsyncIterator
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote_plus, urlencode
 
 import aiohttp
 import pytest
+from slack_bolt.request.async_request import AsyncBoltRequest
 from sqlalchemy import text
 
 from adapters.runtime import Running, start_platforms
@@ -119,6 +121,112 @@ async def test_forged_and_stale_requests_get_401_and_nothing_is_done(slack: Slac
     assert (await slack.send(event, signed=fs.sign(event.body, secret="wrong")))[0] == 401
     await slack.settle()
     assert slack.fake.calls == [] and await slack.count("practice") == 0
+
+
+def _form(**fields: str) -> fs.Request:
+    return fs.Request(urlencode(fields), "application/x-www-form-urlencoded")
+
+
+def _payload(value: Any) -> fs.Request:
+    return _form(payload=value if isinstance(value, str) else json.dumps(value))
+
+
+_USER = {"id": "U0ANA", "username": "ana", "team_id": fs.TEAM}
+MALFORMED: dict[str, tuple[fs.Request | bytes, str]] = {
+    "not UTF-8": (b"\xff\xfe\x00text=practice+share", "not UTF-8"),
+    "not a form": (fs.Request("this is not a form", "application/x-www-form-urlencoded"), "has no type"),
+    "a slash command without its user": (_form(command="/cop", text="practice share --title T --what W "
+                                               "--attribution named", channel_id="C0GENERAL"), "no user_id"),
+    "a payload that is not JSON": (_payload("{not json"), "not valid JSON"),
+    "JSON that is a list": (fs.Request("[1, 2, 3]", "application/json"), "not a Slack form or JSON object"),
+    "a payload that is a list": (_payload([{"type": "block_actions"}]), "not a Slack form or JSON object"),
+    "a payload without a type": (_payload({"user": _USER, "actions": [{"value": "help"}]}), "no type"),
+    "a user that is a string": (_payload({"type": "block_actions", "user": "U0ANA", "actions": [
+        {"action_id": "copbot:1", "value": "practice share --title T --what W --attribution named"}]}),
+        "user is not an object"),
+    "actions that are not objects": (_payload({"type": "block_actions", "user": _USER, "actions": ["help"]}),
+                                     "actions is not a list of objects"),
+    "an event that is a string": (fs.Request(json.dumps({"type": "event_callback", "event_id": "Ev0BAD1",
+                                                         "team_id": fs.TEAM, "event": "message"}),
+                                             "application/json"), "event is not an object"),
+    "message text that is a number": (fs.Request(json.dumps({
+        "type": "event_callback", "event_id": "Ev0BAD2", "team_id": fs.TEAM,
+        "event": {"type": "message", "channel_type": "im", "user": "U0ANA", "channel": "D0ANA", "text": 42,
+                  "ts": "1.2"}}), "application/json"), "event.text is not a string"),
+    "a modal without its view": (_payload({"type": "view_submission", "user": _USER}), "view is missing"),
+}
+
+
+@pytest.mark.parametrize("kind", list(MALFORMED))
+async def test_a_malformed_but_signed_request_gets_400_naming_the_problem(slack: SlackWorld,
+                                                                          kind: str) -> None:
+    request, reason = MALFORMED[kind]
+    raw = request if isinstance(request, bytes) else request.body.encode()
+    content_type = "application/x-www-form-urlencoded" if isinstance(request, bytes) else request.content_type
+    headers = {"Content-Type": content_type, **fs.sign(raw)}
+    async with slack.http.post(slack.url, data=raw, headers=headers) as r:
+        status, body = r.status, await r.text()
+    await slack.settle()
+    assert (status, reason in body) == (400, True), (status, body)
+    assert slack.fake.calls == [] and slack.fake.responses == [] and await slack.count("practice") == 0
+
+
+async def test_slacks_unsigned_ssl_check_is_acknowledged_and_nothing_more(slack: SlackWorld) -> None:
+    check = _form(ssl_check="1", token="deprecated-verification-token")
+    headers = {"Content-Type": check.content_type}  # no signature
+    async with slack.http.post(slack.url, data=check.body.encode(), headers=headers) as r:
+        assert r.status == 200
+    forged = _form(ssl_check="1", command="/cop", user_id="U0ANA", channel_id="C0GENERAL",
+                   text="practice share --title T --what W --attribution named")
+    assert (await slack.send(forged, signed={}))[0] == 200
+    await slack.settle()
+    assert slack.fake.calls == [] and slack.fake.responses == []
+
+
+async def test_a_body_over_a_mebibyte_is_refused_unread(slack: SlackWorld) -> None:
+    request = fs.slash_command("practice share --title T --attribution named --what " + "x" * 1_100_000)
+    assert (await slack.send(request))[0] == 413
+    await slack.settle()
+    assert slack.fake.calls == [] and await slack.count("practice") == 0
+
+
+async def test_a_replayed_slash_command_or_button_acts_once(slack: SlackWorld) -> None:
+    command = fs.slash_command("practice share --title Once --what W --attribution named",
+                               response_url=slack.fake.response_url())
+    signed = fs.sign(command.body)
+    assert [(await slack.send(command, signed=signed))[0] for _ in range(3)] == [200, 200, 200]
+    await slack.settle()
+    assert await slack.count("practice") == 1 and len(slack.fake.responses) == 1
+    button = fs.block_action("practice endorse P1", user="U0BOB", name="bob",
+                             response_url=slack.fake.response_url())
+    signed = fs.sign(button.body)
+    for _ in range(2):
+        assert (await slack.send(button, signed=signed))[0] == 200
+    await slack.settle()
+    assert await slack.count("practice_endorsement") == 1 and len(slack.fake.responses) == 2
+    # The same command typed again is a new request (Slack gives it a new trigger id): it runs.
+    await slack.cop("practice share --title Once --what W --attribution named")
+    assert await slack.count("practice") == 2
+
+
+async def test_a_refused_request_is_logged_without_its_body(slack: SlackWorld,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)  # the default LOG_LEVEL
+    words, user = "our confidential restructuring plan", "U0WHISTLE"
+    request = fs.slash_command(words, user=user, user_name="whistle")
+    assert (await slack.send(request, signed=fs.sign(request.body, secret="not-the-secret")))[0] == 401
+    malformed = _form(command="/cop", text=words, user_name=user)
+    assert (await slack.send(malformed))[0] == 400
+    # bolt itself logs the whole body of a request whose signature fails (at INFO); whichever way a request
+    # reaches it, that line leaves the body out.
+    forged = AsyncBoltRequest(body=request.body, headers={"content-type": request.content_type,
+                                                          **fs.sign(request.body, secret="not-the-secret")})
+    assert (await slack.adapter.bolt.async_dispatch(forged)).status == 401
+    await slack.settle()
+    assert "Invalid request signature detected" in caplog.text and "request body not logged" in caplog.text
+    assert "refused a malformed request: the slash command has no user_id" in caplog.text
+    assert words not in caplog.text and user not in caplog.text
+    assert quote_plus(words) not in caplog.text and "whistle" not in caplog.text
 
 
 async def test_a_slash_command_is_acked_at_once_and_answered_privately_by_response_url(slack: SlackWorld) -> None:

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, Awaitable, Callable, TextIO
 
+from bot.members.files import member_folder
 from bot.messages import Choice, FieldKind, Form, Incoming, Member, Place, Reply
 from bot.messenger import Posted, render_times
 
@@ -178,8 +179,9 @@ class ConsoleAdapter:
     async def show(self, reply: Reply) -> None:
         self.say(self.render(reply))
         for attachment in reply.attachments:
-            self.export_dir.mkdir(parents=True, exist_ok=True)
-            path = self.export_dir / attachment.filename
+            folder = member_folder(self.export_dir, self.member)  # each member's own; `me forget` deletes it
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / Path(attachment.filename).name
             path.write_bytes(attachment.content)
             self.say(f"Saved {attachment.filename} to {path}")
         if reply.form is not None:

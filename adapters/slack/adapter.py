@@ -9,7 +9,9 @@ messenger (adapters/slack/messenger.py). Slack's deadlines are kept here:
   the exception, because its validation errors must travel in the ack itself;
 - an event is claimed by its `event_id` in the store before anything is done, so a retry (Slack sends one
   with `X-Slack-Retry-Num` when the ack is slow) or a second bot process never acts twice;
-- bolt's signature check stays on: a forged or stale request gets 401 and nothing else happens;
+- every HTTP request is checked before bolt sees it (adapters/slack/inbound.py): a forged or stale one gets
+  401, a malformed one 400, and a replayed slash command or interaction is acknowledged and ignored;
+  bolt's own signature check stays on behind it, and no request body is ever logged;
 - the bot's own messages and other bots' messages are ignored.
 """
 
@@ -25,9 +27,10 @@ from typing import Any, Awaitable
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 
+from adapters.slack.inbound import Answer, Inbound, quiet_bolt_logs
 from adapters.slack.messenger import PLATFORM, Pause, SlackMessenger, Target, web_client
 from adapters.slack.render import (
     ACTION_PREFIX,
@@ -70,9 +73,12 @@ class SlackAdapter:
         if not self.socket_mode and not settings.slack_signing_secret:
             raise ValueError("SLACK_SIGNING_SECRET is required for HTTP mode (or set SLACK_APP_TOKEN for "
                              "Socket Mode); find it under Basic Information in your Slack app's settings")
+        self.inbound = Inbound(settings.slack_signing_secret)  # HTTP requests: signed, well formed, new
+        bolt_log = logging.getLogger("copbot.bolt")
+        quiet_bolt_logs(bolt_log)
         self.bolt = AsyncApp(client=self.client, signing_secret=settings.slack_signing_secret or "socket-mode",
                              process_before_response=True, request_verification_enabled=not self.socket_mode
-                             or bool(settings.slack_signing_secret), logger=logging.getLogger("copbot.bolt"))
+                             or bool(settings.slack_signing_secret), logger=bolt_log)
         # Work that follows an ack waits in a queue for a few workers: a burst of requests is acknowledged
         # at once and the work catches up after, instead of every ack queueing behind every search.
         self._work: asyncio.Queue[tuple[Awaitable[Any], str]] = asyncio.Queue()
@@ -121,10 +127,17 @@ class SlackAdapter:
             log.warning("Slack: %d request(s) still being worked on after %.0f s", self._work.qsize(), timeout)
 
     async def handle_http(self, request: web.Request) -> web.Response:
-        """POST /slack/events: every kind of Slack request (bolt checks the signature first)."""
+        """POST /slack/events: every kind of Slack request, once checked (adapters/slack/inbound.py): 401
+        unsigned or stale, 400 malformed, 413 (aiohttp) too big; a replay is acknowledged and ignored."""
         self._last_request = time.monotonic()
-        bolt_response = await self.bolt.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(bolt_response)
+        checked = self.inbound.check(await request.read(), request.headers, request.query_string)
+        if isinstance(checked, Answer):
+            return web.Response(status=checked.status, text=checked.reason)
+        key = self.inbound.replay_key(checked)
+        if key is not None and not await self.core.claim_event(PLATFORM, key):
+            log.info("Slack: ignored a replayed request")
+            return web.Response(status=200)
+        return await to_aiohttp_response(await self.bolt.async_dispatch(checked))
 
     async def _acks_first(self) -> None:
         deadline = time.monotonic() + ACK_FIRST_WAIT

@@ -13,11 +13,12 @@ from typing import Annotated, Any
 
 from sqlmodel import Session, select
 
-from bot import zones
+from bot import platform_events, zones
 from bot.commands import CommandGroup, Opt
 from bot.context import Context, ensure_member
 from bot.errors import CommandError
 from bot.feature import PrivacyHook
+from bot.members import files
 from bot.messages import Attachment, Member, Reply
 from bot.store.models import AuditEntry, MemberProfile, MemberRecord, RoleGrant, UnreachableMember
 
@@ -66,6 +67,13 @@ def _core_forget(session: Session, record: MemberRecord, now: datetime) -> int:
         a.detail = mention.sub("a forgotten member", a.detail)
         session.add(a)
         changed += 1
+    # Roles they granted stay, without their name.
+    if record.display_name:
+        for g in session.exec(select(RoleGrant).where(RoleGrant.granted_by == record.display_name)):
+            g.granted_by = "a forgotten member"
+            session.add(g)
+            changed += 1
+    changed += platform_events.forget_member(session, record)
     profile = session.get(MemberProfile, record.id)
     if profile is not None:
         session.delete(profile)
@@ -102,8 +110,9 @@ async def my_data(ctx: Context) -> Reply:
     if data is None:
         return Reply("copbot stores nothing about you yet.")
     content = json.dumps(data, indent=2, ensure_ascii=False, default=str).encode()
+    token = files.member_token(files.exports_dir(ctx.settings.data_dir), member)  # unique, unguessable
     return Reply("Here is everything copbot stores about you.",
-                 attachments=(Attachment(f"copbot-my-data-{member.platform}.json", content, "application/json"),))
+                 attachments=(Attachment(f"copbot-my-data-{token}.json", content, "application/json"),))
 
 
 @me.command("forget")
@@ -118,7 +127,8 @@ async def forget_me(
     """
     if not confirm:
         raise CommandError(
-            "This deletes your profile, endorsements and roles, and makes your shared practices anonymous. "
+            "This deletes your profile, endorsements, roles, answers and the files copbot saved for you, and "
+            "makes your shared practices anonymous. "
             "It cannot be undone. To go ahead: me forget --confirm (me data downloads a copy first)."
         )
     if ctx.settings.is_bootstrap_admin(ctx.member):
@@ -134,8 +144,10 @@ async def forget_me(
         return sum(hook.forget(session, record, now) for hook in reversed(hooks))
 
     changed = await ctx.store.run(apply)
-    if changed is None:
+    removed = files.forget_files(files.exports_dir(ctx.settings.data_dir), member)
+    if changed is None and not removed:
         return Reply("copbot stored nothing about you; there was nothing to delete.")
+    changed = (changed or 0) + removed
     return Reply(f"Done: copbot has forgotten you ({changed} record(s) deleted or made anonymous).")
 
 

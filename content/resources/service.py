@@ -14,6 +14,7 @@ from typing import Any, Iterable, Sequence
 from sqlalchemy import func, or_, text
 from sqlmodel import Session, col, select
 
+from bot.commands import INT_MAX
 from bot.context import ensure_member
 from bot.errors import ArgumentError, NotFound
 from bot.messages import Member
@@ -52,8 +53,8 @@ def parse_resource_ref(raw: str) -> str:
     value = raw.strip()
     m = _ID.match(value)
     if m:
-        if int(m.group(1)) <= 0:
-            raise ValueError(f"{raw!r} is not a resource id; ids look like L12")
+        if not 0 < int(m.group(1)) <= INT_MAX:
+            raise ValueError(f"{raw[:40]!r} is not a resource id; ids look like L12")
         return resource_ref(int(m.group(1)))
     if _SLUG.match(value.lower()) and len(value) <= 100:
         return value.lower()

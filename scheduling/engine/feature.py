@@ -1,7 +1,7 @@
 """The scheduling engine as a feature: the `schedule` and `clock` commands and one-off notices."""
 
-from bot.feature import Feature
-from scheduling.engine import models, notices
+from bot.feature import Feature, PrivacyHook
+from scheduling.engine import models, notices, privacy
 from scheduling.engine.commands import clock_group, schedule_group
 
 FEATURE = Feature(
@@ -9,4 +9,5 @@ FEATURE = Feature(
     groups=(schedule_group, clock_group),
     tables=(models,),
     posts={notices.KIND: notices.on_notice},
+    privacy=(PrivacyHook("messages", privacy.export_member, privacy.forget_member),),
 )

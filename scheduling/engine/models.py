@@ -21,6 +21,7 @@ class PostState(str, Enum):
     FAILED = "failed"
     SKIPPED = "skipped"
     CANCELLED = "cancelled"
+    FORGOTTEN = "forgotten"  # for or about a member who asked to be forgotten: emptied, never sent
 
 
 class PlannedPost(SQLModel, table=True):

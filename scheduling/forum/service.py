@@ -324,12 +324,19 @@ POSTS = {"forum.announce": on_announce, "forum.remind-day": on_remind_day, "foru
 local = format_in_zone  # the forum's name for the one time renderer
 
 
+def _facilitates(fs: ForumSettings | None, record: MemberRecord) -> bool:
+    facilitator = (fs.facilitator_platform, fs.facilitator_user_id) if fs is not None else None
+    return facilitator == (record.platform, record.user_id)
+
+
 def export_member(session: Session, record: MemberRecord) -> dict[str, Any]:
-    """A member's forum replies, proposed topics and votes."""
+    """A member's forum replies, proposed topics and votes, and whether they facilitate the forum."""
     replies = session.execute(select(ForumReply).where(ForumReply.member_id == record.id)).scalars().all()
     topics = session.execute(select(ForumTopic).where(ForumTopic.proposer_id == record.id)).scalars().all()
     votes = session.execute(select(ForumVote).where(ForumVote.member_id == record.id)).scalars().all()
+    fs = settings_row(session)
     return {
+        "facilitator": _facilitates(fs, record),
         "replies": [{"id": f"R{r.id}", "text": r.text, "at": r.created_at.isoformat()} for r in replies],
         "topics_proposed": [{"id": f"T{t.id}", "text": t.text} for t in topics],
         "votes": [f"T{v.topic_id}" for v in votes],
@@ -337,8 +344,14 @@ def export_member(session: Session, record: MemberRecord) -> dict[str, Any]:
 
 
 def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
-    """Replies and votes go; proposed topics stay, without their proposer."""
+    """Replies and votes go; proposed topics stay, without their proposer; a forum they facilitate has
+    no facilitator until a coordinator names one."""
     changed = 0
+    fs = settings_row(session)
+    if fs is not None and _facilitates(fs, record):
+        fs.facilitator_platform, fs.facilitator_user_id, fs.facilitator_name = "", "", ""
+        session.add(fs)
+        changed += 1
     for model, column in ((ForumReply, ForumReply.member_id), (ForumVote, ForumVote.member_id)):
         for row in session.execute(select(model).where(column == record.id)).scalars():
             session.delete(row)
