@@ -58,7 +58,9 @@ class Dispatcher:
             return [error(str(exc))]
         except Exception:
             ref = secrets.token_hex(3)
-            log.exception("command failed (ref %s): %r", ref, (incoming.command or incoming.text)[:200])
+            # The command's name only: what a member typed can be theirs to keep out of logs.
+            named = incoming.command or " ".join(incoming.text.split()[:2])[:60]
+            log.exception("command failed (ref %s): %s", ref, named)
             return [error(f"Something went wrong on our side and nothing was changed. "
                           f"Please try again; if it keeps happening, tell an admin (ref {ref}).")]
 
