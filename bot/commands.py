@@ -16,11 +16,14 @@ import types
 import typing
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Awaitable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Mapping
 
 from bot.errors import ArgumentError, CommandError
 from bot.messages import FieldKind, Form, FormField, Member, unstorable_character
 from bot.permissions import Role
+
+if TYPE_CHECKING:
+    from bot.context import Context
 
 DEFAULT_MAX_TEXT = 200
 DEFAULT_MAX_LONG_TEXT = 4000
@@ -234,6 +237,18 @@ class Param:
 Handler = Callable[..., Awaitable[Any]]
 
 
+@dataclass(frozen=True)
+class Scope:
+    """Who may run a command besides its role: for example "the coordinators of the network that the
+    `network` parameter names". The feature that owns the idea supplies the checks (bot/networks); the
+    dispatcher runs `allows` before the handler, and help and README show the command by `label`."""
+
+    label: str  # "network coordinators"
+    param: str  # the parameter whose value says where the right is needed
+    allows: Callable[["Context", Any], Awaitable[None]]  # raises NotAllowed or NotFound, with the reason
+    held_by: Callable[["Context"], Awaitable[bool]]  # does the asker hold it anywhere (help lists it then)
+
+
 @dataclass
 class Command:
     path: str
@@ -245,6 +260,7 @@ class Command:
     examples: list[str]
     form: bool = False
     audited: bool = True
+    scope: Scope | None = None
 
     @property
     def group(self) -> str:
@@ -308,6 +324,8 @@ class Command:
             lines.append(f"Example: {ex}")
         if self.role > Role.MEMBER:
             lines.append(f"For {self.role.label}s and above.")
+        elif self.scope is not None:
+            lines.append(f"For {self.scope.label} (and community coordinators and admins).")
         return "\n".join(lines)
 
 
@@ -333,14 +351,20 @@ class CommandGroup:
         role: Role = Role.MEMBER,
         form: bool = False,
         audited: bool | None = None,
+        scope: Scope | None = None,
     ) -> Callable[[Handler], Handler]:
+        """Declare a command. `audited=False` only where the handler writes its own, richer audit entry
+        in the same transaction as the change; role- and scope-gated commands are audited otherwise."""
         path = f"{self.name} {name}".strip() if self.name else name
 
         def decorate(func: Handler) -> Handler:
-            self.commands.append(
-                build_command(path, func, role=role, form=form,
-                              audited=role > Role.MEMBER if audited is None else audited)
-            )
+            gated = role > Role.MEMBER or scope is not None
+            cmd = build_command(path, func, role=role, form=form, audited=gated if audited is None else audited)
+            if scope is not None:
+                if cmd.param(scope.param) is None:
+                    raise TypeError(f"command {path!r}: its scope names a parameter it lacks: {scope.param!r}")
+                cmd.scope = scope
+            self.commands.append(cmd)
             return func
 
         return decorate
@@ -577,7 +601,8 @@ def describe_commands(commands: Iterable[Command], groups: Mapping[str, str]) ->
             current = cmd.group
             title = groups.get(current, "")
             lines += ["", f"### {current}" + (f" — {title}" if title else ""), ""]
-        who = "" if cmd.role == Role.MEMBER else f" *({cmd.role.label})*"
+        who = (f" *({cmd.role.label})*" if cmd.role > Role.MEMBER
+               else f" *({cmd.scope.label})*" if cmd.scope is not None else "")
         lines.append(f"- `{cmd.usage()}`{who}: {cmd.summary}")
         for ex in cmd.examples:
             lines.append(f"  - e.g. `{ex}`")

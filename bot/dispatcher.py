@@ -89,6 +89,8 @@ class Dispatcher:
                 return [Reply(f"{cmd.summary} Fill in the form.", form=cmd.to_form())]
             parsed = self.registry.bind(cmd, rest, incoming.mentions)
             detail = " ".join(rest)
+        if cmd.scope is not None:
+            await cmd.scope.allows(ctx, parsed.args[cmd.scope.param])
         result = await cmd.func(ctx, **parsed.args)
         if cmd.audited:
             member = incoming.member

@@ -4,12 +4,27 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from bot.commands import CommandGroup, Opt
+from bot.commands import Command, CommandGroup, Opt
 from bot.context import Context
 from bot.errors import CommandError
 from bot.messages import Reply
+from bot.permissions import Role
 
 general = CommandGroup("", "")
+
+
+async def visible_commands(ctx: Context) -> list[Command]:
+    """The commands the asker may run: by role, and scoped ones only where they hold the scope somewhere."""
+    held: dict[str, bool] = {}
+    shown = []
+    for cmd in ctx.services.registry.visible_to(ctx.role):
+        if cmd.scope is not None and ctx.role < Role.COORDINATOR:
+            if cmd.scope.label not in held:
+                held[cmd.scope.label] = await cmd.scope.held_by(ctx)
+            if not held[cmd.scope.label]:
+                continue
+        shown.append(cmd)
+    return shown
 
 
 @general.command("help")
@@ -22,11 +37,11 @@ async def help_command(
     Example: help practice search
     """
     registry = ctx.services.registry
-    visible = registry.visible_to(ctx.role)
+    visible = await visible_commands(ctx)
     if topic:
         words = topic.lower().split()
         cmd, used = registry.lookup(words)
-        if cmd is not None and used == len(words) and cmd.role <= ctx.role:
+        if cmd is not None and used == len(words) and cmd in visible:
             return Reply(cmd.help_text())
         in_group = [c for c in visible if c.group == words[0]]
         if in_group and len(words) == 1:

@@ -15,7 +15,7 @@ from bot.members.roles import set_role
 from bot.messages import Choice, Item, Member, Reply
 from bot.networks import service as svc
 from bot.networks.models import JoinPolicy, MembershipState, Network
-from bot.networks.service import NetworkRef
+from bot.networks.params import NetworkRef, coordinators_of
 from bot.permissions import Role
 
 network_group = CommandGroup("network", "networks within the community: join, leave, coordinate")
@@ -143,17 +143,15 @@ async def leave(ctx: Context, network: NetworkRef) -> Reply:
     return Reply(done)
 
 
-@network_group.command("requests")
+@network_group.command("requests", scope=coordinators_of("network"))
 async def requests(ctx: Context, network: NetworkRef) -> Reply:
     """List who asked to join a network (for its coordinators).
 
     Example: network requests digital-leaders
     """
-    member, settings = ctx.member, ctx.settings
 
     def load(session: Session) -> tuple[Network, list[Item]]:
         n = svc.find(session, network)
-        svc.require_coordinator(session, settings, n, member)
         items = [Item(title=rec.display_name or rec.user_id, fields=(("Asked", f"{nm.joined_at:%Y-%m-%d}"),),
                       choices=(Choice("Approve", f"network approve {n.slug} {svc.mention(rec)}", style="primary"),
                                Choice("Decline", f"network decline {n.slug} {svc.mention(rec)}")))
@@ -167,11 +165,10 @@ async def requests(ctx: Context, network: NetworkRef) -> Reply:
 
 
 async def _answer(ctx: Context, network: str, who: Member, approve: bool) -> Reply:
-    member, settings, now = ctx.member, ctx.settings, ctx.now()
+    member, now = ctx.member, ctx.now()
 
     def apply(session: Session) -> tuple[Network, str]:
         n = svc.find(session, network)
-        svc.require_coordinator(session, settings, n, member)
         record = svc.answer(session, n, who, approve)
         verb = "approve" if approve else "decline"
         text = (f"Welcome: your request to join {n.name} was approved." if approve
@@ -188,7 +185,7 @@ async def _answer(ctx: Context, network: str, who: Member, approve: bool) -> Rep
     return Reply(f"Declined {name}'s request to join {n.name}; they are told by direct message.")
 
 
-@network_group.command("approve")
+@network_group.command("approve", scope=coordinators_of("network"), audited=False)
 async def approve(ctx: Context, network: NetworkRef, member: Who) -> Reply:
     """Approve a request to join a network (for its coordinators).
 
@@ -197,7 +194,7 @@ async def approve(ctx: Context, network: NetworkRef, member: Who) -> Reply:
     return await _answer(ctx, network, member, True)
 
 
-@network_group.command("decline")
+@network_group.command("decline", scope=coordinators_of("network"), audited=False)
 async def decline(ctx: Context, network: NetworkRef, member: Who) -> Reply:
     """Decline a request to join a network (for its coordinators).
 
@@ -206,17 +203,16 @@ async def decline(ctx: Context, network: NetworkRef, member: Who) -> Reply:
     return await _answer(ctx, network, member, False)
 
 
-@network_group.command("invite")
+@network_group.command("invite", scope=coordinators_of("network"), audited=False)
 async def invite(ctx: Context, network: NetworkRef, member: Who) -> Reply:
     """Invite a member to a network; they get a direct message with a button to accept.
 
     Example: network invite digital-leaders @ana
     """
-    who, me, settings, now = member, ctx.member, ctx.settings, ctx.now()
+    who, me, now = member, ctx.member, ctx.now()
 
     def apply(session: Session) -> tuple[Network, MembershipState, str]:
         n = svc.find(session, network)
-        svc.require_coordinator(session, settings, n, me)
         record, state = svc.invite(session, n, who)
         if state is MembershipState.INVITED:
             text = f"{me.name} invites you to join the network {n.name}." + (

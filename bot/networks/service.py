@@ -12,12 +12,11 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlmodel import Session, col
 
-from bot.commands import Opt
 from bot.config import Settings
 from bot.context import ensure_member
 from bot.errors import ArgumentError, CommandError, NotAllowed, NotFound
@@ -32,9 +31,6 @@ from scheduling.engine.notices import plan_notice
 MAX_DESCRIPTION = 2000
 MAX_NAME = 100
 
-NetworkRef = Annotated[str, Opt(help="the network's short name (slug) or its name", max_length=100,
-                                metavar="NETWORK", example="digital-leaders", suggest="network")]
-"""A parameter naming a network; every feature's commands use this one (autocomplete included)."""
 
 
 def scope(network: Network) -> str:
@@ -121,6 +117,15 @@ def membership(session: Session, network: Network, record: MemberRecord) -> Netw
 def is_coordinator(session: Session, settings: Settings, network: Network, member: Member) -> bool:
     return (role_of(session, settings, member) >= Role.COORDINATOR
             or role_of(session, settings, member, scope(network)) >= Role.COORDINATOR)
+
+
+def coordinates_any(session: Session, settings: Settings, member: Member) -> bool:
+    """Whether the member coordinates some network, or the whole community."""
+    if role_of(session, settings, member) >= Role.COORDINATOR:
+        return True
+    return session.execute(select(RoleGrant.id).where(
+        RoleGrant.platform == member.platform, RoleGrant.user_id == member.user_id,
+        col(RoleGrant.scope).like("network:%"), RoleGrant.role >= int(Role.COORDINATOR)).limit(1)).first() is not None
 
 
 def require_coordinator(session: Session, settings: Settings, network: Network, member: Member) -> None:

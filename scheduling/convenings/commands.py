@@ -17,7 +17,7 @@ from bot.errors import ArgumentError, CommandError
 from bot.messages import Attachment, Choice, Item, Reply
 from bot.networks import service as networks
 from bot.networks.models import Network
-from bot.networks.service import NetworkRef
+from bot.networks.params import NetworkRef, coordinators_of
 from bot.zones import member_zone
 from scheduling.convenings import calendar as cal
 from scheduling.convenings import mirror as convening_mirror
@@ -56,16 +56,16 @@ def _reader_zone(session: Session, ctx: Context) -> str:
     return member_zone(session, ctx.member.platform, ctx.member.user_id, ctx.settings.timezone)
 
 
-def _managed(session: Session, ctx: Context, convening: int, now: datetime, doing: str) -> tuple[Convening, Network]:
+def _managed(session: Session, convening: int, now: datetime, doing: str) -> Convening:
     conv = svc.get(session, convening, lock=True)
-    network = session.get(Network, conv.network_id)
-    assert network is not None
-    networks.require_coordinator(session, ctx.settings, network, ctx.member)
     svc.require_open(conv, now, doing)
-    return conv, network
+    return conv
 
 
-@convening_group.command("schedule")
+BY_CONVENING = coordinators_of("convening", svc.network_of)
+
+
+@convening_group.command("schedule", scope=coordinators_of("network"), audited=False)
 async def schedule(
     ctx: Context,
     network: NetworkRef,
@@ -93,7 +93,6 @@ async def schedule(
 
     def apply(session: Session) -> tuple[Convening, Network, str]:
         n = networks.find(session, network)
-        networks.require_coordinator(session, ctx.settings, n, member)
         begins, zone = _start(start, tz or _reader_zone(session, ctx), now)
         conv = svc.create(session, n, member, now, title=title, starts_at=begins, length=length, tz=zone,
                           place=place, capacity=capacity, agenda=agenda, leads=",".join(lead_list))
@@ -177,7 +176,7 @@ def _change(ctx: Context, convening: int, doing: str, mutate: Callable[[Session,
     now = ctx.now()
 
     def apply(session: Session) -> Any:
-        conv, _ = _managed(session, ctx, convening, now, doing)
+        conv = _managed(session, convening, now, doing)
         result = mutate(session, conv, now)
         svc.touch(conv, now)
         session.add(conv)
@@ -189,7 +188,7 @@ def _change(ctx: Context, convening: int, doing: str, mutate: Callable[[Session,
     return apply
 
 
-@convening_group.command("edit")
+@convening_group.command("edit", scope=BY_CONVENING, audited=False)
 async def edit(
     ctx: Context,
     convening: Id,
@@ -253,7 +252,7 @@ async def edit(
                                                     if said else " (reminder times only)."))
 
 
-@convening_group.command("move")
+@convening_group.command("move", scope=BY_CONVENING, audited=False)
 async def move(ctx: Context, convening: Id, *, to: Annotated[str, Opt(help="the new start, as for schedule",
                                                                       max_length=100)]) -> Reply:
     """Move a convening to a new start; attendees get one message with the old and new time.
@@ -281,7 +280,7 @@ async def move(ctx: Context, convening: Id, *, to: Annotated[str, Opt(help="the 
     return Reply(f"Moved convening {conv.id} to {svc.when_for(conv, zone)}; those who answered are told.")
 
 
-@convening_group.command("cancel")
+@convening_group.command("cancel", scope=BY_CONVENING, audited=False)
 async def cancel(ctx: Context, convening: Id, *, reason: Annotated[str, Opt(help="why, for the attendees",
                                                                               max_length=300)] = "") -> Reply:
     """Cancel a convening; those who answered get one notice and no more reminders.

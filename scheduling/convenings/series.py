@@ -21,7 +21,7 @@ from bot.errors import ArgumentError, CommandError, NotFound
 from bot.messages import Choice, Item, Member, Reply
 from bot.networks import service as networks
 from bot.networks.models import Network
-from bot.networks.service import NetworkRef
+from bot.networks.params import NetworkRef, coordinators_of
 from bot.zones import member_zone
 from scheduling.convenings import mirror as convening_mirror
 from scheduling.convenings import service as svc
@@ -95,7 +95,14 @@ def cancel_future(session: Session, series: ConveningSeries, now: datetime, comm
     return cancelled
 
 
-@series_group.command("series")
+def network_of_series(session: Session, series_id: int) -> Network:
+    """The network a series belongs to (its coordinators end it)."""
+    network = session.get(Network, get_series(session, series_id).network_id)
+    assert network is not None
+    return network
+
+
+@series_group.command("series", scope=coordinators_of("network"), audited=False)
 async def series_command(
     ctx: Context,
     network: NetworkRef,
@@ -127,7 +134,6 @@ async def series_command(
 
     def apply(session: Session) -> tuple[ConveningSeries, list[Convening], str, str]:
         n = networks.find(session, network)
-        networks.require_coordinator(session, ctx.settings, n, member)
         reader = member_zone(session, member.platform, member.user_id, ctx.settings.timezone)
         try:
             zone = zone_named(tz).key if tz else reader
@@ -149,7 +155,7 @@ async def series_command(
                  f"to end the series: convening series-cancel {series.id}", items=items)
 
 
-@series_group.command("series-cancel")
+@series_group.command("series-cancel", scope=coordinators_of("series", network_of_series), audited=False)
 async def series_cancel(
     ctx: Context,
     series: Annotated[int, Opt(help="the series' number (given when it was scheduled)", min=1, metavar="SERIES")],
@@ -164,9 +170,6 @@ async def series_cancel(
 
     def apply(session: Session) -> tuple[ConveningSeries, list[Convening]]:
         s = get_series(session, series)
-        n = session.get(Network, s.network_id)
-        assert n is not None
-        networks.require_coordinator(session, ctx.settings, n, ctx.member)
         for conv in members_of(session, s):  # lock them, as single cancellations do
             svc.get(session, conv.id or 0, lock=True)
         cancelled = cancel_future(session, s, now, ctx.settings.timezone, reason)

@@ -371,3 +371,10 @@ def suggest_convenings(session: Session, prefix: str, member: Member, now: datet
         query = query.where(col(Convening.title).ilike(contains_pattern(text), escape="\\"))
     rows = session.execute(query.order_by(col(Convening.starts_at)).limit(limit)).scalars()
     return [(f"{c.id}: {c.title} ({c.starts_at:%Y-%m-%d %H:%M} UTC)", str(c.id)) for c in rows]
+
+
+def network_of(session: Session, convening: int) -> Network:
+    """The network a convening belongs to (its coordinators manage it)."""
+    network = session.get(Network, get(session, convening).network_id)
+    assert network is not None
+    return network

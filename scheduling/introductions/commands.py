@@ -14,7 +14,7 @@ from bot.messages import Choice, Item, Reply
 from bot.messenger import format_in_zone
 from bot.networks import service as networks
 from bot.networks.models import Network
-from bot.networks.service import NetworkRef
+from bot.networks.params import NetworkRef, coordinators_of
 from bot.zones import member_zone
 from scheduling.introductions import service as svc
 from scheduling.introductions.models import IntroRound
@@ -66,7 +66,7 @@ async def leave(ctx: Context, network: NetworkRef) -> Reply:
     return Reply(f"You have left the peer introductions of {n.name}.")
 
 
-@intro_group.command("round")
+@intro_group.command("round", scope=coordinators_of("network"), audited=False)
 async def plan_round(
     ctx: Context,
     network: NetworkRef,
@@ -82,7 +82,6 @@ async def plan_round(
 
     def apply(session: Session) -> tuple[Network, IntroRound, str]:
         n = networks.find(session, network)
-        networks.require_coordinator(session, settings, n, member)
         zone = member_zone(session, member.platform, member.user_id, settings.timezone)
         try:
             named = take_zone(on)[1]

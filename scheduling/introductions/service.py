@@ -178,8 +178,8 @@ def round_keys(round_id: int) -> dict[str, str]:
 def schedule_round(session: Session, settings: Settings, network: Network, member: Member, at: datetime,
                    now: datetime) -> IntroRound:
     """A coordinator plans a round at `at` (aware, in the future): announcement a day before (now, if
-    that has passed), pairing at `at`, follow-up a week later."""
-    networks.require_coordinator(session, settings, network, member)
+    that has passed), pairing at `at`, follow-up a week later. Only its coordinators ask for one
+    (`intro round` is declared for them)."""
     if network.archived:
         raise CommandError(f"{network.name} is archived; it has no more introduction rounds.")
     if at <= now:

@@ -16,13 +16,14 @@ from bot.context import Context, write_audit
 from bot.errors import ArgumentError, CommandError
 from bot.messages import Attachment, Choice, Member, Reply
 from bot.networks import service as networks
-from bot.networks.models import Network
+from bot.networks.params import coordinators_of
 from bot.store.models import MemberRecord
 from content.practices import service as practices
 from content.practices.models import Attribution
 from scheduling.convenings.after import service as svc
 from scheduling.convenings.after.models import Outcome
 from scheduling.convenings.service import get as get_convening
+from scheduling.convenings.service import network_of
 
 after_group = CommandGroup("after", "after a convening: attendance, notes, commitments and their follow-ups")
 
@@ -46,7 +47,7 @@ def _consent_choices(convening_id: int) -> tuple[Choice, ...]:
             Choice("Leave me out", f"after consent {convening_id} no"))
 
 
-@after_group.command("attend")
+@after_group.command("attend", scope=coordinators_of("convening", network_of), audited=False)
 async def attend(ctx: Context, convening: Id, members: Annotated[list[Member], Opt(
         help="the members who attended (mention them)", metavar="@MEMBER...")]) -> Reply:
     """Mark members as having attended a convening of a network you coordinate.
@@ -60,9 +61,6 @@ async def attend(ctx: Context, convening: Id, members: Annotated[list[Member], O
 
     def apply(session: Session) -> tuple[str, list[MemberRecord], int]:
         conv = get_convening(session, convening)
-        network = session.get(Network, conv.network_id)
-        assert network is not None
-        networks.require_coordinator(session, ctx.settings, network, ctx.member)
         new, already = svc.mark(session, conv, members, now)
         for record in new:
             networks.tell(session, f"after:{conv.id}:attended", now, (record.platform, record.user_id),
@@ -196,7 +194,7 @@ async def share(
     return await ctx.store.run(apply)
 
 
-@after_group.command("export")
+@after_group.command("export", scope=coordinators_of("convening", network_of), audited=False)
 async def export(ctx: Context, convening: Id, *, format: Annotated[ExportFormat, Opt(  # noqa: A002
         help="text or csv")] = ExportFormat.TEXT) -> Reply:
     """Download a convening's attendance: only members who agreed to appear, and a count of the others.
@@ -205,9 +203,6 @@ async def export(ctx: Context, convening: Id, *, format: Annotated[ExportFormat,
     """
     def load(session: Session) -> tuple[str, int, list[tuple[str, str, str]], int]:
         conv = get_convening(session, convening)
-        network = session.get(Network, conv.network_id)
-        assert network is not None
-        networks.require_coordinator(session, ctx.settings, network, ctx.member)
         shown, hidden = svc.export_rows(session, conv)
         write_audit(session, ctx.member, "after export", f"{conv.id}")
         return conv.title, conv.id or 0, shown, hidden

@@ -12,7 +12,7 @@ from bot.context import Context, write_audit
 from bot.errors import ArgumentError
 from bot.messages import Choice, Item, Reply
 from bot.messenger import format_in_zone
-from bot.networks.service import NetworkRef
+from bot.networks.params import NetworkRef, coordinators_of
 from bot.zones import member_zone
 from scheduling.convenings import service as svc
 from scheduling.convenings.datepoll import service as polls
@@ -27,7 +27,7 @@ def _zone(session: Session, ctx: Context) -> str:
     return member_zone(session, ctx.member.platform, ctx.member.user_id, ctx.settings.timezone)
 
 
-@datepoll_group.command("propose")
+@datepoll_group.command("propose", scope=coordinators_of("network"), audited=False)
 async def propose(
     ctx: Context,
     network: NetworkRef,
@@ -97,7 +97,7 @@ async def mark(ctx: Context, poll: PollId, slots: Annotated[str, Opt(help="the s
                  "You can change this until a date is confirmed.", choices=(Choice("Tally", f"datepoll show {p.id}"),))
 
 
-@datepoll_group.command("confirm")
+@datepoll_group.command("confirm", scope=coordinators_of("poll", polls.network_of), audited=False)
 async def confirm(ctx: Context, poll: PollId, slot: Annotated[int, Opt(help="the slot's number", min=1,
                                                                          metavar="SLOT")]) -> Reply:
     """Confirm one slot: it becomes a convening, everyone who marked slots is told once, the poll closes.

@@ -54,7 +54,6 @@ def parse_slots(text: str, zone: str, now: datetime) -> list[datetime]:
 def propose(session: Session, settings: Settings, network_ref: str, creator: Member, now: datetime, *,
             title: str, slots: str, tz: str, length: timedelta) -> tuple[DatePoll, Network]:
     network = networks.find(session, network_ref)
-    networks.require_coordinator(session, settings, network, creator)
     if network.archived:
         raise CommandError(f"{network.name} is archived; it holds no new convenings.")
     try:
@@ -158,13 +157,19 @@ def tally(session: Session, poll_id: int, reader: Member) -> Tally:
     return Tally(poll, network, rows, len({m.member_id for m in marks}))
 
 
+def network_of(session: Session, poll_id: int) -> Network:
+    """The network a poll is for (its coordinators decide it)."""
+    network = session.get(Network, get(session, poll_id).network_id)
+    assert network is not None
+    return network
+
+
 def confirm(session: Session, settings: Settings, poll_id: int, position: int, who: Member, now: datetime
             ) -> tuple[DatePoll, Convening, int]:
     """Create the convening at the chosen slot, tell each voter once by DM, close the poll."""
     poll = get(session, poll_id, lock=True)
     network = session.get(Network, poll.network_id)
     assert network is not None
-    networks.require_coordinator(session, settings, network, who)
     require_open(poll)
     slots = slots_of(session, poll)
     chosen = next((s for s in slots if s.position == position), None)
