@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import postgres_database  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.messages import Reply  # noqa: E402
-from bot.messenger import Posted  # noqa: E402
+from bot.messenger import Posted, PostTags  # noqa: E402
 from bot.store.db import Store, make_engine, upgrade  # noqa: E402
 from scheduling.engine import outbox  # noqa: E402
 from scheduling.engine.models import PlannedPost  # noqa: E402
@@ -61,10 +61,11 @@ class MemoryMessenger:
         self.first = self.first or self.last
         return Posted(self.platform, channel_id, f"m{len(self.texts)}", thread_id)
 
-    async def post(self, channel_id: str, reply: Reply) -> Posted:
+    async def post(self, channel_id: str, reply: Reply, *, tags: PostTags | None = None) -> Posted:
         return self._posted(channel_id, reply.text)
 
-    async def open_thread(self, channel_id: str, title: str, reply: Reply) -> Posted:
+    async def open_thread(self, channel_id: str, title: str, reply: Reply, *,
+                          tags: PostTags | None = None) -> Posted:
         return self._posted(channel_id, reply.text, f"t{len(self.texts) + 1}")
 
     async def reply_in_thread(self, channel_id: str, thread_id: str, reply: Reply) -> Posted:

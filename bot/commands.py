@@ -14,7 +14,7 @@ import inspect
 import shlex
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Mapping
 
@@ -249,6 +249,37 @@ class Scope:
     held_by: Callable[["Context"], Awaitable[bool]]  # does the asker hold it anywhere (help lists it then)
 
 
+@dataclass(frozen=True)
+class Entry:
+    """A way into a command from a platform's own menus besides typing it, declared with ``entry=``.
+
+    `label` is what the menu shows, `description` the line under it; `command` (the path) is filled in
+    by the declaration, and `id` derives from it, so a platform can store it (a Slack callback id).
+    Declare one of its kinds, MessageAction or GlobalAction; `needs` names the parameters it fills.
+    """
+
+    needs: typing.ClassVar[tuple[str, ...]] = ()
+    label: str
+    description: str
+    command: str = ""
+
+    @property
+    def id(self) -> str:
+        return self.command.replace(" ", ".")
+
+
+class MessageAction(Entry):
+    """On a chat message's menu (a Slack message shortcut, a Discord message context menu): the command
+    runs with the message's author as `author`, its text as `text` and a link to it as `link`."""
+
+    needs = ("author", "text", "link")
+
+
+class GlobalAction(Entry):
+    """In the platform's own shortcut menu, not tied to a message (a Slack global shortcut; Discord has
+    none, its slash command is the way in): runs the bare command, so a form command opens its form."""
+
+
 @dataclass
 class Command:
     path: str
@@ -261,6 +292,7 @@ class Command:
     form: bool = False
     audited: bool = True
     scope: Scope | None = None
+    entry: Entry | None = None
 
     @property
     def group(self) -> str:
@@ -322,6 +354,10 @@ class Command:
                 lines.append(f"  {p.display() if not p.positional else '<' + p.metavar.lower() + '>'}: {detail}")
         for ex in self.examples:
             lines.append(f"Example: {ex}")
+        if isinstance(self.entry, MessageAction):
+            lines.append(f"Also in a chat message's menu: {self.entry.label}.")
+        elif isinstance(self.entry, GlobalAction):
+            lines.append(f"Also in the app's shortcuts: {self.entry.label}.")
         if self.role > Role.MEMBER:
             lines.append(f"For {self.role.label}s and above.")
         elif self.scope is not None:
@@ -352,6 +388,7 @@ class CommandGroup:
         form: bool = False,
         audited: bool | None = None,
         scope: Scope | None = None,
+        entry: Entry | None = None,
     ) -> Callable[[Handler], Handler]:
         """Declare a command. `audited=False` only where the handler writes its own, richer audit entry
         in the same transaction as the change; role- and scope-gated commands are audited otherwise."""
@@ -364,10 +401,25 @@ class CommandGroup:
                 if cmd.param(scope.param) is None:
                     raise TypeError(f"command {path!r}: its scope names a parameter it lacks: {scope.param!r}")
                 cmd.scope = scope
+            if entry is not None:
+                cmd.entry = _bound_entry(cmd, entry)
             self.commands.append(cmd)
             return func
 
         return decorate
+
+
+def _bound_entry(cmd: Command, entry: Entry) -> Entry:
+    """The entry with its command's path; its command must take what the entry hands it."""
+    if not isinstance(entry, (MessageAction, GlobalAction)):  # what every adapter knows how to offer
+        raise TypeError(f"command {cmd.path!r}: declare its entry as a MessageAction or a GlobalAction")
+    missing = [name for name in entry.needs if cmd.param(name) is None]
+    if missing:
+        raise TypeError(f"command {cmd.path!r}: a {type(entry).__name__} hands it {', '.join(entry.needs)}; "
+                        f"add the parameter(s) {', '.join(missing)}")
+    if not entry.label.strip() or not entry.description.strip():
+        raise TypeError(f"command {cmd.path!r}: its entry needs a label and a description")
+    return replace(entry, command=cmd.path)
 
 
 def _unwrap(annotation: Any) -> tuple[type, bool, bool, Opt]:
@@ -454,10 +506,17 @@ class CommandRegistry:
         for cmd in group.commands:
             if cmd.path in self.commands:
                 raise ValueError(f"command {cmd.path!r} declared twice")
+            if cmd.entry is not None and any(e.label.casefold() == cmd.entry.label.casefold()
+                                             for e in self.entries()):
+                raise ValueError(f"two commands offer the menu entry {cmd.entry.label!r}; rename one")
             self.commands[cmd.path] = cmd
 
     def __iter__(self) -> typing.Iterator[Command]:
         return iter(sorted(self.commands.values(), key=lambda c: c.path))
+
+    def entries(self, kind: type[Entry] = Entry) -> list[Entry]:
+        """The platform menu entries commands declare (`entry=`), of one kind if given."""
+        return [c.entry for c in self if isinstance(c.entry, kind)]
 
     def visible_to(self, role: Role) -> list[Command]:
         return [c for c in self if c.role <= role]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Protocol, runtime_checkable
+from typing import Protocol, Sequence, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from bot.messages import Reply
@@ -30,13 +30,51 @@ class DeliveryError(Exception):
         self.retryable = retryable
 
 
+TAGS_MAX = 5  # tags one post may carry (Discord forum posts: five)
+
+
+@dataclass(frozen=True)
+class PostTags:
+    """Which of a channel's own tags a new post gets (a Discord forum channel's; places without tags ignore
+    it). The feature that posts decides; the messenger only applies the result of `choose`.
+
+    The first rule that picks any of the channel's tags wins: `names` (tags with exactly these names, case
+    aside), then `containing` (tags whose name contains one of these words), then, with `from_title`,
+    tags whose name appears in the post's title. A channel that requires a tag gets its first one when no
+    rule picked any, because the platform refuses an untagged post there.
+    """
+
+    names: tuple[str, ...] = ()
+    containing: tuple[str, ...] = ()
+    from_title: bool = False
+
+    def choose(self, available: Sequence[str], title: str, required: bool) -> list[str]:
+        """The names, from `available` (the channel's tags, in its order), that the post gets."""
+        wanted = {n.casefold() for n in self.names}
+        words = [w.casefold() for w in self.containing if w.strip()]
+        rules = [
+            [t for t in available if t.casefold() in wanted],
+            [t for t in available if any(w in t.casefold() for w in words)],
+            [t for t in available if self.from_title and t.casefold() in title.casefold()],
+        ]
+        chosen = next((picked for picked in rules if picked), [])
+        if not chosen and required and available:
+            chosen = [available[0]]
+        return chosen[:TAGS_MAX]
+
+
 class Messenger(Protocol):
     platform: str
 
-    async def post(self, channel_id: str, reply: Reply) -> Posted: ...
+    async def post(self, channel_id: str, reply: Reply, *, tags: PostTags | None = None) -> Posted:
+        """A message in the channel; where a channel holds only posts (a Discord forum), a post titled with
+        the reply's first line, tagged as `tags` says."""
+        ...
 
-    async def open_thread(self, channel_id: str, title: str, reply: Reply) -> Posted:
-        """Start a thread in a channel with `reply` as its first message; Posted.thread_id names it."""
+    async def open_thread(self, channel_id: str, title: str, reply: Reply, *,
+                          tags: PostTags | None = None) -> Posted:
+        """Start a thread in a channel with `reply` as its first message; Posted.thread_id names it. A post
+        in a channel with tags gets those `tags` chooses."""
         ...
 
     async def reply_in_thread(self, channel_id: str, thread_id: str, reply: Reply) -> Posted: ...

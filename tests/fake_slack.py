@@ -346,7 +346,7 @@ def home_action(value: str, *, user: str = "U0ANA", name: str = "ana") -> Reques
 
 def message_action(text: str, *, user: str = "U0ANA", name: str = "ana", author: str = "U0ANA",
                    channel: str = "C0GENERAL", ts: str = "1700000400.000500", response_url: str = "",
-                   callback_id: str = "save_practice") -> Request:
+                   callback_id: str = "practice.from-message") -> Request:
     return _interactive({
         "type": "message_action", "callback_id": callback_id, "trigger_id": _trigger(),
         "message_ts": ts, "response_url": response_url, "user": _user(user, name),
@@ -354,7 +354,7 @@ def message_action(text: str, *, user: str = "U0ANA", name: str = "ana", author:
         "message": {"type": "message", "user": author, "ts": ts, "text": text}, "token": "deprecated"})
 
 
-def global_shortcut(callback_id: str = "share_practice", *, user: str = "U0ANA", name: str = "ana") -> Request:
+def global_shortcut(callback_id: str = "practice.share", *, user: str = "U0ANA", name: str = "ana") -> Request:
     return _interactive({"type": "shortcut", "callback_id": callback_id, "user": _user(user, name),
                          "trigger_id": _trigger(), "team": {"id": TEAM, "domain": "community"},
                          "token": "deprecated", "action_ts": "1700000500.000100"})

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from bot.messages import Reply
-from bot.messenger import DeliveryError, Posted
+from bot.messenger import DeliveryError, Posted, PostTags
 
 
 class FakeClock:
@@ -30,6 +30,7 @@ class Sent:
     target: str
     reply: Reply
     thread_id: str | None = None
+    tags: PostTags | None = None
 
 
 @dataclass
@@ -59,17 +60,18 @@ class RecordingMessenger:
         self._n += 1
         return Posted(self.platform, channel, f"m{self._n}", thread, f"https://chat.example/{channel}/m{self._n}")
 
-    async def post(self, channel_id: str, reply: Reply) -> Posted:
+    async def post(self, channel_id: str, reply: Reply, *, tags: PostTags | None = None) -> Posted:
         await self._wait()
         self._check()
-        self.sent.append(Sent("post", channel_id, reply))
+        self.sent.append(Sent("post", channel_id, reply, tags=tags))
         return self._posted(channel_id)
 
-    async def open_thread(self, channel_id: str, title: str, reply: Reply) -> Posted:
+    async def open_thread(self, channel_id: str, title: str, reply: Reply, *,
+                          tags: PostTags | None = None) -> Posted:
         self._check()
         self._n += 1
         thread = f"T{self._n}"
-        self.sent.append(Sent("thread", channel_id, reply, thread))
+        self.sent.append(Sent("thread", channel_id, reply, thread, tags))
         return Posted(self.platform, channel_id, thread, thread, f"https://chat.example/{channel_id}/{thread}")
 
     async def reply_in_thread(self, channel_id: str, thread_id: str, reply: Reply) -> Posted:

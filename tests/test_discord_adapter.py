@@ -401,6 +401,26 @@ async def test_the_scheduler_opens_the_forum_as_a_tagged_forum_post_and_records_
         assert len(wrap) == 1 and "Took part: 1 member(s)." in wrap[0]["content"]
 
 
+async def test_forum_set_tags_decides_the_tags_of_every_forum_post(sqlite_settings: Settings,
+                                                                  fake: FakeDiscord) -> None:
+    async with world(sqlite_settings, fake) as w:
+        [set_reply] = await ask(fake, fake.slash_command("forum", [subcommand(
+            "set", option("rule", RULE), option("channel", fake.forum_channel.mention),
+            option("tags", "question, Resolved, Not a tag here"))], user=fake.coordinator))
+        assert "Its posts are tagged: question, Resolved, Not a tag here" in set_reply.content
+        await w.run_until(utc(2027, 3, 2, 17, 1))  # reminded (a day, an hour before), and the thread opened
+        posts = fake.threads(fake.forum_channel.id)
+        assert len(posts) == 3 and any(t["name"].startswith("Open forum 2027-03-02") for t in posts)
+        tags = fake.forum_channel.tags
+        assert all(t["applied_tags"] == [str(tags["Question"]), str(tags["Resolved"])] for t in posts)
+        # Back to the default (no --tags): the tags named like forum, as before.
+        await ask(fake, fake.slash_command("forum", [subcommand(
+            "set", option("rule", RULE), option("channel", fake.forum_channel.mention))], user=fake.coordinator))
+        await w.run_until(utc(2027, 4, 6, 16, 1))  # April's thread opens (New York is on summer time)
+        april = [t for t in fake.threads(fake.forum_channel.id) if t["name"].startswith("Open forum 2027-04-06")]
+        assert [t["applied_tags"] for t in april] == [[str(tags["Open forum"])]]
+
+
 async def test_without_message_content_a_reply_that_mentions_the_bot_is_recorded(
         sqlite_settings: Settings, fake: FakeDiscord) -> None:
     async with world(sqlite_settings, fake) as w:
@@ -573,15 +593,15 @@ def test_submitted_values_need_no_modal_objects() -> None:
 
 
 def test_forum_tags_prefer_forum_then_the_title_then_the_first_when_required() -> None:
-    import discord
+    from scheduling.forum.models import ForumSettings
+    from scheduling.forum.service import post_tags
 
-    from adapters.discord.messenger import pick_forum_tags
-
-    tags = [discord.ForumTag(name=n) for n in ("Question", "Budget", "Open forum")]
-    assert [t.name for t in pick_forum_tags(tags, "Anything", False)] == ["Open forum"]
-    assert [t.name for t in pick_forum_tags(tags[:2], "Budget cuts", False)] == ["Budget"]
+    pick_forum_tags = post_tags(ForumSettings(cadence="", platform="discord", channel_id="1")).choose
+    tags = ["Question", "Budget", "Open forum"]
+    assert pick_forum_tags(tags, "Anything", False) == ["Open forum"]
+    assert pick_forum_tags(tags[:2], "Budget cuts", False) == ["Budget"]
     assert pick_forum_tags(tags[:1], "Anything", False) == []
-    assert [t.name for t in pick_forum_tags(tags[:1], "Anything", True)] == ["Question"]
+    assert pick_forum_tags(tags[:1], "Anything", True) == ["Question"]
 
 
 async def test_forms_in_progress_belong_to_their_member_and_expire() -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from bot.app import build_app
 from bot.config import Settings
+from bot.messenger import PostTags
 from tests.fakes import FakeClock, RecordingMessenger
 from tests.harness import ClockedHarness
 
@@ -200,3 +201,17 @@ async def test_forum_next_shows_times_in_the_askers_zone(fb: ForumBot) -> None:
     assert ("When", "Tue 3 Mar 2026, 09:00 PST") in la.items[0].fields
     assert ("When", "Tue 3 Mar 2026, 17:00 GMT") in london.items[0].fields
     assert "not a time zone" in await fb.fails("me timezone Mars/Olympus", "bob")
+
+
+async def test_forum_set_tags_go_with_every_post_the_forum_makes(fb: ForumBot) -> None:
+    reply = await fb.ok(f'forum set --rule {RULE} --channel forum --tags "Open forum, Monthly"')
+    assert "Its posts are tagged: Open forum, Monthly" in reply.text
+    await fb.run_until(utc(2026, 3, 3, 17, 0))
+    assert [s.kind for s in fb.messenger.sent] == ["post", "post", "post", "thread"]
+    assert {s.tags for s in fb.messenger.sent} == {PostTags(names=("Open forum", "Monthly"))}
+    await fb.ok(f"forum set --rule {RULE} --channel forum")  # without --tags: the default rule again
+    await fb.run_until(utc(2026, 4, 7, 16, 0))
+    assert fb.messenger.sent[-1].kind == "thread"
+    assert fb.messenger.sent[-1].tags == PostTags(containing=("forum",), from_title=True)
+    too_many = await fb.fails(f"forum set --rule {RULE} --tags a,b,c,d,e,f")
+    assert "--tags: a post carries at most 5 tags, got 6" in too_many and "Example:" in too_many

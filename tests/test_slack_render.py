@@ -193,8 +193,9 @@ def test_manifest_has_the_command_shortcuts_and_only_the_used_scopes() -> None:
     assert [s["command"] for s in slash] == ["/cop"] and 0 < len(slash[0]["usage_hint"]) <= 100
     assert "practice" in slash[0]["usage_hint"]
     shortcuts = {s["callback_id"]: s for s in m["features"]["shortcuts"]}
-    assert shortcuts["save_practice"]["type"] == "message" and shortcuts["save_practice"]["name"] == "Save as practice"
-    assert shortcuts["share_practice"]["type"] == "global" and shortcuts["share_practice"]["name"] == "Share a practice"
+    save, share = shortcuts["practice.from-message"], shortcuts["practice.share"]
+    assert save["type"] == "message" and save["name"] == "Save as practice"
+    assert share["type"] == "global" and share["name"] == "Share a practice"
     assert sorted(m["oauth_config"]["scopes"]["bot"]) == sorted(
         ["commands", "chat:write", "im:write", "im:history", "app_mentions:read", "users:read", "channels:history",
          "files:write"])

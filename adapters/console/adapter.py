@@ -15,7 +15,7 @@ from typing import Any, Awaitable, Callable, TextIO
 
 from bot.members.files import member_folder
 from bot.messages import Choice, FieldKind, Form, Incoming, Member, Place, Reply
-from bot.messenger import Posted, render_times
+from bot.messenger import Posted, PostTags, render_times
 
 PLATFORM = "console"
 Dispatch = Callable[[Incoming], Awaitable[list[Reply]]]
@@ -321,10 +321,11 @@ class ConsoleMessenger:
         self.console.announce(f"[{where}] " + body.replace("\n", "\n    "))
         return Posted(PLATFORM, where, f"c{self._n}", None, None)
 
-    async def post(self, channel_id: str, reply: Reply) -> Posted:
-        return self._show(f"#{channel_id}", reply)
+    async def post(self, channel_id: str, reply: Reply, *, tags: PostTags | None = None) -> Posted:
+        return self._show(f"#{channel_id}", reply)  # a console channel has no tags
 
-    async def open_thread(self, channel_id: str, title: str, reply: Reply) -> Posted:
+    async def open_thread(self, channel_id: str, title: str, reply: Reply, *,
+                          tags: PostTags | None = None) -> Posted:
         self._n += 1
         thread = f"thread-{self._n}"
         self.console.announce(f"[#{channel_id} › new thread: {title}]")

@@ -3,8 +3,10 @@
 Layout (Discord caps one top-level command at 8,000 characters; one `/cop` holding every group would
 be about 26,000): one top-level command per registry group (`/practice search`, `/convening rsvp`), the
 group-less commands on their own (`/help`, `/home`, `/search`), `/cop command:<text>` that runs any
-command exactly as typed in Slack or the console, the admin-only `/copbot-sync`, and the message menu
-"Save as practice". Everything but the last three is generated from the command registry.
+command exactly as typed in Slack or the console, the admin-only `/copbot-sync`, and a message context
+menu entry for each MessageAction a command declares (`practice from-message`). Everything but `/cop` and
+`/copbot-sync` is generated from the command registry. (Discord has no global shortcuts: a GlobalAction's
+command is reached by its slash command.)
 """
 
 from __future__ import annotations
@@ -16,13 +18,13 @@ from typing import Any, Iterable
 import discord
 
 from adapters.discord.render import clip
-from bot.commands import Command, CommandRegistry, Param
+from bot.commands import Command, CommandRegistry, MessageAction, Param
 from bot.messages import Member, Place
 from bot.permissions import Role
 
 OPTIONS_MAX = 25  # options per command / subcommands per group / groups per command
 CHOICES_MAX = 25
-NAME_MAX = 32
+NAME_MAX = 32  # also a context menu entry's name (which may have capitals and spaces)
 DESCRIPTION_MAX = 100
 STRING_OPTION_MAX_LENGTH = 6000
 COMMAND_CHARS_MAX = 8000  # names + descriptions + choice names/values of one top-level command
@@ -30,7 +32,6 @@ TOP_COMMAND = "cop"
 # Application command option types.
 SUB_COMMAND, SUB_COMMAND_GROUP, STRING, INTEGER, BOOLEAN, USER = 1, 2, 3, 4, 5, 6
 SYNC_COMMAND = "copbot-sync"
-SAVE_AS_PRACTICE = "Save as practice"
 TEXT_OPTION = "command"
 CHAT_INPUT, MESSAGE_MENU = 1, 3
 ADMINISTRATOR = 1 << 3
@@ -197,11 +198,27 @@ def application_commands(registry: CommandRegistry) -> list[dict[str, Any]]:
     payloads.append({"type": CHAT_INPUT, "name": SYNC_COMMAND, "options": [],
                      "description": "Admins: register copbot's slash commands in this server again",
                      "default_member_permissions": str(ADMINISTRATOR)})
-    payloads.append({"type": MESSAGE_MENU, "name": SAVE_AS_PRACTICE})
+    payloads += message_menu(registry)
     names = [p["name"] for p in payloads if p["type"] == CHAT_INPUT]
     if len(names) != len(set(names)):
         raise DiscordLimitError(f"two Discord commands share a name: {sorted(n for n in names if names.count(n) > 1)}")
     return payloads
+
+
+def message_menu(registry: CommandRegistry) -> list[dict[str, Any]]:
+    """A message context menu entry per MessageAction a command declares, named by its label."""
+    payloads = []
+    for entry in registry.entries(MessageAction):
+        if len(entry.label) > NAME_MAX:
+            raise DiscordLimitError(f"Discord menu entries are at most {NAME_MAX} characters; shorten "
+                                    f"{entry.label!r} (declared on {entry.command!r}).")
+        payloads.append({"type": MESSAGE_MENU, "name": entry.label})
+    return payloads
+
+
+def message_actions(registry: CommandRegistry) -> dict[str, MessageAction]:
+    """A message menu entry's name, as an interaction names it -> its declaration."""
+    return {e.label: e for e in registry.entries(MessageAction) if isinstance(e, MessageAction)}
 
 
 def command_paths(registry: CommandRegistry) -> dict[tuple[str, ...], str]:

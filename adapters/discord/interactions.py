@@ -1,6 +1,6 @@
 """Discord interactions in, the core's replies out: slash commands, buttons, modals, autocomplete and the
-"Save as practice" message menu, all read raw from `on_interaction` (no discord.py view or tree state),
-so a button or a one-page form keeps working after a restart.
+message menu entries commands declare (bot.commands.MessageAction), all read raw from `on_interaction`
+(no discord.py view or tree state), so a button or a one-page form keeps working after a restart.
 
 Deadline: Discord wants an answer within 3 s. The core gets `DEFER_AFTER` (2 s); if it has not answered,
 the interaction is deferred as private ("thinking…", only the member sees it) and the replies follow. A
@@ -29,6 +29,7 @@ from adapters.discord.commands import (
     command_paths,
     leaf_options,
     member_of,
+    message_actions,
     option_values,
     place_of,
     plain_channels,
@@ -63,6 +64,7 @@ class Interactions:
         self._client = client
         self.sync = sync
         self.paths = command_paths(core.registry)
+        self.message_actions = message_actions(core.registry)
         self.forms = PendingForms()
         self.defer_after = DEFER_AFTER
 
@@ -92,7 +94,7 @@ class Interactions:
     async def _command(self, i: discord.Interaction) -> None:
         data: dict[str, Any] = dict(i.data or {})
         if data.get("type") == MESSAGE_MENU:
-            await self._save_as_practice(i, data)
+            await self._message_action(i, data)
             return
         names, options = leaf_options(data)
         if names[0] == SYNC_COMMAND:
@@ -165,22 +167,23 @@ class Interactions:
                                   mentions=pending.mentions, link=pending.link)
         await self._run(i, incoming, pending)
 
-    async def _save_as_practice(self, i: discord.Interaction, data: dict[str, Any]) -> None:
-        """The member's own message opens the practice form, filled with its text and link. Someone
-        else's opens `practice propose` (title, text, link): the core asks the author by DM how to be
-        credited, and saves nothing until they answer."""
+    async def _message_action(self, i: discord.Interaction, data: dict[str, Any]) -> None:
+        """A message menu entry: its command gets the message (author, text, link) and decides. For
+        `practice from-message`, your own message opens the practice form; someone else's a proposal, and
+        the core asks the author by DM how to be credited, saving nothing until they answer."""
+        entry = self.message_actions.get(str(data.get("name", "")))
+        if entry is None:
+            await self._say(i, error("That menu entry is out of date here; an admin can refresh the commands "
+                                     f"with /{SYNC_COMMAND}."))
+            return
         target = str(data.get("target_id", ""))
         message = ((data.get("resolved") or {}).get("messages") or {}).get(target) or {}
         text = str(message.get("content") or "").strip()
-        if not text:
-            await self._say(i, error("That message has no text to save. Describe the practice with /practice share."))
-            return
         link = f"https://discord.com/channels/{i.guild_id or '@me'}/{message.get('channel_id', i.channel_id)}/{target}"
         user = message.get("author") or {}
         token = f"<@{user.get('id')}>"
         author = Member("discord", str(user.get("id", "")), str(user.get("global_name") or user.get("username") or ""))
-        # The core decides: your own message opens the practice form; someone else's, a proposal to them.
-        await self._run(i, self._incoming(i, command="practice from-message", mentions={token: author}, link=link,
+        await self._run(i, self._incoming(i, command=entry.command, mentions={token: author}, link=link,
                                           values={"author": token, "text": text[:4000], "link": link}))
 
     async def _resync(self, i: discord.Interaction) -> None:

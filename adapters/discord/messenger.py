@@ -11,14 +11,14 @@ import asyncio
 import io
 import logging
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Callable, Sequence
+from typing import Any, AsyncIterator, Callable
 
 import aiohttp
 import discord
 
 from adapters.discord.render import clip, hashed_buttons, render_reply
 from bot.messages import Reply
-from bot.messenger import DeliveryError, MirrorEvent, Posted, render_times
+from bot.messenger import DeliveryError, MirrorEvent, Posted, PostTags, render_times
 from bot.ports import Core
 
 log = logging.getLogger(__name__)
@@ -48,17 +48,6 @@ async def outgoing(core: Core, reply: Reply) -> tuple[dict[str, Any], bool]:
     if reply.attachments:
         kwargs["files"] = [discord.File(io.BytesIO(a.content), filename=a.filename) for a in reply.attachments]
     return kwargs, rendered.ephemeral or reply.is_error
-
-
-def pick_forum_tags(tags: Sequence[discord.ForumTag], title: str, required: bool) -> list[discord.ForumTag]:
-    """The forum post's tags: those named like "forum" ("Open forum"); else those whose name is in the
-    title; else, when the channel requires a tag, its first one. At most five (Discord's limit)."""
-    chosen = [t for t in tags if "forum" in t.name.casefold()]
-    if not chosen:
-        chosen = [t for t in tags if t.name.casefold() in title.casefold()]
-    if not chosen and required and tags:
-        chosen = [tags[0]]
-    return chosen[:5]
 
 
 @asynccontextmanager
@@ -98,34 +87,38 @@ class DiscordMessenger:
             channel = await client.fetch_channel(int(channel_id))
         return channel
 
-    async def post(self, channel_id: str, reply: Reply) -> Posted:
+    async def post(self, channel_id: str, reply: Reply, *, tags: PostTags | None = None) -> Posted:
         """A message in the channel; in a forum channel, which holds only posts, a post titled with the
-        reply's first line."""
+        reply's first line and tagged as `tags` chooses."""
         async with delivering(f"post in {channel_id}"):
             kwargs, _ = await outgoing(self.core, reply)
             channel = await self._channel(channel_id)
             if isinstance(channel, discord.ForumChannel):
                 title = render_times(reply.text.strip().split("\n")[0], self.core.settings.timezone)
-                return await self._forum_post(channel, title, kwargs)
+                return await self._forum_post(channel, title, kwargs, tags or PostTags())
             message = await channel.send(**kwargs)
         return Posted(PLATFORM, channel_id, str(message.id), None, message.jump_url)
 
     @staticmethod
-    async def _forum_post(channel: discord.ForumChannel, title: str, kwargs: dict[str, Any]) -> Posted:
-        tags = pick_forum_tags(channel.available_tags, title, channel.flags.require_tag)
+    async def _forum_post(channel: discord.ForumChannel, title: str, kwargs: dict[str, Any],
+                          tags: PostTags) -> Posted:
+        available = channel.available_tags
+        chosen = tags.choose([t.name for t in available], title, channel.flags.require_tag)
+        applied = [next(t for t in available if t.name == name) for name in chosen]
         made = await channel.create_thread(name=clip(" ".join(title.split()) or "Post", THREAD_NAME_MAX),
-                                           applied_tags=tags, **kwargs)
+                                           applied_tags=applied, **kwargs)
         return Posted(PLATFORM, str(channel.id), str(made.message.id), str(made.thread.id), made.thread.jump_url)
 
-    async def open_thread(self, channel_id: str, title: str, reply: Reply) -> Posted:
-        """A forum channel gets a forum post (tagged, see pick_forum_tags); a text channel a message with a
+    async def open_thread(self, channel_id: str, title: str, reply: Reply, *,
+                          tags: PostTags | None = None) -> Posted:
+        """A forum channel gets a forum post, tagged as `tags` chooses; a text channel a message with a
         thread started from it."""
         name = clip(" ".join(title.split()) or "Thread", THREAD_NAME_MAX)
         async with delivering(f"thread in {channel_id}"):
             kwargs, _ = await outgoing(self.core, reply)
             channel = await self._channel(channel_id)
             if isinstance(channel, discord.ForumChannel):
-                return await self._forum_post(channel, title, kwargs)
+                return await self._forum_post(channel, title, kwargs, tags or PostTags())
             message = await channel.send(**kwargs)
             thread = await message.create_thread(name=name)
         return Posted(PLATFORM, channel_id, str(message.id), str(thread.id), message.jump_url)

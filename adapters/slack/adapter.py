@@ -23,7 +23,7 @@ import logging
 import re
 import time
 from dataclasses import replace
-from typing import Any, Awaitable
+from typing import Any, Awaitable, Callable
 
 import aiohttp
 from aiohttp import web
@@ -34,8 +34,6 @@ from adapters.slack.inbound import Answer, Inbound, quiet_bolt_logs
 from adapters.slack.messenger import PLATFORM, Pause, SlackMessenger, Target, web_client
 from adapters.slack.render import (
     ACTION_PREFIX,
-    SAVE_PRACTICE,
-    SHARE_PRACTICE,
     field_errors,
     form_to_modal,
     modal_metadata,
@@ -43,6 +41,7 @@ from adapters.slack.render import (
     render_reply,
     truncate,
 )
+from bot.commands import Entry, MessageAction
 from bot.messages import Form, Incoming, Member, Place
 from bot.ports import Core
 
@@ -167,8 +166,8 @@ class SlackAdapter:
         bolt.action(re.compile("^" + re.escape(ACTION_PREFIX)))(self._on_action)
         bolt.view_submission(CALLBACK_ID)(self._on_view_submission)
         bolt.view_closed(CALLBACK_ID)(self._ack_only)
-        bolt.shortcut(SAVE_PRACTICE)(self._on_save_practice)
-        bolt.shortcut(SHARE_PRACTICE)(self._on_share_practice)
+        for entry in self.core.registry.entries():  # the manifest's shortcuts (render.shortcuts), same ids
+            bolt.shortcut(entry.id)(self._shortcut_listener(entry))
         bolt.error(self._on_error)
 
     async def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
@@ -352,13 +351,24 @@ class SlackAdapter:
         tz = await self.core.member_zone(member)
         self._spawn(self.messenger.deliver(target, replies, tz), "form confirmation")
 
-    async def _on_save_practice(self, ack: Any, body: dict[str, Any]) -> None:
-        await ack()
-        self._spawn(self._save_practice(body), "save as practice")
+    def _shortcut_listener(self, entry: Entry) -> Callable[..., Awaitable[None]]:
+        """The listener for one declared menu entry: acknowledge, then run its command."""
 
-    async def _save_practice(self, body: dict[str, Any]) -> None:
-        """The core decides (`practice from-message`): your own message opens the practice form filled in;
-        someone else's opens a proposal, and its author is asked first."""
+        async def listener(ack: Any, body: dict[str, Any]) -> None:
+            await ack()
+            if isinstance(entry, MessageAction):
+                self._spawn(self._message_action(entry, body), entry.label)
+            else:  # a GlobalAction: the bare command (a form command opens its form)
+                user = body.get("user") or {}
+                target = Target(user_id=user["id"], trigger_id=body.get("trigger_id"))
+                work = self._command(user["id"], user.get("username", ""), entry.command, target)
+                self._spawn(work, entry.label)
+
+        return listener
+
+    async def _message_action(self, entry: MessageAction, body: dict[str, Any]) -> None:
+        """The entry's command gets the message (author, text, link) and decides; `practice from-message`
+        opens your own message as a practice form, or someone else's as a proposal to its author."""
         message = body.get("message") or {}
         channel = (body.get("channel") or {}).get("id", "")
         user = body.get("user") or {}
@@ -372,16 +382,11 @@ class SlackAdapter:
         text = MENTION.sub(lambda m: "@" + (m.group(2) or self._profiles.get(m.group(1), (0, m.group(1)))[1]),
                            message.get("text") or "")
         incoming = Incoming(member=member, place=Place(PLATFORM, channel, target.thread_ts, target.is_direct),
-                            command="practice from-message", values={"author": mention, "text": text, "link": link or ""},
+                            command=entry.command,
+                            values={"author": mention, "text": text, "link": link or ""},
                             mentions={mention: author}, link=link)
         await self.messenger.deliver(target, await self.core.dispatch(incoming), await self.core.member_zone(member),
                                      open_form=self.open_form)
-
-    async def _on_share_practice(self, ack: Any, body: dict[str, Any]) -> None:
-        await ack()
-        user = body.get("user") or {}
-        target = Target(user_id=user["id"], trigger_id=body.get("trigger_id"))
-        self._spawn(self._command(user["id"], user.get("username", ""), "practice share", target), "share practice")
 
     # ---- App Home -------------------------------------------------------------------------------------
 

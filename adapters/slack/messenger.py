@@ -28,7 +28,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack.render import render_reply
 from bot.messages import Choice, Reply, Visibility
-from bot.messenger import DeliveryError, Posted
+from bot.messenger import DeliveryError, Posted, PostTags
 
 log = logging.getLogger(__name__)
 PLATFORM = "slack"
@@ -148,11 +148,12 @@ class SlackMessenger:
 
     # ---- Messenger ------------------------------------------------------------------------------------
 
-    async def post(self, channel_id: str, reply: Reply) -> Posted:
-        data = await self._post(channel_id, reply)
+    async def post(self, channel_id: str, reply: Reply, *, tags: PostTags | None = None) -> Posted:
+        data = await self._post(channel_id, reply)  # Slack channels have no tags
         return Posted(PLATFORM, str(data.get("channel", channel_id)), str(data["ts"]))
 
-    async def open_thread(self, channel_id: str, title: str, reply: Reply) -> Posted:
+    async def open_thread(self, channel_id: str, title: str, reply: Reply, *,
+                          tags: PostTags | None = None) -> Posted:
         data = await self._post(channel_id, reply)
         channel, ts = str(data.get("channel", channel_id)), str(data["ts"])
         return Posted(PLATFORM, channel, ts, ts, await self.permalink(channel, ts))

@@ -12,7 +12,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
-from bot.commands import CommandRegistry
+from bot.commands import CommandRegistry, MessageAction
 from bot.messages import Choice, FieldKind, Form, FormField, Item, Reply
 from bot.messenger import format_in_zone, render_times
 
@@ -346,8 +346,7 @@ BOT_SCOPES = (
     "users:read",
 )
 BOT_EVENTS = ("app_home_opened", "app_mention", "message.channels", "message.im")
-SAVE_PRACTICE = "save_practice"
-SHARE_PRACTICE = "share_practice"
+SHORTCUT_NAME_MAX, SHORTCUT_DESCRIPTION_MAX = 24, 150
 
 
 def usage_hint(registry: CommandRegistry, limit: int = 120) -> str:
@@ -356,6 +355,20 @@ def usage_hint(registry: CommandRegistry, limit: int = 120) -> str:
     while len("[" + "|".join(names) + "] …") > limit and len(names) > 1:
         names.pop()
     return "[" + "|".join(names) + "] …"
+
+
+def shortcuts(registry: CommandRegistry) -> list[dict[str, Any]]:
+    """The manifest's shortcuts: one per menu entry a command declares (bot.commands.MessageAction, a
+    message shortcut; GlobalAction, a global one), its callback id the entry's id."""
+    found = []
+    for entry in registry.entries():
+        kind = "message" if isinstance(entry, MessageAction) else "global"  # the only other kind: GlobalAction
+        if len(entry.label) > SHORTCUT_NAME_MAX:
+            raise ValueError(f"Slack shortcut names are at most {SHORTCUT_NAME_MAX} characters; shorten "
+                             f"{entry.label!r} (declared on {entry.command!r}).")
+        found.append({"name": entry.label, "type": kind, "callback_id": entry.id,
+                      "description": truncate(entry.description, SHORTCUT_DESCRIPTION_MAX)})
+    return found
 
 
 def manifest(
@@ -395,20 +408,7 @@ def manifest(
                 "messages_tab_read_only_enabled": False,
             },
             "bot_user": {"display_name": app_name, "always_online": True},
-            "shortcuts": [
-                {
-                    "name": "Save as practice",
-                    "type": "message",
-                    "callback_id": SAVE_PRACTICE,
-                    "description": "Save this message as a shared practice",
-                },
-                {
-                    "name": "Share a practice",
-                    "type": "global",
-                    "callback_id": SHARE_PRACTICE,
-                    "description": "Share a practice that worked (or didn't)",
-                },
-            ],
+            "shortcuts": shortcuts(registry),
             "slash_commands": [slash],
         },
         "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},

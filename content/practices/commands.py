@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from sqlmodel import Session
 
-from bot.commands import CommandGroup, Opt, with_page
+from bot.commands import CommandGroup, GlobalAction, Opt, with_page
 from bot.context import Context, write_audit
 from bot.errors import ArgumentError, NotAllowed
 from bot.messages import Attachment, Choice, Item, Reply, Visibility
@@ -128,7 +128,8 @@ def _check_attribution(attribution: Attribution | None, role_description: str | 
                             '--role-description "a chief of staff in a large city"', "role_description")
 
 
-@practices.command("share", form=True)
+@practices.command("share", form=True,
+                   entry=GlobalAction("Share a practice", "Share a practice that worked (or didn't)"))
 async def share(
     ctx: Context,
     *,

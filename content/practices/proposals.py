@@ -1,8 +1,8 @@
 """`practice propose` / `practice consent`: saving someone else's words as a practice, with their consent.
 
-A member who finds a useful message by someone else (Slack's "Save as practice" shortcut, Discord's
-context menu, or the command) proposes it; the author gets a direct message and chooses how to be
-credited, or declines. Nothing is saved until the author answers.
+A member who finds a useful message by someone else (from the message's own menu, which `practice
+from-message` declares, or by the command) proposes it; the author gets a direct message and chooses how
+to be credited, or declines. Nothing is saved until the author answers.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from bot.commands import CommandGroup, Opt
+from bot.commands import CommandGroup, MessageAction, Opt
 from bot.context import Context, ensure_member
 from bot.errors import ArgumentError, CommandError, NotFound
 from bot.messages import Member, Reply
@@ -86,7 +86,8 @@ async def practice_propose(
                  "credited. Nothing is saved until they answer.")
 
 
-@proposals.command("from-message")
+@proposals.command("from-message",
+                   entry=MessageAction("Save as practice", "Save this message as a shared practice"))
 async def practice_from_message(
     ctx: Context,
     author: Annotated[Member, Opt(help="who wrote the message (mention them)")],
@@ -94,10 +95,11 @@ async def practice_from_message(
     text: Annotated[str, Opt(help="the message's text", long=True, max_length=4000)] = "",
     link: Annotated[str, Opt(help="a link to the message", max_length=500)] = "",
 ) -> Reply:
-    """Save a chat message as a practice: your own opens the practice form filled in; someone else's opens a
-    proposal, and they are asked how to be credited before anything is saved.
+    """Save a chat message as a practice; someone else's is proposed to them first.
 
-    This is what Slack's "Save as practice" shortcut and Discord's message menu run.
+    Your own message opens the practice form filled in; someone else's opens a proposal, and they are asked
+    how to be credited before anything is saved.
+
     Example: practice from-message @ana --text "We hold weekly budget office hours." --link https://example.org/m/1
     """
     words = text.strip()

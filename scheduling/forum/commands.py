@@ -16,7 +16,7 @@ from bot.commands import CommandGroup, Opt
 from bot.context import Context, ensure_member, write_audit
 from bot.errors import ArgumentError, CommandError, NotFound
 from bot.messages import Choice, Item, Member, Place, Reply, Visibility
-from bot.messenger import time_mark
+from bot.messenger import TAGS_MAX, time_mark
 from bot.permissions import Role
 from bot.store.models import MemberProfile, MemberRecord
 from content.practices import service as practices
@@ -116,10 +116,15 @@ async def forum_set(
     prompt: Annotated[str, Opt(help="the question that opens the thread", long=True, max_length=1000)] = "",
     join: Annotated[str, Opt(help="how to join, e.g. a video link", max_length=500)] = "",
     holidays: Annotated[str, Opt(help="public holiday calendar to warn about, e.g. US, GB, CA", max_length=10)] = "US",
+    tags: Annotated[list[str], Opt(help='tags for its posts in a channel with tags, e.g. "Open forum" '
+                                        "(default: tags named like forum)", item_max_length=50)] = [],
 ) -> Reply:
     """Set when and where the monthly open forum meets, and plan its posts.
 
+    In a channel with tags (a Discord forum channel) its posts get the --tags named; without --tags, the
+    channel's tags named like "forum" (such as "Open forum"), else the tags named in the post's title.
     Example: forum set --rule "first Tuesday of every month, 12:00 to 13:00, America/New_York" --facilitator @ana
+    Example: forum set --rule "first Tuesday of every month, 12:00 to 13:00" --tags "Open forum, Monthly"
     """
     try:
         cadence = parse_cadence(rule, ctx.settings.timezone, anchor=ctx.now().date())
@@ -130,6 +135,9 @@ async def forum_set(
         warnings = holiday_conflicts(cadence, now, 12, country=holidays.upper())
     except CadenceError as exc:
         raise ArgumentError(f"--holidays: {exc}", "holidays") from None
+    if len(tags) > TAGS_MAX:
+        raise ArgumentError(f"--tags: a post carries at most {TAGS_MAX} tags, got {len(tags)}. "
+                            'Example: --tags "Open forum, Monthly"', "tags")
     channel_id = channel.lstrip("#") or ctx.place.channel_id
     platform = ctx.place.platform
 
@@ -137,6 +145,7 @@ async def forum_set(
         fs = forum.settings_row(session) or ForumSettings(cadence="", platform=platform, channel_id=channel_id)
         fs.cadence, fs.platform, fs.channel_id = cadence.to_text(), platform, channel_id
         fs.announce_days, fs.prompt, fs.join_info, fs.holiday_country = announce_days, prompt, join, holidays.upper()
+        fs.post_tags = ",".join(tags)
         if facilitator is not None:
             fs.facilitator_platform, fs.facilitator_user_id = facilitator.platform, facilitator.user_id
             fs.facilitator_name = facilitator.name
@@ -151,6 +160,8 @@ async def forum_set(
     ctx.services.scheduler.wake()
     lines = [f"The open forum meets {cadence.describe()}, in #{channel_id}. Announced {announce_days} day(s) ahead, "
              "reminders the day before and an hour before, the thread opens at the start."]
+    if tags:
+        lines.append("Its posts are tagged: " + ", ".join(tags) + " (where the channel has these tags).")
     lines.append("Next: " + "; ".join(forum.local(o.starts_at, tz) for o in occs))
     for occ, name in warnings:
         lines.append(f"Warning: {forum.local(occ.start, cadence.tz)} falls on {name}. "

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import Enum
 
-from sqlalchemy import Column, ForeignKey, Integer, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from bot.store.models import utcnow
@@ -30,6 +30,9 @@ class ForumSettings(SQLModel, table=True):
     prompt: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     join_info: str = Field(default="", max_length=500)
     holiday_country: str = Field(default="US", max_length=10)
+    # The tags its posts get where the channel has tags (a Discord forum channel), comma-separated; empty:
+    # the default rule (scheduling.forum.service.post_tags).
+    post_tags: str = Field(default="", sa_column=Column(String(300), nullable=False, server_default=""))
     updated_at: datetime = Field(default_factory=utcnow)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from bot.messages import Choice, Reply, Visibility
-from bot.messenger import DeliveryError, format_in_zone, time_mark
+from bot.messenger import DeliveryError, PostTags, format_in_zone, time_mark
 from bot.store.models import MemberProfile, MemberRecord
 from bot.zones import member_zone
 from content.practices.models import Practice
@@ -39,6 +39,14 @@ HORIZON = 3  # occurrences planned ahead
 DEFAULT_PROMPT = ("Share one thing you tried at work this month: what you did, for whom, and what "
                   "happened. Reply in this thread.")
 _URL = re.compile(r"https?://\S+")
+
+
+def post_tags(fs: ForumSettings) -> PostTags:
+    """The tags the forum's posts get where the channel has tags (a Discord forum channel): those set with
+    `forum set --tags`; else the channel's tags named like "forum" ("Open forum"), else those named in the
+    post's title (and the channel's first tag when it requires one)."""
+    names = tuple(n.strip() for n in fs.post_tags.split(",") if n.strip())
+    return PostTags(names=names) if names else PostTags(containing=("forum",), from_title=True)
 
 
 def settings_row(session: Session) -> ForumSettings | None:
@@ -187,7 +195,7 @@ async def on_announce(d: Delivery) -> dict[str, Any]:
                   choices=(Choice("Propose a topic for next time", "forum propose"),
                            Choice("See upcoming forums", "forum next")),
                   visibility=Visibility.PUBLIC)
-    posted = await d.messenger(fs.platform).post(fs.channel_id, reply)
+    posted = await d.messenger(fs.platform).post(fs.channel_id, reply, tags=post_tags(fs))
     return {"message_id": posted.message_id}
 
 
@@ -198,7 +206,7 @@ async def _remind(d: Delivery, lead: str) -> dict[str, Any]:
     topic = occ.topic_text or "open floor"
     reply = Reply(f"Reminder: the open forum starts {lead} ({time_mark(occ.starts_at)}). Topic: {topic}.",
                   visibility=Visibility.PUBLIC)
-    posted = await d.messenger(fs.platform).post(fs.channel_id, reply)
+    posted = await d.messenger(fs.platform).post(fs.channel_id, reply, tags=post_tags(fs))
     return {"message_id": posted.message_id}
 
 
@@ -220,7 +228,7 @@ async def on_open(d: Delivery) -> dict[str, Any]:
                   f"(Until {time_mark(occ.ends_at)}. To save a reply as a shared practice: forum capture <reply>.)",
                   visibility=Visibility.PUBLIC)
     posted = await d.messenger(fs.platform).open_thread(fs.channel_id, f"Open forum {occ.slot}: {occ.topic_text}",
-                                                        reply)
+                                                        reply, tags=post_tags(fs))
 
     def save(session: Session) -> None:
         row = session.get(ForumOccurrence, occ.id)
@@ -267,7 +275,7 @@ async def on_wrapup(d: Delivery) -> dict[str, Any]:
     if occ.thread_id:
         posted = await messenger.reply_in_thread(occ.thread_channel_id or fs.channel_id, occ.thread_id, reply)
     else:
-        posted = await messenger.post(fs.channel_id, reply)
+        posted = await messenger.post(fs.channel_id, reply, tags=post_tags(fs))
 
     def finish(session: Session) -> None:
         row = session.get(ForumOccurrence, occ.id)
