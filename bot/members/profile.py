@@ -129,7 +129,7 @@ class OnOff(str, Enum):
 
 @profile_group.command("reminders")
 async def me_reminders(ctx: Context, choice: Annotated[OnOff, Opt(help="on or off")]) -> Reply:
-    """Turn reminders by direct message (convenings, forums) on or off.
+    """Turn reminders by direct message on or off: convenings, forums, follow-ups, introductions.
 
     Example: me reminders off
     """

@@ -137,6 +137,7 @@ async def series_command(
         series, convs = create_series(session, n, member, now, title=title, cadence=cadence, count=count,
                                       length=length, place=place, capacity=capacity, agenda=agenda,
                                       leads=",".join(lead_list))
+        svc.tell_network(session, n, convs, now, ctx.settings.timezone, leave_out={series.created_by or 0})
         write_audit(session, member, "convening series", f"{series.id} {n.slug} {series.title} x{len(convs)}")
         return series, convs, reader, cadence.describe()
 
