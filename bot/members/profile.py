@@ -70,11 +70,13 @@ async def me_show(ctx: Context) -> Reply:
             ("Quiet hours", _quiet(p)),
             ("Listed in network member lists", "yes" if p.show_in_lists else "no"),
             ("Invitations to write up forum practices", "on" if p.forum_invites else "off"),
+            ("Open forum reminders by direct message", "on" if p.forum_reminders else "off"),
         )
 
     facts = await ctx.store.run(load)
     return Reply("Your profile:", fields=facts,
-                 footer="Change it with: me set, me timezone, me reminders, me quiet-hours, me lists. "
+                 footer="Change it with: me set, me timezone, me reminders, me quiet-hours, me lists, "
+                        "forum reminders, forum invites. "
                         "Your interests: me interests list")
 
 
