@@ -134,3 +134,11 @@ async def test_a_held_notice_is_not_sent_once_reminders_are_turned_off(cb: ConvB
     await cb.ok("me reminders off", "ana")  # while the notice waits for her quiet hours to end
     await cb.run_until(cb.clock().replace(hour=18))
     assert not any("New convening" in t for t in cb.dms("ana"))
+
+
+async def test_news_held_by_quiet_hours_is_dropped_when_the_convening_is_cancelled(cb: ConvBot) -> None:
+    await cb.ok("me quiet-hours 00:00-09:00", "ana")
+    cid = await _schedule_cabinet(cb)
+    await cb.ok(f"convening cancel {cid}", "cora")
+    await cb.run_until(cb.clock().replace(hour=18))
+    assert not any("New convening" in t for t in cb.dms("ana"))

@@ -362,7 +362,8 @@ def how_to_join(session: Session, network: Network, member: Member) -> str:
     return f"Ask to join with: network join {network.slug}"
 
 
-def require_inside(session: Session, settings: Settings, network: Network, member: Member, doing: str) -> None:
+def require_inside(session: Session, settings: Settings, network: Network, member: Member,
+                   doing: str) -> None:
     """Refuse `doing` to someone outside a closed network, saying how to ask to join."""
     if not can_see_inside(session, settings, network, member):
         raise NotAllowed(f"{network.name} is a closed network: only its members can {doing}. "

@@ -316,6 +316,7 @@ async def cancel(ctx: Context, convening: Id, *, reason: Annotated[str, Opt(help
     def mutate(session: Session, conv: Convening, now: datetime) -> None:
         conv.status = ConveningStatus.CANCELLED.value
         svc.cancel_reminders(session, conv)
+        svc.cancel_news(session, conv)
         svc.notify_attendees(session, conv, now, tz, "cancel", lambda z: (
             f"Cancelled: {conv.title}, {svc.when_for(conv, z)}, will not take place"
             + (f": {reason.strip()}." if reason.strip() else ".")))

@@ -82,6 +82,7 @@ def cancel_future(session: Session, series: ConveningSeries, now: datetime, comm
             continue
         conv.status = ConveningStatus.CANCELLED.value
         svc.cancel_reminders(session, conv)
+        svc.cancel_news(session, conv)
         svc.touch(conv, now)
         session.add(conv)
         convening_mirror.plan_sync(session, conv, now)

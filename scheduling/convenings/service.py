@@ -12,9 +12,9 @@ for those going (and those who said maybe and asked for reminders). A lead in da
 wall-clock time that many days earlier in the convening's zone ("7d" before 10:00 Chicago is 10:00
 Chicago a week earlier, across a DST change); a lead in hours or minutes is exact.
 Quiet hours and opt-outs, the one rule of bot/members/dm_prefs.py: a member with DM reminders off gets
-none. A reminder that falls in the member's quiet hours (their zone, else the community's) is moved to the end of those quiet hours
-if that is still before the start, else dropped. The handler checks both again when it sends, and then
-drops (does not move) a reminder that now falls in quiet hours.
+none. A reminder that falls in the member's quiet hours (their zone, else the community's) is moved to
+the end of those quiet hours if that is still before the start, else dropped. The handler checks both
+again when it sends, and then drops (does not move) a reminder that now falls in quiet hours.
 """
 
 from __future__ import annotations
@@ -152,9 +152,10 @@ def tell_network(session: Session, network: Network, convs: list[Convening], now
             continue
         zone = member_zone(session, record.platform, record.user_id, community_tz)
         if len(convs) == 1:
-            text = (f"New convening of {network.name}: {first.title}, {when_for(first, zone)}. Will you come? "
-                    f"convening rsvp {first.id} going|maybe|no")
-            choices = [("Going", f"convening rsvp {first.id} going"), ("Details", f"convening show {first.id}")]
+            text = (f"New convening of {network.name}: {first.title}, {when_for(first, zone)}. "
+                    f"Will you come? convening rsvp {first.id} going|maybe|no")
+            choices = [("Going", f"convening rsvp {first.id} going"),
+                       ("Details", f"convening show {first.id}")]
         else:
             text = (f"New series of convenings in {network.name}: {first.title}, {len(convs)} dates from "
                     f"{when_for(first, zone)}. See them with: convening list {network.slug}")
@@ -163,6 +164,11 @@ def tell_network(session: Session, network: Network, convs: list[Convening], now
                         (record.platform, record.user_id), text, choices=choices, default_zone=community_tz,
                         reminder=True, deadline=first.starts_at)
     return told
+
+
+def cancel_news(session: Session, conv: Convening) -> int:
+    """Drop the news of `conv` still waiting for members' quiet hours to end (it was cancelled)."""
+    return outbox.cancel(session, f"convening:{conv.id}:scheduled:")
 
 
 def answer_counts(session: Session, conv: Convening) -> dict[str, int]:

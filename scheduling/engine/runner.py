@@ -190,8 +190,9 @@ class Scheduler:
             delivery = Delivery(post, self.clock(), self.store, self.messengers, self.settings, self)
             return await asyncio.wait_for(handler(delivery), SEND_TIMEOUT)
         except Later as later:
+            until, why = later.until, later.why
             try:
-                await self.store.run(lambda s: outbox.postpone(s, post, later.until, self.clock(), later.why))
+                await self.store.run(lambda s: outbox.postpone(s, post, until, self.clock(), why))
                 report.postponed += 1
             except Exception:  # noqa: BLE001 - the claim times out and the post is tried again
                 log.exception("could not postpone %s", post.key)

@@ -15,8 +15,8 @@ from sqlmodel import Session, col
 from bot.commands import CommandGroup, Opt
 from bot.context import Context, ensure_member, write_audit
 from bot.errors import ArgumentError, CommandError, NotFound
-from bot.messages import Choice, Item, Member, Place, Reply, Visibility
 from bot.members.profile import OnOff
+from bot.messages import Choice, Item, Member, Place, Reply, Visibility
 from bot.messenger import time_mark
 from bot.permissions import Role
 from bot.store.models import MemberProfile, MemberRecord
@@ -148,7 +148,8 @@ async def forum_set(
         session.add(fs)
         session.flush()
         occs = forum.replan_all(session, fs, now, ctx.settings.timezone)
-        write_audit(session, ctx.member, "forum set", f"{cadence.describe()} in {fs.platform}:{fs.channel_id}")
+        write_audit(session, ctx.member, "forum set",
+                    f"{cadence.describe()} in {fs.platform}:{fs.channel_id}")
         return occs, _zone(ctx, session), fs.channel_id
 
     occs, tz, channel_id = await ctx.store.run(apply)
@@ -264,8 +265,9 @@ async def forum_move(
         length = occ.ends_at - occ.starts_at
         clash = forum.clash(session, fs, occ, new_start, new_start + length, now)
         if clash is not None:
-            raise CommandError(f"--to: the forum on {clash[0]} already takes that time ({forum.local(clash[1], tz)}). "
-                               "Choose another time, or skip or move that one first.")
+            raise CommandError(f"--to: the forum on {clash[0]} already takes that time "
+                               f"({forum.local(clash[1], tz)}). Choose another time, or skip or move "
+                               "that one first.")
         was_skipped = occ.status == OccurrenceStatus.SKIPPED.value
         occ.moved_from = occ.moved_from or old
         occ.starts_at, occ.ends_at = new_start, new_start + length
@@ -273,8 +275,9 @@ async def forum_move(
         session.add(occ)
         forum.plan_posts(session, fs, occ, now)
         stamp = new_start.strftime("%Y%m%d%H%M")
-        text = (f"The open forum of {date}, which was not going to take place, will after all: at {time_mark(new_start)}."
-                if was_skipped else f"The open forum planned for {time_mark(old)} moves to {time_mark(new_start)}.")
+        text = (f"The open forum of {date}, which was not going to take place, will after all: at "
+                f"{time_mark(new_start)}." if was_skipped
+                else f"The open forum planned for {time_mark(old)} moves to {time_mark(new_start)}.")
         plan_notice(session, f"forum:{date}:move-notice:{stamp}", now, platform=fs.platform,
                     channel_id=fs.channel_id, text=text)
         write_audit(session, ctx.member, "forum move", f"{date} -> {new_start.isoformat()}"
@@ -285,8 +288,8 @@ async def forum_move(
     ctx.services.scheduler.wake()
     if was_skipped:
         return Reply(f"The forum of {date} was skipped: moving it un-skips it. It now takes place at "
-                     f"{forum.local(new, tz)}, its posts are planned again, and members are told in the forum "
-                     "channel.")
+                     f"{forum.local(new, tz)}, its posts are planned again, and members are told in the "
+                     "forum channel.")
     return Reply(f"Moved the forum of {date} from {forum.local(old, tz)} to {forum.local(new, tz)}. "
                  "Its reminders follow; members are told in the forum channel.")
 
@@ -415,7 +418,8 @@ async def forum_pick(
         other = session.execute(select(ForumOccurrence.slot).where(ForumOccurrence.topic_id == t.id,
                                                                    ForumOccurrence.id != occ.id)).scalar()
         if other is not None:
-            raise CommandError(f"T{t.id} is already picked for the forum on {other}; a topic serves one forum.")
+            raise CommandError(f"T{t.id} is already picked for the forum on {other}; "
+                               "a topic serves one forum.")
         occ.topic_id = t.id
         session.add(occ)
         write_audit(session, ctx.member, "forum pick", f"T{t.id} for {occ.slot}")
@@ -643,10 +647,11 @@ async def forum_reminders(ctx: Context, choice: Annotated[OnOff, Opt(help="on or
 
     dm_on = await ctx.store.run(apply)
     if not on:
-        return Reply("You will not get the open forum's reminders by direct message. Undo with: forum reminders on")
-    note = "" if dm_on else " Your reminders by direct message are off, though: turn them on with: me reminders on"
-    return Reply("You will get the open forum's reminders by direct message, the day before and an hour before, "
-                 "in your time zone and outside your quiet hours." + note)
+        return Reply("You will not get the open forum's reminders by direct message. "
+                     "Undo with: forum reminders on")
+    note = "" if dm_on else " Your reminders by direct message are off, though: turn them on: me reminders on"
+    return Reply("You will get the open forum's reminders by direct message, the day before and an hour "
+                 "before, in your time zone and outside your quiet hours." + note)
 
 
 # ---- history ---------------------------------------------------------------------------------------

@@ -74,6 +74,8 @@ def plan_posts(session: Session, fs: ForumSettings, occ: ForumOccurrence, now: d
     if occ.status == OccurrenceStatus.SKIPPED.value:
         outbox.cancel(session, prefix)
         return
+    for step in ("remind-day", "remind-hour"):  # DM reminders held by quiet hours name the old time
+        outbox.cancel(session, f"{prefix}{step}:dm:")
     start, end = occ.starts_at, occ.ends_at
     steps = [
         ("announce", start - timedelta(days=fs.announce_days), start, timedelta(hours=12)),
@@ -183,7 +185,8 @@ def _when(occ: ForumOccurrence) -> str:
 def _locked(session: Session, occ_id: int) -> ForumOccurrence | None:
     """The occurrence, read after taking its row lock (PostgreSQL) or the write lock (SQLite)."""
     session.execute(update(ForumOccurrence).where(col(ForumOccurrence.id) == occ_id)
-                    .values(topic_text=ForumOccurrence.topic_text).execution_options(synchronize_session=False))
+                    .values(topic_text=ForumOccurrence.topic_text)
+                    .execution_options(synchronize_session=False))
     return session.execute(select(ForumOccurrence).where(col(ForumOccurrence.id) == occ_id)
                            .execution_options(populate_existing=True)).scalars().first()
 
@@ -192,7 +195,8 @@ def _claim(session: Session, topic_id: int) -> bool:
     """Mark an open topic used; False when another forum took it first."""
     taken = session.execute(update(ForumTopic).where(col(ForumTopic.id) == topic_id,
                                                      ForumTopic.status == TopicStatus.OPEN.value)
-                            .values(status=TopicStatus.USED.value).execution_options(synchronize_session=False))
+                            .values(status=TopicStatus.USED.value)
+                            .execution_options(synchronize_session=False))
     return bool(taken.rowcount)
 
 
@@ -269,20 +273,20 @@ async def _remind(d: Delivery, lead: str) -> dict[str, Any]:
     if occ.status == OccurrenceStatus.SKIPPED.value:
         return {"skipped": True}
     told = await d.store.run(lambda s: remind_by_dm(s, fs, occ, d.post.key, lead, d.now, d.settings.timezone))
-    reply = Reply(f"Reminder: the open forum starts {lead} ({time_mark(occ.starts_at)}). Topic: {occ.topic_text}.",
-                  visibility=Visibility.PUBLIC)
+    reply = Reply(f"Reminder: the open forum starts {lead} ({time_mark(occ.starts_at)}). "
+                  f"Topic: {occ.topic_text}.", visibility=Visibility.PUBLIC)
     posted = await d.messenger(fs.platform).post(fs.channel_id, reply)
     d.scheduler.wake()
     return {"message_id": posted.message_id, "told_by_dm": told}
 
 
-def remind_by_dm(session: Session, fs: ForumSettings, occ: ForumOccurrence, key: str, lead: str, now: datetime,
-                 community_tz: str) -> int:
+def remind_by_dm(session: Session, fs: ForumSettings, occ: ForumOccurrence, key: str, lead: str,
+                 now: datetime, community_tz: str) -> int:
     """The reminder by DM to each member who asked for one (`forum reminders on`), in their own zone, as
     the reminder it is (none with reminders off; quiet hours respected, never after the start)."""
-    rows = session.execute(select(MemberRecord).join(MemberProfile, col(MemberProfile.member_id) == MemberRecord.id)
-                           .where(col(MemberProfile.forum_reminders).is_(True)).order_by(col(MemberRecord.id))
-                           ).scalars().all()
+    rows = session.execute(
+        select(MemberRecord).join(MemberProfile, col(MemberProfile.member_id) == MemberRecord.id)
+        .where(col(MemberProfile.forum_reminders).is_(True)).order_by(col(MemberRecord.id))).scalars().all()
     told = 0
     for record in rows:
         zone = member_zone(session, record.platform, record.user_id, community_tz)

@@ -437,7 +437,8 @@ async def on_follow_up(d: Delivery) -> dict[str, Any]:
                 names = ", ".join(_name(session, o) for o in group if o != mid)
                 asked += plan_dm(session, f"intro:{rnd.id}:follow-up:{mid}", d.now, _to(record),
                                  f"Peer introductions in {network.name}: did you meet {names}?",
-                                 choices=[("Yes, we met", f"intro met {pid} yes"), ("No", f"intro met {pid} no")],
+                                 choices=[("Yes, we met", f"intro met {pid} yes"),
+                                          ("No", f"intro met {pid} no")],
                                  default_zone=d.settings.timezone, reminder=True, expires=timedelta(days=2))
         rnd.state = RoundState.DONE.value
         session.add(rnd)

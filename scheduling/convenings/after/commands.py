@@ -68,8 +68,9 @@ async def attend(ctx: Context, convening: Id, members: Annotated[list[Member], O
         new, already = svc.mark(session, conv, members, now)
         for record in new:
             plan_dm(session, f"after:{conv.id}:attended:{record.id}", now, (record.platform, record.user_id),
-                    f"Thanks for coming to {conv.title}. What will you try? after commit {conv.id} <one thing>"
-                    f"\nMay you appear by name in its attendance list? Nobody does unless they say yes.",
+                    f"Thanks for coming to {conv.title}. What will you try? "
+                    f"after commit {conv.id} <one thing>\n"
+                    "May you appear by name in its attendance list? Nobody does unless they say yes.",
                     choices=[(c.label, c.command) for c in _consent_choices(conv.id or 0)],
                     default_zone=ctx.settings.timezone, reminder=False, expires=timedelta(days=3))
         write_audit(session, ctx.member, "after attend", f"{conv.id} +{len(new)}")
