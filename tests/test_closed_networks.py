@@ -40,6 +40,11 @@ async def test_a_stranger_cannot_take_the_seat_of_an_invite_only_meeting(cb: Con
     assert await cb.count("rsvp") == 0
     assert (await cb.ok(f"convening rsvp {cid} going", "ana")).text == "You are going to Budget cuts."
     assert dict((await cb.ok(f"convening show {cid}", "ana")).fields)["Answers"] == "1 going of 1 seats, 0 maybe"
+    # Ana leaves the network: she sees it no more, but she can still give up her seat.
+    await cb.ok("network leave cabinet", "ana")
+    assert "closed network" in await cb.fails(f"convening rsvp {cid} going", "ana")
+    assert (await cb.ok(f"convening rsvp {cid} no", "ana")).text == "You are not going to Budget cuts."
+    assert "closed network" in await cb.fails(f"convening rsvp {cid} no", "stranger")
 
 
 async def test_a_stranger_sees_neither_place_nor_agenda_nor_feed(cb: ConvBot) -> None:

@@ -337,7 +337,10 @@ async def rsvp(ctx: Context, convening: Id, answer: Annotated[RsvpAnswer, Opt(he
     now, tz = ctx.now(), ctx.settings.timezone
 
     def apply(session: Session) -> tuple[Convening, Answer, list[Any]]:
-        _inside(session, ctx, convening, "answer its convenings")
+        record = networks.record_of(session, ctx.member)
+        answered = svc.answer_of(session, svc.get(session, convening), record.id) if record else ""
+        if not (answer is RsvpAnswer.NO and answered):  # one who left a closed network can still free a seat
+            _inside(session, ctx, convening, "answer its convenings")
         return svc.rsvp(session, convening, ctx.member, ANSWERS[answer], remind, now, tz)
 
     conv, stored, promoted = await ctx.store.run(apply)

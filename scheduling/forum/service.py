@@ -219,25 +219,21 @@ def _choose(session: Session, occ: ForumOccurrence) -> None:
 def topic_of(session: Session, occ_id: int) -> ForumOccurrence | None:
     """The occurrence, with its topic chosen the first time one of its posts needs it, and kept.
 
-    Forums still planned before it that have no topic yet choose first (in start order, each under its
-    row lock), so when the posts of several forums fall due together the earliest forum gets the
-    most-voted topic, whatever order the posts happen to be sent in."""
-    occ = _locked(session, occ_id)
+    Forums still planned before it that have no topic yet choose first, so when the posts of several
+    forums fall due together the earliest forum gets the most-voted topic, whatever order the posts are
+    sent in. Each forum chooses under its row lock, the locks taken in start order (no deadlock)."""
+    occ = session.get(ForumOccurrence, occ_id)
     if occ is None or occ.topic_text or occ.status == OccurrenceStatus.SKIPPED.value:
-        return occ
-    earlier = session.execute(select(ForumOccurrence.id).where(
+        return occ  # a topic, once chosen, is kept
+    waiting = session.execute(select(ForumOccurrence.id).where(
         ForumOccurrence.starts_at < occ.starts_at, ForumOccurrence.topic_text == "",
-        ForumOccurrence.status == OccurrenceStatus.PLANNED.value).order_by(col(ForumOccurrence.starts_at))
-    ).scalars().all()
-    for other_id in earlier:
+        ForumOccurrence.status == OccurrenceStatus.PLANNED.value)
+        .order_by(col(ForumOccurrence.starts_at), col(ForumOccurrence.id))).scalars().all()
+    for other_id in [*waiting, occ_id]:
         other = _locked(session, other_id)
-        if other is not None and not other.topic_text:
+        if other is not None and not other.topic_text and other.status == OccurrenceStatus.PLANNED.value:
             _choose(session, other)
-    occ = _locked(session, occ_id)
-    assert occ is not None
-    if not occ.topic_text:
-        _choose(session, occ)
-    return occ
+    return _locked(session, occ_id)
 
 
 def _load(d: Delivery, *, topic: bool = True) -> Awaitable[tuple[ForumSettings, ForumOccurrence]]:
