@@ -12,6 +12,7 @@ from icalendar import Calendar
 from sqlalchemy import text
 
 from bot.config import Settings
+from bot.members.dm_prefs import quiet_shift
 from bot.messages import Incoming
 from scheduling.convenings import calendar as cal
 from scheduling.convenings import service as svc
@@ -131,10 +132,11 @@ async def test_quiet_hours_and_opt_outs(cb: ConvBot) -> None:
 
 def test_quiet_shift_rule() -> None:
     start = utc(2027, 3, 14, 15)
-    assert svc.quiet_shift(utc(2027, 3, 13, 23), start, ("22:00", "07:00"), "UTC") == utc(2027, 3, 14, 7)
-    assert svc.quiet_shift(utc(2027, 3, 14, 3), start, ("22:00", "07:00"), "UTC") == utc(2027, 3, 14, 7)
-    assert svc.quiet_shift(utc(2027, 3, 14, 12), start, ("22:00", "07:00"), "UTC") == utc(2027, 3, 14, 12)
-    assert svc.quiet_shift(utc(2027, 3, 14, 14), start, ("13:00", "16:00"), "UTC") is None
+    assert quiet_shift(utc(2027, 3, 13, 23), start, ("22:00", "07:00"), "UTC") == utc(2027, 3, 14, 7)
+    assert quiet_shift(utc(2027, 3, 14, 3), start, ("22:00", "07:00"), "UTC") == utc(2027, 3, 14, 7)
+    assert quiet_shift(utc(2027, 3, 14, 12), start, ("22:00", "07:00"), "UTC") == utc(2027, 3, 14, 12)
+    assert quiet_shift(utc(2027, 3, 14, 14), start, ("13:00", "16:00"), "UTC") is None
+    assert quiet_shift(utc(2027, 3, 14, 14), None, ("13:00", "16:00"), "UTC") == utc(2027, 3, 14, 16)
     assert svc.lead_due(start, "America/Chicago", "1w") == utc(2027, 3, 7, 16)
 
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from typing import AsyncIterator
 
 import pytest
+from sqlalchemy import text
 
 from bot.config import Settings
 from tests.convening_world import ConvBot, digital_leaders
@@ -160,3 +161,47 @@ async def _schedule_later(cb: ConvBot) -> int:
     reply = await cb.ok('convening schedule digital-leaders --title "Later" --start "April 20 2027 10:00 Central"',
                         "cora")
     return int(reply.text.split("convening ")[1].split(" ")[0])
+
+
+async def test_follow_ups_respect_reminders_off_and_quiet_hours(cb: ConvBot) -> None:
+    cid = await _schedule(cb)
+    cb.clock.set(STARTS + timedelta(minutes=30))  # 15:30 UTC
+    for who in ("ana", "leo", "bob"):
+        await cb.ok(f"after checkin {cid}", who)
+    await cb.ok("me reminders off", "leo")
+    await cb.ok("me quiet-hours 10:00-14:00", "bob")  # the community's zone (New York): 11:30 EDT now
+    await _commitment(cb, cid, "ana", "Publish the budget in plain language")
+    await _commitment(cb, cid, "leo", "Hold a listening session")
+    await _commitment(cb, cid, "bob", "Try zero-based budgeting")
+    made = cb.clock()
+    await cb.run_until(made + timedelta(days=30))
+    assert len(follow_ups(cb, "ana")) == 1 and follow_ups(cb, "leo") == [] and follow_ups(cb, "bob") == []
+    # Bob's quiet hours end at 14:00 New York time (18:00 UTC), the day it was due.
+    await cb.run_until(datetime(2027, 4, 13, 17, 59, tzinfo=timezone.utc))
+    assert follow_ups(cb, "bob") == []
+    await cb.run_until(datetime(2027, 4, 13, 18, 0, tzinfo=timezone.utc))
+    assert len(follow_ups(cb, "bob")) == 1
+    # Ana sets quiet hours after committing: her 60-day follow-up, planned before, waits until they end.
+    await cb.ok("me quiet-hours 10:00-13:00", "ana")  # New York; the follow-up is due at 11:30 there
+    await cb.run_until(made + timedelta(days=60))
+    assert len(follow_ups(cb, "ana")) == 1
+    await cb.run_until(datetime(2027, 5, 13, 17, 0, tzinfo=timezone.utc))  # 13:00 New York
+    assert len(follow_ups(cb, "ana")) == 2
+    # Waiting for quiet hours to end is not a failed try.
+    post = await cb.app.store.run(lambda s: s.execute(text(
+        "SELECT state, attempts FROM planned_post WHERE key = 'commitment:1:60'")).one())
+    assert tuple(post) == ("sent", 1)
+    for _ in range(2):
+        await cb.app.scheduler.tick()
+    assert len(follow_ups(cb, "ana")) == 2 and follow_ups(cb, "leo") == []
+
+
+async def test_the_thanks_after_attending_waits_for_the_end_of_quiet_hours(cb: ConvBot) -> None:
+    cid = await _schedule(cb)
+    await cb.ok("me quiet-hours 09:00-12:00", "bob")  # New York: the convening runs 11:00-12:30 there
+    cb.clock.set(STARTS)
+    await cb.ok(f"after attend {cid} @bob", "cora")
+    await cb.run_until(STARTS + timedelta(minutes=59))
+    assert not any("Thanks for coming" in t for t in cb.dms("bob"))
+    await cb.run_until(STARTS + timedelta(hours=1))  # 12:00 New York
+    assert sum("Thanks for coming" in t for t in cb.dms("bob")) == 1

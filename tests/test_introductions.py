@@ -171,6 +171,24 @@ async def test_a_member_with_no_overlapping_partner_is_told(ib: IntroBot) -> Non
     assert await ib.count("intro_pairing") == 0
 
 
+async def test_introductions_respect_reminders_off_and_quiet_hours(ib: IntroBot) -> None:
+    await ib.ok("me reminders off", "bob")  # no announcement, no follow-up; the introduction itself still
+    await ib.ok("me quiet-hours 12:00-14:00", "cy")  # Berlin: the round is at 13:00 there
+    await _round(ib)
+    await ib.run_until(utc(2027, 3, 9, 12, 0))  # the announcement: 13:00 in Berlin, quiet for Cy
+    assert ib.dms("bob", "introduced tomorrow") == [] and ib.dms("cy", "introduced tomorrow") == []
+    assert len(ib.dms("ana", "introduced tomorrow")) == 1
+    await ib.run_until(utc(2027, 3, 9, 13, 0))  # 14:00 Berlin: Cy's quiet hours are over
+    assert len(ib.dms("cy", "introduced tomorrow")) == 1
+    await ib.run_until(utc(2027, 3, 10, 12, 0))
+    assert len(ib.dms("bob", "meet\n")) == 1 and ib.dms("cy", "meet\n") == []
+    await ib.run_until(utc(2027, 3, 10, 13, 0))
+    assert len(ib.dms("cy", "meet\n")) == 1
+    await ib.run_until(utc(2027, 3, 18, 12, 0))
+    assert ib.dms("bob", "did you meet") == [] and len(ib.dms("ana", "did you meet")) == 1
+    assert len(ib.dms("cy", "did you meet")) == 1
+
+
 async def test_bad_input_changes_nothing(ib: IntroBot) -> None:
     await ib.ok('network create "City Managers"')
     counts = [await ib.count(t) for t in ("intro_opt_in", "intro_round", "planned_post", "intro_skip")]

@@ -419,6 +419,20 @@ async def test_rsvp_by_button(slack: SlackWorld) -> None:
     assert "GMT" in shown["text"] or "BST" in shown["text"]
 
 
+async def test_a_button_of_a_closed_networks_convening_refuses_a_non_member(slack: SlackWorld) -> None:
+    await slack.cop('network create "Cabinet" --policy invite')
+    await slack.cop('convening schedule cabinet --title "Budget cuts" --start "2026-04-14 10:00" --capacity 1 '
+                    '--place "Room 1" --tz America/New_York')
+    # A Going button from an earlier message (or a forwarded one), pressed by Bob, who is not in Cabinet.
+    await slack.send(fs.block_action("convening rsvp 1 going", user="U0BOB", name="bob",
+                                     response_url=slack.fake.response_url()))
+    await slack.settle()
+    refused = slack.last_response()
+    assert refused["response_type"] == "ephemeral"
+    assert "Cabinet is a closed network: only its members can answer its convenings" in refused["text"]
+    assert "Room 1" not in json.dumps(refused) and await slack.count("rsvp") == 0
+
+
 async def test_the_app_home_shows_the_members_overview_and_its_buttons_work(slack: SlackWorld) -> None:
     await slack.cop('network create "Chiefs of Staff"')
     await slack.cop("network join chiefs-of-staff")

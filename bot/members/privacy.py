@@ -23,7 +23,7 @@ from bot.messages import Attachment, Member, Reply
 from bot.store.models import AuditEntry, MemberProfile, MemberRecord, RoleGrant, UnreachableMember
 
 PROFILE_FIELDS = ("timezone", "platform_timezone", "organisation", "role_title", "jurisdiction", "forum_invites", "dm_reminders",
-                  "quiet_start", "quiet_end", "show_in_lists")
+                  "quiet_start", "quiet_end", "show_in_lists", "forum_reminders")
 
 
 def _profile_export(profile: MemberProfile) -> dict[str, Any]:

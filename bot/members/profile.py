@@ -70,11 +70,13 @@ async def me_show(ctx: Context) -> Reply:
             ("Quiet hours", _quiet(p)),
             ("Listed in network member lists", "yes" if p.show_in_lists else "no"),
             ("Invitations to write up forum practices", "on" if p.forum_invites else "off"),
+            ("Open forum reminders by direct message", "on" if p.forum_reminders else "off"),
         )
 
     facts = await ctx.store.run(load)
     return Reply("Your profile:", fields=facts,
-                 footer="Change it with: me set, me timezone, me reminders, me quiet-hours, me lists. "
+                 footer="Change it with: me set, me timezone, me reminders, me quiet-hours, me lists, "
+                        "forum reminders, forum invites. "
                         "Your interests: me interests list")
 
 
@@ -129,7 +131,7 @@ class OnOff(str, Enum):
 
 @profile_group.command("reminders")
 async def me_reminders(ctx: Context, choice: Annotated[OnOff, Opt(help="on or off")]) -> Reply:
-    """Turn reminders by direct message (convenings, forums) on or off.
+    """Turn reminders by direct message on or off: convenings, forums, follow-ups, introductions.
 
     Example: me reminders off
     """

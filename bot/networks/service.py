@@ -330,3 +330,52 @@ def networks_of(session: Session, member: Member) -> list[Network]:
         select(Network).join(NetworkMember, col(NetworkMember.network_id) == Network.id)
         .where(NetworkMember.member_id == record.id, NetworkMember.state == MembershipState.MEMBER.value,
                col(Network.archived).is_(False)).order_by(col(Network.name))).scalars())
+
+
+# ---- who sees inside a network ----------------------------------------------------------------------
+# An open network's convenings and date polls are open to everyone. A network joined by approval or by
+# invitation is closed: only its members (and whoever coordinates it) see where and about what its
+# convenings are, answer them, mark its date polls and get its calendar feed. Everyone else sees that
+# the network exists and how to ask to join.
+
+def is_closed(network: Network) -> bool:
+    return network.join_policy != JoinPolicy.OPEN.value
+
+
+def is_member(session: Session, network: Network, member: Member) -> bool:
+    record = record_of(session, member)
+    row = membership(session, network, record) if record is not None else None
+    return row is not None and row.state == MembershipState.MEMBER.value
+
+
+def can_see_inside(session: Session, settings: Settings, network: Network, member: Member) -> bool:
+    return (not is_closed(network) or is_member(session, network, member)
+            or is_coordinator(session, settings, network, member))
+
+
+def how_to_join(session: Session, network: Network, member: Member) -> str:
+    """One sentence: how `member` can get into a closed network, given where they stand."""
+    record = record_of(session, member)
+    row = membership(session, network, record) if record is not None else None
+    if row is not None and row.state == MembershipState.REQUESTED.value:
+        return "You asked to join; its coordinators will answer you by direct message."
+    if row is not None and row.state == MembershipState.INVITED.value:
+        return f"You are invited: accept with network join {network.slug}"
+    if network.join_policy == JoinPolicy.INVITE.value:
+        return (f"It is invite-only: ask one of its coordinators to invite you (they are listed by: "
+                f"network show {network.slug}).")
+    return f"Ask to join with: network join {network.slug}"
+
+
+def require_inside(session: Session, settings: Settings, network: Network, member: Member,
+                   doing: str) -> None:
+    """Refuse `doing` to someone outside a closed network, saying how to ask to join."""
+    if not can_see_inside(session, settings, network, member):
+        raise NotAllowed(f"{network.name} is a closed network: only its members can {doing}. "
+                         + how_to_join(session, network, member))
+
+
+def member_records(session: Session, network: Network) -> list[MemberRecord]:
+    """The network's members (not those who asked or are invited), by id."""
+    return [record for _, record in sorted(pending(session, network, MembershipState.MEMBER),
+                                           key=lambda pair: pair[1].id or 0)]

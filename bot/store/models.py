@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, Text, UniqueConstraint, true
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, Text, UniqueConstraint, false, true
 from sqlmodel import Field, SQLModel
 
 
@@ -70,6 +70,8 @@ class MemberProfile(SQLModel, table=True):
     quiet_start: str | None = Field(default=None, max_length=5)  # local "HH:MM"
     quiet_end: str | None = Field(default=None, max_length=5)
     show_in_lists: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default=true()))
+    forum_reminders: bool = Field(default=False,  # the open forum's reminders by DM too (opt-in)
+                                  sa_column=Column(Boolean, nullable=False, server_default=false()))
 
     @property
     def zone(self) -> str | None:

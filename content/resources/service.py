@@ -136,6 +136,35 @@ def by_ids(session: Session, ids: Sequence[int]) -> list[Resource]:
     return [found[i] for i in ids if i in found]
 
 
+_MENTION = re.compile(
+    r"(?P<url>https?://\S+)"  # an address, which may be a resource's own
+    r"|\bL(?P<id>\d{1,9})\b"  # an id as shown, L12 (a lower-case l is too easily part of a word)
+    r"|\b(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)+)\b")  # a catalog slug: it has a hyphen, unlike a word
+
+
+def mentioned_in(session: Session, texts: Iterable[str]) -> list[Resource]:
+    """The resources `texts` name by id (L12), catalog slug or address, in the order first named."""
+    named: list[tuple[str, str]] = []
+    for text_ in texts:
+        for m in _MENTION.finditer(text_):
+            kind = m.lastgroup or ""
+            named.append((kind, m.group(kind).rstrip(".,;)") if kind == "url" else m.group(kind)))
+    if not named:
+        return []
+    wanted = {kind: [v for k, v in named if k == kind] for kind in ("url", "id", "slug")}
+    rows = session.exec(select(Resource).where(or_(col(Resource.id).in_([int(i) for i in wanted["id"]]),
+                                                   col(Resource.slug).in_(wanted["slug"]),
+                                                   col(Resource.url).in_(wanted["url"])))).all()
+    index = {("id", str(r.id)): r for r in rows} | {("slug", r.slug): r for r in rows} | {
+        ("url", r.url or ""): r for r in rows if r.url}
+    out: list[Resource] = []
+    for key in named:
+        r = index.get(key)
+        if r is not None and r not in out:
+            out.append(r)
+    return out
+
+
 def search_extra(r: Resource | CatalogEntry, areas: Iterable[str]) -> str:
     """What search matches besides title and summary: people, publisher, areas, kind, level."""
     words = [r.author or "", r.publisher or "", *(AREAS.get(a, a) for a in areas), r.kind.replace("-", " "),

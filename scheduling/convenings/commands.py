@@ -62,6 +62,15 @@ def _managed(session: Session, convening: int, now: datetime, doing: str) -> Con
     return conv
 
 
+def _inside(session: Session, ctx: Context, convening: int, doing: str) -> tuple[Convening, Network]:
+    """The convening, if the member may see inside its network (a closed network's are for its members)."""
+    conv = svc.get(session, convening)
+    network = session.get(Network, conv.network_id)
+    assert network is not None
+    networks.require_inside(session, ctx.settings, network, ctx.member, doing)
+    return conv, network
+
+
 BY_CONVENING = coordinators_of("convening", svc.network_of)
 
 
@@ -96,13 +105,14 @@ async def schedule(
         begins, zone = _start(start, tz or _reader_zone(session, ctx), now)
         conv = svc.create(session, n, member, now, title=title, starts_at=begins, length=length, tz=zone,
                           place=place, capacity=capacity, agenda=agenda, leads=",".join(lead_list))
+        svc.tell_network(session, n, [conv], now, ctx.settings.timezone, leave_out={conv.created_by or 0})
         write_audit(session, member, "convening schedule", f"{conv.id} {n.slug} {conv.title}")
         return conv, n, _reader_zone(session, ctx)
 
     conv, n, zone = await ctx.store.run(apply)
     ctx.services.scheduler.wake()  # its calendar copy (convening_mirror) is due now
     return Reply(f"Scheduled convening {conv.id} of {n.name}: {conv.title}, {svc.when_for(conv, zone)}. "
-                 f"Members answer with: convening rsvp {conv.id} going",
+                 f"Its members are told by direct message and answer with: convening rsvp {conv.id} going",
                  choices=(Choice("Show", f"convening show {conv.id}"), Choice("Calendar file", f"convening ics {conv.id}")))
 
 
@@ -113,8 +123,7 @@ async def show(ctx: Context, convening: Id) -> Reply:
     Example: convening show 12
     """
     def load(session: Session) -> tuple[Convening, str, str, list[tuple[str, str]]]:
-        conv = svc.get(session, convening)
-        n = session.get(Network, conv.network_id)
+        conv, n = _inside(session, ctx, convening, "see its convenings")
         zone = _reader_zone(session, ctx)
         record = networks.record_of(session, ctx.member)
         counts = svc.answer_counts(session, conv)
@@ -126,7 +135,7 @@ async def show(ctx: Context, convening: Id) -> Reply:
             facts.append(("Organiser's time", svc.when_for(conv, conv.tz)))
         minutes = int((conv.ends_at - conv.starts_at).total_seconds() // 60)
         facts += [("Length", f"{minutes} minutes"), ("Where", conv.place or "to be announced"),
-                  ("Network", n.name if n else "?"), ("Answers", seats),
+                  ("Network", n.name), ("Answers", seats),
                   ("You", mine.replace("_", " ") or "no answer yet"),
                   ("Reminders", ", ".join(svc.lead_text(x) for x in svc.parse_leads(conv.lead_times)) + " before"
                    if conv.lead_times else "none")]
@@ -157,18 +166,32 @@ async def list_convenings(ctx: Context, network: NetworkRef = "") -> Reply:
         feed = ""
         if network:
             n = networks.find(session, network)
+            networks.require_inside(session, ctx.settings, n, ctx.member, "see its convenings and calendar")
             query = query.where(Convening.network_id == n.id)
             feed = (f"Subscribe to {n.name}'s calendar: "
                     f"{_address(ctx, cal.feed_path(cal.token_for(session, 'network', n.id or 0)))}")
         zone = _reader_zone(session, ctx)
-        items = [Item(title=c.title, ref=str(c.id), fields=(("When", svc.when_for(c, zone)), ("Network", n.name)),
-                      choices=(Choice("Show", f"convening show {c.id}"),))
-                 for c, n in session.execute(query.order_by(col(Convening.starts_at)).limit(50)).all()]
+        inside: dict[int, bool] = {}
+        items: list[Item] = []
+        closed: set[str] = set()
+        for c, n in session.execute(query.order_by(col(Convening.starts_at)).limit(50)).all():
+            if (n.id or 0) not in inside:
+                inside[n.id or 0] = networks.can_see_inside(session, ctx.settings, n, ctx.member)
+            if not inside[n.id or 0]:
+                closed.add(n.slug)
+                continue
+            items.append(Item(title=c.title, ref=str(c.id), fields=(("When", svc.when_for(c, zone)),
+                                                                    ("Network", n.name)),
+                              choices=(Choice("Show", f"convening show {c.id}"),)))
+        if closed:
+            feed = (feed + "\n" if feed else "") + (
+                "Not shown: convenings of closed networks you are not in (" + ", ".join(sorted(closed))
+                + "). How to join one: network show <network>")
         return items, feed
 
     items, feed = await ctx.store.run(load)
     if not items:
-        return Reply("No convenings are coming up." + (f" {feed}" if feed else ""))
+        return Reply("No convenings are coming up." + (f"\n{feed}" if feed else ""))
     return Reply(f"{len(items)} upcoming convening(s):", items=tuple(items), footer=feed)
 
 
@@ -292,6 +315,7 @@ async def cancel(ctx: Context, convening: Id, *, reason: Annotated[str, Opt(help
     def mutate(session: Session, conv: Convening, now: datetime) -> None:
         conv.status = ConveningStatus.CANCELLED.value
         svc.cancel_reminders(session, conv)
+        svc.cancel_news(session, conv)
         svc.notify_attendees(session, conv, now, tz, "cancel", lambda z: (
             f"Cancelled: {conv.title}, {svc.when_for(conv, z)}, will not take place"
             + (f": {reason.strip()}." if reason.strip() else ".")))
@@ -310,8 +334,15 @@ async def rsvp(ctx: Context, convening: Id, answer: Annotated[RsvpAnswer, Opt(he
     Example: convening rsvp 12 maybe --remind
     """
     now, tz = ctx.now(), ctx.settings.timezone
-    conv, stored, promoted = await ctx.store.run(
-        lambda s: svc.rsvp(s, convening, ctx.member, ANSWERS[answer], remind, now, tz))
+
+    def apply(session: Session) -> tuple[Convening, Answer, list[Any]]:
+        record = networks.record_of(session, ctx.member)
+        answered = svc.answer_of(session, svc.get(session, convening), record.id) if record else ""
+        if not (answer is RsvpAnswer.NO and answered):  # one who left a closed network can still free a seat
+            _inside(session, ctx, convening, "answer its convenings")
+        return svc.rsvp(session, convening, ctx.member, ANSWERS[answer], remind, now, tz)
+
+    conv, stored, promoted = await ctx.store.run(apply)
     ctx.services.scheduler.wake()
     if stored is Answer.WAITLIST:
         return Reply(f"{conv.title} is full: you are on the waitlist and will be told by direct message if a "
@@ -329,7 +360,7 @@ async def attendees(ctx: Context, convening: Id) -> Reply:
     Example: convening attendees 12
     """
     def load(session: Session) -> tuple[Convening, dict[str, list[str]], int]:
-        conv = svc.get(session, convening)
+        conv, _ = _inside(session, ctx, convening, "see who goes to its convenings")
         names: dict[str, list[str]] = {"going": [], "maybe": [], "waitlist": []}
         hidden = 0
         for r, record, profile in svc.attendees(session, conv, tuple(names)):
@@ -352,7 +383,11 @@ async def ics(ctx: Context, convening: Id) -> Reply:
 
     Example: convening ics 12
     """
-    conv, content = await ctx.store.run(lambda s: (c := svc.get(s, convening), cal.ics_for(s, c)))
+    def load(session: Session) -> tuple[Convening, bytes]:
+        conv, _ = _inside(session, ctx, convening, "see its convenings")
+        return conv, cal.ics_for(session, conv)
+
+    conv, content = await ctx.store.run(load)
     return Reply(f"Calendar file for {conv.title} (update {conv.sequence}).",
                  attachments=(Attachment(f"convening-{conv.id}.ics", content, "text/calendar"),))
 

@@ -9,7 +9,8 @@ external id and the sequence the copy reflects).
 Never doubled: a post for an older sequence does nothing (a newer post carries the change), a copy
 already at the convening's sequence is left alone, and the scheduler runs one pass at a time, so two
 posts for one convening never run side by side. A platform failure is retried by the outbox like any
-post. Reminders are not mirrored: they stay direct messages.
+post. Reminders are not mirrored: they stay direct messages. Nor are the convenings of a closed network
+(joined by approval or invitation): a platform calendar shows them to everyone on the server.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlmodel import Session
 
 from bot.messenger import EventMirror, MirrorEvent
 from bot.networks.models import Network
+from bot.networks.service import is_closed
 from scheduling.convenings.models import Convening, ConveningMirror, ConveningStatus
 from scheduling.engine import outbox
 from scheduling.engine.runner import Delivery
@@ -46,14 +48,15 @@ def mirror_event(conv: Convening, network_name: str) -> MirrorEvent:
                        cancelled=conv.status == ConveningStatus.CANCELLED.value)
 
 
-def _read(session: Session, convening_id: int) -> tuple[Convening | None, str, dict[tuple[str, str], ConveningMirror]]:
+def _read(session: Session, convening_id: int) -> tuple[Convening | None, Network | None,
+                                                        dict[tuple[str, str], ConveningMirror]]:
     conv = session.get(Convening, convening_id)
     if conv is None:
-        return None, "", {}
+        return None, None, {}
     network = session.get(Network, conv.network_id)
     rows = list(session.execute(select(ConveningMirror).where(ConveningMirror.convening_id == convening_id))
                 .scalars())
-    return conv, network.name if network else "", {(r.platform, r.scope_id): r for r in rows}
+    return conv, network, {(r.platform, r.scope_id): r for r in rows}
 
 
 def _save(session: Session, convening_id: int, platform: str, scope_id: str, external_id: str, sequence: int,
@@ -73,12 +76,14 @@ async def on_mirror(d: Delivery) -> dict[str, Any]:
     if not mirrors:
         return {"mirrored": 0}
     conv_id = int(d.post.payload["convening_id"])
-    conv, network_name, rows = await d.store.run(lambda s: _read(s, conv_id))
+    conv, network, rows = await d.store.run(lambda s: _read(s, conv_id))
     if conv is None:
         return {"gone": True}
+    if network is not None and is_closed(network):
+        return {"not_mirrored": "a closed network's convenings are for its members only"}
     if int(d.post.payload.get("sequence", conv.sequence)) < conv.sequence:
         return {"superseded": True}
-    event = mirror_event(conv, network_name)
+    event = mirror_event(conv, network.name if network else "")
     done = 0
     for mirror in mirrors:
         for scope in mirror.mirror_scopes():

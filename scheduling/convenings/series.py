@@ -82,6 +82,7 @@ def cancel_future(session: Session, series: ConveningSeries, now: datetime, comm
             continue
         conv.status = ConveningStatus.CANCELLED.value
         svc.cancel_reminders(session, conv)
+        svc.cancel_news(session, conv)
         svc.touch(conv, now)
         session.add(conv)
         convening_mirror.plan_sync(session, conv, now)
@@ -143,6 +144,7 @@ async def series_command(
         series, convs = create_series(session, n, member, now, title=title, cadence=cadence, count=count,
                                       length=length, place=place, capacity=capacity, agenda=agenda,
                                       leads=",".join(lead_list))
+        svc.tell_network(session, n, convs, now, ctx.settings.timezone, leave_out={series.created_by or 0})
         write_audit(session, member, "convening series", f"{series.id} {n.slug} {series.title} x{len(convs)}")
         return series, convs, reader, cadence.describe()
 

@@ -11,27 +11,29 @@ Reminders: one planned post per lead time and attendee, key `convening:<id>:remi
 for those going (and those who said maybe and asked for reminders). A lead in days or weeks is the same
 wall-clock time that many days earlier in the convening's zone ("7d" before 10:00 Chicago is 10:00
 Chicago a week earlier, across a DST change); a lead in hours or minutes is exact.
-Quiet hours and opt-outs, one rule: a member with DM reminders off gets none. A reminder that falls in
-the member's quiet hours (their zone, else the community's) is moved to the end of those quiet hours
-if that is still before the start, else dropped. The handler checks both again when it sends, and then
-drops (does not move) a reminder that now falls in quiet hours.
+Quiet hours and opt-outs, the one rule of bot/members/dm_prefs.py: a member with DM reminders off gets
+none. A reminder that falls in the member's quiet hours (their zone, else the community's) is moved to
+the end of those quiet hours if that is still before the start, else dropped. The handler checks both
+again when it sends, and then drops (does not move) a reminder that now falls in quiet hours.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Collection
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlmodel import Session, col
 
 from bot.context import ensure_member
 from bot.errors import ArgumentError, CommandError, NotFound
+from bot.members.dm_prefs import prefs_of
 from bot.messages import Choice, Member, Reply
 from bot.messenger import format_in_zone
-from bot.networks.models import Network
+from bot.networks.models import JoinPolicy, MembershipState, Network, NetworkMember
+from bot.networks.service import member_records as network_members
 from bot.networks.service import record_of, tell
 from bot.store.db import contains_pattern
 from bot.store.models import MemberProfile, MemberRecord
@@ -47,6 +49,7 @@ from scheduling.convenings.models import (
 )
 from scheduling.engine import outbox
 from scheduling.engine.models import PlannedPost, PostState
+from scheduling.engine.notices import plan_dm
 from scheduling.engine.runner import Delivery
 from scheduling.time.calendar_files import stable_uid
 
@@ -87,27 +90,6 @@ def lead_due(start: datetime, tz: str, lead: str) -> datetime:
     zone = ZoneInfo(tz)
     wall = start.astimezone(zone).replace(tzinfo=None) - _span(lead)
     return wall.replace(tzinfo=zone).astimezone(start.tzinfo)
-
-
-def _hhmm(text: str) -> time:
-    h, m = text.split(":")
-    return time(int(h), int(m))
-
-
-def quiet_shift(due: datetime, start: datetime, quiet: tuple[str, str] | None, tz: str) -> datetime | None:
-    """`due`, moved to the end of the quiet hours it falls in; None when that end is not before `start`."""
-    if not quiet:
-        return due
-    zone = ZoneInfo(tz)
-    local = due.astimezone(zone)
-    qs, qe = _hhmm(quiet[0]), _hhmm(quiet[1])
-    now_t = local.time().replace(tzinfo=None)
-    inside = (qs <= now_t < qe) if qs < qe else (now_t >= qs or now_t < qe)
-    if not inside:
-        return due
-    end_day = local.date() + timedelta(days=1) if (qs > qe and now_t >= qs) else local.date()
-    end = datetime.combine(end_day, qe, tzinfo=zone).astimezone(due.tzinfo)
-    return end if end < start else None
 
 
 def get(session: Session, convening_id: int, *, lock: bool = False) -> Convening:
@@ -154,6 +136,39 @@ def create(session: Session, network: Network, creator: Member, now: datetime, *
     session.add(conv)
     convening_mirror.plan_sync(session, conv, now)
     return conv
+
+
+def tell_network(session: Session, network: Network, convs: list[Convening], now: datetime, community_tz: str,
+                 *, leave_out: Collection[int] = ()) -> int:
+    """Tell the network's members by DM that `convs` (one convening, or a series' occurrences) were
+    scheduled, each in their own zone; not those in `leave_out` (member ids: the organiser, say), and
+    as the reminders they are (bot/members/dm_prefs.py). Returns how many were told."""
+    if not convs:
+        return 0
+    first = convs[0]
+    told = 0
+    for record in network_members(session, network):
+        if record.id in leave_out:
+            continue
+        zone = member_zone(session, record.platform, record.user_id, community_tz)
+        if len(convs) == 1:
+            text = (f"New convening of {network.name}: {first.title}, {when_for(first, zone)}. "
+                    f"Will you come? convening rsvp {first.id} going|maybe|no")
+            choices = [("Going", f"convening rsvp {first.id} going"),
+                       ("Details", f"convening show {first.id}")]
+        else:
+            text = (f"New series of convenings in {network.name}: {first.title}, {len(convs)} dates from "
+                    f"{when_for(first, zone)}. See them with: convening list {network.slug}")
+            choices = [("See them", f"convening list {network.slug}")]
+        told += plan_dm(session, f"convening:{first.id}:scheduled:{record.id}", now,
+                        (record.platform, record.user_id), text, choices=choices, default_zone=community_tz,
+                        reminder=True, deadline=first.starts_at)
+    return told
+
+
+def cancel_news(session: Session, conv: Convening) -> int:
+    """Drop the news of `conv` still waiting for members' quiet hours to end (it was cancelled)."""
+    return outbox.cancel(session, f"convening:{conv.id}:scheduled:")
 
 
 def answer_counts(session: Session, conv: Convening) -> dict[str, int]:
@@ -253,13 +268,11 @@ def plan_reminders(session: Session, conv: Convening, now: datetime, community_t
     for r, record, profile in rows:
         if member_ids is not None and record.id not in member_ids:
             continue
-        if r.answer == Answer.MAYBE.value and not r.remind_on_maybe or (profile and not profile.dm_reminders):
+        prefs = prefs_of(profile, community_tz)
+        if r.answer == Answer.MAYBE.value and not r.remind_on_maybe or not prefs.reminders:
             continue
-        zone = (profile.zone if profile else None) or community_tz
-        quiet = (profile.quiet_start, profile.quiet_end) if profile and profile.quiet_start and profile.quiet_end \
-            else None
         for lead in leads:
-            due = quiet_shift(lead_due(conv.starts_at, conv.tz, lead), conv.starts_at, quiet, zone)
+            due = prefs.next_open(lead_due(conv.starts_at, conv.tz, lead), conv.starts_at)
             if due is None or due <= now:
                 continue
             plans.append(outbox.Plan(reminder_key(conv, lead, record.id or 0), REMIND, due, conv.starts_at,
@@ -301,16 +314,14 @@ async def on_remind(d: Delivery) -> dict[str, Any]:
         record = session.get(MemberRecord, p["member_id"])
         if conv is None or record is None:
             return None, None, "", "gone"
-        profile = session.get(MemberProfile, record.id)
+        prefs = prefs_of(session.get(MemberProfile, record.id), d.settings.timezone)
         row = session.execute(select(Rsvp).where(Rsvp.convening_id == conv.id, Rsvp.member_id == record.id)
                               ).scalars().first()
-        zone = (profile.timezone if profile else None) or d.settings.timezone
-        quiet = (profile.quiet_start, profile.quiet_end) if profile and profile.quiet_start else None
         why = ("cancelled" if conv.status != ConveningStatus.SCHEDULED.value
                else "no longer attending" if row is None or row.answer not in ("going", "maybe")
-               else "reminders off" if profile is not None and not profile.dm_reminders
-               else "quiet hours" if quiet and quiet_shift(d.now, conv.starts_at, quiet, zone) != d.now else "")
-        return conv, record, zone, why
+               else "reminders off" if not prefs.reminders
+               else "quiet hours" if prefs.is_quiet(d.now) else "")
+        return conv, record, prefs.zone, why
 
     conv, record, zone, why = await d.store.run(read)
     if why or conv is None or record is None:
@@ -362,8 +373,14 @@ def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
 
 def suggest_convenings(session: Session, prefix: str, member: Member, now: datetime,
                        limit: int) -> list[tuple[str, str]]:
-    """Scheduled convenings not yet over, by number or title, the soonest first (autocomplete)."""
-    query = select(Convening).where(Convening.status == ConveningStatus.SCHEDULED.value, Convening.ends_at > now)
+    """Scheduled convenings not yet over, by number or title, the soonest first (autocomplete); a closed
+    network's only to its members."""
+    record = record_of(session, member)
+    mine = select(NetworkMember.network_id).where(NetworkMember.member_id == (record.id if record else -1),
+                                                  NetworkMember.state == MembershipState.MEMBER.value)
+    query = select(Convening).join(Network, col(Network.id) == Convening.network_id).where(
+        Convening.status == ConveningStatus.SCHEDULED.value, Convening.ends_at > now,
+        or_(Network.join_policy == JoinPolicy.OPEN.value, col(Network.id).in_(mine)))
     text = prefix.strip().lstrip("#")
     if text.isdigit():
         query = query.where(Convening.id == int(text))

@@ -6,6 +6,7 @@ Every post the bot makes on its own (announcements, reminders, thread openings, 
     pending --claim--> claimed --ok--> sent
        ^                  |--error, tries left--> pending (retried later, with backoff)
        |                  |--error, no tries left--> failed (coordinators are told)
+       |                  |--not now (the reader's quiet hours)--> pending until then, the try not counted
        +-- a claim older than the claim timeout (its process died) goes back to pending
     pending past its expiry (the bot was down too long) --> skipped (coordinators are told)
     pending --cancel--> cancelled
@@ -211,6 +212,17 @@ def mark_failed(session: Session, claimed: Claimed, now: datetime, error: str, *
                 next_try_at=next_try)
     )
     return state.value
+
+
+def postpone(session: Session, claimed: Claimed, until: datetime, now: datetime, why: str) -> None:
+    """Give a claimed post back, to be tried at `until`; the try does not count (the reader's quiet hours
+    are not a failure)."""
+    session.execute(
+        update(PlannedPost)
+        .where(PlannedPost.id == claimed.id, PlannedPost.claimed_by == claimed.token)
+        .values(state=PostState.PENDING.value, claimed_by="", attempts=PlannedPost.attempts - 1,
+                next_try_at=until, last_error=f"waiting: {why}"[:500], updated_at=now)
+    )
 
 
 def next_due(session: Session) -> datetime | None:

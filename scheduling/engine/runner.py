@@ -31,7 +31,7 @@ LEASE_TIME = timedelta(seconds=45)
 SWEEP_SECONDS = 30
 SEND_TIMEOUT = 60.0  # well inside outbox.CLAIM_TIMEOUT, so a live claim is never taken back
 FLUSH_SECONDS = 0.025
-_FAILED = object()
+_NOT_SENT = object()  # failed, or postponed
 
 
 @dataclass
@@ -52,6 +52,14 @@ class Delivery:
             raise DeliveryError(f"no adapter for platform {platform!r} is running", retryable=True) from None
 
 
+class Later(Exception):
+    """Raised by a handler: not now (say, the reader's quiet hours); try again at `until`."""
+
+    def __init__(self, until: datetime, why: str) -> None:
+        super().__init__(why)
+        self.until, self.why = until, why
+
+
 Handler = Callable[[Delivery], Awaitable[dict[str, Any] | None]]
 Notifier = Callable[[str], Awaitable[None]]
 
@@ -62,6 +70,7 @@ class TickReport:
     retrying: int = 0
     failed: int = 0
     skipped: int = 0
+    postponed: int = 0
     lateness: list[float] = field(default_factory=list)  # seconds between due and sent, per sent post
 
 
@@ -162,7 +171,7 @@ class Scheduler:
         async def one(post: Claimed) -> None:
             async with gate:
                 result = await self._attempt(post, report)
-                if result is not _FAILED:
+                if result is not _NOT_SENT:
                     done.append((post, self.clock(), result))
 
         flushing = asyncio.create_task(flusher())
@@ -180,6 +189,14 @@ class Scheduler:
                 raise DeliveryError(f"no handler for kind {post.kind!r}", retryable=False)
             delivery = Delivery(post, self.clock(), self.store, self.messengers, self.settings, self)
             return await asyncio.wait_for(handler(delivery), SEND_TIMEOUT)
+        except Later as later:
+            until, why = later.until, later.why
+            try:
+                await self.store.run(lambda s: outbox.postpone(s, post, until, self.clock(), why))
+                report.postponed += 1
+            except Exception:  # noqa: BLE001 - the claim times out and the post is tried again
+                log.exception("could not postpone %s", post.key)
+            return _NOT_SENT
         except Exception as exc:  # noqa: BLE001 - every failure is recorded, none is lost
             retryable = exc.retryable if isinstance(exc, DeliveryError) else not isinstance(exc, (KeyError, TypeError))
             error = f"{exc.__class__.__name__}: {exc}"
@@ -189,7 +206,7 @@ class Scheduler:
                                                                           retryable=retryable))
             except Exception:  # noqa: BLE001 - the claim times out and the post is retried
                 log.exception("could not record the failure of %s", post.key)
-                return _FAILED
+                return _NOT_SENT
             if state == "failed":
                 report.failed += 1
                 await self._tell_coordinators(
@@ -197,7 +214,7 @@ class Scheduler:
                     f"See schedule list; retry it with: schedule retry {post.id}")
             else:
                 report.retrying += 1
-            return _FAILED
+            return _NOT_SENT
 
     async def _tell_coordinators(self, text: str) -> None:
         log.warning(text)

@@ -15,13 +15,16 @@ from sqlmodel import Session, col
 from bot.commands import CommandGroup, Opt
 from bot.context import Context, ensure_member, write_audit
 from bot.errors import ArgumentError, CommandError, NotFound
+from bot.members.profile import OnOff
 from bot.messages import Choice, Item, Member, Place, Reply, Visibility
 from bot.messenger import TAGS_MAX, time_mark
 from bot.permissions import Role
 from bot.store.models import MemberProfile, MemberRecord
+from bot.zones import zone_for
 from content.practices import service as practices
 from content.practices.consent import Consent, consent_answer
 from content.practices.models import Attribution, Practice
+from scheduling.engine.models import PlannedPost
 from scheduling.engine.notices import plan_notice
 from scheduling.forum import service as forum
 from scheduling.forum.models import (
@@ -40,7 +43,7 @@ forum_group = CommandGroup("forum", "the monthly open forum")
 
 
 def _zone(ctx: Context, session: Session) -> str:
-    return forum.member_zone(session, ctx.member.platform, ctx.member.user_id, ctx.settings.timezone)
+    return zone_for(session, ctx.member, ctx.settings.timezone)
 
 
 def _require_settings(session: Session) -> ForumSettings:
@@ -109,8 +112,8 @@ async def forum_set(
     *,
     rule: Annotated[str, Opt(help='when it meets, in words or as an RRULE, e.g. "first Tuesday of every month, '
                                   '12:00 to 13:00, America/New_York"', max_length=300)],
-    channel: Annotated[str, Opt(help="channel for announcements and the thread (default: this one)",
-                                max_length=100)] = "",
+    channel: Annotated[str, Opt(help="channel for announcements and the thread (default: the one set before, "
+                                     "else this one)", max_length=100)] = "",
     facilitator: Annotated[Member | None, Opt(help="who facilitates (mention them)")] = None,
     announce_days: Annotated[int, Opt(help="days before each forum to announce it", min=1, max=28)] = 7,
     prompt: Annotated[str, Opt(help="the question that opens the thread", long=True, max_length=1000)] = "",
@@ -138,12 +141,14 @@ async def forum_set(
     if len(tags) > TAGS_MAX:
         raise ArgumentError(f"--tags: a post carries at most {TAGS_MAX} tags, got {len(tags)}. "
                             'Example: --tags "Open forum, Monthly"', "tags")
-    channel_id = channel.lstrip("#") or ctx.place.channel_id
-    platform = ctx.place.platform
+    here = ctx.place
 
-    def apply(session: Session) -> tuple[list[ForumOccurrence], str]:
-        fs = forum.settings_row(session) or ForumSettings(cadence="", platform=platform, channel_id=channel_id)
-        fs.cadence, fs.platform, fs.channel_id = cadence.to_text(), platform, channel_id
+    def apply(session: Session) -> tuple[list[ForumOccurrence], str, str]:
+        fs = forum.settings_row(session) or ForumSettings(cadence="", platform=here.platform,
+                                                          channel_id=here.channel_id)
+        if channel:  # else the channel stays where it was (this one, the first time)
+            fs.platform, fs.channel_id = here.platform, channel.lstrip("#")
+        fs.cadence = cadence.to_text()
         fs.announce_days, fs.prompt, fs.join_info, fs.holiday_country = announce_days, prompt, join, holidays.upper()
         fs.post_tags = ",".join(tags)
         if facilitator is not None:
@@ -153,10 +158,11 @@ async def forum_set(
         session.add(fs)
         session.flush()
         occs = forum.replan_all(session, fs, now, ctx.settings.timezone)
-        write_audit(session, ctx.member, "forum set", f"{cadence.describe()} in {platform}:{channel_id}")
-        return occs, _zone(ctx, session)
+        write_audit(session, ctx.member, "forum set",
+                    f"{cadence.describe()} in {fs.platform}:{fs.channel_id}")
+        return occs, _zone(ctx, session), fs.channel_id
 
-    occs, tz = await ctx.store.run(apply)
+    occs, tz, channel_id = await ctx.store.run(apply)
     ctx.services.scheduler.wake()
     lines = [f"The open forum meets {cadence.describe()}, in #{channel_id}. Announced {announce_days} day(s) ahead, "
              "reminders the day before and an hour before, the thread opens at the start."]
@@ -231,7 +237,9 @@ async def forum_skip(
         session.add(occ)
         forum.plan_posts(session, fs, occ, now)
         text = f"The open forum on {date} will not take place" + (f": {reason}." if reason else ".")
-        plan_notice(session, f"forum:{date}:skip-notice", now, platform=fs.platform,
+        told = session.execute(select(func.count()).select_from(PlannedPost).where(
+            col(PlannedPost.key).startswith(f"forum:{date}:skip-notice", autoescape=True))).scalar_one()
+        plan_notice(session, f"forum:{date}:skip-notice:{told + 1}", now, platform=fs.platform,
                           channel_id=fs.channel_id, text=text)
         write_audit(session, ctx.member, "forum skip", f"{date} {reason}".strip())
         return occ
@@ -249,7 +257,7 @@ async def forum_move(
     to: Annotated[str, Opt(help='the new start, e.g. "2026-03-10 12:00" or "next Wednesday noon" '
                                 "(in your time zone)", max_length=100)],
 ) -> Reply:
-    """Move one forum to another time; its posts follow and members are told.
+    """Move one forum to another time (a skipped one takes place again); its posts follow, members are told.
 
     Example: forum move 2026-03-03 --to "2026-03-10 12:00"
     """
@@ -260,27 +268,40 @@ async def forum_move(
         raise ArgumentError(f"--to: {forum.local(new_start, tz)} is in the past. Example: --to \"2026-03-10 12:00\"",
                             "to")
 
-    def apply(session: Session) -> tuple[datetime, datetime]:
+    def apply(session: Session) -> tuple[datetime, datetime, bool]:
         fs = _require_settings(session)
         occ = _occurrence(session, date)
         if occ.starts_at <= now:
             raise CommandError(f"The forum on {date} has already started or passed; it cannot be moved.")
         old = occ.starts_at
         length = occ.ends_at - occ.starts_at
+        clash = forum.clash(session, fs, occ, new_start, new_start + length, now)
+        if clash is not None:
+            raise CommandError(f"--to: the forum on {clash[0]} already takes that time "
+                               f"({forum.local(clash[1], tz)}). Choose another time, or skip or move "
+                               "that one first.")
+        was_skipped = occ.status == OccurrenceStatus.SKIPPED.value
         occ.moved_from = occ.moved_from or old
         occ.starts_at, occ.ends_at = new_start, new_start + length
-        occ.status = OccurrenceStatus.PLANNED.value
+        occ.status, occ.skip_reason = OccurrenceStatus.PLANNED.value, ""
         session.add(occ)
         forum.plan_posts(session, fs, occ, now)
         stamp = new_start.strftime("%Y%m%d%H%M")
+        text = (f"The open forum of {date}, which was not going to take place, will after all: at "
+                f"{time_mark(new_start)}." if was_skipped
+                else f"The open forum planned for {time_mark(old)} moves to {time_mark(new_start)}.")
         plan_notice(session, f"forum:{date}:move-notice:{stamp}", now, platform=fs.platform,
-                          channel_id=fs.channel_id,
-                          text=f"The open forum planned for {time_mark(old)} moves to {time_mark(new_start)}.")
-        write_audit(session, ctx.member, "forum move", f"{date} -> {new_start.isoformat()}")
-        return old, new_start
+                    channel_id=fs.channel_id, text=text)
+        write_audit(session, ctx.member, "forum move", f"{date} -> {new_start.isoformat()}"
+                    + (" (un-skipped)" if was_skipped else ""))
+        return old, new_start, was_skipped
 
-    old, new = await ctx.store.run(apply)
+    old, new, was_skipped = await ctx.store.run(apply)
     ctx.services.scheduler.wake()
+    if was_skipped:
+        return Reply(f"The forum of {date} was skipped: moving it un-skips it. It now takes place at "
+                     f"{forum.local(new, tz)}, its posts are planned again, and members are told in the "
+                     "forum channel.")
     return Reply(f"Moved the forum of {date} from {forum.local(old, tz)} to {forum.local(new, tz)}. "
                  "Its reminders follow; members are told in the forum channel.")
 
@@ -406,6 +427,11 @@ async def forum_pick(
                 raise CommandError("There is no coming forum to pick a topic for. See: forum next")
         if occ.topic_text:
             raise CommandError(f"The forum on {occ.slot} was already announced with: {occ.topic_text}")
+        other = session.execute(select(ForumOccurrence.slot).where(ForumOccurrence.topic_id == t.id,
+                                                                   ForumOccurrence.id != occ.id)).scalar()
+        if other is not None:
+            raise CommandError(f"T{t.id} is already picked for the forum on {other}; "
+                               "a topic serves one forum.")
         occ.topic_id = t.id
         session.add(occ)
         write_audit(session, ctx.member, "forum pick", f"T{t.id} for {occ.slot}")
@@ -615,6 +641,31 @@ async def forum_invites(ctx: Context, choice: Annotated[InviteChoice, Opt(help="
     return Reply("You will be invited to write up your practice after each forum you take part in.")
 
 
+@forum_group.command("reminders")
+async def forum_reminders(ctx: Context, choice: Annotated[OnOff, Opt(help="on or off")]) -> Reply:
+    """Get the open forum's reminders (the day before, the hour before) by direct message too, in your zone.
+
+    They follow your DM choices: none while `me reminders` is off, and none during your quiet hours.
+    Example: forum reminders on
+    """
+    member, on = ctx.member, choice is OnOff.ON
+
+    def apply(session: Session) -> bool:
+        record = ensure_member(session, member)
+        profile = session.get(MemberProfile, record.id) or MemberProfile(member_id=record.id or 0)
+        profile.forum_reminders = on
+        session.add(profile)
+        return profile.dm_reminders
+
+    dm_on = await ctx.store.run(apply)
+    if not on:
+        return Reply("You will not get the open forum's reminders by direct message. "
+                     "Undo with: forum reminders on")
+    note = "" if dm_on else " Your reminders by direct message are off, though: turn them on: me reminders on"
+    return Reply("You will get the open forum's reminders by direct message, the day before and an hour "
+                 "before, in your time zone and outside your quiet hours." + note)
+
+
 # ---- history ---------------------------------------------------------------------------------------
 
 @forum_group.command("history")
@@ -652,8 +703,8 @@ async def forum_show(ctx: Context, date: ForumDate) -> Reply:
              ("Topic", f.occ.topic_text or "—"), ("Took part", f"{f.participants} member(s)")]
     if f.occ.thread_link:
         facts.append(("Thread", f.occ.thread_link))
-    if f.links:
-        facts.append(("Resources mentioned", " ".join(f.links[:10])))
+    if f.resources or f.links:
+        facts.append(("Resources mentioned", "; ".join(f.mentioned())))
     items = tuple(Item(title=p.title, ref=f"P{p.id}", fields=(("Shared by", practices.attribution_text(p)),),
                        choices=(Choice("Show", f"practice show P{p.id}"),)) for p in f.practices)
     return Reply(f"Open forum {f.occ.slot}", fields=tuple(facts), items=items)

@@ -20,5 +20,5 @@ FEATURE = Feature(
     posts=service.POSTS,
     home=(HomeSection(10, "Next open forum", _next_forum),),
     on_thread_message=thread_reply,
-    uses=("practices",),
+    uses=("practices", "resources"),
 )

@@ -3,7 +3,11 @@
 Each occurrence plans five posts (keys `forum:<slot>:<step>`): an announcement some days before, a
 reminder the day before and an hour before, the thread opening at the start, and a wrap-up after the
 end. After the wrap-up each member who posted gets one invitation to write up their practice. Handlers
-compose their message from the database when they run, so a late topic pick or a move is reflected.
+compose their message from the database when they run, so a move is reflected.
+
+The topic is chosen once, by the first post that needs it (`topic_of`), and kept: posts sent in the
+same moment name the same topic, and a voted topic serves one forum only. Members who asked for them
+(`forum reminders on`) also get the two reminders by DM, in their own zone.
 """
 
 from __future__ import annotations
@@ -11,10 +15,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Awaitable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlmodel import Session, col
 
 from bot.messages import Choice, Reply, Visibility
@@ -22,7 +26,10 @@ from bot.messenger import DeliveryError, PostTags, format_in_zone, time_mark
 from bot.store.models import MemberProfile, MemberRecord
 from bot.zones import member_zone
 from content.practices.models import Practice
+from content.resources.models import Resource
+from content.resources.service import mentioned_in, resource_ref
 from scheduling.engine import outbox
+from scheduling.engine.notices import plan_dm
 from scheduling.engine.runner import Delivery
 from scheduling.forum.models import (
     ForumOccurrence,
@@ -39,6 +46,7 @@ HORIZON = 3  # occurrences planned ahead
 DEFAULT_PROMPT = ("Share one thing you tried at work this month: what you did, for whom, and what "
                   "happened. Reply in this thread.")
 _URL = re.compile(r"https?://\S+")
+OPEN_FLOOR = "Open floor: bring what you are working on"
 
 
 def post_tags(fs: ForumSettings) -> PostTags:
@@ -74,6 +82,8 @@ def plan_posts(session: Session, fs: ForumSettings, occ: ForumOccurrence, now: d
     if occ.status == OccurrenceStatus.SKIPPED.value:
         outbox.cancel(session, prefix)
         return
+    for step in ("remind-day", "remind-hour"):  # DM reminders held by quiet hours name the old time
+        outbox.cancel(session, f"{prefix}{step}:dm:")
     start, end = occ.starts_at, occ.ends_at
     steps = [
         ("announce", start - timedelta(days=fs.announce_days), start, timedelta(hours=12)),
@@ -127,24 +137,50 @@ def replan_all(session: Session, fs: ForumSettings, now: datetime, tz: str) -> l
     return ensure_occurrences(session, fs, now, tz)
 
 
+def clash(session: Session, fs: ForumSettings, occ: ForumOccurrence, start: datetime, end: datetime,
+          now: datetime) -> tuple[str, datetime] | None:
+    """Another forum that would overlap `occ` moved to [start, end): (its date, its start), or None.
+    Skipped forums take no time; forums the cadence will bring that are not planned yet do."""
+    others = session.execute(select(ForumOccurrence).where(ForumOccurrence.id != occ.id)).scalars().all()
+    for o in others:
+        if o.status != OccurrenceStatus.SKIPPED.value and o.starts_at < end and o.ends_at > start:
+            return o.slot, o.starts_at
+    cadence = Cadence.from_text(fs.cadence)
+    stored = {o.slot for o in others} | {occ.slot}
+    for o in cadence.occurrences(max(now, start - cadence.duration), 3):
+        slot = slot_of(o.start, cadence.tz)
+        if slot not in stored and o.start < end and o.end > start:
+            return slot, o.start
+    return None
+
+
 @dataclass
 class OccurrenceFacts:
     occ: ForumOccurrence
     participants: int
     practices: list[Practice]
-    links: list[str]
+    links: list[str]  # addresses mentioned that are not a catalog resource's
+    resources: list[Resource]  # catalog resources mentioned, by id (L12), slug or address
+
+    def mentioned(self, limit: int = 10) -> list[str]:
+        """What was mentioned, resources first: `L12 Thinking in Systems`, then the other addresses."""
+        named = [f"{resource_ref(r.id or 0)} {r.title}" for r in self.resources]
+        return (named + self.links)[:limit]
 
 
 def facts(session: Session, occ: ForumOccurrence) -> OccurrenceFacts:
-    replies = session.execute(select(ForumReply).where(ForumReply.occurrence_id == occ.id)).scalars().all()
+    replies = session.execute(select(ForumReply).where(ForumReply.occurrence_id == occ.id)
+                              .order_by(col(ForumReply.id))).scalars().all()
     practices = session.execute(select(Practice).where(Practice.forum_occurrence_id == occ.id)
                                 .order_by(col(Practice.id))).scalars().all()
+    resources = mentioned_in(session, [r.text for r in replies])
+    known = {r.url for r in resources if r.url}
     links: list[str] = []
     for r in replies:
-        for url in _URL.findall(r.text):
-            if url not in links:
-                links.append(url.rstrip(".,;)"))
-    return OccurrenceFacts(occ, len({r.member_id for r in replies}), list(practices), links)
+        for url in (u.rstrip(".,;)") for u in _URL.findall(r.text)):
+            if url not in links and url not in known:
+                links.append(url)
+    return OccurrenceFacts(occ, len({r.member_id for r in replies}), list(practices), links, resources)
 
 
 # ---- what gets posted ------------------------------------------------------------------------------
@@ -154,41 +190,78 @@ def _when(occ: ForumOccurrence) -> str:
     return f"{time_mark(occ.starts_at)} for {minutes} minutes"
 
 
-def _load(d: Delivery) -> tuple[ForumSettings, ForumOccurrence]:
+def _locked(session: Session, occ_id: int) -> ForumOccurrence | None:
+    """The occurrence, read after taking its row lock (PostgreSQL) or the write lock (SQLite)."""
+    session.execute(update(ForumOccurrence).where(col(ForumOccurrence.id) == occ_id)
+                    .values(topic_text=ForumOccurrence.topic_text)
+                    .execution_options(synchronize_session=False))
+    return session.execute(select(ForumOccurrence).where(col(ForumOccurrence.id) == occ_id)
+                           .execution_options(populate_existing=True)).scalars().first()
+
+
+def _claim(session: Session, topic_id: int) -> bool:
+    """Mark an open topic used; False when another forum took it first."""
+    taken = session.execute(update(ForumTopic).where(col(ForumTopic.id) == topic_id,
+                                                     ForumTopic.status == TopicStatus.OPEN.value)
+                            .values(status=TopicStatus.USED.value)
+                            .execution_options(synchronize_session=False))
+    return bool(taken.rowcount)
+
+
+def _choose(session: Session, occ: ForumOccurrence) -> None:
+    """Give `occ` its topic: the coordinator's pick, else the most-voted open topic nobody picked for
+    another forum, else the open floor. Each topic is claimed once, so it serves one forum only."""
+    reserved = set(session.execute(select(ForumOccurrence.topic_id).where(
+        col(ForumOccurrence.topic_id).is_not(None), ForumOccurrence.topic_text == "",
+        ForumOccurrence.id != occ.id)).scalars())
+    picked = session.get(ForumTopic, occ.topic_id) if occ.topic_id else None
+    candidates = ([picked] if picked is not None and picked.status == TopicStatus.OPEN.value else []) + [
+        t for t, _ in topic_votes(session) if t.id not in reserved and (picked is None or t.id != picked.id)]
+    chosen = next((t for t in candidates if _claim(session, t.id or 0)), None)
+    occ.topic_id = chosen.id if chosen else None
+    occ.topic_text = chosen.text if chosen else OPEN_FLOOR
+    session.add(occ)
+    session.flush()
+
+
+def topic_of(session: Session, occ_id: int) -> ForumOccurrence | None:
+    """The occurrence, with its topic chosen the first time one of its posts needs it, and kept.
+
+    Forums still planned before it that have no topic yet choose first, so when the posts of several
+    forums fall due together the earliest forum gets the most-voted topic, whatever order the posts are
+    sent in. Each forum chooses under its row lock, the locks taken in start order (no deadlock)."""
+    occ = session.get(ForumOccurrence, occ_id)
+    if occ is None or occ.topic_text or occ.status == OccurrenceStatus.SKIPPED.value:
+        return occ  # a topic, once chosen, is kept
+    waiting = session.execute(select(ForumOccurrence.id).where(
+        ForumOccurrence.starts_at < occ.starts_at, ForumOccurrence.topic_text == "",
+        ForumOccurrence.status == OccurrenceStatus.PLANNED.value)
+        .order_by(col(ForumOccurrence.starts_at), col(ForumOccurrence.id))).scalars().all()
+    for other_id in [*waiting, occ_id]:
+        other = _locked(session, other_id)
+        if other is not None and not other.topic_text and other.status == OccurrenceStatus.PLANNED.value:
+            _choose(session, other)
+    return _locked(session, occ_id)
+
+
+def _load(d: Delivery, *, topic: bool = True) -> Awaitable[tuple[ForumSettings, ForumOccurrence]]:
+    """The forum's settings and this post's occurrence, its topic settled when `topic` (the wrap-up only
+    reports one: a forum never announced nor opened uses up no voted topic)."""
     def read(session: Session) -> tuple[ForumSettings, ForumOccurrence]:
         fs = settings_row(session)
-        occ = session.get(ForumOccurrence, d.post.payload["occurrence_id"])
+        occ_id = d.post.payload["occurrence_id"]
+        occ = topic_of(session, occ_id) if topic else session.get(ForumOccurrence, occ_id)
         if fs is None or occ is None:
             raise DeliveryError("the forum or this occurrence no longer exists", retryable=False)
         return fs, occ
 
-    return d.store.run_sync(read)
-
-
-def _pick_topic(session: Session, occ_id: int) -> ForumOccurrence:
-    """The coordinator's pick, else the most-voted open topic; the chosen topic is used up."""
-    occ = session.get(ForumOccurrence, occ_id)
-    assert occ is not None
-    if not occ.topic_text:
-        topic = session.get(ForumTopic, occ.topic_id) if occ.topic_id else None
-        if topic is None:
-            ranked = topic_votes(session)
-            topic = ranked[0][0] if ranked else None
-        if topic is not None:
-            topic.status = TopicStatus.USED.value
-            occ.topic_id, occ.topic_text = topic.id, topic.text
-            session.add(topic)
-        else:
-            occ.topic_text = "Open floor: bring what you are working on"
-        session.add(occ)
-    return occ
+    return d.store.run(read)
 
 
 async def on_announce(d: Delivery) -> dict[str, Any]:
-    fs, occ = _load(d)
+    fs, occ = await _load(d)
     if occ.status == OccurrenceStatus.SKIPPED.value:
         return {"skipped": True}
-    occ = await d.store.run(lambda s: _pick_topic(s, occ.id or 0))
     who = f"\nFacilitator: {fs.facilitator_name}" if fs.facilitator_name else ""
     join = f"\nHow to join: {fs.join_info}" if fs.join_info else "\nHow to join: reply in the forum thread when it opens."
     reply = Reply(f"Monthly open forum — topic: {occ.topic_text}\nWhen: {_when(occ)}{who}{join}",
@@ -200,14 +273,34 @@ async def on_announce(d: Delivery) -> dict[str, Any]:
 
 
 async def _remind(d: Delivery, lead: str) -> dict[str, Any]:
-    fs, occ = _load(d)
+    fs, occ = await _load(d)
     if occ.status == OccurrenceStatus.SKIPPED.value:
         return {"skipped": True}
-    topic = occ.topic_text or "open floor"
-    reply = Reply(f"Reminder: the open forum starts {lead} ({time_mark(occ.starts_at)}). Topic: {topic}.",
-                  visibility=Visibility.PUBLIC)
+    told = await d.store.run(lambda s: remind_by_dm(s, fs, occ, d.post.key, lead, d.now, d.settings.timezone))
+    reply = Reply(f"Reminder: the open forum starts {lead} ({time_mark(occ.starts_at)}). "
+                  f"Topic: {occ.topic_text}.", visibility=Visibility.PUBLIC)
     posted = await d.messenger(fs.platform).post(fs.channel_id, reply, tags=post_tags(fs))
-    return {"message_id": posted.message_id}
+    d.scheduler.wake()
+    return {"message_id": posted.message_id, "told_by_dm": told}
+
+
+def remind_by_dm(session: Session, fs: ForumSettings, occ: ForumOccurrence, key: str, lead: str,
+                 now: datetime, community_tz: str) -> int:
+    """The reminder by DM to each member who asked for one (`forum reminders on`), in their own zone, as
+    the reminder it is (none with reminders off; quiet hours respected, never after the start)."""
+    rows = session.execute(
+        select(MemberRecord).join(MemberProfile, col(MemberProfile.member_id) == MemberRecord.id)
+        .where(col(MemberProfile.forum_reminders).is_(True)).order_by(col(MemberRecord.id))).scalars().all()
+    told = 0
+    for record in rows:
+        zone = member_zone(session, record.platform, record.user_id, community_tz)
+        join = f" How to join: {fs.join_info}" if fs.join_info else ""
+        text = (f"Reminder: the open forum starts {lead}, {format_in_zone(occ.starts_at, zone)} ({zone}). "
+                f"Topic: {occ.topic_text}.{join}")
+        told += plan_dm(session, f"{key}:dm:{record.id}", now, (record.platform, record.user_id), text,
+                        choices=[("Stop these reminders", "forum reminders off")], default_zone=community_tz,
+                        reminder=True, deadline=occ.starts_at)
+    return told
 
 
 async def on_remind_day(d: Delivery) -> dict[str, Any]:
@@ -219,10 +312,9 @@ async def on_remind_hour(d: Delivery) -> dict[str, Any]:
 
 
 async def on_open(d: Delivery) -> dict[str, Any]:
-    fs, occ = _load(d)
+    fs, occ = await _load(d)
     if occ.status == OccurrenceStatus.SKIPPED.value:
         return {"skipped": True}
-    occ = await d.store.run(lambda s: _pick_topic(s, occ.id or 0))
     facilitator = f"{fs.facilitator_name} is facilitating. " if fs.facilitator_name else ""
     reply = Reply(f"The open forum is open: {occ.topic_text}\n{facilitator}{fs.prompt or DEFAULT_PROMPT}\n"
                   f"(Until {time_mark(occ.ends_at)}. To save a reply as a shared practice: forum capture <reply>.)",
@@ -242,7 +334,7 @@ async def on_open(d: Delivery) -> dict[str, Any]:
 
 
 async def on_wrapup(d: Delivery) -> dict[str, Any]:
-    fs, occ = _load(d)
+    fs, occ = await _load(d, topic=False)
     if occ.status == OccurrenceStatus.SKIPPED.value:
         return {"skipped": True}
     tz = d.settings.timezone
@@ -260,14 +352,14 @@ async def on_wrapup(d: Delivery) -> dict[str, Any]:
         return f, carried, [(m, p, u, r) for m, p, u, r in rows]
 
     f, carried, posters = await d.store.run(gather)
-    lines = [f"Thank you all. Wrap-up of the open forum on {occ.slot}: {occ.topic_text or 'open floor'}",
+    lines = [f"Thank you all. Wrap-up of the open forum on {occ.slot}: {occ.topic_text or OPEN_FLOOR}",
              f"Took part: {f.participants} member(s)."]
     if f.practices:
         lines.append("Practices captured: " + "; ".join(f"P{p.id} {p.title}" for p in f.practices))
     else:
         lines.append("No practices captured yet: forum capture <reply> saves one.")
-    if f.links:
-        lines.append("Resources mentioned: " + " ".join(f.links[:10]))
+    if f.resources or f.links:
+        lines.append("Resources mentioned: " + "; ".join(f.mentioned()))
     if carried:
         lines.append("Topics carried over to next time: " + "; ".join(carried))
     reply = Reply("\n".join(lines), visibility=Visibility.PUBLIC)

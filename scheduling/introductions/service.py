@@ -2,8 +2,11 @@
 
 A round plans three posts through the outbox (keys `intro:<round>:<step>`): the announcement a day
 before (each opted-in member may `intro skip <round>`), the pairing at the round's time, and a
-follow-up a week later asking whether they met. Each handler plans its DMs with `plan_notice`, keyed
-per round and recipient, so every DM goes out exactly once even if a handler runs twice.
+follow-up a week later asking whether they met. Each handler plans its DMs with `plan_dm`, keyed
+per round and recipient, so every DM goes out exactly once even if a handler runs twice, and each
+follows the member's DM choices (bot/members/dm_prefs.py): all wait for the end of their quiet hours;
+the announcement and the follow-up are reminders, not sent to a member with reminders off; the
+introduction itself is what they joined for, and is sent (its partners are counting on it).
 
 `pair_members` is the pure rule: no pair that was paired in the last RECENT_ROUNDS rounds, working
 hours (09:00-17:00 local, in each member's zone) overlapping by at least an hour, an odd member joins a
@@ -31,6 +34,7 @@ from bot.networks.models import MembershipState, Network, NetworkMember
 from bot.store.models import MemberProfile, MemberRecord
 from bot.zones import zone_of_record
 from scheduling.engine import outbox
+from scheduling.engine.notices import plan_dm
 from scheduling.engine.runner import Delivery
 from scheduling.introductions.models import (
     IntroOptIn,
@@ -313,6 +317,11 @@ def groups_of_pairing(session: Session, pairing_id: int) -> list[int]:
 
 # ---- the handlers -----------------------------------------------------------------------------------
 
+def _utc(dt: datetime) -> datetime:
+    """A stored instant as aware UTC (SQLite gives these columns back without their zone)."""
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=timezone.utc)
+
+
 def _to(record: MemberRecord) -> tuple[str, str]:
     return record.platform, record.user_id
 
@@ -336,8 +345,9 @@ async def on_announce(d: Delivery) -> dict[str, Any]:
             when = networks_local(rnd.scheduled_for, zone)
             text = (f"Peer introductions in {network.name}: you will be introduced tomorrow ({when}) to another "
                     f"member whose working hours overlap yours. To sit this one out: intro skip {rnd.id}")
-            networks.tell(session, f"intro:{rnd.id}:announce", d.now, _to(record), text,
-                          [("Skip this round", f"intro skip {rnd.id}")])
+            plan_dm(session, f"intro:{rnd.id}:announce:{record.id}", d.now, _to(record), text,
+                    choices=[("Skip this round", f"intro skip {rnd.id}")], default_zone=d.settings.timezone,
+                    reminder=True, deadline=_utc(rnd.scheduled_for))
         return len(people)
 
     told = await d.store.run(apply)
@@ -394,13 +404,15 @@ async def on_pair(d: Delivery) -> dict[str, Any]:
                                    for o in group if o != mid)
                 text = (f"Peer introductions in {network.name}: meet\n{others}\n"
                         "Say hello and find half an hour that suits you all. In a week I'll ask whether you met.")
-                networks.tell(session, f"intro:{rnd.id}:pair", d.now, _to(people[mid]), text)
+                plan_dm(session, f"intro:{rnd.id}:pair:{mid}", d.now, _to(people[mid]), text, default_zone=tz,
+                        reminder=False)
         left = unpaired(candidates, groups)
         for mid in left:
             text = (f"Peer introductions in {network.name}: this round there was nobody whose working hours "
                     "overlap yours and whom you have not met recently, so you are not introduced this time. "
                     "You stay in for the next round.")
-            networks.tell(session, f"intro:{rnd.id}:pair", d.now, _to(people[mid]), text)
+            plan_dm(session, f"intro:{rnd.id}:pair:{mid}", d.now, _to(people[mid]), text, default_zone=tz,
+                    reminder=False)
         rnd.state = RoundState.PAIRED.value
         session.add(rnd)
         session.flush()
@@ -423,10 +435,11 @@ async def on_follow_up(d: Delivery) -> dict[str, Any]:
                 if record is None:
                     continue
                 names = ", ".join(_name(session, o) for o in group if o != mid)
-                networks.tell(session, f"intro:{rnd.id}:follow-up", d.now, _to(record),
-                              f"Peer introductions in {network.name}: did you meet {names}?",
-                              [("Yes, we met", f"intro met {pid} yes"), ("No", f"intro met {pid} no")])
-                asked += 1
+                asked += plan_dm(session, f"intro:{rnd.id}:follow-up:{mid}", d.now, _to(record),
+                                 f"Peer introductions in {network.name}: did you meet {names}?",
+                                 choices=[("Yes, we met", f"intro met {pid} yes"),
+                                          ("No", f"intro met {pid} no")],
+                                 default_zone=d.settings.timezone, reminder=True, expires=timedelta(days=2))
         rnd.state = RoundState.DONE.value
         session.add(rnd)
         return asked

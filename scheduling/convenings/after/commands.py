@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 from enum import Enum
 from typing import Annotated
 
@@ -15,7 +16,6 @@ from bot.commands import CommandGroup, Opt
 from bot.context import Context, write_audit
 from bot.errors import ArgumentError, CommandError
 from bot.messages import Attachment, Choice, Member, Reply
-from bot.networks import service as networks
 from bot.networks.params import coordinators_of
 from bot.store.models import MemberRecord
 from content.practices import service as practices
@@ -24,6 +24,7 @@ from scheduling.convenings.after import service as svc
 from scheduling.convenings.after.models import Outcome
 from scheduling.convenings.service import get as get_convening
 from scheduling.convenings.service import network_of
+from scheduling.engine.notices import plan_dm
 
 after_group = CommandGroup("after", "after a convening: attendance, notes, commitments and their follow-ups")
 
@@ -63,10 +64,12 @@ async def attend(ctx: Context, convening: Id, members: Annotated[list[Member], O
         conv = get_convening(session, convening)
         new, already = svc.mark(session, conv, members, now)
         for record in new:
-            networks.tell(session, f"after:{conv.id}:attended", now, (record.platform, record.user_id),
-                          f"Thanks for coming to {conv.title}. What will you try? after commit {conv.id} <one thing>"
-                          f"\nMay you appear by name in its attendance list? Nobody does unless they say yes.",
-                          [(c.label, c.command) for c in _consent_choices(conv.id or 0)])
+            plan_dm(session, f"after:{conv.id}:attended:{record.id}", now, (record.platform, record.user_id),
+                    f"Thanks for coming to {conv.title}. What will you try? "
+                    f"after commit {conv.id} <one thing>\n"
+                    "May you appear by name in its attendance list? Nobody does unless they say yes.",
+                    choices=[(c.label, c.command) for c in _consent_choices(conv.id or 0)],
+                    default_zone=ctx.settings.timezone, reminder=False, expires=timedelta(days=3))
         write_audit(session, ctx.member, "after attend", f"{conv.id} +{len(new)}")
         return conv.title, new, already
 
@@ -126,8 +129,8 @@ async def commit(ctx: Context, convening: Id, text: Annotated[str, Opt(help="wha
 
     Example: after commit 12 Run our budget hearing as a listening session
     """
-    now = ctx.now()
-    conv, row = await ctx.store.run(lambda s: svc.commit(s, convening, ctx.member, text, now))
+    now, tz = ctx.now(), ctx.settings.timezone
+    conv, row = await ctx.store.run(lambda s: svc.commit(s, convening, ctx.member, text, now, tz))
     ctx.services.scheduler.wake()
     return Reply(f"Commitment {row.id} for {conv.title}: \"{row.text}\". I will ask how it is going in 30, 60 "
                  f"and 90 days. Answer any time with: after answer {row.id} <what happened>")

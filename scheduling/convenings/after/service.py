@@ -9,6 +9,9 @@ attendance export unless they said yes (`after consent`); the export counts the 
 Follow-ups: a commitment plans three DMs, keys `commitment:<id>:<days>`, kind `commitment.follow_up`,
 due 30, 60 and 90 days after it was made. Answering "Dropped it" cancels those still pending (and the
 handler checks again when it sends). An answer is stored against the latest follow-up reached.
+They follow the member's DM choices (bot/members/dm_prefs.py): none with reminders off; one due in
+their quiet hours is planned for the end of them, and if it still finds them quiet when it is sent
+(the member changed their hours or zone, or the bot was down) it waits until they end.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from sqlalchemy import select, update
 from sqlmodel import Session, col
 
 from bot.errors import CommandError, NotAllowed, NotFound
+from bot.members.dm_prefs import dm_prefs
 from bot.messages import Choice, Member, Reply
 from bot.networks.service import record_of
 from bot.store.models import MemberRecord
@@ -36,7 +40,7 @@ from scheduling.convenings.models import Convening, ConveningStatus
 from scheduling.convenings.service import get as get_convening
 from scheduling.engine import outbox
 from scheduling.engine.models import PlannedPost, PostState
-from scheduling.engine.runner import Delivery
+from scheduling.engine.runner import Delivery, Later
 
 FOLLOW_UP = "commitment.follow_up"
 CHECKIN_EARLY = timedelta(minutes=15)
@@ -127,9 +131,10 @@ def follow_up_key(commitment_id: int, days: int) -> str:
     return f"commitment:{commitment_id}:{days}"
 
 
-def commit(session: Session, convening_id: int, member: Member, text: str, now: datetime) -> tuple[Convening,
-                                                                                                   Commitment]:
-    """Record the member's one commitment for the convening and plan its follow-ups."""
+def commit(session: Session, convening_id: int, member: Member, text: str, now: datetime,
+           community_tz: str) -> tuple[Convening, Commitment]:
+    """Record the member's one commitment for the convening and plan its follow-ups (outside the member's
+    quiet hours)."""
     conv, record, _ = attendee(session, convening_id, member, "record a commitment for it")
     existing = session.execute(select(Commitment).where(Commitment.convening_id == conv.id,
                                                         Commitment.member_id == record.id)).scalars().first()
@@ -139,10 +144,14 @@ def commit(session: Session, convening_id: int, member: Member, text: str, now: 
     row = Commitment(convening_id=conv.id or 0, member_id=record.id or 0, text=text.strip(), made_at=now)
     session.add(row)
     session.flush()
-    outbox.plan_many(session, [
-        outbox.Plan(follow_up_key(row.id or 0, days), FOLLOW_UP, now + timedelta(days=days),
-                    now + timedelta(days=days) + FOLLOW_UP_GRACE, {"commitment_id": row.id, "days": days})
-        for days in FOLLOW_UP_DAYS])
+    prefs = dm_prefs(session, record.id, community_tz)
+    plans = []
+    for days in FOLLOW_UP_DAYS:
+        due = prefs.next_open(now + timedelta(days=days))
+        assert due is not None  # no deadline: quiet hours always end
+        plans.append(outbox.Plan(follow_up_key(row.id or 0, days), FOLLOW_UP, due, due + FOLLOW_UP_GRACE,
+                                 {"commitment_id": row.id, "days": days}))
+    outbox.plan_many(session, plans)
     return conv, row
 
 
@@ -219,7 +228,17 @@ async def on_follow_up(d: Delivery) -> dict[str, Any]:
         record = session.get(MemberRecord, row.member_id)
         if conv is None or record is None:
             return None, None, None, "gone"
-        return row, conv, record, "dropped" if is_dropped(session, row.id or 0) else ""
+        if is_dropped(session, row.id or 0):
+            return row, conv, record, "dropped"
+        prefs = dm_prefs(session, record.id, d.settings.timezone)
+        if not prefs.reminders:
+            return row, conv, record, "reminders off"
+        if prefs.is_quiet(d.now):
+            until = prefs.next_open(d.now, d.post.expires_at)
+            if until is None:
+                return row, conv, record, "quiet hours until after its last day"
+            raise Later(until, "the member's quiet hours")
+        return row, conv, record, ""
 
     row, conv, record, why = await d.store.run(read)
     if why or row is None or conv is None or record is None:

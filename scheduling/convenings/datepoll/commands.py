@@ -67,7 +67,7 @@ async def show(ctx: Context, poll: PollId) -> Reply:
     Example: datepoll show 4
     """
     def load(session: Session) -> tuple[polls.Tally, str]:
-        return polls.tally(session, poll, ctx.member), _zone(session, ctx)
+        return polls.tally(session, ctx.settings, poll, ctx.member), _zone(session, ctx)
 
     t, zone = await ctx.store.run(load)
     items = tuple(Item(title=f"{slot.position}. {format_in_zone(slot.starts_at, zone)} ({zone})",

@@ -117,6 +117,7 @@ def mark(session: Session, settings: Settings, poll_id: int, who: Member, text: 
     require_open(poll)
     network = session.get(Network, poll.network_id)
     assert network is not None
+    networks.require_inside(session, settings, network, who, "mark dates for its convenings")
     record = ensure_member(session, who)
     row = networks.membership(session, network, record)
     if (row is None or row.state != MembershipState.MEMBER.value) and not networks.is_coordinator(
@@ -145,10 +146,11 @@ class Tally:
     voters: int
 
 
-def tally(session: Session, poll_id: int, reader: Member) -> Tally:
+def tally(session: Session, settings: Settings, poll_id: int, reader: Member) -> Tally:
     poll = get(session, poll_id)
     network = session.get(Network, poll.network_id)
     assert network is not None
+    networks.require_inside(session, settings, network, reader, "see the date polls of its convenings")
     record = networks.record_of(session, reader)
     marks = session.execute(select(DatePollMark).where(DatePollMark.poll_id == poll.id)).scalars().all()
     rows = [(s, sum(1 for m in marks if m.slot_id == s.id),
@@ -192,6 +194,8 @@ def confirm(session: Session, settings: Settings, poll_id: int, position: int, w
                       f"The date for {conv.title} is set: {svc.when_for(conv, zone)}. "
                       f"Will you come? convening rsvp {conv.id} going|maybe|no",
                       [("Going", f"convening rsvp {conv.id} going"), ("Details", f"convening show {conv.id}")])
+    svc.tell_network(session, network, [conv], now, settings.timezone,
+                     leave_out={conv.created_by or 0, *(r.id or 0 for r in voters)})
     return poll, conv, len(voters)
 
 
