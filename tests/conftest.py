@@ -8,6 +8,8 @@ never silently skipped.
 from __future__ import annotations
 
 import os
+import shutil
+import sqlite3
 import uuid
 from pathlib import Path
 from typing import AsyncIterator, Iterator
@@ -58,10 +60,25 @@ def _truncate_postgres(url: str) -> None:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite database migrated to the head (with the catalog loaded) per test run; each test gets a copy."""
+    folder = tmp_path_factory.mktemp("template")
+    path = folder / "template.sqlite3"
+    settings = load_settings(_env_file=None, database_url=f"sqlite:///{path}", data_dir=folder / "data",
+                             admins="console:root", timezone="America/New_York")
+    build_app(settings).close()
+    with sqlite3.connect(path) as conn:  # fold the write-ahead log into the file before it is copied
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'copbot.sqlite3'}"
+        target = tmp_path / "copbot.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
+        return f"sqlite:///{target}"
     url = request.getfixturevalue("postgres_url")
     _truncate_postgres(url)
     return url

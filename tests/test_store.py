@@ -52,3 +52,35 @@ async def test_deleting_a_member_keeps_their_practices_but_unlinks_them(app: App
     await app.store.run(lambda s: s.execute(text("DELETE FROM member WHERE user_id = 'ana'")))
     author = await app.store.run(lambda s: s.execute(text("SELECT author_id FROM practice")).scalar())
     assert author is None
+
+
+async def test_a_database_at_the_previous_head_upgrades_and_keeps_its_rows(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The layout moved every table to its feature's folder; the tables did not change. A store created by
+    the last release (migration 0010) upgrades in place and keeps what it holds."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from bot.app import build_app
+    from bot.config import load_settings
+    from bot.store.db import alembic_config, make_engine
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    engine = make_engine(url)
+    command.upgrade(alembic_config(engine), "0010")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO member (platform, user_id, display_name, created_at) "
+                          "VALUES ('console', 'ana', 'Ana', '2026-11-01 10:00:00')"))
+        conn.execute(text("INSERT INTO forum_settings (cadence, platform, channel_id, announce_days, prompt, "
+                          "join_info, holiday_country, facilitator_platform, facilitator_user_id, "
+                          "facilitator_name, updated_at) VALUES ('x', 'console', 'forum', 7, '', '', 'US', '', "
+                          "'', '', '2026-11-01 10:00:00')"))
+    engine.dispose()
+    app = build_app(load_settings(_env_file=None, database_url=url, data_dir=tmp_path / "data",
+                                  admins="console:root", timezone="America/New_York"))
+    try:
+        rows = await app.store.run(lambda s: s.execute(text(
+            "SELECT m.display_name, f.channel_id FROM member m, forum_settings f")).all())
+        assert [tuple(r) for r in rows] == [("Ana", "forum")]
+        assert current_revision(app.store.engine) != "0010"
+    finally:
+        app.close()
