@@ -199,14 +199,16 @@ async def search(
 ) -> Reply:
     """Find shared practices by words and filters, best matches first.
 
-    Words match other forms of the same word: "partnerships" finds "partnership".
+    Words match other forms of the same word: "partnerships" finds "partnership", and an acronym or
+    synonym from the glossary finds the full term ("RBA" finds "Results Based Accountability").
     With no words, lists the newest practices that pass the filters.
     Example: practice search "public private" --tag transitions --level local
     """
     filters = _filters(tag, framework, sector, level, policy_area)
     offset = (page - 1) * PAGE_SIZE
     found, more = await ctx.store.run(
-        lambda s: service.search(s, query, filters, limit=PAGE_SIZE, offset=offset))
+        lambda s: service.search(s, query, filters, limit=PAGE_SIZE, offset=offset,
+                                 expand=ctx.services.expand_query))
     what = f"for {query!r}" if query.strip() else "(newest first)"
     if not found:
         hint = " Try fewer words or filters." if page == 1 else " There are no more pages."

@@ -6,7 +6,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
@@ -279,9 +279,11 @@ class Filters:
         return sets, params
 
 
-def search(session: Session, query: str, filters: Filters, *, limit: int, offset: int
+def search(session: Session, query: str, filters: Filters, *, limit: int, offset: int,
+           expand: Callable[[Session, fulltext.Query], fulltext.Query] | None = None
            ) -> tuple[list[PracticeView], bool]:
-    """One page of practices matching `query` and `filters`, best first; and whether more follow."""
+    """One page of practices matching `query` and `filters`, best first; and whether more follow.
+    `expand` widens the words with names that mean the same (the glossary's acronyms and synonyms)."""
     where, params = filters.sql()
     parsed = fulltext.parse_query(query)
     if query.strip() and not parsed:
@@ -290,6 +292,8 @@ def search(session: Session, query: str, filters: Filters, *, limit: int, offset
             'Example: practice search budget -capital'
         )
     if parsed:
+        if expand is not None:
+            parsed = expand(session, parsed)
         hits = fulltext.search(session, PRACTICE_INDEX, parsed, id_sets=where, params=params,
                                limit=limit + 1, offset=offset)
         more = len(hits) > limit
