@@ -44,6 +44,7 @@ from scheduling.engine.feature import FEATURE as schedule
 from scheduling.engine.runner import Scheduler
 from scheduling.forum.feature import FEATURE as forum
 from scheduling.introductions.feature import FEATURE as introductions
+from scheduling.journeys.feature import FEATURE as journeys
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ FEATURES: tuple[Feature, ...] = (
     datepoll,
     after,
     introductions,
+    journeys,
 )
 
 

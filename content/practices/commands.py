@@ -335,7 +335,7 @@ async def edit(
             raise NotAllowed(f"Only the author or a coordinator can edit {practice_ref(practice_id)}.")
         new_attr = Attribution(fields.get("attribution", p.attribution))
         _check_attribution(new_attr, fields.get("author_role", p.author_role))
-        is_author = service.may_edit(session, p, member, False)
+        is_author = service.is_author(session, p, member)
         service.update(session, p, fields, labels, ctx.now())
         if not is_author:
             write_audit(session, member, "practice edit",
@@ -355,7 +355,7 @@ async def _set_status(ctx: Context, practice_id: int, status: Status) -> Reply:
         if not service.may_edit(session, p, member, is_coordinator):
             raise NotAllowed(f"Only the author or a coordinator can change {ref}.")
         changed = service.set_status(session, p, status, ctx.now())
-        if changed and not service.may_edit(session, p, member, False):
+        if changed and not service.is_author(session, p, member):
             write_audit(session, member, f"practice {'retire' if status is Status.RETIRED else 'restore'}", ref)
         return changed, p
 
@@ -387,13 +387,15 @@ async def restore(ctx: Context, practice_id: PracticeId) -> Reply:
 
 @practices.command("mine")
 async def mine(ctx: Context) -> Reply:
-    """List the practices you shared, including retired ones."""
+    """List the practices you shared, including retired ones, and those you look after for someone else."""
     member = ctx.member
-    found = await ctx.store.run(lambda s: service.authored_by(s, member))
-    if not found:
+    found, kept = await ctx.store.run(lambda s: (service.authored_by(s, member), service.looked_after_by(s, member)))
+    if not found and not kept:
         return Reply("You have not shared a practice yet. Start with: practice share")
-    return Reply(f"You shared {len(found)} practice(s):", items=tuple(practice_item(v, body=_clip(v.practice.what, 160))
-                                                                     for v in found))
+    items = tuple(practice_item(v, body=_clip(v.practice.what, 160)) for v in found)
+    items += tuple(practice_item(v, body="You look after this one: " + _clip(v.practice.what, 140)) for v in kept)
+    kept_text = f" You look after {len(kept)} more." if kept else ""
+    return Reply(f"You shared {len(found)} practice(s).{kept_text}", items=items)
 
 
 @practices.command("export")

@@ -20,7 +20,7 @@ drops (does not move) a reminder that now falls in quiet hours.
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -49,6 +49,7 @@ from scheduling.engine import outbox
 from scheduling.engine.models import PlannedPost, PostState
 from scheduling.engine.runner import Delivery
 from scheduling.time.calendar_files import stable_uid
+from scheduling.time.quiet import quiet_shift
 
 _LEAD = re.compile(r"(\d{1,3})([wdhm])")
 _UNIT = {"w": "week", "d": "day", "h": "hour", "m": "minute"}
@@ -87,27 +88,6 @@ def lead_due(start: datetime, tz: str, lead: str) -> datetime:
     zone = ZoneInfo(tz)
     wall = start.astimezone(zone).replace(tzinfo=None) - _span(lead)
     return wall.replace(tzinfo=zone).astimezone(start.tzinfo)
-
-
-def _hhmm(text: str) -> time:
-    h, m = text.split(":")
-    return time(int(h), int(m))
-
-
-def quiet_shift(due: datetime, start: datetime, quiet: tuple[str, str] | None, tz: str) -> datetime | None:
-    """`due`, moved to the end of the quiet hours it falls in; None when that end is not before `start`."""
-    if not quiet:
-        return due
-    zone = ZoneInfo(tz)
-    local = due.astimezone(zone)
-    qs, qe = _hhmm(quiet[0]), _hhmm(quiet[1])
-    now_t = local.time().replace(tzinfo=None)
-    inside = (qs <= now_t < qe) if qs < qe else (now_t >= qs or now_t < qe)
-    if not inside:
-        return due
-    end_day = local.date() + timedelta(days=1) if (qs > qe and now_t >= qs) else local.date()
-    end = datetime.combine(end_day, qe, tzinfo=zone).astimezone(due.tzinfo)
-    return end if end < start else None
 
 
 def get(session: Session, convening_id: int, *, lock: bool = False) -> Convening:
