@@ -201,8 +201,8 @@ def coordinator_ids(session: Session) -> set[tuple[str, str]]:
 
 
 def build_app(settings: Settings, *, clock: Callable[[], datetime] = system_clock, migrate: bool = True,
-              catalog_dir: Path | None = None, glossary_dir: Path | None = None, journeys_dir: Path | None = None,
-              features: tuple[Feature, ...] = FEATURES) -> App:
+              catalog_dir: Path | None = None, glossary_dir: Path | None = None,
+              journeys_dir: Path | None = None, features: tuple[Feature, ...] = FEATURES) -> App:
     """Wire the app. Each feature's `prepare` runs first (the resource catalog is read and checked there:
     a bad file stops the start before the database is touched; so are the glossary and the journeys); then
     their start steps, each in one transaction."""

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from sqlalchemy import text
 
-from bot.app import App, build_app
+from bot.app import build_app
 from bot.config import Settings
 from bot.messages import Reply
 from bot.store.db import Store, make_engine
@@ -82,7 +82,8 @@ def _step_number(dm: TimedDm) -> int:
 
 
 async def test_each_step_comes_once_on_its_day_in_the_members_zone_outside_quiet_hours_across_a_restart(
-        jb: JourneyBot, settings: Settings) -> None:
+    jb: JourneyBot, settings: Settings
+) -> None:
     started = await jb.ok("me transition start new-chief-of-staff --level city --starts 2027-03-02", "ana")
     assert "Tue 2 Mar 2027, 10:00 CST" in started.text  # 09:00 is in her quiet hours: the end of them
     await jb.run_until(utc(2027, 3, 20))
@@ -94,7 +95,9 @@ async def test_each_step_comes_once_on_its_day_in_the_members_zone_outside_quiet
         await again.run_until(utc(2027, 6, 30))
         later = again.dms("ana", CHIEF)
         assert sorted(_step_number(d) for d in later) == list(range(5, 12))  # nothing repeated
-        days = [(d.at.astimezone(CHICAGO).date() - date(2027, 3, 2)).days for d in jb.dms("ana", CHIEF) + later]
+        days = [
+            (d.at.astimezone(CHICAGO).date() - date(2027, 3, 2)).days for d in jb.dms("ana", CHIEF) + later
+        ]
         assert days == CHIEF_DAYS
         for d in jb.dms("ana", CHIEF) + later:
             assert d.at.astimezone(CHICAGO).strftime("%H:%M") == "10:00"  # across the DST change too
@@ -158,7 +161,8 @@ async def test_reminders_off_holds_steps_to_read_in_status(jb: JourneyBot) -> No
 
 
 async def test_a_missed_step_after_downtime_is_skipped_and_reported_and_the_next_still_comes(
-        jb: JourneyBot) -> None:
+    jb: JourneyBot,
+) -> None:
     await jb.grant("cora", __import__("bot.permissions", fromlist=["Role"]).Role.COORDINATOR)
     await jb.ok("me transition start new-chief-of-staff --level city --starts 2027-03-02", "ana")
     jb.clock.set(utc(2027, 3, 5, 17))  # down from before day 0 until after its grace; day 3 is now due
@@ -175,8 +179,11 @@ async def test_an_answer_shared_as_a_practice_is_found_with_its_attribution(jb: 
     private = await jb.ok("me transition answer Protect two hours a week for the mayor priorities.", "ana")
     assert "Only you see it" in private.text
     assert not (await jb.ok("practice search mayor priorities")).items
-    shared = await jb.ok('me transition share before-day-one --attribution role --role-description '
-                         '"a chief of staff in a mid-size city"', "ana")
+    shared = await jb.ok(
+        "me transition share before-day-one --attribution role --role-description "
+        '"a chief of staff in a mid-size city"',
+        "ana",
+    )
     assert "Shared your answer as practice P1" in shared.text
     found = await jb.ok("practice search mayor priorities")
     [item] = found.items
@@ -201,10 +208,20 @@ async def test_an_unshared_answer_stays_out_of_the_coordinators_view(jb: Journey
     assert "Only coordinators" in await jb.fails("transition list", "bob")
 
 
-async def _went_through(jb: JourneyBot, who: str, zone: str, *, starts: str = "2025-01-06", role: str = "",
-                        level: str = "city", peers: bool = True) -> None:
+async def _went_through(
+    jb: JourneyBot,
+    who: str,
+    zone: str,
+    *,
+    starts: str = "2025-01-06",
+    role: str = "",
+    level: str = "city",
+    peers: bool = True,
+) -> None:
     await jb.ok(f"me timezone {zone}", who)
-    await jb.ok(f"me transition start new-chief-of-staff --level {level} --starts {starts} {role}".strip(), who)
+    await jb.ok(
+        f"me transition start new-chief-of-staff --level {level} --starts {starts} {role}".strip(), who
+    )
     if peers:
         await jb.ok("me transition peers on", who)
 
@@ -216,7 +233,9 @@ async def test_a_newcomer_meets_consenting_peers_of_the_same_transition_never_tw
     await _went_through(jb, "dee", "America/Chicago", level="county")  # another level
     await _went_through(jb, "eve", "Asia/Tokyo")  # no working hours in common
     await _went_through(jb, "fay", "America/Chicago", starts="2020-01-06")  # too long ago
-    await jb.ok("me transition start leaving-office --role chief-of-staff --level city --starts 2025-01-06", "gus")
+    await jb.ok(
+        "me transition start leaving-office --role chief-of-staff --level city --starts 2025-01-06", "gus"
+    )
     await jb.ok("me transition peers on", "gus")  # another transition
     await jb.ok("me transition start new-chief-of-staff --level city --starts 2027-03-02", "ana")
     await jb.run_until(utc(2027, 3, 10))
@@ -240,15 +259,20 @@ async def test_a_leaving_members_practices_go_to_their_successor_who_is_told_onc
     for title in ("Budget town halls", "Cabinet decision log"):
         await jb.ok(f'practice share --title "{title}" --what "It worked." --attribution named', "ana")
     assert "Leaving office journey" in await jb.fails("me transition handover", "ana")
-    await jb.ok("me transition start leaving-office --role chief-of-staff --level city --starts 2027-03-02", "ana")
+    await jb.ok(
+        "me transition start leaving-office --role chief-of-staff --level city --starts 2027-03-02", "ana"
+    )
     await jb.run_until(utc(2027, 3, 6))
     [prompt] = jb.dms("ana", "Write the handover note")
     assert "me transition handover" in prompt.reply.text and "me data" in prompt.reply.text
     shown = await jb.ok("me transition handover", "ana")
     assert "P1 Budget town halls" in dict(shown.fields)["Your practices"]
     assert "Only the author or a coordinator" in await jb.fails("practice retire P1", "jo")
-    saved = await jb.ok('me transition handover --in-flight "Budget amendment due 3 June" '
-                        '--contacts "Finance: Dana" --successor @jo', "ana")
+    saved = await jb.ok(
+        'me transition handover --in-flight "Budget amendment due 3 June" '
+        '--contacts "Finance: Dana" --successor @jo',
+        "ana",
+    )
     assert "told once" in saved.text and "me data" in saved.footer
     await jb.ok('me transition handover --contacts "Finance: Dana; Parks: Lee" --successor @jo', "ana")
     await jb.run_until(utc(2027, 3, 7))
@@ -278,16 +302,19 @@ async def test_a_coordinator_starts_a_journey_for_a_member(jb: JourneyBot) -> No
     from bot.permissions import Role
 
     await jb.grant("cora", Role.COORDINATOR)
-    reply = await jb.ok("transition start @ana new-city-manager --role city-manager --level city "
-                        "--starts 2027-03-02", "cora")
+    reply = await jb.ok(
+        "transition start @ana new-city-manager --role city-manager --level city --starts 2027-03-02", "cora"
+    )
     assert "Ana is on 'New city manager'" in reply.text
     await jb.run_until(utc(2027, 3, 3))
     assert jb.dms("ana", "Cora started 'New city manager' for you")
     assert jb.dms("ana", "New city manager · step 1 of 9")
     assert "already on New city manager" in await jb.fails(
-        "me transition start new-chief-of-staff --level city", "ana")
-    assert "--role: say which kind of role" in await jb.fails("me transition start leaving-office --level city",
-                                                             "bob")
+        "me transition start new-chief-of-staff --level city", "ana"
+    )
+    assert "--role: say which kind of role" in await jb.fails(
+        "me transition start leaving-office --level city", "bob"
+    )
     assert "no journey 'astrology'" in await jb.fails("me transition start astrology --level city", "bob")
     assert "--level" in await jb.fails("me transition start new-city-manager --level galaxy", "bob")
 
@@ -302,11 +329,14 @@ async def test_me_data_and_forget_cover_journeys(jb: JourneyBot) -> None:
     assert data["journeys"]["answers"][0]["answer"] == "Keep a decision log."
     await jb.ok("me forget --confirm", "ana")
     for table in ("journey_run", "journey_answer", "journey_step_log", "journey_intro"):
-        remaining = await jb.app.store.run(lambda s, t=table: s.execute(text(f"SELECT count(*) FROM {t}")).scalar_one())
+        remaining = await jb.app.store.run(
+            lambda s, t=table: s.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+        )
         assert remaining == (1 if table == "journey_run" else 11 if table == "journey_step_log" else 0), table
 
 
 # ---- the files -----------------------------------------------------------------------------------------
+
 
 def _copy(tmp_path: Path) -> Path:
     target = tmp_path / "journeys"
@@ -335,27 +365,36 @@ def test_the_shipped_journeys_are_valid_and_grounded_in_the_catalog() -> None:
     assert any(s.handover for s in journeys["leaving-office"].steps)
 
 
-@pytest.mark.parametrize("breakage,step,field", [
-    (lambda d: d["steps"][1].pop("message"), "listening-tour", "message"),
-    (lambda d: d["steps"][2].update(day=-4), "peers", "day"),
-    (lambda d: d["steps"][3].update(resources=["no-such-book"]), "operating-rhythm", "resources"),
-    (lambda d: d["steps"][4].update(colour="blue"), "stakeholder-map", "colour"),
-])
+@pytest.mark.parametrize(
+    "breakage,step,field",
+    [
+        (lambda d: d["steps"][1].pop("message"), "listening-tour", "message"),
+        (lambda d: d["steps"][2].update(day=-4), "peers", "day"),
+        (lambda d: d["steps"][3].update(resources=["no-such-book"]), "operating-rhythm", "resources"),
+        (lambda d: d["steps"][4].update(colour="blue"), "stakeholder-map", "colour"),
+    ],
+)
 async def test_a_broken_journey_file_stops_the_start_and_changes_nothing(
-        settings: Settings, tmp_path: Path, breakage: Any, step: str, field: str) -> None:
+    settings: Settings, tmp_path: Path, breakage: Any, step: str, field: str
+) -> None:
     folder = _copy(tmp_path)
     app = build_app(settings, journeys_dir=folder)
-    before = await app.store.run(lambda s: s.execute(text("SELECT slug, source_hash FROM journey ORDER BY slug")).all())
+    before = await app.store.run(
+        lambda s: s.execute(text("SELECT slug, source_hash FROM journey ORDER BY slug")).all()
+    )
     app.close()
     _edit(folder, "new-city-manager", lambda d: d["steps"][0].update(title="A changed title"))
     _edit(folder, "new-chief-of-staff", breakage)
     with pytest.raises(JourneyError) as info:
         build_app(settings, journeys_dir=folder)
     message = str(info.value)
-    assert "new-chief-of-staff.yaml" in message and f"step '{step}'" in message and f"field '{field}'" in message
+    assert (
+        "new-chief-of-staff.yaml" in message and f"step '{step}'" in message and f"field '{field}'" in message
+    )
     store = Store(make_engine(settings.resolved_database_url))
     try:
         assert before == await store.run(
-            lambda s: s.execute(text("SELECT slug, source_hash FROM journey ORDER BY slug")).all())
+            lambda s: s.execute(text("SELECT slug, source_hash FROM journey ORDER BY slug")).all()
+        )
     finally:
         store.close()

@@ -80,7 +80,7 @@ def parse_query(raw: str) -> Query:
 
 
 def words_of(text: str) -> tuple[str, ...]:
-    """The words search sees in `text`: letters and digits, lower-cased ("Results-Based" -> results, based)."""
+    """The words search sees in `text`: letters and digits, lower-cased ("Results-Based": results, based)."""
     return tuple(w.lower() for w in _WORD.findall(text))
 
 
@@ -89,7 +89,9 @@ MAX_PHRASE_WORDS = 6
 
 def _bare_word(clause: list[Term]) -> str | None:
     """The one plain word of a clause that is a single unquoted, unprefixed word; else None."""
-    return clause[0].words[0] if len(clause) == 1 and len(clause[0].words) == 1 and not clause[0].prefix else None
+    if len(clause) == 1 and len(clause[0].words) == 1 and not clause[0].prefix:
+        return clause[0].words[0]
+    return None
 
 
 def phrases(query: Query) -> set[str]:

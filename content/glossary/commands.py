@@ -20,17 +20,37 @@ from content.resources.commands import Area
 define_group = CommandGroup("", "")
 glossary = CommandGroup("glossary", "the community's shared vocabulary")
 
-TermName = Annotated[str, Opt(help="a term, acronym or synonym, e.g. RBA or collective impact", max_length=200,
-                              metavar="TERM", suggest="term")]
+TermName = Annotated[
+    str,
+    Opt(
+        help="a term, acronym or synonym, e.g. RBA or collective impact",
+        max_length=200,
+        metavar="TERM",
+        suggest="term",
+    ),
+]
 Names = Annotated[list[str], Opt(help="other names it goes by: acronyms, synonyms", item_max_length=120)]
-Related = Annotated[list[str], Opt(help="related terms already in the glossary", item_max_length=200,
-                                   suggest="term")]
-Resources = Annotated[list[str], Opt(help="catalog resources by slug, e.g. friedman-trying-hard-is-not-good-enough",
-                                     item_max_length=100, suggest="resource")]
-DefinitionText = Annotated[str, Opt(help="2 to 4 sentences in our own words (no quotation)", long=True,
-                                    max_length=900)]
-Source = Annotated[str, Opt(help='author and work it draws on, e.g. "Mark Friedman, Trying Hard Is Not Good '
-                                 'Enough (2005)"', max_length=200)]
+Related = Annotated[
+    list[str], Opt(help="related terms already in the glossary", item_max_length=200, suggest="term")
+]
+Resources = Annotated[
+    list[str],
+    Opt(
+        help="catalog resources by slug, e.g. friedman-trying-hard-is-not-good-enough",
+        item_max_length=100,
+        suggest="resource",
+    ),
+]
+DefinitionText = Annotated[
+    str, Opt(help="2 to 4 sentences in our own words (no quotation)", long=True, max_length=900)
+]
+Source = Annotated[
+    str,
+    Opt(
+        help='author and work it draws on, e.g. "Mark Friedman, Trying Hard Is Not Good Enough (2005)"',
+        max_length=200,
+    ),
+]
 
 
 def _reply(d: Definition) -> Reply:
@@ -56,6 +76,7 @@ async def define(ctx: Context, term: TermName) -> Reply:
     Example: define rba
     Example: define collective impact
     """
+
     def load(session: Session) -> Definition | list[str]:
         row = service.find(session, term)
         return service.definition(session, row) if row is not None else service.close_to(session, term)
@@ -65,8 +86,11 @@ async def define(ctx: Context, term: TermName) -> Reply:
         return _reply(found)
     if not found:
         return Reply(f"{term!r} is not in the glossary. See every term with: glossary list", is_error=True)
-    return Reply(f"{term!r} is not in the glossary. Did you mean: {', '.join(found)}?", is_error=True,
-                 choices=tuple(Choice(f"Define {name}", f"define {name}") for name in found))
+    return Reply(
+        f"{term!r} is not in the glossary. Did you mean: {', '.join(found)}?",
+        is_error=True,
+        choices=tuple(Choice(f"Define {name}", f"define {name}") for name in found),
+    )
 
 
 @glossary.command("list")
@@ -89,9 +113,17 @@ async def list_terms(
     return Reply(f"{len(rows)} term(s):", items=items, footer="Say: define <term>")
 
 
-def _values(term: str | None, also: list[str], definition: str | None, related: list[str],
-            resources: list[str], source: str | None) -> dict[str, object]:
-    given = dict(term=term, also=also, definition=definition, related=related, resources=resources, source=source)
+def _values(
+    term: str | None,
+    also: list[str],
+    definition: str | None,
+    related: list[str],
+    resources: list[str],
+    source: str | None,
+) -> dict[str, object]:
+    given = dict(
+        term=term, also=also, definition=definition, related=related, resources=resources, source=source
+    )
     return {k: (tuple(v) if isinstance(v, list) else v) for k, v in given.items() if v not in (None, [])}
 
 
@@ -115,8 +147,10 @@ async def add(
     values = _values(term, also, definition, related, resources, source)
     member, now = ctx.member, ctx.now()
     row = await ctx.store.run(lambda s: service.add(s, member, area.value, values, now))
-    return Reply(f"Added {row.term!r} to the glossary. See it with: define {row.term}",
-                 footer=f"To keep it in the files: glossary export --area {row.area}")
+    return Reply(
+        f"Added {row.term!r} to the glossary. See it with: define {row.term}",
+        footer=f"To keep it in the files: glossary export --area {row.area}",
+    )
 
 
 @glossary.command("edit", role=Role.COORDINATOR)
@@ -126,13 +160,15 @@ async def edit(
     *,
     term: Annotated[str | None, Opt(help="a new name for the term", max_length=200)] = None,
     area: Annotated[Area | None, Opt(help="move it to another learning area")] = None,  # type: ignore[valid-type]
-    definition: Annotated[str | None, Opt(help="the definition (2 to 4 sentences)", long=True,
-                                         max_length=900)] = None,
+    definition: Annotated[
+        str | None, Opt(help="the definition (2 to 4 sentences)", long=True, max_length=900)
+    ] = None,
     source: Annotated[str | None, Opt(help="author and work it draws on", max_length=200)] = None,
     also: Annotated[list[str], Opt(help="other names (replaces the list)", item_max_length=120)] = [],
     related: Annotated[list[str], Opt(help="related terms (replaces the list)", item_max_length=200)] = [],
-    resources: Annotated[list[str], Opt(help="catalog resources by slug (replaces the list)",
-                                        item_max_length=100)] = [],
+    resources: Annotated[
+        list[str], Opt(help="catalog resources by slug (replaces the list)", item_max_length=100)
+    ] = [],
 ) -> Reply:
     """Change a glossary term (coordinators). Only the options you give change; the files' rules apply.
 
@@ -141,10 +177,14 @@ async def edit(
     """
     changes = _values(term, also, definition, related, resources, source)
     if not changes and area is None:
-        raise ArgumentError(f'Say what to change, for example: glossary edit "{name}" --source "Author, Work". '
-                            "See: help glossary edit")
+        raise ArgumentError(
+            f'Say what to change, for example: glossary edit "{name}" --source "Author, Work". '
+            "See: help glossary edit"
+        )
     member, now = ctx.member, ctx.now()
-    row = await ctx.store.run(lambda s: service.edit(s, member, name, area.value if area else None, changes, now))
+    row = await ctx.store.run(
+        lambda s: service.edit(s, member, name, area.value if area else None, changes, now)
+    )
     what = ", ".join(sorted(changes) + (["area"] if area is not None else []))
     return Reply(f"Updated {row.term!r} ({what}). See it with: define {row.term}")
 
@@ -164,5 +204,7 @@ async def export(
     files = await ctx.store.run(lambda s: service.export_files(s, wanted))
     total = sum(n for _, _, n in files)
     attachments = tuple(Attachment(name, body.encode(), "application/yaml") for name, body, _ in files)
-    return Reply(f"Exported {total} term(s) in {len(files)} file(s). Put them in content/glossary/terms/ and commit.",
-                 attachments=attachments)
+    return Reply(
+        f"Exported {total} term(s) in {len(files)} file(s). Put them in content/glossary/terms/ and commit.",
+        attachments=attachments,
+    )

@@ -28,15 +28,19 @@ class GlossaryTerm(SQLModel, table=True):
     area: str = Field(max_length=60, index=True)
     definition: str = Field(sa_column=Column(Text, nullable=False))
     also: str = Field(default="[]", sa_column=Column(Text, nullable=False, server_default="[]"))  # JSON list
-    related: str = Field(default="[]", sa_column=Column(Text, nullable=False, server_default="[]"))  # JSON list
+    related: str = Field(
+        default="[]", sa_column=Column(Text, nullable=False, server_default="[]")
+    )  # JSON list
     resources: str = Field(default="[]", sa_column=Column(Text, nullable=False, server_default="[]"))  # JSON
     source: str = Field(max_length=300)
     origin: str = Field(default=Origin.FILE.value, max_length=10)
     source_hash: str = Field(default="", max_length=64)  # the file entry as last loaded, to spot a change
     added_by: int | None = Field(
-        default=None, sa_column=Column(Integer, ForeignKey("member.id", ondelete="SET NULL"), index=True))
+        default=None, sa_column=Column(Integer, ForeignKey("member.id", ondelete="SET NULL"), index=True)
+    )
     edited_by: int | None = Field(
-        default=None, sa_column=Column(Integer, ForeignKey("member.id", ondelete="SET NULL"), index=True))
+        default=None, sa_column=Column(Integer, ForeignKey("member.id", ondelete="SET NULL"), index=True)
+    )
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -50,7 +54,10 @@ class GlossaryName(SQLModel, table=True):
     __tablename__ = "glossary_name"
 
     id: int | None = Field(default=None, primary_key=True)
-    term_id: int = Field(sa_column=Column(Integer, ForeignKey("glossary_term.id", ondelete="CASCADE"),
-                                          nullable=False, index=True))
+    term_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("glossary_term.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
     key: str = Field(max_length=200, unique=True)
     name: str = Field(max_length=200)

@@ -46,13 +46,17 @@ FIELDS = ("term", "also", "definition", "related", "resources", "source")
 
 # ---- the files --------------------------------------------------------------------------------------
 
+
 def _fingerprint(directory: Path) -> tuple[tuple[str, str], ...]:
-    return tuple((p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in sorted(directory.glob("*.yaml")))
+    return tuple(
+        (p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in sorted(directory.glob("*.yaml"))
+    )
 
 
 @lru_cache(maxsize=8)
-def _load(directory: str, fingerprint: tuple[tuple[str, str], ...], ids: frozenset[str]
-          ) -> tuple[tuple[str, Term], ...]:
+def _load(
+    directory: str, fingerprint: tuple[tuple[str, str], ...], ids: frozenset[str]
+) -> tuple[tuple[str, Term], ...]:
     return tuple(load_glossary(Path(directory), set(ids)))
 
 
@@ -75,9 +79,14 @@ def _apply(row: GlossaryTerm, area: str, t: Term) -> None:
 
 
 def to_term(row: GlossaryTerm) -> Term:
-    return Term(term=row.term, also=tuple(row.names_list("also")), definition=row.definition,
-                related=tuple(row.names_list("related")), resources=tuple(row.names_list("resources")),
-                source=row.source)
+    return Term(
+        term=row.term,
+        also=tuple(row.names_list("also")),
+        definition=row.definition,
+        related=tuple(row.names_list("related")),
+        resources=tuple(row.names_list("resources")),
+        source=row.source,
+    )
 
 
 def _take_turns(session: Session) -> None:
@@ -92,8 +101,9 @@ def reindex(session: Session) -> None:
     """Every term's names by key: file terms first, so a chat term never takes a name a file term uses."""
     session.execute(delete(GlossaryName))
     taken: set[str] = set()
-    rows = session.exec(select(GlossaryTerm).order_by(col(GlossaryTerm.origin) != Origin.FILE.value,
-                                                      col(GlossaryTerm.id))).all()
+    rows = session.exec(
+        select(GlossaryTerm).order_by(col(GlossaryTerm.origin) != Origin.FILE.value, col(GlossaryTerm.id))
+    ).all()
     names = []
     for row in rows:
         for name in [row.term, *row.names_list("also")]:
@@ -144,6 +154,7 @@ def sync_glossary(session: Session, terms: Sequence[tuple[str, Term]], now: date
 
 # ---- looking up ---------------------------------------------------------------------------------------
 
+
 def find(session: Session, name: str) -> GlossaryTerm | None:
     """The term any of whose names is `name` (case, hyphens and punctuation do not matter)."""
     row = session.exec(select(GlossaryName).where(GlossaryName.key == key(name))).first()
@@ -193,7 +204,16 @@ def definition(session: Session, row: GlossaryTerm) -> Definition:
         other = find(session, name)
         related.append(other.term if other is not None else name)
     slugs = row.names_list("resources")
-    found = {r.slug: r for r in session.exec(select(Resource).where(col(Resource.slug).in_(slugs)))} if slugs else {}
+    found = (
+        {
+            r.slug: r
+            for r in session.exec(
+                select(Resource).where(col(Resource.slug).in_(slugs), Resource.status == "active")
+            )
+        }
+        if slugs
+        else {}
+    )
     resources = [(f"L{found[s].id}", found[s].title) for s in slugs if s in found]
     return Definition(row, related, resources)
 
@@ -207,6 +227,7 @@ def by_area(session: Session, area: str | None) -> list[GlossaryTerm]:
 
 # ---- chat additions and edits, under the files' rules ---------------------------------------------------
 
+
 def _check(session: Session, t: Term, row_id: int | None) -> None:
     """The rules across terms, against the database: names free, related terms defined, resources real."""
     for name in t.names:
@@ -214,23 +235,30 @@ def _check(session: Session, t: Term, row_id: int | None) -> None:
         if owner is not None and owner.term_id != row_id:
             other = session.get(GlossaryTerm, owner.term_id)
             option = "--term" if name == t.term else "--also"
-            raise ArgumentError(f"{option}: {name!r} already names {other.term if other else 'another term'!r}; "
-                                f"change that term instead: glossary edit \"{other.term if other else name}\"",
-                                option[2:])
+            raise ArgumentError(
+                f"{option}: {name!r} already names {other.term if other else 'another term'!r}; "
+                f'change that term instead: glossary edit "{other.term if other else name}"',
+                option[2:],
+            )
     for name in t.related:
         other = find(session, name)
         if other is None and key(name) not in {key(n) for n in t.names}:
-            raise ArgumentError(f"--related: {name!r} is not in the glossary. Define it first, or see the "
-                                "terms with: glossary list", "related")
+            raise ArgumentError(
+                f"--related: {name!r} is not in the glossary. Define it first, or see the "
+                "terms with: glossary list",
+                "related",
+            )
         if other is not None and other.id == row_id or key(name) in {key(n) for n in t.names}:
             raise ArgumentError("--related: a term cannot be related to itself.", "related")
     if t.resources:
         known = set(session.exec(select(Resource.slug).where(col(Resource.slug).in_(list(t.resources)))))
         missing = [r for r in t.resources if r not in known]
         if missing:
-            raise ArgumentError(f"--resources: {missing[0]!r} is not a resource id in the catalog. Find one with: "
-                                "resource search <words> (use its slug, e.g. meadows-thinking-in-systems)",
-                                "resources")
+            raise ArgumentError(
+                f"--resources: {missing[0]!r} is not a resource id in the catalog. Find one with: "
+                "resource search <words> (use its slug, e.g. meadows-thinking-in-systems)",
+                "resources",
+            )
 
 
 def validate(values: dict[str, Any]) -> Term:
@@ -240,9 +268,12 @@ def validate(values: dict[str, Any]) -> Term:
         field = getattr(exc, "field", None)
         problem = getattr(exc, "problem", str(exc))
         option = "--" + (field or "term")
-        raise ArgumentError(f"{option}: {problem}. Example: glossary add --term \"Turning the curve\" --area "
-                            "results-based-accountability --definition \"...\" --source \"Mark Friedman, Trying "
-                            "Hard Is Not Good Enough\"", field) from None
+        raise ArgumentError(
+            f'{option}: {problem}. Example: glossary add --term "Turning the curve" --area '
+            'results-based-accountability --definition "..." --source "Mark Friedman, Trying '
+            'Hard Is Not Good Enough"',
+            field,
+        ) from None
 
 
 def add(session: Session, member: Member, area: str, values: dict[str, Any], now: datetime) -> GlossaryTerm:
@@ -250,10 +281,19 @@ def add(session: Session, member: Member, area: str, values: dict[str, Any], now
     _check(session, t, None)
     s = slug(t.term)
     if session.exec(select(GlossaryTerm.id).where(GlossaryTerm.slug == s)).first() is not None:
-        raise CommandError(f"{t.term!r} is already in the glossary; change it with: glossary edit \"{t.term}\"")
+        raise CommandError(f'{t.term!r} is already in the glossary; change it with: glossary edit "{t.term}"')
     record = ensure_member(session, member)
-    row = GlossaryTerm(slug=s, term=t.term, area=area, definition="", source="", origin=Origin.CHAT.value,
-                       added_by=record.id, created_at=now, updated_at=now)
+    row = GlossaryTerm(
+        slug=s,
+        term=t.term,
+        area=area,
+        definition="",
+        source="",
+        origin=Origin.CHAT.value,
+        added_by=record.id,
+        created_at=now,
+        updated_at=now,
+    )
     _apply(row, area, t)
     session.add(row)
     session.flush()
@@ -261,8 +301,9 @@ def add(session: Session, member: Member, area: str, values: dict[str, Any], now
     return row
 
 
-def edit(session: Session, member: Member, name: str, area: str | None, changes: dict[str, Any],
-         now: datetime) -> GlossaryTerm:
+def edit(
+    session: Session, member: Member, name: str, area: str | None, changes: dict[str, Any], now: datetime
+) -> GlossaryTerm:
     row = find(session, name)
     if row is None:
         raise NotFound(f"{name!r} is not in the glossary. See the terms with: glossary list")
@@ -271,7 +312,10 @@ def edit(session: Session, member: Member, name: str, area: str | None, changes:
     t = validate(values)
     _check(session, t, row.id)
     new_slug = slug(t.term)
-    if new_slug != row.slug and session.exec(select(GlossaryTerm.id).where(GlossaryTerm.slug == new_slug)).first():
+    if (
+        new_slug != row.slug
+        and session.exec(select(GlossaryTerm.id).where(GlossaryTerm.slug == new_slug)).first()
+    ):
         raise CommandError(f"{t.term!r} is already in the glossary.")
     record = ensure_member(session, member)
     _apply(row, area or row.area, t)
@@ -296,6 +340,7 @@ def export_files(session: Session, area: str | None = None) -> list[tuple[str, s
 
 # ---- privacy ------------------------------------------------------------------------------------------
 
+
 def export_member(session: Session, record: MemberRecord) -> dict[str, Any]:
     added = session.exec(select(GlossaryTerm.term).where(GlossaryTerm.added_by == record.id)).all()
     edited = session.exec(select(GlossaryTerm.term).where(GlossaryTerm.edited_by == record.id)).all()
@@ -305,8 +350,11 @@ def export_member(session: Session, record: MemberRecord) -> dict[str, Any]:
 def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
     """Terms they added or edited stay (shared vocabulary), no longer linked to them."""
     changed = 0
-    for row in session.exec(select(GlossaryTerm).where((col(GlossaryTerm.added_by) == record.id)
-                                                       | (col(GlossaryTerm.edited_by) == record.id))):
+    for row in session.exec(
+        select(GlossaryTerm).where(
+            (col(GlossaryTerm.added_by) == record.id) | (col(GlossaryTerm.edited_by) == record.id)
+        )
+    ):
         if row.added_by == record.id:
             row.added_by = None
         if row.edited_by == record.id:
@@ -317,9 +365,15 @@ def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
     return changed
 
 
-def suggest_terms(session: Session, prefix: str, member: Member, now: datetime, limit: int) -> list[tuple[str, str]]:
+def suggest_terms(
+    session: Session, prefix: str, member: Member, now: datetime, limit: int
+) -> list[tuple[str, str]]:
     """Glossary names starting with `prefix` (autocomplete for define)."""
     k = key(prefix)
-    rows = session.exec(select(GlossaryName).where(col(GlossaryName.key).startswith(k, autoescape=True))
-                        .order_by(col(GlossaryName.key)).limit(limit)).all()
+    rows = session.exec(
+        select(GlossaryName)
+        .where(col(GlossaryName.key).startswith(k, autoescape=True))
+        .order_by(col(GlossaryName.key))
+        .limit(limit)
+    ).all()
     return [(r.name, r.name) for r in rows]

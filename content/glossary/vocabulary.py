@@ -116,8 +116,9 @@ class Term(BaseModel):
         value = " ".join(value.split())
         n = count_sentences(value)
         if not MIN_SENTENCES <= n <= MAX_SENTENCES:
-            raise ValueError(f"has {n} sentence(s); write {MIN_SENTENCES} to {MAX_SENTENCES}, each ending "
-                             "with a full stop")
+            raise ValueError(
+                f"has {n} sentence(s); write {MIN_SENTENCES} to {MAX_SENTENCES}, each ending with a full stop"
+            )
         if len(value) > MAX_DEFINITION_CHARS:
             raise ValueError(f"{len(value)} characters; keep it to {MAX_DEFINITION_CHARS} or fewer")
         return value
@@ -156,8 +157,9 @@ def _read(path: Path) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise GlossaryError(shown, None, None, f"YAML syntax error{at}: {getattr(exc, 'problem', None) or exc}"
-                            ) from exc
+        raise GlossaryError(
+            shown, None, None, f"YAML syntax error{at}: {getattr(exc, 'problem', None) or exc}"
+        ) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise GlossaryError(shown, None, None, f"cannot read file: {exc}") from exc
 
@@ -203,23 +205,37 @@ def check_terms(terms: list[tuple[str, Term]], catalog_ids: set[str], where: dic
             k = key(name)
             if k in owner:
                 field = "term" if name == t.term else "also"
-                raise GlossaryError(where[t.term], t.term, field,
-                                    f"{name!r} is already a name of {owner[k]!r}; each name means one term")
+                raise GlossaryError(
+                    where[t.term],
+                    t.term,
+                    field,
+                    f"{name!r} is already a name of {owner[k]!r}; each name means one term",
+                )
             owner[k] = t.term
     for _, t in terms:
         for name in t.related:
             if key(name) not in owner:
-                raise GlossaryError(where[t.term], t.term, "related",
-                                    f"{name!r} is not a term in the glossary (add it, or use a defined term's name)")
+                raise GlossaryError(
+                    where[t.term],
+                    t.term,
+                    "related",
+                    f"{name!r} is not a term in the glossary (add it, or use a defined term's name)",
+                )
             if owner[key(name)] == t.term:
                 raise GlossaryError(where[t.term], t.term, "related", "a term cannot be related to itself")
         for rid in t.resources:
             if rid not in catalog_ids:
-                raise GlossaryError(where[t.term], t.term, "resources",
-                                    f"{rid!r} is not a resource id in content/catalog (see: resource search)")
+                raise GlossaryError(
+                    where[t.term],
+                    t.term,
+                    "resources",
+                    f"{rid!r} is not a resource id in content/catalog (see: resource search)",
+                )
 
 
-def load_glossary(directory: Path | None = None, catalog_ids: set[str] | None = None) -> list[tuple[str, Term]]:
+def load_glossary(
+    directory: Path | None = None, catalog_ids: set[str] | None = None
+) -> list[tuple[str, Term]]:
     """Every term in ``directory`` (default: content/glossary/terms) as (area, term), files in name order.
     Raises the first GlossaryError found. With `catalog_ids`, resource ids must be among them."""
     folder = GLOSSARY_DIR if directory is None else Path(directory)
@@ -253,8 +269,15 @@ def dump_glossary_file(area: str, terms: list[Term]) -> str:
     """One glossary file (``<area>.yaml``) as YAML that :func:`load_glossary` reads back."""
     if area not in AREAS:
         raise ValueError(f"unknown area {area!r} (allowed: {', '.join(AREAS)})")
-    body = yaml.safe_dump({"area": area, "terms": [term_to_dict(t) for t in terms]}, sort_keys=False,
-                          allow_unicode=True, width=100, default_flow_style=False)
+    body = yaml.safe_dump(
+        {"area": area, "terms": [term_to_dict(t) for t in terms]},
+        sort_keys=False,
+        allow_unicode=True,
+        width=100,
+        default_flow_style=False,
+    )
     body = body.replace("\n- term: ", "\n\n- term: ")
-    return (f"# Glossary: {AREAS[area]}.\n# One entry per term, in our own words; field rules are in "
-            "content/glossary/vocabulary.py.\n" + body)
+    return (
+        f"# Glossary: {AREAS[area]}.\n# One entry per term, in our own words; field rules are in "
+        "content/glossary/vocabulary.py.\n" + body
+    )

@@ -389,11 +389,13 @@ async def restore(ctx: Context, practice_id: PracticeId) -> Reply:
 async def mine(ctx: Context) -> Reply:
     """List the practices you shared, including retired ones, and those you look after for someone else."""
     member = ctx.member
-    found, kept = await ctx.store.run(lambda s: (service.authored_by(s, member), service.looked_after_by(s, member)))
+    found, kept = await ctx.store.run(lambda s: (service.authored_by(s, member),
+                                                 service.looked_after_by(s, member)))
     if not found and not kept:
         return Reply("You have not shared a practice yet. Start with: practice share")
     items = tuple(practice_item(v, body=_clip(v.practice.what, 160)) for v in found)
-    items += tuple(practice_item(v, body="You look after this one: " + _clip(v.practice.what, 140)) for v in kept)
+    items += tuple(practice_item(v, body="You look after this one: " + _clip(v.practice.what, 140))
+                   for v in kept)
     kept_text = f" You look after {len(kept)} more." if kept else ""
     return Reply(f"You shared {len(found)} practice(s).{kept_text}", items=items)
 

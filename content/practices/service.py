@@ -224,8 +224,10 @@ def is_author(session: Session, p: Practice, member: Member) -> bool:
 def hand_over(session: Session, author_id: int, steward_id: int, now: datetime) -> list[Practice]:
     """Give the practices `author_id` shared (and those they looked after) to `steward_id` to look after.
     Authorship and credit do not change. Returns the practices handed over."""
-    authored = list(session.exec(select(Practice).where(Practice.author_id == author_id).order_by(col(Practice.id))))
-    looked_after = list(session.exec(select(Practice).join(PracticeSteward, col(PracticeSteward.practice_id) == Practice.id)
+    authored = list(session.exec(select(Practice).where(Practice.author_id == author_id)
+                                 .order_by(col(Practice.id))))
+    looked_after = list(session.exec(select(Practice)
+                                     .join(PracticeSteward, col(PracticeSteward.practice_id) == Practice.id)
                                      .where(PracticeSteward.member_id == author_id).order_by(col(Practice.id))))
     out = []
     for p in authored + [p for p in looked_after if p not in authored]:
@@ -244,7 +246,8 @@ def looked_after_by(session: Session, member: Member) -> list[PracticeView]:
                                                      MemberRecord.user_id == member.user_id)).first()
     if record is None:
         return []
-    rows = session.exec(select(Practice).join(PracticeSteward, col(PracticeSteward.practice_id) == Practice.id)
+    rows = session.exec(select(Practice)
+                        .join(PracticeSteward, col(PracticeSteward.practice_id) == Practice.id)
                         .where(PracticeSteward.member_id == record.id).order_by(col(Practice.id)))
     return views(session, list(rows))
 
@@ -381,7 +384,8 @@ def export_member(session: Session, record: MemberRecord) -> dict[str, Any]:
     endorsements = session.exec(select(Endorsement).where(Endorsement.member_id == record.id))
     stewarded = session.exec(select(PracticeSteward).where(PracticeSteward.member_id == record.id))
     return {
-        "looking_after": [{"practice": practice_ref(s.practice_id), "since": s.since.isoformat()} for s in stewarded],
+        "looking_after": [{"practice": practice_ref(s.practice_id), "since": s.since.isoformat()}
+                          for s in stewarded],
         "practices": [{"id": practice_ref(p.id or 0), "title": p.title, "attribution": p.attribution,
                        "credited_as": attribution_text(p), "status": p.status,
                        "created": p.created_at.isoformat()} for p in practices],

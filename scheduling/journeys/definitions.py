@@ -21,8 +21,17 @@ from bot.errors import StartError
 from content.resources.catalog import display_path, first_problem
 
 JOURNEYS_DIR: Path = Path(__file__).resolve().parent.parent.parent / "content" / "journeys"
-ROLES: tuple[str, ...] = ("chief-of-staff", "city-manager", "county-administrator", "agency-head",
-                          "department-director", "deputy", "elected-official", "policy-advisor", "other")
+ROLES: tuple[str, ...] = (
+    "chief-of-staff",
+    "city-manager",
+    "county-administrator",
+    "agency-head",
+    "department-director",
+    "deputy",
+    "elected-official",
+    "policy-advisor",
+    "other",
+)
 LEVELS: tuple[str, ...] = ("city", "county", "state", "federal")
 MAX_DAY = 730
 MAX_MESSAGE = 1200
@@ -69,8 +78,10 @@ class Step(BaseModel):
     @classmethod
     def _slug(cls, value: str) -> str:
         if not _SLUG.fullmatch(value) or len(value) > 40:
-            raise ValueError(f"{value!r} is not a short slug (lowercase letters, digits, single hyphens, "
-                             "e.g. listening-tour)")
+            raise ValueError(
+                f"{value!r} is not a short slug (lowercase letters, digits, single hyphens, "
+                "e.g. listening-tour)"
+            )
         return value
 
     @field_validator("day")
@@ -124,7 +135,9 @@ def _load_file(path: Path, catalog_ids: set[str] | None) -> Journey:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise _fail(shown, None, None, f"YAML syntax error{at}: {getattr(exc, 'problem', None) or exc}") from exc
+        raise _fail(
+            shown, None, None, f"YAML syntax error{at}: {getattr(exc, 'problem', None) or exc}"
+        ) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise _fail(shown, None, None, f"cannot read file: {exc}") from exc
     if not isinstance(data, dict):
@@ -162,15 +175,24 @@ def _load_file(path: Path, catalog_ids: set[str] | None) -> Journey:
         if any(s.id == step.id for s in steps):
             raise _fail(shown, label, "id", "another step already has this id")
         if steps and step.day < steps[-1].day:
-            raise _fail(shown, label, "day", f"day {step.day} comes before the previous step's day "
-                                             f"{steps[-1].day}; list steps in order")
+            raise _fail(
+                shown,
+                label,
+                "day",
+                f"day {step.day} comes before the previous step's day {steps[-1].day}; list steps in order",
+            )
         for rid in step.resources:
             if catalog_ids is not None and rid not in catalog_ids:
                 raise _fail(shown, label, "resources", f"{rid!r} is not a resource id in content/catalog")
         steps.append(step)
     try:
-        return Journey(journey=data["journey"], title=" ".join(data["title"].split()),
-                       summary=" ".join(data["summary"].split()), roles=tuple(roles), steps=tuple(steps))
+        return Journey(
+            journey=data["journey"],
+            title=" ".join(data["title"].split()),
+            summary=" ".join(data["summary"].split()),
+            roles=tuple(roles),
+            steps=tuple(steps),
+        )
     except ValidationError as exc:
         field, problem = first_problem(exc)
         raise _fail(shown, None, field, problem) from exc

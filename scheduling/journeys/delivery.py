@@ -36,22 +36,38 @@ def describe(session: Session, record: MemberRecord, default_zone: str) -> str:
     profile = session.get(MemberProfile, record.id)
     work = [x for x in ((profile.role_title, profile.organisation) if profile else ()) if x]
     zone = (profile.zone if profile else None) or default_zone
-    return (record.display_name or record.user_id) + (f" ({', '.join(work)})" if work else "") + \
-        f", works 09:00-17:00 {zone}"
+    return (
+        (record.display_name or record.user_id)
+        + (f" ({', '.join(work)})" if work else "")
+        + f", works 09:00-17:00 {zone}"
+    )
 
 
-def find_peers(session: Session, run: JourneyRun, zone: str, now: datetime, default_zone: str,
-               limit: int = MAX_PEERS) -> list[MemberRecord]:
+def find_peers(
+    session: Session, run: JourneyRun, zone: str, now: datetime, default_zone: str, limit: int = MAX_PEERS
+) -> list[MemberRecord]:
     """The peers to introduce to the newcomer on `run` (see the module docstring)."""
     since = run.starts_on - timedelta(days=365 * PEER_YEARS)
     met = select(JourneyIntro.peer_id).where(JourneyIntro.newcomer_id == run.member_id)
-    rows = session.execute(
-        select(MemberRecord).join(JourneyRun, col(JourneyRun.member_id) == MemberRecord.id)
-        .join(JourneyPeer, col(JourneyPeer.member_id) == MemberRecord.id)
-        .where(JourneyRun.journey_id == run.journey_id, JourneyRun.role == run.role, JourneyRun.level == run.level,
-               JourneyRun.member_id != run.member_id, JourneyRun.starts_on < run.starts_on,
-               JourneyRun.starts_on >= since, col(MemberRecord.id).not_in(met))
-        .order_by(col(JourneyRun.starts_on).desc(), col(MemberRecord.id))).scalars().all()
+    rows = (
+        session.execute(
+            select(MemberRecord)
+            .join(JourneyRun, col(JourneyRun.member_id) == MemberRecord.id)
+            .join(JourneyPeer, col(JourneyPeer.member_id) == MemberRecord.id)
+            .where(
+                JourneyRun.journey_id == run.journey_id,
+                JourneyRun.role == run.role,
+                JourneyRun.level == run.level,
+                JourneyRun.member_id != run.member_id,
+                JourneyRun.starts_on < run.starts_on,
+                JourneyRun.starts_on >= since,
+                col(MemberRecord.id).not_in(met),
+            )
+            .order_by(col(JourneyRun.starts_on).desc(), col(MemberRecord.id))
+        )
+        .scalars()
+        .all()
+    )
     out: list[MemberRecord] = []
     for record in rows:
         if record in out:
@@ -64,25 +80,42 @@ def find_peers(session: Session, run: JourneyRun, zone: str, now: datetime, defa
     return out
 
 
-def introduce(session: Session, run: JourneyRun, row: JourneyRow, step: Step, newcomer: MemberRecord,
-              zone: str, now: datetime, default_zone: str) -> list[str]:
+def introduce(
+    session: Session,
+    run: JourneyRun,
+    row: JourneyRow,
+    step: Step,
+    newcomer: MemberRecord,
+    zone: str,
+    now: datetime,
+    default_zone: str,
+) -> list[str]:
     """Introduce the newcomer to their peers; returns a line per peer for the newcomer's message."""
     lines = []
     for peer in find_peers(session, run, zone, now, default_zone):
         try:
             with session.begin_nested():
-                session.add(JourneyIntro(run_id=run.id or 0, newcomer_id=newcomer.id or 0, peer_id=peer.id or 0,
-                                         step=step.id, created_at=now))
+                session.add(
+                    JourneyIntro(
+                        run_id=run.id or 0,
+                        newcomer_id=newcomer.id or 0,
+                        peer_id=peer.id or 0,
+                        step=step.id,
+                        created_at=now,
+                    )
+                )
                 session.flush()
         except IntegrityError:  # introduced at this moment by another process
             continue
         lines.append("- " + describe(session, peer, default_zone))
         rules = dm_rules(session, peer.id or 0, default_zone)
         when = quiet_end(now, rules.quiet, rules.zone) or now
-        text = (f"Peer introduction: {describe(session, newcomer, default_zone)} has just begun "
-                f"'{row.title}' as {run.role.replace('-', ' ')} ({run.level} level), a move you made too. You "
-                "offered to talk with newcomers; they have your name and may get in touch. "
-                "To stop being asked: me transition peers off")
+        text = (
+            f"Peer introduction: {describe(session, newcomer, default_zone)} has just begun "
+            f"'{row.title}' as {run.role.replace('-', ' ')} ({run.level} level), a move you made too. You "
+            "offered to talk with newcomers; they have your name and may get in touch. "
+            "To stop being asked: me transition peers off"
+        )
         service.dm(session, f"journey:{run.id}:{step.id}:peer", when, peer, text)
     return lines
 
@@ -94,15 +127,22 @@ def compose(session: Session, run: JourneyRun, journey: Journey, step: Step, pee
     if named:
         parts.append("To read: " + "; ".join(f"{ref} {title}" for ref, title in named))
     if peers is not None:
-        parts.append("Members who made the same move and offered to talk:\n" + "\n".join(peers) if peers else
-                     "No member who made the same move has offered to talk yet.")
+        parts.append(
+            "Members who made the same move and offered to talk:\n" + "\n".join(peers)
+            if peers
+            else "No member who made the same move has offered to talk yet."
+        )
     if step.handover:
-        parts.append('Your handover: me transition handover --in-flight "..." --contacts "..." --successor @name '
-                     "(or --to-coordinators). See what you have so far: me transition handover. "
-                     "Before you go, me data downloads everything copbot stores about you.")
+        parts.append(
+            'Your handover: me transition handover --in-flight "..." --contacts "..." --successor @name '
+            "(or --to-coordinators). See what you have so far: me transition handover. "
+            "Before you go, me data downloads everything copbot stores about you."
+        )
     if step.question:
-        parts.append(f"A question to reflect on: {step.question}\nAnswer privately with: me transition answer "
-                     "<your answer> (add --share named, role or anonymous to share it as a practice).")
+        parts.append(
+            f"A question to reflect on: {step.question}\nAnswer privately with: me transition answer "
+            "<your answer> (add --share named, role or anonymous to share it as a practice)."
+        )
     return "\n\n".join(parts)
 
 
@@ -127,17 +167,30 @@ async def on_step(d: Delivery) -> dict[str, Any]:
         rules = dm_rules(session, run.member_id, tz)
         later = quiet_end(d.now, rules.quiet, rules.zone)
         if later is not None:  # their quiet hours changed since it was planned: it waits for their end
-            outbox.plan(session, key=f"{service.step_key(run.id or 0, step.id)}at:{later:%Y%m%dT%H%M}", kind=service.KIND,
-                        due_at=later, expires_at=later + service.STEP_GRACE, payload=dict(p))
+            outbox.plan(
+                session,
+                key=f"{service.step_key(run.id or 0, step.id)}at:{later:%Y%m%dT%H%M}",
+                kind=service.KIND,
+                due_at=later,
+                expires_at=later + service.STEP_GRACE,
+                payload=dict(p),
+            )
             return {"deferred": later.isoformat()}
         state = StepState.SENT if rules.reminders_on else StepState.HELD
         if not service.log_step(session, run, step.id, state, d.now):
             return {"not_sent": "already"}
         if state is StepState.SENT:
-            peers = introduce(session, run, row, step, record, rules.zone, d.now, tz) if step.introduce else None
-            service.dm(session, f"journey:{run.id}:{step.id}:dm", d.now, record,
-                       compose(session, run, journey, step, peers),
-                       [("My journey", "me transition status"), ("Pause", "me transition pause")])
+            peers = (
+                introduce(session, run, row, step, record, rules.zone, d.now, tz) if step.introduce else None
+            )
+            service.dm(
+                session,
+                f"journey:{run.id}:{step.id}:dm",
+                d.now,
+                record,
+                compose(session, run, journey, step, peers),
+                [("My journey", "me transition status"), ("Pause", "me transition pause")],
+            )
         service.finish_if_done(session, run, journey, d.now)
         return {"step": step.id, "state": state.value}
 

@@ -1,4 +1,5 @@
-"""Leadership-transition journeys: steps by DM from content/journeys, peers who made the same move, handover."""
+"""Leadership-transition journeys: steps by DM from content/journeys, peers who made the same move, and
+the handover of a leaving member."""
 
 from datetime import datetime
 

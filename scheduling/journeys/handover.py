@@ -28,14 +28,20 @@ def leaving_run(session: Session, member: Member) -> tuple[JourneyRun, JourneyRo
     """The member's latest run (not stopped) of a journey with a handover step."""
     record = service.record_of(session, member)
     rows = session.execute(
-        select(JourneyRun, JourneyRow).join(JourneyRow, col(JourneyRow.id) == JourneyRun.journey_id)
-        .where(JourneyRun.member_id == (record.id if record else -1), JourneyRun.state != RunState.STOPPED.value)
-        .order_by(col(JourneyRun.id).desc())).all()
+        select(JourneyRun, JourneyRow)
+        .join(JourneyRow, col(JourneyRow.id) == JourneyRun.journey_id)
+        .where(
+            JourneyRun.member_id == (record.id if record else -1), JourneyRun.state != RunState.STOPPED.value
+        )
+        .order_by(col(JourneyRun.id).desc())
+    ).all()
     for run, row in rows:
         if any(s.handover for s in service.definition(row).steps):
             return run, row
-    raise CommandError("A handover belongs to the Leaving office journey. Start it with: me transition start "
-                       "leaving-office --role chief-of-staff --level city")
+    raise CommandError(
+        "A handover belongs to the Leaving office journey. Start it with: me transition start "
+        "leaving-office --role chief-of-staff --level city"
+    )
 
 
 def note_of(session: Session, run: JourneyRun) -> JourneyHandover | None:
@@ -43,14 +49,22 @@ def note_of(session: Session, run: JourneyRun) -> JourneyHandover | None:
 
 
 def owned(session: Session, member_id: int) -> list[Practice]:
-    return list(session.execute(select(Practice).where(Practice.author_id == member_id)
-                                .order_by(col(Practice.id))).scalars())
+    return list(
+        session.execute(
+            select(Practice).where(Practice.author_id == member_id).order_by(col(Practice.id))
+        ).scalars()
+    )
 
 
 def coordinators(session: Session) -> list[tuple[str, str]]:
     """(platform, user id) of the community's coordinators and admins."""
-    grants = session.execute(select(RoleGrant).where(RoleGrant.role >= int(Role.COORDINATOR),
-                                                     RoleGrant.scope == "community")).scalars().all()
+    grants = (
+        session.execute(
+            select(RoleGrant).where(RoleGrant.role >= int(Role.COORDINATOR), RoleGrant.scope == "community")
+        )
+        .scalars()
+        .all()
+    )
     return sorted({(g.platform, g.user_id) for g in grants})
 
 
@@ -75,13 +89,22 @@ def _refs(items: list[Practice]) -> str:
     return ", ".join(f"{practices.practice_ref(p.id or 0)} {p.title}" for p in items) or "none"
 
 
-def record(session: Session, member: Member, in_flight: str | None, contacts: str | None,
-           successor: Member | None, to_coordinators: bool, now: datetime) -> Handover:
+def record(
+    session: Session,
+    member: Member,
+    in_flight: str | None,
+    contacts: str | None,
+    successor: Member | None,
+    to_coordinators: bool,
+    now: datetime,
+) -> Handover:
     if successor is not None and to_coordinators:
         raise ArgumentError("Give --successor or --to-coordinators, not both.", "successor")
     if successor is not None and successor.key == member.key:
-        raise ArgumentError("--successor: name the person taking over from you, not yourself. "
-                            "Example: --successor @jordan", "successor")
+        raise ArgumentError(
+            "--successor: name the person taking over from you, not yourself. Example: --successor @jordan",
+            "successor",
+        )
     run, row = leaving_run(session, member)
     me = ensure_member(session, member)
     note = note_of(session, run) or JourneyHandover(run_id=run.id or 0, created_at=now)
@@ -96,26 +119,49 @@ def record(session: Session, member: Member, in_flight: str | None, contacts: st
         heir = ensure_member(session, successor)
         handed = practices.hand_over(session, me.id or 0, heir.id or 0, now)
         note.successor_id, note.practices_to = heir.id, "successor"
-        text = (f"{me.display_name or me.user_id} is leaving their role and named you as their successor. "
-                f"They passed you their practices to look after (you may edit, retire or restore them; the credit "
-                f"stays theirs): {_refs(handed)}.")
+        text = (
+            f"{me.display_name or me.user_id} is leaving their role and named you as their successor. "
+            "They passed you their practices to look after (you may edit, retire or restore them; the credit "
+            f"stays theirs): {_refs(handed)}."
+        )
         if note.in_flight:
             text += f"\n\nWhat is in flight:\n{note.in_flight}"
         if note.contacts:
             text += f"\n\nWho to call:\n{note.contacts}"
-        service.dm(session, f"journey:handover:{run.id}:successor", now, heir, text,
-                   [("My practices", "practice mine")])
-        told = f"{heir.display_name or heir.user_id} is told once, with your note and {len(handed)} practice(s)."
+        service.dm(
+            session,
+            f"journey:handover:{run.id}:successor",
+            now,
+            heir,
+            text,
+            [("My practices", "practice mine")],
+        )
+        told = (
+            f"{heir.display_name or heir.user_id} is told once, with your note and {len(handed)} practice(s)."
+        )
     elif to_coordinators:
         note.practices_to = "coordinators"
-        text = (f"{me.display_name or me.user_id} is leaving their role and passed their practices to the "
-                f"coordinators for review: {_refs(mine)}.")
+        text = (
+            f"{me.display_name or me.user_id} is leaving their role and passed their practices to the "
+            f"coordinators for review: {_refs(mine)}."
+        )
         for platform, user_id in coordinators(session):
             if (platform, user_id) != member.key:
-                service.dm(session, f"journey:handover:{run.id}:coordinators", now,
-                           MemberRecord(platform=platform, user_id=user_id), text)
+                service.dm(
+                    session,
+                    f"journey:handover:{run.id}:coordinators",
+                    now,
+                    MemberRecord(platform=platform, user_id=user_id),
+                    text,
+                )
         told = f"The coordinators are told once about your {len(mine)} practice(s)."
     session.add(note)
     session.flush()
-    return Handover(run, row, note, mine, session.get(MemberRecord, note.successor_id) if note.successor_id else None,
-                    told)
+    return Handover(
+        run,
+        row,
+        note,
+        mine,
+        session.get(MemberRecord, note.successor_id) if note.successor_id else None,
+        told,
+    )

@@ -58,7 +58,9 @@ class JourneyRun(SQLModel, table=True):
     __tablename__ = "journey_run"
 
     id: int | None = Field(default=None, primary_key=True)
-    journey_id: int = Field(sa_column=Column(Integer, ForeignKey("journey.id", ondelete="CASCADE"), nullable=False))
+    journey_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("journey.id", ondelete="CASCADE"), nullable=False)
+    )
     member_id: int = Field(sa_column=_member())
     role: str = Field(max_length=40)
     level: str = Field(max_length=20)
@@ -76,7 +78,9 @@ class JourneyStepLog(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("run_id", "step", name="uq_journey_step_log"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    run_id: int = Field(sa_column=Column(Integer, ForeignKey("journey_run.id", ondelete="CASCADE"), nullable=False))
+    run_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("journey_run.id", ondelete="CASCADE"), nullable=False)
+    )
     step: str = Field(max_length=40)
     state: str = Field(max_length=20)
     at: datetime = Field(default_factory=utcnow, sa_column=_ts())
@@ -88,12 +92,16 @@ class JourneyAnswer(SQLModel, table=True):
     __tablename__ = "journey_answer"
 
     id: int | None = Field(default=None, primary_key=True)
-    run_id: int = Field(sa_column=Column(Integer, ForeignKey("journey_run.id", ondelete="CASCADE"), nullable=False,
-                                         index=True))
+    run_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("journey_run.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
     step: str = Field(max_length=40)
     text: str = Field(sa_column=Column(Text, nullable=False))
     practice_id: int | None = Field(
-        default=None, sa_column=Column(Integer, ForeignKey("practice.id", ondelete="SET NULL")))
+        default=None, sa_column=Column(Integer, ForeignKey("practice.id", ondelete="SET NULL"))
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
 
 
@@ -102,7 +110,9 @@ class JourneyPeer(SQLModel, table=True):
 
     __tablename__ = "journey_peer"
 
-    member_id: int = Field(sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), primary_key=True))
+    member_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), primary_key=True)
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
 
 
@@ -113,7 +123,9 @@ class JourneyIntro(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("newcomer_id", "peer_id", name="uq_journey_intro"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    run_id: int = Field(sa_column=Column(Integer, ForeignKey("journey_run.id", ondelete="CASCADE"), nullable=False))
+    run_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("journey_run.id", ondelete="CASCADE"), nullable=False)
+    )
     newcomer_id: int = Field(sa_column=_member())
     peer_id: int = Field(sa_column=_member())
     step: str = Field(max_length=40)
@@ -126,8 +138,11 @@ class JourneyHandover(SQLModel, table=True):
     __tablename__ = "journey_handover"
 
     id: int | None = Field(default=None, primary_key=True)
-    run_id: int = Field(sa_column=Column(Integer, ForeignKey("journey_run.id", ondelete="CASCADE"), nullable=False,
-                                         unique=True))
+    run_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("journey_run.id", ondelete="CASCADE"), nullable=False, unique=True
+        )
+    )
     in_flight: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     contacts: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     successor_id: int | None = Field(default=None, sa_column=_member("SET NULL", True))

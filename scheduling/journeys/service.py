@@ -36,7 +36,7 @@ from scheduling.engine.notices import plan_notice
 from scheduling.journeys.definitions import JOURNEYS_DIR, Journey, Step, from_json, load_journeys, to_json
 from scheduling.journeys.models import Journey as JourneyRow
 from scheduling.journeys.models import JourneyRun, JourneyStepLog, RunState, StepState
-from scheduling.time.quiet import dm_rules, quiet_end, quiet_shift
+from scheduling.time.quiet import dm_rules, quiet_shift
 
 KIND = "journey.step"
 SEND_AT = time(9, 0)
@@ -46,12 +46,17 @@ OPEN = (RunState.ACTIVE.value, RunState.PAUSED.value)
 
 # ---- the files ----------------------------------------------------------------------------------------
 
+
 def _fingerprint(directory: Path) -> tuple[tuple[str, str], ...]:
-    return tuple((p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in sorted(directory.glob("*.yaml")))
+    return tuple(
+        (p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in sorted(directory.glob("*.yaml"))
+    )
 
 
 @lru_cache(maxsize=8)
-def _load(directory: str, fingerprint: tuple[tuple[str, str], ...], ids: frozenset[str]) -> tuple[Journey, ...]:
+def _load(
+    directory: str, fingerprint: tuple[tuple[str, str], ...], ids: frozenset[str]
+) -> tuple[Journey, ...]:
     return tuple(load_journeys(Path(directory), set(ids)))
 
 
@@ -76,7 +81,13 @@ def sync_journeys(session: Session, journeys: Sequence[Journey], now: datetime) 
         if row is not None and row.source_hash == digest and row.active:
             continue
         row = row or JourneyRow(slug=j.journey, title=j.title, definition=body, source_hash=digest)
-        row.title, row.definition, row.source_hash, row.active, row.updated_at = j.title, body, digest, True, now
+        row.title, row.definition, row.source_hash, row.active, row.updated_at = (
+            j.title,
+            body,
+            digest,
+            True,
+            now,
+        )
         session.add(row)
         changed += 1
     names = {j.journey for j in journeys}
@@ -96,12 +107,17 @@ def definition(row: JourneyRow) -> Journey:
 def find_journey(session: Session, name: str) -> JourneyRow:
     """A journey by its id (new-chief-of-staff) or its title's first words; NotFound lists them."""
     wanted = " ".join(name.lower().replace("-", " ").split())
-    rows = list(session.execute(select(JourneyRow).where(JourneyRow.active == True)  # noqa: E712
-                             .order_by(col(JourneyRow.slug))).scalars())
+    rows = list(
+        session.execute(
+            select(JourneyRow).where(JourneyRow.active == True).order_by(col(JourneyRow.slug))
+        ).scalars()
+    )
     for row in rows:
         if wanted in (row.slug.replace("-", " "), row.title.lower()):
             return row
-    starts = [r for r in rows if r.title.lower().startswith(wanted) or r.slug.replace("-", " ").startswith(wanted)]
+    starts = [
+        r for r in rows if r.title.lower().startswith(wanted) or r.slug.replace("-", " ").startswith(wanted)
+    ]
     if len(starts) == 1:
         return starts[0]
     names = ", ".join(r.slug for r in rows) or "none yet"
@@ -109,11 +125,12 @@ def find_journey(session: Session, name: str) -> JourneyRow:
 
 
 def active_journeys(session: Session) -> list[tuple[JourneyRow, Journey]]:
-    rows = session.execute(select(JourneyRow).where(JourneyRow.active == True).order_by(col(JourneyRow.slug)))  # noqa: E712
+    rows = session.execute(select(JourneyRow).where(JourneyRow.active == True).order_by(col(JourneyRow.slug)))
     return [(row, definition(row)) for row in rows.scalars()]
 
 
 # ---- when steps are due ---------------------------------------------------------------------------------
+
 
 def step_date(run: JourneyRun, step: Step) -> date:
     return run.starts_on + timedelta(days=step.day + run.shift_days)
@@ -135,22 +152,35 @@ def step_key(run_id: int, step_id: str) -> str:
 
 
 def logged(session: Session, run_id: int) -> dict[str, JourneyStepLog]:
-    return {row.step: row for row in session.execute(select(JourneyStepLog).where(JourneyStepLog.run_id == run_id))
-            .scalars()}
+    return {
+        row.step: row
+        for row in session.execute(select(JourneyStepLog).where(JourneyStepLog.run_id == run_id)).scalars()
+    }
 
 
 def log_step(session: Session, run: JourneyRun, step_id: str, state: StepState, now: datetime) -> bool:
     """Record what a step did, once; False when it was already recorded (by a retry or another process)."""
-    if session.execute(select(JourneyStepLog.id).where(JourneyStepLog.run_id == run.id,
-                                                    JourneyStepLog.step == step_id)).first() is not None:
+    if (
+        session.execute(
+            select(JourneyStepLog.id).where(JourneyStepLog.run_id == run.id, JourneyStepLog.step == step_id)
+        ).first()
+        is not None
+    ):
         return False
     session.add(JourneyStepLog(run_id=run.id or 0, step=step_id, state=state.value, at=now))
     session.flush()
     return True
 
 
-def plan_steps(session: Session, run: JourneyRun, journey: Journey, now: datetime, default_zone: str, *,
-               passed: StepState | None = None) -> tuple[int, int]:
+def plan_steps(
+    session: Session,
+    run: JourneyRun,
+    journey: Journey,
+    now: datetime,
+    default_zone: str,
+    *,
+    passed: StepState | None = None,
+) -> tuple[int, int]:
     """Plan every step not yet logged whose day is today or later. A step whose day is behind the member is
     logged as `passed` (when starting) or left alone (resuming: it was missed). Returns (planned, passed)."""
     rules = dm_rules(session, run.member_id, default_zone)
@@ -168,15 +198,24 @@ def plan_steps(session: Session, run: JourneyRun, journey: Journey, now: datetim
         due = step_due(run, step, rules.zone, rules.quiet)
         if due < now:
             due = quiet_shift(now, now + timedelta(days=1), rules.quiet, rules.zone) or now
-        plans.append(outbox.Plan(step_key(run.id or 0, step.id) + "due", KIND, due, due + STEP_GRACE,
-                                 {"run_id": run.id, "step": step.id, "member_id": run.member_id}))
+        plans.append(
+            outbox.Plan(
+                step_key(run.id or 0, step.id) + "due",
+                KIND,
+                due,
+                due + STEP_GRACE,
+                {"run_id": run.id, "step": step.id, "member_id": run.member_id},
+            )
+        )
     outbox.plan_many(session, plans)
     finish_if_done(session, run, journey, now)
     return len(plans), behind
 
 
 def finish_if_done(session: Session, run: JourneyRun, journey: Journey, now: datetime) -> bool:
-    if run.state == RunState.ACTIVE.value and set(logged(session, run.id or 0)) >= {s.id for s in journey.steps}:
+    if run.state == RunState.ACTIVE.value and set(logged(session, run.id or 0)) >= {
+        s.id for s in journey.steps
+    }:
         run.state, run.updated_at = RunState.DONE.value, now
         session.add(run)
         return True
@@ -185,30 +224,54 @@ def finish_if_done(session: Session, run: JourneyRun, journey: Journey, now: dat
 
 # ---- a member's run ----------------------------------------------------------------------------------
 
+
 def record_of(session: Session, member: Member) -> MemberRecord | None:
-    return session.execute(select(MemberRecord).where(MemberRecord.platform == member.platform,
-                                                   MemberRecord.user_id == member.user_id)).scalars().first()
+    return (
+        session.execute(
+            select(MemberRecord).where(
+                MemberRecord.platform == member.platform, MemberRecord.user_id == member.user_id
+            )
+        )
+        .scalars()
+        .first()
+    )
 
 
 def open_run(session: Session, member_id: int) -> JourneyRun | None:
-    return session.execute(select(JourneyRun).where(JourneyRun.member_id == member_id, col(JourneyRun.state).in_(OPEN))
-                        .order_by(col(JourneyRun.id).desc())).scalars().first()
+    return (
+        session.execute(
+            select(JourneyRun)
+            .where(JourneyRun.member_id == member_id, col(JourneyRun.state).in_(OPEN))
+            .order_by(col(JourneyRun.id).desc())
+        )
+        .scalars()
+        .first()
+    )
 
 
 def latest_run(session: Session, member: Member) -> JourneyRun | None:
     record = record_of(session, member)
     if record is None:
         return None
-    return session.execute(select(JourneyRun).where(JourneyRun.member_id == record.id)
-                        .order_by(col(JourneyRun.state).in_(OPEN).desc(), col(JourneyRun.id).desc())).scalars().first()
+    return (
+        session.execute(
+            select(JourneyRun)
+            .where(JourneyRun.member_id == record.id)
+            .order_by(col(JourneyRun.state).in_(OPEN).desc(), col(JourneyRun.id).desc())
+        )
+        .scalars()
+        .first()
+    )
 
 
 def require_open(session: Session, member: Member, whose: str = "You are") -> tuple[JourneyRun, JourneyRow]:
     record = record_of(session, member)
     run = open_run(session, record.id or 0) if record is not None else None
     if run is None:
-        raise CommandError(f"{whose} not on a journey. See them with: transition journeys; start one with: "
-                           "me transition start new-chief-of-staff --level city --starts 2027-03-01")
+        raise CommandError(
+            f"{whose} not on a journey. See them with: transition journeys; start one with: "
+            "me transition start new-chief-of-staff --level city --starts 2027-03-01"
+        )
     return run, session.get(JourneyRow, run.journey_id)  # type: ignore[return-value]
 
 
@@ -222,21 +285,41 @@ class Started:
     zone: str
 
 
-def start(session: Session, member: Member, row: JourneyRow, role: str, level: str, starts_on: date,
-          now: datetime, default_zone: str, *, started_by: Member | None = None) -> Started:
+def start(
+    session: Session,
+    member: Member,
+    row: JourneyRow,
+    role: str,
+    level: str,
+    starts_on: date,
+    now: datetime,
+    default_zone: str,
+    *,
+    started_by: Member | None = None,
+) -> Started:
     """Put a member on a journey starting `starts_on` (a date in the past counts: steps behind are passed)."""
     record = ensure_member(session, member)
     current = open_run(session, record.id or 0)
     if current is not None:
         other = session.get(JourneyRow, current.journey_id)
         who = "They are" if started_by else "You are"
-        raise CommandError(f"{who} already on {other.title if other else 'a journey'} ({current.state}). "
-                           "Stop it first: me transition stop")
+        raise CommandError(
+            f"{who} already on {other.title if other else 'a journey'} ({current.state}). "
+            "Stop it first: me transition stop"
+        )
     if starts_on > local_today(now, default_zone) + timedelta(days=365):
         raise CommandError("--starts: a journey can start at most a year ahead. Example: --starts 2027-03-01")
     by = ensure_member(session, started_by).id if started_by is not None else None
-    run = JourneyRun(journey_id=row.id or 0, member_id=record.id or 0, role=role, level=level, starts_on=starts_on,
-                     started_by=by, created_at=now, updated_at=now)
+    run = JourneyRun(
+        journey_id=row.id or 0,
+        member_id=record.id or 0,
+        role=role,
+        level=level,
+        starts_on=starts_on,
+        started_by=by,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(run)
     session.flush()
     journey = definition(row)
@@ -251,8 +334,11 @@ def pause(session: Session, member: Member, now: datetime, default_zone: str) ->
     run, row = require_open(session, member)
     if run.state == RunState.PAUSED.value:
         raise CommandError(f"{row.title} is already paused. Go on with: me transition resume")
-    run.state, run.paused_on, run.updated_at = RunState.PAUSED.value, local_today(
-        now, dm_rules(session, run.member_id, default_zone).zone), now
+    run.state, run.paused_on, run.updated_at = (
+        RunState.PAUSED.value,
+        local_today(now, dm_rules(session, run.member_id, default_zone).zone),
+        now,
+    )
     session.add(run)
     outbox.cancel(session, f"journey:{run.id}:")
     return run
@@ -284,7 +370,9 @@ def skip(session: Session, member: Member, step_ref: str, now: datetime) -> tupl
     if step is None:
         raise CommandError("Every step of this journey has already come; there is nothing left to skip.")
     if not log_step(session, run, step.id, StepState.SKIPPED, now):
-        raise CommandError(f"Step {step.id!r} ({step.title}) has already come; only steps ahead can be skipped.")
+        raise CommandError(
+            f"Step {step.id!r} ({step.title}) has already come; only steps ahead can be skipped."
+        )
     outbox.cancel(session, step_key(run.id or 0, step.id))
     finish_if_done(session, run, journey, now)
     return step, row
@@ -305,8 +393,10 @@ def find_step(journey: Journey, ref: str) -> Step:
     found = journey.step(ref)
     if found is None:
         ids = ", ".join(s.id for s in journey.steps)
-        raise NotFound(f"{journey.title} has no step {ref!r}. Use a number from 1 to {len(journey.steps)} or an id: "
-                       f"{ids}")
+        raise NotFound(
+            f"{journey.title} has no step {ref!r}. Use a number from 1 to {len(journey.steps)} or an id: "
+            f"{ids}"
+        )
     return found
 
 
@@ -314,19 +404,41 @@ def resources_named(session: Session, slugs: Sequence[str]) -> list[tuple[str, s
     """(ref like L12, title) for the catalog resources a step names, in its order."""
     if not slugs:
         return []
-    found = {r.slug: r for r in session.execute(select(Resource).where(col(Resource.slug).in_(list(slugs)))).scalars()}
+    found = {
+        r.slug: r
+        for r in session.execute(
+            select(Resource).where(col(Resource.slug).in_(list(slugs)), Resource.status == "active")
+        ).scalars()
+    }
     return [(f"L{found[s].id}", found[s].title) for s in slugs if s in found]
 
 
-def dm(session: Session, key: str, due: datetime, record: MemberRecord, text: str,
-       choices: list[tuple[str, str]] | None = None) -> None:
+def dm(
+    session: Session,
+    key: str,
+    due: datetime,
+    record: MemberRecord,
+    text: str,
+    choices: list[tuple[str, str]] | None = None,
+) -> None:
     """A DM through the outbox; `key` plus the recipient is unique per message, so it goes once."""
     who = hashlib.sha1(f"{record.platform}:{record.user_id}".encode()).hexdigest()[:12]
-    plan_notice(session, f"{key}:{who}"[:200], due, platform=record.platform, user_id=record.user_id, text=text,
-                choices=choices)
+    plan_notice(
+        session,
+        f"{key}:{who}"[:200],
+        due,
+        platform=record.platform,
+        user_id=record.user_id,
+        text=text,
+        choices=choices,
+    )
 
 
 def runs_of(session: Session, record_id: int) -> list[tuple[JourneyRun, JourneyRow]]:
-    rows = session.execute(select(JourneyRun, JourneyRow).join(JourneyRow, col(JourneyRow.id) == JourneyRun.journey_id)
-                           .where(JourneyRun.member_id == record_id).order_by(col(JourneyRun.id))).all()
+    rows = session.execute(
+        select(JourneyRun, JourneyRow)
+        .join(JourneyRow, col(JourneyRow.id) == JourneyRun.journey_id)
+        .where(JourneyRun.member_id == record_id)
+        .order_by(col(JourneyRun.id))
+    ).all()
     return [(r, j) for r, j in rows]

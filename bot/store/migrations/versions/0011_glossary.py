@@ -43,7 +43,9 @@ def upgrade() -> None:
     op.create_table(
         "glossary_name",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("term_id", sa.Integer, sa.ForeignKey("glossary_term.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "term_id", sa.Integer, sa.ForeignKey("glossary_term.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("key", sa.String(200), nullable=False, unique=True),
         sa.Column("name", sa.String(200), nullable=False),
     )

@@ -23,7 +23,9 @@ def _member(name: str, ondelete: str = "CASCADE", nullable: bool = False) -> sa.
 
 
 def _run() -> sa.Column:  # type: ignore[type-arg]
-    return sa.Column("run_id", sa.Integer, sa.ForeignKey("journey_run.id", ondelete="CASCADE"), nullable=False)
+    return sa.Column(
+        "run_id", sa.Integer, sa.ForeignKey("journey_run.id", ondelete="CASCADE"), nullable=False
+    )
 
 
 def upgrade() -> None:
@@ -93,8 +95,13 @@ def upgrade() -> None:
     op.create_table(
         "journey_handover",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("run_id", sa.Integer, sa.ForeignKey("journey_run.id", ondelete="CASCADE"), nullable=False,
-                  unique=True),
+        sa.Column(
+            "run_id",
+            sa.Integer,
+            sa.ForeignKey("journey_run.id", ondelete="CASCADE"),
+            nullable=False,
+            unique=True,
+        ),
         sa.Column("in_flight", sa.Text, nullable=False, server_default=""),
         sa.Column("contacts", sa.Text, nullable=False, server_default=""),
         _member("successor_id", "SET NULL", True),
@@ -105,7 +112,9 @@ def upgrade() -> None:
     op.create_index("ix_journey_handover_successor_id", "journey_handover", ["successor_id"])
     op.create_table(
         "practice_steward",
-        sa.Column("practice_id", sa.Integer, sa.ForeignKey("practice.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column(
+            "practice_id", sa.Integer, sa.ForeignKey("practice.id", ondelete="CASCADE"), primary_key=True
+        ),
         _member("member_id"),
         sa.Column("since", _TS, nullable=False),
     )
@@ -114,6 +123,13 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("practice_steward")
-    for table in ("journey_handover", "journey_intro", "journey_peer", "journey_answer", "journey_step_log",
-                  "journey_run", "journey"):
+    for table in (
+        "journey_handover",
+        "journey_intro",
+        "journey_peer",
+        "journey_answer",
+        "journey_step_log",
+        "journey_run",
+        "journey",
+    ):
         op.drop_table(table)
