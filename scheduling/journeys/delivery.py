@@ -160,7 +160,7 @@ async def on_step(d: Delivery) -> dict[str, Any]:
         journey = service.definition(row) if row is not None else None
         step = journey.step(p["step"]) if journey is not None else None
         record = session.get(MemberRecord, run.member_id)
-        if journey is None or step is None or record is None:
+        if row is None or journey is None or step is None or record is None:
             return {"not_sent": "step no longer in the journey"}
         if p["step"] in service.logged(session, run.id or 0):
             return {"not_sent": "already"}
