@@ -350,7 +350,7 @@ SAVE_PRACTICE = "save_practice"
 SHARE_PRACTICE = "share_practice"
 
 
-def usage_hint(registry: CommandRegistry, limit: int = 120) -> str:
+def usage_hint(registry: CommandRegistry, limit: int = 100) -> str:
     """A short hint for the slash command, from the registry's groups: `[help|forum|practice|…] …`."""
     names = ["help"] + sorted(g for g in registry.groups if g != "help")
     while len("[" + "|".join(names) + "] …") > limit and len(names) > 1:

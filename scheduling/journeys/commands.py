@@ -12,6 +12,7 @@ from sqlmodel import Session, col
 
 from bot.commands import CommandGroup, Opt
 from bot.context import Context, ensure_member
+from bot.errors import ArgumentError, CommandError
 from bot.messages import Choice, Item, Member, Reply
 from bot.messenger import format_in_zone
 from bot.permissions import Role
@@ -22,7 +23,7 @@ from scheduling.journeys import answers, handover, service
 from scheduling.journeys.definitions import LEVELS, ROLES, Journey
 from scheduling.journeys.delivery import compose
 from scheduling.journeys.models import Journey as JourneyRow
-from scheduling.journeys.models import JourneyPeer, JourneyRun, RunState, StepState
+from scheduling.journeys.models import JourneyAnswer, JourneyPeer, JourneyRun, RunState, StepState
 from scheduling.time.quiet import dm_rules
 
 mine = CommandGroup("me", "")  # adds `me transition ...` to the core's `me` group
@@ -67,8 +68,6 @@ StepRef = Annotated[
 
 
 def _role(journey: Journey, role: Enum | None) -> str:
-    from bot.errors import ArgumentError
-
     if role is not None:
         return str(role.value)
     if journey.default_role is None:
@@ -210,7 +209,7 @@ async def show_step(ctx: Context, step: StepRef) -> Reply:
     def load(session: Session) -> str:
         run = service.latest_run(session, member)
         if run is None:
-            return "You are not on a journey. See them with: transition journeys"
+            raise CommandError("You are not on a journey. See them with: transition journeys")
         journey = service.definition(session.get(JourneyRow, run.journey_id))  # type: ignore[arg-type]
         return compose(session, run, journey, service.find_step(journey, step), None)
 
@@ -336,21 +335,17 @@ async def share_answer(
     def apply(session: Session) -> str:
         run = service.latest_run(session, member)
         if run is None:
-            return "You are not on a journey."
+            raise CommandError("You are not on a journey. See them with: transition journeys")
         journey = service.definition(session.get(JourneyRow, run.journey_id))  # type: ignore[arg-type]
         asked = service.find_step(journey, step)
         found = (
             session.execute(
-                select(answers.JourneyAnswer).where(
-                    answers.JourneyAnswer.run_id == run.id, answers.JourneyAnswer.step == asked.id
-                )
+                select(JourneyAnswer).where(JourneyAnswer.run_id == run.id, JourneyAnswer.step == asked.id)
             )
             .scalars()
             .first()
         )
         if found is None:
-            from bot.errors import CommandError
-
             raise CommandError(
                 f"You have not answered '{asked.title}'. Answer with: me transition answer <text> "
                 f"--step {asked.id}"
