@@ -33,6 +33,7 @@ from bot.networks.feature import FEATURE as networks
 from bot.permissions import Role
 from bot.store.db import Store, make_engine, upgrade
 from bot.store.models import RoleGrant
+from content.glossary.feature import FEATURE as glossary
 from content.practices.feature import FEATURE as practices
 from content.resources.feature import FEATURE as resources
 from content.search.feature import FEATURE as search
@@ -43,6 +44,7 @@ from scheduling.engine.feature import FEATURE as schedule
 from scheduling.engine.runner import Scheduler
 from scheduling.forum.feature import FEATURE as forum
 from scheduling.introductions.feature import FEATURE as introductions
+from scheduling.journeys.feature import FEATURE as journeys
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,7 @@ FEATURES: tuple[Feature, ...] = (
     search,
     practices,
     resources,
+    glossary,
     schedule,
     forum,
     networks,
@@ -61,6 +64,7 @@ FEATURES: tuple[Feature, ...] = (
     datepoll,
     after,
     introductions,
+    journeys,
 )
 
 
@@ -197,10 +201,13 @@ def coordinator_ids(session: Session) -> set[tuple[str, str]]:
 
 
 def build_app(settings: Settings, *, clock: Callable[[], datetime] = system_clock, migrate: bool = True,
-              catalog_dir: Path | None = None, features: tuple[Feature, ...] = FEATURES) -> App:
+              catalog_dir: Path | None = None, glossary_dir: Path | None = None,
+              journeys_dir: Path | None = None, features: tuple[Feature, ...] = FEATURES) -> App:
     """Wire the app. Each feature's `prepare` runs first (the resource catalog is read and checked there:
-    a bad file stops the start before the database is touched); then their start steps in one transaction."""
-    options = StartOptions(settings=settings, catalog_dir=catalog_dir)
+    a bad file stops the start before the database is touched; so are the glossary and the journeys); then
+    their start steps, each in one transaction."""
+    options = StartOptions(settings=settings, catalog_dir=catalog_dir, glossary_dir=glossary_dir,
+                           journeys_dir=journeys_dir)
     steps: list[StartStep] = [step for f in features if f.prepare and (step := f.prepare(options)) is not None]
     engine = make_engine(settings.resolved_database_url)
     if migrate:

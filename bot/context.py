@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from bot.config import Settings
 from bot.messages import Incoming, Member, Place
 from bot.permissions import Role
+from bot.store import fulltext
 from bot.store.db import Store
 from bot.store.models import AuditEntry, MemberRecord
 
@@ -39,6 +40,19 @@ class Services:
     def privacy_hooks(self) -> tuple["PrivacyHook", ...]:
         """Every feature's export-and-forget hooks, in the features' order (the core's first)."""
         return tuple(hook for feature in self.features for hook in feature.privacy)
+
+    def expand_query(self, session: Session, query: fulltext.Query) -> fulltext.Query:
+        """`query` widened with the synonyms the features know (`Feature.synonyms`): `RBA` also finds
+        "Results Based Accountability". Call it inside the transaction that runs the search."""
+        suppliers = [f.synonyms for f in self.features if f.synonyms is not None]
+        if not query or not suppliers:
+            return query
+        wanted = fulltext.phrases(query)
+        known: dict[str, list[str]] = {}
+        for supply in suppliers:
+            for phrase, names in supply(session, wanted).items():
+                known.setdefault(phrase, []).extend(n for n in names if n not in known.get(phrase, []))
+        return fulltext.expand(query, known)
 
 
 @dataclass

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Collection, Mapping, Sequence
 
 from sqlmodel import Session
 
@@ -50,6 +50,10 @@ Supplier = Callable[[Session, str, Member, datetime, int], list[tuple[str, str]]
 ThreadListener = Callable[[Session, Member, Place, str, str, datetime], bool]
 """(session, member, place, text, link, now) -> True when the feature kept the message."""
 
+Synonyms = Callable[[Session, Collection[str]], Mapping[str, Sequence[str]]]
+"""(session, phrases as search sees them: lower-case words joined by one space) -> for each phrase the
+feature knows, the other names that mean the same (an acronym and its full term)."""
+
 PostHandler = Callable[[Any], Awaitable[dict[str, Any]]]
 """Sends one claimed planned post (scheduling.engine.runner.Delivery) and returns what to record."""
 
@@ -76,6 +80,8 @@ class Route:
 class StartOptions:
     settings: Settings
     catalog_dir: Path | None = None
+    glossary_dir: Path | None = None
+    journeys_dir: Path | None = None
 
 
 StartStep = Callable[[Session, datetime], None]
@@ -94,5 +100,7 @@ class Feature:
     prepare: Callable[[StartOptions], StartStep | None] | None = None
     """Runs before the database is opened (read and check files); its step runs in one transaction after."""
     on_thread_message: ThreadListener | None = None
+    synonyms: Synonyms | None = None
+    """Names that mean the same, so a search for an acronym finds what uses the full term (the glossary)."""
     uses: tuple[str, ...] = ()
     """Other features whose services this one calls (checked by the import-direction test)."""

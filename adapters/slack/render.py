@@ -349,7 +349,7 @@ BOT_EVENTS = ("app_home_opened", "app_mention", "message.channels", "message.im"
 SHORTCUT_NAME_MAX, SHORTCUT_DESCRIPTION_MAX = 24, 150
 
 
-def usage_hint(registry: CommandRegistry, limit: int = 120) -> str:
+def usage_hint(registry: CommandRegistry, limit: int = 100) -> str:
     """A short hint for the slash command, from the registry's groups: `[help|forum|practice|…] …`."""
     names = ["help"] + sorted(g for g in registry.groups if g != "help")
     while len("[" + "|".join(names) + "] …") > limit and len(names) > 1:

@@ -1,7 +1,7 @@
 """When a member wants direct messages the bot sends on its own: reminders on or off, quiet hours, zone.
 
 One rule for every such DM (convening and forum reminders, commitment follow-ups, introductions, the
-notice of a new convening): a member with reminders off (`me reminders off`) gets no reminders; a DM
+notice of a new convening, journey steps): a member with reminders off (`me reminders off`) gets no reminders; a DM
 due in the member's quiet hours (`me quiet-hours`, read in their zone, else the community's) waits until
 those hours end, or is not sent when by then it would be too late to matter. The features plan their DMs
 with this rule and check it again when they send (preferences can change in between).
@@ -24,21 +24,29 @@ def _hhmm(text: str) -> time:
     return time(int(h), int(m))
 
 
-def quiet_shift(due: datetime, deadline: datetime | None, quiet: tuple[str, str] | None, tz: str
-                ) -> datetime | None:
-    """`due`, moved to the end of the quiet hours it falls in (local times in `tz`); None when that end is
-    not before `deadline` (no deadline: never None)."""
+def quiet_end(at: datetime, quiet: tuple[str, str] | None, tz: str) -> datetime | None:
+    """When the quiet hours `at` falls in end (local "HH:MM" times in `tz`, which may span midnight);
+    None when `at` is not in them."""
     if not quiet:
-        return due
+        return None
     zone = ZoneInfo(tz)
-    local = due.astimezone(zone)
+    local = at.astimezone(zone)
     qs, qe = _hhmm(quiet[0]), _hhmm(quiet[1])
     now_t = local.time().replace(tzinfo=None)
     inside = (qs <= now_t < qe) if qs < qe else (now_t >= qs or now_t < qe)
     if not inside:
-        return due
+        return None
     end_day = local.date() + timedelta(days=1) if (qs > qe and now_t >= qs) else local.date()
-    end = datetime.combine(end_day, qe, tzinfo=zone).astimezone(due.tzinfo)
+    return datetime.combine(end_day, qe, tzinfo=zone).astimezone(at.tzinfo)
+
+
+def quiet_shift(due: datetime, deadline: datetime | None, quiet: tuple[str, str] | None, tz: str
+                ) -> datetime | None:
+    """`due`, moved to the end of the quiet hours it falls in (local times in `tz`); None when that end is
+    not before `deadline` (no deadline: never None)."""
+    end = quiet_end(due, quiet, tz)
+    if end is None:
+        return due
     return end if deadline is None or end < deadline else None
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from sqlalchemy import text
 from sqlmodel import Session
@@ -77,6 +77,70 @@ def parse_query(raw: str) -> Query:
             query.clauses.append([term])
         pending_or = False
     return query
+
+
+def words_of(text: str) -> tuple[str, ...]:
+    """The words search sees in `text`: letters and digits, lower-cased ("Results-Based": results, based)."""
+    return tuple(w.lower() for w in _WORD.findall(text))
+
+
+MAX_PHRASE_WORDS = 6
+
+
+def _bare_word(clause: list[Term]) -> str | None:
+    """The one plain word of a clause that is a single unquoted, unprefixed word; else None."""
+    if len(clause) == 1 and len(clause[0].words) == 1 and not clause[0].prefix:
+        return clause[0].words[0]
+    return None
+
+
+def phrases(query: Query) -> set[str]:
+    """Every phrase a vocabulary could know in `query`: each term, and runs of consecutive plain words
+    (so `results based accountability` typed without quotes is seen as one phrase too)."""
+    found = {" ".join(t.words) for clause in query.clauses for t in clause if not t.prefix}
+    found |= {" ".join(t.words) for t in query.excluded if not t.prefix}
+    bare = [_bare_word(c) for c in query.clauses]
+    for i in range(len(bare)):
+        for j in range(i + 2, min(len(bare), i + MAX_PHRASE_WORDS) + 1):
+            run = bare[i:j]
+            if None in run:
+                break
+            found.add(" ".join(w for w in run if w))
+    return found
+
+
+def expand(query: Query, synonyms: Mapping[str, Sequence[str]]) -> Query:
+    """`query` with each known phrase widened to the names that mean the same (an acronym finds the full
+    term, and the full term its acronym). `synonyms` maps a phrase (words joined by one space) to its other
+    names. A run of plain words that names a term becomes that phrase or its other names."""
+    if not synonyms:
+        return query
+
+    def others(key: str) -> list[Term]:
+        return [Term(w) for w in (words_of(s) for s in synonyms.get(key, ())) if w]
+
+    clauses: list[list[Term]] = []
+    bare = [_bare_word(c) for c in query.clauses]
+    i = 0
+    while i < len(query.clauses):
+        run_end = next((j for j in range(min(len(bare), i + MAX_PHRASE_WORDS), i + 1, -1)
+                        if None not in bare[i:j] and " ".join(w for w in bare[i:j] if w) in synonyms), None)
+        if run_end is not None:
+            words = tuple(w for w in bare[i:run_end] if w)
+            clauses.append([Term(words), *others(" ".join(words))])
+            i = run_end
+            continue
+        clause = list(query.clauses[i])
+        for t in query.clauses[i]:
+            if not t.prefix:
+                clause += [o for o in others(" ".join(t.words)) if o not in clause]
+        clauses.append(clause)
+        i += 1
+    excluded = list(query.excluded)
+    for t in query.excluded:
+        if not t.prefix:
+            excluded += [o for o in others(" ".join(t.words)) if o not in excluded]
+    return Query(clauses, excluded)
 
 
 def to_fts5(query: Query) -> str:

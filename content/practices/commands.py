@@ -200,14 +200,16 @@ async def search(
 ) -> Reply:
     """Find shared practices by words and filters, best matches first.
 
-    Words match other forms of the same word: "partnerships" finds "partnership".
+    Words match other forms of the same word: "partnerships" finds "partnership", and an acronym or
+    synonym from the glossary finds the full term ("RBA" finds "Results Based Accountability").
     With no words, lists the newest practices that pass the filters.
     Example: practice search "public private" --tag transitions --level local
     """
     filters = _filters(tag, framework, sector, level, policy_area)
     offset = (page - 1) * PAGE_SIZE
     found, more = await ctx.store.run(
-        lambda s: service.search(s, query, filters, limit=PAGE_SIZE, offset=offset))
+        lambda s: service.search(s, query, filters, limit=PAGE_SIZE, offset=offset,
+                                 expand=ctx.services.expand_query))
     what = f"for {query!r}" if query.strip() else "(newest first)"
     if not found:
         hint = " Try fewer words or filters." if page == 1 else " There are no more pages."
@@ -334,7 +336,7 @@ async def edit(
             raise NotAllowed(f"Only the author or a coordinator can edit {practice_ref(practice_id)}.")
         new_attr = Attribution(fields.get("attribution", p.attribution))
         _check_attribution(new_attr, fields.get("author_role", p.author_role))
-        is_author = service.may_edit(session, p, member, False)
+        is_author = service.is_author(session, p, member)
         service.update(session, p, fields, labels, ctx.now())
         if not is_author:
             write_audit(session, member, "practice edit",
@@ -354,7 +356,7 @@ async def _set_status(ctx: Context, practice_id: int, status: Status) -> Reply:
         if not service.may_edit(session, p, member, is_coordinator):
             raise NotAllowed(f"Only the author or a coordinator can change {ref}.")
         changed = service.set_status(session, p, status, ctx.now())
-        if changed and not service.may_edit(session, p, member, False):
+        if changed and not service.is_author(session, p, member):
             write_audit(session, member, f"practice {'retire' if status is Status.RETIRED else 'restore'}", ref)
         return changed, p
 
@@ -386,13 +388,17 @@ async def restore(ctx: Context, practice_id: PracticeId) -> Reply:
 
 @practices.command("mine")
 async def mine(ctx: Context) -> Reply:
-    """List the practices you shared, including retired ones."""
+    """List the practices you shared, including retired ones, and those you look after for someone else."""
     member = ctx.member
-    found = await ctx.store.run(lambda s: service.authored_by(s, member))
-    if not found:
+    found, kept = await ctx.store.run(lambda s: (service.authored_by(s, member),
+                                                 service.looked_after_by(s, member)))
+    if not found and not kept:
         return Reply("You have not shared a practice yet. Start with: practice share")
-    return Reply(f"You shared {len(found)} practice(s):", items=tuple(practice_item(v, body=_clip(v.practice.what, 160))
-                                                                     for v in found))
+    items = tuple(practice_item(v, body=_clip(v.practice.what, 160)) for v in found)
+    items += tuple(practice_item(v, body="You look after this one: " + _clip(v.practice.what, 140))
+                   for v in kept)
+    kept_text = f" You look after {len(kept)} more." if kept else ""
+    return Reply(f"You shared {len(found)} practice(s).{kept_text}", items=items)
 
 
 @practices.command("export")

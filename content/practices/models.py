@@ -161,3 +161,18 @@ class PracticeProposal(SQLModel, table=True):
     state: str = Field(default="pending", max_length=20)  # pending | accepted | declined
     practice_id: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class PracticeSteward(SQLModel, table=True):
+    """A member looking after a practice someone else shared (a leaving member's successor): they may edit,
+    retire or restore it. The credit stays as the author chose it."""
+
+    __tablename__ = "practice_steward"
+
+    practice_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("practice.id", ondelete="CASCADE"), primary_key=True)
+    )
+    member_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    since: datetime = Field(default_factory=utcnow)

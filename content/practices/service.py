@@ -6,7 +6,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
@@ -17,7 +17,15 @@ from bot.messages import Member
 from bot.store import fulltext
 from bot.store.db import contains_pattern
 from bot.store.models import MemberRecord
-from content.practices.models import Attribution, Endorsement, LabelKind, Practice, PracticeLabel, Status
+from content.practices.models import (
+    Attribution,
+    Endorsement,
+    LabelKind,
+    Practice,
+    PracticeLabel,
+    PracticeSteward,
+    Status,
+)
 
 PRACTICE_INDEX = fulltext.Index(
     table="practice",
@@ -198,10 +206,50 @@ def get(session: Session, practice_id: int) -> Practice:
 def may_edit(session: Session, p: Practice, member: Member, is_coordinator: bool) -> bool:
     if is_coordinator:
         return True
-    if p.author_id is None:
+    record = session.exec(select(MemberRecord).where(MemberRecord.platform == member.platform,
+                                                     MemberRecord.user_id == member.user_id)).first()
+    if record is None:
         return False
-    author = session.get(MemberRecord, p.author_id)
-    return author is not None and author.platform == member.platform and author.user_id == member.user_id
+    if p.author_id is not None and p.author_id == record.id:
+        return True
+    steward = session.get(PracticeSteward, p.id)
+    return steward is not None and steward.member_id == record.id
+
+
+def is_author(session: Session, p: Practice, member: Member) -> bool:
+    author = session.get(MemberRecord, p.author_id) if p.author_id is not None else None
+    return author is not None and (author.platform, author.user_id) == member.key
+
+
+def hand_over(session: Session, author_id: int, steward_id: int, now: datetime) -> list[Practice]:
+    """Give the practices `author_id` shared (and those they looked after) to `steward_id` to look after.
+    Authorship and credit do not change. Returns the practices handed over."""
+    authored = list(session.exec(select(Practice).where(Practice.author_id == author_id)
+                                 .order_by(col(Practice.id))))
+    looked_after = list(session.exec(select(Practice)
+                                     .join(PracticeSteward, col(PracticeSteward.practice_id) == Practice.id)
+                                     .where(PracticeSteward.member_id == author_id).order_by(col(Practice.id))))
+    out = []
+    for p in authored + [p for p in looked_after if p not in authored]:
+        row = session.get(PracticeSteward, p.id)
+        if row is None:
+            row = PracticeSteward(practice_id=p.id or 0, member_id=steward_id, since=now)
+        row.member_id, row.since = steward_id, now
+        session.add(row)
+        out.append(p)
+    session.flush()
+    return out
+
+
+def looked_after_by(session: Session, member: Member) -> list[PracticeView]:
+    record = session.exec(select(MemberRecord).where(MemberRecord.platform == member.platform,
+                                                     MemberRecord.user_id == member.user_id)).first()
+    if record is None:
+        return []
+    rows = session.exec(select(Practice)
+                        .join(PracticeSteward, col(PracticeSteward.practice_id) == Practice.id)
+                        .where(PracticeSteward.member_id == record.id).order_by(col(Practice.id)))
+    return views(session, list(rows))
 
 
 def update(session: Session, p: Practice, fields: dict[str, Any], labels: dict[str, list[str]],
@@ -279,9 +327,11 @@ class Filters:
         return sets, params
 
 
-def search(session: Session, query: str, filters: Filters, *, limit: int, offset: int
+def search(session: Session, query: str, filters: Filters, *, limit: int, offset: int,
+           expand: Callable[[Session, fulltext.Query], fulltext.Query] | None = None
            ) -> tuple[list[PracticeView], bool]:
-    """One page of practices matching `query` and `filters`, best first; and whether more follow."""
+    """One page of practices matching `query` and `filters`, best first; and whether more follow.
+    `expand` widens the words with names that mean the same (the glossary's acronyms and synonyms)."""
     where, params = filters.sql()
     parsed = fulltext.parse_query(query)
     if query.strip() and not parsed:
@@ -290,6 +340,8 @@ def search(session: Session, query: str, filters: Filters, *, limit: int, offset
             'Example: practice search budget -capital'
         )
     if parsed:
+        if expand is not None:
+            parsed = expand(session, parsed)
         hits = fulltext.search(session, PRACTICE_INDEX, parsed, id_sets=where, params=params,
                                limit=limit + 1, offset=offset)
         more = len(hits) > limit
@@ -330,7 +382,10 @@ def export_member(session: Session, record: MemberRecord) -> dict[str, Any]:
     """A member's practices (all of them, with the credit they chose) and endorsements."""
     practices = session.exec(select(Practice).where(Practice.author_id == record.id).order_by(col(Practice.id)))
     endorsements = session.exec(select(Endorsement).where(Endorsement.member_id == record.id))
+    stewarded = session.exec(select(PracticeSteward).where(PracticeSteward.member_id == record.id))
     return {
+        "looking_after": [{"practice": practice_ref(s.practice_id), "since": s.since.isoformat()}
+                          for s in stewarded],
         "practices": [{"id": practice_ref(p.id or 0), "title": p.title, "attribution": p.attribution,
                        "credited_as": attribution_text(p), "status": p.status,
                        "created": p.created_at.isoformat()} for p in practices],
@@ -344,6 +399,9 @@ def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
     changed = 0
     for e in session.exec(select(Endorsement).where(Endorsement.member_id == record.id)):
         session.delete(e)
+        changed += 1
+    for s in session.exec(select(PracticeSteward).where(PracticeSteward.member_id == record.id)):
+        session.delete(s)
         changed += 1
     for p in session.exec(select(Practice).where(Practice.author_id == record.id)):
         p.author_id, p.author_name, p.author_role = None, "", ""

@@ -90,7 +90,8 @@ async def search(
     filters = service.Filters(_value(area), _value(kind), _value(level), _value(cost))
     offset = (page - 1) * PAGE_SIZE
     found, more = await ctx.store.run(lambda s: service.search(
-        s, query, filters, by_useful=sort is Sort.USEFUL, limit=PAGE_SIZE, offset=offset))
+        s, query, filters, by_useful=sort is Sort.USEFUL, limit=PAGE_SIZE, offset=offset,
+        expand=ctx.services.expand_query))
     what = f"for {query!r}" if query.strip() else "(by title)" if sort is Sort.RELEVANCE else "(most useful first)"
     if not found:
         hint = " Try fewer words or filters." if page == 1 else " There are no more pages."

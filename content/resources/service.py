@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from sqlalchemy import func, or_, text
 from sqlmodel import Session, col, select
@@ -211,7 +211,8 @@ def ranked_hits(session: Session, parsed: fulltext.Query, filters: Filters, *, l
                            offset=offset)
 
 
-def search(session: Session, query: str, filters: Filters, *, by_useful: bool, limit: int, offset: int
+def search(session: Session, query: str, filters: Filters, *, by_useful: bool, limit: int, offset: int,
+           expand: Callable[[Session, fulltext.Query], fulltext.Query] | None = None
            ) -> tuple[list[ResourceView], bool]:
     """One page of active resources matching `query` and `filters`, and whether more follow.
 
@@ -220,6 +221,8 @@ def search(session: Session, query: str, filters: Filters, *, by_useful: bool, l
     """
     parsed = parse(query)
     if parsed:
+        if expand is not None:
+            parsed = expand(session, parsed)
         if by_useful:
             hits = ranked_hits(session, parsed, filters, limit=MAX_RESULTS)
             counts = rating_counts(session, [h.id for h in hits])

@@ -82,12 +82,13 @@ async def search_all(
     framework = AREA_FRAMEWORK.get(area_value or "", area_value)
 
     def run(session: Session) -> tuple[list[Found], bool]:
+        wide = ctx.services.expand_query(session, parsed)
         p_hits: list[fulltext.Hit] = []
         if framework is None or framework in FRAMEWORKS:
             where, params = practices.Filters(frameworks=[framework] if framework else []).sql()
-            p_hits = fulltext.search(session, practices.PRACTICE_INDEX, parsed, id_sets=where, params=params,
+            p_hits = fulltext.search(session, practices.PRACTICE_INDEX, wide, id_sets=where, params=params,
                                      limit=wanted)
-        r_hits = resources.ranked_hits(session, parsed, resources.Filters(area=area_value), limit=wanted)
+        r_hits = resources.ranked_hits(session, wide, resources.Filters(area=area_value), limit=wanted)
         order = merge([h.rank for h in p_hits], [h.rank for h in r_hits])
         start, stop = (page - 1) * PAGE_SIZE, page * PAGE_SIZE
         shown = order[start:stop]
