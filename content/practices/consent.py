@@ -26,7 +26,7 @@ def consent_answer(member: Member, author: MemberRecord, state: str, answer: Con
 
     Only the author answers, once; role-only credit needs the words that describe them.
     """
-    if (author.platform, author.user_id) != member.key:
+    if author.key != member.key:
         raise NotAllowed("Only the person who wrote it can answer this request.")
     if state != "pending":
         raise CommandError(f"You already answered this ({state}).")

@@ -57,7 +57,7 @@ async def practice_propose(
         cmd = ctx.services.registry.commands["practice propose"]
         return Reply(f"Check what {author.name} wrote; they will be asked before anything is saved.",
                      form=cmd.to_form({"title": title, "what": what, "link": link},
-                                      fixed={"author": f"{author.platform}:{author.user_id}"}))
+                                      fixed={"author": author.ref}))
     if link and not link.startswith(("https://", "http://")):
         raise ArgumentError("--link must be a web address starting with https://", "link")
 
@@ -113,7 +113,7 @@ async def practice_from_message(
         return Reply("Check the practice and choose how you are credited, then submit.", form=form)
     await ctx.store.run(lambda s: ensure_member(s, author))  # the form carries their id: keep their name
     form = registry.commands["practice propose"].to_form({"title": title, "what": words, "link": link},
-                                                         fixed={"author": f"{author.platform}:{author.user_id}"})
+                                                         fixed={"author": author.ref})
     return Reply(f"Check what {author.name} wrote; they will be asked before anything is saved.", form=form)
 
 
@@ -147,7 +147,7 @@ async def practice_consent(
                                       author_role=role_description, author_name=member.name[:200],
                                       source_platform=author.platform, source_link=row.link,
                                       source_note="proposed by another member")
-        p = service.create(session, Member(author.platform, author.user_id, member.name), fields, {})
+        p = service.create(session, member, fields, {})
         row.state, row.practice_id = "accepted", p.id
         session.add(row)
         ref = practice_ref(p.id or 0)

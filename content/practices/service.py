@@ -11,7 +11,7 @@ from typing import Any, Iterable, Sequence
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
-from bot.context import ensure_member
+from bot.context import ensure_member, find_member
 from bot.errors import ArgumentError, NotAllowed, NotFound
 from bot.messages import Member
 from bot.store import fulltext
@@ -201,7 +201,7 @@ def may_edit(session: Session, p: Practice, member: Member, is_coordinator: bool
     if p.author_id is None:
         return False
     author = session.get(MemberRecord, p.author_id)
-    return author is not None and author.platform == member.platform and author.user_id == member.user_id
+    return author is not None and author.key == member.key
 
 
 def update(session: Session, p: Practice, fields: dict[str, Any], labels: dict[str, list[str]]) -> None:
@@ -307,8 +307,7 @@ def search(session: Session, query: str, filters: Filters, *, limit: int, offset
 
 
 def authored_by(session: Session, member: Member) -> list[PracticeView]:
-    record = session.exec(select(MemberRecord).where(MemberRecord.platform == member.platform,
-                                                     MemberRecord.user_id == member.user_id)).first()
+    record = find_member(session, member)
     if record is None:
         return []
     practices = session.exec(select(Practice).where(Practice.author_id == record.id)

@@ -19,6 +19,7 @@ from bot.messages import Choice, Item, Member, Place, Reply, Visibility
 from bot.messenger import time_mark
 from bot.permissions import Role
 from bot.store.models import MemberProfile, MemberRecord
+from bot.zones import zone_for
 from content.practices import service as practices
 from content.practices.consent import Consent, consent_answer
 from content.practices.models import Attribution, Practice
@@ -40,7 +41,7 @@ forum_group = CommandGroup("forum", "the monthly open forum")
 
 
 def _zone(ctx: Context, session: Session) -> str:
-    return forum.member_zone(session, ctx.member.platform, ctx.member.user_id, ctx.settings.timezone)
+    return zone_for(session, ctx.member, ctx.settings.timezone)
 
 
 def _require_settings(session: Session) -> ForumSettings:
@@ -139,6 +140,7 @@ async def forum_set(
         fs.announce_days, fs.prompt, fs.join_info, fs.holiday_country = announce_days, prompt, join, holidays.upper()
         if facilitator is not None:
             fs.facilitator_platform, fs.facilitator_user_id = facilitator.platform, facilitator.user_id
+            fs.facilitator_workspace = facilitator.workspace
             fs.facilitator_name = facilitator.name
         fs.updated_at = now
         session.add(fs)
@@ -453,8 +455,7 @@ def _capture(session: Session, reply: ForumReply, occ: ForumOccurrence, author: 
              what: str, attribution: Attribution, role_description: str) -> Practice:
     if reply.practice_id is not None:
         raise CommandError(f"R{reply.id} is already saved as practice P{reply.practice_id}.")
-    author_member = Member(author.platform, author.user_id, author.display_name)
-    p = practices.create(session, author_member, {
+    p = practices.create(session, author.as_member(), {
         "title": title, "what": what, "attribution": attribution.value, "author_role": role_description,
         "author_name": author.display_name, "source_platform": author.platform, "source_link": reply.link,
         "source_note": f"open forum {occ.slot}", "forum_occurrence_id": occ.id, "links": "",
@@ -491,7 +492,7 @@ async def forum_capture(
         assert occ is not None and author is not None
         if row.practice_id is not None:
             raise CommandError(f"R{reply} is already saved as practice P{row.practice_id}.")
-        if (author.platform, author.user_id) == member.key:
+        if author.key == member.key:
             if attribution is None:
                 cmd = ctx.services.registry.commands["forum capture"]
                 return Reply("Check the practice and choose how you are credited, then submit.",
