@@ -20,7 +20,11 @@ from bot.messages import Member, Reply
 from bot.store.models import MemberRecord
 from content.practices import service
 from content.practices.commands import practice_ref
-from content.practices.consent import Consent, consent_answer  # the same answers as a forum capture request
+from content.practices.consent import (  # the same answers as a forum capture request
+    Consent,
+    consent_answer,
+    still_visible,
+)
 from content.practices.models import PracticeProposal
 from scheduling.engine.notices import plan_notice
 
@@ -152,7 +156,7 @@ async def practice_consent(
         session.add(row)
         ref = practice_ref(p.id or 0)
         return Reply(f"Thank you. Saved as {ref}: {p.title}. Credited as: {service.attribution_text(p)}. "
-                     f"Change it with: practice edit {ref}")
+                     f"Change it with: practice edit {ref}{still_visible(attribution, ref, 'your message')}")
 
     return await ctx.store.run(apply)
 

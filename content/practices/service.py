@@ -204,6 +204,23 @@ def may_edit(session: Session, p: Practice, member: Member, is_coordinator: bool
     return author is not None and author.key == member.key
 
 
+def credit_change_refusal(p: Practice, attribution: Attribution, role_description: str) -> str | None:
+    """Why someone other than the author may not give `p` this credit; None when they may.
+
+    The author chose how to be credited: anyone else may only make it less revealing (named -> role only
+    -> anonymous), never more, and may not reword how a role-only author is described."""
+    ref, current = practice_ref(p.id or 0), Attribution(p.attribution)
+    if attribution.openness > current.openness:
+        lower = (f" You may make it less revealing, for example: practice edit {ref} --attribution anonymous"
+                 if current is not Attribution.ANONYMOUS else "")
+        return (f"Only the author of {ref} can make its credit more revealing (it is {current.label}; you "
+                f"asked for {attribution.label}): they chose how to be credited. Nothing was changed.{lower}")
+    if attribution is current is Attribution.ROLE and role_description != p.author_role:
+        return (f"Only the author of {ref} can change how they are described. Nothing was changed. You may "
+                f"make it anonymous instead: practice edit {ref} --attribution anonymous")
+    return None
+
+
 def update(session: Session, p: Practice, fields: dict[str, Any], labels: dict[str, list[str]]) -> None:
     for key, value in fields.items():
         setattr(p, key, value)
