@@ -40,7 +40,7 @@ class Member:
     @classmethod
     def from_ref(cls, ref: str) -> "Member | None":
         """Read a stable id: `platform:user_id` or `platform:workspace:user_id`; None when it is neither."""
-        parts = ref.strip().split(":")
+        parts = [part.strip() for part in ref.split(":")]
         if len(parts) == 2 and all(parts):
             return cls(parts[0], parts[1])
         if len(parts) == 3 and all(parts):
