@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from bot import platform_events as events
 from bot import zones
@@ -114,7 +114,7 @@ class App:
     async def notify_coordinators(self, text: str) -> None:
         """DM every coordinator and admin the bot can reach (skipped or failed posts, and the like)."""
         targets = await self.store.run(coordinator_ids)
-        targets |= set(self.settings.bootstrap_admins)
+        targets |= {(platform, user_id) for platform, _, user_id in self.settings.bootstrap_admins}
         for platform, user_id in sorted(targets):
             messenger = self.scheduler.messengers.get(platform)
             if messenger is not None:
@@ -126,12 +126,21 @@ class App:
         def apply(session: Session) -> None:
             previous = set_role(session, member, role, granted_by=reason)
             if previous != role:
-                write_audit(session, member, "role set", f"{member.platform}:{member.user_id} "
-                            f"{previous.label} -> {role.label} ({reason})")
+                write_audit(session, member, "role set",
+                            f"{member.ref} {previous.label} -> {role.label} ({reason})")
 
         await self.store.run(apply)
 
     # ---- what adapters tell the core besides commands (see bot/platform_events.py) --------------------
+
+    async def serve_workspace(self, platform: str, workspace: str) -> None:
+        """`platform`'s adapter serves `workspace` (a Slack team or Enterprise Grid org): remember it, and
+        give it to rows stored before identities carried a workspace (see migration 0011)."""
+        self.settings.serve_workspace(platform, workspace)
+        tables = SQLModel.metadata.sorted_tables
+        changed = await self.store.run(lambda s: events.adopt_workspace(s, tables, platform, workspace))
+        if changed:
+            log.info("%s: %d stored row(s) now name workspace %s", platform, changed, workspace)
 
     async def claim_event(self, platform: str, event_id: str) -> bool:
         """True the first time an event id is seen (by any process sharing the store); False for a retry."""
@@ -161,11 +170,16 @@ class App:
 
     async def unreachable(self, platform: str, user_id: str, reason: str) -> bool:
         """A DM could not reach a member; True the first time (so the adapter tells them elsewhere once)."""
-        now = self.services.clock()
-        return await self.store.run(lambda s: events.record_unreachable(s, platform, user_id, reason, now))
+        now, member = self.services.clock(), self._served(platform, user_id)
+        return await self.store.run(lambda s: events.record_unreachable(s, member, reason, now))
 
     async def reachable(self, platform: str, user_id: str) -> None:
-        await self.store.run(lambda s: events.clear_unreachable(s, platform, user_id))
+        member = self._served(platform, user_id)
+        await self.store.run(lambda s: events.clear_unreachable(s, member))
+
+    def _served(self, platform: str, user_id: str) -> Member:
+        """A DM goes to a user id in the workspace the platform's installation serves."""
+        return Member(platform, user_id, workspace=self.settings.workspace(platform))
 
     async def remember_button(self, key: str, command: str) -> None:
         """Store a button command too long for the platform's button id, under `key`."""

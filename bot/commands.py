@@ -151,10 +151,9 @@ class Param:
             token = str(raw).strip()
             if token in mentions:
                 return mentions[token]
-            if ":" in token and not token.startswith("@"):
-                platform, _, user_id = token.partition(":")
-                if platform and user_id:  # a stable id (forms carry these): the stored name stays
-                    return Member(platform, user_id)
+            stable = None if token.startswith("@") else Member.from_ref(token)
+            if stable is not None:  # a stable id (forms and buttons carry these): the stored name stays
+                return stable
             raise ArgumentError(
                 f"{where}: {token!r} is not a member mention. Mention them, for example @ana. "
                 f"{cmd.example_hint()}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, PrivateAttr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot import zones
@@ -30,7 +30,9 @@ class Settings(BaseSettings):
     timezone: str = Field("America/New_York", validation_alias=_env("COPBOT_TIMEZONE"),
                           description="The community's IANA time zone.")
     admins: str = Field("", validation_alias=_env("COPBOT_ADMINS"),
-                        description="Bootstrap admins, comma-separated platform:user_id pairs.")
+                        description="Bootstrap admins, comma-separated: platform:user_id (console:ana, "
+                                    "slack:U012AB3CD meaning that user in the workspace this installation "
+                                    "serves) or platform:workspace:user_id (slack:T0123ABCD:U012AB3CD).")
     log_level: str = Field("INFO", validation_alias=_env("LOG_LEVEL"), description="Logging level.")
     host: str = Field("127.0.0.1", validation_alias=_env("HOST"), description="Address `copbot serve` listens on.")
     port: int = Field(8080, validation_alias=_env("PORT"), ge=0, le=65535,
@@ -66,6 +68,10 @@ class Settings(BaseSettings):
     discord_gateway_url: str = Field("", validation_alias=_env("DISCORD_GATEWAY_URL"),
                                      description="Another Discord-compatible gateway URL (tests, self-hosting).")
 
+    # The workspace each platform's installation serves (a Slack team or Enterprise Grid org), learned from
+    # the platform when its adapter starts (Slack: auth.test); "" until then and for platforms without one.
+    _workspaces: dict[str, str] = PrivateAttr(default_factory=dict)
+
     @field_validator("timezone")
     @classmethod
     def _check_timezone(cls, value: str) -> str:
@@ -84,10 +90,10 @@ class Settings(BaseSettings):
     @classmethod
     def _check_admins(cls, value: str) -> str:
         for part in filter(None, (p.strip() for p in value.split(","))):
-            platform, sep, user = part.partition(":")
-            if not sep or not platform or not user:
+            if Member.from_ref(part) is None:
                 raise ValueError(
-                    f"{part!r} is not platform:user_id; example: COPBOT_ADMINS=slack:U012AB3CD,console:ana"
+                    f"{part!r} is not platform:user_id or platform:workspace:user_id; "
+                    "example: COPBOT_ADMINS=slack:U012AB3CD,slack:T0123ABCD:U045EF6GH,console:ana"
                 )
         return value
 
@@ -136,13 +142,21 @@ class Settings(BaseSettings):
     def discord_enabled(self) -> bool:
         return bool(self.discord_token)
 
+    def serve_workspace(self, platform: str, workspace: str) -> None:
+        """Record the workspace `platform`'s installation serves (its adapter learns it at start)."""
+        self._workspaces[platform] = workspace
+
+    def workspace(self, platform: str) -> str:
+        """The workspace `platform`'s installation serves; "" when it has none or it is not known yet."""
+        return self._workspaces.get(platform, "")
+
     @property
-    def bootstrap_admins(self) -> frozenset[tuple[str, str]]:
-        pairs = []
-        for part in filter(None, (p.strip() for p in self.admins.split(","))):
-            platform, _, user = part.partition(":")
-            pairs.append((platform.strip(), user.strip()))
-        return frozenset(pairs)
+    def bootstrap_admins(self) -> frozenset[tuple[str, str, str]]:
+        """(platform, workspace, user_id) of each admin from configuration. An entry without a workspace
+        names the user in the workspace this installation serves, never the same id elsewhere."""
+        admins = (Member.from_ref(p) for p in self.admins.split(",") if p.strip())
+        return frozenset((m.platform, m.workspace or self.workspace(m.platform), m.user_id)
+                         for m in admins if m is not None)
 
     def is_bootstrap_admin(self, member: Member) -> bool:
         return member.key in self.bootstrap_admins

@@ -14,7 +14,7 @@ from bot.messages import Incoming, Member, Place
 from bot.permissions import Role
 from bot.store import fulltext
 from bot.store.db import Store
-from bot.store.models import AuditEntry, MemberRecord
+from bot.store.models import AuditEntry, MemberRecord, is_member
 
 if TYPE_CHECKING:
     from bot.commands import CommandRegistry
@@ -84,17 +84,20 @@ class Context:
         return self.role >= role
 
 
+def find_member(session: Session, member: Member) -> MemberRecord | None:
+    """The member's row, or None when the bot has not met them."""
+    return session.exec(select(MemberRecord).where(is_member(MemberRecord, member))).first()
+
+
 def ensure_member(session: Session, member: Member) -> MemberRecord:
     """The member's row, created on first sight; the display name follows the platform's."""
-    stmt = select(MemberRecord).where(
-        MemberRecord.platform == member.platform, MemberRecord.user_id == member.user_id
-    )
+    stmt = select(MemberRecord).where(is_member(MemberRecord, member))
     record = session.exec(stmt).first()
     if record is None:
         try:
             with session.begin_nested():
-                record = MemberRecord(platform=member.platform, user_id=member.user_id,
-                                      display_name=member.name[:200])
+                record = MemberRecord(platform=member.platform, workspace=member.workspace,
+                                      user_id=member.user_id, display_name=member.name[:200])
                 session.add(record)
                 session.flush()
         except IntegrityError:  # created at the same moment by another request
@@ -106,5 +109,6 @@ def ensure_member(session: Session, member: Member) -> MemberRecord:
 
 
 def write_audit(session: Session, actor: Member, action: str, detail: str) -> None:
-    session.add(AuditEntry(platform=actor.platform, user_id=actor.user_id, actor_name=actor.name[:200],
+    session.add(AuditEntry(platform=actor.platform, workspace=actor.workspace, user_id=actor.user_id,
+                           actor_name=actor.name[:200],
                            action=action[:100], detail=detail[:2000]))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import replace
 from typing import Any
 
 from bot.commands import Command, CommandRegistry, split_words
 from bot.context import Context, Services, write_audit
 from bot.errors import ArgumentError, CommandError
 from bot.members.roles import follow_platform_role, role_of
-from bot.messages import Incoming, Reply, error
+from bot.messages import Incoming, Member, Reply, error
 from bot.permissions import Role
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,15 @@ class Dispatcher:
             return await self.services.store.run(lambda s: role_of(s, settings, incoming.member))
         stored = await self.services.store.run(lambda s: follow_platform_role(s, settings, incoming.member, hint))
         return max(stored, hint)
+
+    def _served(self, value: Any) -> Any:
+        """A member named by a stable id without a workspace (`slack:U123`, as buttons made before ids
+        carried one) is that user in the workspace this installation serves, like COPBOT_ADMINS entries."""
+        if isinstance(value, list):
+            return [self._served(v) for v in value]
+        if isinstance(value, Member) and not value.workspace:
+            return replace(value, workspace=self.services.settings.workspace(value.platform))
+        return value
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Run one request. Member mistakes become a clear message; our bugs are logged, not shown."""
@@ -89,9 +99,10 @@ class Dispatcher:
                 return [Reply(f"{cmd.summary} Fill in the form.", form=cmd.to_form())]
             parsed = self.registry.bind(cmd, rest, incoming.mentions)
             detail = " ".join(rest)
+        args = {name: self._served(value) for name, value in parsed.args.items()}
         if cmd.scope is not None:
-            await cmd.scope.allows(ctx, parsed.args[cmd.scope.param])
-        result = await cmd.func(ctx, **parsed.args)
+            await cmd.scope.allows(ctx, args[cmd.scope.param])
+        result = await cmd.func(ctx, **args)
         if cmd.audited:
             member = incoming.member
             await self.services.store.run(lambda s: write_audit(s, member, cmd.path, detail))

@@ -1,8 +1,9 @@
 """The seam between adapters and features: small, frozen, platform-neutral types.
 
 Adapters translate a platform's events into `Incoming` and render `Reply` back. Features never see a
-raw payload and never hold a reference to an adapter. A member's identity is always the pair
-(platform, user_id); a display name is only for showing.
+raw payload and never hold a reference to an adapter. A member's identity is always the triple
+(platform, workspace, user_id): the same Slack user id in another workspace is another person. A display
+name is only for showing.
 """
 
 from __future__ import annotations
@@ -17,19 +18,39 @@ from bot.permissions import Role
 
 @dataclass(frozen=True)
 class Member:
-    """A person on one platform. Identity is (platform, user_id); display_name is cosmetic."""
+    """A person on one platform. Identity is (platform, workspace, user_id); display_name is cosmetic.
+
+    `workspace` is where the platform scopes its user ids: a Slack team id (or the Enterprise Grid org id
+    for an org-wide install). It is "" where the platform has no such scope (the console, Discord).
+    """
 
     platform: str
     user_id: str
     display_name: str = ""
+    workspace: str = ""
 
     def __post_init__(self) -> None:
         if unstorable_character(self.display_name) is not None:  # cosmetic: a stray control character goes
             object.__setattr__(self, "display_name", printable(self.display_name))
 
     @property
-    def key(self) -> tuple[str, str]:
-        return (self.platform, self.user_id)
+    def key(self) -> tuple[str, str, str]:
+        return (self.platform, self.workspace, self.user_id)
+
+    @property
+    def ref(self) -> str:
+        """The stable id as text, accepted wherever @member is: `slack:T123:U456`, `console:ana`."""
+        return ":".join(part for part in self.key if part)
+
+    @classmethod
+    def from_ref(cls, ref: str) -> "Member | None":
+        """Read a stable id: `platform:user_id` or `platform:workspace:user_id`; None when it is neither."""
+        parts = [part.strip() for part in ref.split(":")]
+        if len(parts) == 2 and all(parts):
+            return cls(parts[0], parts[1])
+        if len(parts) == 3 and all(parts):
+            return cls(parts[0], parts[2], workspace=parts[1])
+        return None
 
     @property
     def name(self) -> str:

@@ -1,20 +1,28 @@
 """What adapters tell the core besides commands: events already seen, chat-profile time zones, members a
-DM could not reach, and messages in a thread. Platform-neutral: adapters call these through `bot.app.App`.
+DM could not reach, the workspace an installation serves, and messages in a thread. Platform-neutral:
+adapters call these through `bot.app.App`.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Iterable
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, UniqueConstraint, and_, delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from bot.context import ensure_member
 from bot.messages import Member
-from bot.store.models import ButtonCommand, MemberProfile, MemberRecord, ProcessedEvent, UnreachableMember
+from bot.store.models import (
+    ButtonCommand,
+    MemberProfile,
+    MemberRecord,
+    ProcessedEvent,
+    UnreachableMember,
+    is_member,
+)
 
 EVENT_MEMORY = timedelta(days=2)  # Slack retries for about an hour; two days is plenty to recognise a repeat
 
@@ -51,22 +59,13 @@ def learn_timezone(session: Session, member: Member, zone: str) -> bool:
     return True
 
 
-def zone_of(session: Session, member: Member) -> str | None:
-    """The zone known for a member (chosen or from their chat profile), None when unknown."""
-    row = session.execute(
-        select(MemberProfile).join(MemberRecord, MemberRecord.id == MemberProfile.member_id)  # type: ignore[arg-type]
-        .where(MemberRecord.platform == member.platform, MemberRecord.user_id == member.user_id)
-    ).scalars().first()
-    return row.zone if row else None
-
-
-def record_unreachable(session: Session, platform: str, user_id: str, reason: str, now: datetime) -> bool:
+def record_unreachable(session: Session, member: Member, reason: str, now: datetime) -> bool:
     """Note that a DM could not reach a member; True when this is the first time (tell them elsewhere once)."""
-    row = session.execute(select(UnreachableMember).where(UnreachableMember.platform == platform,
-                                                          UnreachableMember.user_id == user_id)).scalars().first()
+    row = session.execute(select(UnreachableMember)
+                          .where(is_member(UnreachableMember, member))).scalars().first()
     if row is None:
-        session.add(UnreachableMember(platform=platform, user_id=user_id, reason=reason[:200], first_at=now,
-                                      last_at=now))
+        session.add(UnreachableMember(platform=member.platform, workspace=member.workspace,
+                                      user_id=member.user_id, reason=reason[:200], first_at=now, last_at=now))
         return True
     row.failures += 1
     row.last_at, row.reason = now, reason[:200]
@@ -74,18 +73,45 @@ def record_unreachable(session: Session, platform: str, user_id: str, reason: st
     return False
 
 
-def clear_unreachable(session: Session, platform: str, user_id: str) -> None:
-    session.execute(delete(UnreachableMember).where(UnreachableMember.platform == platform,
-                                                    UnreachableMember.user_id == user_id))
+def clear_unreachable(session: Session, member: Member) -> None:
+    session.execute(delete(UnreachableMember).where(is_member(UnreachableMember, member)))
 
 
 def unreachable_rows(session: Session) -> list[dict[str, Any]]:
+    same = ((MemberRecord.platform == UnreachableMember.platform)
+            & (MemberRecord.workspace == UnreachableMember.workspace)
+            & (MemberRecord.user_id == UnreachableMember.user_id))
     rows = session.execute(select(UnreachableMember, MemberRecord.display_name)
-                           .join(MemberRecord, (MemberRecord.platform == UnreachableMember.platform)
-                                 & (MemberRecord.user_id == UnreachableMember.user_id), isouter=True)
+                           .join(MemberRecord, same, isouter=True)
                            .order_by(UnreachableMember.last_at.desc())).all()  # type: ignore[attr-defined]
     return [{"platform": u.platform, "user_id": u.user_id, "name": name or u.user_id, "reason": u.reason,
              "failures": u.failures, "last_at": u.last_at} for u, name in rows]
+
+
+def adopt_workspace(session: Session, tables: Iterable[Table], platform: str, workspace: str) -> int:
+    """Give `platform`'s rows that name no workspace ("", from before identities carried one) the workspace
+    the installation serves. Every table with `<prefix>platform`, `<prefix>workspace` and `<prefix>user_id`
+    columns takes part. A row whose identity already exists with the workspace stays as it is (a unique
+    constraint forbids the pair); there is none unless a `platform:user_id` id was typed where the
+    workspace was not yet known. Returns how many rows changed."""
+    changed = 0
+    for table in tables:
+        for column in table.columns:
+            if not column.name.endswith("workspace"):
+                continue
+            prefix = column.name.removesuffix("workspace")
+            platform_col, user_col = table.c.get(prefix + "platform"), table.c.get(prefix + "user_id")
+            if platform_col is None or user_col is None:
+                continue
+            where = [platform_col == platform, column == ""]
+            for unique in (c for c in table.constraints if isinstance(c, UniqueConstraint)):
+                names = [c.name for c in unique.columns]
+                if column.name in names:
+                    other = table.alias("taken")
+                    same = [other.c[n] == (workspace if n == column.name else table.c[n]) for n in names]
+                    where.append(~exists().where(and_(*same)))
+            changed += session.execute(update(table).where(*where).values({column.name: workspace})).rowcount
+    return changed
 
 
 def remember_button(session: Session, key: str, command: str, now: datetime) -> None:

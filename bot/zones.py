@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from bot.messages import Member
-from bot.store.models import MemberProfile, MemberRecord
+from bot.store.models import MemberProfile, MemberRecord, is_member
 
 
 @lru_cache(maxsize=1)
@@ -38,22 +38,18 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(found)
 
 
-def known_zone(session: Session, platform: str, user_id: str) -> str | None:
+def known_zone(session: Session, member: Member) -> str | None:
     """The zone a member chose, else their chat profile's; None when neither is known."""
     return session.execute(
         select(func.coalesce(MemberProfile.timezone, MemberProfile.platform_timezone))
         .join(MemberRecord, col(MemberRecord.id) == MemberProfile.member_id)
-        .where(MemberRecord.platform == platform, MemberRecord.user_id == user_id)
+        .where(is_member(MemberRecord, member))
     ).scalar()
 
 
-def member_zone(session: Session, platform: str, user_id: str, default: str) -> str:
-    """The zone to show times in for this member: theirs, their chat profile's, or `default`."""
-    return known_zone(session, platform, user_id) or default
-
-
 def zone_for(session: Session, member: Member, default: str) -> str:
-    return member_zone(session, member.platform, member.user_id, default)
+    """The zone to show times in for this member: theirs, their chat profile's, or `default`."""
+    return known_zone(session, member) or default
 
 
 def zone_of_record(session: Session, member_id: int, default: str) -> str:

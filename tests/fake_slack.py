@@ -24,6 +24,7 @@ from aiohttp import web
 BOT_USER = "UBOT0001"
 BOT_ID = "BBOT0001"
 TEAM = "T0COMMUN1"
+OTHER_TEAM = "T0ELSEWHR"  # a workspace this installation does not serve
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-test-not-a-real-token"
 
@@ -42,6 +43,9 @@ class FakeSlack:
         self.calls: list[Call] = []
         self.responses: list[dict[str, Any]] = []  # bodies POSTed to response_url
         self.users: dict[str, dict[str, Any]] = {}
+        # what auth.test says the token belongs to (an org-wide Enterprise Grid install names its org)
+        self.installed: dict[str, Any] = {"team_id": TEAM, "enterprise_id": None,
+                                          "is_enterprise_install": False}
         self._ts = itertools.count(1)
         self._limits: dict[str, int] = {}  # method -> how many more 429s to answer
         self.sustained: dict[str, tuple[int, float]] = {}  # method -> (allowed per window, window seconds)
@@ -159,7 +163,7 @@ class FakeSlack:
         ok: dict[str, Any] = {"ok": True}
         if method == "auth.test":
             return {**ok, "url": "https://community.slack.com/", "team": "Community", "user": "copbot",
-                    "team_id": TEAM, "user_id": BOT_USER, "bot_id": BOT_ID}
+                    "user_id": BOT_USER, "bot_id": BOT_ID, **self.installed}
         if method == "chat.postMessage":
             ts = f"{1700000000 + next(self._ts)}.000100"
             return {**ok, "channel": args.get("channel"), "ts": ts,
@@ -253,11 +257,14 @@ class Request:
 
 
 def slash_command(text: str, *, user: str = "U0ANA", user_name: str = "ana", channel: str = "C0GENERAL",
-                  response_url: str = "", trigger_id: str | None = None, command: str = "/cop") -> Request:
-    fields = {"token": "deprecated-verification-token", "team_id": TEAM, "team_domain": "community",
+                  response_url: str = "", trigger_id: str | None = None,
+                  command: str = "/cop", team: str = TEAM, enterprise: str | None = None) -> Request:
+    fields = {"token": "deprecated-verification-token", "team_id": team, "team_domain": "community",
               "channel_id": channel, "channel_name": "general", "user_id": user, "user_name": user_name,
               "command": command, "text": text, "api_app_id": "A0COPBOT", "is_enterprise_install": "false",
               "response_url": response_url, "trigger_id": trigger_id or _trigger()}
+    if enterprise:
+        fields.update(enterprise_id=enterprise, enterprise_name="State Government")
     return Request(urlencode(fields), "application/x-www-form-urlencoded")
 
 
@@ -270,41 +277,44 @@ def _trigger() -> str:
     return f"13345224609.738474920.{next(_TRIGGERS):012x}"
 
 
-def event_callback(event: dict[str, Any], *, event_id: str | None = None) -> Request:
-    envelope = {"token": "deprecated", "team_id": TEAM, "api_app_id": "A0COPBOT", "event": event,
-                "type": "event_callback", "event_id": event_id or f"Ev0{next(_EVENT_IDS):08d}",
+def event_callback(event: dict[str, Any], *, event_id: str | None = None, team: str = TEAM,
+                   enterprise: str | None = None) -> Request:
+    """An Events API envelope; `team` (and `enterprise`) are the installation's the event was sent for."""
+    envelope = {"token": "deprecated", "team_id": team, "enterprise_id": enterprise, "api_app_id": "A0COPBOT",
+                "event": event, "type": "event_callback",
+                "event_id": event_id or f"Ev0{next(_EVENT_IDS):08d}",
                 "event_time": int(time.time()), "authorizations": [
-                    {"enterprise_id": None, "team_id": TEAM, "user_id": BOT_USER, "is_bot": True,
+                    {"enterprise_id": enterprise, "team_id": team, "user_id": BOT_USER, "is_bot": True,
                      "is_enterprise_install": False}],
                 "is_ext_shared_channel": False, "event_context": "4-eyJldCI6ImFwcF9tZW50aW9uIn0"}
     return Request(json.dumps(envelope), "application/json")
 
 
 def app_mention(text: str, *, user: str = "U0ANA", channel: str = "C0GENERAL", ts: str = "1700000100.000200",
-                thread_ts: str | None = None, event_id: str | None = None) -> Request:
+                thread_ts: str | None = None, event_id: str | None = None, team: str = TEAM) -> Request:
     event: dict[str, Any] = {"type": "app_mention", "user": user, "text": text, "ts": ts, "channel": channel,
-                             "event_ts": ts, "team": TEAM,
+                             "event_ts": ts, "team": team,
                              "blocks": [{"type": "rich_text", "block_id": "b1", "elements": []}]}
     if thread_ts:
         event["thread_ts"] = thread_ts
-    return event_callback(event, event_id=event_id)
+    return event_callback(event, event_id=event_id, team=team)
 
 
 def message(text: str, *, user: str = "U0ANA", channel: str = "D0ANA", channel_type: str = "im",
             ts: str = "1700000200.000300", thread_ts: str | None = None, event_id: str | None = None,
-            bot_id: str | None = None) -> Request:
+            bot_id: str | None = None, team: str = TEAM) -> Request:
     event: dict[str, Any] = {"type": "message", "user": user, "text": text, "ts": ts, "channel": channel,
-                             "event_ts": ts, "channel_type": channel_type, "team": TEAM}
+                             "event_ts": ts, "channel_type": channel_type, "team": team}
     if thread_ts:
         event["thread_ts"] = thread_ts
     if bot_id:
         event["bot_id"] = bot_id
-    return event_callback(event, event_id=event_id)
+    return event_callback(event, event_id=event_id, team=team)
 
 
-def home_opened(user: str = "U0ANA", event_id: str | None = None) -> Request:
+def home_opened(user: str = "U0ANA", event_id: str | None = None, team: str = TEAM) -> Request:
     return event_callback({"type": "app_home_opened", "user": user, "channel": "D0ANA", "tab": "home",
-                           "event_ts": "1700000300.000100"}, event_id=event_id)
+                           "event_ts": "1700000300.000100"}, event_id=event_id, team=team)
 
 
 def url_verification(challenge: str = "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P") -> Request:
@@ -316,18 +326,18 @@ def _interactive(payload: dict[str, Any]) -> Request:
     return Request(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
 
 
-def _user(user: str, name: str) -> dict[str, Any]:
-    return {"id": user, "username": name, "name": name, "team_id": TEAM}
+def _user(user: str, name: str, team: str = TEAM) -> dict[str, Any]:
+    return {"id": user, "username": name, "name": name, "team_id": team}
 
 
 def block_action(value: str, *, user: str = "U0ANA", name: str = "ana", channel: str = "C0GENERAL",
                  message_ts: str = "1700000001.000100", response_url: str = "", ephemeral: bool = False,
-                 trigger_id: str | None = None) -> Request:
+                 trigger_id: str | None = None, team: str = TEAM) -> Request:
     container = {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": ephemeral}
     return _interactive({
-        "type": "block_actions", "user": _user(user, name), "api_app_id": "A0COPBOT", "token": "deprecated",
-        "container": container, "trigger_id": trigger_id or _trigger(),
-        "team": {"id": TEAM, "domain": "community"},
+        "type": "block_actions", "user": _user(user, name, team), "api_app_id": "A0COPBOT",
+        "token": "deprecated",
+        "container": container, "trigger_id": trigger_id or _trigger(), "team": {"id": team, "domain": "community"},
         "channel": {"id": channel, "name": "general"},
         "message": {"type": "message", "ts": message_ts, "bot_id": BOT_ID, "text": "…", "user": BOT_USER},
         "response_url": response_url,
@@ -346,26 +356,29 @@ def home_action(value: str, *, user: str = "U0ANA", name: str = "ana") -> Reques
 
 def message_action(text: str, *, user: str = "U0ANA", name: str = "ana", author: str = "U0ANA",
                    channel: str = "C0GENERAL", ts: str = "1700000400.000500", response_url: str = "",
-                   callback_id: str = "practice.from-message") -> Request:
+                   callback_id: str = "practice.from-message", team: str = TEAM) -> Request:
     return _interactive({
         "type": "message_action", "callback_id": callback_id, "trigger_id": _trigger(),
-        "message_ts": ts, "response_url": response_url, "user": _user(user, name),
-        "team": {"id": TEAM, "domain": "community"}, "channel": {"id": channel, "name": "general"},
+        "message_ts": ts, "response_url": response_url, "user": _user(user, name, team),
+        "team": {"id": team, "domain": "community"}, "channel": {"id": channel, "name": "general"},
         "message": {"type": "message", "user": author, "ts": ts, "text": text}, "token": "deprecated"})
 
 
-def global_shortcut(callback_id: str = "practice.share", *, user: str = "U0ANA", name: str = "ana") -> Request:
-    return _interactive({"type": "shortcut", "callback_id": callback_id, "user": _user(user, name),
-                         "trigger_id": _trigger(), "team": {"id": TEAM, "domain": "community"},
+def global_shortcut(callback_id: str = "practice.share", *, user: str = "U0ANA", name: str = "ana",
+                    team: str = TEAM) -> Request:
+    return _interactive({"type": "shortcut", "callback_id": callback_id, "user": _user(user, name, team),
+                         "trigger_id": _trigger(),
+                         "team": {"id": team, "domain": "community"},
                          "token": "deprecated", "action_ts": "1700000500.000100"})
 
 
 def view_submission(view: dict[str, Any], values: dict[str, dict[str, Any]], *, user: str = "U0ANA",
-                    name: str = "ana") -> Request:
+                    name: str = "ana", team: str = TEAM) -> Request:
     """Submit a modal the bot opened (`view` as sent to views.open) with `values` as Slack's view.state."""
-    submitted = {**view, "id": "V0MODAL", "team_id": TEAM, "state": {"values": values}, "hash": "156772938.1827394"}
-    return _interactive({"type": "view_submission", "team": {"id": TEAM, "domain": "community"},
-                         "user": _user(user, name), "view": submitted, "api_app_id": "A0COPBOT",
+    submitted = {**view, "id": "V0MODAL", "team_id": team, "state": {"values": values},
+                 "hash": "156772938.1827394"}
+    return _interactive({"type": "view_submission", "team": {"id": team, "domain": "community"},
+                         "user": _user(user, name, team), "view": submitted, "api_app_id": "A0COPBOT",
                          "token": "deprecated", "trigger_id": _trigger(),
                          "response_urls": []})
 

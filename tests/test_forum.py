@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from bot.app import build_app
 from bot.config import Settings
-from bot.messages import Place
+from bot.messages import Place, Visibility
 from bot.messenger import PostTags
 from tests.fakes import FakeClock, RecordingMessenger
 from tests.harness import ClockedHarness
@@ -102,6 +102,42 @@ async def test_capture_by_someone_else_asks_the_author_first(fb: ForumBot) -> No
     done = await fb.ok(dm.reply.choices[2].command, "bob")
     assert "Credited as: anonymous (Chatham House Rule)" in done.text
     assert "Bob" not in (await fb.ok("practice search permit")).plain_text()
+
+
+async def test_an_anonymous_capture_tells_the_author_their_reply_is_still_in_the_thread(fb: ForumBot) -> None:
+    await fb.ok(f"forum set --rule {RULE} --channel forum")
+    await fb.run_until(utc(2026, 3, 3, 17, 0))
+    await fb.ok("forum reply Stay interviews with every manager cut turnover.", "bob")
+    form = await fb.ok("forum capture R1", "bob")
+    assert form.form is not None
+    what = next(f for f in form.form.fields if f.name == "what")
+    assert "reword it: your reply stays in the thread under your name" in what.help  # said before saving
+    saved = await fb.ok('forum capture R1 --title "Stay interviews" --attribution anonymous', "bob")
+    assert saved.visibility is Visibility.PRIVATE  # in the channel, next to Bob's command, it would name him
+    assert "your reply in the forum thread is still visible under your name, word for word" in saved.text
+    assert 'practice edit P1 --what "your reworded text"' in saved.text
+    await fb.ok('practice edit P1 --what "Exit-risk conversations with each manager."', "bob")
+    assert "Stay interviews with every" not in (await fb.ok("practice show P1")).plain_text()
+
+
+async def test_the_author_asked_by_someone_else_may_reword_before_saving(fb: ForumBot) -> None:
+    await fb.ok(f"forum set --rule {RULE} --channel forum")
+    await fb.run_until(utc(2026, 3, 3, 17, 0))
+    await fb.ok("forum reply Our permit desk is shared with Lake County.", "bob")
+    await fb.ok("forum reply We shared a fleet garage.", "bob")
+    await fb.ok("forum capture R1", "cy")
+    await fb.ok("forum capture R2", "cy")
+    await fb.app.scheduler.tick()
+    asked = [s.reply.text for s in fb.messenger.sent if s.kind == "dm"]
+    assert "your reply stays in the thread under your name" in asked[0]
+    assert 'forum consent C1 anonymous --what "your reworded text"' in asked[0]
+    done = await fb.ok('forum consent C1 anonymous --what "A county and a city share one permit desk."',
+                       "bob")
+    assert "Credited as: anonymous" in done.text and "still visible" not in done.text
+    shown = (await fb.ok("practice show P1")).plain_text()
+    assert "share one permit desk" in shown and "Lake County" not in shown
+    verbatim = await fb.ok("forum consent C2 role --role-description \"a city manager\"", "bob")
+    assert "your reply in the forum thread is still visible under your name" in verbatim.text
 
 
 async def test_skip_and_move_tell_members_once_and_replan(fb: ForumBot) -> None:

@@ -54,7 +54,8 @@ async def test_proposing_someone_elses_words_saves_nothing_until_they_consent(bo
     assert "Only the person who wrote" in await bot.fails("practice consent Q1 named", "cy")
     assert "--role-description is needed" in await bot.fails("practice consent Q1 role", "bob")
     assert await bot.count("practice") == 0
-    await bot.ok("practice consent Q1 anonymous", "bob")
+    saved = await bot.ok("practice consent Q1 anonymous", "bob")
+    assert "your message is still visible under your name" in saved.text
     assert "already answered" in await bot.fails("practice consent Q1 named", "bob")
     shown = (await bot.ok("practice show P1")).plain_text()
     assert "Office hours" in shown and "Bob" not in shown

@@ -156,6 +156,51 @@ async def test_edit_by_author_others_refused_coordinator_audited(bot: Harness) -
     assert form.form is not None and form.form.prefilled["title"] == "Hiring sprints"
 
 
+async def credit(bot: Harness, ref: str = "P1") -> tuple[str, str]:
+    """How P1 is credited, as members see it, and whether the author's name shows anywhere in it."""
+    shown = await bot.ok(f"practice show {ref}")
+    return dict(shown.fields)["Shared by"], shown.plain_text()
+
+
+async def test_only_the_author_makes_credit_more_revealing(bot: Harness) -> None:
+    await share(bot, "ana", title="Quiet budget review", attr="anonymous")
+    await bot.grant("cora", Role.COORDINATOR)
+    named = await bot.fails("practice edit P1 --attribution named", "cora")
+    assert named.startswith("Only the author of P1 can make its credit more revealing (it is anonymous; you "
+                            "asked for named)") and "Nothing was changed" in named
+    role = await bot.fails('practice edit P1 --attribution role --role-description "a budget director" '
+                           '--title "Renamed"', "cora")
+    assert "(it is anonymous; you asked for role only)" in role
+    shown, text = await credit(bot)
+    assert shown == "anonymous (Chatham House Rule)" and "Ana" not in text and "Renamed" not in text
+    # the coordinator may still edit everything else, and submitting the form unchanged is no change of credit
+    await bot.ok('practice edit P1 --better-off "Savings found" --attribution anonymous', "cora")
+    # the author may open it up, one step or all the way
+    await bot.ok('practice edit P1 --attribution role --role-description "a budget director"', "ana")
+    assert (await credit(bot))[0] == "a budget director"
+    reworded = await bot.fails('practice edit P1 --role-description "the budget director of Springfield"',
+                               "cora")
+    assert "Only the author of P1 can change how they are described" in reworded
+    assert "(it is role only; you asked for named)" in await bot.fails("practice edit P1 --attribution named",
+                                                                       "cora")
+    await bot.ok("practice edit P1 --attribution named", "ana")
+    assert (await credit(bot))[0] == "Ana"
+
+
+async def test_a_coordinator_may_make_credit_less_revealing(bot: Harness) -> None:
+    await share(bot, "ana", title="Open data desk", attr="named")
+    await bot.grant("cora", Role.COORDINATOR)
+    assert "--role-description is needed" in await bot.fails("practice edit P1 --attribution role", "cora")
+    await bot.ok('practice edit P1 --attribution role --role-description "a city clerk"', "cora")
+    assert (await credit(bot))[0] == "a city clerk"
+    await bot.ok("practice edit P1 --attribution anonymous", "cora")
+    shown, text = await credit(bot)
+    assert shown == "anonymous (Chatham House Rule)" and "Ana" not in text
+    audit = (await bot.ok("audit list")).plain_text()
+    assert "practice edit: P1: attribution" in audit
+    assert "more revealing" in await bot.fails("practice edit P1 --attribution named", "cora")
+
+
 async def test_retire_hides_from_search_and_restore_brings_it_back(bot: Harness) -> None:
     await share(bot, "ana", title="Mobile city hall")
     assert "Only the author or a coordinator" in await bot.fails("practice retire P1", "bob")

@@ -8,6 +8,7 @@ import asyncio
 import json
 import logging
 import time
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -81,17 +82,22 @@ class SlackWorld:
         return await self.app.store.run(lambda s: s.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar())
 
 
-@pytest.fixture
-async def slack(database_url: str, tmp_path: Path) -> AsyncIterator[SlackWorld]:
+@asynccontextmanager
+async def slack_world(database_url: str, tmp_path: Path, *, admins: str = "slack:U0ANA",
+                      installed: dict[str, Any] | None = None) -> AsyncIterator[SlackWorld]:
+    """The real app in HTTP mode against a fake Slack; `installed` is what auth.test says the token serves."""
     fake = await fs.FakeSlack().start()
+    fake.installed.update(installed or {})
     fake.add_user("U0ANA", "Ana", tz="America/Chicago")
     fake.add_user("U0BOB", "Bob", tz="Europe/London")
     settings = load_settings(_env_file=None, database_url=database_url, data_dir=tmp_path / "data",
-                             admins="slack:U0ANA", timezone="America/New_York", slack_bot_token=fs.BOT_TOKEN,
+                             admins=admins, timezone="America/New_York", slack_bot_token=fs.BOT_TOKEN,
                              slack_signing_secret=fs.SIGNING_SECRET, slack_api_base_url=fake.base_url, port=0)
     clock = FakeClock(utc(2026, 2, 20, 15, 0))
     app = build_app(settings, clock=clock)
     running = await start_platforms(app, http=True)
+    assert [c.method for c in fake.calls] == ["auth.test"]  # start-up learns the workspace it serves
+    fake.calls.clear()  # tests look at what requests cause
     http = aiohttp.ClientSession()
     try:
         yield SlackWorld(fake, app, running, clock, http)
@@ -100,6 +106,12 @@ async def slack(database_url: str, tmp_path: Path) -> AsyncIterator[SlackWorld]:
         await running.stop()
         app.close()
         await fake.stop()
+
+
+@pytest.fixture
+async def slack(database_url: str, tmp_path: Path) -> AsyncIterator[SlackWorld]:
+    async with slack_world(database_url, tmp_path) as world:
+        yield world
 
 
 # ---- the signature, url_verification, acks --------------------------------------------------------------

@@ -12,6 +12,9 @@ messenger (adapters/slack/messenger.py). Slack's deadlines are kept here:
 - every HTTP request is checked before bolt sees it (adapters/slack/inbound.py): a forged or stale one gets
   401, a malformed one 400, and a replayed slash command or interaction is acknowledged and ignored;
   bolt's own signature check stays on behind it, and no request body is ever logged;
+- a member is (workspace, user id): the workspace the token serves is learned from `auth.test` at start,
+  and a request from any other workspace (or Enterprise Grid org) is refused before any listener runs
+  (adapters/slack/workspace.py), with one log line and no effect;
 - the bot's own messages and other bots' messages are ignored.
 """
 
@@ -29,6 +32,7 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
 
 from adapters.slack.inbound import Answer, Inbound, quiet_bolt_logs
 from adapters.slack.messenger import PLATFORM, Pause, SlackMessenger, Target, web_client
@@ -41,6 +45,7 @@ from adapters.slack.render import (
     render_reply,
     truncate,
 )
+from adapters.slack.workspace import Served, request_kind
 from bot.commands import Entry, MessageAction
 from bot.messages import Form, Incoming, Member, Place
 from bot.ports import Core
@@ -91,11 +96,13 @@ class SlackAdapter:
         self._last_request = 0.0
         self._profiles: dict[str, tuple[float, str]] = {}
         self._socket: Any = None
+        self.served: Served | None = None  # from auth.test at start; until then every request is refused
         self._register()
 
     # ---- lifecycle ------------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        await self._learn_workspace()
         loop = asyncio.get_running_loop()
         self._workers = [loop.create_task(self._worker()) for _ in range(WORKERS)]
         if self.socket_mode:
@@ -106,6 +113,18 @@ class SlackAdapter:
             log.info("Slack: connected in Socket Mode")
         else:
             log.info("Slack: ready for HTTP requests at /slack/events")
+
+    async def _learn_workspace(self) -> None:
+        """Ask Slack which workspace (or org) the token serves; the core fills it into older rows."""
+        try:
+            answer = await self.client.auth_test()
+            served = Served.from_auth_test(answer.data if isinstance(answer.data, dict) else {})
+        except Exception as exc:  # noqa: BLE001 - reported in one line: the start cannot go on without it
+            raise RuntimeError(f"Slack: could not learn which workspace SLACK_BOT_TOKEN serves (auth.test: "
+                               f"{type(exc).__name__}); check the token and SLACK_API_BASE_URL") from None
+        await self.core.serve_workspace(PLATFORM, served.workspace)
+        self.served = served
+        log.info("Slack: serving %s %s", served.kind(), served.workspace)
 
     async def stop(self) -> None:
         if self._socket is not None:
@@ -159,6 +178,7 @@ class SlackAdapter:
 
     def _register(self) -> None:
         bolt = self.bolt
+        bolt.middleware(self._only_served_workspace)
         bolt.command(self.settings.slack_command)(self._on_command)
         bolt.event("app_mention")(self._on_mention)
         bolt.event("message")(self._on_message)
@@ -169,6 +189,22 @@ class SlackAdapter:
         for entry in self.core.registry.entries():  # the manifest's shortcuts (render.shortcuts), same ids
             bolt.shortcut(entry.id)(self._shortcut_listener(entry))
         bolt.error(self._on_error)
+
+    async def _only_served_workspace(self, body: dict[str, Any], context: Any,
+                                     next: Any) -> BoltResponse | None:  # noqa: A002 - bolt's name
+        """Let through only requests from members of the workspace (or org) this installation serves: the
+        same user id in another workspace is another person, with none of this one's roles."""
+        served = self.served
+        theirs = served.of_request(body, context) if served else None
+        if served is not None and theirs == served.workspace:
+            await next()
+            return None
+        log.warning("Slack: refused a request (%s) from %s %s (this installation serves %s)",
+                    request_kind(body), served.kind() if served else "workspace", theirs or "unknown",
+                    served.workspace if served else "none yet")
+        if "command" in body:  # a slash command shows its ack's text to the one who typed it
+            return BoltResponse(status=200, body="This app does not serve this workspace; nothing was done.")
+        return BoltResponse(status=200, body="")  # acknowledged, so Slack does not retry; nothing is done
 
     async def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
         log.error("Slack: listener error %s for a %s request", type(error).__name__, body.get("type", "?"))
@@ -182,27 +218,30 @@ class SlackAdapter:
         """The member, with their Slack display name; their profile's zone is learned on the way."""
         cached = self._profiles.get(user_id)
         if cached and time.monotonic() - cached[0] < PROFILE_TTL:
-            return Member(PLATFORM, user_id, cached[1])
+            return self._member(user_id, cached[1])
         name = fallback_name
         try:
             info = (await self.client.users_info(user=user_id)).get("user") or {}
             profile = info.get("profile") or {}
             name = profile.get("display_name") or profile.get("real_name") or info.get("real_name") \
                 or info.get("name") or fallback_name
-            member = Member(PLATFORM, user_id, name)
+            member = self._member(user_id, name)
             if info.get("tz"):
                 await self.core.learn_timezone(member, str(info["tz"]))
         except Exception as exc:  # noqa: BLE001 - a name is cosmetic; the request goes on without it
             log.warning("Slack: users.info failed for a member (%s)", type(exc).__name__)
         self._profiles[user_id] = (time.monotonic(), name)
-        return Member(PLATFORM, user_id, name)
+        return self._member(user_id, name)
+
+    def _member(self, user_id: str, name: str = "") -> Member:
+        """A member of the workspace this installation serves (every request that gets here is from it)."""
+        return Member(PLATFORM, user_id, name, self.served.workspace if self.served else "")
 
     async def _zone_for_id(self, user_id: str) -> str:
-        return await self.core.member_zone(Member(PLATFORM, user_id))
+        return await self.core.member_zone(self._member(user_id))
 
-    @staticmethod
-    def mentions(text: str) -> dict[str, Member]:
-        return {m.group(0): Member(PLATFORM, m.group(1), m.group(2) or "") for m in MENTION.finditer(text)}
+    def mentions(self, text: str) -> dict[str, Member]:
+        return {m.group(0): self._member(m.group(1), m.group(2) or "") for m in MENTION.finditer(text)}
 
     async def run(self, incoming: Incoming, target: Target) -> None:
         """Dispatch to the core and send its replies back where the request came from."""

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
 from bot.commands import CommandRegistry, MessageAction
-from bot.messages import Choice, FieldKind, Form, FormField, Item, Reply
+from bot.messages import Choice, FieldKind, Form, FormField, Item, Member, Reply
 from bot.messenger import format_in_zone, render_times
 
 # Block Kit limits (docs.slack.dev; also slack_sdk.models.blocks / views validators).
@@ -287,10 +287,11 @@ def form_to_modal(form: Form, *, callback_id: str = "copbot_form", private_metad
 
 
 def _fixed_text(value: Any) -> str:
-    """A fixed form value for reading: a Slack member id ("slack:U123") becomes a mention."""
+    """A fixed form value for reading: a Slack member's stable id ("slack:T123:U456") becomes a mention."""
     text = str(value)
-    if text.startswith("slack:"):
-        return f"<@{escape(text.removeprefix('slack:'))}>"
+    member = Member.from_ref(text)
+    if member is not None and member.platform == "slack":
+        return f"<@{escape(member.user_id)}>"
     return escape(text)
 
 

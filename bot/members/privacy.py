@@ -11,16 +11,17 @@ import re
 from datetime import datetime
 from typing import Annotated, Any
 
-from sqlmodel import Session, select
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
 
 from bot import platform_events, zones
 from bot.commands import CommandGroup, Opt
-from bot.context import Context, ensure_member
+from bot.context import Context, ensure_member, find_member
 from bot.errors import CommandError
 from bot.feature import PrivacyHook
 from bot.members import files
 from bot.messages import Attachment, Member, Reply
-from bot.store.models import AuditEntry, MemberProfile, MemberRecord, RoleGrant, UnreachableMember
+from bot.store.models import AuditEntry, MemberProfile, MemberRecord, RoleGrant, UnreachableMember, is_member
 
 PROFILE_FIELDS = ("timezone", "platform_timezone", "organisation", "role_title", "jurisdiction", "forum_invites", "dm_reminders",
                   "quiet_start", "quiet_end", "show_in_lists", "forum_reminders")
@@ -31,16 +32,14 @@ def _profile_export(profile: MemberProfile) -> dict[str, Any]:
 
 
 def _core_export(session: Session, record: MemberRecord) -> dict[str, Any]:
-    grants = session.exec(select(RoleGrant).where(RoleGrant.platform == record.platform,
-                                                  RoleGrant.user_id == record.user_id))
-    actions = session.exec(select(AuditEntry).where(AuditEntry.platform == record.platform,
-                                                    AuditEntry.user_id == record.user_id))
+    who = record.as_member()
+    grants = session.exec(select(RoleGrant).where(is_member(RoleGrant, who)))
+    actions = session.exec(select(AuditEntry).where(is_member(AuditEntry, who)))
     profile = session.get(MemberProfile, record.id)
-    unreachable = session.exec(select(UnreachableMember).where(UnreachableMember.platform == record.platform,
-                                                               UnreachableMember.user_id == record.user_id)).first()
+    unreachable = session.exec(select(UnreachableMember).where(is_member(UnreachableMember, who))).first()
     return {
-        "member": {"platform": record.platform, "user_id": record.user_id, "display_name": record.display_name,
-                   "first_seen": record.created_at.isoformat()},
+        "member": {"platform": record.platform, "workspace": record.workspace, "user_id": record.user_id,
+                   "display_name": record.display_name, "first_seen": record.created_at.isoformat()},
         "profile": _profile_export(profile) if profile else None,
         "roles": [{"scope": g.scope, "role": g.role, "granted_at": g.granted_at.isoformat()} for g in grants],
         "audited_actions": [{"at": a.at.isoformat(), "action": a.action, "detail": a.detail} for a in actions],
@@ -50,23 +49,26 @@ def _core_export(session: Session, record: MemberRecord) -> dict[str, Any]:
 
 
 def _core_forget(session: Session, record: MemberRecord, now: datetime) -> int:
-    changed = 0
-    for g in session.exec(select(RoleGrant).where(RoleGrant.platform == record.platform,
-                                                  RoleGrant.user_id == record.user_id)):
+    changed, who = 0, record.as_member()
+    for g in session.exec(select(RoleGrant).where(is_member(RoleGrant, who))):
         session.delete(g)
         changed += 1
     # The audit log keeps what was done, not who did it or to whom.
-    for a in session.exec(select(AuditEntry).where(AuditEntry.platform == record.platform,
-                                                   AuditEntry.user_id == record.user_id)):
-        a.user_id, a.actor_name = "forgotten", "a forgotten member"
+    for a in session.exec(select(AuditEntry).where(is_member(AuditEntry, who))):
+        a.workspace, a.user_id, a.actor_name = "", "forgotten", "a forgotten member"
         session.add(a)
         changed += 1
-    ident = f"{record.platform}:{record.user_id}"
-    mention = re.compile(re.escape(ident) + r"( \([^)]*\))?")
-    for a in session.exec(select(AuditEntry).where(AuditEntry.detail.contains(ident))):  # type: ignore[attr-defined]
-        a.detail = mention.sub("a forgotten member", a.detail)
-        session.add(a)
-        changed += 1
+    # Details name members by their stable id; entries written before ids carried a workspace name them by
+    # platform:user_id, which meant this same member (the installation served one workspace).
+    idents = {who.ref, f"{who.platform}:{who.user_id}"}
+    mention = re.compile("(?:" + "|".join(map(re.escape, sorted(idents))) + r")(?![\w:])( \([^)]*\))?")
+    named = or_(*(col(AuditEntry.detail).contains(ident) for ident in idents))
+    for a in session.exec(select(AuditEntry).where(named)):
+        detail = mention.sub("a forgotten member", a.detail)
+        if detail != a.detail:
+            a.detail = detail
+            session.add(a)
+            changed += 1
     # Roles they granted stay, without their name.
     if record.display_name:
         for g in session.exec(select(RoleGrant).where(RoleGrant.granted_by == record.display_name)):
@@ -77,8 +79,7 @@ def _core_forget(session: Session, record: MemberRecord, now: datetime) -> int:
     profile = session.get(MemberProfile, record.id)
     if profile is not None:
         session.delete(profile)
-    for u in session.exec(select(UnreachableMember).where(UnreachableMember.platform == record.platform,
-                                                          UnreachableMember.user_id == record.user_id)):
+    for u in session.exec(select(UnreachableMember).where(is_member(UnreachableMember, who))):
         session.delete(u)
     session.delete(record)
     return changed + 1
@@ -90,8 +91,7 @@ me = CommandGroup("me", "your profile and your data")
 
 
 def _record(session: Session, member: Member) -> MemberRecord | None:
-    return session.exec(select(MemberRecord).where(MemberRecord.platform == member.platform,
-                                                   MemberRecord.user_id == member.user_id)).first()
+    return find_member(session, member)
 
 
 @me.command("data")

@@ -9,13 +9,13 @@ import re
 from enum import Enum
 from typing import Annotated
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bot.commands import CommandGroup, Opt
-from bot.context import Context, ensure_member
+from bot.context import Context, ensure_member, find_member
 from bot.errors import ArgumentError
 from bot.messages import Member, Reply
-from bot.store.models import MemberProfile, MemberRecord
+from bot.store.models import MemberProfile
 
 profile_group = CommandGroup("me", "")  # adds to the core's `me` group
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -57,8 +57,7 @@ async def me_show(ctx: Context) -> Reply:
     member, default_zone = ctx.member, ctx.settings.timezone
 
     def load(session: Session) -> tuple[tuple[str, str], ...]:
-        record = session.exec(select(MemberRecord).where(MemberRecord.platform == member.platform,
-                                                         MemberRecord.user_id == member.user_id)).first()
+        record = find_member(session, member)
         p = (session.get(MemberProfile, record.id) if record else None) or MemberProfile(member_id=0)
         return (
             ("Time zone", p.timezone or (f"{p.platform_timezone} (from your chat profile)" if p.platform_timezone

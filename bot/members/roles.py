@@ -1,4 +1,4 @@
-"""Roles (member < coordinator < admin) on (platform, user id), and the audit log admins can read."""
+"""Roles (member < coordinator < admin) on (platform, workspace, user id), and the audit log admins read."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from bot.context import Context, write_audit
 from bot.errors import CommandError
 from bot.messages import Item, Member, Reply
 from bot.permissions import Role
-from bot.store.models import AuditEntry, RoleGrant
+from bot.store.models import AuditEntry, RoleGrant, is_member, member_of
 
 COMMUNITY = "community"
 
@@ -20,26 +20,25 @@ COMMUNITY = "community"
 def role_of(session: Session, settings: Settings, member: Member, scope: str = COMMUNITY) -> Role:
     if settings.is_bootstrap_admin(member):
         return Role.ADMIN
-    grant = session.exec(
-        select(RoleGrant).where(RoleGrant.platform == member.platform, RoleGrant.user_id == member.user_id,
-                                RoleGrant.scope == scope)
-    ).first()
+    grant = _grant(session, member, scope)
     return Role(grant.role) if grant else Role.MEMBER
+
+
+def _grant(session: Session, member: Member, scope: str) -> RoleGrant | None:
+    return session.exec(select(RoleGrant).where(is_member(RoleGrant, member),
+                                                RoleGrant.scope == scope)).first()
 
 
 def set_role(session: Session, member: Member, role: Role, granted_by: str, scope: str = COMMUNITY) -> Role:
     """Give `member` exactly `role` (member removes the grant). Returns the previous role."""
-    grant = session.exec(
-        select(RoleGrant).where(RoleGrant.platform == member.platform, RoleGrant.user_id == member.user_id,
-                                RoleGrant.scope == scope)
-    ).first()
+    grant = _grant(session, member, scope)
     previous = Role(grant.role) if grant else Role.MEMBER
     if role == Role.MEMBER:
         if grant is not None:
             session.delete(grant)
     elif grant is None:
-        session.add(RoleGrant(platform=member.platform, user_id=member.user_id, scope=scope, role=int(role),
-                              granted_by=granted_by))
+        session.add(RoleGrant(platform=member.platform, workspace=member.workspace, user_id=member.user_id,
+                              scope=scope, role=int(role), granted_by=granted_by))
     else:
         grant.role = int(role)
         grant.granted_by = granted_by
@@ -52,13 +51,11 @@ def follow_platform_role(session: Session, settings: Settings, member: Member, h
     coordinator notices and per-network checks see it too. Only grants made this way follow the platform:
     a role given with `role grant` is never lowered by it. Changes are audited. Returns the member's role."""
     marker = f"{member.platform} role"
-    grant = session.exec(select(RoleGrant).where(RoleGrant.platform == member.platform,
-                                                 RoleGrant.user_id == member.user_id,
-                                                 RoleGrant.scope == COMMUNITY)).first()
+    grant = _grant(session, member, COMMUNITY)
     follows = grant is not None and grant.granted_by == marker
     if (grant is None and hint > Role.MEMBER) or (follows and grant is not None and Role(grant.role) != hint):
         previous = set_role(session, member, hint, granted_by=marker)
-        write_audit(session, member, "role set", f"{member.platform}:{member.user_id} {previous.label} -> "
+        write_audit(session, member, "role set", f"{member.ref} {previous.label} -> "
                     f"{hint.label} (follows their {marker})")
     return role_of(session, settings, member)
 
@@ -92,7 +89,7 @@ async def grant(
     def apply(session: Session) -> Role:
         previous = set_role(session, member, new_role, granted_by=ctx.member.name)
         write_audit(session, ctx.member, "role grant",
-                    f"{member.platform}:{member.user_id} ({member.name}) {previous.label} -> {new_role.label}")
+                    f"{member.ref} ({member.name}) {previous.label} -> {new_role.label}")
         return previous
 
     previous = await ctx.store.run(apply)
@@ -118,7 +115,7 @@ async def revoke(ctx: Context, member: Annotated[Member, Opt(help="whose role to
         previous = set_role(session, member, Role.MEMBER, granted_by=ctx.member.name)
         if previous != Role.MEMBER:
             write_audit(session, ctx.member, "role revoke",
-                        f"{member.platform}:{member.user_id} ({member.name}) {previous.label} -> member")
+                        f"{member.ref} ({member.name}) {previous.label} -> member")
         return previous
 
     previous = await ctx.store.run(apply)
@@ -136,11 +133,12 @@ async def list_roles(ctx: Context) -> Reply:
                                  .order_by(col(RoleGrant.role).desc(), col(RoleGrant.user_id))))
 
     grants = await ctx.store.run(load)
-    items = [Item(title=f"{g.platform}:{g.user_id}", fields=(("Role", Role(g.role).label),
+    items = [Item(title=member_of(g).ref, fields=(("Role", Role(g.role).label),
                                                           ("Granted by", g.granted_by or "—")))
              for g in grants]
-    items += [Item(title=f"{p}:{u}", fields=(("Role", "admin"), ("Granted by", "configuration")))
-              for p, u in sorted(ctx.settings.bootstrap_admins)]
+    items += [Item(title=Member(p, u, workspace=w).ref,
+                   fields=(("Role", "admin"), ("Granted by", "configuration")))
+              for p, w, u in sorted(ctx.settings.bootstrap_admins)]
     if not items:
         return Reply("Nobody has a role yet. An admin gives one with: role grant @member coordinator")
     return Reply(f"{len(items)} coordinator(s) and admin(s):", items=tuple(items))
@@ -164,7 +162,8 @@ async def audit_list(
     if not entries:
         return Reply("The audit log is empty.")
     items = tuple(
-        Item(title=f"{e.at:%Y-%m-%d %H:%M} UTC · {e.actor_name} ({e.platform}:{e.user_id})",
+        Item(title=f"{e.at:%Y-%m-%d %H:%M} UTC · {e.actor_name} "
+                   f"({member_of(e).ref})",
              body=f"{e.action}: {e.detail}" if e.detail else e.action)
         for e in entries
     )

@@ -173,9 +173,10 @@ async def _answer(ctx: Context, network: str, who: Member, approve: bool) -> Rep
         verb = "approve" if approve else "decline"
         text = (f"Welcome: your request to join {n.name} was approved." if approve
                 else f"Your request to join {n.name} was declined. A coordinator can tell you more.")
-        svc.tell(session, f"network:{n.id}:{verb}:{record.id}:{now.isoformat()}", now, who.key, text)
+        svc.tell(session, f"network:{n.id}:{verb}:{record.id}:{now.isoformat()}", now,
+                 (who.platform, who.user_id), text)
         name = record.display_name or who.name
-        write_audit(session, member, f"network {verb}", f"{n.slug} {who.platform}:{who.user_id} ({name})")
+        write_audit(session, member, f"network {verb}", f"{n.slug} {who.ref} ({name})")
         return n, name
 
     n, name = await ctx.store.run(apply)
@@ -217,13 +218,15 @@ async def invite(ctx: Context, network: NetworkRef, member: Who) -> Reply:
         if state is MembershipState.INVITED:
             text = f"{me.name} invites you to join the network {n.name}." + (
                 f" {n.description[:300]}" if n.description else "")
-            svc.tell(session, f"network:{n.id}:invite:{record.id}:{now.isoformat()}", now, who.key, text,
+            svc.tell(session, f"network:{n.id}:invite:{record.id}:{now.isoformat()}", now,
+                     (who.platform, who.user_id), text,
                      [("Accept", f"network join {n.slug}"), ("No thanks", f"network leave {n.slug}")])
         else:
-            svc.tell(session, f"network:{n.id}:approve:{record.id}:{now.isoformat()}", now, who.key,
+            svc.tell(session, f"network:{n.id}:approve:{record.id}:{now.isoformat()}", now,
+                     (who.platform, who.user_id),
                      f"Welcome: your request to join {n.name} was approved.")
         name = record.display_name or who.name
-        write_audit(session, me, "network invite", f"{n.slug} {who.platform}:{who.user_id} ({name})")
+        write_audit(session, me, "network invite", f"{n.slug} {who.ref} ({name})")
         return n, state, name
 
     n, state, name = await ctx.store.run(apply)

@@ -18,14 +18,14 @@ from sqlalchemy import func, or_, select
 from sqlmodel import Session, col
 
 from bot.config import Settings
-from bot.context import ensure_member
+from bot.context import ensure_member, find_member
 from bot.errors import ArgumentError, CommandError, NotAllowed, NotFound
 from bot.members.roles import COMMUNITY, role_of
 from bot.messages import Member
 from bot.networks.models import JoinPolicy, MembershipState, Network, NetworkMember
 from bot.permissions import Role
 from bot.store.db import contains_pattern
-from bot.store.models import MemberProfile, MemberRecord, RoleGrant
+from bot.store.models import MemberProfile, MemberRecord, RoleGrant, member_of
 from scheduling.engine.notices import plan_notice
 
 MAX_DESCRIPTION = 2000
@@ -143,7 +143,7 @@ def coordinators(session: Session, settings: Settings, network: Network) -> list
                                  .order_by(col(RoleGrant.id))).scalars().all()
         if grants:
             return [(g.platform, g.user_id) for g in grants]
-    return sorted(settings.bootstrap_admins)
+    return [(platform, user_id) for platform, _, user_id in sorted(settings.bootstrap_admins)]
 
 
 def coordinator_names(session: Session, network: Network) -> list[str]:
@@ -151,8 +151,7 @@ def coordinator_names(session: Session, network: Network) -> list[str]:
                              .order_by(col(RoleGrant.id))).scalars().all()
     names = []
     for g in grants:
-        record = session.execute(select(MemberRecord).where(MemberRecord.platform == g.platform,
-                                                            MemberRecord.user_id == g.user_id)).scalars().first()
+        record = find_member(session, member_of(g))
         names.append(record.display_name if record and record.display_name else g.user_id)
     return names
 
@@ -207,8 +206,7 @@ def pending(session: Session, network: Network, state: MembershipState = Members
 
 def record_of(session: Session, who: Member, *, create: bool = False) -> MemberRecord | None:
     """`who`'s row, without renaming it (a button names a member by id only, not by display name)."""
-    record = session.execute(select(MemberRecord).where(MemberRecord.platform == who.platform,
-                                                        MemberRecord.user_id == who.user_id)).scalars().first()
+    record = find_member(session, who)
     return ensure_member(session, who) if record is None and create else record
 
 
@@ -283,8 +281,8 @@ def tell(session: Session, key: str, now: datetime, to: tuple[str, str], text: s
 
 
 def mention(record: MemberRecord) -> str:
-    """How a button names a member: `platform:user_id` is accepted wherever @member is."""
-    return f"{record.platform}:{record.user_id}"
+    """How a button names a member: their stable id is accepted wherever @member is."""
+    return record.as_member().ref
 
 
 def export_member(session: Session, record: MemberRecord) -> list[dict[str, Any]]:
@@ -322,8 +320,7 @@ def suggest_networks(session: Session, prefix: str, member: Member, now: datetim
 
 def networks_of(session: Session, member: Member) -> list[Network]:
     """The live networks a member belongs to, by name."""
-    record = session.execute(select(MemberRecord).where(MemberRecord.platform == member.platform,
-                                                        MemberRecord.user_id == member.user_id)).scalars().first()
+    record = find_member(session, member)
     if record is None:
         return []
     return list(session.execute(

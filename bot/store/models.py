@@ -1,11 +1,29 @@
-"""The core's tables: members, role grants and the audit log."""
+"""The core's tables: members, role grants and the audit log.
+
+A member is identified by (platform, workspace, user_id) in every table that names one: `workspace` is the
+Slack team (or Enterprise Grid org) the user id belongs to, "" on platforms without one (console, Discord).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, Text, UniqueConstraint, false, true
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ColumnElement,
+    ForeignKey,
+    Integer,
+    Text,
+    UniqueConstraint,
+    and_,
+    false,
+    true,
+)
 from sqlmodel import Field, SQLModel
+
+from bot.messages import Member
 
 
 def utcnow() -> datetime:
@@ -18,21 +36,30 @@ class MemberRecord(SQLModel, table=True):
     """A person the bot has met, on one platform. Holds only what features need."""
 
     __tablename__ = "member"
-    __table_args__ = (UniqueConstraint("platform", "user_id", name="uq_member_identity"),)
+    __table_args__ = (UniqueConstraint("platform", "workspace", "user_id", name="uq_member_identity"),)
 
     id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(max_length=20)
+    workspace: str = Field(default="", max_length=100)
     user_id: str = Field(max_length=100)
     display_name: str = Field(default="", max_length=200)
     created_at: datetime = Field(default_factory=utcnow)
 
+    def as_member(self) -> Member:
+        return Member(self.platform, self.user_id, self.display_name, self.workspace)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.platform, self.workspace, self.user_id)
+
 
 class RoleGrant(SQLModel, table=True):
     __tablename__ = "role_grant"
-    __table_args__ = (UniqueConstraint("platform", "user_id", "scope", name="uq_role_grant"),)
+    __table_args__ = (UniqueConstraint("platform", "workspace", "user_id", "scope", name="uq_role_grant"),)
 
     id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(max_length=20)
+    workspace: str = Field(default="", max_length=100)
     user_id: str = Field(max_length=100)
     scope: str = Field(default="community", max_length=100)
     role: int
@@ -46,6 +73,7 @@ class AuditEntry(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, index=True)
     platform: str = Field(max_length=20)
+    workspace: str = Field(default="", max_length=100)
     user_id: str = Field(max_length=100)
     actor_name: str = Field(default="", max_length=200)
     action: str = Field(max_length=100)
@@ -93,10 +121,11 @@ class UnreachableMember(SQLModel, table=True):
     """A member a direct message could not reach (DMs closed, blocked): coordinators can list them."""
 
     __tablename__ = "unreachable_member"
-    __table_args__ = (UniqueConstraint("platform", "user_id", name="uq_unreachable_member"),)
+    __table_args__ = (UniqueConstraint("platform", "workspace", "user_id", name="uq_unreachable_member"),)
 
     id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(max_length=20)
+    workspace: str = Field(default="", max_length=100)
     user_id: str = Field(max_length=100)
     reason: str = Field(default="", max_length=200)
     first_at: datetime = Field(default_factory=utcnow)
@@ -112,3 +141,17 @@ class ButtonCommand(SQLModel, table=True):
     key: str = Field(max_length=64, primary_key=True)
     command: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+IDENTITY_TABLES: tuple[type[SQLModel], ...] = (MemberRecord, RoleGrant, AuditEntry, UnreachableMember)
+
+
+def is_member(table: Any, member: Member) -> ColumnElement[bool]:
+    """The WHERE clause "this row names `member`", for any table with platform, workspace and user_id."""
+    return and_(table.platform == member.platform, table.workspace == member.workspace,
+                table.user_id == member.user_id)
+
+
+def member_of(row: Any, display_name: str = "") -> Member:
+    """The member a row of one of those tables names."""
+    return Member(row.platform, row.user_id, display_name, row.workspace)

@@ -173,8 +173,11 @@ async def share(
 
     view = await ctx.store.run(apply)
     ref = practice_ref(view.practice.id or 0)
+    # Said in the channel, a confirmation next to the author's own command would name them: only a named
+    # practice is announced there.
+    shown = Visibility.PUBLIC if attribution is Attribution.NAMED else Visibility.PRIVATE
     return Reply(f"Saved {ref}: {view.practice.title}. Credited as: {attribution_text(view.practice)}.",
-                 items=(practice_item(view),), visibility=Visibility.PUBLIC,
+                 items=(practice_item(view),), visibility=shown,
                  footer=f"Change it with: practice edit {ref}")
 
 
@@ -302,7 +305,8 @@ async def edit(
 ) -> Reply:
     """Change a practice you shared (coordinators can change any). Only the options you give change.
 
-    With only the id it opens the form, filled in.
+    With only the id it opens the form, filled in. How the author is credited is theirs to open up:
+    others may make it less revealing (named, role only, anonymous), never more.
     Example: practice edit P12 --tags budgeting,equity --better-off "Turnout doubled"
     """
     args = dict(title=title, what=what, attribution=attribution, role_description=role_description,
@@ -335,8 +339,14 @@ async def edit(
         if not service.may_edit(session, p, member, is_coordinator):
             raise NotAllowed(f"Only the author or a coordinator can edit {practice_ref(practice_id)}.")
         new_attr = Attribution(fields.get("attribution", p.attribution))
-        _check_attribution(new_attr, fields.get("author_role", p.author_role))
+        new_role = fields.get("author_role", p.author_role)
         is_author = service.is_author(session, p, member)
+        refusal = None if is_author else service.credit_change_refusal(p, new_attr, new_role)
+        if refusal is not None:
+            raise NotAllowed(refusal)
+        _check_attribution(new_attr, new_role)
+        if is_author and new_attr is Attribution.NAMED and not p.author_name:
+            fields["author_name"] = member.name[:200]
         service.update(session, p, fields, labels, ctx.now())
         if not is_author:
             write_audit(session, member, "practice edit",

@@ -26,7 +26,7 @@ def consent_answer(member: Member, author: MemberRecord, state: str, answer: Con
 
     Only the author answers, once; role-only credit needs the words that describe them.
     """
-    if (author.platform, author.user_id) != member.key:
+    if author.key != member.key:
         raise NotAllowed("Only the person who wrote it can answer this request.")
     if state != "pending":
         raise CommandError(f"You already answered this ({state}).")
@@ -36,3 +36,13 @@ def consent_answer(member: Member, author: MemberRecord, state: str, answer: Con
         raise ArgumentError(f"--role-description is needed for role-only credit, e.g. {command} role "
                             '--role-description "a chief of staff in a large city"', "role_description")
     return Attribution(answer.value)
+
+
+def still_visible(attribution: Attribution, ref: str, where: str) -> str:
+    """What an author credited by role or anonymously must know once saved: their words are still shown
+    under their name `where` they wrote them, so anyone who saw them can tell whose the practice is."""
+    if attribution is Attribution.NAMED:
+        return ""
+    return (f" Note: {where} is still visible under your name, word for word, so anyone who saw it can tell "
+            f"this practice is yours. To reword the practice: practice edit {ref} --what "
+            f"\"your reworded text\" (you can also edit or delete {where} itself).")

@@ -12,9 +12,20 @@ from bot.store.models import utcnow
 
 
 class Attribution(str, Enum):
+    """How a practice's author is credited; only the author may make it more revealing."""
+
     NAMED = "named"
     ROLE = "role"  # role only: "a chief of staff in a large city"
     ANONYMOUS = "anonymous"  # Chatham House Rule
+
+    @property
+    def openness(self) -> int:
+        """How much the credit reveals about the author: anonymous 0, role only 1, named 2."""
+        return (Attribution.ANONYMOUS, Attribution.ROLE, Attribution.NAMED).index(self)
+
+    @property
+    def label(self) -> str:
+        return "role only" if self is Attribution.ROLE else self.value
 
 
 class Level(str, Enum):

@@ -20,7 +20,11 @@ from bot.messages import Member, Reply
 from bot.store.models import MemberRecord
 from content.practices import service
 from content.practices.commands import practice_ref
-from content.practices.consent import Consent, consent_answer  # the same answers as a forum capture request
+from content.practices.consent import (  # the same answers as a forum capture request
+    Consent,
+    consent_answer,
+    still_visible,
+)
 from content.practices.models import PracticeProposal
 from scheduling.engine.notices import plan_notice
 
@@ -57,7 +61,7 @@ async def practice_propose(
         cmd = ctx.services.registry.commands["practice propose"]
         return Reply(f"Check what {author.name} wrote; they will be asked before anything is saved.",
                      form=cmd.to_form({"title": title, "what": what, "link": link},
-                                      fixed={"author": f"{author.platform}:{author.user_id}"}))
+                                      fixed={"author": author.ref}))
     if link and not link.startswith(("https://", "http://")):
         raise ArgumentError("--link must be a web address starting with https://", "link")
 
@@ -115,7 +119,7 @@ async def practice_from_message(
         return Reply("Check the practice and choose how you are credited, then submit.", form=form)
     await ctx.store.run(lambda s: ensure_member(s, author))  # the form carries their id: keep their name
     form = registry.commands["practice propose"].to_form({"title": title, "what": words, "link": link},
-                                                         fixed={"author": f"{author.platform}:{author.user_id}"})
+                                                         fixed={"author": author.ref})
     return Reply(f"Check what {author.name} wrote; they will be asked before anything is saved.", form=form)
 
 
@@ -149,12 +153,12 @@ async def practice_consent(
                                       author_role=role_description, author_name=member.name[:200],
                                       source_platform=author.platform, source_link=row.link,
                                       source_note="proposed by another member")
-        p = service.create(session, Member(author.platform, author.user_id, member.name), fields, {}, ctx.now())
+        p = service.create(session, member, fields, {}, ctx.now())
         row.state, row.practice_id = "accepted", p.id
         session.add(row)
         ref = practice_ref(p.id or 0)
         return Reply(f"Thank you. Saved as {ref}: {p.title}. Credited as: {service.attribution_text(p)}. "
-                     f"Change it with: practice edit {ref}")
+                     f"Change it with: practice edit {ref}{still_visible(attribution, ref, 'your message')}")
 
     return await ctx.store.run(apply)
 

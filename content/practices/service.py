@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterable, Sequence
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
-from bot.context import ensure_member
+from bot.context import ensure_member, find_member
 from bot.errors import ArgumentError, NotAllowed, NotFound
 from bot.messages import Member
 from bot.store import fulltext
@@ -206,8 +206,7 @@ def get(session: Session, practice_id: int) -> Practice:
 def may_edit(session: Session, p: Practice, member: Member, is_coordinator: bool) -> bool:
     if is_coordinator:
         return True
-    record = session.exec(select(MemberRecord).where(MemberRecord.platform == member.platform,
-                                                     MemberRecord.user_id == member.user_id)).first()
+    record = find_member(session, member)
     if record is None:
         return False
     if p.author_id is not None and p.author_id == record.id:
@@ -216,9 +215,26 @@ def may_edit(session: Session, p: Practice, member: Member, is_coordinator: bool
     return steward is not None and steward.member_id == record.id
 
 
+def credit_change_refusal(p: Practice, attribution: Attribution, role_description: str) -> str | None:
+    """Why someone other than the author may not give `p` this credit; None when they may.
+
+    The author chose how to be credited: anyone else may only make it less revealing (named -> role only
+    -> anonymous), never more, and may not reword how a role-only author is described."""
+    ref, current = practice_ref(p.id or 0), Attribution(p.attribution)
+    if attribution.openness > current.openness:
+        lower = (f" You may make it less revealing, for example: practice edit {ref} --attribution anonymous"
+                 if current is not Attribution.ANONYMOUS else "")
+        return (f"Only the author of {ref} can make its credit more revealing (it is {current.label}; you "
+                f"asked for {attribution.label}): they chose how to be credited. Nothing was changed.{lower}")
+    if attribution is current is Attribution.ROLE and role_description != p.author_role:
+        return (f"Only the author of {ref} can change how they are described. Nothing was changed. You may "
+                f"make it anonymous instead: practice edit {ref} --attribution anonymous")
+    return None
+
+
 def is_author(session: Session, p: Practice, member: Member) -> bool:
     author = session.get(MemberRecord, p.author_id) if p.author_id is not None else None
-    return author is not None and (author.platform, author.user_id) == member.key
+    return author is not None and author.key == member.key
 
 
 def hand_over(session: Session, author_id: int, steward_id: int, now: datetime) -> list[Practice]:
@@ -360,8 +376,7 @@ def search(session: Session, query: str, filters: Filters, *, limit: int, offset
 
 
 def authored_by(session: Session, member: Member) -> list[PracticeView]:
-    record = session.exec(select(MemberRecord).where(MemberRecord.platform == member.platform,
-                                                     MemberRecord.user_id == member.user_id)).first()
+    record = find_member(session, member)
     if record is None:
         return []
     practices = session.exec(select(Practice).where(Practice.author_id == record.id)

@@ -15,7 +15,7 @@ from sqlalchemy import func, or_, text
 from sqlmodel import Session, col, select
 
 from bot.commands import INT_MAX
-from bot.context import ensure_member
+from bot.context import ensure_member, find_member
 from bot.errors import ArgumentError, NotFound
 from bot.messages import Member
 from bot.store import fulltext
@@ -290,8 +290,7 @@ def change_interests(session: Session, member: Member, add: Sequence[str], remov
 
 
 def member_record(session: Session, member: Member) -> MemberRecord | None:
-    return session.exec(select(MemberRecord).where(MemberRecord.platform == member.platform,
-                                                   MemberRecord.user_id == member.user_id)).first()
+    return find_member(session, member)
 
 
 # ---- privacy --------------------------------------------------------------------------------------

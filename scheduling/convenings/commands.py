@@ -18,7 +18,7 @@ from bot.messages import Attachment, Choice, Item, Reply
 from bot.networks import service as networks
 from bot.networks.models import Network
 from bot.networks.params import NetworkRef, coordinators_of
-from bot.zones import member_zone
+from bot.zones import zone_for
 from scheduling.convenings import calendar as cal
 from scheduling.convenings import mirror as convening_mirror
 from scheduling.convenings import service as svc
@@ -53,7 +53,7 @@ def _start(text: str, zone: str, now: datetime) -> tuple[datetime, str]:
 
 
 def _reader_zone(session: Session, ctx: Context) -> str:
-    return member_zone(session, ctx.member.platform, ctx.member.user_id, ctx.settings.timezone)
+    return zone_for(session, ctx.member, ctx.settings.timezone)
 
 
 def _managed(session: Session, convening: int, now: datetime, doing: str) -> Convening:

@@ -5,12 +5,11 @@ from typing import Mapping
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from bot.context import Context, Services
+from bot.context import Context, Services, find_member
 from bot.feature import Feature, HomeSection, HttpAnswer, PrivacyHook, Route
 from bot.messages import Choice, Item, Reply
 from bot.networks.models import Network
 from bot.networks.service import networks_of
-from bot.store.models import MemberRecord
 from bot.zones import zone_for
 from scheduling.convenings import calendar, mirror, models, service
 from scheduling.convenings.commands import calendar_group, convening_group
@@ -27,8 +26,7 @@ async def _upcoming(ctx: Context) -> Reply:
 
     def load(session: Session) -> Reply:
         mine = networks_of(session, member)
-        record = session.execute(select(MemberRecord).where(
-            MemberRecord.platform == member.platform, MemberRecord.user_id == member.user_id)).scalars().first()
+        record = find_member(session, member)
         zone = zone_for(session, member, default)
         items = []
         if mine:

@@ -22,7 +22,7 @@ from bot.messages import Choice, Item, Member, Reply
 from bot.networks import service as networks
 from bot.networks.models import Network
 from bot.networks.params import NetworkRef, coordinators_of
-from bot.zones import member_zone
+from bot.zones import zone_for
 from scheduling.convenings import mirror as convening_mirror
 from scheduling.convenings import service as svc
 from scheduling.convenings.models import DEFAULT_LEADS, Convening, ConveningSeries, ConveningStatus
@@ -135,7 +135,7 @@ async def series_command(
 
     def apply(session: Session) -> tuple[ConveningSeries, list[Convening], str, str]:
         n = networks.find(session, network)
-        reader = member_zone(session, member.platform, member.user_id, ctx.settings.timezone)
+        reader = zone_for(session, member, ctx.settings.timezone)
         try:
             zone = zone_named(tz).key if tz else reader
         except WhenError as exc:

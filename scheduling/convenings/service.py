@@ -37,7 +37,7 @@ from bot.networks.service import member_records as network_members
 from bot.networks.service import record_of, tell
 from bot.store.db import contains_pattern
 from bot.store.models import MemberProfile, MemberRecord
-from bot.zones import member_zone
+from bot.zones import zone_of_record
 from scheduling.convenings import mirror as convening_mirror
 from scheduling.convenings.models import (
     DEFAULT_LEADS,
@@ -150,7 +150,7 @@ def tell_network(session: Session, network: Network, convs: list[Convening], now
     for record in network_members(session, network):
         if record.id in leave_out:
             continue
-        zone = member_zone(session, record.platform, record.user_id, community_tz)
+        zone = zone_of_record(session, record.id or 0, community_tz)
         if len(convs) == 1:
             text = (f"New convening of {network.name}: {first.title}, {when_for(first, zone)}. "
                     f"Will you come? convening rsvp {first.id} going|maybe|no")
@@ -227,7 +227,7 @@ def promote(session: Session, conv: Convening, now: datetime, community_tz: str)
         row.answer = Answer.GOING.value
         session.add(row)
         promoted.append(record)
-        zone = member_zone(session, record.platform, record.user_id, community_tz)
+        zone = zone_of_record(session, record.id or 0, community_tz)
         tell(session, f"convening:{conv.id}:promoted:{record.id}:{now.isoformat()}", now,
              (record.platform, record.user_id),
              f"A seat opened: you are now going to {conv.title}, {when_for(conv, zone)}. "

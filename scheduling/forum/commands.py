@@ -22,7 +22,7 @@ from bot.permissions import Role
 from bot.store.models import MemberProfile, MemberRecord
 from bot.zones import zone_for
 from content.practices import service as practices
-from content.practices.consent import Consent, consent_answer
+from content.practices.consent import Consent, consent_answer, still_visible
 from content.practices.models import Attribution, Practice
 from scheduling.engine.models import PlannedPost
 from scheduling.engine.notices import plan_notice
@@ -40,6 +40,9 @@ from scheduling.forum.models import (
 from scheduling.time.cadence import Cadence, CadenceError, holiday_conflicts, parse_cadence
 
 forum_group = CommandGroup("forum", "the monthly open forum")
+IN_THREAD = "your reply in the forum thread"
+REWORD = ("what was done; credited by role or anonymously, reword it: your reply stays in the thread under "
+          "your name")
 
 
 def _zone(ctx: Context, session: Session) -> str:
@@ -153,6 +156,7 @@ async def forum_set(
         fs.post_tags = ",".join(tags)
         if facilitator is not None:
             fs.facilitator_platform, fs.facilitator_user_id = facilitator.platform, facilitator.user_id
+            fs.facilitator_workspace = facilitator.workspace
             fs.facilitator_name = facilitator.name
         fs.updated_at = now
         session.add(fs)
@@ -490,8 +494,7 @@ def _capture(session: Session, reply: ForumReply, occ: ForumOccurrence, author: 
              what: str, attribution: Attribution, role_description: str, now: datetime) -> Practice:
     if reply.practice_id is not None:
         raise CommandError(f"R{reply.id} is already saved as practice P{reply.practice_id}.")
-    author_member = Member(author.platform, author.user_id, author.display_name)
-    p = practices.create(session, author_member, {
+    p = practices.create(session, author.as_member(), {
         "title": title, "what": what, "attribution": attribution.value, "author_role": role_description,
         "author_name": author.display_name, "source_platform": author.platform, "source_link": reply.link,
         "source_note": f"open forum {occ.slot}", "forum_occurrence_id": occ.id, "links": "",
@@ -507,7 +510,7 @@ async def forum_capture(
     reply: Annotated[int, Opt(help="the reply's id, like R12", converter=_reply_id, metavar="REPLY")],
     *,
     title: Annotated[str | None, Opt(help="a short name for the practice", max_length=200)] = None,
-    what: Annotated[str | None, Opt(help="what was done", long=True, label="What you did")] = None,
+    what: Annotated[str | None, Opt(help=REWORD, long=True, label="What you did")] = None,
     attribution: Annotated[Attribution | None, Opt(help="named, role or anonymous")] = None,
     role_description: Annotated[str, Opt(help="how to describe you if credited by role", max_length=200)] = "",
 ) -> Reply:
@@ -528,7 +531,7 @@ async def forum_capture(
         assert occ is not None and author is not None
         if row.practice_id is not None:
             raise CommandError(f"R{reply} is already saved as practice P{row.practice_id}.")
-        if (author.platform, author.user_id) == member.key:
+        if author.key == member.key:
             if attribution is None:
                 cmd = ctx.services.registry.commands["forum capture"]
                 return Reply("Check the practice and choose how you are credited, then submit.",
@@ -537,10 +540,14 @@ async def forum_capture(
             if attribution is Attribution.ROLE and not role_description.strip():
                 raise ArgumentError('--role-description is needed when attribution is role, e.g. '
                                     '--role-description "a chief of staff in a large city"', "role_description")
-            p = _capture(session, row, occ, author, title=title or practices.title_from_text(row.text), what=what or row.text,
-                         attribution=attribution, role_description=role_description, now=ctx.now())
+            p = _capture(session, row, occ, author, title=title or practices.title_from_text(row.text),
+                         what=what or row.text, attribution=attribution, role_description=role_description,
+                         now=ctx.now())
+            named = attribution is Attribution.NAMED  # a confirmation in the channel would name the author
+            note = still_visible(attribution, f"P{p.id}", IN_THREAD) if (what or row.text) == row.text else ""
             return Reply(f"Saved P{p.id}: {p.title}, from the open forum of {occ.slot}. "
-                         f"Credited as: {practices.attribution_text(p)}.", visibility=Visibility.PUBLIC)
+                         f"Credited as: {practices.attribution_text(p)}.{note}",
+                         visibility=Visibility.PUBLIC if named else Visibility.PRIVATE)
         existing = session.execute(select(CaptureRequest).where(CaptureRequest.reply_id == reply)).scalars().first()
         if existing is not None:
             raise CommandError(f"{author.display_name or 'The author'} has already been asked about R{reply}.")
@@ -552,7 +559,11 @@ async def forum_capture(
         plan_notice(
             session, f"forum:capture:{request.id}", now, platform=author.platform, user_id=author.user_id,
             text=(f"{member.name} would like to save what you shared in the open forum of {occ.slot} as a "
-                  f"shared practice: \"{excerpt}\"\nNothing is saved unless you agree. How should you be credited?"),
+                  f"shared practice: \"{excerpt}\"\nNothing is saved unless you agree. How should you be "
+                  "credited?\nIf you choose role only or anonymous: your reply stays in the thread under "
+                  "your name, so its exact words point to you. To save it reworded, answer with: forum "
+                  f"consent C{request.id} anonymous --what \"your reworded text\" (or role, with "
+                  "--role-description)."),
             choices=[("Named", f"forum consent C{request.id} named"),
                      ("Role only", f"forum consent C{request.id} role"),
                      ("Anonymous", f"forum consent C{request.id} anonymous"),
@@ -581,9 +592,12 @@ async def forum_consent(
     answer: Annotated[Consent, Opt(help="named, role, anonymous, or no")],
     *,
     role_description: Annotated[str, Opt(help="how to describe you if credited by role", max_length=200)] = "",
+    what: Annotated[str | None, Opt(help=REWORD, long=True, label="What you did")] = None,
 ) -> Reply:
     """Answer a request to save your forum reply as a practice.
 
+    Your reply stays in the thread under your name: to be credited by role or anonymously, you may save it
+    reworded with --what.
     Example: forum consent C4 role --role-description "a city manager in the Midwest"
     """
     member = ctx.member
@@ -602,12 +616,14 @@ async def forum_consent(
             req.state = "declined"
             session.add(req)
             return Reply("Understood: your reply is not saved as a practice.")
-        p = _capture(session, row, occ, author, title=practices.title_from_text(row.text), what=row.text,
+        words = (what or "").strip() or row.text
+        p = _capture(session, row, occ, author, title=practices.title_from_text(words), what=words,
                      attribution=attribution, role_description=role_description, now=ctx.now())
         req.state = "accepted"
         session.add(req)
+        note = still_visible(attribution, f"P{p.id}", IN_THREAD) if words == row.text else ""
         return Reply(f"Thank you. Saved as P{p.id}: {p.title}. Credited as: {practices.attribution_text(p)}. "
-                     f"Change it with: practice edit P{p.id}")
+                     f"Change it with: practice edit P{p.id}{note}")
 
     return await ctx.store.run(apply)
 

@@ -24,6 +24,7 @@ class ForumSettings(SQLModel, table=True):
     platform: str = Field(max_length=20)
     channel_id: str = Field(max_length=100)
     facilitator_platform: str = Field(default="", max_length=20)
+    facilitator_workspace: str = Field(default="", max_length=100)
     facilitator_user_id: str = Field(default="", max_length=100)
     facilitator_name: str = Field(default="", max_length=200)
     announce_days: int = 7

@@ -21,10 +21,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlmodel import Session, col
 
-from bot.messages import Choice, Reply, Visibility
+from bot.messages import Choice, Member, Reply, Visibility
 from bot.messenger import DeliveryError, PostTags, format_in_zone, time_mark
-from bot.store.models import MemberProfile, MemberRecord
-from bot.zones import member_zone
+from bot.store.models import MemberProfile, MemberRecord, is_member
+from bot.zones import zone_of_record
 from content.practices.models import Practice
 from content.resources.models import Resource
 from content.resources.service import mentioned_in, resource_ref
@@ -293,7 +293,7 @@ def remind_by_dm(session: Session, fs: ForumSettings, occ: ForumOccurrence, key:
         .where(col(MemberProfile.forum_reminders).is_(True)).order_by(col(MemberRecord.id))).scalars().all()
     told = 0
     for record in rows:
-        zone = member_zone(session, record.platform, record.user_id, community_tz)
+        zone = zone_of_record(session, record.id or 0, community_tz)
         join = f" How to join: {fs.join_info}" if fs.join_info else ""
         text = (f"Reminder: the open forum starts {lead}, {format_in_zone(occ.starts_at, zone)} ({zone}). "
                 f"Topic: {occ.topic_text}.{join}")
@@ -380,8 +380,8 @@ async def on_wrapup(d: Delivery) -> dict[str, Any]:
                 continue
             outbox.plan(session, key=f"forum:{occ.slot}:invite:{member_id}", kind="forum.invite", due_at=now,
                         expires_at=now + timedelta(days=3),
-                        payload={"occurrence_id": occ.id, "platform": platform, "user_id": user_id,
-                                 "reply_id": first_reply})
+                        payload={"occurrence_id": occ.id, "member_id": member_id, "platform": platform,
+                                 "user_id": user_id, "reply_id": first_reply})
         ensure_occurrences(session, fs, now, tz)
 
     await d.store.run(finish)
@@ -395,13 +395,17 @@ async def on_invite(d: Delivery) -> dict[str, Any]:
     def read(session: Session) -> tuple[ForumOccurrence | None, ForumReply | None, bool, str]:
         occ = session.get(ForumOccurrence, p["occurrence_id"])
         reply = session.get(ForumReply, p["reply_id"])
-        record = session.execute(select(MemberRecord).where(MemberRecord.platform == p["platform"],
-                                                            MemberRecord.user_id == p["user_id"])).scalars().first()
+        if "member_id" in p:
+            record = session.get(MemberRecord, p["member_id"])
+        else:  # planned before invitations carried the member's row id
+            who = Member(p["platform"], p["user_id"], workspace=d.settings.workspace(p["platform"]))
+            record = session.execute(select(MemberRecord)
+                                     .where(is_member(MemberRecord, who))).scalars().first()
         profile = session.get(MemberProfile, record.id) if record else None
         wants = record is not None and (profile is None or profile.forum_invites)
         captured = reply is not None and reply.practice_id is not None
-        return occ, reply, wants and not captured, member_zone(session, p["platform"], p["user_id"],
-                                                                d.settings.timezone)
+        zone = zone_of_record(session, record.id or 0, d.settings.timezone) if record else d.settings.timezone
+        return occ, reply, wants and not captured, zone
 
     occ, reply, send, _tz = await d.store.run(read)
     if occ is None or reply is None or not send:

@@ -15,7 +15,7 @@ from bot.messenger import format_in_zone
 from bot.networks import service as networks
 from bot.networks.models import Network
 from bot.networks.params import NetworkRef, coordinators_of
-from bot.zones import member_zone
+from bot.zones import zone_for
 from scheduling.introductions import service as svc
 from scheduling.introductions.models import IntroRound
 from scheduling.time.when import WhenError, parse_start, take_zone, zone_named
@@ -82,7 +82,7 @@ async def plan_round(
 
     def apply(session: Session) -> tuple[Network, IntroRound, str]:
         n = networks.find(session, network)
-        zone = member_zone(session, member.platform, member.user_id, settings.timezone)
+        zone = zone_for(session, member, settings.timezone)
         try:
             named = take_zone(on)[1]
             zone = named.key if named else zone_named(zone).key
@@ -135,8 +135,7 @@ async def status(ctx: Context, network: NetworkRef) -> Reply:
 
     def load(session: Session) -> tuple[svc.Status, str]:
         n = networks.find(session, network)
-        return svc.status(session, n, member), member_zone(session, member.platform, member.user_id,
-                                                           settings.timezone)
+        return svc.status(session, n, member), zone_for(session, member, settings.timezone)
 
     st, zone = await ctx.store.run(load)
     n = st.network

@@ -146,7 +146,7 @@ def record(
             f"coordinators for review: {_refs(mine)}."
         )
         for platform, user_id in coordinators(session):
-            if (platform, user_id) != member.key:
+            if (platform, user_id) != (member.platform, member.user_id):
                 service.dm(
                     session,
                     f"journey:handover:{run.id}:coordinators",

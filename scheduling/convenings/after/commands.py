@@ -184,7 +184,7 @@ async def share(
         what = f"What I tried: {row.text}\nAfter {latest.days} days: {latest.text}"
         if outcome and outcome.lower() != latest.text.lower().rstrip(".!"):
             what += f" ({outcome})"
-        p = practices.create(session, Member(author.platform, author.user_id, author.display_name), {
+        p = practices.create(session, author.as_member(), {
             "title": row.text[:200], "what": what, "attribution": attribution.value,
             "author_role": role_description.strip(), "author_name": author.display_name,
             "source_platform": author.platform, "source_link": "", "links": "",

@@ -13,7 +13,7 @@ from bot.errors import ArgumentError
 from bot.messages import Choice, Item, Reply
 from bot.messenger import format_in_zone
 from bot.networks.params import NetworkRef, coordinators_of
-from bot.zones import member_zone
+from bot.zones import zone_for
 from scheduling.convenings import service as svc
 from scheduling.convenings.datepoll import service as polls
 from scheduling.time.when import WhenError, parse_duration
@@ -24,7 +24,7 @@ PollId = Annotated[int, Opt(help="the date poll's number", min=1, metavar="POLL"
 
 
 def _zone(session: Session, ctx: Context) -> str:
-    return member_zone(session, ctx.member.platform, ctx.member.user_id, ctx.settings.timezone)
+    return zone_for(session, ctx.member, ctx.settings.timezone)
 
 
 @datepoll_group.command("propose", scope=coordinators_of("network"), audited=False)

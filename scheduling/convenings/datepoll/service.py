@@ -22,7 +22,7 @@ from bot.messages import Member
 from bot.networks import service as networks
 from bot.networks.models import MembershipState, Network
 from bot.store.models import MemberRecord
-from bot.zones import member_zone
+from bot.zones import zone_for, zone_of_record
 from scheduling.convenings import service as svc
 from scheduling.convenings.datepoll.models import DatePoll, DatePollMark, DatePollSlot, PollStatus
 from scheduling.convenings.models import Convening
@@ -57,7 +57,7 @@ def propose(session: Session, settings: Settings, network_ref: str, creator: Mem
     if network.archived:
         raise CommandError(f"{network.name} is archived; it holds no new convenings.")
     try:
-        zone = zone_named(tz).key if tz else member_zone(session, creator.platform, creator.user_id, settings.timezone)
+        zone = zone_named(tz).key if tz else zone_for(session, creator, settings.timezone)
     except WhenError as exc:
         raise ArgumentError(f"--tz: {exc}.", "tz") from None
     starts = parse_slots(slots, zone, now)
@@ -189,7 +189,7 @@ def confirm(session: Session, settings: Settings, poll_id: int, position: int, w
         select(DatePollMark.member_id).where(DatePollMark.poll_id == poll.id))).order_by(col(MemberRecord.id))
     ).scalars().all()
     for record in voters:
-        zone = member_zone(session, record.platform, record.user_id, settings.timezone)
+        zone = zone_of_record(session, record.id or 0, settings.timezone)
         networks.tell(session, f"datepoll:{poll.id}:confirmed", now, (record.platform, record.user_id),
                       f"The date for {conv.title} is set: {svc.when_for(conv, zone)}. "
                       f"Will you come? convening rsvp {conv.id} going|maybe|no",
