@@ -493,3 +493,16 @@ async def test_when_a_modal_cannot_be_opened_in_time_a_button_opens_it_later(sla
     shown = slack.last_response()
     buttons = [e for b in shown["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert [b["value"] for b in buttons] == ["practice share"] and "Open the form" in buttons[0]["text"]["text"]
+
+
+async def test_everyday_sentences_with_apostrophes_work_in_slash_cop(slack: SlackWorld) -> None:
+    from tests import everyday
+
+    await slack.cop(f"forum set --rule {RULE} --channel <#C0FORUM|open-forum>")
+    await slack.cop('practice share --title "Office hours" --what "Weekly, for department heads." '
+                    "--attribution named", user="U0BOB", name="bob")
+    await slack.run_until(utc(2026, 3, 3, 17, 0))  # the forum thread is open
+    for line, answer in zip(everyday.LINES, everyday.ANSWERS):
+        await slack.cop(line)
+        assert slack.last_response()["text"].startswith(answer), (line, slack.last_response()["text"])
+    assert await everyday.stored(slack.app) == everyday.STORED
