@@ -392,6 +392,7 @@ class CommandRegistry:
     def __init__(self) -> None:
         self.commands: dict[str, Command] = {}
         self.groups: dict[str, str] = {}
+        self.absent: dict[str, str] = {}  # a group left out of this registry -> why (said when it is typed)
 
     def include(self, group: CommandGroup) -> None:
         if group.name and (group.summary or group.name not in self.groups):
@@ -456,6 +457,8 @@ class CommandRegistry:
         return self.bind(cmd, words[used:], mentions or {}, line=text)
 
     def unknown_message(self, words: list[str], role: Role) -> str:
+        if words[0].lower() in self.absent:
+            return self.absent[words[0].lower()]
         typed = " ".join(words[:2]) if words[0].lower() in self.groups else words[0]
         message = f"I don't know the command {_clip(typed)!r}."
         suggestions = self.suggest(words, role)

@@ -532,11 +532,12 @@ async def test_without_a_notice_channel_an_undeliverable_dm_fails_for_good(sqlit
 # ---- the pure pieces -------------------------------------------------------------------------------------
 
 
-def test_every_registry_command_has_one_slash_command_within_discord_limits() -> None:
+@pytest.mark.parametrize("demo", [False, True], ids=["real-clock", "demo-clock"])
+def test_every_registry_command_has_one_slash_command_within_discord_limits(demo: bool) -> None:
     from adapters.discord.commands import COMMAND_CHARS_MAX, _chars, application_commands, command_paths
     from bot.app import build_registry
 
-    registry = build_registry()
+    registry = build_registry(demo=demo)
     payloads = application_commands(registry)
     assert all(_chars(p) <= COMMAND_CHARS_MAX for p in payloads) and len(payloads) <= 100
     paths = command_paths(registry)
