@@ -517,3 +517,5 @@ async def test_everyday_sentences_with_apostrophes_work_in_slash_cop(slack: Slac
         await slack.cop(line)
         assert slack.last_response()["text"].startswith(answer), (line, slack.last_response()["text"])
     assert await everyday.stored(slack.app) == everyday.STORED
+    await slack.cop("forum propose R&amp;D budgets &lt;2% &amp;amp; no &gt; signs")  # as Slack sends & < >
+    assert (await everyday.stored(slack.app))["topic"][-1] == "R&D budgets <2% &amp; no > signs"
