@@ -75,8 +75,8 @@ def build_registry(features: tuple[Feature, ...] = FEATURES, *, demo: bool = Fal
             if demo:
                 registry.include(group)
             else:
-                registry.absent[group.name] = (f"The {group.name} commands exist only in a demo: start copbot "
-                                               f"with --demo (for example ./dev run --demo).")
+                registry.absent[group.name] = (f"The {group.name} commands exist only in a demo: start "
+                                               "copbot with --demo (for example ./dev run --demo).")
     return registry
 
 

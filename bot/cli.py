@@ -31,18 +31,19 @@ def _port(text: str) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="copbot", description="A community-of-practice bot.")
     sub = parser.add_subparsers(dest="command")
-    run = sub.add_parser("run", help="start the bot: Slack and/or Discord when their tokens are set, else the console")
+    run = sub.add_parser("run", help="start the bot: Slack and/or Discord when their tokens are set, "
+                                     "else the console")
     console = sub.add_parser("console", help="start the local console")
-    serve = sub.add_parser("serve", help="run the HTTP server (Slack events, health check, calendar feeds), the "
-                                         "scheduler and the configured platforms")
+    serve = sub.add_parser("serve", help="run the HTTP server (Slack events, health check, calendar feeds), "
+                                         "the scheduler and the configured platforms")
     for p in (run, console):
         p.add_argument("--as", dest="user", default="me", help="console: who you are (default: me)")
         p.add_argument("--role", default="admin", choices=[r.label for r in Role],
                        help="console: your role (default: admin, so you can try everything)")
     for p in (run, console, serve):
         p.add_argument("--demo", action="store_true",
-                       help="a demo clock admins move with `clock next`, `clock set` or `clock advance 1d` to "
-                            "watch the forum run; it keeps its time across restarts (on every platform)")
+                       help="a demo clock admins move with `clock next`, `clock set` or `clock advance 1d` "
+                            "to watch the forum run; it keeps its time across restarts (on every platform)")
     for p in (run, serve):
         p.add_argument("--host", help="address to listen on for HTTP (overrides HOST; default 127.0.0.1)")
         p.add_argument("--port", type=_port, help="port to listen on for HTTP (overrides PORT; default 8080)")

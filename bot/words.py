@@ -81,7 +81,8 @@ def split_words(line: str) -> list[Word]:
             close = closers.after(PAIRS[line[quote_at]], quote_at)
             if close is not None:
                 grouped_by = line[quote_at] if quote_at == start else ""  # `--flag="a b"` stays a flag
-                words.append(Word(line[start:quote_at] + line[quote_at + 1:close], start, close + 1, grouped_by))
+                text = line[start:quote_at] + line[quote_at + 1:close]
+                words.append(Word(text, start, close + 1, grouped_by))
                 i = close + 1
                 continue
         words.append(Word(line[start:i], start, i))

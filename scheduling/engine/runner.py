@@ -287,7 +287,8 @@ class Scheduler:
         while self._passes:  # let passes in progress finish their posts and record them (never half-sent)
             _, pending = await asyncio.wait(set(self._passes), timeout=SEND_TIMEOUT)
             if pending:
-                log.warning("%d scheduler pass(es) still running at stop; their claims time out", len(pending))
+                log.warning("%d scheduler pass(es) still running at stop; their claims time out",
+                            len(pending))
                 break
         if self.is_leader:
             self.is_leader = False
