@@ -88,7 +88,9 @@ class Scheduler:
         self.is_leader = False
         self._lock = asyncio.Lock()
         self._aps: AsyncIOScheduler | None = None
-        self._passes: set[asyncio.Task[Any]] = set()
+        self._passes: set[asyncio.Task[Any]] = set()  # alarm passes and lease renewals under way
+        self._pass_wanted = False  # an alarm pass is waiting to start: later alarms need no other
+        self._renewal: asyncio.Task[Any] | None = None
 
     # ---- wiring ------------------------------------------------------------------------------
     def handle(self, kind: str) -> Callable[[Handler], Handler]:
@@ -105,6 +107,7 @@ class Scheduler:
     async def tick(self) -> TickReport:
         """Send everything due now. Safe to call at any time; one pass runs at a time."""
         async with self._lock:
+            self._pass_wanted = False  # this pass serves every alarm rung so far
             report = TickReport()
             now = self.clock()
             skipped = await self.store.run(lambda s: self._housekeeping(s, now))
@@ -216,15 +219,19 @@ class Scheduler:
     async def _start_pass(self) -> None:
         """The alarm's job: start a pass as a task of our own and return. APScheduler cancels the jobs it
         runs when it shuts down; our own tasks are left to finish their posts and record them (`stop`)."""
-        self._spawn(self._safe_tick())
+        if not self._pass_wanted:
+            self._pass_wanted = True
+            self._spawn(self._safe_tick())
 
     async def _start_lease_renewal(self) -> None:
-        self._spawn(self._renew_lease())
+        if self._renewal is None or self._renewal.done():
+            self._renewal = self._spawn(self._renew_lease())
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(work)
         self._passes.add(task)
         task.add_done_callback(self._passes.discard)
+        return task
 
     async def settle(self) -> None:
         """Wait for passes under way, then send whatever is due now (when this process runs the
@@ -249,6 +256,7 @@ class Scheduler:
 
     async def _safe_tick(self) -> None:
         if not self.is_leader:
+            self._pass_wanted = False
             return
         try:
             await self.tick()
