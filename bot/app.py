@@ -40,6 +40,7 @@ from content.search.feature import FEATURE as search
 from scheduling.convenings.after.feature import FEATURE as after
 from scheduling.convenings.datepoll.feature import FEATURE as datepoll
 from scheduling.convenings.feature import FEATURE as convenings
+from scheduling.engine.clock import is_demo
 from scheduling.engine.feature import FEATURE as schedule
 from scheduling.engine.runner import Scheduler
 from scheduling.forum.feature import FEATURE as forum
@@ -68,11 +69,18 @@ FEATURES: tuple[Feature, ...] = (
 )
 
 
-def build_registry(features: tuple[Feature, ...] = FEATURES) -> CommandRegistry:
+def build_registry(features: tuple[Feature, ...] = FEATURES, *, demo: bool = False) -> CommandRegistry:
+    """Every feature's commands; the demo-only groups (the `clock`) when `demo`, else a word about them."""
     registry = CommandRegistry()
     for feature in features:
         for group in feature.groups:
             registry.include(group)
+        for group in feature.demo_groups:
+            if demo:
+                registry.include(group)
+            else:
+                registry.absent[group.name] = (f"The {group.name} commands exist only in a demo: start "
+                                               "copbot with --demo (for example ./dev run --demo).")
     return registry
 
 
@@ -233,7 +241,7 @@ def build_app(settings: Settings, *, clock: Callable[[], datetime] = system_cloc
     except BaseException:
         store.close()
         raise
-    registry = build_registry(features)
+    registry = build_registry(features, demo=is_demo(clock))
     scheduler = Scheduler(store.sibling(workers=2), settings, clock)  # its own threads: replies never wait
     for feature in features:
         scheduler.handlers.update(feature.posts)

@@ -6,6 +6,8 @@ import argparse
 import asyncio
 import logging
 import sys
+from datetime import datetime
+from typing import Callable
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -15,19 +17,36 @@ from bot.errors import StartError
 from bot.permissions import Role
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: give a whole number from 0 to 65535 "
+                                         "(0 picks a free one)")
+    return port
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="copbot", description="A community-of-practice bot.")
     sub = parser.add_subparsers(dest="command")
-    for name, help_text in (("run", "start the bot (the console when no platform tokens are set)"),
-                            ("console", "start the local console")):
-        p = sub.add_parser(name, help=help_text)
+    run = sub.add_parser("run", help="start the bot: Slack and/or Discord when their tokens are set, "
+                                     "else the console")
+    console = sub.add_parser("console", help="start the local console")
+    serve = sub.add_parser("serve", help="run the HTTP server (Slack events, health check, calendar feeds), "
+                                         "the scheduler and the configured platforms")
+    for p in (run, console):
         p.add_argument("--as", dest="user", default="me", help="console: who you are (default: me)")
         p.add_argument("--role", default="admin", choices=[r.label for r in Role],
                        help="console: your role (default: admin, so you can try everything)")
+    for p in (run, console, serve):
         p.add_argument("--demo", action="store_true",
-                       help="a demo clock you move with `clock next` / `clock advance 1d` to watch the forum run")
-    sub.add_parser("serve", help="run the HTTP server (Slack events, health check, calendar feeds), the "
-                                 "scheduler and the configured platforms")
+                       help="a demo clock admins move with `clock next`, `clock set` or `clock advance 1d` "
+                            "to watch the forum run; it keeps its time across restarts (on every platform)")
+    for p in (run, serve):
+        p.add_argument("--host", help="address to listen on for HTTP (overrides HOST; default 127.0.0.1)")
+        p.add_argument("--port", type=_port, help="port to listen on for HTTP (overrides PORT; default 8080)")
     slack = sub.add_parser("slack", help="Slack helpers")
     slack_sub = slack.add_subparsers(dest="slack_command", required=True)
     man = slack_sub.add_parser("manifest", help="print a Slack app manifest to paste at api.slack.com/apps")
@@ -60,14 +79,19 @@ def _safe_url(settings: Settings) -> str:
     return make_url(settings.resolved_database_url).render_as_string(hide_password=True)
 
 
+def _clock(settings: Settings, demo: bool) -> Callable[[], datetime]:
+    from bot.context import system_clock
+    from scheduling.engine.clock import STATE_FILE, DemoClock
+
+    return DemoClock(settings.data_dir / STATE_FILE) if demo else system_clock
+
+
 async def _run_console(settings: Settings, user: str, role: str, demo: bool) -> int:
     from adapters.console.adapter import ConsoleAdapter, console_member
     from bot.app import build_app
-    from bot.context import system_clock
     from bot.members.files import exports_dir
-    from scheduling.engine.clock import DemoClock
 
-    app = build_app(settings, clock=DemoClock() if demo else system_clock)
+    app = build_app(settings, clock=_clock(settings, demo))
     try:
         async def switch_role(member, role_name: str) -> str | None:  # type: ignore[no-untyped-def]
             try:
@@ -80,7 +104,7 @@ async def _run_console(settings: Settings, user: str, role: str, demo: bool) -> 
         await app.set_local_role(console_member(user), Role.parse(role), "console --role")
         console = ConsoleAdapter(app.dispatch, user=user, export_dir=exports_dir(settings.data_dir),
                                  switch_role=switch_role, history_file=settings.data_dir / "console_history",
-                                 timezone=settings.timezone)
+                                 timezone=settings.timezone, settle=app.scheduler.settle)
         app.add_messenger(console.messenger)
         await app.start()
         try:
@@ -91,14 +115,14 @@ async def _run_console(settings: Settings, user: str, role: str, demo: bool) -> 
         app.close()
 
 
-async def _serve(settings: Settings, *, http: bool | None) -> int:
+async def _serve(settings: Settings, *, http: bool | None, demo: bool) -> int:
     """Run the configured platforms (and the HTTP server when asked or when Slack needs it) until stopped."""
     import signal
 
     from adapters.runtime import start_platforms
     from bot.app import build_app
 
-    app = build_app(settings)
+    app = build_app(settings, clock=_clock(settings, demo))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -108,13 +132,20 @@ async def _serve(settings: Settings, *, http: bool | None) -> int:
         try:
             platforms = ", ".join(running.adapters) or "no chat platform (set SLACK_BOT_TOKEN or DISCORD_TOKEN)"
             where = f"; serving on http://{settings.host}:{running.port} (health: /healthz)" if running.http else ""
-            print(f"copbot: running on {platforms}{where}; Ctrl-C stops", flush=True)
+            clock = "; demo clock (admins: clock next, clock set, clock advance)" if demo else ""
+            print(f"copbot: running on {platforms}{where}{clock}; Ctrl-C stops", flush=True)
             await stop.wait()
             return 0
         finally:
             await running.stop()
     finally:
         app.close()
+
+
+def _with_flags(settings: Settings, args: argparse.Namespace) -> Settings:
+    """Command-line flags override the environment."""
+    update = {name: getattr(args, name) for name in ("host", "port") if getattr(args, name, None) is not None}
+    return settings.model_copy(update=update) if update else settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,22 +155,23 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command or "run"
     try:
-        settings = load_settings()
+        settings = _with_flags(load_settings(), args)
     except ConfigError as exc:
         print(f"copbot: {exc}", file=sys.stderr)
         return 2
+    demo = bool(getattr(args, "demo", False))
     try:
         if command == "run" and (settings.slack_enabled or settings.discord_enabled):
             _configure_logging(settings, to_file=False)
-            return asyncio.run(_serve(settings, http=None))
+            return asyncio.run(_serve(settings, http=None, demo=demo))
         if command in ("run", "console"):
             _configure_logging(settings, to_file=True)
             user = getattr(args, "user", "me")
             role = getattr(args, "role", "admin")
-            return asyncio.run(_run_console(settings, user, role, getattr(args, "demo", False)))
+            return asyncio.run(_run_console(settings, user, role, demo))
         _configure_logging(settings, to_file=False)
         if command == "serve":
-            return asyncio.run(_serve(settings, http=True))
+            return asyncio.run(_serve(settings, http=True, demo=demo))
         if command == "slack":
             import json
 
@@ -162,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             from bot.app import build_registry
             from bot.commands import describe_commands
 
-            registry = build_registry()
+            registry = build_registry(demo=True)  # the `clock` group's title says it needs --demo
             sys.stdout.write(describe_commands(registry, registry.groups))
             return 0
     except StartError as exc:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import inspect
-import shlex
 import types
 import typing
 from dataclasses import dataclass, field, replace
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Mapping
 from bot.errors import ArgumentError, CommandError
 from bot.messages import FieldKind, Form, FormField, Member, unstorable_character
 from bot.permissions import Role
+from bot.words import Word, as_typed, split_words
 
 if TYPE_CHECKING:
     from bot.context import Context
@@ -30,6 +30,7 @@ DEFAULT_MAX_LONG_TEXT = 4000
 # Every number a command takes fits the database's INTEGER, the narrower of the two stores: 32 bits on
 # PostgreSQL (SQLite's is 64). Ids are stored there, so a larger one could never match.
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+MAX_LINE = 20_000  # characters in one command line, checked before it is read into words
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class Opt:
     converter: Callable[[str], Any] | None = None
     metavar: str | None = None
     item_max_length: int = 60
-    verbatim: bool = False  # the last text parameter keeps "quoted phrases" quoted (search queries)
+    verbatim: bool = False  # the last text parameter keeps "a phrase" in quotes even alone (search queries)
     suggest: str | None = None  # what to suggest while a member types (a kind some feature supplies)
 
 
@@ -477,26 +478,13 @@ def _clip(text: str, n: int = 40) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-_SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "«": '"', "»": '"'})
-
-
-def split_words(text: str) -> list[str]:
-    """Split a command line like a shell does: quotes group words. Curly quotes count as quotes."""
-    try:
-        return shlex.split(text.translate(_SMART_QUOTES))
-    except ValueError as exc:
-        raise ArgumentError(
-            f"Could not read that line: {exc} (a quote was opened and never closed). "
-            'Example: practice search "public private"'
-        ) from None
-
-
 class CommandRegistry:
     """Every command the app offers, looked up by its words."""
 
     def __init__(self) -> None:
         self.commands: dict[str, Command] = {}
         self.groups: dict[str, str] = {}
+        self.absent: dict[str, str] = {}  # a group left out of this registry -> why (said when it is typed)
 
     def include(self, group: CommandGroup) -> None:
         if group.name and (group.summary or group.name not in self.groups):
@@ -544,16 +532,31 @@ class CommandRegistry:
                 found = [c for c in names if c.split(" ")[0] == g][:n]
         return found
 
+    def read(self, line: str) -> list[Word]:
+        """The words of a command line. Its length is checked first, so a huge line costs nothing; a line
+        that cannot be used is refused with an example of the command it starts with. (Control characters
+        are refused per field, naming it, when the words are converted.)"""
+        problem = ""
+        if len(line) > MAX_LINE:
+            problem = (f"That command is {len(line):,} characters long; the limit is {MAX_LINE:,}. "
+                       "Shorten it, or share long text as a file or a link.")
+        if problem:
+            cmd, _ = self.lookup(line[:200].split()[:3])
+            raise ArgumentError(problem + (f" {cmd.example_hint()}" if cmd is not None else ""))
+        return split_words(line)
+
     def parse(self, text: str, role: Role, mentions: Mapping[str, Member] | None = None) -> Parsed:
-        words = split_words(text)
+        words = self.read(text)
         if not words:
             raise CommandError("Say a command, for example: help")
         cmd, used = self.lookup(words)
         if cmd is None:
             raise CommandError(self.unknown_message(words, role))
-        return self.bind(cmd, words[used:], mentions or {})
+        return self.bind(cmd, words[used:], mentions or {}, line=text)
 
     def unknown_message(self, words: list[str], role: Role) -> str:
+        if words[0].lower() in self.absent:
+            return self.absent[words[0].lower()]
         typed = " ".join(words[:2]) if words[0].lower() in self.groups else words[0]
         message = f"I don't know the command {_clip(typed)!r}."
         suggestions = self.suggest(words, role)
@@ -561,13 +564,15 @@ class CommandRegistry:
             message += " Did you mean: " + ", ".join(suggestions) + "?"
         return message + " Say help to see every command."
 
-    def bind(self, cmd: Command, words: list[str], mentions: Mapping[str, Member]) -> Parsed:
+    def bind(self, cmd: Command, words: list[str], mentions: Mapping[str, Member], line: str = "") -> Parsed:
+        """Arguments from the words after the command's name. With the `line` they came from (see
+        `read`), the last free-text parameter gets its part of the line exactly as typed."""
         raw: dict[str, Any] = {}
         positionals: list[str] = []
         i = 0
         while i < len(words):
             word = words[i]
-            if word.startswith("--") and len(word) > 2:
+            if word.startswith("--") and len(word) > 2 and not getattr(word, "quote", ""):
                 name, eq, value = word[2:].partition("=")
                 param = cmd.param(name.replace("-", "_").lower())
                 if param is None:
@@ -598,10 +603,7 @@ class CommandRegistry:
                 break
             last = n == len(pos_params) - 1
             if last and p.base is str and not p.multiple:
-                # The last text parameter takes the rest of the line.
-                if p.opt.verbatim:
-                    positionals = [f'"{w}"' if any(c.isspace() for c in w) else w for w in positionals]
-                raw[p.name] = " ".join(positionals)
+                raw[p.name] = as_typed(positionals, line, keep_quotes=p.opt.verbatim)  # the rest of the line
                 positionals = []
             elif p.multiple:
                 raw[p.name] = positionals

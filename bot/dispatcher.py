@@ -7,7 +7,7 @@ import secrets
 from dataclasses import replace
 from typing import Any
 
-from bot.commands import Command, CommandRegistry, split_words
+from bot.commands import Command, CommandRegistry
 from bot.context import Context, Services, write_audit
 from bot.errors import ArgumentError, CommandError
 from bot.members.roles import follow_platform_role, role_of
@@ -86,7 +86,7 @@ class Dispatcher:
             parsed = self.registry.bind_values(cmd, incoming.values or {}, incoming.mentions)
             detail = ", ".join(f"{k}={v}" for k, v in (incoming.values or {}).items())
         else:
-            words = split_words(incoming.text)
+            words = self.registry.read(incoming.text)
             if not words:
                 raise CommandError("Say a command, for example: help")
             cmd, used = self.registry.lookup(words)
@@ -97,7 +97,7 @@ class Dispatcher:
             rest = words[used:]
             if cmd.form and not rest:
                 return [Reply(f"{cmd.summary} Fill in the form.", form=cmd.to_form())]
-            parsed = self.registry.bind(cmd, rest, incoming.mentions)
+            parsed = self.registry.bind(cmd, rest, incoming.mentions, line=incoming.text)
             detail = " ".join(rest)
         args = {name: self._served(value) for name, value in parsed.args.items()}
         if cmd.scope is not None:

@@ -91,6 +91,8 @@ StartStep = Callable[[Session, datetime], None]
 class Feature:
     name: str
     groups: tuple["CommandGroup", ...] = ()
+    demo_groups: tuple["CommandGroup", ...] = ()
+    """Command groups that exist only when copbot runs with the demo clock (`--demo`)."""
     tables: tuple[ModuleType, ...] = ()
     privacy: tuple[PrivacyHook, ...] = ()
     posts: Mapping[str, PostHandler] = field(default_factory=dict)

@@ -58,7 +58,7 @@ def test_quotes_flags_and_defaults(registry: CommandRegistry) -> None:
     parsed = registry.parse('thing find "public private" partners --tag a --tag b,c --colour "Dark Blue"',
                             Role.MEMBER)
     assert parsed.command.path == "thing find"
-    assert parsed.args == {"words": "public private partners", "tag": ["a", "b", "c"],
+    assert parsed.args == {"words": '"public private" partners', "tag": ["a", "b", "c"],
                            "colour": Colour.DARK_BLUE, "page": 1, "exact": False}
 
 
@@ -99,9 +99,34 @@ def test_too_long_text_is_refused_with_its_length(registry: CommandRegistry) -> 
         registry.parse("thing make --title " + "x" * 21, Role.COORDINATOR)
 
 
-def test_unclosed_quote_is_explained(registry: CommandRegistry) -> None:
-    with pytest.raises(ArgumentError, match="quote was opened and never closed"):
-        registry.parse('thing find "oops', Role.MEMBER)
+def test_a_lone_quote_is_text_and_a_quoted_whole_loses_only_its_grouping_quotes(registry: CommandRegistry) -> None:
+    assert registry.parse('thing find "oops', Role.MEMBER).args["words"] == '"oops'
+    assert registry.parse("thing find we can't  hire 'yet", Role.MEMBER).args["words"] == "we can't  hire 'yet"
+    assert registry.parse('thing find "public private"', Role.MEMBER).args["words"] == "public private"
+    assert registry.parse("thing find « oui »", Role.MEMBER).args["words"] == "« oui »"
+
+
+def test_a_quoted_word_is_never_a_flag_but_flag_equals_quotes_are(registry: CommandRegistry) -> None:
+    parsed = registry.parse('thing find "--exact" --colour="dark blue"', Role.MEMBER)
+    assert parsed.args["words"] == "--exact" and parsed.args["exact"] is False
+    assert parsed.args["colour"] is Colour.DARK_BLUE
+
+
+def test_text_around_flags_keeps_each_stretch_as_typed(registry: CommandRegistry) -> None:
+    parsed = registry.parse("thing find mayor's  office --tag x then   more", Role.MEMBER)
+    assert parsed.args["words"] == "mayor's  office then   more"
+
+
+def test_a_line_over_the_limit_is_refused_before_it_is_read_with_the_commands_example(
+        registry: CommandRegistry) -> None:
+    from bot.commands import MAX_LINE
+
+    with pytest.raises(ArgumentError) as err:
+        registry.parse("thing find " + "x " * (1 << 19), Role.MEMBER)  # a MiB
+    assert f"the limit is {MAX_LINE:,}" in str(err.value)
+    assert 'Example: thing find "red apples" --tag fruit' in str(err.value)
+    with pytest.raises(ArgumentError, match=r"contains a control character \(U\+0000\)"):
+        registry.parse("thing find a\x00b", Role.MEMBER)  # refused where it would be stored, naming it
 
 
 def test_unknown_command_suggests_nearest_runnable(registry: CommandRegistry) -> None:

@@ -125,3 +125,28 @@ async def test_a_rejected_form_field_is_asked_again_and_other_answers_are_kept(a
     assert "Error: --links: 'not-a-link' is not a web address." in text
     assert "Fix that field; your other answers are kept." in text
     assert "Saved P1: Shared analysts. Credited as: dee." in text
+
+
+def test_everyday_sentences_with_apostrophes_are_read_as_typed(tmp_path: Path, database_url: str) -> None:
+    """The four sentences that used to fail with "No closing quotation", piped into `copbot --demo`."""
+    from tests import everyday
+
+    lines = "\n".join([
+        "clock set the 15th of next month at 9am",
+        'forum set --rule "first Tuesday of every month, 12:00 to 13:00" --channel forum',
+        ":as bob",
+        'practice share --title "Office hours" --what "Weekly, for department heads." --attribution named',
+        ":as me",
+        "clock next", "clock next", "clock next", "clock next",  # announcement, two reminders, the thread
+        *everyday.LINES,
+        "practice show P1",
+    ]) + "\n"
+    result = run_cli(lines, tmp_path / "data", database_url, "--demo")
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    out = result.stdout
+    assert "Error" not in out, out
+    for answer in everyday.ANSWERS:
+        assert answer in out
+    assert "Proposed T1: Keeping staff when we can't hire" in out
+    assert "] me: We didn't stop hiring; we ran office hours." in out  # the thread gets the reply as typed
+    assert "Notes from members who used it: we didn't try it" in out

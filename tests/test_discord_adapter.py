@@ -552,11 +552,12 @@ async def test_without_a_notice_channel_an_undeliverable_dm_fails_for_good(sqlit
 # ---- the pure pieces -------------------------------------------------------------------------------------
 
 
-def test_every_registry_command_has_one_slash_command_within_discord_limits() -> None:
+@pytest.mark.parametrize("demo", [False, True], ids=["real-clock", "demo-clock"])
+def test_every_registry_command_has_one_slash_command_within_discord_limits(demo: bool) -> None:
     from adapters.discord.commands import COMMAND_CHARS_MAX, _chars, application_commands, command_paths
     from bot.app import build_registry
 
-    registry = build_registry()
+    registry = build_registry(demo=demo)
     payloads = application_commands(registry)
     assert all(_chars(p) <= COMMAND_CHARS_MAX for p in payloads) and len(payloads) <= 100
     paths = command_paths(registry)
@@ -576,6 +577,7 @@ def test_typed_options_become_the_equivalent_command_line() -> None:
     line = command_line("convening rsvp", {"convening": 3, "answer": "maybe", "remind": True})
     assert line == "convening rsvp --convening 3 --answer maybe --remind=yes"
     assert command_line("practice search", {"query": 'town "halls"'}) == "practice search --query 'town \"halls\"'"
+    assert command_line("forum propose", {"topic": "we can't hire"}) == 'forum propose --topic "we can\'t hire"'
 
 
 def test_submitted_values_need_no_modal_objects() -> None:
@@ -617,3 +619,19 @@ async def test_forms_in_progress_belong_to_their_member_and_expire() -> None:
     assert forms.get(pending.key, 2) is None and forms.get(pending.key, 1) is pending
     pending.created -= 61
     assert forms.get(pending.key, 1) is None
+
+
+async def test_everyday_sentences_with_apostrophes_work_in_cop_command(sqlite_settings: Settings,
+                                                                       fake: FakeDiscord) -> None:
+    from tests import everyday
+
+    async with world(sqlite_settings, fake) as w:
+        await ask(fake, fake.slash_command("forum", [subcommand(
+            "set", option("rule", RULE), option("channel", str(fake.text_channel.id)))], user=fake.coordinator))
+        await w.ok('practice share --title "Office hours" --what "Weekly, for department heads." '
+                   "--attribution named")
+        await w.run_until(utc(2027, 3, 2, 17, 1))  # the forum thread is open
+        for line, answer in zip(everyday.LINES, everyday.ANSWERS):
+            [reply] = await ask(fake, fake.slash_command("cop", [option("command", line)]))
+            assert reply.content.startswith(answer), (line, reply.content)
+        assert await everyday.stored(w.app) == everyday.STORED

@@ -107,3 +107,51 @@ async def test_a_members_feed_is_served_over_http_with_their_convening(bot, sett
     finally:
         await server.stop()
     assert [str(e["summary"]) for e in feed.walk("VEVENT")] == ["Budget season"]
+
+
+def test_copbot_serve_host_and_port_flags_override_the_environment(tmp_path, database_url) -> None:  # type: ignore[no-untyped-def]
+    """`copbot serve --host H --port P` (as --help says): the flags win over HOST and PORT."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COPBOT_", "DATABASE_URL", "SLACK_", "DISCORD_"))}
+    env.update(DATABASE_URL=database_url, COPBOT_DATA_DIR=str(tmp_path), HOST="192.0.2.1", PORT="1")
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+                             "--demo"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    assert r.status == 200
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                assert time.monotonic() < deadline, "copbot serve did not come up"
+                time.sleep(0.3)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert f"serving on http://127.0.0.1:{port}" in out and "demo clock" in out
+
+
+def test_a_bad_port_flag_is_one_clear_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "serve", "--port", "eighty"], capture_output=True,
+                            text=True, cwd=tmp_path, timeout=60)
+    assert result.returncode == 2
+    assert "'eighty' is not a port: give a whole number from 0 to 65535" in result.stderr
+    assert "Traceback" not in result.stderr

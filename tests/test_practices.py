@@ -88,9 +88,11 @@ async def test_the_share_command_without_options_opens_a_form_and_the_form_saves
 
 
 async def test_bad_input_writes_nothing(bot: Harness) -> None:
-    huge = "x" * 100_000
+    huge = "x" * 10_000
     message = await bot.fails(f"practice share --title {huge} --what y --attribution named", "ana")
-    assert "--title is too long: 100,000 characters, the limit is 200" in message
+    assert "--title is too long: 10,000 characters, the limit is 200" in message
+    message = await bot.fails(f"practice share --title {huge * 10} --what y --attribution named", "ana")
+    assert "100,052 characters long; the limit is 20,000" in message
     assert "--attribution" in await bot.fails('practice share --title "t" --what "w"', "ana")
     assert "--role-description is needed" in await bot.fails(
         'practice share --title "t" --what "w" --attribution role', "ana")

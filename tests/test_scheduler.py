@@ -233,3 +233,32 @@ async def test_planning_in_bulk_is_exactly_once_and_replans_only_what_is_not_yet
     await scheduler.tick()
     assert messenger.texts().count("hello 0") == 1 and messenger.texts()[-1] == "hello new"
     assert len(messenger.sent) == 1201
+
+
+async def test_stopping_lets_an_alarm_pass_under_way_finish_and_record_its_post(
+        app: App, caplog: pytest.LogCaptureFixture) -> None:
+    """APScheduler cancels its own jobs at shutdown; the pass it started is ours and is not cancelled."""
+    clock, messenger, notices = FakeClock(), RecordingMessenger(), []
+    scheduler = make_scheduler(app, clock, messenger, notices)
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    @scheduler.handle("test.slow")
+    async def slow(d: Delivery) -> dict:
+        entered.set()
+        await release.wait()
+        await d.messenger("console").post("general", Reply("slow but sent"))
+        return {}
+
+    due = clock() + timedelta(minutes=5)
+    await app.store.run(lambda s: outbox.plan(s, key="test:slow", kind="test.slow", due_at=due,
+                                              expires_at=due + timedelta(hours=1)))
+    await scheduler.start()  # takes the lease; its first pass finds nothing due yet
+    clock.advance(minutes=5)
+    scheduler.wake()  # the alarm: APScheduler runs a pass, whose handler now waits
+    await asyncio.wait_for(entered.wait(), 10)
+    stopping = asyncio.create_task(scheduler.stop())
+    await asyncio.sleep(0)
+    release.set()
+    await asyncio.wait_for(stopping, 10)
+    assert await states(app) == {"test:slow": "sent"} and messenger.texts() == ["slow but sent"]
+    assert "CancelledError" not in caplog.text

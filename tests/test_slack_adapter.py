@@ -548,8 +548,11 @@ async def test_a_permanent_slack_error_is_not_retried_forever(slack: SlackWorld)
     assert info.value.retryable is False and "channel_not_found" in str(info.value)
 
 
-async def test_copbot_run_with_a_slack_token_serves_slack_over_http(tmp_path: Path, database_url: str) -> None:
-    """The real entry point: `copbot run` with SLACK_* set starts Slack in HTTP mode on PORT."""
+@pytest.mark.parametrize("demo", [False, True], ids=["real-clock", "demo-clock"])
+async def test_copbot_run_with_a_slack_token_serves_slack_over_http(tmp_path: Path, database_url: str,
+                                                                   demo: bool) -> None:
+    """The real entry point: `copbot run` with SLACK_* set starts Slack in HTTP mode on PORT; with --demo
+    the demo clock is on there too (the `clock` commands exist only then)."""
     import os
     import signal
     import socket
@@ -561,8 +564,10 @@ async def test_copbot_run_with_a_slack_token_serves_slack_over_http(tmp_path: Pa
         port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COPBOT_", "DATABASE_URL", "SLACK_", "DISCORD_"))}
     env.update(DATABASE_URL=database_url, COPBOT_DATA_DIR=str(tmp_path), HOST="127.0.0.1", PORT=str(port),
-               SLACK_BOT_TOKEN=fs.BOT_TOKEN, SLACK_SIGNING_SECRET=fs.SIGNING_SECRET, SLACK_API_BASE_URL=fake.base_url)
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "run", env=env, cwd=tmp_path,
+               SLACK_BOT_TOKEN=fs.BOT_TOKEN, SLACK_SIGNING_SECRET=fs.SIGNING_SECRET, SLACK_API_BASE_URL=fake.base_url,
+               COPBOT_ADMINS="slack:U0ANA")
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "run", *(["--demo"] if demo else []),
+                                                env=env, cwd=tmp_path,
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
         async with aiohttp.ClientSession() as http:
@@ -575,12 +580,18 @@ async def test_copbot_run_with_a_slack_token_serves_slack_over_http(tmp_path: Pa
                 except aiohttp.ClientConnectionError:
                     assert proc.returncode is None and time.monotonic() < deadline, "copbot run did not come up"
                     await asyncio.sleep(0.3)
-            request = fs.slash_command("help", response_url=fake.response_url())
-            async with http.post(f"http://127.0.0.1:{port}/slack/events", data=request.body.encode(),
-                                 headers={"Content-Type": request.content_type, **fs.sign(request.body)}) as r:
-                assert r.status == 200
-            await fake.wait_for(lambda: fake.responses, timeout=15)
+            for n, line in enumerate(["help", "clock set 2029-06-15 09:00"], 1):
+                request = fs.slash_command(line, response_url=fake.response_url())
+                async with http.post(f"http://127.0.0.1:{port}/slack/events", data=request.body.encode(),
+                                     headers={"Content-Type": request.content_type, **fs.sign(request.body)}) as r:
+                    assert r.status == 200
+                await fake.wait_for(lambda n=n: len(fake.responses) >= n, timeout=15)  # type: ignore[misc]
         assert "practice" in fake.responses[0]["text"]
+        assert ("clock" in fake.responses[0]["text"]) is demo
+        if demo:
+            assert fake.responses[1]["text"] == "Set the clock. It is now Fri 15 Jun 2029, 09:00 EDT. Posts sent: 0."
+        else:
+            assert "exist only in a demo: start copbot with --demo" in fake.responses[1]["text"]
     finally:
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 30) == 0
@@ -627,3 +638,18 @@ async def test_when_a_modal_cannot_be_opened_in_time_a_button_opens_it_later(sla
     shown = slack.last_response()
     buttons = [e for b in shown["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert [b["value"] for b in buttons] == ["practice share"] and "Open the form" in buttons[0]["text"]["text"]
+
+
+async def test_everyday_sentences_with_apostrophes_work_in_slash_cop(slack: SlackWorld) -> None:
+    from tests import everyday
+
+    await slack.cop(f"forum set --rule {RULE} --channel <#C0FORUM|open-forum>")
+    await slack.cop('practice share --title "Office hours" --what "Weekly, for department heads." '
+                    "--attribution named", user="U0BOB", name="bob")
+    await slack.run_until(utc(2026, 3, 3, 17, 0))  # the forum thread is open
+    for line, answer in zip(everyday.LINES, everyday.ANSWERS):
+        await slack.cop(line)
+        assert slack.last_response()["text"].startswith(answer), (line, slack.last_response()["text"])
+    assert await everyday.stored(slack.app) == everyday.STORED
+    await slack.cop("forum propose R&amp;D budgets &lt;2% &amp;amp; no &gt; signs")  # as Slack sends & < >
+    assert (await everyday.stored(slack.app))["topic"][-1] == "R&D budgets <2% &amp; no > signs"

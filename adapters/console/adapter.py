@@ -1,8 +1,10 @@
 """The console adapter: try every feature locally, interactively or from piped input.
 
 Interactive: a prompt with line editing and history (readline), forms asked field by field, numbered
-options you can pick by typing their number. Piped: one command per line, each reply printed, no
-prompt, exit 0 at end of input. Like every adapter it only translates: text in, replies out.
+options you can pick by typing their number. Piped: one command per line, each reply printed, then what
+the command made due (a DM, a post in a thread), no prompt; at the end of input what is still due is
+delivered and printed, and the exit code is 0. Like every adapter it only translates: text in, replies
+out; `settle` (the scheduler's) is how it asks for due posts to go out before it goes on.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from bot.messenger import Posted, PostTags, render_times
 PLATFORM = "console"
 Dispatch = Callable[[Incoming], Awaitable[list[Reply]]]
 RoleSwitch = Callable[[Member, str], Awaitable[str | None]]
+Settle = Callable[[], Awaitable[None]]
 _CANCEL = object()
 _MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_.-]+)")
 
@@ -44,8 +47,10 @@ class ConsoleAdapter:
         stdout: TextIO | None = None,
         interactive: bool | None = None,
         history_file: Path | None = None,
+        settle: Settle | None = None,
     ) -> None:
         self.dispatch = dispatch
+        self.settle = settle
         self.member = console_member(user)
         self.export_dir = export_dir
         self.switch_role = switch_role
@@ -130,11 +135,18 @@ class ConsoleAdapter:
                 if line in (":quit", ":q", "quit", "exit"):
                     break
                 await self.handle_line(line)
+                if not self.interactive:
+                    await self._settle()  # piped: what this command made due is printed before the next
+            await self._settle()  # what is due when the session ends is delivered in it, not the next one
         finally:
             self._save_history()
         if self.interactive:
             self.say("Bye.")
         return 0
+
+    async def _settle(self) -> None:
+        if self.settle is not None:
+            await self.settle()
 
     async def handle_line(self, line: str) -> None:
         if line.startswith(":"):

@@ -12,7 +12,6 @@ command is reached by its slash command.)
 from __future__ import annotations
 
 import re
-import shlex
 from typing import Any, Iterable
 
 import discord
@@ -21,6 +20,7 @@ from adapters.discord.render import clip
 from bot.commands import Command, CommandRegistry, MessageAction, Param
 from bot.messages import Member, Place
 from bot.permissions import Role
+from bot.words import quote
 
 OPTIONS_MAX = 25  # options per command / subcommands per group / groups per command
 CHOICES_MAX = 25
@@ -282,7 +282,7 @@ def command_line(path: str, values: dict[str, Any], types: dict[str, int] | None
         if isinstance(value, bool) or (types or {}).get(name) == BOOLEAN:
             parts.append(f"{flag}={'yes' if value else 'no'}")
         elif value is not None and value != "":
-            parts += [flag, shlex.quote(str(value))]
+            parts += [flag, quote(str(value))]
     return " ".join(parts)
 
 

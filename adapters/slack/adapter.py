@@ -246,7 +246,7 @@ class SlackAdapter:
     async def run(self, incoming: Incoming, target: Target) -> None:
         """Dispatch to the core and send its replies back where the request came from."""
         if incoming.text:  # a channel reference arrives escaped (<#C123|name>); the core wants the id
-            incoming = replace(incoming, text=CHANNEL.sub(lambda m: m.group(1), incoming.text))
+            incoming = replace(incoming, text=typed_text(CHANNEL.sub(lambda m: m.group(1), incoming.text)))
         async with self._thinking:
             replies = await self.core.dispatch(incoming)
             tz = await self.core.member_zone(incoming.member)
@@ -325,7 +325,7 @@ class SlackAdapter:
         member = await self.member(event["user"])
         place = Place(PLATFORM, event["channel"], event["thread_ts"])
         link = await self.messenger.permalink(event["channel"], event["ts"])
-        await self.core.heard(member, place, event.get("text") or "", link)
+        await self.core.heard(member, place, typed_text(event.get("text") or ""), link)
 
     # ---- buttons, modals, shortcuts -------------------------------------------------------------------
 
@@ -448,6 +448,12 @@ class SlackAdapter:
                 break
             blocks += section
         await self.client.views_publish(user_id=member.user_id, view={"type": "home", "blocks": blocks})
+
+
+def typed_text(text: str) -> str:
+    """What the member typed: Slack sends &, < and > as &amp;, &lt; and &gt; (its own <...> tokens, such
+    as mentions, stay as they are)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _without_leading_mention(text: str, bot_user: str | None) -> str:

@@ -35,6 +35,7 @@ class Query:
 
     clauses: list[list[Term]] = field(default_factory=list)
     excluded: list[Term] = field(default_factory=list)
+    ignored: int = 0  # words or phrases past MAX_TERMS: a long sentence is searched by its first ones
 
     def __bool__(self) -> bool:
         return bool(self.clauses)
@@ -67,7 +68,8 @@ def parse_query(raw: str) -> Query:
             continue
         count += 1
         if count > MAX_TERMS:
-            raise ArgumentError(f"Use at most {MAX_TERMS} words or phrases in one search.")
+            query.ignored += 1
+            continue
         term = Term(words, prefix and len(words) == 1)
         if negated:
             query.excluded.append(term)
@@ -141,6 +143,12 @@ def expand(query: Query, synonyms: Mapping[str, Sequence[str]]) -> Query:
         if not t.prefix:
             excluded += [o for o in others(" ".join(t.words)) if o not in excluded]
     return Query(clauses, excluded)
+
+
+def ignored_note(raw: str) -> str:
+    """What to tell a member whose search was longer than MAX_TERMS words (empty otherwise)."""
+    ignored = parse_query(raw).ignored if len(raw) <= MAX_QUERY_LENGTH else 0
+    return f" (searched for the first {MAX_TERMS} words; {ignored} more left out)" if ignored else ""
 
 
 def to_fts5(query: Query) -> str:

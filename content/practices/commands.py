@@ -12,6 +12,7 @@ from bot.context import Context, write_audit
 from bot.errors import ArgumentError, NotAllowed
 from bot.messages import Attachment, Choice, Item, Reply, Visibility
 from bot.permissions import Role
+from bot.store import fulltext
 from content.practices import service
 from content.practices.export import MIME, SUFFIX, ExportFormat, render
 from content.practices.models import (
@@ -213,7 +214,7 @@ async def search(
     found, more = await ctx.store.run(
         lambda s: service.search(s, query, filters, limit=PAGE_SIZE, offset=offset,
                                  expand=ctx.services.expand_query))
-    what = f"for {query!r}" if query.strip() else "(newest first)"
+    what = (f"for {query!r}" + fulltext.ignored_note(query)) if query.strip() else "(newest first)"
     if not found:
         hint = " Try fewer words or filters." if page == 1 else " There are no more pages."
         return Reply(f"No practices found {what}.{hint}")

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from bot.commands import CommandGroup, Opt, with_page
 from bot.context import Context
 from bot.messages import Choice, Item, Reply, Visibility
+from bot.store import fulltext
 from content.resources import service
 from content.resources.catalog import AREAS, COSTS, KINDS, LEVELS
 from content.resources.models import Origin, Status
@@ -92,7 +93,8 @@ async def search(
     found, more = await ctx.store.run(lambda s: service.search(
         s, query, filters, by_useful=sort is Sort.USEFUL, limit=PAGE_SIZE, offset=offset,
         expand=ctx.services.expand_query))
-    what = f"for {query!r}" if query.strip() else "(by title)" if sort is Sort.RELEVANCE else "(most useful first)"
+    listed = "(by title)" if sort is Sort.RELEVANCE else "(most useful first)"
+    what = (f"for {query!r}" + fulltext.ignored_note(query)) if query.strip() else listed
     if not found:
         hint = " Try fewer words or filters." if page == 1 else " There are no more pages."
         return Reply(f"No resources found {what}.{hint}")

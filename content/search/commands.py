@@ -109,12 +109,12 @@ async def search_all(
     found, more = await ctx.store.run(run)
     if not found:
         hint = " Try fewer words." if page == 1 else " There are no more pages."
-        return Reply(f"Nothing found for {query!r}.{hint}")
+        return Reply(f"Nothing found for {query!r}{fulltext.ignored_note(query)}.{hint}")
     kinds = {f.kind for f in found}
     counts = ", ".join(f"{sum(f.kind == k for f in found)} {k.lower()}(s)" for k in ("Practice", "Resource")
                        if k in kinds)
     first = (page - 1) * PAGE_SIZE + 1
-    text = f"Results for {query!r}: {first}–{first + len(found) - 1} ({counts})"
+    text = f"Results for {query!r}{fulltext.ignored_note(query)}: {first}–{first + len(found) - 1} ({counts})"
     if not more:
         return Reply(text, items=tuple(f.item for f in found))
     next_cmd = with_page(ctx.incoming.text or f"search {query}", page + 1)

@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated
 
 from sqlalchemy import select
 from sqlmodel import Session, col
 
 from bot.commands import CommandGroup, Opt
 from bot.context import Context
-from bot.errors import CommandError, NotFound
+from bot.errors import ArgumentError, CommandError, NotFound
 from bot.messages import Choice, Item, Reply
 from bot.messenger import format_in_zone
 from bot.permissions import Role
 from bot.zones import zone_for
 from scheduling.engine import outbox
+from scheduling.engine.clock import DemoClock
 from scheduling.engine.models import PlannedPost, PostState
+from scheduling.time.when import WhenError, parse_start
 
 schedule_group = CommandGroup("schedule", "what the bot will post, and what went wrong")
-clock_group = CommandGroup("clock", "the demo clock (copbot --demo)")
+clock_group = CommandGroup("clock", "the demo clock: these commands exist only when copbot runs with --demo")
 
 
 def _zone(ctx: Context, session: Session) -> str:
@@ -97,9 +99,9 @@ async def schedule_retry(
 
 # ---- the demo clock --------------------------------------------------------------------------------
 
-def _demo(ctx: Context) -> Any:
+def _demo(ctx: Context) -> DemoClock:
     clock = ctx.services.clock
-    if not hasattr(clock, "advance"):
+    if not isinstance(clock, DemoClock):  # the commands are registered only with the demo clock
         raise CommandError("The demo clock is off. Start copbot with --demo to move time by hand.")
     return clock
 
@@ -115,11 +117,27 @@ def _duration(raw: str) -> timedelta:
     return {"m": timedelta(minutes=n), "h": timedelta(hours=n), "d": timedelta(days=n), "w": timedelta(weeks=n)}[unit]
 
 
-async def _after_move(ctx: Context, label: str) -> Reply:
-    report = await ctx.services.scheduler.tick()
+WALK_STEPS = 500  # planned posts one move sends one by one, in order; past that the rest go at once
+
+
+async def _move_to(ctx: Context, target: datetime, label: str) -> Reply:
+    """Move the demo clock to `target` the way real time would pass: stop at each planned post on the way,
+    in order, so each is sent when due (not found expired and skipped at the end of one big jump)."""
+    clock, scheduler = _demo(ctx), ctx.services.scheduler
+    sent = skipped = 0
+    for _ in range(WALK_STEPS):
+        due = await ctx.store.run(outbox.next_due)
+        if due is None or due > target:
+            break
+        clock.set(due)
+        report = await scheduler.tick()
+        sent, skipped = sent + report.sent, skipped + report.skipped
+    clock.set(target)
+    report = await scheduler.tick()
+    sent, skipped = sent + report.sent, skipped + report.skipped
     tz = await ctx.store.run(lambda s: _zone(ctx, s))
-    return Reply(f"{label} It is now {format_in_zone(ctx.now(), tz)}. Posts sent: {report.sent}"
-                 + (f", skipped: {report.skipped}" if report.skipped else "") + ".")
+    return Reply(f"{label} It is now {format_in_zone(ctx.now(), tz)}. Posts sent: {sent}"
+                 + (f", skipped: {skipped}" if skipped else "") + ".")
 
 
 @clock_group.command("advance", role=Role.ADMIN, audited=False)
@@ -127,24 +145,42 @@ async def clock_advance(
     ctx: Context,
     by: Annotated[str, Opt(help="how far: 30m, 2h, 3d, 1w", converter=_duration, metavar="DURATION")],
 ) -> Reply:
-    """Move the demo clock forward and send whatever falls due.
+    """Move the demo clock forward and send, in order, whatever falls due on the way.
 
     Example: clock advance 1d
     """
-    _demo(ctx).advance(by)  # type: ignore[arg-type]
-    return await _after_move(ctx, "Moved the clock forward.")
+    return await _move_to(ctx, _demo(ctx)() + by, "Moved the clock forward.")  # type: ignore[operator]
+
+
+@clock_group.command("set", role=Role.ADMIN, audited=False)
+async def clock_set(
+    ctx: Context,
+    when: Annotated[str, Opt(help='a later date and time, e.g. "the 15th of next month at 9am" or '
+                                  '"2027-03-01 09:00"', max_length=100, metavar="WHEN")],
+) -> Reply:
+    """Move the demo clock to a later moment and send, in order, whatever falls due on the way.
+
+    Times are in your time zone unless you name one. The demo clock never goes back.
+    Example: clock set the 15th of next month at 9am
+    """
+    _demo(ctx)
+    tz = await ctx.store.run(lambda s: _zone(ctx, s))
+    try:
+        moment = parse_start(when, tz, ctx.now())
+    except WhenError as exc:
+        raise ArgumentError(f"WHEN: {exc}.", field="when") from None
+    return await _move_to(ctx, moment, "Set the clock.")
 
 
 @clock_group.command("next", role=Role.ADMIN, audited=False)
 async def clock_next(ctx: Context) -> Reply:
     """Jump the demo clock to the next planned post and send it."""
-    clock = _demo(ctx)
+    _demo(ctx)
     await ctx.services.scheduler.tick()  # what is already due goes first; then jump to what comes next
     due = await ctx.store.run(outbox.next_due)
     if due is None:
         return Reply("Nothing is planned. Set the forum first: forum set --rule \"first Tuesday of every month, 12:00\"")
-    clock.set(due)
-    return await _after_move(ctx, "Jumped to the next planned post.")
+    return await _move_to(ctx, max(due, ctx.now()), "Jumped to the next planned post.")
 
 
 @clock_group.command("now", role=Role.ADMIN, audited=False)

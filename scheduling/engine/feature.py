@@ -1,4 +1,5 @@
-"""The scheduling engine as a feature: the `schedule` and `clock` commands and one-off notices."""
+"""The scheduling engine as a feature: the `schedule` commands, one-off notices, and (only with the demo
+clock) the `clock` commands."""
 
 from bot.feature import Feature, PrivacyHook
 from scheduling.engine import models, notices, privacy
@@ -6,7 +7,8 @@ from scheduling.engine.commands import clock_group, schedule_group
 
 FEATURE = Feature(
     name="schedule",
-    groups=(schedule_group, clock_group),
+    groups=(schedule_group,),
+    demo_groups=(clock_group,),
     tables=(models,),
     posts={notices.KIND: notices.on_notice},
     privacy=(PrivacyHook("messages", privacy.export_member, privacy.forget_member),),

@@ -14,7 +14,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any, Awaitable, Callable, Coroutine, Mapping
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -97,7 +97,9 @@ class Scheduler:
         self.is_leader = False
         self._lock = asyncio.Lock()
         self._aps: AsyncIOScheduler | None = None
-        self._passes: set[asyncio.Task[Any]] = set()
+        self._passes: set[asyncio.Task[Any]] = set()  # alarm passes and lease renewals under way
+        self._pass_wanted = False  # an alarm pass is waiting to start: later alarms need no other
+        self._renewal: asyncio.Task[Any] | None = None
 
     # ---- wiring ------------------------------------------------------------------------------
     def handle(self, kind: str) -> Callable[[Handler], Handler]:
@@ -114,6 +116,7 @@ class Scheduler:
     async def tick(self) -> TickReport:
         """Send everything due now. Safe to call at any time; one pass runs at a time."""
         async with self._lock:
+            self._pass_wanted = False  # this pass serves every alarm rung so far
             report = TickReport()
             now = self.clock()
             skipped = await self.store.run(lambda s: self._housekeeping(s, now))
@@ -228,7 +231,33 @@ class Scheduler:
     def wake(self) -> None:
         """Something was planned or the clock moved: run a pass soon (only the leader does)."""
         if self._aps is not None and self.is_leader:
-            self._aps.add_job(self._safe_tick, id="wake", replace_existing=True, misfire_grace_time=None)
+            self._aps.add_job(self._start_pass, id="wake", replace_existing=True, misfire_grace_time=None)
+
+    async def _start_pass(self) -> None:
+        """The alarm's job: start a pass as a task of our own and return. APScheduler cancels the jobs it
+        runs when it shuts down; our own tasks are left to finish their posts and record them (`stop`)."""
+        if not self._pass_wanted:
+            self._pass_wanted = True
+            self._spawn(self._safe_tick())
+
+    async def _start_lease_renewal(self) -> None:
+        if self._renewal is None or self._renewal.done():
+            self._renewal = self._spawn(self._renew_lease())
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(work)
+        self._passes.add(task)
+        task.add_done_callback(self._passes.discard)
+        return task
+
+    async def settle(self) -> None:
+        """Wait for passes under way, then send whatever is due now (when this process runs the
+        scheduler). A piped console session calls this after each command and before it exits, so what
+        its commands made due is delivered in order, in that session."""
+        if self._passes:
+            await asyncio.wait(set(self._passes), timeout=SEND_TIMEOUT)
+        if self.is_leader:
+            await self._safe_tick()
 
     async def _arm_wakeup(self) -> None:
         """Set the alarm for the next due post (only the leader keeps an alarm)."""
@@ -239,22 +268,17 @@ class Scheduler:
             return
         delay = max(0.0, (due - self.clock()).total_seconds())
         run_at = datetime.now(timezone.utc) + timedelta(seconds=delay)
-        self._aps.add_job(self._safe_tick, "date", run_date=run_at, id="wake", replace_existing=True,
+        self._aps.add_job(self._start_pass, "date", run_date=run_at, id="wake", replace_existing=True,
                           misfire_grace_time=None, coalesce=True)
 
     async def _safe_tick(self) -> None:
         if not self.is_leader:
+            self._pass_wanted = False
             return
-        task = asyncio.current_task()
-        if task is not None:
-            self._passes.add(task)
         try:
             await self.tick()
         except Exception:  # noqa: BLE001
             log.exception("scheduler pass failed; the next sweep tries again")
-        finally:
-            if task is not None:
-                self._passes.discard(task)
 
     async def _renew_lease(self) -> None:
         now = self.clock()
@@ -274,9 +298,9 @@ class Scheduler:
 
     async def start(self) -> None:
         self._aps = AsyncIOScheduler(timezone=timezone.utc)
-        self._aps.add_job(self._renew_lease, "interval", seconds=LEASE_TIME.total_seconds() / 3, id="lease",
-                          misfire_grace_time=None, coalesce=True, max_instances=1)
-        self._aps.add_job(self._safe_tick, "interval", seconds=SWEEP_SECONDS, id="sweep",
+        self._aps.add_job(self._start_lease_renewal, "interval", seconds=LEASE_TIME.total_seconds() / 3,
+                          id="lease", misfire_grace_time=None, coalesce=True, max_instances=1)
+        self._aps.add_job(self._start_pass, "interval", seconds=SWEEP_SECONDS, id="sweep",
                           misfire_grace_time=None, coalesce=True, max_instances=1)
         self._aps.start()
         await self._renew_lease()
@@ -285,8 +309,12 @@ class Scheduler:
         if self._aps is not None:
             self._aps.shutdown(wait=False)
             self._aps = None
-        if self._passes:  # let a pass in progress finish its posts and record them (never half-sent)
-            await asyncio.wait(set(self._passes), timeout=30)
+        while self._passes:  # let passes in progress finish their posts and record them (never half-sent)
+            _, pending = await asyncio.wait(set(self._passes), timeout=SEND_TIMEOUT)
+            if pending:
+                log.warning("%d scheduler pass(es) still running at stop; their claims time out",
+                            len(pending))
+                break
         if self.is_leader:
             self.is_leader = False
             await self.store.run(lambda s: outbox.drop_lease(s, LEASE_NAME, self.instance))
