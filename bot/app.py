@@ -16,15 +16,15 @@ from typing import Callable
 from sqlalchemy import select
 from sqlmodel import Session, SQLModel
 
-from bot import platform_events as events
 from bot import zones
 from bot.commands import CommandRegistry
 from bot.config import Settings
 from bot.context import Context, Services, system_clock, write_audit
 from bot.dispatcher import Dispatcher
 from bot.feature import Feature, Route, StartOptions, StartStep
-from bot.help import general
-from bot.home import home_group, overview
+from bot.guide.feature import FEATURE as guide
+from bot.guide.home import overview
+from bot.members import events
 from bot.members.feature import FEATURE as members
 from bot.members.roles import set_role
 from bot.messages import Incoming, Member, Place, Reply, printable
@@ -49,10 +49,8 @@ from scheduling.journeys.feature import FEATURE as journeys
 
 log = logging.getLogger(__name__)
 
-CORE = Feature(name="core", groups=(general, home_group))
-
 FEATURES: tuple[Feature, ...] = (
-    CORE,
+    guide,
     members,
     search,
     practices,
@@ -139,7 +137,7 @@ class App:
 
         await self.store.run(apply)
 
-    # ---- what adapters tell the core besides commands (see bot/platform_events.py) --------------------
+    # ---- what adapters tell the core besides commands (see bot/members/events.py) --------------------
 
     async def serve_workspace(self, platform: str, workspace: str) -> None:
         """`platform`'s adapter serves `workspace` (a Slack team or Enterprise Grid org): remember it, and

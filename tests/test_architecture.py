@@ -62,7 +62,7 @@ def test_no_installed_distribution_also_provides_our_top_level_packages() -> Non
 
 # ---- the layout's import directions ---------------------------------------------------------------------
 # core: bot/ (who and how) minus its wiring and the networks feature; bot/members (roles, profiles,
-# privacy) is a feature package that is also part of the core (the dispatcher checks roles there).
+# privacy) and bot/guide (help, home) are feature packages that are also part of the core.
 # engine and time helpers: scheduling/engine and scheduling/time, on top of the core only.
 # a feature package (a folder with a feature.py): the core, the engine, the time helpers, itself, and the
 # features it declares in `Feature.uses`. Adapters: the core only. Only bot/app.py imports the features.
@@ -72,7 +72,7 @@ def _module(path: Path) -> str:
     return ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
 
 
-CORE_FEATURES = ("bot.members",)
+CORE_FEATURES = ("bot.members", "bot.guide")
 ENGINE = ("scheduling.engine", "scheduling.time")
 
 
@@ -98,7 +98,7 @@ def test_every_feature_package_is_listed_once_in_the_app() -> None:
     from bot.app import FEATURES
 
     packages = _feature_packages(all_of_them=True)
-    assert sorted(f.name for f in packages.values()) == sorted(f.name for f in FEATURES if f.name != "core")
+    assert sorted(f.name for f in packages.values()) == sorted(f.name for f in FEATURES)
     assert len({f.name for f in FEATURES}) == len(FEATURES)
 
 

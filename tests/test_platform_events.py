@@ -141,7 +141,7 @@ async def test_from_message_opens_your_practice_form_or_a_proposal_to_the_author
 async def test_claims_are_forgotten_once_no_platform_would_retry_them(bot: Harness) -> None:
     from datetime import datetime, timedelta, timezone
 
-    from bot.platform_events import forget_old_events
+    from bot.members.events import forget_old_events
 
     assert await bot.app.claim_event("slack", "Ev0OLD") is True
     now = datetime.now(timezone.utc)

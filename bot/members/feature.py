@@ -4,7 +4,7 @@ from dataclasses import replace
 
 from bot.context import Context
 from bot.feature import Feature, HomeSection
-from bot.home import run_section
+from bot.guide.home import run_section
 from bot.members.privacy import CORE_HOOK, me
 from bot.members.profile import profile_group
 from bot.members.roles import audit, roles

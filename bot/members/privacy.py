@@ -14,11 +14,12 @@ from typing import Annotated, Any
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from bot import platform_events, zones
+from bot import zones
 from bot.commands import CommandGroup, Opt
 from bot.context import Context, ensure_member, find_member
 from bot.errors import CommandError
 from bot.feature import PrivacyHook
+from bot.members import events as platform_events
 from bot.members import files
 from bot.messages import Attachment, Member, Reply
 from bot.store.models import AuditEntry, MemberProfile, MemberRecord, RoleGrant, UnreachableMember, is_member

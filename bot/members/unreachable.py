@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from bot.commands import CommandGroup
 from bot.context import Context
+from bot.members.events import unreachable_rows
 from bot.messages import Item, Reply, Visibility
 from bot.messenger import time_mark
 from bot.permissions import Role
-from bot.platform_events import unreachable_rows
 
 unreachable_group = CommandGroup("schedule", "")  # adds to the scheduler's `schedule` group
 

@@ -20,11 +20,7 @@ from bot.messages import Member, Reply
 from bot.store.models import MemberRecord
 from content.practices import service
 from content.practices.commands import practice_ref
-from content.practices.consent import (  # the same answers as a forum capture request
-    Consent,
-    consent_answer,
-    still_visible,
-)
+from content.practices.consent import Consent, consent_answer, still_visible
 from content.practices.models import PracticeProposal
 from scheduling.engine.notices import plan_notice
 

@@ -6,7 +6,7 @@ from sqlmodel import Session
 
 from bot.context import Context
 from bot.feature import Feature, HomeSection, PrivacyHook, StartOptions, StartStep
-from bot.home import run_section
+from bot.guide.home import run_section
 from bot.messages import Reply
 from content.resources import digest_posts, models, service
 from content.resources.catalog_sync import read_catalog, sync_catalog

@@ -19,8 +19,8 @@ from typing import Any, Awaitable, Callable, Coroutine, Mapping
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import Settings
+from bot.members.events import forget_old_events
 from bot.messenger import DeliveryError, Messenger
-from bot.platform_events import forget_old_events
 from bot.store.db import Store
 from scheduling.engine import outbox
 from scheduling.engine.outbox import Claimed

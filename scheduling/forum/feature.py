@@ -2,7 +2,7 @@
 
 from bot.context import Context
 from bot.feature import Feature, HomeSection, PrivacyHook
-from bot.home import run_section
+from bot.guide.home import run_section
 from bot.messages import Reply
 from scheduling.forum import models, service
 from scheduling.forum.commands import forum_group, thread_reply
