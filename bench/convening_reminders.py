@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import insert, select
@@ -42,7 +42,7 @@ ADMIN = Member("console", "root", "Root")
 
 class Clock:
     def __init__(self) -> None:
-        self.now = datetime.now(timezone.utc)
+        self.now = datetime.now(UTC)
 
     def __call__(self) -> datetime:
         return self.now
@@ -75,7 +75,7 @@ async def run(url: str, data: Path, members: int) -> dict[str, object]:
     console = ConsoleAdapter(app.dispatch, user="root", export_dir=data, stdout=out, interactive=False)
     app.add_messenger(console.messenger)
     place = Place("console", "general")
-    start = (clock() + timedelta(days=30)).astimezone(timezone.utc).strftime("%Y-%m-%d 10:00")
+    start = (clock() + timedelta(days=30)).astimezone(UTC).strftime("%Y-%m-%d 10:00")
     for text in ('network create "Bench Network"',
                  f'convening schedule bench-network --title "Annual convening" --start "{start} UTC"'):
         reply = (await app.dispatch(Incoming(member=ADMIN, place=place, text=text)))[0]
@@ -154,7 +154,7 @@ def main() -> int:
                 if drop:
                     drop()
 
-            def lat(key: str) -> str:
+            def lat(key: str, r: dict = r) -> str:  # type: ignore[type-arg]
                 values = r[key]  # type: ignore[index]
                 return f"{pct(values, 50):5.1f}/{pct(values, 99):6.1f}" if values else "  -"  # type: ignore[arg-type]
 

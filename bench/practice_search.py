@@ -20,7 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import insert, text
@@ -75,7 +75,7 @@ def make_rows(n: int, seed: int = 7) -> tuple[list[dict], list[dict]]:
         rng.shuffle(out)
         return " ".join(out)
 
-    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
     practices, labels = [], []
     for i in range(1, n + 1):
         tags = rng.sample(TAGS, 2)
@@ -143,7 +143,7 @@ async def measure(url: str, data_dir: Path, rounds: int) -> dict[str, list[float
         q = queries[r % len(queries)]
         where, params = filters[q].sql()
         t0 = time.perf_counter()
-        app.store.run_sync(lambda s: fulltext.search(s, PRACTICE_INDEX, parsed[q], id_sets=where, params=params,
+        app.store.run_sync(lambda s, q=q, where=where, params=params: fulltext.search(s, PRACTICE_INDEX, parsed[q], id_sets=where, params=params,
                                                      limit=6))
         raw.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
@@ -152,7 +152,7 @@ async def measure(url: str, data_dir: Path, rounds: int) -> dict[str, list[float
         assert replies and not replies[0].is_error, replies[0].text
     counts = {}
     for q in QUERIES:
-        counts[q] = app.store.run_sync(lambda s: fulltext.count(s, PRACTICE_INDEX, parsed[q]))
+        counts[q] = app.store.run_sync(lambda s, q=q: fulltext.count(s, PRACTICE_INDEX, parsed[q]))
     app.close()
     return {"raw": raw, "dispatch": dispatched, "counts": counts}
 

@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -225,7 +225,7 @@ async def part_dms(args: argparse.Namespace, fake: dict[str, int], tmp: Path) ->
         await http.post(f"http://127.0.0.1:{fake['stats']}/reset")
 
     class Clock:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
 
         def __call__(self) -> datetime:
             return self.now

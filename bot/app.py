@@ -8,13 +8,13 @@ feature is one package with a `feature.py` and one line here.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 from sqlalchemy import select
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, col
 
 from bot import zones
 from bot.commands import CommandRegistry
@@ -216,7 +216,7 @@ class App:
 
 
 def coordinator_ids(session: Session) -> set[tuple[str, str]]:
-    grants = session.execute(select(RoleGrant).where(RoleGrant.role >= int(Role.COORDINATOR))).scalars()
+    grants = session.execute(select(RoleGrant).where(col(RoleGrant.role) >= int(Role.COORDINATOR))).scalars()
     return {(g.platform, g.user_id) for g in grants}
 
 

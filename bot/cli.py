@@ -6,8 +6,8 @@ import argparse
 import asyncio
 import logging
 import sys
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError

@@ -13,9 +13,10 @@ import difflib
 import inspect
 import types
 import typing
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from bot.errors import ArgumentError, CommandError
 from bot.messages import FieldKind, Form, FormField, Member, unstorable_character
@@ -107,7 +108,7 @@ class Param:
     def display(self) -> str:
         return self.name.upper() if self.positional else self.flag
 
-    def convert_one(self, raw: Any, cmd: "Command", mentions: Mapping[str, Member]) -> Any:
+    def convert_one(self, raw: Any, cmd: Command, mentions: Mapping[str, Member]) -> Any:
         where = self.display()
         if isinstance(raw, str):
             raw = raw.replace("\r\n", "\n")
@@ -181,14 +182,14 @@ class Param:
             raise ArgumentError(f"{where}: must be at most {high}, got {_clip(str(value))}.")
         return value
 
-    def convert(self, raw: Any, cmd: "Command", mentions: Mapping[str, Member]) -> Any:
+    def convert(self, raw: Any, cmd: Command, mentions: Mapping[str, Member]) -> Any:
         try:
             return self._convert(raw, cmd, mentions)
         except ArgumentError as exc:
             exc.field = exc.field or self.name
             raise
 
-    def _convert(self, raw: Any, cmd: "Command", mentions: Mapping[str, Member]) -> Any:
+    def _convert(self, raw: Any, cmd: Command, mentions: Mapping[str, Member]) -> Any:
         if self.multiple:
             values: list[Any] = []
             raws = raw if isinstance(raw, (list, tuple)) else [raw]
@@ -245,8 +246,8 @@ class Scope:
 
     label: str  # "network coordinators"
     param: str  # the parameter whose value says where the right is needed
-    allows: Callable[["Context", Any], Awaitable[None]]  # raises NotAllowed or NotFound, with the reason
-    held_by: Callable[["Context"], Awaitable[bool]]  # does the asker hold it anywhere (help lists it then)
+    allows: Callable[[Context, Any], Awaitable[None]]  # raises NotAllowed or NotFound, with the reason
+    held_by: Callable[[Context], Awaitable[bool]]  # does the asker hold it anywhere (help lists it then)
 
 
 @dataclass(frozen=True)
@@ -508,7 +509,7 @@ class CommandRegistry:
     def visible_to(self, role: Role) -> list[Command]:
         return [c for c in self if c.role <= role]
 
-    def lookup(self, words: list[str]) -> tuple[Command | None, int]:
+    def lookup(self, words: Sequence[str]) -> tuple[Command | None, int]:
         """The command named by the longest prefix of `words`, and how many words that took."""
         lowered = [w.lower() for w in words]
         for n in range(min(len(lowered), 3), 0, -1):
@@ -517,7 +518,7 @@ class CommandRegistry:
                 return cmd, n
         return None, 0
 
-    def suggest(self, words: list[str], role: Role, n: int = 3) -> list[str]:
+    def suggest(self, words: Sequence[str], role: Role, n: int = 3) -> list[str]:
         names = [c.path for c in self.visible_to(role)]
         typed = " ".join(w.lower() for w in words[:2])
         first = words[0].lower() if words else ""
@@ -554,7 +555,7 @@ class CommandRegistry:
             raise CommandError(self.unknown_message(words, role))
         return self.bind(cmd, words[used:], mentions or {}, line=text)
 
-    def unknown_message(self, words: list[str], role: Role) -> str:
+    def unknown_message(self, words: Sequence[str], role: Role) -> str:
         if words[0].lower() in self.absent:
             return self.absent[words[0].lower()]
         typed = " ".join(words[:2]) if words[0].lower() in self.groups else words[0]
@@ -564,7 +565,7 @@ class CommandRegistry:
             message += " Did you mean: " + ", ".join(suggestions) + "?"
         return message + " Say help to see every command."
 
-    def bind(self, cmd: Command, words: list[str], mentions: Mapping[str, Member], line: str = "") -> Parsed:
+    def bind(self, cmd: Command, words: Sequence[str], mentions: Mapping[str, Member], line: str = "") -> Parsed:
         """Arguments from the words after the command's name. With the `line` they came from (see
         `read`), the last free-text parameter gets its part of the line exactly as typed."""
         raw: dict[str, Any] = {}

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 
 def system_clock() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -31,13 +32,13 @@ class Services:
 
     store: Store
     settings: Settings
-    registry: "CommandRegistry"
+    registry: CommandRegistry
     clock: Callable[[], datetime] = field(default=system_clock)
-    features: tuple["Feature", ...] = ()
+    features: tuple[Feature, ...] = ()
     scheduler: Any = None  # scheduling.engine.runner.Scheduler; typed loosely so bot/ does not import scheduling/
 
     @property
-    def privacy_hooks(self) -> tuple["PrivacyHook", ...]:
+    def privacy_hooks(self) -> tuple[PrivacyHook, ...]:
         """Every feature's export-and-forget hooks, in the features' order (the core's first)."""
         return tuple(hook for feature in self.features for hook in feature.privacy)
 

@@ -9,11 +9,12 @@ and when a message is heard in a thread. Nothing else in the app names a feature
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
@@ -41,7 +42,7 @@ class HomeSection:
 
     order: int
     heading: str
-    build: Callable[["Context"], Awaitable[Reply]]
+    build: Callable[[Context], Awaitable[Reply]]
 
 
 Supplier = Callable[[Session, str, Member, datetime, int], list[tuple[str, str]]]
@@ -73,7 +74,7 @@ class Route:
     """An HTTP GET route served by `copbot serve` (aiohttp path syntax, e.g. `/calendar/{token}.ics`)."""
 
     path: str
-    handler: Callable[["Services", Mapping[str, str]], Awaitable[HttpAnswer]]
+    handler: Callable[[Services, Mapping[str, str]], Awaitable[HttpAnswer]]
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,8 @@ StartStep = Callable[[Session, datetime], None]
 @dataclass(frozen=True)
 class Feature:
     name: str
-    groups: tuple["CommandGroup", ...] = ()
-    demo_groups: tuple["CommandGroup", ...] = ()
+    groups: tuple[CommandGroup, ...] = ()
+    demo_groups: tuple[CommandGroup, ...] = ()
     """Command groups that exist only when copbot runs with the demo clock (`--demo`)."""
     tables: tuple[ModuleType, ...] = ()
     privacy: tuple[PrivacyHook, ...] = ()

@@ -9,9 +9,10 @@ name is only for showing.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Mapping
+from typing import Any
 
 from bot.permissions import Role
 
@@ -43,7 +44,7 @@ class Member:
         return ":".join(part for part in self.key if part)
 
     @classmethod
-    def from_ref(cls, ref: str) -> "Member | None":
+    def from_ref(cls, ref: str) -> Member | None:
         """Read a stable id: `platform:user_id` or `platform:workspace:user_id`; None when it is neither."""
         parts = [part.strip() for part in ref.split(":")]
         if len(parts) == 2 and all(parts):

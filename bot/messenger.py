@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Protocol, Sequence, runtime_checkable
+from datetime import UTC, datetime
+from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from bot.messages import Reply
@@ -97,7 +98,7 @@ def format_in_zone(dt: datetime, tz: str) -> str:
 
 
 def render_times(text: str, tz: str) -> str:
-    return _TIME.sub(lambda m: format_in_zone(datetime.fromtimestamp(int(m.group(1)), timezone.utc), tz), text)
+    return _TIME.sub(lambda m: format_in_zone(datetime.fromtimestamp(int(m.group(1)), UTC), tz), text)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ class Word(str):
     end: int
     quote: str  # the opening quote when quotes grouped this word (so it is never a flag), else ""
 
-    def __new__(cls, text: str, start: int, end: int, quote: str = "") -> "Word":
+    def __new__(cls, text: str, start: int, end: int, quote: str = "") -> Word:
         word = super().__new__(cls, text)
         word.start, word.end, word.quote = start, end, quote
         return word

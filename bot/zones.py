@@ -41,8 +41,8 @@ def zone(name: str) -> ZoneInfo:
 def known_zone(session: Session, member: Member) -> str | None:
     """The zone a member chose, else their chat profile's; None when neither is known."""
     return session.execute(
-        select(func.coalesce(MemberProfile.timezone, MemberProfile.platform_timezone))
-        .join(MemberRecord, col(MemberRecord.id) == MemberProfile.member_id)
+        select(func.coalesce(col(MemberProfile.timezone), col(MemberProfile.platform_timezone)))
+        .join(MemberRecord, col(MemberRecord.id) == col(MemberProfile.member_id))
         .where(is_member(MemberRecord, member))
     ).scalar()
 

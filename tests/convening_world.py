@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
-from typing import AsyncIterator
+from datetime import UTC, datetime
 
 from sqlmodel import select
 
@@ -16,12 +16,12 @@ from tests.fakes import FakeClock, RecordingMessenger
 from tests.harness import ClockedHarness
 
 START = "March 14 2027 10:00 Central"  # the US changes to summer time that morning; the UK on 28 March
-STARTS_UTC = datetime(2027, 3, 14, 15, 0, tzinfo=timezone.utc)  # 10:00 CDT
+STARTS_UTC = datetime(2027, 3, 14, 15, 0, tzinfo=UTC)  # 10:00 CDT
 ZONES = (("cora", "America/Chicago"), ("ana", "America/Los_Angeles"), ("leo", "Europe/London"))
 
 
 def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 class ConvBot(ClockedHarness):

@@ -49,7 +49,7 @@ def snowflake() -> int:
 
 
 def iso(moment: dt.datetime | None = None) -> str:
-    return (moment or dt.datetime.now(dt.timezone.utc)).isoformat()
+    return (moment or dt.datetime.now(dt.UTC)).isoformat()
 
 
 def interaction_token() -> str:

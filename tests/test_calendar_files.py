@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from icalendar import Calendar, Event
 
 from scheduling.time.calendar_files import CalendarEvent, event_ics, feed_ics, stable_uid
 
-UTC = timezone.utc
+UTC = UTC
 CHICAGO, LONDON = "America/Chicago", "Europe/London"
 TRICKY = ("Agenda: data, AI; budgets\nBring: one example; two questions, at most.\n"
           "Backslash \\ and ünïcode " + "x" * 80)

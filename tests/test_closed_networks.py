@@ -4,7 +4,7 @@ networks stay open to everyone. Members hear of a new convening by DM (unless re
 
 from __future__ import annotations
 
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import pytest
 

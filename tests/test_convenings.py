@@ -4,8 +4,8 @@ scheduler (quiet hours and opt-outs), moves and cancellations, calendar files an
 from __future__ import annotations
 
 import asyncio
-from datetime import timezone
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
+from datetime import UTC
 
 import pytest
 from icalendar import Calendar
@@ -43,8 +43,8 @@ async def test_each_reader_sees_their_own_time_across_the_dst_change(cb: ConvBot
     [event] = _ics(await cb.ok(f"convening ics {cid}", "leo")).walk("VEVENT")
     start = event.decoded("dtstart")
     assert str(start.tzinfo) == "America/Chicago" or event["dtstart"].params["TZID"] == "America/Chicago"
-    assert start.astimezone(timezone.utc) == STARTS_UTC
-    assert event.decoded("dtend").astimezone(timezone.utc) == utc(2027, 3, 14, 16, 30)
+    assert start.astimezone(UTC) == STARTS_UTC
+    assert event.decoded("dtend").astimezone(UTC) == utc(2027, 3, 14, 16, 30)
     assert str(event["uid"]) == f"convening-{cid}@copbot.local" and int(event["sequence"]) == 0
 
 
@@ -104,7 +104,7 @@ async def test_moving_tells_each_attendee_once_raises_sequence_and_replans(cb: C
     assert ("moved: Sun 14 Mar 2027, 08:00 PDT (America/Los_Angeles) -> Sun 21 Mar 2027, 08:00 PDT "
             "(America/Los_Angeles)") in cb.dms("ana")[0]
     [event] = _ics(await cb.ok(f"convening ics {cid}")).walk("VEVENT")
-    assert int(event["sequence"]) == 1 and event.decoded("dtstart").astimezone(timezone.utc) == utc(2027, 3, 21, 15)
+    assert int(event["sequence"]) == 1 and event.decoded("dtstart").astimezone(UTC) == utc(2027, 3, 21, 15)
     assert sorted(set((await cb.reminder_dues()).values())) == [utc(2027, 3, 14, 15), utc(2027, 3, 20, 15),
                                                                 utc(2027, 3, 21, 14)]
     await cb.ok(f'convening cancel {cid} --reason "speaker ill"', "cora")

@@ -4,8 +4,8 @@ nothing, series across a DST change with per-occurrence moves, cancellations and
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
@@ -39,7 +39,7 @@ async def _starts(cb: ConvBot, where: str = "") -> list[tuple[int, datetime, str
         f"SELECT id, starts_at, status, series_id FROM convening {where} ORDER BY starts_at")).all())
     def aware(value: datetime | str) -> datetime:  # SQLite gives naive UTC (text) to raw SQL
         value = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
 
     return [(i, aware(s), st, sid) for i, s, st, sid in rows]
 

@@ -13,7 +13,7 @@ import os
 import re
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -39,7 +39,7 @@ def walkthrough() -> tuple[str, str]:
 
 
 def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 # First Tuesdays of 2027: Jan 5, Feb 2, Mar 2, Apr 6, May 4, Jun 1, Jul 6, Aug 3, Sep 7, Oct 5, Nov 2, Dec 7.
@@ -152,7 +152,7 @@ async def test_clock_set_reads_a_time_moves_forward_only_and_sends_what_falls_du
 def test_a_demo_keeps_its_time_across_a_restart(tmp_path: Path, database_url: str) -> None:
     """Two real `copbot --demo` sessions: the second starts where the first left the clock."""
     data = tmp_path / "data"
-    target = (datetime.now(timezone.utc) + timedelta(days=200)).strftime("%Y-%m-%d")
+    target = (datetime.now(UTC) + timedelta(days=200)).strftime("%Y-%m-%d")
     first = run_cli(f"clock set {target} 09:00 UTC\n", data, database_url, "--demo")
     assert first.returncode == 0 and "Set the clock. It is now" in first.stdout, first.stdout + first.stderr
     offset = json.loads((data / STATE_FILE).read_text())["offset_seconds"]
@@ -179,7 +179,7 @@ def test_a_piped_session_delivers_the_dms_its_commands_cause_before_it_exits(tmp
                                                                             database_url: str) -> None:
     """A waitlist promotion DM, caused by the last piped command, is printed in that session; no traceback."""
     data = tmp_path / "data"
-    start = (datetime.now(timezone.utc) + timedelta(days=30)).strftime("%Y-%m-%d")
+    start = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%d")
     lines = "\n".join([
         'network create "Digital Leaders"',
         f'convening schedule digital-leaders --title "Budget season" --start "{start} 10:00" --capacity 1',

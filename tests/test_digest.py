@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -13,7 +13,7 @@ from bot.config import Settings
 from tests.fakes import FakeClock, RecordingMessenger, Sent
 from tests.harness import ClockedHarness, Harness
 
-START = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)  # a Sunday; Mondays 9:00 New York are 13:00/14:00 UTC
+START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)  # a Sunday; Mondays 9:00 New York are 13:00/14:00 UTC
 RULE = '"every Monday at 9:00"'
 
 
@@ -103,10 +103,10 @@ async def test_a_missed_digest_is_skipped_and_reported_and_the_series_goes_on(db
     await db.ok(f"resource digest --channel learning --rule {RULE} --count 3")
     await db.run_until(START + timedelta(days=2))
     shown_first = [i.ref for i in db.digests()[0].reply.items]
-    db.clock.set(datetime(2026, 3, 10, 0, 0, tzinfo=timezone.utc))  # down through Monday 9 March
+    db.clock.set(datetime(2026, 3, 10, 0, 0, tzinfo=UTC))  # down through Monday 9 March
     await db.app.scheduler.tick()
     assert len(notices) == 1 and "skipped (digest:2026-03-09)" in notices[0]
-    await db.run_until(datetime(2026, 3, 17, 0, 0, tzinfo=timezone.utc))
+    await db.run_until(datetime(2026, 3, 17, 0, 0, tzinfo=UTC))
     assert [s.reply.text.split()[3] for s in db.digests()] == ["2026-03-02:", "2026-03-16:"]
     second = [i.ref for i in db.digests()[1].reply.items]
     assert not set(second) & set(shown_first) and await db.count("digest_shown") == 6  # nothing lost

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import discord
 import pytest
@@ -31,7 +31,7 @@ def _inputs(modal: discord.ui.Modal) -> list[discord.ui.Item]:
 
 
 def test_time_markers_become_discord_timestamps_and_bold_is_kept() -> None:
-    when = datetime(2026, 3, 3, 17, 0, tzinfo=timezone.utc)
+    when = datetime(2026, 3, 3, 17, 0, tzinfo=UTC)
     reply = Reply(f"**Forum** opens {time_mark(when)}", fields=(("When", time_mark(when)),))
     out = render_reply(reply)
     stamp = f"<t:{int(when.timestamp())}:f>"

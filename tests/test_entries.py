@@ -4,8 +4,9 @@ registry, for copbot's own entries and for any a new feature declares."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated, Any, AsyncIterator
+from typing import Annotated, Any
 
 import aiohttp
 import pytest

@@ -4,8 +4,8 @@ with the member's attribution, and an attendance export with only the members wh
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -14,7 +14,7 @@ from bot.config import Settings
 from tests.convening_world import ConvBot, digital_leaders
 from tests.convening_world import schedule as _schedule
 
-STARTS = datetime(2027, 3, 14, 15, 0, tzinfo=timezone.utc)  # 10:00 CDT, 90 minutes long
+STARTS = datetime(2027, 3, 14, 15, 0, tzinfo=UTC)  # 10:00 CDT, 90 minutes long
 ENDS = STARTS + timedelta(minutes=90)
 FOLLOW = "you said you would try"
 
@@ -149,7 +149,7 @@ async def test_bad_input_changes_nothing(cb: ConvBot) -> None:
     assert "Check-in" in await cb.fails(f"after checkin {cid}", "leo")
     later = await _schedule_later(cb)
     await cb.ok(f"convening cancel {later}", "cora")
-    cb.clock.set(datetime(2027, 4, 20, 15, 0, tzinfo=timezone.utc))
+    cb.clock.set(datetime(2027, 4, 20, 15, 0, tzinfo=UTC))
     assert "was cancelled" in await cb.fails(f"after checkin {later}", "leo")
     after = (await cb.count("convening_attendance"), await cb.count("commitment"), await cb.count("planned_post"),
              await cb.count("convening_note"))
@@ -177,15 +177,15 @@ async def test_follow_ups_respect_reminders_off_and_quiet_hours(cb: ConvBot) -> 
     await cb.run_until(made + timedelta(days=30))
     assert len(follow_ups(cb, "ana")) == 1 and follow_ups(cb, "leo") == [] and follow_ups(cb, "bob") == []
     # Bob's quiet hours end at 14:00 New York time (18:00 UTC), the day it was due.
-    await cb.run_until(datetime(2027, 4, 13, 17, 59, tzinfo=timezone.utc))
+    await cb.run_until(datetime(2027, 4, 13, 17, 59, tzinfo=UTC))
     assert follow_ups(cb, "bob") == []
-    await cb.run_until(datetime(2027, 4, 13, 18, 0, tzinfo=timezone.utc))
+    await cb.run_until(datetime(2027, 4, 13, 18, 0, tzinfo=UTC))
     assert len(follow_ups(cb, "bob")) == 1
     # Ana sets quiet hours after committing: her 60-day follow-up, planned before, waits until they end.
     await cb.ok("me quiet-hours 10:00-13:00", "ana")  # New York; the follow-up is due at 11:30 there
     await cb.run_until(made + timedelta(days=60))
     assert len(follow_ups(cb, "ana")) == 1
-    await cb.run_until(datetime(2027, 5, 13, 17, 0, tzinfo=timezone.utc))  # 13:00 New York
+    await cb.run_until(datetime(2027, 5, 13, 17, 0, tzinfo=UTC))  # 13:00 New York
     assert len(follow_ups(cb, "ana")) == 2
     # Waiting for quiet hours to end is not a failed try.
     post = await cb.app.store.run(lambda s: s.execute(text(

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
-from typing import AsyncIterator
 
 import pytest
 from sqlalchemy import inspect, text

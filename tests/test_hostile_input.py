@@ -5,7 +5,7 @@ field, never "something went wrong", and nothing is half written."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -68,7 +68,7 @@ async def test_a_display_name_with_a_control_character_is_stored_without_it(bot:
 
 
 async def test_a_thread_message_is_kept_without_its_control_characters(settings: Settings) -> None:
-    clock = FakeClock(datetime(2026, 2, 20, 15, 0, tzinfo=timezone.utc))
+    clock = FakeClock(datetime(2026, 2, 20, 15, 0, tzinfo=UTC))
     app = build_app(settings, clock=clock)
     messenger = RecordingMessenger()
     app.add_messenger(messenger)
@@ -76,7 +76,7 @@ async def test_a_thread_message_is_kept_without_its_control_characters(settings:
     try:
         await fb.ok('forum set --rule "first Tuesday of every month, 12:00 to 13:00, America/New_York" '
                     "--channel forum")
-        await fb.run_until(datetime(2026, 3, 3, 17, 0, tzinfo=timezone.utc))
+        await fb.run_until(datetime(2026, 3, 3, 17, 0, tzinfo=UTC))
         [thread] = [s for s in messenger.sent if s.kind == "thread"]
         place = Place("console", "forum", thread.thread_id)
         assert await app.heard(Member("console", "bob", "Bob"), place, "Shared\x00 permit desk\x07", None)

@@ -3,8 +3,8 @@ pairing, follow-up, each DM exactly once), skipping, and bad input that changes 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 
@@ -14,12 +14,12 @@ from scheduling.introductions.service import Candidate, overlap, pair_members, u
 from tests.fakes import FakeClock, RecordingMessenger
 from tests.harness import ClockedHarness
 
-AT = datetime(2027, 3, 10, 12, 0, tzinfo=timezone.utc)
+AT = datetime(2027, 3, 10, 12, 0, tzinfo=UTC)
 LONDON, PARIS, BERLIN = "Europe/London", "Europe/Paris", "Europe/Berlin"
 
 
 def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def _members(*zones: str) -> list[Candidate]:

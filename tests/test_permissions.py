@@ -3,7 +3,7 @@ shows them only to people who coordinate some network, and each such action is i
 
 from __future__ import annotations
 
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlmodel import select

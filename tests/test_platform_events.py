@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC
 
 from bot.messages import Incoming, Member, Place
 from bot.permissions import Role
@@ -139,12 +140,12 @@ async def test_from_message_opens_your_practice_form_or_a_proposal_to_the_author
 
 
 async def test_claims_are_forgotten_once_no_platform_would_retry_them(bot: Harness) -> None:
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from bot.members.events import forget_old_events
 
     assert await bot.app.claim_event("slack", "Ev0OLD") is True
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     assert await bot.app.store.run(lambda s: forget_old_events(s, now + timedelta(hours=1))) == 0
     assert await bot.app.claim_event("slack", "Ev0OLD") is False  # still a repeat an hour on
     assert await bot.app.store.run(lambda s: forget_old_events(s, now + timedelta(days=3))) == 1

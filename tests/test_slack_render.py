@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk.models.blocks import Block
@@ -24,7 +24,7 @@ from bot.commands import ArgumentError
 from bot.messages import Choice, FieldKind, Item, Reply
 from bot.messenger import render_times, time_mark
 
-WHEN = datetime(2027, 3, 14, 15, 0, tzinfo=timezone.utc)
+WHEN = datetime(2027, 3, 14, 15, 0, tzinfo=UTC)
 
 
 def _valid_blocks(blocks: list[dict[str, Any]]) -> None:

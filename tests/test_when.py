@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from scheduling.time.when import WhenError, parse_duration, parse_start
 
-UTC = timezone.utc
+UTC = UTC
 NOW = datetime(2027, 3, 3, 15, 15, tzinfo=UTC)  # Wednesday 3 March 2027, 09:15 in Chicago
 CHICAGO, LONDON, NEW_YORK = "America/Chicago", "Europe/London", "America/New_York"
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import DateTime, bindparam, text
@@ -238,7 +239,7 @@ async def test_a_database_from_before_workspaces_is_migrated_and_adopted_by_the_
     with engine.begin() as conn:
         for statement in filter(str.strip, _BEFORE.split(";")):
             conn.execute(text(statement).bindparams(bindparam("now", type_=DateTime(timezone=True))),
-                         {"now": datetime(2026, 1, 5, 10, 0, tzinfo=timezone.utc)})
+                         {"now": datetime(2026, 1, 5, 10, 0, tzinfo=UTC)})
     upgrade(engine)
     assert current_revision(engine) == "0015"
     with Session(engine) as session:

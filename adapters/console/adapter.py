@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Awaitable, Callable, TextIO
+from typing import Any, TextIO
 
 from bot.members.files import member_folder
 from bot.messages import Choice, FieldKind, Form, Incoming, Member, Place, Reply

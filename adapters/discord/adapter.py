@@ -112,7 +112,7 @@ class DiscordAdapter:
         if task is not None:
             try:
                 await asyncio.wait_for(task, 10)
-            except (asyncio.CancelledError, asyncio.TimeoutError, Exception):  # noqa: BLE001 - stopping anyway
+            except (TimeoutError, asyncio.CancelledError, Exception):  # noqa: BLE001 - stopping anyway
                 pass
         for owner, name, value in reversed(self._restore):
             setattr(owner, name, value)

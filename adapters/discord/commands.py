@@ -12,7 +12,8 @@ command is reached by its slash command.)
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import discord
 

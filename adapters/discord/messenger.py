@@ -192,7 +192,7 @@ class DiscordMessenger:
                     return None
                 created = await http.create_guild_scheduled_event(scope_id, **self._event_body(event))
                 return str(created["id"])
-            body = {"status": CANCELLED} if event.cancelled else self._event_body(event)
+            body: dict[str, Any] = {"status": CANCELLED} if event.cancelled else self._event_body(event)
             try:
                 await http.edit_scheduled_event(scope_id, external_id, **body)
             except discord.NotFound:

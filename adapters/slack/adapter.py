@@ -25,8 +25,9 @@ import json
 import logging
 import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -141,7 +142,7 @@ class SlackAdapter:
         """Wait for the work acknowledged requests started (tests, shutdown)."""
         try:
             await asyncio.wait_for(self._work.join(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.warning("Slack: %d request(s) still being worked on after %.0f s", self._work.qsize(), timeout)
 
     async def handle_http(self, request: web.Request) -> web.Response:

@@ -18,8 +18,9 @@ import hashlib
 import hmac
 import logging
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import parse_qs
 
 from slack_bolt.request.async_request import AsyncBoltRequest

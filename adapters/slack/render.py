@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from bot.commands import CommandRegistry, MessageAction
 from bot.messages import Choice, FieldKind, Form, FormField, Item, Member, Reply
@@ -57,7 +58,7 @@ def time_tokens(text: str, tz_fallback: str = "UTC") -> str:
 
     def token(m: re.Match[str]) -> str:
         ts = int(m.group(1))
-        fallback = format_in_zone(datetime.fromtimestamp(ts, timezone.utc), tz_fallback)
+        fallback = format_in_zone(datetime.fromtimestamp(ts, UTC), tz_fallback)
         return f"<!date^{ts}^{{date_short_pretty}} {{time}}|{escape(fallback).replace('|', '/')}>"
 
     return _TIME.sub(token, text)

@@ -8,8 +8,9 @@ Grid, one organisation (`E...`), whose user ids hold across its workspaces. The 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class Served:
     org_wide: bool = False
 
     @classmethod
-    def from_auth_test(cls, answer: Mapping[str, Any]) -> "Served":
+    def from_auth_test(cls, answer: Mapping[str, Any]) -> Served:
         """Read `auth.test`'s answer. Raises ValueError when it names no team (or org)."""
         org_wide = bool(answer.get("is_enterprise_install"))
         workspace = str((answer.get("enterprise_id") if org_wide else answer.get("team_id")) or "")

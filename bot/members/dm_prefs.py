@@ -14,7 +14,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.store.models import MemberProfile, MemberRecord
 
@@ -80,6 +80,6 @@ def dm_prefs(session: Session, member_id: int | None, default_zone: str) -> DmPr
 
 def dm_prefs_for(session: Session, platform: str, user_id: str, default_zone: str) -> DmPrefs:
     """The same, for a member named by platform identity (a DM's recipient)."""
-    member_id = session.execute(select(MemberRecord.id).where(MemberRecord.platform == platform,
-                                                              MemberRecord.user_id == user_id)).scalar()
+    member_id = session.execute(select(col(MemberRecord.id)).where(col(MemberRecord.platform) == platform,
+                                                              col(MemberRecord.user_id) == user_id)).scalar()
     return dm_prefs(session, member_id, default_zone)

@@ -6,8 +6,9 @@ adapters call these through `bot.app.App`.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import Table, UniqueConstraint, and_, delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +16,7 @@ from sqlmodel import Session, col
 
 from bot.context import ensure_member
 from bot.messages import Member
+from bot.store.db import rowcount
 from bot.store.models import (
     ButtonCommand,
     MemberProfile,
@@ -43,7 +45,7 @@ def claim_event(session: Session, platform: str, event_id: str, now: datetime) -
 
 def forget_old_events(session: Session, now: datetime) -> int:
     """Drop claims no platform will retry any more (the scheduler's housekeeping calls this)."""
-    return session.execute(delete(ProcessedEvent).where(ProcessedEvent.received_at < now - EVENT_MEMORY)).rowcount
+    return rowcount(session.execute(delete(ProcessedEvent).where(col(ProcessedEvent.received_at) < now - EVENT_MEMORY)))
 
 
 def learn_timezone(session: Session, member: Member, zone: str) -> bool:
@@ -78,12 +80,12 @@ def clear_unreachable(session: Session, member: Member) -> None:
 
 
 def unreachable_rows(session: Session) -> list[dict[str, Any]]:
-    same = ((MemberRecord.platform == UnreachableMember.platform)
-            & (MemberRecord.workspace == UnreachableMember.workspace)
-            & (MemberRecord.user_id == UnreachableMember.user_id))
-    rows = session.execute(select(UnreachableMember, MemberRecord.display_name)
+    same = ((col(MemberRecord.platform) == col(UnreachableMember.platform))
+            & (col(MemberRecord.workspace) == col(UnreachableMember.workspace))
+            & (col(MemberRecord.user_id) == col(UnreachableMember.user_id)))
+    rows = session.execute(select(UnreachableMember, col(MemberRecord.display_name))
                            .join(MemberRecord, same, isouter=True)
-                           .order_by(UnreachableMember.last_at.desc())).all()  # type: ignore[attr-defined]
+                           .order_by(col(UnreachableMember.last_at).desc())).all()  # type: ignore[attr-defined]
     return [{"platform": u.platform, "user_id": u.user_id, "name": name or u.user_id, "reason": u.reason,
              "failures": u.failures, "last_at": u.last_at} for u, name in rows]
 
@@ -110,7 +112,7 @@ def adopt_workspace(session: Session, tables: Iterable[Table], platform: str, wo
                     other = table.alias("taken")
                     same = [other.c[n] == (workspace if n == column.name else table.c[n]) for n in names]
                     where.append(~exists().where(and_(*same)))
-            changed += session.execute(update(table).where(*where).values({column.name: workspace})).rowcount
+            changed += rowcount(session.execute(update(table).where(*where).values({column.name: workspace})))
     return changed
 
 

@@ -72,7 +72,7 @@ def _core_forget(session: Session, record: MemberRecord, now: datetime) -> int:
             changed += 1
     # Roles they granted stay, without their name.
     if record.display_name:
-        for g in session.exec(select(RoleGrant).where(RoleGrant.granted_by == record.display_name)):
+        for g in session.exec(select(RoleGrant).where(col(RoleGrant.granted_by) == record.display_name)):
             g.granted_by = "a forgotten member"
             session.add(g)
             changed += 1

@@ -26,7 +26,7 @@ def role_of(session: Session, settings: Settings, member: Member, scope: str = C
 
 def _grant(session: Session, member: Member, scope: str) -> RoleGrant | None:
     return session.exec(select(RoleGrant).where(is_member(RoleGrant, member),
-                                                RoleGrant.scope == scope)).first()
+                                                col(RoleGrant.scope) == scope)).first()
 
 
 def set_role(session: Session, member: Member, role: Role, granted_by: str, scope: str = COMMUNITY) -> Role:
@@ -129,7 +129,7 @@ async def list_roles(ctx: Context) -> Reply:
     """List coordinators and admins."""
 
     def load(session: Session) -> list[RoleGrant]:
-        return list(session.exec(select(RoleGrant).where(RoleGrant.scope == COMMUNITY)
+        return list(session.exec(select(RoleGrant).where(col(RoleGrant.scope) == COMMUNITY)
                                  .order_by(col(RoleGrant.role).desc(), col(RoleGrant.user_id))))
 
     grants = await ctx.store.run(load)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import ClassVar
 
 from sqlalchemy import Column, DateTime, ForeignKey, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -28,7 +29,7 @@ class MembershipState(str, Enum):
 
 
 class Network(SQLModel, table=True):
-    __tablename__ = "network"
+    __tablename__: ClassVar[str] = "network"
 
     id: int | None = Field(default=None, primary_key=True)
     slug: str = Field(max_length=60, unique=True)
@@ -45,7 +46,7 @@ class Network(SQLModel, table=True):
 class NetworkMember(SQLModel, table=True):
     """One member's place in one network: a member, a pending request, or an open invitation."""
 
-    __tablename__ = "network_member"
+    __tablename__: ClassVar[str] = "network_member"
     __table_args__ = (UniqueConstraint("network_id", "member_id", name="uq_network_member"),)
 
     id: int | None = Field(default=None, primary_key=True)

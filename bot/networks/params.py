@@ -8,7 +8,8 @@ coordinate some network, and the dispatcher audits them.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Callable
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from sqlmodel import Session
 

@@ -66,7 +66,7 @@ def create(session: Session, creator: Member, name: str, description: str, polic
         raise ArgumentError(f"--description is too long: {len(description):,} characters, the limit is "
                             f"{MAX_DESCRIPTION:,}. Shorten it and try again.", "description")
     slug = make_slug(name)
-    taken = session.execute(select(Network).where(Network.slug == slug)).scalars().first()
+    taken = session.execute(select(Network).where(col(Network.slug) == slug)).scalars().first()
     if taken is not None:
         raise CommandError(f"A network called {taken.name!r} ({slug}) already exists"
                            + (" (archived)." if taken.archived else ".") + " Choose another name.")
@@ -88,11 +88,11 @@ class NetworkView:
 def listing(session: Session) -> list[NetworkView]:
     """Every network that is not archived, with its member and request counts."""
     rows = session.execute(
-        select(NetworkMember.network_id, NetworkMember.state, func.count()).group_by(
+        select(col(NetworkMember.network_id), col(NetworkMember.state), func.count()).group_by(
             col(NetworkMember.network_id), col(NetworkMember.state))
     ).all()
     counts: dict[tuple[int, str], int] = {(nid, state): int(n) for nid, state, n in rows}
-    networks = session.execute(select(Network).where(Network.archived == False)  # noqa: E712
+    networks = session.execute(select(Network).where(col(Network.archived) == False)  # noqa: E712
                                .order_by(col(Network.name))).scalars()
     return [view(n, counts) for n in networks]
 
@@ -104,14 +104,14 @@ def view(network: Network, counts: dict[tuple[int, str], int]) -> NetworkView:
 
 
 def one_view(session: Session, network: Network) -> NetworkView:
-    rows = session.execute(select(NetworkMember.state, func.count()).where(NetworkMember.network_id == network.id)
+    rows = session.execute(select(col(NetworkMember.state), func.count()).where(col(NetworkMember.network_id) == network.id)
                            .group_by(col(NetworkMember.state))).all()
     return view(network, {(network.id or 0, state): int(n) for state, n in rows})
 
 
 def membership(session: Session, network: Network, record: MemberRecord) -> NetworkMember | None:
-    return session.execute(select(NetworkMember).where(NetworkMember.network_id == network.id,
-                                                       NetworkMember.member_id == record.id)).scalars().first()
+    return session.execute(select(NetworkMember).where(col(NetworkMember.network_id) == network.id,
+                                                       col(NetworkMember.member_id) == record.id)).scalars().first()
 
 
 def is_coordinator(session: Session, settings: Settings, network: Network, member: Member) -> bool:
@@ -123,9 +123,9 @@ def coordinates_any(session: Session, settings: Settings, member: Member) -> boo
     """Whether the member coordinates some network, or the whole community."""
     if role_of(session, settings, member) >= Role.COORDINATOR:
         return True
-    return session.execute(select(RoleGrant.id).where(
-        RoleGrant.platform == member.platform, RoleGrant.user_id == member.user_id,
-        col(RoleGrant.scope).like("network:%"), RoleGrant.role >= int(Role.COORDINATOR)).limit(1)).first() is not None
+    return session.execute(select(col(RoleGrant.id)).where(
+        col(RoleGrant.platform) == member.platform, col(RoleGrant.user_id) == member.user_id,
+        col(RoleGrant.scope).like("network:%"), col(RoleGrant.role) >= int(Role.COORDINATOR)).limit(1)).first() is not None
 
 
 def require_coordinator(session: Session, settings: Settings, network: Network, member: Member) -> None:
@@ -138,8 +138,8 @@ def coordinators(session: Session, settings: Settings, network: Network) -> list
     """Whom to tell about a request: the network's own coordinators; failing those, the community's;
     failing those, the admins from configuration."""
     for wanted in (scope(network), COMMUNITY):
-        grants = session.execute(select(RoleGrant).where(RoleGrant.scope == wanted,
-                                                         RoleGrant.role >= int(Role.COORDINATOR))
+        grants = session.execute(select(RoleGrant).where(col(RoleGrant.scope) == wanted,
+                                                         col(RoleGrant.role) >= int(Role.COORDINATOR))
                                  .order_by(col(RoleGrant.id))).scalars().all()
         if grants:
             return [(g.platform, g.user_id) for g in grants]
@@ -147,7 +147,7 @@ def coordinators(session: Session, settings: Settings, network: Network) -> list
 
 
 def coordinator_names(session: Session, network: Network) -> list[str]:
-    grants = session.execute(select(RoleGrant).where(RoleGrant.scope == scope(network))
+    grants = session.execute(select(RoleGrant).where(col(RoleGrant.scope) == scope(network))
                              .order_by(col(RoleGrant.id))).scalars().all()
     names = []
     for g in grants:
@@ -197,8 +197,8 @@ def leave(session: Session, network: Network, member: Member) -> MembershipState
 def pending(session: Session, network: Network, state: MembershipState = MembershipState.REQUESTED
             ) -> list[tuple[NetworkMember, MemberRecord]]:
     rows = session.execute(
-        select(NetworkMember, MemberRecord).join(MemberRecord, col(MemberRecord.id) == NetworkMember.member_id)
-        .where(NetworkMember.network_id == network.id, NetworkMember.state == state.value)
+        select(NetworkMember, MemberRecord).join(MemberRecord, col(MemberRecord.id) == col(NetworkMember.member_id))
+        .where(col(NetworkMember.network_id) == network.id, col(NetworkMember.state) == state.value)
         .order_by(col(NetworkMember.joined_at), col(NetworkMember.id))
     ).all()
     return [(nm, rec) for nm, rec in rows]
@@ -287,8 +287,8 @@ def mention(record: MemberRecord) -> str:
 
 def export_member(session: Session, record: MemberRecord) -> list[dict[str, Any]]:
     """The networks a member is in, has asked to join or is invited to."""
-    rows = session.execute(select(NetworkMember, Network).join(Network, col(Network.id) == NetworkMember.network_id)
-                           .where(NetworkMember.member_id == record.id).order_by(col(Network.slug))).all()
+    rows = session.execute(select(NetworkMember, Network).join(Network, col(Network.id) == col(NetworkMember.network_id))
+                           .where(col(NetworkMember.member_id) == record.id).order_by(col(Network.slug))).all()
     return [{"network": n.slug, "name": n.name, "state": nm.state, "since": nm.joined_at.isoformat()}
             for nm, n in rows]
 
@@ -296,10 +296,10 @@ def export_member(session: Session, record: MemberRecord) -> list[dict[str, Any]
 def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
     """Memberships, requests and invitations go; networks they created stay, without their creator."""
     changed = 0
-    for row in session.execute(select(NetworkMember).where(NetworkMember.member_id == record.id)).scalars():
+    for row in session.execute(select(NetworkMember).where(col(NetworkMember.member_id) == record.id)).scalars():
         session.delete(row)
         changed += 1
-    for network in session.execute(select(Network).where(Network.created_by == record.id)).scalars():
+    for network in session.execute(select(Network).where(col(Network.created_by) == record.id)).scalars():
         network.created_by = None
         session.add(network)
         changed += 1
@@ -324,8 +324,8 @@ def networks_of(session: Session, member: Member) -> list[Network]:
     if record is None:
         return []
     return list(session.execute(
-        select(Network).join(NetworkMember, col(NetworkMember.network_id) == Network.id)
-        .where(NetworkMember.member_id == record.id, NetworkMember.state == MembershipState.MEMBER.value,
+        select(Network).join(NetworkMember, col(NetworkMember.network_id) == col(Network.id))
+        .where(col(NetworkMember.member_id) == record.id, col(NetworkMember.state) == MembershipState.MEMBER.value,
                col(Network.archived).is_(False)).order_by(col(Network.name))).scalars())
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Any, TypeVar, cast
 
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import CursorResult, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -83,7 +84,7 @@ class Store:
         self.owns_engine = owns_engine
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="copbot-db")
 
-    def sibling(self, workers: int) -> "Store":
+    def sibling(self, workers: int) -> Store:
         """A store on the same engine with its own threads: background work queued there (the scheduler's
         deliveries) cannot make members wait for their command replies."""
         return Store(self.engine, workers, owns_engine=False)
@@ -116,3 +117,8 @@ def contains_pattern(text: str) -> str:
     """A LIKE pattern matching `text` anywhere, lower-cased, with LIKE's own characters escaped (escape="\\")."""
     escaped = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def rowcount(result: Any) -> int:
+    """How many rows an UPDATE or DELETE changed (SQLAlchemy types `execute` as a plain Result)."""
+    return cast(CursorResult[Any], result).rowcount

@@ -9,8 +9,9 @@ digits ever reach either engine's syntax, so no input can break the query.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import text
 from sqlmodel import Session
@@ -169,7 +170,8 @@ def to_tsquery(query: Query) -> str:
     def term(t: Term) -> str:
         if t.prefix:
             return f"{t.words[0]}:*"
-        return "(" + " <-> ".join(t.words) + ")" if len(t.words) > 1 else t.words[0]
+        joined = " <-> ".join(t.words)
+        return f"({joined})" if len(t.words) > 1 else joined
 
     parts = []
     for clause in query.clauses:
@@ -242,10 +244,10 @@ def search(
             return []
         ids = [int(r[0]) for r in ranked]
         marks = ", ".join(f":id{i}" for i in range(len(ids)))
-        snippets = dict(session.execute(text(
+        snippets: dict[int, str] = {row[0]: row[1] for row in session.execute(text(
             f"SELECT rowid, snippet({fts}, -1, '{MARK_START}', '{MARK_END}', '…', 14) FROM {fts} "
             f"WHERE {fts} MATCH :q AND rowid IN ({marks})"),
-            {"q": bind["q"], **{f"id{i}": v for i, v in enumerate(ids)}}).all())
+            {"q": bind["q"], **{f"id{i}": v for i, v in enumerate(ids)}})}
         return [Hit(int(r[0]), -float(r[1]), snippets.get(r[0]) or "") for r in ranked]
     bind["q"] = to_tsquery(query)
     extra = f" AND ({index.searchable_sql})" + "".join(f" AND d.id IN ({ids})" for ids in id_sets)

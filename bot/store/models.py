@@ -6,8 +6,8 @@ Slack team (or Enterprise Grid org) the user id belongs to, "" on platforms with
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     Boolean,
@@ -29,13 +29,13 @@ from bot.messages import Member
 def utcnow() -> datetime:
     """Now, aware UTC. SQLModel stores aware times as UTC (timestamptz on PostgreSQL) and returns them
     aware; queries comparing times go through typed SQLAlchemy expressions, never raw text()."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class MemberRecord(SQLModel, table=True):
     """A person the bot has met, on one platform. Holds only what features need."""
 
-    __tablename__ = "member"
+    __tablename__: ClassVar[str] = "member"
     __table_args__ = (UniqueConstraint("platform", "workspace", "user_id", name="uq_member_identity"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -54,7 +54,7 @@ class MemberRecord(SQLModel, table=True):
 
 
 class RoleGrant(SQLModel, table=True):
-    __tablename__ = "role_grant"
+    __tablename__: ClassVar[str] = "role_grant"
     __table_args__ = (UniqueConstraint("platform", "workspace", "user_id", "scope", name="uq_role_grant"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -68,7 +68,7 @@ class RoleGrant(SQLModel, table=True):
 
 
 class AuditEntry(SQLModel, table=True):
-    __tablename__ = "audit_log"
+    __tablename__: ClassVar[str] = "audit_log"
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, index=True)
@@ -83,7 +83,7 @@ class AuditEntry(SQLModel, table=True):
 class MemberProfile(SQLModel, table=True):
     """What a member told us about themselves (time zone, work) and what they want to receive."""
 
-    __tablename__ = "member_profile"
+    __tablename__: ClassVar[str] = "member_profile"
 
     member_id: int = Field(
         sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), primary_key=True)
@@ -110,7 +110,7 @@ class MemberProfile(SQLModel, table=True):
 class ProcessedEvent(SQLModel, table=True):
     """A platform event already handled (Slack retries carry the same event_id): the insert is the claim."""
 
-    __tablename__ = "processed_event"
+    __tablename__: ClassVar[str] = "processed_event"
 
     platform: str = Field(max_length=20, primary_key=True)
     event_id: str = Field(max_length=100, primary_key=True)
@@ -120,7 +120,7 @@ class ProcessedEvent(SQLModel, table=True):
 class UnreachableMember(SQLModel, table=True):
     """A member a direct message could not reach (DMs closed, blocked): coordinators can list them."""
 
-    __tablename__ = "unreachable_member"
+    __tablename__: ClassVar[str] = "unreachable_member"
     __table_args__ = (UniqueConstraint("platform", "workspace", "user_id", name="uq_unreachable_member"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -136,7 +136,7 @@ class UnreachableMember(SQLModel, table=True):
 class ButtonCommand(SQLModel, table=True):
     """A button's command too long for the platform's button id (Discord: 100 characters), by its hash."""
 
-    __tablename__ = "button_command"
+    __tablename__: ClassVar[str] = "button_command"
 
     key: str = Field(max_length=64, primary_key=True)
     command: str = Field(sa_column=Column(Text, nullable=False))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from enum import Enum
+from typing import ClassVar
 
 from sqlalchemy import Column, ForeignKey, Integer, Text
 from sqlmodel import Field, SQLModel
@@ -20,7 +21,7 @@ class Origin(str, Enum):
 
 
 class GlossaryTerm(SQLModel, table=True):
-    __tablename__ = "glossary_term"
+    __tablename__: ClassVar[str] = "glossary_term"
 
     id: int | None = Field(default=None, primary_key=True)
     slug: str = Field(max_length=200, unique=True)
@@ -51,7 +52,7 @@ class GlossaryTerm(SQLModel, table=True):
 class GlossaryName(SQLModel, table=True):
     """One name of a term (the term itself, an acronym or a synonym) by its key; a key names one term."""
 
-    __tablename__ = "glossary_name"
+    __tablename__: ClassVar[str] = "glossary_name"
 
     id: int | None = Field(default=None, primary_key=True)
     term_id: int = Field(

@@ -13,11 +13,12 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Collection, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import delete, text
 from sqlmodel import Session, col, select
@@ -147,7 +148,7 @@ def sync_glossary(session: Session, terms: Sequence[tuple[str, Term]], now: date
             session.delete(row)
             report.removed += 1
     session.flush()
-    if report.added or report.updated or report.removed or not session.exec(select(GlossaryName.id)).first():
+    if report.added or report.updated or report.removed or not session.exec(select(col(GlossaryName.id))).first():
         reindex(session)
     return report
 
@@ -157,7 +158,7 @@ def sync_glossary(session: Session, terms: Sequence[tuple[str, Term]], now: date
 
 def find(session: Session, name: str) -> GlossaryTerm | None:
     """The term any of whose names is `name` (case, hyphens and punctuation do not matter)."""
-    row = session.exec(select(GlossaryName).where(GlossaryName.key == key(name))).first()
+    row = session.exec(select(GlossaryName).where(col(GlossaryName.key) == key(name))).first()
     return session.get(GlossaryTerm, row.term_id) if row is not None else None
 
 
@@ -208,7 +209,7 @@ def definition(session: Session, row: GlossaryTerm) -> Definition:
         {
             r.slug: r
             for r in session.exec(
-                select(Resource).where(col(Resource.slug).in_(slugs), Resource.status == "active")
+                select(Resource).where(col(Resource.slug).in_(slugs), col(Resource.status) == "active")
             )
         }
         if slugs
@@ -221,7 +222,7 @@ def definition(session: Session, row: GlossaryTerm) -> Definition:
 def by_area(session: Session, area: str | None) -> list[GlossaryTerm]:
     query = select(GlossaryTerm).order_by(col(GlossaryTerm.area), col(GlossaryTerm.term))
     if area:
-        query = query.where(GlossaryTerm.area == area)
+        query = query.where(col(GlossaryTerm.area) == area)
     return list(session.exec(query))
 
 
@@ -231,7 +232,7 @@ def by_area(session: Session, area: str | None) -> list[GlossaryTerm]:
 def _check(session: Session, t: Term, row_id: int | None) -> None:
     """The rules across terms, against the database: names free, related terms defined, resources real."""
     for name in t.names:
-        owner = session.exec(select(GlossaryName).where(GlossaryName.key == key(name))).first()
+        owner = session.exec(select(GlossaryName).where(col(GlossaryName.key) == key(name))).first()
         if owner is not None and owner.term_id != row_id:
             other = session.get(GlossaryTerm, owner.term_id)
             option = "--term" if name == t.term else "--also"
@@ -251,7 +252,7 @@ def _check(session: Session, t: Term, row_id: int | None) -> None:
         if other is not None and other.id == row_id or key(name) in {key(n) for n in t.names}:
             raise ArgumentError("--related: a term cannot be related to itself.", "related")
     if t.resources:
-        known = set(session.exec(select(Resource.slug).where(col(Resource.slug).in_(list(t.resources)))))
+        known = set(session.exec(select(col(Resource.slug)).where(col(Resource.slug).in_(list(t.resources)))))
         missing = [r for r in t.resources if r not in known]
         if missing:
             raise ArgumentError(
@@ -280,7 +281,7 @@ def add(session: Session, member: Member, area: str, values: dict[str, Any], now
     t = validate(values)
     _check(session, t, None)
     s = slug(t.term)
-    if session.exec(select(GlossaryTerm.id).where(GlossaryTerm.slug == s)).first() is not None:
+    if session.exec(select(col(GlossaryTerm.id)).where(col(GlossaryTerm.slug) == s)).first() is not None:
         raise CommandError(f'{t.term!r} is already in the glossary; change it with: glossary edit "{t.term}"')
     record = ensure_member(session, member)
     row = GlossaryTerm(
@@ -314,7 +315,7 @@ def edit(
     new_slug = slug(t.term)
     if (
         new_slug != row.slug
-        and session.exec(select(GlossaryTerm.id).where(GlossaryTerm.slug == new_slug)).first()
+        and session.exec(select(col(GlossaryTerm.id)).where(col(GlossaryTerm.slug) == new_slug)).first()
     ):
         raise CommandError(f"{t.term!r} is already in the glossary.")
     record = ensure_member(session, member)
@@ -342,8 +343,8 @@ def export_files(session: Session, area: str | None = None) -> list[tuple[str, s
 
 
 def export_member(session: Session, record: MemberRecord) -> dict[str, Any]:
-    added = session.exec(select(GlossaryTerm.term).where(GlossaryTerm.added_by == record.id)).all()
-    edited = session.exec(select(GlossaryTerm.term).where(GlossaryTerm.edited_by == record.id)).all()
+    added = session.exec(select(col(GlossaryTerm.term)).where(col(GlossaryTerm.added_by) == record.id)).all()
+    edited = session.exec(select(col(GlossaryTerm.term)).where(col(GlossaryTerm.edited_by) == record.id)).all()
     return {"terms_added": sorted(added), "terms_last_edited": sorted(edited)}
 
 

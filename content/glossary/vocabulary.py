@@ -11,8 +11,9 @@ naming the file, the term and the field; :func:`dump_glossary_file` writes terms
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator

@@ -58,7 +58,7 @@ def render(views: list[PracticeView], fmt: ExportFormat) -> bytes:
         return json.dumps({"practices": rows}, indent=2, ensure_ascii=False).encode()
     if fmt is ExportFormat.CSV:
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=FIELDS)
+        writer: csv.DictWriter[str] = csv.DictWriter(out, fieldnames=list(FIELDS))
         writer.writeheader()
         for row in rows:
             writer.writerow({k: "; ".join(v) if isinstance(v, list) else v for k, v in row.items()})

@@ -13,7 +13,7 @@ from content.practices.models import Practice, Status
 
 async def _recent(ctx: Context) -> Reply:
     def load(session: Session) -> Reply:
-        recent = list(session.execute(select(Practice).where(Practice.status == Status.ACTIVE.value)
+        recent = list(session.execute(select(Practice).where(col(Practice.status) == Status.ACTIVE.value)
                                       .order_by(col(Practice.created_at).desc()).limit(3)).scalars())
         items = tuple(practice_item(v) for v in service.views(session, recent))
         return Reply("" if items else "No practices shared yet. Share one: practice share",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import ClassVar
 
 from sqlalchemy import Column, ForeignKey, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -93,7 +94,7 @@ class LabelKind(str, Enum):
 
 
 class Practice(SQLModel, table=True):
-    __tablename__ = "practice"
+    __tablename__: ClassVar[str] = "practice"
 
     id: int | None = Field(default=None, primary_key=True)
     title: str = Field(max_length=200)
@@ -127,7 +128,7 @@ class Practice(SQLModel, table=True):
 class PracticeLabel(SQLModel, table=True):
     """Frameworks, sectors and free tags: one row each, so filters are plain indexed lookups."""
 
-    __tablename__ = "practice_label"
+    __tablename__: ClassVar[str] = "practice_label"
     __table_args__ = (UniqueConstraint("practice_id", "kind", "value", name="uq_practice_label"),
                       Index("ix_practice_label_kind_value", "kind", "value"))
 
@@ -142,7 +143,7 @@ class PracticeLabel(SQLModel, table=True):
 class Endorsement(SQLModel, table=True):
     """A member saying "used this too", at most once per practice."""
 
-    __tablename__ = "practice_endorsement"
+    __tablename__: ClassVar[str] = "practice_endorsement"
     __table_args__ = (UniqueConstraint("practice_id", "member_id", name="uq_endorsement"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -159,7 +160,7 @@ class Endorsement(SQLModel, table=True):
 class PracticeProposal(SQLModel, table=True):
     """A member proposed saving another member's message as a practice; the author decides."""
 
-    __tablename__ = "practice_proposal"
+    __tablename__: ClassVar[str] = "practice_proposal"
 
     id: int | None = Field(default=None, primary_key=True)
     author_id: int = Field(sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False,
@@ -178,7 +179,7 @@ class PracticeSteward(SQLModel, table=True):
     """A member looking after a practice someone else shared (a leaving member's successor): they may edit,
     retire or restore it. The credit stays as the author chose it."""
 
-    __tablename__ = "practice_steward"
+    __tablename__: ClassVar[str] = "practice_steward"
 
     practice_id: int = Field(
         sa_column=Column(Integer, ForeignKey("practice.id", ondelete="CASCADE"), primary_key=True)

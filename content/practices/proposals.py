@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.commands import CommandGroup, MessageAction, Opt
 from bot.context import Context, ensure_member
@@ -160,14 +160,14 @@ async def practice_consent(
 
 
 def export_member(session: Session, record: MemberRecord) -> list[dict[str, Any]]:
-    rows = session.execute(select(PracticeProposal).where(PracticeProposal.author_id == record.id)).scalars()
+    rows = session.execute(select(PracticeProposal).where(col(PracticeProposal.author_id) == record.id)).scalars()
     return [{"id": f"Q{r.id}", "title": r.title, "what": r.what, "state": r.state,
              "created_at": r.created_at.isoformat()} for r in rows]
 
 
 def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
     """Proposals about a forgotten member's words go (pending ones could otherwise still be accepted)."""
-    rows = list(session.execute(select(PracticeProposal).where(PracticeProposal.author_id == record.id)).scalars())
+    rows = list(session.execute(select(PracticeProposal).where(col(PracticeProposal.author_id) == record.id)).scalars())
     for r in rows:
         session.delete(r)
     return len(rows)

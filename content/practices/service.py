@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import func, text
 from sqlmodel import Session, col, select
@@ -148,7 +149,7 @@ def _endorsement_counts(session: Session, ids: Sequence[int]) -> dict[int, int]:
     if not ids:
         return {}
     rows = session.exec(
-        select(Endorsement.practice_id, func.count())
+        select(col(Endorsement.practice_id), func.count())
         .where(col(Endorsement.practice_id).in_(ids))
         .group_by(col(Endorsement.practice_id))
     )
@@ -173,8 +174,8 @@ def _search_extra(labels: dict[str, list[str]], p: Practice) -> str:
 def _set_labels(session: Session, p: Practice, labels: dict[str, list[str]]) -> None:
     assert p.id is not None
     for kind, values in labels.items():
-        for old in session.exec(select(PracticeLabel).where(PracticeLabel.practice_id == p.id,
-                                                            PracticeLabel.kind == kind)):
+        for old in session.exec(select(PracticeLabel).where(col(PracticeLabel.practice_id) == p.id,
+                                                            col(PracticeLabel.kind) == kind)):
             session.delete(old)
         session.flush()
         for value in values:
@@ -240,11 +241,11 @@ def is_author(session: Session, p: Practice, member: Member) -> bool:
 def hand_over(session: Session, author_id: int, steward_id: int, now: datetime) -> list[Practice]:
     """Give the practices `author_id` shared (and those they looked after) to `steward_id` to look after.
     Authorship and credit do not change. Returns the practices handed over."""
-    authored = list(session.exec(select(Practice).where(Practice.author_id == author_id)
+    authored = list(session.exec(select(Practice).where(col(Practice.author_id) == author_id)
                                  .order_by(col(Practice.id))))
     looked_after = list(session.exec(select(Practice)
-                                     .join(PracticeSteward, col(PracticeSteward.practice_id) == Practice.id)
-                                     .where(PracticeSteward.member_id == author_id).order_by(col(Practice.id))))
+                                     .join(PracticeSteward, col(PracticeSteward.practice_id) == col(Practice.id))
+                                     .where(col(PracticeSteward.member_id) == author_id).order_by(col(Practice.id))))
     out = []
     for p in authored + [p for p in looked_after if p not in authored]:
         row = session.get(PracticeSteward, p.id)
@@ -258,13 +259,13 @@ def hand_over(session: Session, author_id: int, steward_id: int, now: datetime) 
 
 
 def looked_after_by(session: Session, member: Member) -> list[PracticeView]:
-    record = session.exec(select(MemberRecord).where(MemberRecord.platform == member.platform,
-                                                     MemberRecord.user_id == member.user_id)).first()
+    record = session.exec(select(MemberRecord).where(col(MemberRecord.platform) == member.platform,
+                                                     col(MemberRecord.user_id) == member.user_id)).first()
     if record is None:
         return []
     rows = session.exec(select(Practice)
-                        .join(PracticeSteward, col(PracticeSteward.practice_id) == Practice.id)
-                        .where(PracticeSteward.member_id == record.id).order_by(col(Practice.id)))
+                        .join(PracticeSteward, col(PracticeSteward.practice_id) == col(Practice.id))
+                        .where(col(PracticeSteward.member_id) == record.id).order_by(col(Practice.id)))
     return views(session, list(rows))
 
 
@@ -294,8 +295,8 @@ def endorse(session: Session, p: Practice, member: Member, note: str) -> bool:
     record = ensure_member(session, member)
     if p.author_id is not None and p.author_id == record.id:
         raise NotAllowed("You shared this practice; endorsements are for other members who used it too.")
-    existing = session.exec(select(Endorsement).where(Endorsement.practice_id == p.id,
-                                                      Endorsement.member_id == record.id)).first()
+    existing = session.exec(select(Endorsement).where(col(Endorsement.practice_id) == p.id,
+                                                      col(Endorsement.member_id) == record.id)).first()
     if existing is not None:
         if note:
             existing.note = note
@@ -307,8 +308,8 @@ def endorse(session: Session, p: Practice, member: Member, note: str) -> bool:
 
 
 def endorsement_notes(session: Session, practice_id: int, limit: int = 5) -> list[str]:
-    rows = session.exec(select(Endorsement.note).where(Endorsement.practice_id == practice_id,
-                                                       Endorsement.note != "")
+    rows = session.exec(select(col(Endorsement.note)).where(col(Endorsement.practice_id) == practice_id,
+                                                       col(Endorsement.note) != "")
                         .order_by(col(Endorsement.id).desc()).limit(limit))
     return list(rows)
 
@@ -379,7 +380,7 @@ def authored_by(session: Session, member: Member) -> list[PracticeView]:
     record = find_member(session, member)
     if record is None:
         return []
-    practices = session.exec(select(Practice).where(Practice.author_id == record.id)
+    practices = session.exec(select(Practice).where(col(Practice.author_id) == record.id)
                              .order_by(col(Practice.id).desc()))
     return views(session, list(practices))
 
@@ -395,9 +396,9 @@ def all_for_export(session: Session, filters: Filters) -> list[PracticeView]:
 
 def export_member(session: Session, record: MemberRecord) -> dict[str, Any]:
     """A member's practices (all of them, with the credit they chose) and endorsements."""
-    practices = session.exec(select(Practice).where(Practice.author_id == record.id).order_by(col(Practice.id)))
-    endorsements = session.exec(select(Endorsement).where(Endorsement.member_id == record.id))
-    stewarded = session.exec(select(PracticeSteward).where(PracticeSteward.member_id == record.id))
+    practices = session.exec(select(Practice).where(col(Practice.author_id) == record.id).order_by(col(Practice.id)))
+    endorsements = session.exec(select(Endorsement).where(col(Endorsement.member_id) == record.id))
+    stewarded = session.exec(select(PracticeSteward).where(col(PracticeSteward.member_id) == record.id))
     return {
         "looking_after": [{"practice": practice_ref(s.practice_id), "since": s.since.isoformat()}
                           for s in stewarded],
@@ -412,13 +413,13 @@ def export_member(session: Session, record: MemberRecord) -> dict[str, Any]:
 def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
     """Endorsements go; practices stay as community knowledge, made anonymous and unlinked."""
     changed = 0
-    for e in session.exec(select(Endorsement).where(Endorsement.member_id == record.id)):
+    for e in session.exec(select(Endorsement).where(col(Endorsement.member_id) == record.id)):
         session.delete(e)
         changed += 1
-    for s in session.exec(select(PracticeSteward).where(PracticeSteward.member_id == record.id)):
+    for s in session.exec(select(PracticeSteward).where(col(PracticeSteward.member_id) == record.id)):
         session.delete(s)
         changed += 1
-    for p in session.exec(select(Practice).where(Practice.author_id == record.id)):
+    for p in session.exec(select(Practice).where(col(Practice.author_id) == record.id)):
         p.author_id, p.author_name, p.author_role = None, "", ""
         p.attribution, p.source_link = Attribution.ANONYMOUS.value, ""
         session.add(p)
@@ -430,8 +431,8 @@ def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
 def suggest_tags(session: Session, prefix: str, member: Member, now: datetime, limit: int) -> list[tuple[str, str]]:
     """Practice tags containing `prefix`, the most used first (autocomplete)."""
     uses = func.count(col(PracticeLabel.id))
-    rows = session.execute(select(PracticeLabel.value, uses).where(
-        PracticeLabel.kind == LabelKind.TAG.value,
+    rows = session.execute(select(col(PracticeLabel.value), uses).where(
+        col(PracticeLabel.kind) == LabelKind.TAG.value,
         col(PracticeLabel.value).ilike(contains_pattern(prefix), escape="\\"))
         .group_by(col(PracticeLabel.value)).order_by(uses.desc(), col(PracticeLabel.value)).limit(limit)).all()
     return [(f"{value} ({n})", value) for value, n in rows]

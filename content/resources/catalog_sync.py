@@ -11,11 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -93,7 +94,7 @@ def columns(entry: CatalogEntry) -> dict[str, Any]:
 
 def set_areas(session: Session, r: Resource, areas: Sequence[str]) -> None:
     """Replace the resource's areas (first = home) and what search matches them by."""
-    for old in session.exec(select(ResourceArea).where(ResourceArea.resource_id == r.id)):
+    for old in session.exec(select(ResourceArea).where(col(ResourceArea.resource_id) == r.id)):
         session.delete(old)
     session.flush()
     session.add_all([ResourceArea(resource_id=r.id or 0, area=area, position=position)
@@ -124,8 +125,8 @@ def _insert(session: Session, entries: Sequence[CatalogEntry], now: datetime) ->
                          search_extra=search_extra(e, e.areas)))
     table = Resource.__table__  # type: ignore[attr-defined]
     session.execute(insert(table), rows)
-    ids = dict(session.execute(select(Resource.slug, Resource.id)
-                               .where(col(Resource.slug).in_([e.id for e in entries]))).all())
+    ids: dict[str, int] = {slug: rid for slug, rid in session.execute(
+        select(col(Resource.slug), col(Resource.id)).where(col(Resource.slug).in_([e.id for e in entries])))}
     session.execute(insert(ResourceArea.__table__),  # type: ignore[attr-defined]
                     [{"resource_id": ids[e.id], "area": area, "position": position}
                      for e in entries for position, area in enumerate(e.areas)])
@@ -199,7 +200,7 @@ def slug_for(session: Session, title: str) -> str:
     if _LOOKS_LIKE_ID.match(base):
         base = f"resource-{base}"
     slug, n = base, 1
-    while session.exec(select(Resource.id).where(Resource.slug == slug)).first() is not None:
+    while session.exec(select(col(Resource.id)).where(col(Resource.slug) == slug)).first() is not None:
         n += 1
         slug = f"{base}-{n}"
     return slug
@@ -224,7 +225,7 @@ def _descriptions(directory: Path = CATALOG_DIR) -> dict[str, str]:
 
 def export_files(session: Session, area: str | None = None) -> list[tuple[str, str, int]]:
     """Active resources as catalog files: (file name, YAML text, entries), one file per home area."""
-    resources = list(session.exec(select(Resource).where(Resource.status == Status.ACTIVE.value)
+    resources = list(session.exec(select(Resource).where(col(Resource.status) == Status.ACTIVE.value)
                                   .order_by(col(Resource.id))))
     areas = areas_of(session, [r.id or 0 for r in resources])
     by_home: dict[str, list[CatalogEntry]] = {}

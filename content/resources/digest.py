@@ -28,10 +28,10 @@ def settings_row(session: Session) -> DigestSettings | None:
 
 def queue(session: Session, shown_ever: set[int]) -> list[int]:
     """Every active resource, in the order digests present them."""
-    rows = session.exec(
-        select(Resource.id, Resource.origin, Resource.created_at, ResourceArea.area)
-        .join(ResourceArea, col(ResourceArea.resource_id) == Resource.id)
-        .where(Resource.status == Status.ACTIVE.value, ResourceArea.position == 0)
+    rows: list[tuple[int, str, datetime, str]] = session.exec(  # type: ignore[assignment]
+        select(col(Resource.id), col(Resource.origin), col(Resource.created_at), col(ResourceArea.area))
+        .join(ResourceArea, col(ResourceArea.resource_id) == col(Resource.id))
+        .where(col(Resource.status) == Status.ACTIVE.value, col(ResourceArea.position) == 0)
     ).all()
     front = sorted(((created, rid) for rid, origin, created, _ in rows
                     if origin == Origin.CHAT.value and rid not in shown_ever))
@@ -48,13 +48,13 @@ def queue(session: Session, shown_ever: set[int]) -> list[int]:
 
 def pick(session: Session, key: str, count: int, now: datetime) -> list[int]:
     """The resource ids digest `key` presents: recorded on the first call, the same ones after."""
-    done = session.exec(select(DigestShown.resource_id).where(DigestShown.digest_key == key)
+    done = session.exec(select(col(DigestShown.resource_id)).where(col(DigestShown.digest_key) == key)
                         .order_by(col(DigestShown.position))).all()
     if done:
         return list(done)
-    current = session.exec(select(func.max(DigestShown.round))).one() or 1
-    shown_ever = set(session.exec(select(DigestShown.resource_id)).all())
-    this_round = set(session.exec(select(DigestShown.resource_id).where(DigestShown.round == current)).all())
+    current = session.exec(select(func.max(col(DigestShown.round)))).one() or 1
+    shown_ever = set(session.exec(select(col(DigestShown.resource_id))).all())
+    this_round = set(session.exec(select(col(DigestShown.resource_id)).where(col(DigestShown.round) == current)).all())
     order = queue(session, shown_ever)
     picks = [(rid, current) for rid in order if rid not in this_round][:count]
     if len(picks) < count:
@@ -70,10 +70,10 @@ def pick(session: Session, key: str, count: int, now: datetime) -> list[int]:
 
 def progress(session: Session) -> tuple[int, int, int]:
     """(current round, resources shown in it, active resources)."""
-    current = session.exec(select(func.max(DigestShown.round))).one() or 1
-    shown = session.exec(select(func.count()).select_from(DigestShown).where(DigestShown.round == current)).one()
+    current = session.exec(select(func.max(col(DigestShown.round)))).one() or 1
+    shown = session.exec(select(func.count()).select_from(DigestShown).where(col(DigestShown.round) == current)).one()
     active = session.exec(select(func.count()).select_from(Resource)
-                          .where(Resource.status == Status.ACTIVE.value)).one()
+                          .where(col(Resource.status) == Status.ACTIVE.value)).one()
     return int(current), int(shown), int(active)
 
 

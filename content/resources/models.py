@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import Enum
+from typing import ClassVar
 
 from sqlalchemy import Column, ForeignKey, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -32,7 +33,7 @@ class RetiredBy(str, Enum):
 
 
 class Resource(SQLModel, table=True):
-    __tablename__ = "resource"
+    __tablename__: ClassVar[str] = "resource"
 
     id: int | None = Field(default=None, primary_key=True)
     slug: str = Field(max_length=100, unique=True)
@@ -62,7 +63,7 @@ class Resource(SQLModel, table=True):
 class ResourceArea(SQLModel, table=True):
     """The learning areas a resource belongs to; position 0 is its home (the catalog file it lives in)."""
 
-    __tablename__ = "resource_area"
+    __tablename__: ClassVar[str] = "resource_area"
     __table_args__ = (UniqueConstraint("resource_id", "area", name="uq_resource_area"),
                       Index("ix_resource_area_area", "area"))
 
@@ -77,7 +78,7 @@ class ResourceArea(SQLModel, table=True):
 class ResourceRating(SQLModel, table=True):
     """A member found a resource useful; at most once per member."""
 
-    __tablename__ = "resource_rating"
+    __tablename__: ClassVar[str] = "resource_rating"
     __table_args__ = (UniqueConstraint("resource_id", "member_id", name="uq_resource_rating"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -93,7 +94,7 @@ class ResourceRating(SQLModel, table=True):
 class ResourceSent(SQLModel, table=True):
     """A suggestion already made to a member, so `resource suggest` never repeats it."""
 
-    __tablename__ = "resource_sent"
+    __tablename__: ClassVar[str] = "resource_sent"
     __table_args__ = (UniqueConstraint("member_id", "resource_id", name="uq_resource_sent"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -109,7 +110,7 @@ class ResourceSent(SQLModel, table=True):
 class MemberInterest(SQLModel, table=True):
     """A learning area a member said they care about."""
 
-    __tablename__ = "member_interest"
+    __tablename__: ClassVar[str] = "member_interest"
     __table_args__ = (UniqueConstraint("member_id", "area", name="uq_member_interest"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -123,7 +124,7 @@ class MemberInterest(SQLModel, table=True):
 class DigestSettings(SQLModel, table=True):
     """Where and how often the resource digest is posted (one row)."""
 
-    __tablename__ = "digest_settings"
+    __tablename__: ClassVar[str] = "digest_settings"
 
     id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(max_length=20)
@@ -137,7 +138,7 @@ class DigestShown(SQLModel, table=True):
     """A resource presented in a digest. A round is one pass through the catalog: no resource is shown
     twice in a round, and a new round starts only when every active resource has been shown."""
 
-    __tablename__ = "digest_shown"
+    __tablename__: ClassVar[str] = "digest_shown"
     __table_args__ = (UniqueConstraint("round", "resource_id", name="uq_digest_shown_round"),
                       Index("ix_digest_shown_digest_key", "digest_key"))
 

@@ -7,9 +7,10 @@ topic), or by its catalog slug (``meadows-thinking-in-systems``).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import func, or_, text
 from sqlmodel import Session, col, select
@@ -66,7 +67,7 @@ def resolve(session: Session, ref: str) -> Resource:
     """The resource named by `ref` (as parse_resource_ref returns it), retired ones included."""
     m = _ID.match(ref)
     found = session.get(Resource, int(m.group(1))) if m else session.exec(
-        select(Resource).where(Resource.slug == ref)).first()
+        select(Resource).where(col(Resource.slug) == ref)).first()
     if found is None:
         raise NotFound(f"There is no resource {ref}. Find one with: resource search <words>")
     return found
@@ -115,7 +116,7 @@ def areas_of(session: Session, ids: Sequence[int]) -> dict[int, list[str]]:
 
 
 def rating_counts(session: Session, ids: Sequence[int] | None = None) -> dict[int, int]:
-    stmt = select(ResourceRating.resource_id, func.count()).group_by(col(ResourceRating.resource_id))
+    stmt = select(col(ResourceRating.resource_id), func.count()).group_by(col(ResourceRating.resource_id))
     if ids is not None:
         if not ids:
             return {}
@@ -248,8 +249,8 @@ def search(session: Session, query: str, filters: Filters, *, by_useful: bool, l
 def area_counts(session: Session) -> dict[str, int]:
     """Active resources in each area (a resource in two areas counts in both)."""
     rows = session.exec(
-        select(ResourceArea.area, func.count()).join(Resource, col(Resource.id) == ResourceArea.resource_id)
-        .where(Resource.status == Status.ACTIVE.value).group_by(col(ResourceArea.area)))
+        select(col(ResourceArea.area), func.count()).join(Resource, col(Resource.id) == col(ResourceArea.resource_id))
+        .where(col(Resource.status) == Status.ACTIVE.value).group_by(col(ResourceArea.area)))
     found = {area: int(n) for area, n in rows}
     return {area: found.get(area, 0) for area in AREAS}
 
@@ -260,8 +261,8 @@ def rate(session: Session, r: Resource, member: Member) -> tuple[bool, int]:
     """Record that `member` found `r` useful. Returns (whether this was new, the resource's count)."""
     require_active(r)
     record = ensure_member(session, member)
-    existing = session.exec(select(ResourceRating).where(ResourceRating.resource_id == r.id,
-                                                         ResourceRating.member_id == record.id)).first()
+    existing = session.exec(select(ResourceRating).where(col(ResourceRating.resource_id) == r.id,
+                                                         col(ResourceRating.member_id) == record.id)).first()
     if existing is None:
         session.add(ResourceRating(resource_id=r.id or 0, member_id=record.id or 0))
         session.flush()
@@ -269,7 +270,7 @@ def rate(session: Session, r: Resource, member: Member) -> tuple[bool, int]:
 
 
 def interests(session: Session, member_id: int) -> list[str]:
-    rows = session.exec(select(MemberInterest.area).where(MemberInterest.member_id == member_id))
+    rows = session.exec(select(col(MemberInterest.area)).where(col(MemberInterest.member_id) == member_id))
     return sorted(rows, key=list(AREAS).index)
 
 
@@ -281,8 +282,8 @@ def change_interests(session: Session, member: Member, add: Sequence[str], remov
             session.add(MemberInterest(member_id=record.id or 0, area=area))
             current.add(area)
     for area in remove:
-        for row in session.exec(select(MemberInterest).where(MemberInterest.member_id == record.id,
-                                                             MemberInterest.area == area)):
+        for row in session.exec(select(MemberInterest).where(col(MemberInterest.member_id) == record.id,
+                                                             col(MemberInterest.area) == area)):
             session.delete(row)
         current.discard(area)
     session.flush()
@@ -304,9 +305,9 @@ def export_member(session: Session, record: MemberRecord) -> dict[str, Any]:
             out.append({"resource": resource_ref(r.id or 0) if r else "?", "title": r.title if r else ""})
         return out
 
-    ratings = session.exec(select(ResourceRating).where(ResourceRating.member_id == record.id))
-    sent = session.exec(select(ResourceSent).where(ResourceSent.member_id == record.id))
-    added = session.exec(select(Resource).where(Resource.added_by == record.id).order_by(col(Resource.id)))
+    ratings = session.exec(select(ResourceRating).where(col(ResourceRating.member_id) == record.id))
+    sent = session.exec(select(ResourceSent).where(col(ResourceSent.member_id) == record.id))
+    added = session.exec(select(Resource).where(col(Resource.added_by) == record.id).order_by(col(Resource.id)))
     return {
         "rated_useful": titled(ratings, "resource_id"),
         "interests": interests(session, record.id or 0),
@@ -322,7 +323,7 @@ def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
         for row in session.exec(select(model).where(model.member_id == record.id)):  # type: ignore[attr-defined]
             session.delete(row)
             changed += 1
-    for r in session.exec(select(Resource).where(Resource.added_by == record.id)):
+    for r in session.exec(select(Resource).where(col(Resource.added_by) == record.id)):
         r.added_by = None
         session.add(r)
         changed += 1
@@ -335,7 +336,7 @@ def suggest_resources(session: Session, prefix: str, member: Member, now: dateti
     """Active resources whose title or slug contains `prefix` (autocomplete)."""
     like = contains_pattern(prefix)
     rows = session.execute(select(Resource).where(
-        Resource.status == Status.ACTIVE.value,
+        col(Resource.status) == Status.ACTIVE.value,
         or_(col(Resource.title).ilike(like, escape="\\"), col(Resource.slug).ilike(like, escape="\\")))
         .order_by(col(Resource.title)).limit(limit)).scalars()
     return [(f"L{r.id} {r.title}", f"L{r.id}") for r in rows]

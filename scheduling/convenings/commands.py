@@ -4,9 +4,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
-from typing import Annotated, Any, Callable
+from typing import Annotated, Any
 
 from sqlalchemy import select
 from sqlmodel import Session, col
@@ -161,13 +162,13 @@ async def list_convenings(ctx: Context, network: NetworkRef = "") -> Reply:
     now = ctx.now()
 
     def load(session: Session) -> tuple[list[Item], str]:
-        query = select(Convening, Network).join(Network, col(Network.id) == Convening.network_id).where(
-            Convening.starts_at > now, Convening.status == ConveningStatus.SCHEDULED.value)
+        query = select(Convening, Network).join(Network, col(Network.id) == col(Convening.network_id)).where(
+            col(Convening.starts_at) > now, col(Convening.status) == ConveningStatus.SCHEDULED.value)
         feed = ""
         if network:
             n = networks.find(session, network)
             networks.require_inside(session, ctx.settings, n, ctx.member, "see its convenings and calendar")
-            query = query.where(Convening.network_id == n.id)
+            query = query.where(col(Convening.network_id) == n.id)
             feed = (f"Subscribe to {n.name}'s calendar: "
                     f"{_address(ctx, cal.feed_path(cal.token_for(session, 'network', n.id or 0)))}")
         zone = _reader_zone(session, ctx)

@@ -1,6 +1,6 @@
 """Convenings: one-off and repeating meetings of a network, RSVPs, reminders and calendar files."""
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from sqlalchemy import select
 from sqlmodel import Session, col
@@ -31,9 +31,9 @@ async def _upcoming(ctx: Context) -> Reply:
         items = []
         if mine:
             rows = session.execute(
-                select(Convening, Network).join(Network, col(Network.id) == Convening.network_id)
-                .where(col(Convening.network_id).in_([n.id for n in mine]), Convening.starts_at > now,
-                       Convening.status == ConveningStatus.SCHEDULED.value)
+                select(Convening, Network).join(Network, col(Network.id) == col(Convening.network_id))
+                .where(col(Convening.network_id).in_([n.id for n in mine]), col(Convening.starts_at) > now,
+                       col(Convening.status) == ConveningStatus.SCHEDULED.value)
                 .order_by(col(Convening.starts_at)).limit(5)).all()
             for conv, net in rows:
                 answer = service.answer_of(session, conv, record.id if record else None)

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.messenger import EventMirror, MirrorEvent
 from bot.networks.models import Network
@@ -54,7 +54,7 @@ def _read(session: Session, convening_id: int) -> tuple[Convening | None, Networ
     if conv is None:
         return None, None, {}
     network = session.get(Network, conv.network_id)
-    rows = list(session.execute(select(ConveningMirror).where(ConveningMirror.convening_id == convening_id))
+    rows = list(session.execute(select(ConveningMirror).where(col(ConveningMirror.convening_id) == convening_id))
                 .scalars())
     return conv, network, {(r.platform, r.scope_id): r for r in rows}
 
@@ -62,8 +62,8 @@ def _read(session: Session, convening_id: int) -> tuple[Convening | None, Networ
 def _save(session: Session, convening_id: int, platform: str, scope_id: str, external_id: str, sequence: int,
           now: datetime) -> None:
     row = session.execute(select(ConveningMirror).where(
-        ConveningMirror.convening_id == convening_id, ConveningMirror.platform == platform,
-        ConveningMirror.scope_id == scope_id)).scalars().first()
+        col(ConveningMirror.convening_id) == convening_id, col(ConveningMirror.platform) == platform,
+        col(ConveningMirror.scope_id) == scope_id)).scalars().first()
     if row is None:
         row = ConveningMirror(convening_id=convening_id, platform=platform, scope_id=scope_id,
                               external_id=external_id)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import ClassVar
 
 from sqlalchemy import Column, ForeignKey, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -31,7 +32,7 @@ class Answer(str, Enum):
 class Convening(SQLModel, table=True):
     """A meeting of one network. Instants are stored in UTC; `tz` is the zone it was scheduled in."""
 
-    __tablename__ = "convening"
+    __tablename__: ClassVar[str] = "convening"
 
     id: int | None = Field(default=None, primary_key=True)
     network_id: int = Field(
@@ -57,7 +58,7 @@ class Convening(SQLModel, table=True):
 class Rsvp(SQLModel, table=True):
     """One member's answer to one convening."""
 
-    __tablename__ = "rsvp"
+    __tablename__: ClassVar[str] = "rsvp"
     __table_args__ = (UniqueConstraint("convening_id", "member_id", name="uq_rsvp"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -73,7 +74,7 @@ class Rsvp(SQLModel, table=True):
 class CalendarToken(SQLModel, table=True):
     """The secret in a subscribable feed's address: one per member ("what I'm going to") or network."""
 
-    __tablename__ = "calendar_token"
+    __tablename__: ClassVar[str] = "calendar_token"
     __table_args__ = (UniqueConstraint("owner_kind", "owner_id", name="uq_calendar_token_owner"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -86,7 +87,7 @@ class CalendarToken(SQLModel, table=True):
 class ConveningMirror(SQLModel, table=True):
     """A convening's copy on a platform calendar (a Discord Guild Scheduled Event), kept in step with it."""
 
-    __tablename__ = "convening_mirror"
+    __tablename__: ClassVar[str] = "convening_mirror"
     __table_args__ = (UniqueConstraint("convening_id", "platform", "scope_id", name="uq_convening_mirror"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -102,7 +103,7 @@ class ConveningMirror(SQLModel, table=True):
 class ConveningSeries(SQLModel, table=True):
     """A repeating convening: the cadence (scheduling/time/cadence.py storage form) its occurrences follow."""
 
-    __tablename__ = "convening_series"
+    __tablename__: ClassVar[str] = "convening_series"
 
     id: int | None = Field(default=None, primary_key=True)
     network_id: int = Field(

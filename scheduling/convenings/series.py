@@ -69,7 +69,7 @@ def get_series(session: Session, series_id: int) -> ConveningSeries:
 
 
 def members_of(session: Session, series: ConveningSeries) -> list[Convening]:
-    return list(session.execute(select(Convening).where(Convening.series_id == series.id)
+    return list(session.execute(select(Convening).where(col(Convening.series_id) == series.id)
                                 .order_by(col(Convening.starts_at))).scalars())
 
 

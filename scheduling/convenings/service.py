@@ -20,8 +20,9 @@ again when it sends, and then drops (does not move) a reminder that now falls in
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import datetime, timedelta
-from typing import Any, Collection
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select, update
@@ -35,7 +36,7 @@ from bot.messenger import format_in_zone
 from bot.networks.models import JoinPolicy, MembershipState, Network, NetworkMember
 from bot.networks.service import member_records as network_members
 from bot.networks.service import record_of, tell
-from bot.store.db import contains_pattern
+from bot.store.db import contains_pattern, rowcount
 from bot.store.models import MemberProfile, MemberRecord
 from bot.zones import zone_of_record
 from scheduling.convenings import mirror as convening_mirror
@@ -95,7 +96,7 @@ def lead_due(start: datetime, tz: str, lead: str) -> datetime:
 def get(session: Session, convening_id: int, *, lock: bool = False) -> Convening:
     if lock:  # a row lock (PostgreSQL) or the write lock (SQLite) until the transaction ends
         session.execute(update(Convening).where(col(Convening.id) == convening_id)
-                        .values(sequence=Convening.sequence).execution_options(synchronize_session=False))
+                        .values(sequence=col(Convening.sequence)).execution_options(synchronize_session=False))
     conv = session.execute(select(Convening).where(col(Convening.id) == convening_id)
                            .execution_options(populate_existing=True)).scalars().first()
     if conv is None:
@@ -117,7 +118,7 @@ def touch(conv: Convening, now: datetime) -> None:
 
 def seats_taken(session: Session, conv: Convening) -> int:
     return int(session.execute(select(func.count()).select_from(Rsvp).where(
-        Rsvp.convening_id == conv.id, Rsvp.answer == Answer.GOING.value)).scalar_one())
+        col(Rsvp.convening_id) == conv.id, col(Rsvp.answer) == Answer.GOING.value)).scalar_one())
 
 
 def create(session: Session, network: Network, creator: Member, now: datetime, *, title: str,
@@ -173,7 +174,7 @@ def cancel_news(session: Session, conv: Convening) -> int:
 
 def answer_counts(session: Session, conv: Convening) -> dict[str, int]:
     """How many answered each way (one grouped count, not the attendee rows)."""
-    rows = session.execute(select(Rsvp.answer, func.count()).where(Rsvp.convening_id == conv.id)
+    rows = session.execute(select(col(Rsvp.answer), func.count()).where(col(Rsvp.convening_id) == conv.id)
                            .group_by(col(Rsvp.answer))).tuples().all()
     counts = {a.value: 0 for a in Answer}
     counts.update({answer: int(n) for answer, n in rows})
@@ -181,7 +182,7 @@ def answer_counts(session: Session, conv: Convening) -> dict[str, int]:
 
 
 def answer_of(session: Session, conv: Convening, member_id: int | None) -> str:
-    row = session.execute(select(Rsvp.answer).where(Rsvp.convening_id == conv.id, Rsvp.member_id == member_id)
+    row = session.execute(select(col(Rsvp.answer)).where(col(Rsvp.convening_id) == conv.id, col(Rsvp.member_id) == member_id)
                           ).scalar()
     return row or ""
 
@@ -194,7 +195,7 @@ def rsvp(session: Session, convening_id: int, member: Member, answer: Answer, re
     require_open(conv, now, "answer")
     record = record_of(session, member, create=True)
     assert record is not None
-    row = session.execute(select(Rsvp).where(Rsvp.convening_id == conv.id, Rsvp.member_id == record.id)
+    row = session.execute(select(Rsvp).where(col(Rsvp.convening_id) == conv.id, col(Rsvp.member_id) == record.id)
                           ).scalars().first()
     was = row.answer if row else None
     stored = answer
@@ -219,8 +220,8 @@ def rsvp(session: Session, convening_id: int, member: Member, answer: Answer, re
 def promote(session: Session, conv: Convening, now: datetime, community_tz: str) -> list[MemberRecord]:
     """Give free seats to the waitlist, first come first served; each promoted member is told by DM."""
     free = None if conv.capacity is None else conv.capacity - seats_taken(session, conv)
-    rows = session.execute(select(Rsvp, MemberRecord).join(MemberRecord, col(MemberRecord.id) == Rsvp.member_id)
-                           .where(Rsvp.convening_id == conv.id, Rsvp.answer == Answer.WAITLIST.value)
+    rows = session.execute(select(Rsvp, MemberRecord).join(MemberRecord, col(MemberRecord.id) == col(Rsvp.member_id))
+                           .where(col(Rsvp.convening_id) == conv.id, col(Rsvp.answer) == Answer.WAITLIST.value)
                            .order_by(col(Rsvp.answered_at), col(Rsvp.id))).all()
     promoted = []
     for row, record in rows[:free]:
@@ -246,9 +247,9 @@ def when_for(conv: Convening, zone: str, start: datetime | None = None) -> str:
 def attendees(session: Session, conv: Convening, answers: tuple[str, ...]) -> list[tuple[Rsvp, MemberRecord,
                                                                                        MemberProfile | None]]:
     rows = session.execute(
-        select(Rsvp, MemberRecord, MemberProfile).join(MemberRecord, col(MemberRecord.id) == Rsvp.member_id)
-        .outerjoin(MemberProfile, col(MemberProfile.member_id) == Rsvp.member_id)
-        .where(Rsvp.convening_id == conv.id, col(Rsvp.answer).in_(answers))
+        select(Rsvp, MemberRecord, MemberProfile).join(MemberRecord, col(MemberRecord.id) == col(Rsvp.member_id))
+        .outerjoin(MemberProfile, col(MemberProfile.member_id) == col(Rsvp.member_id))
+        .where(col(Rsvp.convening_id) == conv.id, col(Rsvp.answer).in_(answers))
         .order_by(col(Rsvp.answered_at), col(Rsvp.id))).all()
     return [(r, m, p) for r, m, p in rows]
 
@@ -288,9 +289,9 @@ def cancel_reminders(session: Session, conv: Convening, member_ids: list[int] | 
     if not keys:
         return 0
     result = session.execute(update(PlannedPost).where(col(PlannedPost.key).in_(keys),
-                                                       PlannedPost.state == PostState.PENDING.value)
+                                                       col(PlannedPost.state) == PostState.PENDING.value)
                              .values(state=PostState.CANCELLED.value).execution_options(synchronize_session=False))
-    return int(result.rowcount or 0)
+    return rowcount(result)
 
 
 def notify_attendees(session: Session, conv: Convening, now: datetime, community_tz: str, what: str,
@@ -315,7 +316,7 @@ async def on_remind(d: Delivery) -> dict[str, Any]:
         if conv is None or record is None:
             return None, None, "", "gone"
         prefs = prefs_of(session.get(MemberProfile, record.id), d.settings.timezone)
-        row = session.execute(select(Rsvp).where(Rsvp.convening_id == conv.id, Rsvp.member_id == record.id)
+        row = session.execute(select(Rsvp).where(col(Rsvp.convening_id) == conv.id, col(Rsvp.member_id) == record.id)
                               ).scalars().first()
         why = ("cancelled" if conv.status != ConveningStatus.SCHEDULED.value
                else "no longer attending" if row is None or row.answer not in ("going", "maybe")
@@ -338,8 +339,8 @@ POSTS = {REMIND: on_remind}
 
 
 def export_member(session: Session, record: MemberRecord) -> list[dict[str, Any]]:
-    rows = session.execute(select(Rsvp, Convening).join(Convening, col(Convening.id) == Rsvp.convening_id)
-                           .where(Rsvp.member_id == record.id).order_by(col(Convening.starts_at))).all()
+    rows = session.execute(select(Rsvp, Convening).join(Convening, col(Convening.id) == col(Rsvp.convening_id))
+                           .where(col(Rsvp.member_id) == record.id).order_by(col(Convening.starts_at))).all()
     return [{"convening": c.id, "title": c.title, "starts_at": c.starts_at.isoformat(), "answer": r.answer,
              "remind_on_maybe": r.remind_on_maybe, "answered_at": r.answered_at.isoformat()} for r, c in rows]
 
@@ -350,7 +351,7 @@ def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
     from scheduling.convenings.calendar import forget_tokens
 
     changed = forget_tokens(session, "member", record.id or 0)
-    for row in session.execute(select(Rsvp).where(Rsvp.member_id == record.id)).scalars().all():
+    for row in session.execute(select(Rsvp).where(col(Rsvp.member_id) == record.id)).scalars().all():
         conv = session.get(Convening, row.convening_id)
         session.delete(row)
         session.flush()
@@ -359,11 +360,11 @@ def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
             cancel_reminders(session, conv, [record.id or 0])
             if row.answer == Answer.GOING.value and conv.status == ConveningStatus.SCHEDULED.value:
                 promote(session, conv, now, conv.tz)
-    for conv in session.execute(select(Convening).where(Convening.created_by == record.id)).scalars():
+    for conv in session.execute(select(Convening).where(col(Convening.created_by) == record.id)).scalars():
         conv.created_by = None
         session.add(conv)
         changed += 1
-    for series in session.execute(select(ConveningSeries).where(ConveningSeries.created_by == record.id)).scalars():
+    for series in session.execute(select(ConveningSeries).where(col(ConveningSeries.created_by) == record.id)).scalars():
         series.created_by = None
         session.add(series)
         changed += 1
@@ -376,14 +377,14 @@ def suggest_convenings(session: Session, prefix: str, member: Member, now: datet
     """Scheduled convenings not yet over, by number or title, the soonest first (autocomplete); a closed
     network's only to its members."""
     record = record_of(session, member)
-    mine = select(NetworkMember.network_id).where(NetworkMember.member_id == (record.id if record else -1),
-                                                  NetworkMember.state == MembershipState.MEMBER.value)
-    query = select(Convening).join(Network, col(Network.id) == Convening.network_id).where(
-        Convening.status == ConveningStatus.SCHEDULED.value, Convening.ends_at > now,
-        or_(Network.join_policy == JoinPolicy.OPEN.value, col(Network.id).in_(mine)))
+    mine = select(col(NetworkMember.network_id)).where(col(NetworkMember.member_id) == (record.id if record else -1),
+                                                  col(NetworkMember.state) == MembershipState.MEMBER.value)
+    query = select(Convening).join(Network, col(Network.id) == col(Convening.network_id)).where(
+        col(Convening.status) == ConveningStatus.SCHEDULED.value, col(Convening.ends_at) > now,
+        or_(col(Network.join_policy) == JoinPolicy.OPEN.value, col(Network.id).in_(mine)))
     text = prefix.strip().lstrip("#")
     if text.isdigit():
-        query = query.where(Convening.id == int(text))
+        query = query.where(col(Convening.id) == int(text))
     elif text:
         query = query.where(col(Convening.title).ilike(contains_pattern(text), escape="\\"))
     rows = session.execute(query.order_by(col(Convening.starts_at)).limit(limit)).scalars()

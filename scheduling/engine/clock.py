@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +24,11 @@ class DemoClock:
         self.state_file = state_file
         self.offset = self._load()
         if start is not None:
-            self.offset = start - datetime.now(timezone.utc)
+            self.offset = start - datetime.now(UTC)
             self._save()
 
     def __call__(self) -> datetime:
-        return datetime.now(timezone.utc) + self.offset
+        return datetime.now(UTC) + self.offset
 
     def advance(self, delta: timedelta) -> datetime:
         if delta < timedelta(0):

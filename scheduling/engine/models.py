@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import ClassVar
 
 from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
@@ -27,7 +28,7 @@ class PostState(str, Enum):
 class PlannedPost(SQLModel, table=True):
     """One thing the bot will post. `key` is unique, so planning twice never posts twice."""
 
-    __tablename__ = "planned_post"
+    __tablename__: ClassVar[str] = "planned_post"
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=200, unique=True)
@@ -51,7 +52,7 @@ class PlannedPost(SQLModel, table=True):
 class SchedulerLease(SQLModel, table=True):
     """Which process runs the scheduler. A holder renews it; another takes it over when it lapses."""
 
-    __tablename__ = "scheduler_lease"
+    __tablename__: ClassVar[str] = "scheduler_lease"
 
     name: str = Field(primary_key=True, max_length=40)
     holder: str = Field(max_length=64)

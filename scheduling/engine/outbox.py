@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -73,7 +74,7 @@ def plan_many(session: Session, plans: Sequence[Plan]) -> int:
     if not plans:
         return 0
     table = PlannedPost.__table__  # type: ignore[attr-defined]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     by_key = {p.key: p for p in plans}  # the last plan for a key wins
     existing: dict[str, str] = {}
     keys = list(by_key)
@@ -269,4 +270,4 @@ def take_lease(session: Session, name: str, holder: str, now: datetime, duration
 
 def drop_lease(session: Session, name: str, holder: str) -> None:
     session.execute(update(SchedulerLease).where(SchedulerLease.name == name, SchedulerLease.holder == holder)
-                    .values(expires_at=datetime(2000, 1, 1, tzinfo=timezone.utc)))
+                    .values(expires_at=datetime(2000, 1, 1, tzinfo=UTC)))

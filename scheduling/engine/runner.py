@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Awaitable, Callable, Coroutine, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -43,7 +44,7 @@ class Delivery:
     store: Store
     messengers: Mapping[str, Messenger]
     settings: Settings
-    scheduler: "Scheduler"
+    scheduler: Scheduler
 
     def messenger(self, platform: str) -> Messenger:
         try:
@@ -167,7 +168,7 @@ class Scheduler:
             while not finished.is_set():
                 try:
                     await asyncio.wait_for(finished.wait(), FLUSH_SECONDS)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 await flush()
 
@@ -267,7 +268,7 @@ class Scheduler:
         if due is None or self._aps is None:
             return
         delay = max(0.0, (due - self.clock()).total_seconds())
-        run_at = datetime.now(timezone.utc) + timedelta(seconds=delay)
+        run_at = datetime.now(UTC) + timedelta(seconds=delay)
         self._aps.add_job(self._start_pass, "date", run_date=run_at, id="wake", replace_existing=True,
                           misfire_grace_time=None, coalesce=True)
 
@@ -297,7 +298,7 @@ class Scheduler:
             self.is_leader = False
 
     async def start(self) -> None:
-        self._aps = AsyncIOScheduler(timezone=timezone.utc)
+        self._aps = AsyncIOScheduler(timezone=UTC)
         self._aps.add_job(self._start_lease_renewal, "interval", seconds=LEASE_TIME.total_seconds() / 3,
                           id="lease", misfire_grace_time=None, coalesce=True, max_instances=1)
         self._aps.add_job(self._start_pass, "interval", seconds=SWEEP_SECONDS, id="sweep",

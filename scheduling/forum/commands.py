@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -58,7 +58,7 @@ def _require_settings(session: Session) -> ForumSettings:
 
 
 def _occurrence(session: Session, date: str) -> ForumOccurrence:
-    occ = session.execute(select(ForumOccurrence).where(ForumOccurrence.slot == date)).scalars().first()
+    occ = session.execute(select(ForumOccurrence).where(col(ForumOccurrence.slot) == date)).scalars().first()
     if occ is None:
         known = [o.slot for o in session.execute(select(ForumOccurrence).order_by(col(ForumOccurrence.slot))
                                                  .limit(6)).scalars()]
@@ -104,7 +104,7 @@ def _parse_when(raw: str, tz: str, now: datetime) -> datetime:
     if parsed is None:
         raise ArgumentError(f"--to: could not read {raw!r} as a date and time. "
                             'Example: --to "2026-03-10 12:00" or --to "next Tuesday 2pm"', "to")
-    return parsed.astimezone(timezone.utc)
+    return parsed.astimezone(UTC)
 
 
 # ---- settings and the calendar ----------------------------------------------------------------------
@@ -195,7 +195,7 @@ async def forum_next(
     def load(session: Session) -> tuple[list[ForumOccurrence], list[Any], str, Cadence]:
         fs = _require_settings(session)
         cadence = Cadence.from_text(fs.cadence)
-        stored = session.execute(select(ForumOccurrence).where(ForumOccurrence.ends_at > now)
+        stored = session.execute(select(ForumOccurrence).where(col(ForumOccurrence.ends_at) > now)
                                  .order_by(col(ForumOccurrence.starts_at))).scalars().all()
         return list(stored), cadence.occurrences(now, count), _zone(ctx, session), cadence
 
@@ -325,8 +325,8 @@ async def forum_propose(
     member = ctx.member
 
     def apply(session: Session) -> ForumTopic:
-        same = session.execute(select(ForumTopic).where(func.lower(ForumTopic.text) == text.lower(),
-                                                        ForumTopic.status == TopicStatus.OPEN.value)).scalars().first()
+        same = session.execute(select(ForumTopic).where(func.lower(col(ForumTopic.text)) == text.lower(),
+                                                        col(ForumTopic.status) == TopicStatus.OPEN.value)).scalars().first()
         if same is not None:
             raise CommandError(f"That topic is already proposed as T{same.id}; vote for it with: forum vote T{same.id}")
         record = ensure_member(session, member)
@@ -353,13 +353,13 @@ async def forum_vote(ctx: Context, topic: TopicId) -> Reply:
         if t is None or t.status != TopicStatus.OPEN.value:
             raise NotFound(f"There is no open topic T{topic}. See: forum topics")
         record = ensure_member(session, member)
-        existing = session.execute(select(ForumVote).where(ForumVote.topic_id == topic,
-                                                           ForumVote.member_id == record.id)).scalars().first()
+        existing = session.execute(select(ForumVote).where(col(ForumVote.topic_id) == topic,
+                                                           col(ForumVote.member_id) == record.id)).scalars().first()
         if existing is None:
             session.add(ForumVote(topic_id=topic, member_id=record.id or 0))
             session.flush()
         count = session.execute(select(func.count()).select_from(ForumVote)
-                                .where(ForumVote.topic_id == topic)).scalar_one()
+                                .where(col(ForumVote.topic_id) == topic)).scalar_one()
         return existing is None, int(count)
 
     added, count = await ctx.store.run(apply)
@@ -379,8 +379,8 @@ async def forum_unvote(ctx: Context, topic: TopicId) -> Reply:
 
     def apply(session: Session) -> bool:
         record = ensure_member(session, member)
-        vote = session.execute(select(ForumVote).where(ForumVote.topic_id == topic,
-                                                       ForumVote.member_id == record.id)).scalars().first()
+        vote = session.execute(select(ForumVote).where(col(ForumVote.topic_id) == topic,
+                                                       col(ForumVote.member_id) == record.id)).scalars().first()
         if vote is None:
             return False
         session.delete(vote)
@@ -424,15 +424,15 @@ async def forum_pick(
         if date:
             occ = _occurrence(session, date)
         else:
-            occ = session.execute(select(ForumOccurrence).where(ForumOccurrence.starts_at > now,
-                                                                ForumOccurrence.status == OccurrenceStatus.PLANNED.value)
+            occ = session.execute(select(ForumOccurrence).where(col(ForumOccurrence.starts_at) > now,
+                                                                col(ForumOccurrence.status) == OccurrenceStatus.PLANNED.value)
                                   .order_by(col(ForumOccurrence.starts_at))).scalars().first()
             if occ is None:
                 raise CommandError("There is no coming forum to pick a topic for. See: forum next")
         if occ.topic_text:
             raise CommandError(f"The forum on {occ.slot} was already announced with: {occ.topic_text}")
-        other = session.execute(select(ForumOccurrence.slot).where(ForumOccurrence.topic_id == t.id,
-                                                                   ForumOccurrence.id != occ.id)).scalar()
+        other = session.execute(select(col(ForumOccurrence.slot)).where(col(ForumOccurrence.topic_id) == t.id,
+                                                                   col(ForumOccurrence.id) != occ.id)).scalar()
         if other is not None:
             raise CommandError(f"T{t.id} is already picked for the forum on {other}; "
                                "a topic serves one forum.")
@@ -448,8 +448,8 @@ async def forum_pick(
 # ---- the thread: replies and capture ------------------------------------------------------------------
 
 def _open_occurrence(session: Session, now: datetime) -> ForumOccurrence | None:
-    return session.execute(select(ForumOccurrence).where(ForumOccurrence.thread_id != "",
-                                                         ForumOccurrence.status == OccurrenceStatus.PLANNED.value)
+    return session.execute(select(ForumOccurrence).where(col(ForumOccurrence.thread_id) != "",
+                                                         col(ForumOccurrence.status) == OccurrenceStatus.PLANNED.value)
                            .order_by(col(ForumOccurrence.starts_at).desc())).scalars().first()
 
 
@@ -548,7 +548,7 @@ async def forum_capture(
             return Reply(f"Saved P{p.id}: {p.title}, from the open forum of {occ.slot}. "
                          f"Credited as: {practices.attribution_text(p)}.{note}",
                          visibility=Visibility.PUBLIC if named else Visibility.PRIVATE)
-        existing = session.execute(select(CaptureRequest).where(CaptureRequest.reply_id == reply)).scalars().first()
+        existing = session.execute(select(CaptureRequest).where(col(CaptureRequest.reply_id) == reply)).scalars().first()
         if existing is not None:
             raise CommandError(f"{author.display_name or 'The author'} has already been asked about R{reply}.")
         asker = ensure_member(session, member)
@@ -690,7 +690,7 @@ async def forum_history(ctx: Context, *, count: Annotated[int, Opt(help="how man
     now = ctx.now()
 
     def load(session: Session) -> tuple[list[forum.OccurrenceFacts], str]:
-        past = session.execute(select(ForumOccurrence).where(ForumOccurrence.starts_at <= now)
+        past = session.execute(select(ForumOccurrence).where(col(ForumOccurrence.starts_at) <= now)
                                .order_by(col(ForumOccurrence.starts_at).desc()).limit(count)).scalars().all()
         return [forum.facts(session, o) for o in past], _zone(ctx, session)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import ClassVar
 
 from sqlalchemy import Column, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -17,7 +18,7 @@ from bot.store.models import utcnow
 class ForumSettings(SQLModel, table=True):
     """The forum's cadence and where and how it runs (one row)."""
 
-    __tablename__ = "forum_settings"
+    __tablename__: ClassVar[str] = "forum_settings"
 
     id: int | None = Field(default=None, primary_key=True)
     cadence: str = Field(sa_column=Column(Text, nullable=False))
@@ -44,7 +45,7 @@ class OccurrenceStatus(str, Enum):
 
 
 class ForumOccurrence(SQLModel, table=True):
-    __tablename__ = "forum_occurrence"
+    __tablename__: ClassVar[str] = "forum_occurrence"
 
     id: int | None = Field(default=None, primary_key=True)
     slot: str = Field(max_length=10, unique=True)  # the cadence's local date, YYYY-MM-DD
@@ -71,7 +72,7 @@ class TopicStatus(str, Enum):
 
 
 class ForumTopic(SQLModel, table=True):
-    __tablename__ = "forum_topic"
+    __tablename__: ClassVar[str] = "forum_topic"
 
     id: int | None = Field(default=None, primary_key=True)
     text: str = Field(max_length=300)
@@ -83,7 +84,7 @@ class ForumTopic(SQLModel, table=True):
 
 
 class ForumVote(SQLModel, table=True):
-    __tablename__ = "forum_vote"
+    __tablename__: ClassVar[str] = "forum_vote"
     __table_args__ = (UniqueConstraint("topic_id", "member_id", name="uq_forum_vote"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -99,7 +100,7 @@ class ForumVote(SQLModel, table=True):
 class ForumReply(SQLModel, table=True):
     """A member's message in a forum thread."""
 
-    __tablename__ = "forum_reply"
+    __tablename__: ClassVar[str] = "forum_reply"
 
     id: int | None = Field(default=None, primary_key=True)
     occurrence_id: int = Field(
@@ -120,7 +121,7 @@ class ForumReply(SQLModel, table=True):
 class CaptureRequest(SQLModel, table=True):
     """Someone asked to save another member's reply as a practice; the author decides."""
 
-    __tablename__ = "forum_capture_request"
+    __tablename__: ClassVar[str] = "forum_capture_request"
     __table_args__ = (UniqueConstraint("reply_id", name="uq_capture_reply"),)
 
     id: int | None = Field(default=None, primary_key=True)

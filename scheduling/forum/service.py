@@ -13,9 +13,10 @@ same moment name the same topic, and a voted topic serves one forum only. Member
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Awaitable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
@@ -23,6 +24,7 @@ from sqlmodel import Session, col
 
 from bot.messages import Choice, Member, Reply, Visibility
 from bot.messenger import DeliveryError, PostTags, format_in_zone, time_mark
+from bot.store.db import rowcount
 from bot.store.models import MemberProfile, MemberRecord, is_member
 from bot.zones import zone_of_record
 from content.practices.models import Practice
@@ -69,8 +71,8 @@ def topic_votes(session: Session) -> list[tuple[ForumTopic, int]]:
     """Open topics, most votes first (oldest first among equals)."""
     votes = func.count(col(ForumVote.id))
     rows = session.execute(
-        select(ForumTopic, votes).outerjoin(ForumVote, col(ForumVote.topic_id) == ForumTopic.id)
-        .where(ForumTopic.status == TopicStatus.OPEN.value)
+        select(ForumTopic, votes).outerjoin(ForumVote, col(ForumVote.topic_id) == col(ForumTopic.id))
+        .where(col(ForumTopic.status) == TopicStatus.OPEN.value)
         .group_by(col(ForumTopic.id)).order_by(votes.desc(), col(ForumTopic.id))
     ).all()
     return [(t, int(n)) for t, n in rows]
@@ -107,7 +109,7 @@ def ensure_occurrences(session: Session, fs: ForumSettings, now: datetime, tz: s
     # Starting one duration back includes a forum that is running right now.
     for o in cadence.occurrences(now - cadence.duration, HORIZON):
         slot = slot_of(o.start, cadence.tz)
-        occ = session.execute(select(ForumOccurrence).where(ForumOccurrence.slot == slot)).scalars().first()
+        occ = session.execute(select(ForumOccurrence).where(col(ForumOccurrence.slot) == slot)).scalars().first()
         if occ is None:
             occ = ForumOccurrence(slot=slot, starts_at=o.start, ends_at=o.end)
             session.add(occ)
@@ -121,8 +123,8 @@ def replan_all(session: Session, fs: ForumSettings, now: datetime, tz: str) -> l
     """After the rule changed: drop future occurrences nobody has used yet, then plan afresh."""
     cadence = Cadence.from_text(fs.cadence)
     wanted = {slot_of(o.start, cadence.tz) for o in cadence.occurrences(now, HORIZON)}
-    future = session.execute(select(ForumOccurrence).where(ForumOccurrence.starts_at > now,
-                                                           ForumOccurrence.thread_id == "")).scalars().all()
+    future = session.execute(select(ForumOccurrence).where(col(ForumOccurrence.starts_at) > now,
+                                                           col(ForumOccurrence.thread_id) == "")).scalars().all()
     for occ in future:
         if occ.slot in wanted and occ.moved_from is None:
             occ.starts_at = next(o.start for o in cadence.occurrences(now, HORIZON)
@@ -141,7 +143,7 @@ def clash(session: Session, fs: ForumSettings, occ: ForumOccurrence, start: date
           now: datetime) -> tuple[str, datetime] | None:
     """Another forum that would overlap `occ` moved to [start, end): (its date, its start), or None.
     Skipped forums take no time; forums the cadence will bring that are not planned yet do."""
-    others = session.execute(select(ForumOccurrence).where(ForumOccurrence.id != occ.id)).scalars().all()
+    others = session.execute(select(ForumOccurrence).where(col(ForumOccurrence.id) != occ.id)).scalars().all()
     for o in others:
         if o.status != OccurrenceStatus.SKIPPED.value and o.starts_at < end and o.ends_at > start:
             return o.slot, o.starts_at
@@ -169,9 +171,9 @@ class OccurrenceFacts:
 
 
 def facts(session: Session, occ: ForumOccurrence) -> OccurrenceFacts:
-    replies = session.execute(select(ForumReply).where(ForumReply.occurrence_id == occ.id)
+    replies = session.execute(select(ForumReply).where(col(ForumReply.occurrence_id) == occ.id)
                               .order_by(col(ForumReply.id))).scalars().all()
-    practices = session.execute(select(Practice).where(Practice.forum_occurrence_id == occ.id)
+    practices = session.execute(select(Practice).where(col(Practice.forum_occurrence_id) == occ.id)
                                 .order_by(col(Practice.id))).scalars().all()
     resources = mentioned_in(session, [r.text for r in replies])
     known = {r.url for r in resources if r.url}
@@ -193,7 +195,7 @@ def _when(occ: ForumOccurrence) -> str:
 def _locked(session: Session, occ_id: int) -> ForumOccurrence | None:
     """The occurrence, read after taking its row lock (PostgreSQL) or the write lock (SQLite)."""
     session.execute(update(ForumOccurrence).where(col(ForumOccurrence.id) == occ_id)
-                    .values(topic_text=ForumOccurrence.topic_text)
+                    .values(topic_text=col(ForumOccurrence.topic_text))
                     .execution_options(synchronize_session=False))
     return session.execute(select(ForumOccurrence).where(col(ForumOccurrence.id) == occ_id)
                            .execution_options(populate_existing=True)).scalars().first()
@@ -202,18 +204,18 @@ def _locked(session: Session, occ_id: int) -> ForumOccurrence | None:
 def _claim(session: Session, topic_id: int) -> bool:
     """Mark an open topic used; False when another forum took it first."""
     taken = session.execute(update(ForumTopic).where(col(ForumTopic.id) == topic_id,
-                                                     ForumTopic.status == TopicStatus.OPEN.value)
+                                                     col(ForumTopic.status) == TopicStatus.OPEN.value)
                             .values(status=TopicStatus.USED.value)
                             .execution_options(synchronize_session=False))
-    return bool(taken.rowcount)
+    return bool(rowcount(taken))
 
 
 def _choose(session: Session, occ: ForumOccurrence) -> None:
     """Give `occ` its topic: the coordinator's pick, else the most-voted open topic nobody picked for
     another forum, else the open floor. Each topic is claimed once, so it serves one forum only."""
-    reserved = set(session.execute(select(ForumOccurrence.topic_id).where(
-        col(ForumOccurrence.topic_id).is_not(None), ForumOccurrence.topic_text == "",
-        ForumOccurrence.id != occ.id)).scalars())
+    reserved = set(session.execute(select(col(ForumOccurrence.topic_id)).where(
+        col(ForumOccurrence.topic_id).is_not(None), col(ForumOccurrence.topic_text) == "",
+        col(ForumOccurrence.id) != occ.id)).scalars())
     picked = session.get(ForumTopic, occ.topic_id) if occ.topic_id else None
     candidates = ([picked] if picked is not None and picked.status == TopicStatus.OPEN.value else []) + [
         t for t, _ in topic_votes(session) if t.id not in reserved and (picked is None or t.id != picked.id)]
@@ -233,9 +235,9 @@ def topic_of(session: Session, occ_id: int) -> ForumOccurrence | None:
     occ = session.get(ForumOccurrence, occ_id)
     if occ is None or occ.topic_text or occ.status == OccurrenceStatus.SKIPPED.value:
         return occ  # a topic, once chosen, is kept
-    waiting = session.execute(select(ForumOccurrence.id).where(
-        ForumOccurrence.starts_at < occ.starts_at, ForumOccurrence.topic_text == "",
-        ForumOccurrence.status == OccurrenceStatus.PLANNED.value)
+    waiting = session.execute(select(col(ForumOccurrence.id)).where(
+        col(ForumOccurrence.starts_at) < occ.starts_at, col(ForumOccurrence.topic_text) == "",
+        col(ForumOccurrence.status) == OccurrenceStatus.PLANNED.value)
         .order_by(col(ForumOccurrence.starts_at), col(ForumOccurrence.id))).scalars().all()
     for other_id in [*waiting, occ_id]:
         other = _locked(session, other_id)
@@ -289,7 +291,7 @@ def remind_by_dm(session: Session, fs: ForumSettings, occ: ForumOccurrence, key:
     """The reminder by DM to each member who asked for one (`forum reminders on`), in their own zone, as
     the reminder it is (none with reminders off; quiet hours respected, never after the start)."""
     rows = session.execute(
-        select(MemberRecord).join(MemberProfile, col(MemberProfile.member_id) == MemberRecord.id)
+        select(MemberRecord).join(MemberProfile, col(MemberProfile.member_id) == col(MemberRecord.id))
         .where(col(MemberProfile.forum_reminders).is_(True)).order_by(col(MemberRecord.id))).scalars().all()
     told = 0
     for record in rows:
@@ -344,9 +346,9 @@ async def on_wrapup(d: Delivery) -> dict[str, Any]:
         f = facts(session, occ)
         carried = [t.text for t, _ in topic_votes(session)][:5]
         rows = session.execute(
-            select(ForumReply.member_id, MemberRecord.platform, MemberRecord.user_id, func.min(ForumReply.id))
-            .join(MemberRecord, col(MemberRecord.id) == ForumReply.member_id)
-            .where(ForumReply.occurrence_id == occ.id).group_by(col(ForumReply.member_id), col(MemberRecord.platform),
+            select(col(ForumReply.member_id), col(MemberRecord.platform), col(MemberRecord.user_id), func.min(col(ForumReply.id)))
+            .join(MemberRecord, col(MemberRecord.id) == col(ForumReply.member_id))
+            .where(col(ForumReply.occurrence_id) == occ.id).group_by(col(ForumReply.member_id), col(MemberRecord.platform),
                                                                col(MemberRecord.user_id))
         ).all()
         return f, carried, [(m, p, u, r) for m, p, u, r in rows]
@@ -435,9 +437,9 @@ def _facilitates(fs: ForumSettings | None, record: MemberRecord) -> bool:
 
 def export_member(session: Session, record: MemberRecord) -> dict[str, Any]:
     """A member's forum replies, proposed topics and votes, and whether they facilitate the forum."""
-    replies = session.execute(select(ForumReply).where(ForumReply.member_id == record.id)).scalars().all()
-    topics = session.execute(select(ForumTopic).where(ForumTopic.proposer_id == record.id)).scalars().all()
-    votes = session.execute(select(ForumVote).where(ForumVote.member_id == record.id)).scalars().all()
+    replies = session.execute(select(ForumReply).where(col(ForumReply.member_id) == record.id)).scalars().all()
+    topics = session.execute(select(ForumTopic).where(col(ForumTopic.proposer_id) == record.id)).scalars().all()
+    votes = session.execute(select(ForumVote).where(col(ForumVote.member_id) == record.id)).scalars().all()
     fs = settings_row(session)
     return {
         "facilitator": _facilitates(fs, record),
@@ -456,11 +458,11 @@ def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
         fs.facilitator_platform, fs.facilitator_user_id, fs.facilitator_name = "", "", ""
         session.add(fs)
         changed += 1
-    for model, column in ((ForumReply, ForumReply.member_id), (ForumVote, ForumVote.member_id)):
+    for model, column in ((ForumReply, col(ForumReply.member_id)), (ForumVote, col(ForumVote.member_id))):
         for row in session.execute(select(model).where(column == record.id)).scalars():
             session.delete(row)
             changed += 1
-    for topic in session.execute(select(ForumTopic).where(ForumTopic.proposer_id == record.id)).scalars():
+    for topic in session.execute(select(ForumTopic).where(col(ForumTopic.proposer_id) == record.id)).scalars():
         topic.proposer_id = None
         session.add(topic)
         changed += 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import ClassVar
 
 from sqlalchemy import Column, DateTime, ForeignKey, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -24,7 +25,7 @@ class RoundState(str, Enum):
 
 
 class IntroOptIn(SQLModel, table=True):
-    __tablename__ = "intro_opt_in"
+    __tablename__: ClassVar[str] = "intro_opt_in"
     __table_args__ = (UniqueConstraint("network_id", "member_id", name="uq_intro_opt_in"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -34,7 +35,7 @@ class IntroOptIn(SQLModel, table=True):
 
 
 class IntroRound(SQLModel, table=True):
-    __tablename__ = "intro_round"
+    __tablename__: ClassVar[str] = "intro_round"
 
     id: int | None = Field(default=None, primary_key=True)
     network_id: int = Field(sa_column=Column(Integer, ForeignKey("network.id", ondelete="CASCADE"), nullable=False))
@@ -47,7 +48,7 @@ class IntroRound(SQLModel, table=True):
 
 
 class IntroSkip(SQLModel, table=True):
-    __tablename__ = "intro_skip"
+    __tablename__: ClassVar[str] = "intro_skip"
     __table_args__ = (UniqueConstraint("round_id", "member_id", name="uq_intro_skip"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -56,7 +57,7 @@ class IntroSkip(SQLModel, table=True):
 
 
 class IntroPairing(SQLModel, table=True):
-    __tablename__ = "intro_pairing"
+    __tablename__: ClassVar[str] = "intro_pairing"
 
     id: int | None = Field(default=None, primary_key=True)
     round_id: int = Field(sa_column=Column(Integer, ForeignKey("intro_round.id", ondelete="CASCADE"), nullable=False))
@@ -66,7 +67,7 @@ class IntroPairing(SQLModel, table=True):
 class IntroPairingMember(SQLModel, table=True):
     """One person in one pairing, and their answer to "did you meet?" (None until they answer)."""
 
-    __tablename__ = "intro_pairing_member"
+    __tablename__: ClassVar[str] = "intro_pairing_member"
     __table_args__ = (UniqueConstraint("pairing_id", "member_id", name="uq_intro_pairing_member"),)
 
     id: int | None = Field(default=None, primary_key=True)

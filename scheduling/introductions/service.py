@@ -16,9 +16,10 @@ trio, and the result is deterministic for a given seed.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
-from typing import Any, Sequence
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -67,8 +68,8 @@ def working_windows(tz: str, around: datetime) -> list[tuple[datetime, datetime]
     out = []
     for delta in (-1, 0, 1):
         d = day + timedelta(days=delta)
-        start = datetime.combine(d, WORK_START, zone).astimezone(timezone.utc)
-        end = datetime.combine(d, WORK_END, zone).astimezone(timezone.utc)
+        start = datetime.combine(d, WORK_START, zone).astimezone(UTC)
+        end = datetime.combine(d, WORK_END, zone).astimezone(UTC)
         out.append((start, end))
     return out
 
@@ -144,8 +145,8 @@ def _require_member(session: Session, network: Network, record: MemberRecord) ->
 
 
 def _opt_in_row(session: Session, network: Network, record: MemberRecord) -> IntroOptIn | None:
-    return session.execute(select(IntroOptIn).where(IntroOptIn.network_id == network.id,
-                                                    IntroOptIn.member_id == record.id)).scalars().first()
+    return session.execute(select(IntroOptIn).where(col(IntroOptIn.network_id) == network.id,
+                                                    col(IntroOptIn.member_id) == record.id)).scalars().first()
 
 
 def join(session: Session, network: Network, member: Member) -> None:
@@ -206,12 +207,12 @@ def schedule_round(session: Session, settings: Settings, network: Network, membe
 
 def participants(session: Session, rnd: IntroRound) -> list[MemberRecord]:
     """Opted-in members who are still members of the network, minus those who skipped this round."""
-    skipped = select(IntroSkip.member_id).where(IntroSkip.round_id == rnd.id)
+    skipped = select(col(IntroSkip.member_id)).where(col(IntroSkip.round_id) == rnd.id)
     rows = session.execute(
-        select(MemberRecord).join(IntroOptIn, col(IntroOptIn.member_id) == MemberRecord.id)
-        .join(NetworkMember, (col(NetworkMember.member_id) == MemberRecord.id)
-              & (col(NetworkMember.network_id) == IntroOptIn.network_id))
-        .where(IntroOptIn.network_id == rnd.network_id, NetworkMember.state == MembershipState.MEMBER.value,
+        select(MemberRecord).join(IntroOptIn, col(IntroOptIn.member_id) == col(MemberRecord.id))
+        .join(NetworkMember, (col(NetworkMember.member_id) == col(MemberRecord.id))
+              & (col(NetworkMember.network_id) == col(IntroOptIn.network_id)))
+        .where(col(IntroOptIn.network_id) == rnd.network_id, col(NetworkMember.state) == MembershipState.MEMBER.value,
                col(MemberRecord.id).not_in(skipped))
         .order_by(col(MemberRecord.id))
     ).scalars().all()
@@ -225,8 +226,8 @@ def skip(session: Session, round_id: int, member: Member) -> IntroRound:
         raise CommandError(f"You are not in the introductions of {network.name}, so there is nothing to skip.")
     if rnd.state != RoundState.ANNOUNCED.value:
         raise CommandError(f"Round {rnd.id} has already been paired; it is too late to skip it.")
-    found = session.execute(select(IntroSkip).where(IntroSkip.round_id == rnd.id,
-                                                    IntroSkip.member_id == record.id)).scalars().first()
+    found = session.execute(select(IntroSkip).where(col(IntroSkip.round_id) == rnd.id,
+                                                    col(IntroSkip.member_id) == record.id)).scalars().first()
     if found is not None:
         raise CommandError(f"You already skip round {rnd.id}.")
     session.add(IntroSkip(round_id=rnd.id or 0, member_id=record.id or 0))
@@ -237,7 +238,7 @@ def skip(session: Session, round_id: int, member: Member) -> IntroRound:
 def answer_met(session: Session, pairing_id: int, member: Member, met: bool, now: datetime) -> list[str]:
     """Record the member's answer; returns the names of the others in the pairing."""
     record = networks.record_of(session, member)
-    rows = session.execute(select(IntroPairingMember).where(IntroPairingMember.pairing_id == pairing_id)).scalars().all()
+    rows = session.execute(select(IntroPairingMember).where(col(IntroPairingMember.pairing_id) == pairing_id)).scalars().all()
     mine = next((r for r in rows if record is not None and r.member_id == record.id), None)
     if mine is None:
         raise NotFound(f"You are not in introduction {pairing_id}. Your introductions: intro status <network>")
@@ -254,9 +255,9 @@ def _name(session: Session, member_id: int) -> str:
 def history(session: Session, network_id: int, before_round: IntroRound) -> list[list[tuple[int, ...]]]:
     """The groups of the network's last RECENT_ROUNDS paired rounds before this one, oldest first."""
     rounds = session.execute(
-        select(IntroRound).where(IntroRound.network_id == network_id, IntroRound.id != before_round.id,
+        select(IntroRound).where(col(IntroRound.network_id) == network_id, col(IntroRound.id) != before_round.id,
                                  col(IntroRound.state).in_([RoundState.PAIRED.value, RoundState.DONE.value]),
-                                 IntroRound.scheduled_for <= before_round.scheduled_for)
+                                 col(IntroRound.scheduled_for) <= before_round.scheduled_for)
         .order_by(col(IntroRound.scheduled_for).desc(), col(IntroRound.id).desc()).limit(RECENT_ROUNDS)
     ).scalars().all()
     out = []
@@ -267,9 +268,9 @@ def history(session: Session, network_id: int, before_round: IntroRound) -> list
 
 def groups_of(session: Session, round_id: int) -> dict[int, tuple[int, ...]]:
     rows = session.execute(
-        select(IntroPairingMember.pairing_id, IntroPairingMember.member_id)
-        .join(IntroPairing, col(IntroPairing.id) == IntroPairingMember.pairing_id)
-        .where(IntroPairing.round_id == round_id).order_by(col(IntroPairingMember.pairing_id),
+        select(col(IntroPairingMember.pairing_id), col(IntroPairingMember.member_id))
+        .join(IntroPairing, col(IntroPairing.id) == col(IntroPairingMember.pairing_id))
+        .where(col(IntroPairing.round_id) == round_id).order_by(col(IntroPairingMember.pairing_id),
                                                            col(IntroPairingMember.member_id))
     ).all()
     groups: dict[int, list[int]] = {}
@@ -290,18 +291,18 @@ class Status:
 def status(session: Session, network: Network, member: Member) -> Status:
     record = networks.record_of(session, member)
     opted = record is not None and _opt_in_row(session, network, record) is not None
-    count = len(session.execute(select(IntroOptIn.id).where(IntroOptIn.network_id == network.id)).all())
-    rounds = session.execute(select(IntroRound).where(IntroRound.network_id == network.id,
-                                                      IntroRound.state == RoundState.ANNOUNCED.value)
+    count = len(session.execute(select(col(IntroOptIn.id)).where(col(IntroOptIn.network_id) == network.id)).all())
+    rounds = session.execute(select(IntroRound).where(col(IntroRound.network_id) == network.id,
+                                                      col(IntroRound.state) == RoundState.ANNOUNCED.value)
                              .order_by(col(IntroRound.scheduled_for))).scalars().all()
-    skips = set(session.execute(select(IntroSkip.round_id).where(IntroSkip.member_id == (record.id if record else -1)))
+    skips = set(session.execute(select(col(IntroSkip.round_id)).where(col(IntroSkip.member_id) == (record.id if record else -1)))
                 .scalars())
     mine = []
     if record is not None:
         rows = session.execute(
-            select(IntroPairingMember).join(IntroPairing, col(IntroPairing.id) == IntroPairingMember.pairing_id)
-            .join(IntroRound, col(IntroRound.id) == IntroPairing.round_id)
-            .where(IntroPairingMember.member_id == record.id, IntroRound.network_id == network.id)
+            select(IntroPairingMember).join(IntroPairing, col(IntroPairing.id) == col(IntroPairingMember.pairing_id))
+            .join(IntroRound, col(IntroRound.id) == col(IntroPairing.round_id))
+            .where(col(IntroPairingMember.member_id) == record.id, col(IntroRound.network_id) == network.id)
             .order_by(col(IntroPairing.id).desc()).limit(5)
         ).scalars().all()
         for r in rows:
@@ -311,7 +312,7 @@ def status(session: Session, network: Network, member: Member) -> Status:
 
 
 def groups_of_pairing(session: Session, pairing_id: int) -> list[int]:
-    return list(session.execute(select(IntroPairingMember.member_id).where(IntroPairingMember.pairing_id == pairing_id)
+    return list(session.execute(select(col(IntroPairingMember.member_id)).where(col(IntroPairingMember.pairing_id) == pairing_id)
                                 .order_by(col(IntroPairingMember.member_id))).scalars())
 
 
@@ -319,7 +320,7 @@ def groups_of_pairing(session: Session, pairing_id: int) -> list[int]:
 
 def _utc(dt: datetime) -> datetime:
     """A stored instant as aware UTC (SQLite gives these columns back without their zone)."""
-    return dt if dt.tzinfo is not None else dt.replace(tzinfo=timezone.utc)
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
 
 
 def _to(record: MemberRecord) -> tuple[str, str]:
@@ -455,10 +456,10 @@ POSTS = {"intro.announce": on_announce, "intro.pair": on_pair, "intro.follow_up"
 # ---- privacy -----------------------------------------------------------------------------------------
 
 def export_member(session: Session, record: MemberRecord) -> dict[str, Any]:
-    opt = session.execute(select(IntroOptIn, Network).join(Network, col(Network.id) == IntroOptIn.network_id)
-                          .where(IntroOptIn.member_id == record.id)).all()
-    skips = session.execute(select(IntroSkip.round_id).where(IntroSkip.member_id == record.id)).scalars().all()
-    rows = session.execute(select(IntroPairingMember).where(IntroPairingMember.member_id == record.id)).scalars().all()
+    opt = session.execute(select(IntroOptIn, Network).join(Network, col(Network.id) == col(IntroOptIn.network_id))
+                          .where(col(IntroOptIn.member_id) == record.id)).all()
+    skips = session.execute(select(col(IntroSkip.round_id)).where(col(IntroSkip.member_id) == record.id)).scalars().all()
+    rows = session.execute(select(IntroPairingMember).where(col(IntroPairingMember.member_id) == record.id)).scalars().all()
     return {
         "opted_in": [n.slug for _, n in opt],
         "skipped_rounds": list(skips),
@@ -469,12 +470,12 @@ def export_member(session: Session, record: MemberRecord) -> dict[str, Any]:
 def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
     """Opt-ins, skips and their place in pairings go; rounds they planned stay, without their planner."""
     changed = 0
-    for model, column in ((IntroOptIn, IntroOptIn.member_id), (IntroSkip, IntroSkip.member_id),
-                          (IntroPairingMember, IntroPairingMember.member_id)):
+    for model, column in ((IntroOptIn, col(IntroOptIn.member_id)), (IntroSkip, col(IntroSkip.member_id)),
+                          (IntroPairingMember, col(IntroPairingMember.member_id))):
         for row in session.execute(select(model).where(column == record.id)).scalars():
             session.delete(row)
             changed += 1
-    for rnd in session.execute(select(IntroRound).where(IntroRound.created_by == record.id)).scalars():
+    for rnd in session.execute(select(IntroRound).where(col(IntroRound.created_by) == record.id)).scalars():
         rnd.created_by = None
         session.add(rnd)
         changed += 1

@@ -111,7 +111,7 @@ def _started_reply(started: service.Started, whose: str) -> Reply:
 
 @mine.command("transition start")
 async def start(
-    ctx: Context, journey: JourneyName, *, level: LevelOpt, role: RoleOpt = None, starts: Starts = None
+    ctx: Context, journey: JourneyName, *, level: LevelOpt, role: RoleOpt = None, starts: Starts = None  # type: ignore[valid-type]
 ) -> Reply:
     """Start a leadership-transition journey: a short step by DM on the days that matter.
 
@@ -340,7 +340,7 @@ async def share_answer(
         asked = service.find_step(journey, step)
         found = (
             session.execute(
-                select(JourneyAnswer).where(JourneyAnswer.run_id == run.id, JourneyAnswer.step == asked.id)
+                select(JourneyAnswer).where(col(JourneyAnswer.run_id) == run.id, col(JourneyAnswer.step) == asked.id)
             )
             .scalars()
             .first()
@@ -373,7 +373,7 @@ async def peers(ctx: Context, choice: Annotated[OnOff, Opt(help="on or off")]) -
             session.add(JourneyPeer(member_id=record.id or 0, created_at=now))
         elif choice is OnOff.OFF and row is not None:
             session.delete(row)
-        runs = session.execute(select(JourneyRun.id).where(JourneyRun.member_id == record.id)).all()
+        runs = session.execute(select(col(JourneyRun.id)).where(col(JourneyRun.member_id) == record.id)).all()
         return row is not None, len(runs)
 
     _, runs = await ctx.store.run(apply)
@@ -478,8 +478,8 @@ async def start_for(
     member: Annotated[Member, Opt(help="who starts the journey")],
     journey: JourneyName,
     *,
-    level: LevelOpt,
-    role: RoleOpt = None,
+    level: LevelOpt,  # type: ignore[valid-type]
+    role: RoleOpt = None,  # type: ignore[valid-type]
     starts: Starts = None,
 ) -> Reply:
     """Start a journey for a member (coordinators); they are told by DM and can pause or stop it.
@@ -529,8 +529,8 @@ async def list_runs(
     def load(session: Session) -> list[Item]:
         query = (
             select(JourneyRun, JourneyRow, MemberRecord)
-            .join(JourneyRow, col(JourneyRow.id) == JourneyRun.journey_id)
-            .join(MemberRecord, col(MemberRecord.id) == JourneyRun.member_id)
+            .join(JourneyRow, col(JourneyRow.id) == col(JourneyRun.journey_id))
+            .join(MemberRecord, col(MemberRecord.id) == col(JourneyRun.member_id))
             .order_by(col(JourneyRun.starts_on))
         )
         if not all:

@@ -48,19 +48,19 @@ def find_peers(
 ) -> list[MemberRecord]:
     """The peers to introduce to the newcomer on `run` (see the module docstring)."""
     since = run.starts_on - timedelta(days=365 * PEER_YEARS)
-    met = select(JourneyIntro.peer_id).where(JourneyIntro.newcomer_id == run.member_id)
+    met = select(col(JourneyIntro.peer_id)).where(col(JourneyIntro.newcomer_id) == run.member_id)
     rows = (
         session.execute(
             select(MemberRecord)
-            .join(JourneyRun, col(JourneyRun.member_id) == MemberRecord.id)
-            .join(JourneyPeer, col(JourneyPeer.member_id) == MemberRecord.id)
+            .join(JourneyRun, col(JourneyRun.member_id) == col(MemberRecord.id))
+            .join(JourneyPeer, col(JourneyPeer.member_id) == col(MemberRecord.id))
             .where(
-                JourneyRun.journey_id == run.journey_id,
-                JourneyRun.role == run.role,
-                JourneyRun.level == run.level,
-                JourneyRun.member_id != run.member_id,
-                JourneyRun.starts_on < run.starts_on,
-                JourneyRun.starts_on >= since,
+                col(JourneyRun.journey_id) == run.journey_id,
+                col(JourneyRun.role) == run.role,
+                col(JourneyRun.level) == run.level,
+                col(JourneyRun.member_id) != run.member_id,
+                col(JourneyRun.starts_on) < run.starts_on,
+                col(JourneyRun.starts_on) >= since,
                 col(MemberRecord.id).not_in(met),
             )
             .order_by(col(JourneyRun.starts_on).desc(), col(MemberRecord.id))

@@ -29,9 +29,9 @@ def leaving_run(session: Session, member: Member) -> tuple[JourneyRun, JourneyRo
     record = service.record_of(session, member)
     rows = session.execute(
         select(JourneyRun, JourneyRow)
-        .join(JourneyRow, col(JourneyRow.id) == JourneyRun.journey_id)
+        .join(JourneyRow, col(JourneyRow.id) == col(JourneyRun.journey_id))
         .where(
-            JourneyRun.member_id == (record.id if record else -1), JourneyRun.state != RunState.STOPPED.value
+            col(JourneyRun.member_id) == (record.id if record else -1), col(JourneyRun.state) != RunState.STOPPED.value
         )
         .order_by(col(JourneyRun.id).desc())
     ).all()
@@ -45,13 +45,13 @@ def leaving_run(session: Session, member: Member) -> tuple[JourneyRun, JourneyRo
 
 
 def note_of(session: Session, run: JourneyRun) -> JourneyHandover | None:
-    return session.execute(select(JourneyHandover).where(JourneyHandover.run_id == run.id)).scalars().first()
+    return session.execute(select(JourneyHandover).where(col(JourneyHandover.run_id) == run.id)).scalars().first()
 
 
 def owned(session: Session, member_id: int) -> list[Practice]:
     return list(
         session.execute(
-            select(Practice).where(Practice.author_id == member_id).order_by(col(Practice.id))
+            select(Practice).where(col(Practice.author_id) == member_id).order_by(col(Practice.id))
         ).scalars()
     )
 
@@ -60,7 +60,7 @@ def coordinators(session: Session) -> list[tuple[str, str]]:
     """(platform, user id) of the community's coordinators and admins."""
     grants = (
         session.execute(
-            select(RoleGrant).where(RoleGrant.role >= int(Role.COORDINATOR), RoleGrant.scope == "community")
+            select(RoleGrant).where(col(RoleGrant.role) >= int(Role.COORDINATOR), col(RoleGrant.scope) == "community")
         )
         .scalars()
         .all()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import Enum
+from typing import ClassVar
 
 from sqlalchemy import Column, DateTime, ForeignKey, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -43,7 +44,7 @@ def _member(ondelete: str = "CASCADE", nullable: bool = False) -> Column:  # typ
 class Journey(SQLModel, table=True):
     """A journey as content/journeys/<slug>.yaml last said (the whole definition, as JSON)."""
 
-    __tablename__ = "journey"
+    __tablename__: ClassVar[str] = "journey"
 
     id: int | None = Field(default=None, primary_key=True)
     slug: str = Field(max_length=60, unique=True)
@@ -55,7 +56,7 @@ class Journey(SQLModel, table=True):
 
 
 class JourneyRun(SQLModel, table=True):
-    __tablename__ = "journey_run"
+    __tablename__: ClassVar[str] = "journey_run"
 
     id: int | None = Field(default=None, primary_key=True)
     journey_id: int = Field(
@@ -74,7 +75,7 @@ class JourneyRun(SQLModel, table=True):
 
 
 class JourneyStepLog(SQLModel, table=True):
-    __tablename__ = "journey_step_log"
+    __tablename__: ClassVar[str] = "journey_step_log"
     __table_args__ = (UniqueConstraint("run_id", "step", name="uq_journey_step_log"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -89,7 +90,7 @@ class JourneyStepLog(SQLModel, table=True):
 class JourneyAnswer(SQLModel, table=True):
     """A member's answer to a step's question: private to them unless they share it as a practice."""
 
-    __tablename__ = "journey_answer"
+    __tablename__: ClassVar[str] = "journey_answer"
 
     id: int | None = Field(default=None, primary_key=True)
     run_id: int = Field(
@@ -108,7 +109,7 @@ class JourneyAnswer(SQLModel, table=True):
 class JourneyPeer(SQLModel, table=True):
     """A member who agreed to be asked by newcomers on the journeys they went through."""
 
-    __tablename__ = "journey_peer"
+    __tablename__: ClassVar[str] = "journey_peer"
 
     member_id: int = Field(
         sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), primary_key=True)
@@ -119,7 +120,7 @@ class JourneyPeer(SQLModel, table=True):
 class JourneyIntro(SQLModel, table=True):
     """A newcomer introduced to a peer; at most once for any two members."""
 
-    __tablename__ = "journey_intro"
+    __tablename__: ClassVar[str] = "journey_intro"
     __table_args__ = (UniqueConstraint("newcomer_id", "peer_id", name="uq_journey_intro"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -135,7 +136,7 @@ class JourneyIntro(SQLModel, table=True):
 class JourneyHandover(SQLModel, table=True):
     """A leaving member's handover note, and to whom their practices went."""
 
-    __tablename__ = "journey_handover"
+    __tablename__: ClassVar[str] = "journey_handover"
 
     id: int | None = Field(default=None, primary_key=True)
     run_id: int = Field(

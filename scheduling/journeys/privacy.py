@@ -35,7 +35,7 @@ def export_member(session: Session, record: MemberRecord) -> dict[str, Any]:
                 "steps": {s: log.state for s, log in service.logged(session, run.id or 0).items()},
             }
         )
-        for a in session.execute(select(JourneyAnswer).where(JourneyAnswer.run_id == run.id)).scalars():
+        for a in session.execute(select(JourneyAnswer).where(col(JourneyAnswer.run_id) == run.id)).scalars():
             answers.append(
                 {
                     "journey": row.slug,
@@ -45,7 +45,7 @@ def export_member(session: Session, record: MemberRecord) -> dict[str, Any]:
                 }
             )
         note = (
-            session.execute(select(JourneyHandover).where(JourneyHandover.run_id == run.id)).scalars().first()
+            session.execute(select(JourneyHandover).where(col(JourneyHandover.run_id) == run.id)).scalars().first()
         )
         if note is not None:
             handovers.append(
@@ -82,7 +82,7 @@ def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
     their place in others' introductions go; a practice shared from an answer stays, made anonymous by the
     practices' own hook; where they started another's run or were named a successor, the name goes."""
     changed = 0
-    runs = session.execute(select(JourneyRun).where(JourneyRun.member_id == record.id)).scalars().all()
+    runs = session.execute(select(JourneyRun).where(col(JourneyRun.member_id) == record.id)).scalars().all()
     for run in runs:
         outbox.cancel(session, f"journey:{run.id}:")
         outbox.cancel(session, f"journey:handover:{run.id}:")
@@ -103,12 +103,12 @@ def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
     if peer is not None:
         session.delete(peer)
         changed += 1
-    for run in session.execute(select(JourneyRun).where(JourneyRun.started_by == record.id)).scalars():
+    for run in session.execute(select(JourneyRun).where(col(JourneyRun.started_by) == record.id)).scalars():
         run.started_by = None
         session.add(run)
         changed += 1
     for note in session.execute(
-        select(JourneyHandover).where(JourneyHandover.successor_id == record.id)
+        select(JourneyHandover).where(col(JourneyHandover.successor_id) == record.id)
     ).scalars():
         note.successor_id = None
         session.add(note)

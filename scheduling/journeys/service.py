@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -109,7 +109,7 @@ def find_journey(session: Session, name: str) -> JourneyRow:
     wanted = " ".join(name.lower().replace("-", " ").split())
     rows = list(
         session.execute(
-            select(JourneyRow).where(JourneyRow.active == True).order_by(col(JourneyRow.slug))
+            select(JourneyRow).where(col(JourneyRow.active).is_(True)).order_by(col(JourneyRow.slug))
         ).scalars()
     )
     for row in rows:
@@ -125,7 +125,7 @@ def find_journey(session: Session, name: str) -> JourneyRow:
 
 
 def active_journeys(session: Session) -> list[tuple[JourneyRow, Journey]]:
-    rows = session.execute(select(JourneyRow).where(JourneyRow.active == True).order_by(col(JourneyRow.slug)))
+    rows = session.execute(select(JourneyRow).where(col(JourneyRow.active).is_(True)).order_by(col(JourneyRow.slug)))
     return [(row, definition(row)) for row in rows.scalars()]
 
 
@@ -154,7 +154,7 @@ def step_key(run_id: int, step_id: str) -> str:
 def logged(session: Session, run_id: int) -> dict[str, JourneyStepLog]:
     return {
         row.step: row
-        for row in session.execute(select(JourneyStepLog).where(JourneyStepLog.run_id == run_id)).scalars()
+        for row in session.execute(select(JourneyStepLog).where(col(JourneyStepLog.run_id) == run_id)).scalars()
     }
 
 
@@ -162,7 +162,7 @@ def log_step(session: Session, run: JourneyRun, step_id: str, state: StepState, 
     """Record what a step did, once; False when it was already recorded (by a retry or another process)."""
     if (
         session.execute(
-            select(JourneyStepLog.id).where(JourneyStepLog.run_id == run.id, JourneyStepLog.step == step_id)
+            select(col(JourneyStepLog.id)).where(col(JourneyStepLog.run_id) == run.id, col(JourneyStepLog.step) == step_id)
         ).first()
         is not None
     ):
@@ -229,7 +229,7 @@ def record_of(session: Session, member: Member) -> MemberRecord | None:
     return (
         session.execute(
             select(MemberRecord).where(
-                MemberRecord.platform == member.platform, MemberRecord.user_id == member.user_id
+                col(MemberRecord.platform) == member.platform, col(MemberRecord.user_id) == member.user_id
             )
         )
         .scalars()
@@ -241,7 +241,7 @@ def open_run(session: Session, member_id: int) -> JourneyRun | None:
     return (
         session.execute(
             select(JourneyRun)
-            .where(JourneyRun.member_id == member_id, col(JourneyRun.state).in_(OPEN))
+            .where(col(JourneyRun.member_id) == member_id, col(JourneyRun.state).in_(OPEN))
             .order_by(col(JourneyRun.id).desc())
         )
         .scalars()
@@ -256,7 +256,7 @@ def latest_run(session: Session, member: Member) -> JourneyRun | None:
     return (
         session.execute(
             select(JourneyRun)
-            .where(JourneyRun.member_id == record.id)
+            .where(col(JourneyRun.member_id) == record.id)
             .order_by(col(JourneyRun.state).in_(OPEN).desc(), col(JourneyRun.id).desc())
         )
         .scalars()
@@ -407,7 +407,7 @@ def resources_named(session: Session, slugs: Sequence[str]) -> list[tuple[str, s
     found = {
         r.slug: r
         for r in session.execute(
-            select(Resource).where(col(Resource.slug).in_(list(slugs)), Resource.status == "active")
+            select(Resource).where(col(Resource.slug).in_(list(slugs)), col(Resource.status) == "active")
         ).scalars()
     }
     return [(f"L{found[s].id}", found[s].title) for s in slugs if s in found]
@@ -437,8 +437,8 @@ def dm(
 def runs_of(session: Session, record_id: int) -> list[tuple[JourneyRun, JourneyRow]]:
     rows = session.execute(
         select(JourneyRun, JourneyRow)
-        .join(JourneyRow, col(JourneyRow.id) == JourneyRun.journey_id)
-        .where(JourneyRun.member_id == record_id)
+        .join(JourneyRow, col(JourneyRow.id) == col(JourneyRun.journey_id))
+        .where(col(JourneyRun.member_id) == record_id)
         .order_by(col(JourneyRun.id))
     ).all()
     return [(r, j) for r, j in rows]

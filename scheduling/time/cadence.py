@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -209,7 +209,7 @@ class Cadence:
         return rrulestr(self.rrule, dtstart=self._dtstart())  # type: ignore[return-value]
 
     def _occurrence(self, local: datetime) -> Occurrence:
-        start = local.replace(tzinfo=ZoneInfo(self.tz)).astimezone(timezone.utc)
+        start = local.replace(tzinfo=ZoneInfo(self.tz)).astimezone(UTC)
         return Occurrence(start, start + self.duration)
 
     def _local(self, dt: datetime, what: str) -> datetime:

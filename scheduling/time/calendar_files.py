@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vCalAddress, vDuration
@@ -86,7 +86,7 @@ def _local(instant: datetime, zone: ZoneInfo) -> datetime:
     second of the two in a DST fold: RFC 5545 reads an ambiguous local time as the first occurrence."""
     local = instant.astimezone(zone)
     ambiguous_second = local.replace(fold=0).utcoffset() != local.utcoffset()
-    return instant.astimezone(timezone.utc) if ambiguous_second else local
+    return instant.astimezone(UTC) if ambiguous_second else local
 
 
 def _calendar(method: str) -> Calendar:
@@ -99,7 +99,7 @@ def _calendar(method: str) -> Calendar:
 
 
 def _vevent(event: CalendarEvent) -> Event:
-    zone, updated = ZoneInfo(event.tz), event.updated.astimezone(timezone.utc)
+    zone, updated = ZoneInfo(event.tz), event.updated.astimezone(UTC)
     vevent = Event()
     vevent.add("uid", event.uid)
     vevent.add("sequence", event.sequence)

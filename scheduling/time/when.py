@@ -16,7 +16,7 @@ Pure functions (no database, scheduler or I/O). `parse_start` returns an aware U
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import dateparser
@@ -91,7 +91,7 @@ def _read(text: str, base: datetime) -> datetime | None:
 def _localize(naive: datetime, zone: ZoneInfo, examples: str) -> datetime:
     """Wall-clock time in `zone` -> aware; refuse a time in a DST gap, take fold=0 in a fold."""
     local = naive.replace(tzinfo=zone, fold=0)
-    shifted = local.astimezone(timezone.utc).astimezone(zone)
+    shifted = local.astimezone(UTC).astimezone(zone)
     if shifted.replace(tzinfo=None) != naive:
         raise WhenError(f"{naive:%Y-%m-%d %H:%M} does not exist in {zone.key} (the clocks go forward then)",
                         f'"{shifted:%Y-%m-%d %H:%M}" instead, or another time such as {examples}')
@@ -122,7 +122,7 @@ def parse_start(text: str, default_tz: str, now: datetime) -> datetime:
         raise WhenError(f"could not read {text!r} as a date and time", examples)
     if found.tzinfo is not None and named is not None:
         raise WhenError(f"{text!r} gives both a UTC offset and a time zone", f"one of them, e.g. {examples}")
-    start = (found if found.tzinfo is not None else _localize(found, zone, examples)).astimezone(timezone.utc)
+    start = (found if found.tzinfo is not None else _localize(found, zone, examples)).astimezone(UTC)
     if start < now:
         raise WhenError(f"{start.astimezone(zone):%Y-%m-%d %H:%M %Z} is in the past",
                         f"a future time such as {examples}")

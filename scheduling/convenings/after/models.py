@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import ClassVar
 
 from sqlalchemy import Column, ForeignKey, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -28,7 +29,7 @@ class Outcome(str, Enum):
 
 
 class ConveningAttendance(SQLModel, table=True):
-    __tablename__ = "convening_attendance"
+    __tablename__: ClassVar[str] = "convening_attendance"
     __table_args__ = (UniqueConstraint("convening_id", "member_id", name="uq_convening_attendance"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -42,7 +43,7 @@ class ConveningAttendance(SQLModel, table=True):
 
 
 class ConveningNote(SQLModel, table=True):
-    __tablename__ = "convening_note"
+    __tablename__: ClassVar[str] = "convening_note"
 
     id: int | None = Field(default=None, primary_key=True)
     convening_id: int = Field(
@@ -56,7 +57,7 @@ class ConveningNote(SQLModel, table=True):
 class Commitment(SQLModel, table=True):
     """"What I will try": one per member per convening."""
 
-    __tablename__ = "commitment"
+    __tablename__: ClassVar[str] = "commitment"
     __table_args__ = (UniqueConstraint("convening_id", "member_id", name="uq_commitment"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -73,7 +74,7 @@ class Commitment(SQLModel, table=True):
 class CommitmentAnswer(SQLModel, table=True):
     """The answer to one follow-up (30, 60 or 90 days); answering again replaces it."""
 
-    __tablename__ = "commitment_answer"
+    __tablename__: ClassVar[str] = "commitment_answer"
     __table_args__ = (UniqueConstraint("commitment_id", "days", name="uq_commitment_answer"),)
 
     id: int | None = Field(default=None, primary_key=True)

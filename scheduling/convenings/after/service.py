@@ -26,6 +26,7 @@ from bot.errors import CommandError, NotAllowed, NotFound
 from bot.members.dm_prefs import dm_prefs
 from bot.messages import Choice, Member, Reply
 from bot.networks.service import record_of
+from bot.store.db import rowcount
 from bot.store.models import MemberRecord
 from scheduling.convenings.after.models import (
     FOLLOW_UP_DAYS,
@@ -59,8 +60,8 @@ def require_held(conv: Convening, now: datetime, doing: str) -> None:
 
 
 def attendance(session: Session, conv: Convening, member_id: int) -> ConveningAttendance | None:
-    return session.execute(select(ConveningAttendance).where(ConveningAttendance.convening_id == conv.id,
-                                                             ConveningAttendance.member_id == member_id)
+    return session.execute(select(ConveningAttendance).where(col(ConveningAttendance.convening_id) == conv.id,
+                                                             col(ConveningAttendance.member_id) == member_id)
                            ).scalars().first()
 
 
@@ -136,8 +137,8 @@ def commit(session: Session, convening_id: int, member: Member, text: str, now: 
     """Record the member's one commitment for the convening and plan its follow-ups (outside the member's
     quiet hours)."""
     conv, record, _ = attendee(session, convening_id, member, "record a commitment for it")
-    existing = session.execute(select(Commitment).where(Commitment.convening_id == conv.id,
-                                                        Commitment.member_id == record.id)).scalars().first()
+    existing = session.execute(select(Commitment).where(col(Commitment.convening_id) == conv.id,
+                                                        col(Commitment.member_id) == record.id)).scalars().first()
     if existing is not None:
         raise CommandError(f"You already made your commitment for {conv.title} (commitment {existing.id}): "
                            f"\"{existing.text}\". One commitment per convening.")
@@ -166,7 +167,7 @@ def own_commitment(session: Session, commitment_id: int, member: Member) -> Comm
 
 
 def latest_answer(session: Session, commitment_id: int) -> CommitmentAnswer | None:
-    return session.execute(select(CommitmentAnswer).where(CommitmentAnswer.commitment_id == commitment_id)
+    return session.execute(select(CommitmentAnswer).where(col(CommitmentAnswer.commitment_id) == commitment_id)
                            .order_by(col(CommitmentAnswer.answered_at).desc(), col(CommitmentAnswer.id).desc())
                            .limit(1)).scalars().first()
 
@@ -184,8 +185,8 @@ def answer(session: Session, commitment_id: int, member: Member, text: str, now:
     outcome = OUTCOME_WORDS.get(words.lower().rstrip(".!"), Outcome.WORDS)
     elapsed = now - row.made_at
     days = max([d for d in FOLLOW_UP_DAYS if elapsed >= timedelta(days=d)], default=FOLLOW_UP_DAYS[0])
-    stored = session.execute(select(CommitmentAnswer).where(CommitmentAnswer.commitment_id == row.id,
-                                                            CommitmentAnswer.days == days)).scalars().first()
+    stored = session.execute(select(CommitmentAnswer).where(col(CommitmentAnswer.commitment_id) == row.id,
+                                                            col(CommitmentAnswer.days) == days)).scalars().first()
     if stored is None:
         stored = CommitmentAnswer(commitment_id=row.id or 0, days=days, outcome=outcome.value, text=words,
                                   answered_at=now)
@@ -201,16 +202,16 @@ def answer(session: Session, commitment_id: int, member: Member, text: str, now:
 def cancel_follow_ups(session: Session, commitment_id: int) -> int:
     keys = [follow_up_key(commitment_id, d) for d in FOLLOW_UP_DAYS]
     result = session.execute(update(PlannedPost).where(col(PlannedPost.key).in_(keys),
-                                                       PlannedPost.state == PostState.PENDING.value)
+                                                       col(PlannedPost.state) == PostState.PENDING.value)
                              .values(state=PostState.CANCELLED.value).execution_options(synchronize_session=False))
-    return int(result.rowcount or 0)
+    return rowcount(result)
 
 
 def export_rows(session: Session, conv: Convening) -> tuple[list[tuple[str, str, str]], int]:
     """(name, how, recorded at) of attendees who agreed to appear; and how many did not."""
     rows = session.execute(select(ConveningAttendance, MemberRecord)
-                           .join(MemberRecord, col(MemberRecord.id) == ConveningAttendance.member_id)
-                           .where(ConveningAttendance.convening_id == conv.id)
+                           .join(MemberRecord, col(MemberRecord.id) == col(ConveningAttendance.member_id))
+                           .where(col(ConveningAttendance.convening_id) == conv.id)
                            .order_by(col(ConveningAttendance.recorded_at), col(ConveningAttendance.id))).all()
     shown = [(m.display_name or m.user_id, a.how.replace("_", " "), a.recorded_at.isoformat())
              for a, m in rows if a.share_in_export]
@@ -255,15 +256,15 @@ POSTS = {FOLLOW_UP: on_follow_up}
 
 
 def export_member(session: Session, record: MemberRecord) -> dict[str, Any]:
-    attended = session.execute(select(ConveningAttendance).where(ConveningAttendance.member_id == record.id)
+    attended = session.execute(select(ConveningAttendance).where(col(ConveningAttendance.member_id) == record.id)
                                .order_by(col(ConveningAttendance.id))).scalars().all()
-    notes = session.execute(select(ConveningNote).where(ConveningNote.member_id == record.id)
+    notes = session.execute(select(ConveningNote).where(col(ConveningNote.member_id) == record.id)
                             .order_by(col(ConveningNote.id))).scalars().all()
-    commitments = session.execute(select(Commitment).where(Commitment.member_id == record.id)
+    commitments = session.execute(select(Commitment).where(col(Commitment.member_id) == record.id)
                                   .order_by(col(Commitment.id))).scalars().all()
     out = []
     for c in commitments:
-        answers = session.execute(select(CommitmentAnswer).where(CommitmentAnswer.commitment_id == c.id)
+        answers = session.execute(select(CommitmentAnswer).where(col(CommitmentAnswer.commitment_id) == c.id)
                                   .order_by(col(CommitmentAnswer.days))).scalars().all()
         out.append({"id": c.id, "convening": c.convening_id, "text": c.text, "made_at": c.made_at.isoformat(),
                     "answers": [{"days": a.days, "outcome": a.outcome, "text": a.text} for a in answers]})
@@ -279,15 +280,15 @@ def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
     """Attendance, notes, commitments and answers go, with the follow-ups still planned; a practice
     already shared stays (the practices hook handles it)."""
     changed = 0
-    for c in session.execute(select(Commitment).where(Commitment.member_id == record.id)).scalars().all():
+    for c in session.execute(select(Commitment).where(col(Commitment.member_id) == record.id)).scalars().all():
         cancel_follow_ups(session, c.id or 0)
-        for a in session.execute(select(CommitmentAnswer).where(CommitmentAnswer.commitment_id == c.id)).scalars():
+        for a in session.execute(select(CommitmentAnswer).where(col(CommitmentAnswer.commitment_id) == c.id)).scalars():
             session.delete(a)
             changed += 1
         session.delete(c)
         changed += 1
     for model in (ConveningNote, ConveningAttendance):
-        for row in session.execute(select(model).where(model.member_id == record.id)).scalars().all():
+        for row in session.execute(select(model).where(col(model.member_id) == record.id)).scalars().all():
             session.delete(row)
             changed += 1
     session.flush()

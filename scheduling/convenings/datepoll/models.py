@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import ClassVar
 
 from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -19,7 +20,7 @@ class PollStatus(str, Enum):
 class DatePoll(SQLModel, table=True):
     """A coordinator's proposal of several slots for a network's convening."""
 
-    __tablename__ = "date_poll"
+    __tablename__: ClassVar[str] = "date_poll"
 
     id: int | None = Field(default=None, primary_key=True)
     network_id: int = Field(
@@ -39,7 +40,7 @@ class DatePoll(SQLModel, table=True):
 class DatePollSlot(SQLModel, table=True):
     """One proposed start; `position` is the number members mark (1, 2, ...)."""
 
-    __tablename__ = "date_poll_slot"
+    __tablename__: ClassVar[str] = "date_poll_slot"
     __table_args__ = (UniqueConstraint("poll_id", "position", name="uq_date_poll_slot"),)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -52,7 +53,7 @@ class DatePollSlot(SQLModel, table=True):
 class DatePollMark(SQLModel, table=True):
     """A member saying one slot works for them."""
 
-    __tablename__ = "date_poll_mark"
+    __tablename__: ClassVar[str] = "date_poll_mark"
     __table_args__ = (UniqueConstraint("slot_id", "member_id", name="uq_date_poll_mark"),)
 
     id: int | None = Field(default=None, primary_key=True)

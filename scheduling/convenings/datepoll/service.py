@@ -74,7 +74,7 @@ def propose(session: Session, settings: Settings, network_ref: str, creator: Mem
 
 def get(session: Session, poll_id: int, *, lock: bool = False) -> DatePoll:
     if lock:  # serialise marks and the confirmation (a row lock on PostgreSQL, the write lock on SQLite)
-        session.execute(update(DatePoll).where(col(DatePoll.id) == poll_id).values(status=DatePoll.status)
+        session.execute(update(DatePoll).where(col(DatePoll.id) == poll_id).values(status=col(DatePoll.status))
                         .execution_options(synchronize_session=False))
     poll = session.execute(select(DatePoll).where(col(DatePoll.id) == poll_id)
                            .execution_options(populate_existing=True)).scalars().first()
@@ -84,7 +84,7 @@ def get(session: Session, poll_id: int, *, lock: bool = False) -> DatePoll:
 
 
 def slots_of(session: Session, poll: DatePoll) -> list[DatePollSlot]:
-    return list(session.execute(select(DatePollSlot).where(DatePollSlot.poll_id == poll.id)
+    return list(session.execute(select(DatePollSlot).where(col(DatePollSlot.poll_id) == poll.id)
                                 .order_by(col(DatePollSlot.position))).scalars())
 
 
@@ -127,8 +127,8 @@ def mark(session: Session, settings: Settings, poll_id: int, who: Member, text: 
     slots = slots_of(session, poll)
     wanted = parse_numbers(text, len(slots))
     by_position = {s.position: s for s in slots}
-    for old in session.execute(select(DatePollMark).where(DatePollMark.poll_id == poll.id,
-                                                          DatePollMark.member_id == record.id)).scalars():
+    for old in session.execute(select(DatePollMark).where(col(DatePollMark.poll_id) == poll.id,
+                                                          col(DatePollMark.member_id) == record.id)).scalars():
         session.delete(old)
     session.flush()
     for n in wanted:
@@ -152,7 +152,7 @@ def tally(session: Session, settings: Settings, poll_id: int, reader: Member) ->
     assert network is not None
     networks.require_inside(session, settings, network, reader, "see the date polls of its convenings")
     record = networks.record_of(session, reader)
-    marks = session.execute(select(DatePollMark).where(DatePollMark.poll_id == poll.id)).scalars().all()
+    marks = session.execute(select(DatePollMark).where(col(DatePollMark.poll_id) == poll.id)).scalars().all()
     rows = [(s, sum(1 for m in marks if m.slot_id == s.id),
              record is not None and any(m.slot_id == s.id and m.member_id == record.id for m in marks))
             for s in slots_of(session, poll)]
@@ -186,7 +186,7 @@ def confirm(session: Session, settings: Settings, poll_id: int, position: int, w
     session.add(poll)
     session.flush()
     voters = session.execute(select(MemberRecord).where(col(MemberRecord.id).in_(
-        select(DatePollMark.member_id).where(DatePollMark.poll_id == poll.id))).order_by(col(MemberRecord.id))
+        select(col(DatePollMark.member_id)).where(col(DatePollMark.poll_id) == poll.id))).order_by(col(MemberRecord.id))
     ).scalars().all()
     for record in voters:
         zone = zone_of_record(session, record.id or 0, settings.timezone)
@@ -201,9 +201,9 @@ def confirm(session: Session, settings: Settings, poll_id: int, position: int, w
 
 def export_member(session: Session, record: MemberRecord) -> list[dict[str, Any]]:
     rows = session.execute(select(DatePollMark, DatePollSlot, DatePoll)
-                           .join(DatePollSlot, col(DatePollSlot.id) == DatePollMark.slot_id)
-                           .join(DatePoll, col(DatePoll.id) == DatePollMark.poll_id)
-                           .where(DatePollMark.member_id == record.id)
+                           .join(DatePollSlot, col(DatePollSlot.id) == col(DatePollMark.slot_id))
+                           .join(DatePoll, col(DatePoll.id) == col(DatePollMark.poll_id))
+                           .where(col(DatePollMark.member_id) == record.id)
                            .order_by(col(DatePoll.id), col(DatePollSlot.position))).all()
     return [{"poll": p.id, "title": p.title, "slot": s.position, "starts_at": s.starts_at.isoformat(),
              "marked_at": m.marked_at.isoformat()} for m, s, p in rows]
@@ -212,10 +212,10 @@ def export_member(session: Session, record: MemberRecord) -> list[dict[str, Any]
 def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
     """Marks go; polls they created stay, without their creator."""
     changed = 0
-    for row in session.execute(select(DatePollMark).where(DatePollMark.member_id == record.id)).scalars():
+    for row in session.execute(select(DatePollMark).where(col(DatePollMark.member_id) == record.id)).scalars():
         session.delete(row)
         changed += 1
-    for poll in session.execute(select(DatePoll).where(DatePoll.created_by == record.id)).scalars():
+    for poll in session.execute(select(DatePoll).where(col(DatePoll.created_by) == record.id)).scalars():
         poll.created_by = None
         session.add(poll)
         changed += 1
