@@ -20,8 +20,15 @@ HealthCheck = Callable[[], Awaitable[bool]]
 
 
 class HttpServer:
-    def __init__(self, *, health: HealthCheck, services: Services | None = None, routes: Sequence[Route] = (),
-                 host: str = "127.0.0.1", port: int = 8080) -> None:
+    def __init__(
+        self,
+        *,
+        health: HealthCheck,
+        services: Services | None = None,
+        routes: Sequence[Route] = (),
+        host: str = "127.0.0.1",
+        port: int = 8080,
+    ) -> None:
         self.health, self.services = health, services
         self.host, self.port = host, port
         self.app = web.Application()
@@ -40,8 +47,13 @@ class HttpServer:
                 return web.Response(status=500, text="Something went wrong on our side.")
             content_type, _, params = found.content_type.partition(";")
             charset = params.split("=", 1)[1].strip() if "charset=" in params else None
-            return web.Response(body=found.body, status=found.status, content_type=content_type.strip(),
-                                charset=charset, headers=dict(found.headers))
+            return web.Response(
+                body=found.body,
+                status=found.status,
+                content_type=content_type.strip(),
+                charset=charset,
+                headers=dict(found.headers),
+            )
 
         return answer
 

@@ -69,8 +69,13 @@ async def start_platforms(app: App, *, http: bool | None = None) -> Running:
     if http is None:
         http = slack_http
     if http:
-        running.http = HttpServer(health=app.healthy, services=app.services, routes=app.routes,
-                                  host=settings.host, port=settings.port)
+        running.http = HttpServer(
+            health=app.healthy,
+            services=app.services,
+            routes=app.routes,
+            host=settings.host,
+            port=settings.port,
+        )
         slack = running.adapters.get("slack")
         if slack is not None and slack_http:
             running.http.app.router.add_post("/slack/events", slack.handle_http)  # type: ignore[attr-defined]

@@ -60,7 +60,9 @@ async def probe(app, stop: asyncio.Event, samples: list[float]) -> None:  # type
     while not stop.is_set():
         text = "convening show 1" if n % 2 else "practice search budget"
         t0 = time.perf_counter()
-        replies = await app.dispatch(Incoming(member=Member("console", "reader", "Reader"), place=place, text=text))
+        replies = await app.dispatch(
+            Incoming(member=Member("console", "reader", "Reader"), place=place, text=text)
+        )
         samples.append(time.perf_counter() - t0)
         assert replies and not replies[0].is_error, replies[0].text
         n += 1
@@ -76,20 +78,36 @@ async def run(url: str, data: Path, members: int) -> dict[str, object]:
     app.add_messenger(console.messenger)
     place = Place("console", "general")
     start = (clock() + timedelta(days=30)).astimezone(UTC).strftime("%Y-%m-%d 10:00")
-    for text in ('network create "Bench Network"',
-                 f'convening schedule bench-network --title "Annual convening" --start "{start} UTC"'):
+    for text in (
+        'network create "Bench Network"',
+        f'convening schedule bench-network --title "Annual convening" --start "{start} UTC"',
+    ):
         reply = (await app.dispatch(Incoming(member=ADMIN, place=place, text=text)))[0]
         assert not reply.is_error, reply.text
     now = clock()
 
     def add_members(session) -> None:  # type: ignore[no-untyped-def]
-        session.execute(insert(MemberRecord.__table__), [  # type: ignore[attr-defined]
-            {"platform": "console", "user_id": f"m{i}", "display_name": f"Member {i}", "created_at": now}
-            for i in range(members)])
+        session.execute(
+            insert(MemberRecord.__table__),
+            [  # type: ignore[attr-defined]
+                {"platform": "console", "user_id": f"m{i}", "display_name": f"Member {i}", "created_at": now}
+                for i in range(members)
+            ],
+        )
         ids = session.execute(select(MemberRecord.id).where(MemberRecord.user_id.like("m%"))).scalars().all()  # type: ignore[attr-defined]
-        session.execute(insert(Rsvp.__table__), [  # type: ignore[attr-defined]
-            {"convening_id": 1, "member_id": i, "answer": "going", "remind_on_maybe": False, "answered_at": now}
-            for i in ids])
+        session.execute(
+            insert(Rsvp.__table__),
+            [  # type: ignore[attr-defined]
+                {
+                    "convening_id": 1,
+                    "member_id": i,
+                    "answer": "going",
+                    "remind_on_maybe": False,
+                    "answered_at": now,
+                }
+                for i in ids
+            ],
+        )
 
     await app.store.run(add_members)
     result: dict[str, object] = {}
@@ -105,7 +123,9 @@ async def run(url: str, data: Path, members: int) -> dict[str, object]:
     stop = asyncio.Event()
     task = asyncio.create_task(probe(app, stop, during_plan))
     t0 = time.perf_counter()
-    planned = await app.store.run(lambda s: convenings.plan_reminders(s, s.get(Convening, 1), clock(), settings.timezone))
+    planned = await app.store.run(
+        lambda s: convenings.plan_reminders(s, s.get(Convening, 1), clock(), settings.timezone)
+    )
     result["plan_s"] = time.perf_counter() - t0
     stop.set()
     await task
@@ -133,14 +153,20 @@ async def run(url: str, data: Path, members: int) -> dict[str, object]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--members", type=int, default=5000)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
-    print(f"convening reminders: {args.members:,} members going, leads 7d/1d/1h; command latency in ms (p50/p99)")
-    print(f"{'backend':<11} {'planned':>8} {'plan s':>7} {'sent':>6} {'send s':>7} {'DM/s':>6} {'dupes':>5} "
-          f"{'idle':>13} {'while planning':>15} {'while sending':>14}")
+    print(
+        f"convening reminders: {args.members:,} members going, leads 7d/1d/1h; command latency in ms (p50/p99)"
+    )
+    print(
+        f"{'backend':<11} {'planned':>8} {'plan s':>7} {'sent':>6} {'send s':>7} {'DM/s':>6} {'dupes':>5} "
+        f"{'idle':>13} {'while planning':>15} {'while sending':>14}"
+    )
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):
@@ -158,13 +184,17 @@ def main() -> int:
                 values = r[key]  # type: ignore[index]
                 return f"{pct(values, 50):5.1f}/{pct(values, 99):6.1f}" if values else "  -"  # type: ignore[arg-type]
 
-            print(f"{backend:<11} {r['planned']:>8,} {r['plan_s']:>7.2f} {r['sent']:>6,} {r['send_s']:>7.2f} "
-                  f"{r['sent'] / r['send_s']:>6.0f} {r['dupes']:>5} {lat('idle'):>13} {lat('during_plan'):>15} "
-                  f"{lat('during_send'):>14}")
+            print(
+                f"{backend:<11} {r['planned']:>8,} {r['plan_s']:>7.2f} {r['sent']:>6,} {r['send_s']:>7.2f} "
+                f"{r['sent'] / r['send_s']:>6.0f} {r['dupes']:>5} {lat('idle'):>13} {lat('during_plan'):>15} "
+                f"{lat('during_send'):>14}"
+            )
             checks = r["sent"] == args.members and r["dm_members"] == args.members and r["dupes"] == 0
-            print(f"{'':<11} {len(r['during_send'])} commands answered while sending; "  # type: ignore[arg-type]
-                  f"mean {statistics.mean(r['during_send']) * 1000:.1f} ms; "  # type: ignore[arg-type]
-                  f"each member got one DM: {'yes' if checks else 'NO'}")
+            print(
+                f"{'':<11} {len(r['during_send'])} commands answered while sending; "  # type: ignore[arg-type]
+                f"mean {statistics.mean(r['during_send']) * 1000:.1f} ms; "  # type: ignore[arg-type]
+                f"each member got one DM: {'yes' if checks else 'NO'}"
+            )
             ok = ok and checks
     return 0 if ok else 1
 

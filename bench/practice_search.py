@@ -48,9 +48,26 @@ violence prevention court jail reentry employment training apprenticeship small 
 tourism festival arts culture immigrant language access translation equity inclusion trust transparency
 """.split()
 LEVELS = ["local", "county", "regional", "state", "tribal", "federal", "international"]
-TAGS = ["budgeting", "equity", "transit", "housing", "hiring", "data", "climate", "engagement", "youth", "safety"]
-FRAMEWORKS = ["systems-thinking", "adaptive-leadership", "results-based-accountability",
-              "facilitative-leadership", "leadership-transitions", "cross-sector-collaboration"]
+TAGS = [
+    "budgeting",
+    "equity",
+    "transit",
+    "housing",
+    "hiring",
+    "data",
+    "climate",
+    "engagement",
+    "youth",
+    "safety",
+]
+FRAMEWORKS = [
+    "systems-thinking",
+    "adaptive-leadership",
+    "results-based-accountability",
+    "facilitative-leadership",
+    "leadership-transitions",
+    "cross-sector-collaboration",
+]
 
 
 def make_rows(n: int, seed: int = 7) -> tuple[list[dict], list[dict]]:
@@ -80,21 +97,55 @@ def make_rows(n: int, seed: int = 7) -> tuple[list[dict], list[dict]]:
     for i in range(1, n + 1):
         tags = rng.sample(TAGS, 2)
         frameworks = rng.sample(FRAMEWORKS, 1)
-        practices.append(dict(id=i, title=words(6).capitalize(), what=words(45) + ".", level=rng.choice(LEVELS),
-                              links="", attribution="anonymous", author_name="", author_role="",
-                              source_platform="bench", source_link="", source_note="", status="active",
-                              search_extra=" ".join(t for t in tags + frameworks).replace("-", " "),
-                              created_at=now, updated_at=now))
+        practices.append(
+            dict(
+                id=i,
+                title=words(6).capitalize(),
+                what=words(45) + ".",
+                level=rng.choice(LEVELS),
+                links="",
+                attribution="anonymous",
+                author_name="",
+                author_role="",
+                source_platform="bench",
+                source_link="",
+                source_note="",
+                status="active",
+                search_extra=" ".join(t for t in tags + frameworks).replace("-", " "),
+                created_at=now,
+                updated_at=now,
+            )
+        )
         labels += [dict(practice_id=i, kind="tag", value=t) for t in tags]
         labels += [dict(practice_id=i, kind="framework", value=f) for f in frameworks]
     return practices, labels
 
 
 QUERIES = [
-    "budget", "partnership", "transit equity", '"small business"', "hiring retention", "zoning", "broadband",
-    "homelessness shelter", "climate resilience", "volunteers", "dashboard", "reentry employment",
-    "procurement contract", "librar*", "canopy", "translation", "apprenticeship", "festival",
-    "council -mayor", "flood OR heat", "onboarding", "evaluation evidence", "compost", "youth mentoring",
+    "budget",
+    "partnership",
+    "transit equity",
+    '"small business"',
+    "hiring retention",
+    "zoning",
+    "broadband",
+    "homelessness shelter",
+    "climate resilience",
+    "volunteers",
+    "dashboard",
+    "reentry employment",
+    "procurement contract",
+    "librar*",
+    "canopy",
+    "translation",
+    "apprenticeship",
+    "festival",
+    "council -mayor",
+    "flood OR heat",
+    "onboarding",
+    "evaluation evidence",
+    "compost",
+    "youth mentoring",
 ]
 FILTERED = ["budget --tag equity", "housing --level county", "data --framework systems-thinking"]
 
@@ -106,9 +157,9 @@ def load(url: str, n: int) -> float:
     started = time.perf_counter()
     with engine.begin() as conn:
         for i in range(0, len(practices), 5000):
-            conn.execute(insert(Practice.__table__), practices[i:i + 5000])  # type: ignore[attr-defined]
+            conn.execute(insert(Practice.__table__), practices[i : i + 5000])  # type: ignore[attr-defined]
         for i in range(0, len(labels), 20000):
-            conn.execute(insert(PracticeLabel.__table__), labels[i:i + 20000])  # type: ignore[attr-defined]
+            conn.execute(insert(PracticeLabel.__table__), labels[i : i + 20000])  # type: ignore[attr-defined]
         if engine.dialect.name == "postgresql":
             conn.execute(text("SELECT setval('practice_id_seq', :n)"), {"n": n})
     with engine.begin() as conn:
@@ -133,9 +184,16 @@ async def measure(url: str, data_dir: Path, rounds: int) -> dict[str, list[float
     raw: list[float] = []
     dispatched: list[float] = []
     parsed = {q: fulltext.parse_query(q.split(" --")[0]) for q in queries}
-    filters = {q: Filters(tags=["equity"]) if "--tag" in q else
-               Filters(level="county") if "--level" in q else
-               Filters(frameworks=["systems-thinking"]) if "--framework" in q else Filters() for q in queries}
+    filters = {
+        q: Filters(tags=["equity"])
+        if "--tag" in q
+        else Filters(level="county")
+        if "--level" in q
+        else Filters(frameworks=["systems-thinking"])
+        if "--framework" in q
+        else Filters()
+        for q in queries
+    }
     # Warm caches once, like a running bot.
     for q in queries:
         await app.dispatch(Incoming(member=member, place=place, text=f"practice search {q}"))
@@ -143,8 +201,11 @@ async def measure(url: str, data_dir: Path, rounds: int) -> dict[str, list[float
         q = queries[r % len(queries)]
         where, params = filters[q].sql()
         t0 = time.perf_counter()
-        app.store.run_sync(lambda s, q=q, where=where, params=params: fulltext.search(s, PRACTICE_INDEX, parsed[q], id_sets=where, params=params,
-                                                     limit=6))
+        app.store.run_sync(
+            lambda s, q=q, where=where, params=params: fulltext.search(
+                s, PRACTICE_INDEX, parsed[q], id_sets=where, params=params, limit=6
+            )
+        )
         raw.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         replies = await app.dispatch(Incoming(member=member, place=place, text=f"practice search {q}"))
@@ -158,15 +219,19 @@ async def measure(url: str, data_dir: Path, rounds: int) -> dict[str, list[float
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     print(f"practice search benchmark: {args.size:,} practices, {args.rounds} queries per path")
-    print(f"{'backend':<11} {'load s':>7} {'raw p50':>8} {'raw p99':>8} {'disp p50':>9} {'disp p99':>9} "
-          f"{'p50 ratio':>9} {'p99 ratio':>9}")
+    print(
+        f"{'backend':<11} {'load s':>7} {'raw p50':>8} {'raw p99':>8} {'disp p50':>9} {'disp p99':>9} "
+        f"{'p50 ratio':>9} {'p99 ratio':>9}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):
             drop = None
@@ -182,10 +247,14 @@ def main() -> int:
                     drop()
             r50, r99 = pct(result["raw"], 50), pct(result["raw"], 99)
             d50, d99 = pct(result["dispatch"], 50), pct(result["dispatch"], 99)
-            print(f"{backend:<11} {load_s:>7.1f} {r50:>6.2f}ms {r99:>6.2f}ms {d50:>7.2f}ms {d99:>7.2f}ms "
-                  f"{d50 / r50:>8.2f}x {d99 / r99:>8.2f}x")
-            print(f"{'':<11} raw mean {statistics.mean(result['raw']) * 1000:.2f}ms, "
-                  f"dispatch mean {statistics.mean(result['dispatch']) * 1000:.2f}ms")
+            print(
+                f"{backend:<11} {load_s:>7.1f} {r50:>6.2f}ms {r99:>6.2f}ms {d50:>7.2f}ms {d99:>7.2f}ms "
+                f"{d50 / r50:>8.2f}x {d99 / r99:>8.2f}x"
+            )
+            print(
+                f"{'':<11} raw mean {statistics.mean(result['raw']) * 1000:.2f}ms, "
+                f"dispatch mean {statistics.mean(result['dispatch']) * 1000:.2f}ms"
+            )
             counts = result["counts"]
             print(f"{'':<11} matches per query: " + ", ".join(f"{q} {n:,}" for q, n in counts.items()))
     return 0

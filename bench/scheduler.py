@@ -65,8 +65,9 @@ class MemoryMessenger:
     async def post(self, channel_id: str, reply: Reply, *, tags: PostTags | None = None) -> Posted:
         return self._posted(channel_id, reply.text)
 
-    async def open_thread(self, channel_id: str, title: str, reply: Reply, *,
-                          tags: PostTags | None = None) -> Posted:
+    async def open_thread(
+        self, channel_id: str, title: str, reply: Reply, *, tags: PostTags | None = None
+    ) -> Posted:
         return self._posted(channel_id, reply.text, f"t{len(self.texts) + 1}")
 
     async def reply_in_thread(self, channel_id: str, thread_id: str, reply: Reply) -> Posted:
@@ -80,17 +81,22 @@ def plan_all(store: Store, posts: int, burst: int, lead: float) -> tuple[datetim
     """Plan the spread posts, then the burst due at T = now + lead. Returns T and the seconds spent."""
     started, now = time.perf_counter(), utcnow()
     horizon = now + timedelta(seconds=lead)
-    spread = [(burst + j, horizon + timedelta(days=30) * (j + 1) / max(1, posts - burst))
-              for j in range(posts - burst)]
+    spread = [
+        (burst + j, horizon + timedelta(days=30) * (j + 1) / max(1, posts - burst))
+        for j in range(posts - burst)
+    ]
 
     def plan_rows(rows: list[tuple[int, datetime]]) -> Callable[[Session], None]:
         def apply(session: Session) -> None:
-            outbox.plan_many(session, [outbox.Plan(f"bench:{i}", KIND, due, due + timedelta(hours=1), {"i": i})
-                                       for i, due in rows])
+            outbox.plan_many(
+                session,
+                [outbox.Plan(f"bench:{i}", KIND, due, due + timedelta(hours=1), {"i": i}) for i, due in rows],
+            )
+
         return apply
 
     for k in range(0, len(spread), CHUNK):
-        store.run_sync(plan_rows(spread[k:k + CHUNK]))
+        store.run_sync(plan_rows(spread[k : k + CHUNK]))
     due_at = utcnow() + timedelta(seconds=lead)  # the burst's T, set once the spread rows are in
     for k in range(0, burst, CHUNK):
         store.run_sync(plan_rows([(i, due_at) for i in range(k, min(burst, k + CHUNK))]))
@@ -105,8 +111,11 @@ def states(engine: Engine) -> Counter[str]:
 
 def lateness_ms(engine: Engine) -> list[float]:
     with Session(engine) as s:
-        rows = s.execute(select(PlannedPost.sent_at, PlannedPost.due_at)
-                         .where(PlannedPost.kind == KIND, PlannedPost.state == "sent")).all()
+        rows = s.execute(
+            select(PlannedPost.sent_at, PlannedPost.due_at).where(
+                PlannedPost.kind == KIND, PlannedPost.state == "sent"
+            )
+        ).all()
     return sorted((sent - due).total_seconds() * 1000 for sent, due in rows)
 
 
@@ -159,8 +168,9 @@ async def run_backend(url: str, data_dir: Path, args: argparse.Namespace) -> dic
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--posts", type=int, default=10_000)
     parser.add_argument("--burst", type=int, default=1_000, help="posts due at the same instant T")
     parser.add_argument("--lead", type=float, default=8.0, help="seconds from planning the burst to T")
@@ -168,10 +178,14 @@ def main() -> int:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
-    print(f"scheduler benchmark: {args.posts:,} planned posts, {args.burst:,} due at one instant T (real "
-          f"clock, APScheduler wake-up); lateness = sent_at - due_at in the database; target p99 < 1 s")
-    print(f"{'backend':<11} {'plan':>7} {'start':>8} {'tick':>8} {'late p50':>9} {'p99':>8} {'max':>8} "
-          f"{'sent':>5} {'pending':>7} {'fail/skip':>9} {'msgs':>5} {'dupes':>5}")
+    print(
+        f"scheduler benchmark: {args.posts:,} planned posts, {args.burst:,} due at one instant T (real "
+        f"clock, APScheduler wake-up); lateness = sent_at - due_at in the database; target p99 < 1 s"
+    )
+    print(
+        f"{'backend':<11} {'plan':>7} {'start':>8} {'tick':>8} {'late p50':>9} {'p99':>8} {'max':>8} "
+        f"{'sent':>5} {'pending':>7} {'fail/skip':>9} {'msgs':>5} {'dupes':>5}"
+    )
     failed = False
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):
@@ -187,15 +201,25 @@ def main() -> int:
                     drop()
             late, st = r["lateness"], r["states"]
             bad = st["failed"] + st["skipped"]
-            ok = (st["sent"] == args.burst and st["pending"] == args.posts - args.burst and bad == 0
-                  and r["messages"] == args.burst and r["dupes"] == 0 and r["distinct_ok"])
+            ok = (
+                st["sent"] == args.burst
+                and st["pending"] == args.posts - args.burst
+                and bad == 0
+                and r["messages"] == args.burst
+                and r["dupes"] == 0
+                and r["distinct_ok"]
+            )
             failed |= not ok or pct(late, 99) >= 1000
-            print(f"{backend:<11} {r['plan']:>6.2f}s {r['start'] * 1000:>6.1f}ms {r['tick'] * 1000:>6.1f}ms "
-                  f"{pct(late, 50):>7.0f}ms {pct(late, 99):>6.0f}ms {pct(late, 100):>6.0f}ms "
-                  f"{st['sent']:>5} {st['pending']:>7} {bad:>9} {r['messages']:>5} {r['dupes']:>5}")
-            print(f"{'':<11} first post sent {pct(late, 0):.0f}ms after T, last {r['wall'] * 1000:.0f}ms "
-                  f"after the first; start + empty tick finished "
-                  f"{r['headroom']:.2f}s before T; checks {'ok' if ok else 'FAILED: ' + str(dict(st))}")
+            print(
+                f"{backend:<11} {r['plan']:>6.2f}s {r['start'] * 1000:>6.1f}ms {r['tick'] * 1000:>6.1f}ms "
+                f"{pct(late, 50):>7.0f}ms {pct(late, 99):>6.0f}ms {pct(late, 100):>6.0f}ms "
+                f"{st['sent']:>5} {st['pending']:>7} {bad:>9} {r['messages']:>5} {r['dupes']:>5}"
+            )
+            print(
+                f"{'':<11} first post sent {pct(late, 0):.0f}ms after T, last {r['wall'] * 1000:.0f}ms "
+                f"after the first; start + empty tick finished "
+                f"{r['headroom']:.2f}s before T; checks {'ok' if ok else 'FAILED: ' + str(dict(st))}"
+            )
     return 1 if failed else 0
 
 

@@ -58,9 +58,15 @@ async def serve_fake(limit: int) -> None:
     async def stats(_: web.Request) -> web.Response:
         posts = fake.posts()
         channels = Counter(str(p.get("channel")) for p in posts)
-        return web.json_response({"posts": len(posts), "responses": len(fake.responses),
-                                  "rate_limited": fake.rate_limited, "channels": len(channels),
-                                  "doubled": sum(n - 1 for n in channels.values() if n > 1)})
+        return web.json_response(
+            {
+                "posts": len(posts),
+                "responses": len(fake.responses),
+                "rate_limited": fake.rate_limited,
+                "channels": len(channels),
+                "doubled": sum(n - 1 for n in channels.values() if n > 1),
+            }
+        )
 
     async def reset(_: web.Request) -> web.Response:
         fake.calls.clear()
@@ -84,8 +90,10 @@ async def serve_fake(limit: int) -> None:
 
 async def load(url: str, requests: int, concurrency: int, response_url: str) -> None:
     """--load: send `requests` signed slash commands with `concurrency` in flight; print latencies."""
-    bodies = [fs.slash_command("practice search budget", user=f"U{i % 50:07d}", response_url=response_url)
-              for i in range(requests)]
+    bodies = [
+        fs.slash_command("practice search budget", user=f"U{i % 50:07d}", response_url=response_url)
+        for i in range(requests)
+    ]
     signed = [(b.body.encode(), {"Content-Type": b.content_type, **fs.sign(b.body)}) for b in bodies]
     latencies: list[float] = []
     failures = 0
@@ -119,8 +127,11 @@ def bare_bolt(base_url: str) -> web.Application:
     from slack_bolt.async_app import AsyncApp
     from slack_sdk.web.async_client import AsyncWebClient
 
-    bolt = AsyncApp(client=AsyncWebClient(token=fs.BOT_TOKEN, base_url=base_url), signing_secret=fs.SIGNING_SECRET,
-                    process_before_response=True)
+    bolt = AsyncApp(
+        client=AsyncWebClient(token=fs.BOT_TOKEN, base_url=base_url),
+        signing_secret=fs.SIGNING_SECRET,
+        process_before_response=True,
+    )
 
     @bolt.command("/cop")
     async def only_ack(ack: Any) -> None:
@@ -136,8 +147,18 @@ def bare_bolt(base_url: str) -> web.Application:
 
 async def run_load(url: str, args: argparse.Namespace, response_url: str) -> dict[str, Any]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, __file__, "--load", url, "--requests", str(args.requests), "--concurrency",
-        str(args.concurrency), "--response-url", response_url, stdout=asyncio.subprocess.PIPE)
+        sys.executable,
+        __file__,
+        "--load",
+        url,
+        "--requests",
+        str(args.requests),
+        "--concurrency",
+        str(args.concurrency),
+        "--response-url",
+        response_url,
+        stdout=asyncio.subprocess.PIPE,
+    )
     out, _ = await proc.communicate()
     return dict(json.loads(out))
 
@@ -147,10 +168,15 @@ async def seed_practices(app: Any, n: int) -> None:
 
     words = ["budget", "hiring", "transit", "housing", "equity", "permits", "climate", "libraries"]
     for i in range(n):
-        text = (f'practice share --title "{words[i % 8].title()} practice {i}" --what "We tried a {words[i % 8]} '
-                f'approach with {words[(i + 3) % 8]} partners, round {i}." --attribution named')
-        reply = (await app.dispatch(Incoming(member=Member("slack", "U0SEED", "Seed"), place=Place("slack", "C0"),
-                                             text=text)))[0]
+        text = (
+            f'practice share --title "{words[i % 8].title()} practice {i}" --what "We tried a {words[i % 8]} '
+            f'approach with {words[(i + 3) % 8]} partners, round {i}." --attribution named'
+        )
+        reply = (
+            await app.dispatch(
+                Incoming(member=Member("slack", "U0SEED", "Seed"), place=Place("slack", "C0"), text=text)
+            )
+        )[0]
         assert not reply.is_error, reply.text
 
 
@@ -161,9 +187,16 @@ async def part_acks(args: argparse.Namespace, fake: dict[str, int], tmp: Path) -
 
     base = f"http://127.0.0.1:{fake['port']}/api/"
     response_url = f"http://127.0.0.1:{fake['port']}/respond/1"
-    settings = load_settings(_env_file=None, database_url=f"sqlite:///{tmp / 'acks.sqlite3'}", data_dir=tmp,
-                             slack_bot_token=fs.BOT_TOKEN, slack_signing_secret=fs.SIGNING_SECRET,
-                             slack_api_base_url=base, port=0, log_level="WARNING")
+    settings = load_settings(
+        _env_file=None,
+        database_url=f"sqlite:///{tmp / 'acks.sqlite3'}",
+        data_dir=tmp,
+        slack_bot_token=fs.BOT_TOKEN,
+        slack_signing_secret=fs.SIGNING_SECRET,
+        slack_api_base_url=base,
+        port=0,
+        log_level="WARNING",
+    )
     app = build_app(settings)
     await seed_practices(app, args.practices)
     running = await start_platforms(app, http=True)
@@ -186,16 +219,21 @@ async def part_acks(args: argparse.Namespace, fake: dict[str, int], tmp: Path) -
         await running.stop()
         app.close()
         await bare_runner.cleanup()
-    print(f"\nPart 1: acks for {args.requests:,} signed slash commands per run, {args.concurrency} in flight, "
-          f"{args.rounds} alternating runs per server ({args.practices:,} practices in the store)")
+    print(
+        f"\nPart 1: acks for {args.requests:,} signed slash commands per run, {args.concurrency} in flight, "
+        f"{args.rounds} alternating runs per server ({args.practices:,} practices in the store)"
+    )
     print(f"{'server':<32} {'acks/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>8}")
     for name, r in results.items():
         lat = r["latencies"]
-        print(f"{name:<32} {len(lat) / r['elapsed']:>8.0f} {pct(lat, 50):>8.2f} {pct(lat, 99):>8.2f} "
-              f"{r['failures']:>8}")
+        print(
+            f"{name:<32} {len(lat) / r['elapsed']:>8.0f} {pct(lat, 50):>8.2f} {pct(lat, 99):>8.2f} "
+            f"{r['failures']:>8}"
+        )
     async with aiohttp.ClientSession() as http:
         async with http.get(f"http://127.0.0.1:{fake['stats']}/stats") as s:
             stats = await s.json()
+
     def median_p99(prefix: str) -> float:
         return statistics.median(pct(r["latencies"], 99) for k, r in results.items() if k.startswith(prefix))
 
@@ -205,10 +243,14 @@ async def part_acks(args: argparse.Namespace, fake: dict[str, int], tmp: Path) -
     answered = stats["responses"]
     expected = args.rounds * (args.requests + args.concurrency)
     catch_up = max(r["catch_up"] for k, r in results.items() if k.startswith("copbot"))
-    print(f"median p99: copbot {app_p99:.2f} ms, bare bolt {bare_p99:.2f} ms -> {ratio:.2f}x (target <= 1.5x); "
-          f"against the fastest bare run: {app_p99 / best_bare:.2f}x")
-    print(f"searches answered on the response_url: {answered:,} of {expected:,}; the last came at most "
-          f"{catch_up:.1f} s after the burst's last ack (acks go first; the work catches up after)")
+    print(
+        f"median p99: copbot {app_p99:.2f} ms, bare bolt {bare_p99:.2f} ms -> {ratio:.2f}x (target <= 1.5x); "
+        f"against the fastest bare run: {app_p99 / best_bare:.2f}x"
+    )
+    print(
+        f"searches answered on the response_url: {answered:,} of {expected:,}; the last came at most "
+        f"{catch_up:.1f} s after the burst's last ack (acks go first; the work catches up after)"
+    )
     return ratio <= 1.5 and answered == expected
 
 
@@ -232,30 +274,63 @@ async def part_dms(args: argparse.Namespace, fake: dict[str, int], tmp: Path) ->
 
     clock = Clock()
     base = f"http://127.0.0.1:{fake['port']}/api/"
-    settings = load_settings(_env_file=None, database_url=f"sqlite:///{tmp / 'dms.sqlite3'}", data_dir=tmp,
-                             slack_bot_token=fs.BOT_TOKEN, slack_signing_secret=fs.SIGNING_SECRET,
-                             slack_api_base_url=base, port=0, admins="slack:U0ADMIN", log_level="WARNING")
+    settings = load_settings(
+        _env_file=None,
+        database_url=f"sqlite:///{tmp / 'dms.sqlite3'}",
+        data_dir=tmp,
+        slack_bot_token=fs.BOT_TOKEN,
+        slack_signing_secret=fs.SIGNING_SECRET,
+        slack_api_base_url=base,
+        port=0,
+        admins="slack:U0ADMIN",
+        log_level="WARNING",
+    )
     app = build_app(settings, clock=clock)
     running = await start_platforms(app, http=False)
     admin, place = Member("slack", "U0ADMIN", "Admin"), Place("slack", "C0")
     start = (clock() + timedelta(days=30)).strftime("%Y-%m-%d 10:00")
-    for text in ('network create "Bench Network"',
-                 f'convening schedule bench-network --title "Annual convening" --start "{start} UTC"'):
+    for text in (
+        'network create "Bench Network"',
+        f'convening schedule bench-network --title "Annual convening" --start "{start} UTC"',
+    ):
         reply = (await app.dispatch(Incoming(member=admin, place=place, text=text)))[0]
         assert not reply.is_error, reply.text
     now = clock()
 
     def add_members(session: Any) -> None:
-        session.execute(insert(MemberRecord.__table__), [  # type: ignore[attr-defined]
-            {"platform": "slack", "user_id": f"U{i:07d}", "display_name": f"Member {i}", "created_at": now}
-            for i in range(args.dms)])
-        ids = session.execute(select(MemberRecord.id).where(MemberRecord.user_id != "U0ADMIN")).scalars().all()
-        session.execute(insert(Rsvp.__table__), [  # type: ignore[attr-defined]
-            {"convening_id": 1, "member_id": i, "answer": "going", "remind_on_maybe": False, "answered_at": now}
-            for i in ids])
+        session.execute(
+            insert(MemberRecord.__table__),
+            [  # type: ignore[attr-defined]
+                {
+                    "platform": "slack",
+                    "user_id": f"U{i:07d}",
+                    "display_name": f"Member {i}",
+                    "created_at": now,
+                }
+                for i in range(args.dms)
+            ],
+        )
+        ids = (
+            session.execute(select(MemberRecord.id).where(MemberRecord.user_id != "U0ADMIN")).scalars().all()
+        )
+        session.execute(
+            insert(Rsvp.__table__),
+            [  # type: ignore[attr-defined]
+                {
+                    "convening_id": 1,
+                    "member_id": i,
+                    "answer": "going",
+                    "remind_on_maybe": False,
+                    "answered_at": now,
+                }
+                for i in ids
+            ],
+        )
 
     await app.store.run(add_members)
-    await app.store.run(lambda s: convenings.plan_reminders(s, s.get(Convening, 1), clock(), settings.timezone))
+    await app.store.run(
+        lambda s: convenings.plan_reminders(s, s.get(Convening, 1), clock(), settings.timezone)
+    )
     conv = await app.store.run(lambda s: s.get(Convening, 1))
     clock.now = convenings.lead_due(conv.starts_at, conv.tz, "7d")
     while (await app.scheduler.tick()).sent:  # the week-before reminders go first, unmeasured
@@ -280,19 +355,27 @@ async def part_dms(args: argparse.Namespace, fake: dict[str, int], tmp: Path) ->
         async with http.get(f"http://127.0.0.1:{fake['stats']}/stats") as s:
             stats = await s.json()
     ok = stats["channels"] == args.dms and stats["doubled"] == 0 and sent == args.dms
-    print(f"\nPart 2: {args.dms:,} one-day-before reminders by DM; fake Slack allows {args.limit} "
-          "chat.postMessage/s and answers the rest 429 Retry-After: 1")
-    print(f"sent {sent:,} in {elapsed:.1f} s ({sent / elapsed:.0f}/s); 429s answered: {stats['rate_limited']:,}; "
-          f"failed deliveries retried by the outbox: {failed}; DMs received: {stats['posts']:,} in "
-          f"{stats['channels']:,} DM channels; doubled: {stats['doubled']}; "
-          f"every member exactly one: {'yes' if ok else 'NO'}")
+    print(
+        f"\nPart 2: {args.dms:,} one-day-before reminders by DM; fake Slack allows {args.limit} "
+        "chat.postMessage/s and answers the rest 429 Retry-After: 1"
+    )
+    print(
+        f"sent {sent:,} in {elapsed:.1f} s ({sent / elapsed:.0f}/s); 429s answered: {stats['rate_limited']:,}; "
+        f"failed deliveries retried by the outbox: {failed}; DMs received: {stats['posts']:,} in "
+        f"{stats['channels']:,} DM channels; doubled: {stats['doubled']}; "
+        f"every member exactly one: {'yes' if ok else 'NO'}"
+    )
     return ok
 
 
 async def main_async(args: argparse.Namespace) -> int:
     # The fake Slack runs at the lowest CPU priority: in life Slack's servers are not on this machine.
-    fake_proc = subprocess.Popen(["nice", "-n", "19", sys.executable, __file__, "--fake", "--limit", str(args.limit)],
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    fake_proc = subprocess.Popen(
+        ["nice", "-n", "19", sys.executable, __file__, "--fake", "--limit", str(args.limit)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert fake_proc.stdout is not None
         fake = json.loads(fake_proc.stdout.readline())
@@ -310,13 +393,17 @@ async def main_async(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--practices", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3, help="alternating runs of each server")
     parser.add_argument("--dms", type=int, default=2000)
-    parser.add_argument("--limit", type=int, default=50, help="chat.postMessage calls per second the fake allows")
+    parser.add_argument(
+        "--limit", type=int, default=50, help="chat.postMessage calls per second the fake allows"
+    )
     parser.add_argument("--skip-acks", action="store_true")
     parser.add_argument("--skip-dms", action="store_true")
     parser.add_argument("--fake", action="store_true", help=argparse.SUPPRESS)

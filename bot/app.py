@@ -77,8 +77,10 @@ def build_registry(features: tuple[Feature, ...] = FEATURES, *, demo: bool = Fal
             if demo:
                 registry.include(group)
             else:
-                registry.absent[group.name] = (f"The {group.name} commands exist only in a demo: start "
-                                               "copbot with --demo (for example ./dev run --demo).")
+                registry.absent[group.name] = (
+                    f"The {group.name} commands exist only in a demo: start "
+                    "copbot with --demo (for example ./dev run --demo)."
+                )
     return registry
 
 
@@ -132,8 +134,9 @@ class App:
         def apply(session: Session) -> None:
             previous = set_role(session, member, role, granted_by=reason)
             if previous != role:
-                write_audit(session, member, "role set",
-                            f"{member.ref} {previous.label} -> {role.label} ({reason})")
+                write_audit(
+                    session, member, "role set", f"{member.ref} {previous.label} -> {role.label} ({reason})"
+                )
 
         await self.store.run(apply)
 
@@ -220,15 +223,25 @@ def coordinator_ids(session: Session) -> set[tuple[str, str]]:
     return {(g.platform, g.user_id) for g in grants}
 
 
-def build_app(settings: Settings, *, clock: Callable[[], datetime] = system_clock, migrate: bool = True,
-              catalog_dir: Path | None = None, glossary_dir: Path | None = None,
-              journeys_dir: Path | None = None, features: tuple[Feature, ...] = FEATURES) -> App:
+def build_app(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = system_clock,
+    migrate: bool = True,
+    catalog_dir: Path | None = None,
+    glossary_dir: Path | None = None,
+    journeys_dir: Path | None = None,
+    features: tuple[Feature, ...] = FEATURES,
+) -> App:
     """Wire the app. Each feature's `prepare` runs first (the resource catalog is read and checked there:
     a bad file stops the start before the database is touched; so are the glossary and the journeys); then
     their start steps, each in one transaction."""
-    options = StartOptions(settings=settings, catalog_dir=catalog_dir, glossary_dir=glossary_dir,
-                           journeys_dir=journeys_dir)
-    steps: list[StartStep] = [step for f in features if f.prepare and (step := f.prepare(options)) is not None]
+    options = StartOptions(
+        settings=settings, catalog_dir=catalog_dir, glossary_dir=glossary_dir, journeys_dir=journeys_dir
+    )
+    steps: list[StartStep] = [
+        step for f in features if f.prepare and (step := f.prepare(options)) is not None
+    ]
     engine = make_engine(settings.resolved_database_url)
     if migrate:
         upgrade(engine)
@@ -243,9 +256,16 @@ def build_app(settings: Settings, *, clock: Callable[[], datetime] = system_cloc
     scheduler = Scheduler(store.sibling(workers=2), settings, clock)  # its own threads: replies never wait
     for feature in features:
         scheduler.handlers.update(feature.posts)
-    services = Services(store=store, settings=settings, registry=registry, clock=clock, features=features,
-                        scheduler=scheduler)
-    app = App(settings=settings, store=store, registry=registry, dispatcher=Dispatcher(services),
-              scheduler=scheduler, features=features)
+    services = Services(
+        store=store, settings=settings, registry=registry, clock=clock, features=features, scheduler=scheduler
+    )
+    app = App(
+        settings=settings,
+        store=store,
+        registry=registry,
+        dispatcher=Dispatcher(services),
+        scheduler=scheduler,
+        features=features,
+    )
     scheduler.notify = app.notify_coordinators
     return app

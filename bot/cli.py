@@ -23,35 +23,51 @@ def _port(text: str) -> int:
     except ValueError:
         port = -1
     if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port: give a whole number from 0 to 65535 "
-                                         "(0 picks a free one)")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a port: give a whole number from 0 to 65535 (0 picks a free one)"
+        )
     return port
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="copbot", description="A community-of-practice bot.")
     sub = parser.add_subparsers(dest="command")
-    run = sub.add_parser("run", help="start the bot: Slack and/or Discord when their tokens are set, "
-                                     "else the console")
+    run = sub.add_parser(
+        "run", help="start the bot: Slack and/or Discord when their tokens are set, else the console"
+    )
     console = sub.add_parser("console", help="start the local console")
-    serve = sub.add_parser("serve", help="run the HTTP server (Slack events, health check, calendar feeds), "
-                                         "the scheduler and the configured platforms")
+    serve = sub.add_parser(
+        "serve",
+        help="run the HTTP server (Slack events, health check, calendar feeds), "
+        "the scheduler and the configured platforms",
+    )
     for p in (run, console):
         p.add_argument("--as", dest="user", default="me", help="console: who you are (default: me)")
-        p.add_argument("--role", default="admin", choices=[r.label for r in Role],
-                       help="console: your role (default: admin, so you can try everything)")
+        p.add_argument(
+            "--role",
+            default="admin",
+            choices=[r.label for r in Role],
+            help="console: your role (default: admin, so you can try everything)",
+        )
     for p in (run, console, serve):
-        p.add_argument("--demo", action="store_true",
-                       help="a demo clock admins move with `clock next`, `clock set` or `clock advance 1d` "
-                            "to watch the forum run; it keeps its time across restarts (on every platform)")
+        p.add_argument(
+            "--demo",
+            action="store_true",
+            help="a demo clock admins move with `clock next`, `clock set` or `clock advance 1d` "
+            "to watch the forum run; it keeps its time across restarts (on every platform)",
+        )
     for p in (run, serve):
         p.add_argument("--host", help="address to listen on for HTTP (overrides HOST; default 127.0.0.1)")
         p.add_argument("--port", type=_port, help="port to listen on for HTTP (overrides PORT; default 8080)")
     slack = sub.add_parser("slack", help="Slack helpers")
     slack_sub = slack.add_subparsers(dest="slack_command", required=True)
     man = slack_sub.add_parser("manifest", help="print a Slack app manifest to paste at api.slack.com/apps")
-    man.add_argument("--url", default="", help="HTTP mode: the public https address of /slack/events "
-                                               "(default: COPBOT_PUBLIC_URL + /slack/events; none = Socket Mode)")
+    man.add_argument(
+        "--url",
+        default="",
+        help="HTTP mode: the public https address of /slack/events "
+        "(default: COPBOT_PUBLIC_URL + /slack/events; none = Socket Mode)",
+    )
     man.add_argument("--name", default="copbot", help="the app's name in Slack")
     db = sub.add_parser("db", help="database commands")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -93,6 +109,7 @@ async def _run_console(settings: Settings, user: str, role: str, demo: bool) -> 
 
     app = build_app(settings, clock=_clock(settings, demo))
     try:
+
         async def switch_role(member, role_name: str) -> str | None:  # type: ignore[no-untyped-def]
             try:
                 wanted = Role.parse(role_name)
@@ -102,9 +119,15 @@ async def _run_console(settings: Settings, user: str, role: str, demo: bool) -> 
             return None
 
         await app.set_local_role(console_member(user), Role.parse(role), "console --role")
-        console = ConsoleAdapter(app.dispatch, user=user, export_dir=exports_dir(settings.data_dir),
-                                 switch_role=switch_role, history_file=settings.data_dir / "console_history",
-                                 timezone=settings.timezone, settle=app.scheduler.settle)
+        console = ConsoleAdapter(
+            app.dispatch,
+            user=user,
+            export_dir=exports_dir(settings.data_dir),
+            switch_role=switch_role,
+            history_file=settings.data_dir / "console_history",
+            timezone=settings.timezone,
+            settle=app.scheduler.settle,
+        )
         app.add_messenger(console.messenger)
         await app.start()
         try:
@@ -130,8 +153,14 @@ async def _serve(settings: Settings, *, http: bool | None, demo: bool) -> int:
     try:
         running = await start_platforms(app, http=http)
         try:
-            platforms = ", ".join(running.adapters) or "no chat platform (set SLACK_BOT_TOKEN or DISCORD_TOKEN)"
-            where = f"; serving on http://{settings.host}:{running.port} (health: /healthz)" if running.http else ""
+            platforms = (
+                ", ".join(running.adapters) or "no chat platform (set SLACK_BOT_TOKEN or DISCORD_TOKEN)"
+            )
+            where = (
+                f"; serving on http://{settings.host}:{running.port} (health: /healthz)"
+                if running.http
+                else ""
+            )
             clock = "; demo clock (admins: clock next, clock set, clock advance)" if demo else ""
             print(f"copbot: running on {platforms}{where}{clock}; Ctrl-C stops", flush=True)
             await stop.wait()
@@ -178,9 +207,21 @@ def main(argv: list[str] | None = None) -> int:
             from adapters.slack.render import manifest
             from bot.app import build_registry
 
-            url = args.url or (settings.public_url.rstrip("/") + "/slack/events" if settings.public_url else "")
-            print(json.dumps(manifest(build_registry(), app_name=args.name, command=settings.slack_command,
-                                      socket_mode=not url, request_url=url or None), indent=2))
+            url = args.url or (
+                settings.public_url.rstrip("/") + "/slack/events" if settings.public_url else ""
+            )
+            print(
+                json.dumps(
+                    manifest(
+                        build_registry(),
+                        app_name=args.name,
+                        command=settings.slack_command,
+                        socket_mode=not url,
+                        request_url=url or None,
+                    ),
+                    indent=2,
+                )
+            )
             return 0
         if command == "db":
             from bot.store.db import current_revision, make_engine, upgrade

@@ -114,8 +114,10 @@ class Param:
             raw = raw.replace("\r\n", "\n")
             bad = unstorable_character(raw)
             if bad is not None:
-                raise ArgumentError(f"{where} contains a control character ({bad}) that copbot cannot store. "
-                                    "Remove it and try again; line breaks and tabs are fine.")
+                raise ArgumentError(
+                    f"{where} contains a control character ({bad}) that copbot cannot store. "
+                    "Remove it and try again; line breaks and tabs are fine."
+                )
         if self.opt.converter is not None:
             try:
                 converted = self.opt.converter(str(raw).strip())
@@ -324,7 +326,9 @@ class Command:
             return f"Example: {self.examples[0]}"
         return f"Usage: {self.usage()}"
 
-    def to_form(self, prefilled: Mapping[str, Any] | None = None, fixed: Mapping[str, Any] | None = None) -> Form:
+    def to_form(
+        self, prefilled: Mapping[str, Any] | None = None, fixed: Mapping[str, Any] | None = None
+    ) -> Form:
         """The command as a form; `fixed` values go with it unedited (their fields are left out)."""
         fixed = dict(fixed or {})
         return Form(
@@ -352,7 +356,9 @@ class Command:
                 elif p.default not in (None, inspect.Parameter.empty, [], (), "") and not p.is_bool:
                     default = p.default.value if isinstance(p.default, Enum) else p.default
                     detail += f"; default {default}"
-                lines.append(f"  {p.display() if not p.positional else '<' + p.metavar.lower() + '>'}: {detail}")
+                lines.append(
+                    f"  {p.display() if not p.positional else '<' + p.metavar.lower() + '>'}: {detail}"
+                )
         for ex in self.examples:
             lines.append(f"Example: {ex}")
         if isinstance(self.entry, MessageAction):
@@ -397,10 +403,14 @@ class CommandGroup:
 
         def decorate(func: Handler) -> Handler:
             gated = role > Role.MEMBER or scope is not None
-            cmd = build_command(path, func, role=role, form=form, audited=gated if audited is None else audited)
+            cmd = build_command(
+                path, func, role=role, form=form, audited=gated if audited is None else audited
+            )
             if scope is not None:
                 if cmd.param(scope.param) is None:
-                    raise TypeError(f"command {path!r}: its scope names a parameter it lacks: {scope.param!r}")
+                    raise TypeError(
+                        f"command {path!r}: its scope names a parameter it lacks: {scope.param!r}"
+                    )
                 cmd.scope = scope
             if entry is not None:
                 cmd.entry = _bound_entry(cmd, entry)
@@ -416,8 +426,10 @@ def _bound_entry(cmd: Command, entry: Entry) -> Entry:
         raise TypeError(f"command {cmd.path!r}: declare its entry as a MessageAction or a GlobalAction")
     missing = [name for name in entry.needs if cmd.param(name) is None]
     if missing:
-        raise TypeError(f"command {cmd.path!r}: a {type(entry).__name__} hands it {', '.join(entry.needs)}; "
-                        f"add the parameter(s) {', '.join(missing)}")
+        raise TypeError(
+            f"command {cmd.path!r}: a {type(entry).__name__} hands it {', '.join(entry.needs)}; "
+            f"add the parameter(s) {', '.join(missing)}"
+        )
     if not entry.label.strip() or not entry.description.strip():
         raise TypeError(f"command {cmd.path!r}: its entry needs a label and a description")
     return replace(entry, command=cmd.path)
@@ -469,7 +481,9 @@ def build_command(path: str, func: Handler, *, role: Role, form: bool, audited: 
         raise TypeError(f"command {path!r}: the docstring is the help text and must not be empty")
     doc_lines = doc.splitlines()
     summary = doc_lines[0].strip()
-    examples = [ln.strip()[len("Example:"):].strip() for ln in doc_lines if ln.strip().startswith("Example:")]
+    examples = [
+        ln.strip()[len("Example:") :].strip() for ln in doc_lines if ln.strip().startswith("Example:")
+    ]
     body = [ln for ln in doc_lines[1:] if not ln.strip().startswith("Example:")]
     description = "\n".join(body).strip()
     return Command(path, func, role, params, summary, description, examples, form=form, audited=audited)
@@ -494,8 +508,9 @@ class CommandRegistry:
         for cmd in group.commands:
             if cmd.path in self.commands:
                 raise ValueError(f"command {cmd.path!r} declared twice")
-            if cmd.entry is not None and any(e.label.casefold() == cmd.entry.label.casefold()
-                                             for e in self.entries()):
+            if cmd.entry is not None and any(
+                e.label.casefold() == cmd.entry.label.casefold() for e in self.entries()
+            ):
                 raise ValueError(f"two commands offer the menu entry {cmd.entry.label!r}; rename one")
             self.commands[cmd.path] = cmd
 
@@ -539,8 +554,10 @@ class CommandRegistry:
         are refused per field, naming it, when the words are converted.)"""
         problem = ""
         if len(line) > MAX_LINE:
-            problem = (f"That command is {len(line):,} characters long; the limit is {MAX_LINE:,}. "
-                       "Shorten it, or share long text as a file or a link.")
+            problem = (
+                f"That command is {len(line):,} characters long; the limit is {MAX_LINE:,}. "
+                "Shorten it, or share long text as a file or a link."
+            )
         if problem:
             cmd, _ = self.lookup(line[:200].split()[:3])
             raise ArgumentError(problem + (f" {cmd.example_hint()}" if cmd is not None else ""))
@@ -565,7 +582,9 @@ class CommandRegistry:
             message += " Did you mean: " + ", ".join(suggestions) + "?"
         return message + " Say help to see every command."
 
-    def bind(self, cmd: Command, words: Sequence[str], mentions: Mapping[str, Member], line: str = "") -> Parsed:
+    def bind(
+        self, cmd: Command, words: Sequence[str], mentions: Mapping[str, Member], line: str = ""
+    ) -> Parsed:
         """Arguments from the words after the command's name. With the `line` they came from (see
         `read`), the last free-text parameter gets its part of the line exactly as typed."""
         raw: dict[str, Any] = {}
@@ -637,7 +656,8 @@ class CommandRegistry:
             elif p.required:
                 raise ArgumentError(
                     f"Missing {p.display() if not p.positional else '<' + p.metavar.lower() + '>'}"
-                    f" ({p.opt.help or p.label}). {cmd.example_hint()}", field=p.name
+                    f" ({p.opt.help or p.label}). {cmd.example_hint()}",
+                    field=p.name,
                 )
             else:
                 args[p.name] = list(p.default) if p.multiple else p.default
@@ -649,7 +669,7 @@ def with_page(command_text: str, page: int) -> str:
     words = command_text.split()
     if "--page" in words:
         i = words.index("--page")
-        words = words[:i] + words[i + 2:]
+        words = words[:i] + words[i + 2 :]
     return " ".join([w for w in words if not w.startswith("--page=")] + ["--page", str(page)])
 
 
@@ -662,8 +682,13 @@ def describe_commands(commands: Iterable[Command], groups: Mapping[str, str]) ->
             current = cmd.group
             title = groups.get(current, "")
             lines += ["", f"### {current}" + (f" — {title}" if title else ""), ""]
-        who = (f" *({cmd.role.label})*" if cmd.role > Role.MEMBER
-               else f" *({cmd.scope.label})*" if cmd.scope is not None else "")
+        who = (
+            f" *({cmd.role.label})*"
+            if cmd.role > Role.MEMBER
+            else f" *({cmd.scope.label})*"
+            if cmd.scope is not None
+            else ""
+        )
         lines.append(f"- `{cmd.usage()}`{who}: {cmd.summary}")
         for ex in cmd.examples:
             lines.append(f"  - e.g. `{ex}`")

@@ -20,53 +20,116 @@ def _env(name: str) -> AliasChoices:
 class Settings(BaseSettings):
     """Every setting copbot reads. Names are the environment variables (also read from `.env`)."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
-                                      populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
 
-    data_dir: Path = Field(Path("data"), validation_alias=_env("COPBOT_DATA_DIR"),
-                           description="Folder for the SQLite file, exports and console history.")
-    database_url: str = Field("", validation_alias=_env("DATABASE_URL"),
-                              description="SQLAlchemy URL; empty means a SQLite file in COPBOT_DATA_DIR.")
-    timezone: str = Field("America/New_York", validation_alias=_env("COPBOT_TIMEZONE"),
-                          description="The community's IANA time zone.")
-    admins: str = Field("", validation_alias=_env("COPBOT_ADMINS"),
-                        description="Bootstrap admins, comma-separated: platform:user_id (console:ana, "
-                                    "slack:U012AB3CD meaning that user in the workspace this installation "
-                                    "serves) or platform:workspace:user_id (slack:T0123ABCD:U012AB3CD).")
+    data_dir: Path = Field(
+        Path("data"),
+        validation_alias=_env("COPBOT_DATA_DIR"),
+        description="Folder for the SQLite file, exports and console history.",
+    )
+    database_url: str = Field(
+        "",
+        validation_alias=_env("DATABASE_URL"),
+        description="SQLAlchemy URL; empty means a SQLite file in COPBOT_DATA_DIR.",
+    )
+    timezone: str = Field(
+        "America/New_York",
+        validation_alias=_env("COPBOT_TIMEZONE"),
+        description="The community's IANA time zone.",
+    )
+    admins: str = Field(
+        "",
+        validation_alias=_env("COPBOT_ADMINS"),
+        description="Bootstrap admins, comma-separated: platform:user_id (console:ana, "
+        "slack:U012AB3CD meaning that user in the workspace this installation "
+        "serves) or platform:workspace:user_id (slack:T0123ABCD:U012AB3CD).",
+    )
     log_level: str = Field("INFO", validation_alias=_env("LOG_LEVEL"), description="Logging level.")
-    host: str = Field("127.0.0.1", validation_alias=_env("HOST"), description="Address `copbot serve` listens on.")
-    port: int = Field(8080, validation_alias=_env("PORT"), ge=0, le=65535,
-                      description="Port `copbot serve` listens on (0 picks a free one).")
-    public_url: str = Field("", validation_alias=_env("COPBOT_PUBLIC_URL"),
-                            description="The address members reach `copbot serve` at, for calendar links.")
+    host: str = Field(
+        "127.0.0.1", validation_alias=_env("HOST"), description="Address `copbot serve` listens on."
+    )
+    port: int = Field(
+        8080,
+        validation_alias=_env("PORT"),
+        ge=0,
+        le=65535,
+        description="Port `copbot serve` listens on (0 picks a free one).",
+    )
+    public_url: str = Field(
+        "",
+        validation_alias=_env("COPBOT_PUBLIC_URL"),
+        description="The address members reach `copbot serve` at, for calendar links.",
+    )
 
     # Slack (adapters/slack/). With SLACK_BOT_TOKEN set, `copbot run` starts Slack.
-    slack_bot_token: str = Field("", validation_alias=_env("SLACK_BOT_TOKEN"), repr=False,
-                                 description="Slack bot token (xoxb-...); enables the Slack adapter.")
-    slack_signing_secret: str = Field("", validation_alias=_env("SLACK_SIGNING_SECRET"), repr=False,
-                                      description="Slack signing secret; required for HTTP mode (`copbot serve`).")
-    slack_app_token: str = Field("", validation_alias=_env("SLACK_APP_TOKEN"), repr=False,
-                                 description="Slack app-level token (xapp-...); set it to use Socket Mode.")
-    slack_api_base_url: str = Field("https://slack.com/api/", validation_alias=_env("SLACK_API_BASE_URL"),
-                                    description="Slack Web API base; GovSlack is https://slack-gov.com/api/.")
-    slack_command: str = Field("/cop", validation_alias=_env("SLACK_COMMAND"),
-                               description="The slash command that carries every command.")
+    slack_bot_token: str = Field(
+        "",
+        validation_alias=_env("SLACK_BOT_TOKEN"),
+        repr=False,
+        description="Slack bot token (xoxb-...); enables the Slack adapter.",
+    )
+    slack_signing_secret: str = Field(
+        "",
+        validation_alias=_env("SLACK_SIGNING_SECRET"),
+        repr=False,
+        description="Slack signing secret; required for HTTP mode (`copbot serve`).",
+    )
+    slack_app_token: str = Field(
+        "",
+        validation_alias=_env("SLACK_APP_TOKEN"),
+        repr=False,
+        description="Slack app-level token (xapp-...); set it to use Socket Mode.",
+    )
+    slack_api_base_url: str = Field(
+        "https://slack.com/api/",
+        validation_alias=_env("SLACK_API_BASE_URL"),
+        description="Slack Web API base; GovSlack is https://slack-gov.com/api/.",
+    )
+    slack_command: str = Field(
+        "/cop",
+        validation_alias=_env("SLACK_COMMAND"),
+        description="The slash command that carries every command.",
+    )
     # Discord (adapters/discord/). With DISCORD_TOKEN set, `copbot run` starts Discord.
-    discord_token: str = Field("", validation_alias=_env("DISCORD_TOKEN"), repr=False,
-                               description="Discord bot token; enables the Discord adapter.")
-    discord_guild_ids: str = Field("", validation_alias=_env("DISCORD_GUILD_IDS"),
-                                   description="Comma-separated guild (server) ids to sync slash commands to.")
-    discord_coordinator_role: str = Field("", validation_alias=_env("DISCORD_COORDINATOR_ROLE"),
-                                          description="Name or id of the Discord role that makes a coordinator.")
-    discord_notice_channel_id: str = Field("", validation_alias=_env("DISCORD_NOTICE_CHANNEL_ID"),
-                                           description="Channel for reminders to members who do not accept DMs.")
-    discord_message_content: bool = Field(False, validation_alias=_env("DISCORD_MESSAGE_CONTENT"),
-                                          description="Use Discord's privileged Message Content intent, so every "
-                                                      "reply in the forum thread is recorded (not only mentions).")
-    discord_api_base_url: str = Field("", validation_alias=_env("DISCORD_API_BASE_URL"),
-                                      description="Another Discord-compatible REST base (tests, self-hosting).")
-    discord_gateway_url: str = Field("", validation_alias=_env("DISCORD_GATEWAY_URL"),
-                                     description="Another Discord-compatible gateway URL (tests, self-hosting).")
+    discord_token: str = Field(
+        "",
+        validation_alias=_env("DISCORD_TOKEN"),
+        repr=False,
+        description="Discord bot token; enables the Discord adapter.",
+    )
+    discord_guild_ids: str = Field(
+        "",
+        validation_alias=_env("DISCORD_GUILD_IDS"),
+        description="Comma-separated guild (server) ids to sync slash commands to.",
+    )
+    discord_coordinator_role: str = Field(
+        "",
+        validation_alias=_env("DISCORD_COORDINATOR_ROLE"),
+        description="Name or id of the Discord role that makes a coordinator.",
+    )
+    discord_notice_channel_id: str = Field(
+        "",
+        validation_alias=_env("DISCORD_NOTICE_CHANNEL_ID"),
+        description="Channel for reminders to members who do not accept DMs.",
+    )
+    discord_message_content: bool = Field(
+        False,
+        validation_alias=_env("DISCORD_MESSAGE_CONTENT"),
+        description="Use Discord's privileged Message Content intent, so every "
+        "reply in the forum thread is recorded (not only mentions).",
+    )
+    discord_api_base_url: str = Field(
+        "",
+        validation_alias=_env("DISCORD_API_BASE_URL"),
+        description="Another Discord-compatible REST base (tests, self-hosting).",
+    )
+    discord_gateway_url: str = Field(
+        "",
+        validation_alias=_env("DISCORD_GATEWAY_URL"),
+        description="Another Discord-compatible gateway URL (tests, self-hosting).",
+    )
 
     # The workspace each platform's installation serves (a Slack team or Enterprise Grid org), learned from
     # the platform when its adapter starts (Slack: auth.test); "" until then and for platforms without one.
@@ -111,7 +174,9 @@ class Settings(BaseSettings):
     @classmethod
     def _check_slack_base(cls, value: str) -> str:
         if not value.startswith(("https://", "http://")):
-            raise ValueError("must be an http(s) URL such as https://slack.com/api/ or https://slack-gov.com/api/")
+            raise ValueError(
+                "must be an http(s) URL such as https://slack.com/api/ or https://slack-gov.com/api/"
+            )
         return value if value.endswith("/") else value + "/"
 
     @field_validator("slack_command")
@@ -155,8 +220,11 @@ class Settings(BaseSettings):
         """(platform, workspace, user_id) of each admin from configuration. An entry without a workspace
         names the user in the workspace this installation serves, never the same id elsewhere."""
         admins = (Member.from_ref(p) for p in self.admins.split(",") if p.strip())
-        return frozenset((m.platform, m.workspace or self.workspace(m.platform), m.user_id)
-                         for m in admins if m is not None)
+        return frozenset(
+            (m.platform, m.workspace or self.workspace(m.platform), m.user_id)
+            for m in admins
+            if m is not None
+        )
 
     def is_bootstrap_admin(self, member: Member) -> bool:
         return member.key in self.bootstrap_admins

@@ -35,7 +35,9 @@ class Services:
     registry: CommandRegistry
     clock: Callable[[], datetime] = field(default=system_clock)
     features: tuple[Feature, ...] = ()
-    scheduler: Any = None  # scheduling.engine.runner.Scheduler; typed loosely so bot/ does not import scheduling/
+    scheduler: Any = (
+        None  # scheduling.engine.runner.Scheduler; typed loosely so bot/ does not import scheduling/
+    )
 
     @property
     def privacy_hooks(self) -> tuple[PrivacyHook, ...]:
@@ -97,8 +99,12 @@ def ensure_member(session: Session, member: Member) -> MemberRecord:
     if record is None:
         try:
             with session.begin_nested():
-                record = MemberRecord(platform=member.platform, workspace=member.workspace,
-                                      user_id=member.user_id, display_name=member.name[:200])
+                record = MemberRecord(
+                    platform=member.platform,
+                    workspace=member.workspace,
+                    user_id=member.user_id,
+                    display_name=member.name[:200],
+                )
                 session.add(record)
                 session.flush()
         except IntegrityError:  # created at the same moment by another request
@@ -110,6 +116,13 @@ def ensure_member(session: Session, member: Member) -> MemberRecord:
 
 
 def write_audit(session: Session, actor: Member, action: str, detail: str) -> None:
-    session.add(AuditEntry(platform=actor.platform, workspace=actor.workspace, user_id=actor.user_id,
-                           actor_name=actor.name[:200],
-                           action=action[:100], detail=detail[:2000]))
+    session.add(
+        AuditEntry(
+            platform=actor.platform,
+            workspace=actor.workspace,
+            user_id=actor.user_id,
+            actor_name=actor.name[:200],
+            action=action[:100],
+            detail=detail[:2000],
+        )
+    )

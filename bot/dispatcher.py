@@ -29,8 +29,10 @@ def _as_replies(result: Any) -> list[Reply]:
 
 def refusal(cmd: Command, role: Role) -> str:
     article = "an" if role == Role.ADMIN else "a"
-    return (f"Only {cmd.role.label}s can use {cmd.path}; you are {article} {role.label}. "
-            f"An admin can give you the role with: role grant @you {cmd.role.label}")
+    return (
+        f"Only {cmd.role.label}s can use {cmd.path}; you are {article} {role.label}. "
+        f"An admin can give you the role with: role grant @you {cmd.role.label}"
+    )
 
 
 class Dispatcher:
@@ -46,7 +48,9 @@ class Dispatcher:
         hint = incoming.platform_role
         if hint is None:
             return await self.services.store.run(lambda s: role_of(s, settings, incoming.member))
-        stored = await self.services.store.run(lambda s: follow_platform_role(s, settings, incoming.member, hint))
+        stored = await self.services.store.run(
+            lambda s: follow_platform_role(s, settings, incoming.member, hint)
+        )
         return max(stored, hint)
 
     def _served(self, value: Any) -> Any:
@@ -71,8 +75,12 @@ class Dispatcher:
             # The command's name only: what a member typed can be theirs to keep out of logs.
             named = incoming.command or " ".join(incoming.text.split()[:2])[:60]
             log.exception("command failed (ref %s): %s", ref, named)
-            return [error(f"Something went wrong on our side and nothing was changed. "
-                          f"Please try again; if it keeps happening, tell an admin (ref {ref}).")]
+            return [
+                error(
+                    f"Something went wrong on our side and nothing was changed. "
+                    f"Please try again; if it keeps happening, tell an admin (ref {ref})."
+                )
+            ]
 
     async def _handle(self, incoming: Incoming) -> list[Reply]:
         role = await self.role_for(incoming)

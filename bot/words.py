@@ -81,7 +81,7 @@ def split_words(line: str) -> list[Word]:
             close = closers.after(PAIRS[line[quote_at]], quote_at)
             if close is not None:
                 grouped_by = line[quote_at] if quote_at == start else ""  # `--flag="a b"` stays a flag
-                text = line[start:quote_at] + line[quote_at + 1:close]
+                text = line[start:quote_at] + line[quote_at + 1 : close]
                 words.append(Word(text, start, close + 1, grouped_by))
                 i = close + 1
                 continue
@@ -106,10 +106,10 @@ def as_typed(words: list[str], line: str, *, keep_quotes: bool) -> str:
     stretches: list[str] = []
     first = typed[0]
     for previous, word in zip(typed, typed[1:]):
-        if line[previous.end:word.start].strip():  # something else stood between them
-            stretches.append(line[first.start:previous.end])
+        if line[previous.end : word.start].strip():  # something else stood between them
+            stretches.append(line[first.start : previous.end])
             first = word
-    stretches.append(line[first.start:typed[-1].end])
+    stretches.append(line[first.start : typed[-1].end])
     return " ".join(stretches)
 
 

@@ -34,7 +34,9 @@ def zone(name: str) -> ZoneInfo:
     """ZoneInfo for an IANA name (any case). Raises ValueError naming the problem and an example."""
     found = canonical(name)
     if found is None:
-        raise ValueError(f"{name.strip()!r} is not a time zone; use a name like America/Chicago or Europe/London")
+        raise ValueError(
+            f"{name.strip()!r} is not a time zone; use a name like America/Chicago or Europe/London"
+        )
     return ZoneInfo(found)
 
 

@@ -26,17 +26,25 @@ def utc(*args: int) -> datetime:
 
 class ConvBot(ClockedHarness):
     def dms(self, to: str | None = None) -> list[str]:
-        return [s.reply.text for s in self.messenger.sent if s.kind == "dm" and (to is None or s.target == to)]
+        return [
+            s.reply.text for s in self.messenger.sent if s.kind == "dm" and (to is None or s.target == to)
+        ]
 
     async def reminder_dues(self) -> dict[str, datetime]:
-        rows = await self.app.store.run(lambda s: s.execute(select(PlannedPost.key, PlannedPost.due_at).where(
-            PlannedPost.kind == "convening.remind", PlannedPost.state == "pending")).all())
+        rows = await self.app.store.run(
+            lambda s: s.execute(
+                select(PlannedPost.key, PlannedPost.due_at).where(
+                    PlannedPost.kind == "convening.remind", PlannedPost.state == "pending"
+                )
+            ).all()
+        )
         return dict(rows)
 
 
 @asynccontextmanager
-async def digital_leaders(settings: Settings, *, zones: bool = True,
-                          members: tuple[str, ...] = ()) -> AsyncIterator[ConvBot]:
+async def digital_leaders(
+    settings: Settings, *, zones: bool = True, members: tuple[str, ...] = ()
+) -> AsyncIterator[ConvBot]:
     """The network on 1 March 2027, with the readers' zones set and `members` joined."""
     clock = FakeClock(utc(2027, 3, 1, 12, 0))
     app = build_app(settings, clock=clock)
@@ -57,6 +65,9 @@ async def digital_leaders(settings: Settings, *, zones: bool = True,
 
 async def schedule(cb: ConvBot, extra: str = "") -> int:
     """Cora schedules "Budget season" for START; returns the convening's id."""
-    reply = await cb.ok(f'convening schedule digital-leaders --title "Budget season" --start "{START}" '
-                        f'--duration 90m --place https://meet.example/b --agenda "Cuts and keeps" {extra}', "cora")
+    reply = await cb.ok(
+        f'convening schedule digital-leaders --title "Budget season" --start "{START}" '
+        f'--duration 90m --place https://meet.example/b --agenda "Cuts and keeps" {extra}',
+        "cora",
+    )
     return int(reply.text.split("convening ")[1].split(" ")[0])

@@ -45,8 +45,9 @@ class Harness:
 
     async def submit(self, command: str, values: dict[str, Any], who: Member | str = ROOT) -> Reply:
         speaker = member(who) if isinstance(who, str) else who
-        replies = await self.app.dispatch(Incoming(member=speaker, place=self.place, command=command,
-                                                   values=values))
+        replies = await self.app.dispatch(
+            Incoming(member=speaker, place=self.place, command=command, values=values)
+        )
         assert len(replies) == 1
         return replies[0]
 
@@ -56,7 +57,9 @@ class Harness:
     async def count(self, table: str) -> int:
         from sqlalchemy import text
 
-        return await self.app.store.run(lambda s: s.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+        return await self.app.store.run(
+            lambda s: s.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+        )
 
 
 class ClockedHarness(Harness):

@@ -13,16 +13,24 @@ from scheduling.time.calendar_files import CalendarEvent, event_ics, feed_ics, s
 
 UTC = UTC
 CHICAGO, LONDON = "America/Chicago", "Europe/London"
-TRICKY = ("Agenda: data, AI; budgets\nBring: one example; two questions, at most.\n"
-          "Backslash \\ and ünïcode " + "x" * 80)
+TRICKY = (
+    "Agenda: data, AI; budgets\nBring: one example; two questions, at most.\n"
+    "Backslash \\ and ünïcode " + "x" * 80
+)
 
 
 def _event(object_id: int, start: datetime, tz: str, **changes: object) -> CalendarEvent:
-    base = CalendarEvent(uid=stable_uid("convening", object_id), sequence=0,
-                         title="Data leaders: monthly convening", description="Open discussion.",
-                         start=start, end=start + timedelta(minutes=90), tz=tz,
-                         location="https://meet.example.org/cdo",
-                         updated=datetime(2027, 3, 1, 12, tzinfo=UTC))
+    base = CalendarEvent(
+        uid=stable_uid("convening", object_id),
+        sequence=0,
+        title="Data leaders: monthly convening",
+        description="Open discussion.",
+        start=start,
+        end=start + timedelta(minutes=90),
+        tz=tz,
+        location="https://meet.example.org/cdo",
+        updated=datetime(2027, 3, 1, 12, tzinfo=UTC),
+    )
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
@@ -42,13 +50,16 @@ def _by_vtimezone(cal: Calendar, event: Event, name: str) -> datetime:
     return prop.dt.replace(tzinfo=None).replace(tzinfo=vtz.to_tz(lookup_tzid=False)).astimezone(UTC)
 
 
-@pytest.mark.parametrize(("start", "tz", "local"), [
-    (datetime(2027, 3, 7, 16, tzinfo=UTC), CHICAGO, "20270307T100000"),  # CST, before the change
-    (datetime(2027, 3, 14, 15, tzinfo=UTC), CHICAGO, "20270314T100000"),  # CDT, the day of the change
-    (datetime(2027, 11, 7, 6, 30, tzinfo=UTC), CHICAGO, "20271107T013000"),  # the first 01:30 (CDT)
-    (datetime(2027, 3, 27, 10, tzinfo=UTC), LONDON, "20270327T100000"),  # GMT
-    (datetime(2027, 3, 28, 9, tzinfo=UTC), LONDON, "20270328T100000"),  # BST
-])
+@pytest.mark.parametrize(
+    ("start", "tz", "local"),
+    [
+        (datetime(2027, 3, 7, 16, tzinfo=UTC), CHICAGO, "20270307T100000"),  # CST, before the change
+        (datetime(2027, 3, 14, 15, tzinfo=UTC), CHICAGO, "20270314T100000"),  # CDT, the day of the change
+        (datetime(2027, 11, 7, 6, 30, tzinfo=UTC), CHICAGO, "20271107T013000"),  # the first 01:30 (CDT)
+        (datetime(2027, 3, 27, 10, tzinfo=UTC), LONDON, "20270327T100000"),  # GMT
+        (datetime(2027, 3, 28, 9, tzinfo=UTC), LONDON, "20270328T100000"),  # BST
+    ],
+)
 def test_start_and_end_round_trip_to_the_stored_instants(start: datetime, tz: str, local: str) -> None:
     event = _event(12, start, tz)
     ics = event_ics(event)
@@ -70,14 +81,23 @@ def test_the_second_time_in_a_fold_is_written_in_utc() -> None:
 
 
 def test_a_single_event_file_is_a_complete_calendar() -> None:
-    event = _event(12, datetime(2027, 3, 14, 15, tzinfo=UTC), CHICAGO, url="https://copbot.example/c/12",
-                   organizer_name="Dana Díaz, CDO")
+    event = _event(
+        12,
+        datetime(2027, 3, 14, 15, tzinfo=UTC),
+        CHICAGO,
+        url="https://copbot.example/c/12",
+        organizer_name="Dana Díaz, CDO",
+    )
     ics = event_ics(event)
     assert ics.startswith(b"BEGIN:VCALENDAR\r\n") and ics.endswith(b"END:VCALENDAR\r\n")
     assert all(len(line) <= 75 for line in ics.split(b"\r\n"))  # folded as RFC 5545 asks
     cal, (vevent,) = _read(ics)
     assert (str(cal["PRODID"]), str(cal["VERSION"]), str(cal["CALSCALE"]), str(cal["METHOD"])) == (
-        "-//copbot//convenings//EN", "2.0", "GREGORIAN", "PUBLISH")
+        "-//copbot//convenings//EN",
+        "2.0",
+        "GREGORIAN",
+        "PUBLISH",
+    )
     assert [tz.tz_name for tz in cal.walk("VTIMEZONE")] == [CHICAGO]
     assert ics.index(b"BEGIN:VTIMEZONE") < ics.index(b"BEGIN:VEVENT")
     assert str(vevent["UID"]) == "convening-12@copbot.local" and vevent.decoded("SEQUENCE") == 0
@@ -90,8 +110,13 @@ def test_a_single_event_file_is_a_complete_calendar() -> None:
 
 def test_a_change_keeps_the_uid_and_raises_the_sequence() -> None:
     first = _event(12, datetime(2027, 3, 14, 15, tzinfo=UTC), CHICAGO)
-    moved = replace(first, sequence=1, start=first.start + timedelta(days=1),
-                    end=first.end + timedelta(days=1), updated=datetime(2027, 3, 5, 9, tzinfo=UTC))
+    moved = replace(
+        first,
+        sequence=1,
+        start=first.start + timedelta(days=1),
+        end=first.end + timedelta(days=1),
+        updated=datetime(2027, 3, 5, 9, tzinfo=UTC),
+    )
     (_, (a,)), (_, (b,)) = _read(event_ics(first)), _read(event_ics(moved))
     assert str(a["UID"]) == str(b["UID"]) == stable_uid("convening", 12)
     assert b.decoded("SEQUENCE") > a.decoded("SEQUENCE")
@@ -113,9 +138,11 @@ def test_a_cancellation_is_method_cancel_with_the_same_uid_and_a_higher_sequence
 
 
 def test_a_feed_has_every_event_and_each_vtimezone_once() -> None:
-    events = [_event(1, datetime(2027, 3, 7, 16, tzinfo=UTC), CHICAGO),
-              _event(2, datetime(2027, 3, 14, 15, tzinfo=UTC), CHICAGO, status="CANCELLED", sequence=1),
-              _event(3, datetime(2027, 3, 28, 9, tzinfo=UTC), LONDON)]
+    events = [
+        _event(1, datetime(2027, 3, 7, 16, tzinfo=UTC), CHICAGO),
+        _event(2, datetime(2027, 3, 14, 15, tzinfo=UTC), CHICAGO, status="CANCELLED", sequence=1),
+        _event(3, datetime(2027, 3, 28, 9, tzinfo=UTC), LONDON),
+    ]
     ics = feed_ics("Chief Data Officers, convenings", list(reversed(events)))
     cal, vevents = _read(ics)
     assert str(cal["X-WR-CALNAME"]) == "Chief Data Officers, convenings" and str(cal["METHOD"]) == "PUBLISH"
@@ -129,8 +156,10 @@ def test_a_feed_has_every_event_and_each_vtimezone_once() -> None:
 
 
 def test_a_feed_across_years_covers_each_year_and_an_empty_feed_is_valid() -> None:
-    events = [_event(1, datetime(2027, 12, 14, 16, tzinfo=UTC), CHICAGO),
-              _event(2, datetime(2029, 7, 10, 15, tzinfo=UTC), CHICAGO)]
+    events = [
+        _event(1, datetime(2027, 12, 14, 16, tzinfo=UTC), CHICAGO),
+        _event(2, datetime(2029, 7, 10, 15, tzinfo=UTC), CHICAGO),
+    ]
     cal, vevents = _read(feed_ics("Network", events))
     assert all(_by_vtimezone(cal, v, "DTSTART") == e.start for v, e in zip(vevents, events))
     empty, none = _read(feed_ics("Network", []))
@@ -138,8 +167,14 @@ def test_a_feed_across_years_covers_each_year_and_an_empty_feed_is_valid() -> No
 
 
 def test_text_with_commas_semicolons_and_newlines_round_trips() -> None:
-    event = _event(7, datetime(2027, 3, 14, 15, tzinfo=UTC), CHICAGO, description=TRICKY,
-                   title="Budgets; data, and AI", location="Room 4, Level 2; City Hall")
+    event = _event(
+        7,
+        datetime(2027, 3, 14, 15, tzinfo=UTC),
+        CHICAGO,
+        description=TRICKY,
+        title="Budgets; data, and AI",
+        location="Room 4, Level 2; City Hall",
+    )
     for ics in (event_ics(event), feed_ics("Network", [event])):
         _, (vevent,) = _read(ics)
         assert str(vevent["DESCRIPTION"]) == TRICKY

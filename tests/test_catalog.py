@@ -143,8 +143,7 @@ def test_missing_required_field(tmp_path: Path) -> None:
     err = _error(tmp_path)
     assert (err.entry, err.field) == ("meadows-thinking-in-systems", "kind")
     assert str(err).endswith(
-        "systems-thinking.yaml: entry 'meadows-thinking-in-systems', field 'kind': "
-        "required field is missing"
+        "systems-thinking.yaml: entry 'meadows-thinking-in-systems', field 'kind': required field is missing"
     )
 
 

@@ -27,8 +27,11 @@ async def cb(settings: Settings) -> AsyncIterator[ConvBot]:
 
 
 async def _schedule_cabinet(cb: ConvBot, extra: str = "") -> int:
-    reply = await cb.ok(f'convening schedule cabinet --title "Budget cuts" --start "{START}" --capacity 1 '
-                        f'--place {PLACE} --agenda "Which programmes go" {extra}', "cora")
+    reply = await cb.ok(
+        f'convening schedule cabinet --title "Budget cuts" --start "{START}" --capacity 1 '
+        f'--place {PLACE} --agenda "Which programmes go" {extra}',
+        "cora",
+    )
     return int(reply.text.split("convening ")[1].split(" ")[0])
 
 
@@ -36,10 +39,15 @@ async def test_a_stranger_cannot_take_the_seat_of_an_invite_only_meeting(cb: Con
     cid = await _schedule_cabinet(cb)
     refused = await cb.fails(f"convening rsvp {cid} going", "stranger")
     assert "Cabinet is a closed network: only its members can answer its convenings" in refused
-    assert "invite-only: ask one of its coordinators to invite you" in refused and "network show cabinet" in refused
+    assert (
+        "invite-only: ask one of its coordinators to invite you" in refused
+        and "network show cabinet" in refused
+    )
     assert await cb.count("rsvp") == 0
     assert (await cb.ok(f"convening rsvp {cid} going", "ana")).text == "You are going to Budget cuts."
-    assert dict((await cb.ok(f"convening show {cid}", "ana")).fields)["Answers"] == "1 going of 1 seats, 0 maybe"
+    assert (
+        dict((await cb.ok(f"convening show {cid}", "ana")).fields)["Answers"] == "1 going of 1 seats, 0 maybe"
+    )
     # Ana leaves the network: she sees it no more, but she can still give up her seat.
     await cb.ok("network leave cabinet", "ana")
     assert "closed network" in await cb.fails(f"convening rsvp {cid} going", "ana")
@@ -49,8 +57,12 @@ async def test_a_stranger_cannot_take_the_seat_of_an_invite_only_meeting(cb: Con
 
 async def test_a_stranger_sees_neither_place_nor_agenda_nor_feed(cb: ConvBot) -> None:
     cid = await _schedule_cabinet(cb)
-    for command in (f"convening show {cid}", f"convening ics {cid}", f"convening attendees {cid}",
-                    "convening list cabinet"):
+    for command in (
+        f"convening show {cid}",
+        f"convening ics {cid}",
+        f"convening attendees {cid}",
+        "convening list cabinet",
+    ):
         refused = await cb.fails(command, "stranger")
         assert "closed network" in refused and PLACE not in refused and "programmes" not in refused
         assert "/calendar/" not in refused
@@ -67,7 +79,9 @@ async def test_a_stranger_sees_neither_place_nor_agenda_nor_feed(cb: ConvBot) ->
 
 
 async def test_a_stranger_cannot_see_or_mark_its_date_polls(cb: ConvBot) -> None:
-    await cb.ok('datepoll propose cabinet --title "Retreat" --slots "2027-04-05 10:00; 2027-04-06 10:00"', "cora")
+    await cb.ok(
+        'datepoll propose cabinet --title "Retreat" --slots "2027-04-05 10:00; 2027-04-06 10:00"', "cora"
+    )
     assert "only its members can mark dates" in await cb.fails("datepoll mark 1 1", "stranger")
     assert "only its members can see the date polls" in await cb.fails("datepoll show 1", "stranger")
     await cb.ok("datepoll mark 1 2", "ana")
@@ -87,8 +101,9 @@ async def test_an_approval_network_says_how_to_ask_and_that_you_asked(cb: ConvBo
 
 
 async def test_open_networks_stay_open(cb: ConvBot) -> None:
-    reply = await cb.ok(f'convening schedule digital-leaders --title "Open day" --start "{START}" --place Hall',
-                        "cora")
+    reply = await cb.ok(
+        f'convening schedule digital-leaders --title "Open day" --start "{START}" --place Hall', "cora"
+    )
     cid = int(reply.text.split("convening ")[1].split(" ")[0])
     assert dict((await cb.ok(f"convening show {cid}", "stranger")).fields)["Where"] == "Hall"
     await cb.ok(f"convening rsvp {cid} going", "stranger")

@@ -39,8 +39,13 @@ async def find(
 
 
 @group.command("make", role=Role.COORDINATOR, form=True)
-async def make(ctx: object, *, title: Annotated[str, Opt(max_length=20)], body: Annotated[str, Opt(long=True)] = "",
-               who: Member | None = None) -> None:
+async def make(
+    ctx: object,
+    *,
+    title: Annotated[str, Opt(max_length=20)],
+    body: Annotated[str, Opt(long=True)] = "",
+    who: Member | None = None,
+) -> None:
     """Make a thing.
 
     Example: thing make --title Apple
@@ -55,11 +60,17 @@ def registry() -> CommandRegistry:
 
 
 def test_quotes_flags_and_defaults(registry: CommandRegistry) -> None:
-    parsed = registry.parse('thing find "public private" partners --tag a --tag b,c --colour "Dark Blue"',
-                            Role.MEMBER)
+    parsed = registry.parse(
+        'thing find "public private" partners --tag a --tag b,c --colour "Dark Blue"', Role.MEMBER
+    )
     assert parsed.command.path == "thing find"
-    assert parsed.args == {"words": '"public private" partners', "tag": ["a", "b", "c"],
-                           "colour": Colour.DARK_BLUE, "page": 1, "exact": False}
+    assert parsed.args == {
+        "words": '"public private" partners',
+        "tag": ["a", "b", "c"],
+        "colour": Colour.DARK_BLUE,
+        "page": 1,
+        "exact": False,
+    }
 
 
 def test_curly_quotes_and_equals_and_bool_flags(registry: CommandRegistry) -> None:
@@ -79,7 +90,9 @@ def test_bad_choice_names_argument_suggests_and_lists_allowed(registry: CommandR
 def test_number_out_of_range_and_not_a_number(registry: CommandRegistry) -> None:
     with pytest.raises(ArgumentError, match="--page: must be at most 10, got 11"):
         registry.parse("thing find --page 11", Role.MEMBER)
-    with pytest.raises(ArgumentError, match="--page: expected a whole number, got 'two'. Example: thing find"):
+    with pytest.raises(
+        ArgumentError, match="--page: expected a whole number, got 'two'. Example: thing find"
+    ):
         registry.parse("thing find --page two", Role.MEMBER)
 
 
@@ -99,9 +112,13 @@ def test_too_long_text_is_refused_with_its_length(registry: CommandRegistry) -> 
         registry.parse("thing make --title " + "x" * 21, Role.COORDINATOR)
 
 
-def test_a_lone_quote_is_text_and_a_quoted_whole_loses_only_its_grouping_quotes(registry: CommandRegistry) -> None:
+def test_a_lone_quote_is_text_and_a_quoted_whole_loses_only_its_grouping_quotes(
+    registry: CommandRegistry,
+) -> None:
     assert registry.parse('thing find "oops', Role.MEMBER).args["words"] == '"oops'
-    assert registry.parse("thing find we can't  hire 'yet", Role.MEMBER).args["words"] == "we can't  hire 'yet"
+    assert (
+        registry.parse("thing find we can't  hire 'yet", Role.MEMBER).args["words"] == "we can't  hire 'yet"
+    )
     assert registry.parse('thing find "public private"', Role.MEMBER).args["words"] == "public private"
     assert registry.parse("thing find « oui »", Role.MEMBER).args["words"] == "« oui »"
 
@@ -118,7 +135,8 @@ def test_text_around_flags_keeps_each_stretch_as_typed(registry: CommandRegistry
 
 
 def test_a_line_over_the_limit_is_refused_before_it_is_read_with_the_commands_example(
-        registry: CommandRegistry) -> None:
+    registry: CommandRegistry,
+) -> None:
     from bot.commands import MAX_LINE
 
     with pytest.raises(ArgumentError) as err:
@@ -149,7 +167,7 @@ def test_help_text_and_usage_come_from_the_declaration(registry: CommandRegistry
     assert cmd.usage() == "thing find [words] [--tag TAG ...] [--colour red|dark-blue] [--page N] [--exact]"
     text = cmd.help_text()
     assert "Find things." in text and "Longer description." in text
-    assert "Example: thing find \"red apples\" --tag fruit" in text
+    assert 'Example: thing find "red apples" --tag fruit' in text
 
 
 def test_form_is_derived_from_parameters(registry: CommandRegistry) -> None:
@@ -177,10 +195,13 @@ def test_reference_lists_every_command_with_role(registry: CommandRegistry) -> N
 def test_handlers_must_be_async_and_documented() -> None:
     g = CommandGroup("bad")
     with pytest.raises(TypeError, match="docstring"):
+
         @g.command("x")
         async def undocumented(ctx: object) -> None:
             pass
+
     with pytest.raises(TypeError, match="async"):
+
         @g.command("y")
         def sync(ctx: object) -> None:
             """Doc."""
@@ -201,7 +222,12 @@ def test_verbatim_parameter_keeps_phrases_quoted() -> None:
 def test_with_page_replaces_any_page_option() -> None:
     from bot.commands import with_page
 
-    assert with_page('practice search "public private" --tag x', 2) == 'practice search "public private" --tag x --page 2'
-    assert with_page("resource search adaptive --page 2 --area systems-thinking", 3) == \
-        "resource search adaptive --area systems-thinking --page 3"
+    assert (
+        with_page('practice search "public private" --tag x', 2)
+        == 'practice search "public private" --tag x --page 2'
+    )
+    assert (
+        with_page("resource search adaptive --page 2 --area systems-thinking", 3)
+        == "resource search adaptive --area systems-thinking --page 3"
+    )
     assert with_page("search budget --page=4", 5) == "search budget --page 5"

@@ -22,7 +22,9 @@ class RecordingMirror:
     def mirror_scopes(self) -> tuple[str, ...]:
         return self.scopes
 
-    async def mirror_convening(self, scope_id: str, event: MirrorEvent, external_id: str | None) -> str | None:
+    async def mirror_convening(
+        self, scope_id: str, event: MirrorEvent, external_id: str | None
+    ) -> str | None:
         if self.fail_next:
             self.fail_next -= 1
             raise DeliveryError("calendar said 503")
@@ -39,15 +41,23 @@ async def test_created_moved_and_cancelled_in_step_and_never_doubled(settings: S
         conv = await schedule(cb)
         await cb.app.scheduler.tick()
         [(scope, external, created)] = mirror.calls
-        assert (scope, external, created.title, created.location) == ("guild-1", None, "Budget season",
-                                                                      "https://meet.example/b")
+        assert (scope, external, created.title, created.location) == (
+            "guild-1",
+            None,
+            "Budget season",
+            "https://meet.example/b",
+        )
         assert created.starts_at == utc(2027, 3, 14, 15, 0) and "Digital Leaders" in created.description
         await cb.ok(f'convening move {conv} --to "March 21 2027 10:00 Central"', "cora")
         await cb.ok(f'convening edit {conv} --place "Room 4B"', "cora")
         await cb.app.scheduler.tick()
         assert len(mirror.calls) == 2  # two changes, one update: the older post is superseded
         moved = mirror.calls[1][2]
-        assert mirror.calls[1][1] == "e1" and moved.location == "Room 4B" and moved.starts_at == utc(2027, 3, 21, 15, 0)
+        assert (
+            mirror.calls[1][1] == "e1"
+            and moved.location == "Room 4B"
+            and moved.starts_at == utc(2027, 3, 21, 15, 0)
+        )
         await cb.ok(f"convening cancel {conv}", "cora")
         await cb.app.scheduler.tick()
         await cb.app.scheduler.tick()
@@ -69,8 +79,11 @@ async def test_a_series_is_mirrored_each_and_its_cancellation_too(settings: Sett
     async with digital_leaders(settings) as cb:
         mirror = RecordingMirror()
         cb.app.add_messenger(mirror)  # type: ignore[arg-type]
-        reply = await cb.ok('convening series digital-leaders --title "Budget circle" '
-                            '--rule "monthly on the first Tuesday at 10:00" --count 3', "cora")
+        reply = await cb.ok(
+            'convening series digital-leaders --title "Budget circle" '
+            '--rule "monthly on the first Tuesday at 10:00" --count 3',
+            "cora",
+        )
         await cb.app.scheduler.tick()
         assert len(mirror.events) == 3 and not any(e.cancelled for e in mirror.events.values())
         series = reply.text.split("series ")[1].split(",")[0]

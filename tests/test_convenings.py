@@ -72,15 +72,21 @@ async def test_two_members_taking_the_last_seat_at_once(cb: ConvBot) -> None:
     cid = await _schedule(cb, "--capacity 1")
 
     async def go(who: str) -> str:
-        [reply] = await cb.app.dispatch(Incoming(member=member(who), place=cb.place,
-                                                 text=f"convening rsvp {cid} going"))
+        [reply] = await cb.app.dispatch(
+            Incoming(member=member(who), place=cb.place, text=f"convening rsvp {cid} going")
+        )
         assert not reply.is_error, reply.text
         return reply.text
 
     texts = await asyncio.gather(go("ana"), go("bob"))
     assert sorted("waitlist" in t for t in texts) == [False, True]
-    answers = dict(await cb.app.store.run(lambda s: s.execute(text(
-        "SELECT m.user_id, r.answer FROM rsvp r JOIN member m ON m.id = r.member_id")).all()))
+    answers = dict(
+        await cb.app.store.run(
+            lambda s: s.execute(
+                text("SELECT m.user_id, r.answer FROM rsvp r JOIN member m ON m.id = r.member_id")
+            ).all()
+        )
+    )
     assert sorted(answers.values()) == ["going", "waitlist"]
     seated = next(w for w, a in answers.items() if a == "going")
     waiting = next(w for w, a in answers.items() if a == "waitlist")
@@ -89,7 +95,10 @@ async def test_two_members_taking_the_last_seat_at_once(cb: ConvBot) -> None:
     await cb.app.scheduler.tick()
     assert len(cb.dms(waiting)) == 1 and "A seat opened: you are now going" in cb.dms(waiting)[0]
     assert cb.dms("cy") == []
-    assert "1 going of 1 seats, 0 maybe, 1 waitlisted" in dict((await cb.ok(f"convening show {cid}")).fields)["Answers"]
+    assert (
+        "1 going of 1 seats, 0 maybe, 1 waitlisted"
+        in dict((await cb.ok(f"convening show {cid}")).fields)["Answers"]
+    )
 
 
 async def test_moving_tells_each_attendee_once_raises_sequence_and_replans(cb: ConvBot) -> None:
@@ -101,15 +110,24 @@ async def test_moving_tells_each_attendee_once_raises_sequence_and_replans(cb: C
     assert "Sun 21 Mar 2027, 10:00 CDT" in moved.text
     await cb.app.scheduler.tick()
     assert cb.dms("cy") == [] and len(cb.dms("ana")) == 1 and len(cb.dms("leo")) == 1
-    assert ("moved: Sun 14 Mar 2027, 08:00 PDT (America/Los_Angeles) -> Sun 21 Mar 2027, 08:00 PDT "
-            "(America/Los_Angeles)") in cb.dms("ana")[0]
+    assert (
+        "moved: Sun 14 Mar 2027, 08:00 PDT (America/Los_Angeles) -> Sun 21 Mar 2027, 08:00 PDT "
+        "(America/Los_Angeles)"
+    ) in cb.dms("ana")[0]
     [event] = _ics(await cb.ok(f"convening ics {cid}")).walk("VEVENT")
     assert int(event["sequence"]) == 1 and event.decoded("dtstart").astimezone(UTC) == utc(2027, 3, 21, 15)
-    assert sorted(set((await cb.reminder_dues()).values())) == [utc(2027, 3, 14, 15), utc(2027, 3, 20, 15),
-                                                                utc(2027, 3, 21, 14)]
+    assert sorted(set((await cb.reminder_dues()).values())) == [
+        utc(2027, 3, 14, 15),
+        utc(2027, 3, 20, 15),
+        utc(2027, 3, 21, 14),
+    ]
     await cb.ok(f'convening cancel {cid} --reason "speaker ill"', "cora")
     await cb.run_until(utc(2027, 3, 22, 0, 0))
-    assert len(cb.dms("ana")) == 2 and "Cancelled: Budget season" in cb.dms("ana")[1] and "speaker ill" in cb.dms("ana")[1]
+    assert (
+        len(cb.dms("ana")) == 2
+        and "Cancelled: Budget season" in cb.dms("ana")[1]
+        and "speaker ill" in cb.dms("ana")[1]
+    )
     cancelled = _ics(await cb.ok(f"convening ics {cid}"))
     assert str(cancelled["method"]) == "CANCEL"
     [event] = cancelled.walk("VEVENT")
@@ -141,16 +159,20 @@ def test_quiet_shift_rule() -> None:
 
 
 async def test_bad_input_is_explained_and_changes_nothing(cb: ConvBot) -> None:
-    base = 'convening schedule digital-leaders --title T'
+    base = "convening schedule digital-leaders --title T"
     assert "--start: could not read" in await cb.fails(f'{base} --start "the 45th of Smarch 10am"', "cora")
     assert "is in the past" in await cb.fails(f'{base} --start "2026-01-05 10:00"', "cora")
-    assert "--capacity: must be at least 1, got 0" in await cb.fails(f'{base} --start "{START}" --capacity 0', "cora")
+    assert "--capacity: must be at least 1, got 0" in await cb.fails(
+        f'{base} --start "{START}" --capacity 0', "cora"
+    )
     assert "must be at least 1, got -3" in await cb.fails(f'{base} --start "{START}" --capacity -3', "cora")
     assert "Only the coordinators of Digital Leaders" in await cb.fails(f'{base} --start "{START}"', "ana")
     assert "--leads" in await cb.fails(f'{base} --start "{START}" --leads 3x', "cora")
     assert await cb.count("convening") == 0
     cid = await _schedule(cb)
-    assert "Only the coordinators" in await cb.fails(f'convening move {cid} --to "March 20 2027 10:00"', "ana")
+    assert "Only the coordinators" in await cb.fails(
+        f'convening move {cid} --to "March 20 2027 10:00"', "ana"
+    )
     assert "There is no convening 99" in await cb.fails("convening rsvp 99 going", "ana")
     await cb.ok(f"convening cancel {cid}", "cora")
     assert "was cancelled" in await cb.fails(f"convening rsvp {cid} going", "ana")
@@ -163,7 +185,11 @@ async def test_attendee_list_follows_privacy_and_data_can_be_exported_and_forgot
     for who in ("ana", "leo"):
         await cb.ok(f"convening rsvp {cid} going", who)
     listed = await cb.ok(f"convening attendees {cid}")
-    assert listed.items[0].title == "Going (1)" and listed.items[0].body == "Ana" and "1 more chose not" in listed.text
+    assert (
+        listed.items[0].title == "Going (1)"
+        and listed.items[0].body == "Ana"
+        and "1 more chose not" in listed.text
+    )
     data = (await cb.ok("me data", "ana")).attachments[0].content.decode()
     assert '"convenings"' in data and '"answer": "going"' in data
     await cb.ok("me forget --confirm", "ana")
@@ -176,14 +202,14 @@ async def test_calendar_feeds_per_member_and_network_with_resettable_tokens(cb: 
     await cb.ok(f"convening rsvp {cid} going", "ana")
     path = (await cb.ok("me calendar", "ana")).text.split(": ")[1].split("\n")[0]
     assert path.startswith("/calendar/") and path.endswith(".ics") and len(path) > 40
-    token = path[len("/calendar/"):-len(".ics")]
+    token = path[len("/calendar/") : -len(".ics")]
     assert path in (await cb.ok("me calendar", "ana")).text  # stable until reset
     feed = await cb.app.store.run(lambda s: cal.feed_for_token(s, token))
     assert feed is not None and f"convening-{cid}@copbot.local".encode() in feed
     reset = (await cb.ok("me calendar reset", "ana")).text
     assert path not in reset and await cb.app.store.run(lambda s: cal.feed_for_token(s, token)) is None
     listed = await cb.ok("convening list digital-leaders", "bob")
-    net_token = listed.footer.split("/calendar/")[1][:-len(".ics")]
+    net_token = listed.footer.split("/calendar/")[1][: -len(".ics")]
     net_feed = Calendar.from_ical(await cb.app.store.run(lambda s: cal.feed_for_token(s, net_token)))
     assert [str(e["summary"]) for e in net_feed.walk("VEVENT")] == ["Budget season"]
     empty = Calendar.from_ical(await cb.app.store.run(lambda s: cal.feed_for_member(s, 999)))

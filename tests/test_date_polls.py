@@ -14,8 +14,10 @@ from bot.config import Settings
 from tests.convening_world import ConvBot, digital_leaders, utc
 
 SLOTS = "2027-03-14 10:00; 2027-03-16 14:00; March 20 2027 9am"  # Chicago; the US changes on 14 March
-PROPOSE = (f'datepoll propose digital-leaders --title "Budget season" --slots "{SLOTS}" --tz America/Chicago '
-           "--duration 90m")
+PROPOSE = (
+    f'datepoll propose digital-leaders --title "Budget season" --slots "{SLOTS}" --tz America/Chicago '
+    "--duration 90m"
+)
 RULE = "twice a year in March and September on the second Wednesday at 10:00"
 
 
@@ -35,8 +37,12 @@ async def _tally(cb: ConvBot, poll: int, who: str) -> list[tuple[str, str]]:
 
 
 async def _starts(cb: ConvBot, where: str = "") -> list[tuple[int, datetime, str, int | None]]:
-    rows = await cb.app.store.run(lambda s: s.execute(text(
-        f"SELECT id, starts_at, status, series_id FROM convening {where} ORDER BY starts_at")).all())
+    rows = await cb.app.store.run(
+        lambda s: s.execute(
+            text(f"SELECT id, starts_at, status, series_id FROM convening {where} ORDER BY starts_at")
+        ).all()
+    )
+
     def aware(value: datetime | str) -> datetime:  # SQLite gives naive UTC (text) to raw SQL
         value = value if isinstance(value, datetime) else datetime.fromisoformat(value)
         return value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -51,11 +57,13 @@ async def test_propose_mark_tally_in_two_zones_and_confirm_tells_each_voter_once
     assert await _tally(cb, poll, "ana") == [
         ("1. Sun 14 Mar 2027, 08:00 PDT (America/Los_Angeles)", "1 can make it (you too)"),
         ("2. Tue 16 Mar 2027, 12:00 PDT (America/Los_Angeles)", "2 can make it (you too)"),
-        ("3. Sat 20 Mar 2027, 07:00 PDT (America/Los_Angeles)", "0 can make it")]
+        ("3. Sat 20 Mar 2027, 07:00 PDT (America/Los_Angeles)", "0 can make it"),
+    ]
     assert await _tally(cb, poll, "leo") == [
         ("1. Sun 14 Mar 2027, 15:00 GMT (Europe/London)", "1 can make it"),
         ("2. Tue 16 Mar 2027, 19:00 GMT (Europe/London)", "2 can make it (you too)"),
-        ("3. Sat 20 Mar 2027, 14:00 GMT (Europe/London)", "0 can make it")]
+        ("3. Sat 20 Mar 2027, 14:00 GMT (Europe/London)", "0 can make it"),
+    ]
     confirmed = await cb.ok(f"datepoll confirm {poll} 2", "cora")
     assert "Tue 16 Mar 2027, 14:00 CDT (America/Chicago)" in confirmed.text and "2 voter(s)" in confirmed.text
     [(cid, starts, status, series)] = await _starts(cb)
@@ -67,7 +75,10 @@ async def test_propose_mark_tally_in_two_zones_and_confirm_tells_each_voter_once
     assert "closed" in await cb.fails(f"datepoll mark {poll} 1", "ana")
     await cb.app.scheduler.tick()
     assert len(cb.dms("ana")) == 1 and len(cb.dms("leo")) == 1 and cb.dms("cora") == []
-    assert "The date for Budget season is set: Tue 16 Mar 2027, 12:00 PDT (America/Los_Angeles)" in cb.dms("ana")[0]
+    assert (
+        "The date for Budget season is set: Tue 16 Mar 2027, 12:00 PDT (America/Los_Angeles)"
+        in cb.dms("ana")[0]
+    )
     assert f"convening rsvp {cid}" in cb.dms("leo")[0] and "19:00 GMT" in cb.dms("leo")[0]
     assert await cb.count("convening") == 1
 
@@ -76,17 +87,22 @@ async def test_marks_can_be_changed_and_cleared(cb: ConvBot) -> None:
     poll = await _propose(cb)
     await cb.ok(f"datepoll mark {poll} 1,2", "ana")
     await cb.ok(f"datepoll mark {poll} 3", "ana")
-    assert [b for _, b in await _tally(cb, poll, "ana")] == ["0 can make it", "0 can make it",
-                                                             "1 can make it (you too)"]
+    assert [b for _, b in await _tally(cb, poll, "ana")] == [
+        "0 can make it",
+        "0 can make it",
+        "1 can make it (you too)",
+    ]
     await cb.ok(f"datepoll mark {poll} none", "ana")
     assert await cb.count("date_poll_mark") == 0
     assert "0 member(s) answered" in (await cb.ok(f"datepoll show {poll}", "ana")).text
 
 
 async def test_bad_input_changes_nothing(cb: ConvBot) -> None:
-    base = 'datepoll propose digital-leaders --title T --tz America/Chicago --slots'
-    assert "slot 2" in (err := await cb.fails(f'{base} "2027-03-14 10:00; 2026-01-05 10:00"', "cora")) \
+    base = "datepoll propose digital-leaders --title T --tz America/Chicago --slots"
+    assert (
+        "slot 2" in (err := await cb.fails(f'{base} "2027-03-14 10:00; 2026-01-05 10:00"', "cora"))
         and "is in the past" in err
+    )
     assert "could not read" in await cb.fails(f'{base} "2027-03-14 10:00; the 45th of Smarch 10am"', "cora")
     assert "2 to 10 slots" in await cb.fails(f'{base} "2027-03-14 10:00"', "cora")
     assert "Only the coordinators" in await cb.fails(f'{base} "2027-03-14 10:00; 2027-03-15 10:00"', "ana")
@@ -114,8 +130,11 @@ async def test_marks_are_exported_and_forgotten(cb: ConvBot) -> None:
 
 
 async def _series(cb: ConvBot, count: int = 4) -> int:
-    reply = await cb.ok(f'convening series digital-leaders --title "Budget circle" --rule "{RULE}" '
-                        f"--count {count} --tz America/Chicago --place Online", "cora")
+    reply = await cb.ok(
+        f'convening series digital-leaders --title "Budget circle" --rule "{RULE}" '
+        f"--count {count} --tz America/Chicago --place Online",
+        "cora",
+    )
     assert len(reply.items) == count
     return int(reply.text.split("series ")[1].split(",")[0])
 
@@ -124,14 +143,21 @@ async def test_series_creates_occurrences_at_local_time_across_dst(cb: ConvBot) 
     sid = await _series(cb)
     rows = await _starts(cb)
     # 10:00 Chicago each time: CST (UTC-6) before the US change in March, CDT (UTC-5) in September.
-    assert [r[1] for r in rows] == [utc(2027, 3, 10, 16), utc(2027, 9, 8, 15), utc(2028, 3, 8, 16),
-                                    utc(2028, 9, 13, 15)]
+    assert [r[1] for r in rows] == [
+        utc(2027, 3, 10, 16),
+        utc(2027, 9, 8, 15),
+        utc(2028, 3, 8, 16),
+        utc(2028, 9, 13, 15),
+    ]
     assert {r[2] for r in rows} == {"scheduled"} and {r[3] for r in rows} == {sid}
-    assert dict((await cb.ok(f"convening show {rows[1][0]}", "cora")).fields)["When"] == \
-        "Wed 8 Sep 2027, 10:00 CDT (America/Chicago)"
+    assert (
+        dict((await cb.ok(f"convening show {rows[1][0]}", "cora")).fields)["When"]
+        == "Wed 8 Sep 2027, 10:00 CDT (America/Chicago)"
+    )
     assert "--rule" in await cb.fails('convening series digital-leaders --title T --rule "whenever"', "cora")
     assert "Only the coordinators" in await cb.fails(
-        f'convening series digital-leaders --title T --rule "{RULE}"', "ana")
+        f'convening series digital-leaders --title T --rule "{RULE}"', "ana"
+    )
     assert await cb.count("convening") == 4 and await cb.count("convening_series") == 1
 
 

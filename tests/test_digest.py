@@ -18,7 +18,6 @@ RULE = '"every Monday at 9:00"'
 
 
 class DigestBot(ClockedHarness):
-
     def digests(self) -> list[Sent]:
         return [s for s in self.messenger.sent if s.reply.text.startswith("Resource digest for")]
 
@@ -38,13 +37,15 @@ async def db(settings: Settings) -> AsyncIterator[DigestBot]:
 
 
 async def _home_areas(bot: Harness) -> dict[str, str]:
-    rows = await bot.app.store.run(lambda s: s.execute(
-        text("SELECT resource_id, area FROM resource_area WHERE position = 0")).all())
+    rows = await bot.app.store.run(
+        lambda s: s.execute(text("SELECT resource_id, area FROM resource_area WHERE position = 0")).all()
+    )
     return {f"L{rid}": area for rid, area in rows}
 
 
 async def test_twenty_weeks_never_repeat_before_all_are_shown_and_post_once_across_a_restart(
-        settings: Settings) -> None:
+    settings: Settings,
+) -> None:
     clock = FakeClock(START)
     first = _start(settings, clock)
     reply = await first.ok(f"resource digest --channel learning --rule {RULE} --count 5")
@@ -70,8 +71,11 @@ async def test_twenty_weeks_never_repeat_before_all_are_shown_and_post_once_acro
         assert len(set(refs[catalog:])) == len(refs[catalog:]) == 100 - catalog  # round two, again no repeat
         homes = await _home_areas(second)
         assert len({homes[r] for r in refs[:9]}) == 9  # round-robin: the first nine cover all nine areas
-        states = await second.app.store.run(lambda s: s.execute(text(
-            "SELECT state, count(*) FROM planned_post WHERE kind = 'resource.digest' GROUP BY state")).all())
+        states = await second.app.store.run(
+            lambda s: s.execute(
+                text("SELECT state, count(*) FROM planned_post WHERE kind = 'resource.digest' GROUP BY state")
+            ).all()
+        )
         assert dict(states) == {"sent": 20, "pending": 2}  # and the next two are planned
         status = await second.ok("resource digest")
         assert f"Round 2: {100 - catalog} of {catalog} resources shown" in status.text
@@ -82,15 +86,19 @@ async def test_twenty_weeks_never_repeat_before_all_are_shown_and_post_once_acro
 async def test_a_coordinators_new_resource_leads_the_next_digest(db: DigestBot) -> None:
     await db.ok(f"resource digest --channel learning --rule {RULE} --count 2")
     await db.run_until(START + timedelta(weeks=1))
-    added = await db.ok('resource add --title "Budget Stories" --kind podcast --areas leadership-transitions '
-                        '--summary "Finance directors on their first year. Short episodes." --level introductory '
-                        '--time "30 minutes" --cost free --publisher "Example Radio" --url https://radio.example.org/')
+    added = await db.ok(
+        'resource add --title "Budget Stories" --kind podcast --areas leadership-transitions '
+        '--summary "Finance directors on their first year. Short episodes." --level introductory '
+        '--time "30 minutes" --cost free --publisher "Example Radio" --url https://radio.example.org/'
+    )
     await db.run_until(START + timedelta(weeks=2, days=1))
     last = db.digests()[-1]
     assert last.reply.items[0].ref == added.items[0].ref
     assert last.reply.items[0].body == "Finance directors on their first year."
-    assert [c.command for c in last.reply.items[0].choices] == [f"resource show {added.items[0].ref}",
-                                                               f"resource rate {added.items[0].ref}"]
+    assert [c.command for c in last.reply.items[0].choices] == [
+        f"resource show {added.items[0].ref}",
+        f"resource rate {added.items[0].ref}",
+    ]
 
 
 async def test_a_missed_digest_is_skipped_and_reported_and_the_series_goes_on(db: DigestBot) -> None:

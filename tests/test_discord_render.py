@@ -40,8 +40,9 @@ def test_time_markers_become_discord_timestamps_and_bold_is_kept() -> None:
 
 
 def test_eleven_items_give_ten_embeds_and_a_note() -> None:
-    items = tuple(Item(f"Practice {n}", body="b" * 5000, fields=(("Level", "local"),), ref=f"P{n}")
-                  for n in range(11))
+    items = tuple(
+        Item(f"Practice {n}", body="b" * 5000, fields=(("Level", "local"),), ref=f"P{n}") for n in range(11)
+    )
     out = render_reply(Reply("Results", items=items, visibility=Visibility.PUBLIC))
     assert len(out.embeds) <= 10
     assert sum(len(e) for e in out.embeds) <= 6000
@@ -53,8 +54,11 @@ def test_eleven_items_give_ten_embeds_and_a_note() -> None:
 
 
 def test_long_texts_are_clipped_to_discord_limits() -> None:
-    reply = Reply("x" * 3000, fields=tuple((f"n{i}" * 200, "v" * 2000) for i in range(30)),
-                  items=(Item("t" * 300, body="ok"),))
+    reply = Reply(
+        "x" * 3000,
+        fields=tuple((f"n{i}" * 200, "v" * 2000) for i in range(30)),
+        items=(Item("t" * 300, body="ok"),),
+    )
     out = render_reply(reply)
     assert len(out.content) <= 2000
     for embed in out.embeds:
@@ -66,20 +70,33 @@ def test_long_texts_are_clipped_to_discord_limits() -> None:
 
 def test_buttons_resolve_back_to_commands_in_a_persistent_view() -> None:
     long_command = "practice vote P1 " + "x" * 120
-    reply = Reply("Vote", choices=(Choice("Yes", "datepoll vote 3 yes", "primary"),
-                                   Choice("Drop", "practice withdraw P1", "danger"),
-                                   Choice("Long", long_command)),
-                  items=(Item("P2", choices=(Choice("Save", "practice save P2"),)),),
-                  visibility=Visibility.PRIVATE)
+    reply = Reply(
+        "Vote",
+        choices=(
+            Choice("Yes", "datepoll vote 3 yes", "primary"),
+            Choice("Drop", "practice withdraw P1", "danger"),
+            Choice("Long", long_command),
+        ),
+        items=(Item("P2", choices=(Choice("Save", "practice save P2"),)),),
+        visibility=Visibility.PRIVATE,
+    )
     out = render_reply(reply)
     assert out.ephemeral is True
     assert out.view is not None and out.view.timeout is None and out.view.is_persistent()
     buttons = [c for c in out.view.children if isinstance(c, discord.ui.Button)]
     assert all(len(b.custom_id or "") <= 100 for b in buttons)
     assert [command_for_custom_id(b.custom_id or "") for b in buttons] == [
-        "datepoll vote 3 yes", "practice withdraw P1", None, "practice save P2"]
-    assert [b.style for b in buttons] == [discord.ButtonStyle.primary, discord.ButtonStyle.danger,
-                                          discord.ButtonStyle.secondary, discord.ButtonStyle.secondary]
+        "datepoll vote 3 yes",
+        "practice withdraw P1",
+        None,
+        "practice save P2",
+    ]
+    assert [b.style for b in buttons] == [
+        discord.ButtonStyle.primary,
+        discord.ButtonStyle.danger,
+        discord.ButtonStyle.secondary,
+        discord.ButtonStyle.secondary,
+    ]
     assert render_reply(Reply("hi", visibility=Visibility.PUBLIC)).ephemeral is False
     assert render_reply(Reply("hi")).view is None
 
@@ -104,25 +121,34 @@ def test_practice_share_form_becomes_modals_of_at_most_five_inputs() -> None:
         if f.kind is FieldKind.LONG_TEXT:
             assert by_name[f.name].style is discord.TextStyle.paragraph
         if f.kind is FieldKind.MULTI_CHOICE:
-            assert isinstance(by_name[f.name], discord.ui.Select) and by_name[f.name].max_values == len(f.choices)
+            assert isinstance(by_name[f.name], discord.ui.Select) and by_name[f.name].max_values == len(
+                f.choices
+            )
     json.dumps([m.to_dict() for m in modals])
 
 
 def test_submitted_modal_values_bind_to_the_command() -> None:
     cmd = REGISTRY.commands["practice share"]
     modals = form_to_modals(cmd.to_form())
-    filled = {"title": "Budget town halls", "what": "We held open budget sessions.",
-              "attribution": ["named"], "sectors": ["public", "nonprofit"], "tags": "budget, outreach"}
+    filled = {
+        "title": "Budget town halls",
+        "what": "We held open budget sessions.",
+        "attribution": ["named"],
+        "sectors": ["public", "nonprofit"],
+        "tags": "budget, outreach",
+    }
     for modal in modals:  # the real submit path: a modal-submit components payload
         components = []
         for item in _inputs(modal):
             value = filled.get(item.custom_id)
             if isinstance(item, discord.ui.Select):
-                components.append({"type": 18, "component": {"type": 3, "custom_id": item.custom_id,
-                                                            "values": value or []}})
+                components.append(
+                    {"type": 18, "component": {"type": 3, "custom_id": item.custom_id, "values": value or []}}
+                )
             else:
-                components.append({"type": 18, "component": {"type": 4, "custom_id": item.custom_id,
-                                                            "value": value or ""}})
+                components.append(
+                    {"type": 18, "component": {"type": 4, "custom_id": item.custom_id, "value": value or ""}}
+                )
         modal._refresh(None, components, {})  # type: ignore[arg-type]
     values = modal_values(modals)
     assert values["sectors"] == ["public", "nonprofit"] and values["attribution"] == "named"

@@ -54,13 +54,16 @@ def _registries() -> list[CommandRegistry]:
 
 @pytest.mark.parametrize("registry", _registries(), ids=["copbot", "with-bookmarks"])
 def test_every_declared_entry_and_nothing_else_is_a_slack_shortcut_and_a_discord_entry(
-        registry: CommandRegistry) -> None:
+    registry: CommandRegistry,
+) -> None:
     entries = registry.entries()
     kinds = {type(e) for e in entries}
     assert kinds == {MessageAction, GlobalAction}  # the walk below covers both kinds
     shortcuts = manifest(registry)["features"]["shortcuts"]
     assert sorted((s["callback_id"], s["type"], s["name"], s["description"]) for s in shortcuts) == sorted(
-        (e.id, "message" if isinstance(e, MessageAction) else "global", e.label, e.description) for e in entries)
+        (e.id, "message" if isinstance(e, MessageAction) else "global", e.label, e.description)
+        for e in entries
+    )
     assert len({s["callback_id"] for s in shortcuts}) == len(shortcuts)
     payloads = application_commands(registry)
     menus = [p["name"] for p in payloads if p["type"] != CHAT_INPUT]
@@ -83,15 +86,19 @@ def test_no_entry_label_is_written_into_an_adapter() -> None:
 def test_an_entry_is_checked_where_it_is_declared() -> None:
     group = CommandGroup("clip", "")
     with pytest.raises(TypeError, match="hands it author, text, link; add the parameter.s. text, link"):
+
         @group.command("save", entry=MessageAction("Clip it", "Clip this message"))
         async def save(ctx: Context, author: Member) -> Reply:
             """Clip a message."""
             return Reply("clipped")
+
     with pytest.raises(TypeError, match="needs a label and a description"):
+
         @group.command("open", entry=GlobalAction(" ", "Open clips"))
         async def open_(ctx: Context) -> Reply:
             """Open clips."""
             return Reply("opened")
+
     twin = CommandGroup("twin", "")
 
     @twin.command("keep", entry=MessageAction("keep for later", "The same label in other case"))
@@ -108,8 +115,11 @@ def test_an_entry_is_checked_where_it_is_declared() -> None:
 
 
 # The form each shortcut opens: someone else's message opens a proposal to its author.
-FORM_OPENED = {"practice.from-message": "practice propose", "practice.share": "practice share",
-               "bookmark.note": "bookmark note"}
+FORM_OPENED = {
+    "practice.from-message": "practice propose",
+    "practice.share": "practice share",
+    "bookmark.note": "bookmark note",
+}
 
 
 @pytest.fixture
@@ -117,9 +127,16 @@ async def slack(tmp_path: Path) -> AsyncIterator[SlackWorld]:
     fake = await fs.FakeSlack().start()
     fake.add_user("U0ANA", "Ana", tz="America/Chicago")
     fake.add_user("U0BOB", "Bob", tz="Europe/London")
-    settings = load_settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'copbot.sqlite3'}",
-                             data_dir=tmp_path / "data", timezone="America/New_York", slack_bot_token=fs.BOT_TOKEN,
-                             slack_signing_secret=fs.SIGNING_SECRET, slack_api_base_url=fake.base_url, port=0)
+    settings = load_settings(
+        _env_file=None,
+        database_url=f"sqlite:///{tmp_path / 'copbot.sqlite3'}",
+        data_dir=tmp_path / "data",
+        timezone="America/New_York",
+        slack_bot_token=fs.BOT_TOKEN,
+        slack_signing_secret=fs.SIGNING_SECRET,
+        slack_api_base_url=fake.base_url,
+        port=0,
+    )
     clock = FakeClock(utc(2026, 2, 20, 15, 0))
     app = build_app(settings, clock=clock, features=WITH_BOOKMARKS)
     running = await start_platforms(app, http=True)
@@ -140,8 +157,12 @@ async def test_every_shortcut_in_the_slack_manifest_is_answered_by_its_command(s
         entry = next(e for e in slack.app.registry.entries() if e.id == shortcut["callback_id"])
         opened_before = len(slack.fake.called("views.open"))
         if shortcut["type"] == "message":
-            request = fs.message_action("Budget explainers help.", author="U0BOB", callback_id=shortcut["callback_id"],
-                                        response_url=slack.fake.response_url())
+            request = fs.message_action(
+                "Budget explainers help.",
+                author="U0BOB",
+                callback_id=shortcut["callback_id"],
+                response_url=slack.fake.response_url(),
+            )
         else:
             request = fs.global_shortcut(shortcut["callback_id"])
         status, _, _ = await slack.send(request)
@@ -149,7 +170,10 @@ async def test_every_shortcut_in_the_slack_manifest_is_answered_by_its_command(s
         assert status == 200, shortcut
         if entry.command == "bookmark keep":  # no form: the answer goes back where the shortcut was used
             said = slack.last_response()["text"]
-            assert said.startswith("Kept Bob's message: Budget explainers help.") and "archives/C0GENERAL" in said
+            assert (
+                said.startswith("Kept Bob's message: Budget explainers help.")
+                and "archives/C0GENERAL" in said
+            )
             continue
         opened = slack.fake.called("views.open")
         assert len(opened) == opened_before + 1, shortcut
@@ -157,20 +181,30 @@ async def test_every_shortcut_in_the_slack_manifest_is_answered_by_its_command(s
 
 
 async def test_every_discord_message_menu_entry_is_answered_by_its_command(tmp_path: Path) -> None:
-    settings = load_settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'copbot.sqlite3'}",
-                             data_dir=tmp_path / "data", timezone="America/New_York")
+    settings = load_settings(
+        _env_file=None,
+        database_url=f"sqlite:///{tmp_path / 'copbot.sqlite3'}",
+        data_dir=tmp_path / "data",
+        timezone="America/New_York",
+    )
     async with FakeDiscord() as fake:
-        app = build_app(for_discord(settings, fake), clock=FakeClock(utc(2027, 3, 1, 12, 0)), features=WITH_BOOKMARKS)
+        app = build_app(
+            for_discord(settings, fake), clock=FakeClock(utc(2027, 3, 1, 12, 0)), features=WITH_BOOKMARKS
+        )
         adapter = DiscordAdapter(app, guild_ready_timeout=0.05)
         try:
             await adapter.start()
-            [put] = fake.calls_to("PUT", f"/applications/{fake.application_id}/guilds/{fake.guild_id}/commands")
+            [put] = fake.calls_to(
+                "PUT", f"/applications/{fake.application_id}/guilds/{fake.guild_id}/commands"
+            )
             menus = [c["name"] for c in put.json if c["type"] == MESSAGE_MENU]
             assert sorted(menus) == ["Keep for later", "Save as practice"]
             said = await fake.send_user_message(fake.text_channel.id, fake.member, "Budget explainers help.")
             answers: dict[str, Any] = {}
             for name in menus:
-                [answers[name]] = await ask(fake, fake.message_context_menu(name, said, user=fake.coordinator))
+                [answers[name]] = await ask(
+                    fake, fake.message_context_menu(name, said, user=fake.coordinator)
+                )
             kept = answers["Keep for later"]
             assert kept.content.startswith("Kept Ben Member's message: Budget explainers help.")
             assert f"/{fake.text_channel.id}/{said['id']}" in kept.content
@@ -180,4 +214,3 @@ async def test_every_discord_message_menu_entry_is_answered_by_its_command(tmp_p
         finally:
             await adapter.stop()
             app.close()
-

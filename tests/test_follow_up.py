@@ -134,14 +134,24 @@ async def test_bad_input_changes_nothing(cb: ConvBot) -> None:
     cb.clock.set(STARTS)
     await cb.ok(f"after checkin {cid}", "ana")
     first = await _commitment(cb, cid, "ana", "Try one thing")
-    before = (await cb.count("convening_attendance"), await cb.count("commitment"), await cb.count("planned_post"),
-              await cb.count("convening_note"))
+    before = (
+        await cb.count("convening_attendance"),
+        await cb.count("commitment"),
+        await cb.count("planned_post"),
+        await cb.count("convening_note"),
+    )
     assert "already made your commitment" in await cb.fails(f"after commit {cid} Another thing", "ana")
     assert "Only the coordinators" in await cb.fails(f"after attend {cid} @leo", "ana")
     assert "not recorded as attending" in await cb.fails(f"after commit {cid} Sneak in", "leo")
     assert "not recorded as attending" in await cb.fails(f"after note {cid} hello", "leo")
-    for command in ("after attend 99 @leo", "after checkin 99", "after commit 99 x", "after note 99 x",
-                    "after export 99", "after consent 99 yes"):
+    for command in (
+        "after attend 99 @leo",
+        "after checkin 99",
+        "after commit 99 x",
+        "after note 99 x",
+        "after export 99",
+        "after consent 99 yes",
+    ):
         assert "There is no convening 99" in await cb.fails(command, "cora" if "attend" in command else "ana")
     assert "There is no commitment 99" in await cb.fails("after answer 99 It worked", "ana")
     assert "Only the member who made" in await cb.fails(f"after answer {first} It worked", "leo")
@@ -151,15 +161,20 @@ async def test_bad_input_changes_nothing(cb: ConvBot) -> None:
     await cb.ok(f"convening cancel {later}", "cora")
     cb.clock.set(datetime(2027, 4, 20, 15, 0, tzinfo=UTC))
     assert "was cancelled" in await cb.fails(f"after checkin {later}", "leo")
-    after = (await cb.count("convening_attendance"), await cb.count("commitment"), await cb.count("planned_post"),
-             await cb.count("convening_note"))
+    after = (
+        await cb.count("convening_attendance"),
+        await cb.count("commitment"),
+        await cb.count("planned_post"),
+        await cb.count("convening_note"),
+    )
     assert after[:2] == before[:2] and after[3] == before[3]
     assert await cb.count("commitment_answer") == 0
 
 
 async def _schedule_later(cb: ConvBot) -> int:
-    reply = await cb.ok('convening schedule digital-leaders --title "Later" --start "April 20 2027 10:00 Central"',
-                        "cora")
+    reply = await cb.ok(
+        'convening schedule digital-leaders --title "Later" --start "April 20 2027 10:00 Central"', "cora"
+    )
     return int(reply.text.split("convening ")[1].split(" ")[0])
 
 
@@ -188,8 +203,11 @@ async def test_follow_ups_respect_reminders_off_and_quiet_hours(cb: ConvBot) -> 
     await cb.run_until(datetime(2027, 5, 13, 17, 0, tzinfo=UTC))  # 13:00 New York
     assert len(follow_ups(cb, "ana")) == 2
     # Waiting for quiet hours to end is not a failed try.
-    post = await cb.app.store.run(lambda s: s.execute(text(
-        "SELECT state, attempts FROM planned_post WHERE key = 'commitment:1:60'")).one())
+    post = await cb.app.store.run(
+        lambda s: s.execute(
+            text("SELECT state, attempts FROM planned_post WHERE key = 'commitment:1:60'")
+        ).one()
+    )
     assert tuple(post) == ("sent", 1)
     for _ in range(2):
         await cb.app.scheduler.tick()

@@ -44,8 +44,13 @@ async def as_zelda(cb: ConvBot, line: str) -> None:
 
 
 def console_for(cb: ConvBot, settings: Settings, who: Member) -> ConsoleAdapter:
-    console = ConsoleAdapter(cb.app.dispatch, user=who.user_id, stdout=io.StringIO(), interactive=False,
-                             export_dir=files.exports_dir(settings.data_dir))
+    console = ConsoleAdapter(
+        cb.app.dispatch,
+        user=who.user_id,
+        stdout=io.StringIO(),
+        interactive=False,
+        export_dir=files.exports_dir(settings.data_dir),
+    )
     console.member = who
     return console
 
@@ -72,8 +77,11 @@ def rows_naming(cb: ConvBot, needles: tuple[str, ...]) -> list[str]:
 
 
 def files_naming(folder: Path, needles: tuple[str, ...]) -> list[str]:
-    return [str(p) for p in folder.rglob("*") if p.is_file()
-            and any(n.lower().encode() in p.read_bytes().lower() for n in needles)]
+    return [
+        str(p)
+        for p in folder.rglob("*")
+        if p.is_file() and any(n.lower().encode() in p.read_bytes().lower() for n in needles)
+    ]
 
 
 async def test_a_member_who_did_everything_is_forgotten_everywhere(cb: ConvBot, settings: Settings) -> None:
@@ -86,13 +94,20 @@ async def test_a_member_who_did_everything_is_forgotten_everywhere(cb: ConvBot, 
     await cb.ok("network join digital-leaders", "bob")
     await cb.ok("intro join digital-leaders", "bob")
     await as_zelda(cb, "forum propose Keeping night-shift staff through a hiring freeze")
-    await as_zelda(cb, 'practice share --title "Night markets" --what "We ran night markets to bring people '
-                       'back to the high street after dark." --attribution anonymous')
+    await as_zelda(
+        cb,
+        'practice share --title "Night markets" --what "We ran night markets to bring people '
+        'back to the high street after dark." --attribution anonymous',
+    )
     await cb.app.set_local_role(ZELDA, Role.ADMIN, "test")
     await as_zelda(cb, "role grant @leo coordinator")
     # Bob proposes saving Zelda's message; she agrees, anonymously.
-    [asked] = await cb.say(f'practice propose @{ZELDA.user_id} --title "Permit desk" --what "A shared permit '
-                           'desk with the county halved waiting times."', BOB, zelda=ZELDA)
+    [asked] = await cb.say(
+        f'practice propose @{ZELDA.user_id} --title "Permit desk" --what "A shared permit '
+        'desk with the county halved waiting times."',
+        BOB,
+        zelda=ZELDA,
+    )
     assert not asked.is_error, asked.text
     # A convening she will attend, and an introduction round she is in.
     cid = await schedule(cb)

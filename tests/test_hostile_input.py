@@ -41,22 +41,27 @@ async def test_a_huge_negative_number_is_refused_too(bot: Harness) -> None:
 
 
 @pytest.mark.parametrize("character", ["\x00", "\x1b", "\x7f", "\x85", "\ud800"])
-async def test_a_control_character_in_text_is_refused_naming_the_field(bot: Harness,
-                                                                       character: str) -> None:
+async def test_a_control_character_in_text_is_refused_naming_the_field(bot: Harness, character: str) -> None:
     line = f'practice share --title "Night{character}markets" --what "W" --attribution named'
     message = await bot.fails(line, "ana")
     assert message.startswith("--title contains a control character (U+") and "tabs are fine" in message
     assert await bot.count("practice") == 0 and await bot.count("member") == 0  # nothing is half written
-    reply = await bot.submit("practice share", {"title": "Night markets", "what": f"We{character}did it",
-                                                "attribution": "named"}, "ana")
+    reply = await bot.submit(
+        "practice share",
+        {"title": "Night markets", "what": f"We{character}did it", "attribution": "named"},
+        "ana",
+    )
     assert reply.is_error and reply.error_field == "what" and "went wrong" not in reply.text
     assert "not a member mention" not in await bot.fails(f"role grant console:ev{character}e coordinator")
     assert await bot.count("practice") == 0 and await bot.count("role_grant") == 0
 
 
 async def test_line_breaks_and_tabs_are_kept_and_windows_line_breaks_made_plain(bot: Harness) -> None:
-    reply = await bot.submit("practice share", {"title": "Night markets", "what": "First\r\nthen\tafter",
-                                                "attribution": "named"}, "ana")
+    reply = await bot.submit(
+        "practice share",
+        {"title": "Night markets", "what": "First\r\nthen\tafter", "attribution": "named"},
+        "ana",
+    )
     assert not reply.is_error, reply.text
     assert "First\nthen\tafter" in (await bot.ok("practice show P1")).text
 
@@ -74,8 +79,10 @@ async def test_a_thread_message_is_kept_without_its_control_characters(settings:
     app.add_messenger(messenger)
     fb = ClockedHarness(app, clock, messenger)
     try:
-        await fb.ok('forum set --rule "first Tuesday of every month, 12:00 to 13:00, America/New_York" '
-                    "--channel forum")
+        await fb.ok(
+            'forum set --rule "first Tuesday of every month, 12:00 to 13:00, America/New_York" '
+            "--channel forum"
+        )
         await fb.run_until(datetime(2026, 3, 3, 17, 0, tzinfo=UTC))
         [thread] = [s for s in messenger.sent if s.kind == "thread"]
         place = Place("console", "forum", thread.thread_id)

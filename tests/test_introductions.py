@@ -28,6 +28,7 @@ def _members(*zones: str) -> list[Candidate]:
 
 # ---- the pure rule ---------------------------------------------------------------------------------------
 
+
 def test_even_count_pairs_everyone_deterministically() -> None:
     members = _members(LONDON, PARIS, BERLIN, LONDON)
     groups = pair_members(members, [], AT, seed=7)
@@ -79,11 +80,14 @@ def test_a_member_without_a_partner_is_left_out_not_forced() -> None:
 
 # ---- end to end ------------------------------------------------------------------------------------------
 
-class IntroBot(ClockedHarness):
 
+class IntroBot(ClockedHarness):
     def dms(self, to: str, containing: str = "") -> list:  # type: ignore[type-arg]
-        return [s.reply for s in self.messenger.sent if s.kind == "dm" and s.target == to
-                and containing in s.reply.text]
+        return [
+            s.reply
+            for s in self.messenger.sent
+            if s.kind == "dm" and s.target == to and containing in s.reply.text
+        ]
 
 
 @pytest.fixture
@@ -195,11 +199,15 @@ async def test_bad_input_changes_nothing(ib: IntroBot) -> None:
     assert "Join first: network join city-managers" in await ib.fails("intro join city-managers", "ana")
     assert "already in the introductions" in await ib.fails("intro join digital-leaders", "ana")
     assert "in the past" in await ib.fails('intro round digital-leaders --on "2027-02-01 09:00"', "cora")
-    assert "Only the coordinators" in await ib.fails('intro round digital-leaders --on "2027-03-14 09:00"', "ana")
+    assert "Only the coordinators" in await ib.fails(
+        'intro round digital-leaders --on "2027-03-14 09:00"', "ana"
+    )
     assert "no introduction round 99" in await ib.fails("intro skip 99", "ana")
     assert "not in introduction 5" in await ib.fails("intro met 5 yes", "ana")
     assert "nothing to leave" in await ib.fails("intro leave city-managers", "ana")
-    assert [await ib.count(t) for t in ("intro_opt_in", "intro_round", "planned_post", "intro_skip")] == counts
+    assert [
+        await ib.count(t) for t in ("intro_opt_in", "intro_round", "planned_post", "intro_skip")
+    ] == counts
 
 
 async def test_me_data_and_forget_cover_introductions(ib: IntroBot) -> None:

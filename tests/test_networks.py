@@ -58,11 +58,15 @@ async def test_approval_flow_tells_coordinators_then_the_member(bot: Harness) ->
     await bot.app.scheduler.tick()
     [dm] = [s for s in messenger.sent if s.kind == "dm"]
     assert dm.target == "cora" and "Ana asks to join Digital Leaders" in dm.reply.text
-    assert [c.command for c in dm.reply.choices] == ["network approve digital-leaders console:ana",
-                                                     "network decline digital-leaders console:ana"]
+    assert [c.command for c in dm.reply.choices] == [
+        "network approve digital-leaders console:ana",
+        "network decline digital-leaders console:ana",
+    ]
     requests = await bot.ok("network requests digital-leaders", "cora")
     assert [i.title for i in requests.items] == ["Ana"]
-    assert "Only the coordinators of Digital Leaders" in await bot.fails("network requests digital-leaders", "bob")
+    assert "Only the coordinators of Digital Leaders" in await bot.fails(
+        "network requests digital-leaders", "bob"
+    )
     # Cora presses the button: the member is named by id; her display name is kept.
     approved = await bot.ok(dm.reply.choices[0].command, "cora")
     assert "Ana is now a member of Digital Leaders" in approved.text
@@ -120,7 +124,8 @@ async def test_network_coordinator_may_approve_but_not_create(bot: Harness) -> N
     await bot.ok("network coordinator add digital-leaders @cora")
     assert "Only coordinators can use network create" in await bot.fails('network create "Other"', "cora")
     assert "Only coordinators can use network coordinator add" in await bot.fails(
-        "network coordinator add digital-leaders @bob", "cora")
+        "network coordinator add digital-leaders @bob", "cora"
+    )
     await bot.ok("network join digital-leaders", "ana")
     await bot.ok("network approve digital-leaders @ana", "cora")
     await bot.ok("network coordinator remove digital-leaders @cora")
@@ -141,8 +146,11 @@ async def test_community_coordinator_creates_and_archives(bot: Harness) -> None:
 
 async def test_bad_input_is_explained_and_changes_nothing(bot: Harness) -> None:
     await bot.ok('network create "Digital Leaders"')
-    networks, members, audit = (await bot.count("network"), await bot.count("network_member"),
-                                await bot.count("audit_log"))
+    networks, members, audit = (
+        await bot.count("network"),
+        await bot.count("network_member"),
+        await bot.count("audit_log"),
+    )
     unknown = await bot.fails("network join digital-leader", "ana")
     assert "There is no network 'digital-leader'" in unknown and "Did you mean: digital-leaders?" in unknown
     long = await bot.fails('network create "Long" --description "' + "x" * 10_000 + '"')
@@ -151,7 +159,10 @@ async def test_bad_input_is_explained_and_changes_nothing(bot: Harness) -> None:
     assert "has no letters or digits" in await bot.fails('network create "!!!"')
     assert "not allowed" in await bot.fails('network create "Z" --policy secret')
     assert (await bot.count("network"), await bot.count("network_member"), await bot.count("audit_log")) == (
-        networks, members, audit)
+        networks,
+        members,
+        audit,
+    )
 
 
 async def test_me_data_and_forget_cover_networks(bot: Harness) -> None:
@@ -163,9 +174,13 @@ async def test_me_data_and_forget_cover_networks(bot: Harness) -> None:
     await bot.ok("network join digital-leaders", "ana")
     await bot.ok("network coordinator add data-evidence @ana")
     data = json.loads((await bot.ok("me data", "ana")).attachments[0].content)
-    assert {(n["network"], n["state"]) for n in data["networks"]} == {("data-evidence", "member"),
-                                                                       ("digital-leaders", "requested")}
-    assert {"scope": "network:1", "role": 1} in [{k: r[k] for k in ("scope", "role")} for r in data["core"]["roles"]]
+    assert {(n["network"], n["state"]) for n in data["networks"]} == {
+        ("data-evidence", "member"),
+        ("digital-leaders", "requested"),
+    }
+    assert {"scope": "network:1", "role": 1} in [
+        {k: r[k] for k in ("scope", "role")} for r in data["core"]["roles"]
+    ]
     await bot.ok("me forget --confirm", "ana")
     assert await bot.count("network_member") == 0
     assert await bot.count("role_grant") == 0

@@ -57,7 +57,9 @@ async def _audited(bot: ClockedHarness) -> list[str]:
 
 async def test_every_network_coordinator_command_is_covered_here(bot: ClockedHarness) -> None:
     scoped = {c.path for c in bot.app.registry if c.scope is not None}
-    covered = {c.path for line in AS_COORDINATOR + AFTER_START if (c := bot.app.registry.lookup(line.split())[0])}
+    covered = {
+        c.path for line in AS_COORDINATOR + AFTER_START if (c := bot.app.registry.lookup(line.split())[0])
+    }
     assert scoped == covered
 
 
@@ -75,7 +77,14 @@ async def test_help_lists_them_only_to_people_who_coordinate_a_network(bot: Cloc
 async def test_others_are_refused_and_nothing_changes(bot: ClockedHarness) -> None:
     for line in AS_COORDINATOR[:10]:  # a convening, a confirmed poll (convening 2), a series exist
         await bot.ok(line, "cora")
-    tables = ("convening", "date_poll", "convening_series", "intro_round", "network_member", "convening_attendance")
+    tables = (
+        "convening",
+        "date_poll",
+        "convening_series",
+        "intro_round",
+        "network_member",
+        "convening_attendance",
+    )
     before = {t: await bot.count(t) for t in tables}
     for line in AS_COORDINATOR + AFTER_START:
         assert REFUSED in await bot.fails(line, "ana"), line  # a member of the network, not a coordinator

@@ -70,12 +70,21 @@ async def test_home_gathers_each_section_for_the_member(bot: Harness) -> None:
     await bot.ok("network join chiefs-of-staff", "ana")
     await bot.ok('convening schedule chiefs-of-staff --title "Spring convening" --start "2027-04-14 10:00"')
     sections = await bot.app.home(member("ana"), Place("console", "dm", None, True))
-    assert [h for h, _ in sections] == ["Next open forum", "Your upcoming convenings", "Your networks",
-                                        "Recent practices", "Suggested resources", "Your settings"]
+    assert [h for h, _ in sections] == [
+        "Next open forum",
+        "Your upcoming convenings",
+        "Your networks",
+        "Recent practices",
+        "Suggested resources",
+        "Your settings",
+    ]
     convenings = dict(sections)["Your upcoming convenings"]
     assert convenings.items[0].title == "Spring convening"
     assert [c.command for c in convenings.items[0].choices] == [
-        "convening rsvp 1 going", "convening rsvp 1 maybe", "convening rsvp 1 no"]
+        "convening rsvp 1 going",
+        "convening rsvp 1 maybe",
+        "convening rsvp 1 no",
+    ]
     assert "no schedule yet" in dict(sections)["Next open forum"].text
     settings = dict(sections)["Your settings"]
     assert [c.command for c in settings.choices] == ["me reminders off"]
@@ -87,8 +96,9 @@ async def test_a_platform_role_hint_raises_but_never_lowers_what_the_core_grants
     cy = Member("discord", "42", "Cy")
 
     async def run(text: str, hint: Role | None) -> str:
-        [reply] = await bot.app.dispatch(Incoming(member=cy, place=Place("discord", "c"), text=text,
-                                                  platform_role=hint))
+        [reply] = await bot.app.dispatch(
+            Incoming(member=cy, place=Place("discord", "c"), text=text, platform_role=hint)
+        )
         return reply.text
 
     assert "only coordinators" in (await run('network create "Planners"', None)).lower()
@@ -98,12 +108,14 @@ async def test_a_platform_role_hint_raises_but_never_lowers_what_the_core_grants
 
 
 async def test_a_role_that_follows_the_platform_is_granted_and_ended_with_it_but_manual_grants_stay(
-        bot: Harness) -> None:
+    bot: Harness,
+) -> None:
     dee, eve = Member("discord", "7", "Dee"), Member("discord", "8", "Eve")
 
     async def say(who: Member, text: str, hint: Role | None) -> str:
-        [reply] = await bot.app.dispatch(Incoming(member=who, place=Place("discord", "c"), text=text,
-                                                  platform_role=hint))
+        [reply] = await bot.app.dispatch(
+            Incoming(member=who, place=Place("discord", "c"), text=text, platform_role=hint)
+        )
         return reply.text
 
     await say(dee, "help", Role.COORDINATOR)  # Dee holds the Discord coordinator role
@@ -119,24 +131,48 @@ async def test_a_role_that_follows_the_platform_is_granted_and_ended_with_it_but
 
 async def test_from_message_opens_your_practice_form_or_a_proposal_to_the_author(bot: Harness) -> None:
     words = "We hold weekly budget office hours. Attendance doubled."
-    own = await bot.app.dispatch(Incoming(member=member("ana"), place=bot.place, command="practice from-message",
-                                          values={"author": "@ana", "text": words, "link": "https://x.org/m/1"},
-                                          mentions={"@ana": member("ana")}))
+    own = await bot.app.dispatch(
+        Incoming(
+            member=member("ana"),
+            place=bot.place,
+            command="practice from-message",
+            values={"author": "@ana", "text": words, "link": "https://x.org/m/1"},
+            mentions={"@ana": member("ana")},
+        )
+    )
     form = own[0].form
     assert form is not None and form.command == "practice share"
     assert form.prefilled["title"] == "We hold weekly budget office hours" and form.prefilled["what"] == words
     assert form.prefilled["links"] == ["https://x.org/m/1"]
-    other = await bot.app.dispatch(Incoming(member=member("ana"), place=bot.place, command="practice from-message",
-                                            values={"author": "@bob", "text": words}, mentions={"@bob": member("bob")}))
+    other = await bot.app.dispatch(
+        Incoming(
+            member=member("ana"),
+            place=bot.place,
+            command="practice from-message",
+            values={"author": "@bob", "text": words},
+            mentions={"@bob": member("bob")},
+        )
+    )
     form = other[0].form
     assert form is not None and form.command == "practice propose" and "Bob" in other[0].text
     assert form.fixed == {"author": "console:bob"} and "author" not in {f.name for f in form.fields}
     values = {**form.prefilled, **form.fixed}
     reply = await bot.submit(form.command, values, "ana")
     assert "Asked Bob whether" in reply.text and await bot.count("practice") == 0
-    assert "no text to save" in (await bot.app.dispatch(Incoming(
-        member=member("ana"), place=bot.place, command="practice from-message",
-        values={"author": "@bob", "text": "  "}, mentions={"@bob": member("bob")})))[0].text
+    assert (
+        "no text to save"
+        in (
+            await bot.app.dispatch(
+                Incoming(
+                    member=member("ana"),
+                    place=bot.place,
+                    command="practice from-message",
+                    values={"author": "@bob", "text": "  "},
+                    mentions={"@bob": member("bob")},
+                )
+            )
+        )[0].text
+    )
 
 
 async def test_claims_are_forgotten_once_no_platform_would_retry_them(bot: Harness) -> None:

@@ -12,15 +12,30 @@ from bot.messages import Member
 from bot.permissions import Role
 from tests.harness import Harness
 
-SHARE = ('practice share --title "{title}" --what "{what}" --attribution {attr} --level {level} '
-         "--tags {tags} --frameworks {frameworks}")
+SHARE = (
+    'practice share --title "{title}" --what "{what}" --attribution {attr} --level {level} '
+    "--tags {tags} --frameworks {frameworks}"
+)
 
 
-async def share(bot: Harness, who: str = "ana", *, title: str, what: str = "We tried it.", attr: str = "named",
-                level: str = "local", tags: str = "general", frameworks: str = "systems-thinking",
-                extra: str = "") -> str:
-    reply = await bot.ok(SHARE.format(title=title, what=what, attr=attr, level=level, tags=tags,
-                                      frameworks=frameworks) + " " + extra, who)
+async def share(
+    bot: Harness,
+    who: str = "ana",
+    *,
+    title: str,
+    what: str = "We tried it.",
+    attr: str = "named",
+    level: str = "local",
+    tags: str = "general",
+    frameworks: str = "systems-thinking",
+    extra: str = "",
+) -> str:
+    reply = await bot.ok(
+        SHARE.format(title=title, what=what, attr=attr, level=level, tags=tags, frameworks=frameworks)
+        + " "
+        + extra,
+        who,
+    )
     assert reply.items, reply.text
     return reply.items[0].ref or ""
 
@@ -30,15 +45,18 @@ def titles(reply) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 async def test_share_then_find_with_another_word_form(bot: Harness) -> None:
-    ref = await share(bot, title="County partnership for shared analysts",
-                      what="We pooled budget analysts with the county.")
+    ref = await share(
+        bot, title="County partnership for shared analysts", what="We pooled budget analysts with the county."
+    )
     assert ref == "P1"
     found = await bot.ok("practice search partnerships", "bob")
     assert titles(found) == ["County partnership for shared analysts"]
     assert "**partnership**" in found.items[0].body  # the matched word is highlighted
 
 
-async def test_search_ranks_title_matches_first_and_supports_phrases_prefix_and_exclusion(bot: Harness) -> None:
+async def test_search_ranks_title_matches_first_and_supports_phrases_prefix_and_exclusion(
+    bot: Harness,
+) -> None:
     await share(bot, title="Budget town halls", what="Residents joined online hearings about the budget.")
     await share(bot, title="Snow plow routes", what="Open data on routes; the budget office helped a little.")
     await share(bot, title="Public private housing fund", what="A fund with banks for housing.")
@@ -49,13 +67,23 @@ async def test_search_ranks_title_matches_first_and_supports_phrases_prefix_and_
     assert titles(await bot.ok("practice search hous*")) == ["Public private housing fund"]
     assert titles(await bot.ok("practice search budget -snow")) == ["Budget town halls"]
     assert set(titles(await bot.ok("practice search snow OR housing"))) == {
-        "Snow plow routes", "Public private housing fund"}
+        "Snow plow routes",
+        "Public private housing fund",
+    }
 
 
 async def test_filters_narrow_results_and_bad_filter_values_are_explained(bot: Harness) -> None:
-    await share(bot, title="Transit equity plan", level="regional", tags="transit,equity",
-                frameworks="results-based-accountability", extra="--sectors public,nonprofit --policy-area transportation")
-    await share(bot, title="Transit fare pilot", level="local", tags="transit", frameworks="adaptive-leadership")
+    await share(
+        bot,
+        title="Transit equity plan",
+        level="regional",
+        tags="transit,equity",
+        frameworks="results-based-accountability",
+        extra="--sectors public,nonprofit --policy-area transportation",
+    )
+    await share(
+        bot, title="Transit fare pilot", level="local", tags="transit", frameworks="adaptive-leadership"
+    )
     assert titles(await bot.ok("practice search transit --level regional")) == ["Transit equity plan"]
     assert titles(await bot.ok("practice search transit --tag Equity")) == ["Transit equity plan"]
     assert titles(await bot.ok("practice search --framework adaptive-leadership")) == ["Transit fare pilot"]
@@ -80,9 +108,17 @@ async def test_the_share_command_without_options_opens_a_form_and_the_form_saves
     assert reply.form is not None and reply.form.command == "practice share"
     names = [f.name for f in reply.form.fields]
     assert names[:3] == ["title", "what", "attribution"]
-    saved = await bot.submit("practice share", {"title": "Onboarding buddies", "what": "Pair new hires.",
-                                                "attribution": "role", "role_description": "a city manager",
-                                                "frameworks": ["leadership-transitions"]}, "ana")
+    saved = await bot.submit(
+        "practice share",
+        {
+            "title": "Onboarding buddies",
+            "what": "Pair new hires.",
+            "attribution": "role",
+            "role_description": "a city manager",
+            "frameworks": ["leadership-transitions"],
+        },
+        "ana",
+    )
     assert not saved.is_error, saved.text
     assert "Credited as: a city manager" in saved.text
 
@@ -95,23 +131,31 @@ async def test_bad_input_writes_nothing(bot: Harness) -> None:
     assert "100,052 characters long; the limit is 20,000" in message
     assert "--attribution" in await bot.fails('practice share --title "t" --what "w"', "ana")
     assert "--role-description is needed" in await bot.fails(
-        'practice share --title "t" --what "w" --attribution role', "ana")
+        'practice share --title "t" --what "w" --attribution role', "ana"
+    )
     assert "not a web address" in await bot.fails(
-        'practice share --title "t" --what "w" --attribution named --links ftp:/x', "ana")
+        'practice share --title "t" --what "w" --attribution named --links ftp:/x', "ana"
+    )
     assert "--level" in await bot.fails(
-        'practice share --title "t" --what "w" --attribution named --level planet', "ana")
+        'practice share --title "t" --what "w" --attribution named --level planet', "ana"
+    )
     assert await bot.count("practice") == 0
     assert await bot.count("practice_label") == 0
 
 
 async def test_anonymous_practice_never_shows_its_author_anywhere(bot: Harness) -> None:
     anon = Member("console", "zed", "Zed Secretperson")
-    reply = await bot.ok('practice share --title "Quiet layoffs review" --what "We reviewed layoffs with the '
-                         'union first." --attribution anonymous --tags workforce', anon)
+    reply = await bot.ok(
+        'practice share --title "Quiet layoffs review" --what "We reviewed layoffs with the '
+        'union first." --attribution anonymous --tags workforce',
+        anon,
+    )
     assert "Secretperson" not in reply.plain_text()
-    outputs = [(await bot.ok("practice search layoffs")).plain_text(),
-               (await bot.ok("practice show P1")).plain_text(),
-               (await bot.ok("practice search --tag workforce")).plain_text()]
+    outputs = [
+        (await bot.ok("practice search layoffs")).plain_text(),
+        (await bot.ok("practice show P1")).plain_text(),
+        (await bot.ok("practice search --tag workforce")).plain_text(),
+    ]
     for fmt in ("csv", "json", "markdown"):
         exported = await bot.ok(f"practice export --format {fmt}")
         outputs.append(exported.attachments[0].content.decode())
@@ -122,7 +166,9 @@ async def test_anonymous_practice_never_shows_its_author_anywhere(bot: Harness) 
 
 
 async def test_role_only_attribution_and_named_source_link(bot: Harness) -> None:
-    await share(bot, "ana", title="Budget dashboard", attr="role", extra='--role-description "a budget director"')
+    await share(
+        bot, "ana", title="Budget dashboard", attr="role", extra='--role-description "a budget director"'
+    )
     shown = await bot.ok("practice show P1")
     assert ("Shared by", "a budget director") in shown.fields
     assert "Ana" not in shown.plain_text()
@@ -168,10 +214,15 @@ async def test_only_the_author_makes_credit_more_revealing(bot: Harness) -> None
     await share(bot, "ana", title="Quiet budget review", attr="anonymous")
     await bot.grant("cora", Role.COORDINATOR)
     named = await bot.fails("practice edit P1 --attribution named", "cora")
-    assert named.startswith("Only the author of P1 can make its credit more revealing (it is anonymous; you "
-                            "asked for named)") and "Nothing was changed" in named
-    role = await bot.fails('practice edit P1 --attribution role --role-description "a budget director" '
-                           '--title "Renamed"', "cora")
+    assert (
+        named.startswith(
+            "Only the author of P1 can make its credit more revealing (it is anonymous; you asked for named)"
+        )
+        and "Nothing was changed" in named
+    )
+    role = await bot.fails(
+        'practice edit P1 --attribution role --role-description "a budget director" --title "Renamed"', "cora"
+    )
     assert "(it is anonymous; you asked for role only)" in role
     shown, text = await credit(bot)
     assert shown == "anonymous (Chatham House Rule)" and "Ana" not in text and "Renamed" not in text
@@ -180,11 +231,13 @@ async def test_only_the_author_makes_credit_more_revealing(bot: Harness) -> None
     # the author may open it up, one step or all the way
     await bot.ok('practice edit P1 --attribution role --role-description "a budget director"', "ana")
     assert (await credit(bot))[0] == "a budget director"
-    reworded = await bot.fails('practice edit P1 --role-description "the budget director of Springfield"',
-                               "cora")
+    reworded = await bot.fails(
+        'practice edit P1 --role-description "the budget director of Springfield"', "cora"
+    )
     assert "Only the author of P1 can change how they are described" in reworded
-    assert "(it is role only; you asked for named)" in await bot.fails("practice edit P1 --attribution named",
-                                                                       "cora")
+    assert "(it is role only; you asked for named)" in await bot.fails(
+        "practice edit P1 --attribution named", "cora"
+    )
     await bot.ok("practice edit P1 --attribution named", "ana")
     assert (await credit(bot))[0] == "Ana"
 
@@ -215,9 +268,16 @@ async def test_retire_hides_from_search_and_restore_brings_it_back(bot: Harness)
 
 
 async def test_export_formats_carry_the_practice(bot: Harness) -> None:
-    await share(bot, "ana", title="Street tree census", what="Volunteers mapped 9,000 trees.",
-                extra='--how-much "9,000 trees" --better-off "Canopy plan funded"')
-    rows = list(csv.DictReader(io.StringIO((await bot.ok("practice export")).attachments[0].content.decode())))
+    await share(
+        bot,
+        "ana",
+        title="Street tree census",
+        what="Volunteers mapped 9,000 trees.",
+        extra='--how-much "9,000 trees" --better-off "Canopy plan funded"',
+    )
+    rows = list(
+        csv.DictReader(io.StringIO((await bot.ok("practice export")).attachments[0].content.decode()))
+    )
     assert rows[0]["title"] == "Street tree census" and rows[0]["shared_by"] == "Ana"
     assert rows[0]["how_much"] == "9,000 trees"
     data = json.loads((await bot.ok("practice export --format json")).attachments[0].content)
@@ -226,15 +286,18 @@ async def test_export_formats_carry_the_practice(bot: Harness) -> None:
     assert md.filename.endswith(".md") and b"## Street tree census (P1)" in md.content
 
 
-@pytest.mark.parametrize("query,expected", [
-    ("partnerships", {"Regional partnership compact"}),
-    ("partnering", {"Regional partnership compact"}),
-    ('"customer service"', {"Customer service desk redesign"}),
-    ("servic*", {"Customer service desk redesign"}),
-    ("desk OR compact", {"Customer service desk redesign", "Regional partnership compact"}),
-    ("redesign -customer", set()),
-    ("budgets", {"Budget forecasting with the state"}),
-])
+@pytest.mark.parametrize(
+    "query,expected",
+    [
+        ("partnerships", {"Regional partnership compact"}),
+        ("partnering", {"Regional partnership compact"}),
+        ('"customer service"', {"Customer service desk redesign"}),
+        ("servic*", {"Customer service desk redesign"}),
+        ("desk OR compact", {"Customer service desk redesign", "Regional partnership compact"}),
+        ("redesign -customer", set()),
+        ("budgets", {"Budget forecasting with the state"}),
+    ],
+)
 async def test_same_cases_agree_on_both_engines(bot: Harness, query: str, expected: set[str]) -> None:
     await share(bot, title="Regional partnership compact", what="Three towns partnered on water.")
     await share(bot, title="Customer service desk redesign", what="One desk, one queue.")

@@ -23,7 +23,11 @@ async def test_set_and_clear_work_details(bot: Harness) -> None:
     await bot.ok("me timezone America/Chicago", "ana")
     fields = dict((await bot.ok("me show", "ana")).fields)
     assert (fields["Organisation"], fields["Role"], fields["Jurisdiction"], fields["Time zone"]) == (
-        "City of Dayton", "Chief of Staff", "Ohio", "America/Chicago")
+        "City of Dayton",
+        "Chief of Staff",
+        "Ohio",
+        "America/Chicago",
+    )
     assert "role cleared" in (await bot.ok('me set --role ""', "ana")).text
     assert dict((await bot.ok("me show", "ana")).fields)["Role"] == "—"
     assert "Say what to set" in await bot.fails("me set", "ana")
@@ -44,10 +48,12 @@ async def test_reminders_quiet_hours_and_lists(bot: Harness) -> None:
 
 async def test_bad_quiet_hours_name_the_problem_and_change_nothing(bot: Harness) -> None:
     await bot.ok("me quiet-hours 22:00-06:00", "ana")
-    for bad, problem in (("9pm-7am", "the start '9pm' is not a time like 21:00"),
-                         ("21:00", "is not a range"),
-                         ("21:00-25:00", "the end '25:00' is not a time"),
-                         ("07:00-07:00", "the same time")):
+    for bad, problem in (
+        ("9pm-7am", "the start '9pm' is not a time like 21:00"),
+        ("21:00", "is not a range"),
+        ("21:00-25:00", "the end '25:00' is not a time"),
+        ("07:00-07:00", "the same time"),
+    ):
         message = await bot.fails(f"me quiet-hours {bad}", "ana")
         assert problem in message and "HOURS" in message and "Example: me quiet-hours 21:00-07:00" in message
     assert "not allowed" in await bot.fails("me reminders maybe", "ana")
@@ -62,7 +68,11 @@ async def test_me_data_has_the_profile_and_forget_removes_it(bot: Harness) -> No
     await bot.ok("me lists hide", "ana")
     profile = json.loads((await bot.ok("me data", "ana")).attachments[0].content)["core"]["profile"]
     assert profile["organisation"] == "City of Dayton" and profile["jurisdiction"] == "Ohio"
-    assert (profile["quiet_start"], profile["quiet_end"], profile["show_in_lists"]) == ("21:00", "07:00", False)
+    assert (profile["quiet_start"], profile["quiet_end"], profile["show_in_lists"]) == (
+        "21:00",
+        "07:00",
+        False,
+    )
     assert profile["dm_reminders"] is True and profile["role_title"] is None
     await bot.ok("me forget --confirm", "ana")
     assert await bot.count("member_profile") == 0

@@ -19,9 +19,11 @@ from bot.store.db import Store, make_engine
 from content.resources.catalog import AREAS, CATALOG_DIR, CatalogError, load_catalog
 from tests.harness import Harness
 
-ADD = ('resource add --title "Thinking in Public Budgets" --kind guide --areas systems-thinking '
-       '--summary "A short guide to seeing a budget as a system of feedback loops." --level introductory '
-       '--time "1 hour" --cost free --publisher "Example Institute" --url https://www.example.org/budgets')
+ADD = (
+    'resource add --title "Thinking in Public Budgets" --kind guide --areas systems-thinking '
+    '--summary "A short guide to seeing a budget as a system of feedback loops." --level introductory '
+    '--time "1 hour" --cost free --publisher "Example Institute" --url https://www.example.org/budgets'
+)
 
 
 def _catalog_copy(tmp_path: Path) -> Path:
@@ -43,6 +45,7 @@ async def _rows(bot: Harness, sql: str) -> list[Any]:
 
 
 # ---- the catalog at start --------------------------------------------------------------------------
+
 
 async def test_a_fresh_install_has_the_whole_catalog(bot: Harness) -> None:
     entries = load_catalog()
@@ -72,21 +75,30 @@ async def test_search_ranks_title_matches_first_and_ids_and_slugs_both_work(bot:
     assert not {i.ref for i in page2.items} & {i.ref for i in more.items}
 
 
-@pytest.mark.parametrize("area,breakage,field", [
-    ("systems-thinking", lambda d: d["resources"][0].pop("title"), "title"),
-    ("adaptive-leadership", lambda d: d["resources"][1].update(areas=["adaptive-leadership", "astrology"]),
-     "areas"),
-    ("cross-sector-collaboration", lambda d: d["resources"][2].update(url="htps//not a url"), "url"),
-])
+@pytest.mark.parametrize(
+    "area,breakage,field",
+    [
+        ("systems-thinking", lambda d: d["resources"][0].pop("title"), "title"),
+        (
+            "adaptive-leadership",
+            lambda d: d["resources"][1].update(areas=["adaptive-leadership", "astrology"]),
+            "areas",
+        ),
+        ("cross-sector-collaboration", lambda d: d["resources"][2].update(url="htps//not a url"), "url"),
+    ],
+)
 async def test_a_bad_catalog_stops_the_start_and_leaves_the_store_as_it_was(
-        settings: Settings, tmp_path: Path, area: str, breakage: Any, field: str) -> None:
+    settings: Settings, tmp_path: Path, area: str, breakage: Any, field: str
+) -> None:
     catalog = _catalog_copy(tmp_path)
     app = build_app(settings, catalog_dir=catalog)
-    before = await app.store.run(lambda s: s.execute(text("SELECT slug, title, status FROM resource ORDER BY slug"))
-                                 .all())
+    before = await app.store.run(
+        lambda s: s.execute(text("SELECT slug, title, status FROM resource ORDER BY slug")).all()
+    )
     app.close()
-    slug = yaml.safe_load((catalog / f"{area}.yaml").read_text())["resources"][{"title": 0, "areas": 1,
-                                                                                  "url": 2}[field]]["id"]
+    slug = yaml.safe_load((catalog / f"{area}.yaml").read_text())["resources"][
+        {"title": 0, "areas": 1, "url": 2}[field]
+    ]["id"]
     _edit(catalog, "systems-thinking", lambda d: d["resources"][3].update(title="A changed title"))
     _edit(catalog, area, breakage)
     with pytest.raises(CatalogError) as info:
@@ -96,13 +108,15 @@ async def test_a_bad_catalog_stops_the_start_and_leaves_the_store_as_it_was(
     store = Store(make_engine(settings.resolved_database_url))  # look without loading any catalog
     try:
         assert before == await store.run(
-            lambda s: s.execute(text("SELECT slug, title, status FROM resource ORDER BY slug")).all())
+            lambda s: s.execute(text("SELECT slug, title, status FROM resource ORDER BY slug")).all()
+        )
     finally:
         store.close()
 
 
-def test_the_command_line_reports_a_bad_catalog_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_command_line_reports_a_bad_catalog_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from bot import cli
     from content.resources import catalog_sync
 
@@ -123,13 +137,14 @@ def test_the_command_line_reports_a_bad_catalog_in_one_line(tmp_path: Path, monk
 
 
 async def test_a_restart_applies_catalog_edits_keeps_chat_additions_and_retires_removed_entries(
-        settings: Settings, tmp_path: Path) -> None:
+    settings: Settings, tmp_path: Path
+) -> None:
     catalog = _catalog_copy(tmp_path)
     app = build_app(settings, catalog_dir=catalog)
     bot = Harness(app)
     added = await bot.ok(ADD)
     new_ref = added.items[0].ref
-    await bot.ok("resource edit heifetz-leadership-without-easy-answers --time \"a long weekend\"")
+    await bot.ok('resource edit heifetz-leadership-without-easy-answers --time "a long weekend"')
     app.close()
     files = {p.stem: yaml.safe_load(p.read_text()) for p in catalog.glob("*.yaml")}
     edited = files["systems-thinking"]["resources"][0]["id"]
@@ -142,8 +157,9 @@ async def test_a_restart_applies_catalog_edits_keeps_chat_additions_and_retires_
         assert await bot.count("resource") == 80  # 79 from the files, 1 from chat: nothing duplicated
         shown = await bot.ok(f"resource show {edited}")
         assert "A Renamed Systems Primer" in shown.text
-        assert ("Time", "a long weekend") in (await bot.ok("resource show heifetz-leadership-without-easy-answers"
-                                                           )).fields  # an unchanged entry keeps its chat edit
+        assert ("Time", "a long weekend") in (
+            await bot.ok("resource show heifetz-leadership-without-easy-answers")
+        ).fields  # an unchanged entry keeps its chat edit
         gone = await bot.ok(f"resource show {removed}")
         assert removed == "boyatzis-mckee-resonant-leadership" and ("Status", "retired") in gone.fields
         assert (await bot.one("resource search resonant")).items == ()
@@ -160,8 +176,11 @@ async def test_a_restart_applies_catalog_edits_keeps_chat_additions_and_retires_
         assert "thinking-in-public-budgets" in reloaded and removed not in reloaded and len(reloaded) == 79
     finally:
         app.close()
-    _edit(catalog, "sustainable-leadership", lambda d: d["resources"].insert(0, files["sustainable-leadership"]
-                                                                             ["resources"][0]))
+    _edit(
+        catalog,
+        "sustainable-leadership",
+        lambda d: d["resources"].insert(0, files["sustainable-leadership"]["resources"][0]),
+    )
     app = build_app(settings, catalog_dir=catalog)
     try:
         assert ("Status", "retired") not in (await Harness(app).ok(f"resource show {removed}")).fields
@@ -171,11 +190,16 @@ async def test_a_restart_applies_catalog_edits_keeps_chat_additions_and_retires_
 
 # ---- one search ------------------------------------------------------------------------------------
 
+
 async def test_search_returns_practices_and_resources_marked_and_ranked(bot: Harness) -> None:
-    await bot.ok('practice share --title "Budget town halls on Zoom" --what "We moved budget hearings online." '
-                 "--attribution named")
-    await bot.ok('practice share --title "Night markets" --what "Vendors, music and a small budget line." '
-                 "--attribution named")
+    await bot.ok(
+        'practice share --title "Budget town halls on Zoom" --what "We moved budget hearings online." '
+        "--attribution named"
+    )
+    await bot.ok(
+        'practice share --title "Night markets" --what "Vendors, music and a small budget line." '
+        "--attribution named"
+    )
     reply = await bot.ok("search budget")
     kinds = [dict(i.fields)["Type"] for i in reply.items]
     assert {"Practice", "Resource"} <= set(kinds)
@@ -185,22 +209,29 @@ async def test_search_returns_practices_and_resources_marked_and_ranked(bot: Har
     assert reply.items[0].title == "Practice: Budget town halls on Zoom"  # each kind's best leads
     assert {i.ref[0] for i in reply.items} == {"P", "L"}
     narrowed = await bot.ok("search budget --area systems-thinking")
-    assert narrowed.items and all("Systems Thinking" in dict(i.fields).get("Areas", "") for i in narrowed.items)
+    assert narrowed.items and all(
+        "Systems Thinking" in dict(i.fields).get("Areas", "") for i in narrowed.items
+    )
     assert "no words to look for" in await bot.fails("search ?!")
 
 
 # ---- curation in chat ------------------------------------------------------------------------------
 
+
 async def test_coordinators_add_edit_retire_and_restore(bot: Harness) -> None:
     form = await bot.ok("resource add")
-    assert form.form is not None and {"title", "areas", "summary", "url"} <= {f.name for f in form.form.fields}
+    assert form.form is not None and {"title", "areas", "summary", "url"} <= {
+        f.name for f in form.form.fields
+    }
     added = await bot.ok(ADD)
     ref = added.items[0].ref
     assert added.visibility.value == "public" and await bot.count("resource") == 80
     found = await bot.ok("resource search public budgets")
     assert found.items[0].ref == ref
-    await bot.ok(f'resource edit {ref} --title "Public Budgets as Systems" --areas systems-thinking,'
-                 "results-based-accountability")
+    await bot.ok(
+        f'resource edit {ref} --title "Public Budgets as Systems" --areas systems-thinking,'
+        "results-based-accountability"
+    )
     shown = await bot.ok(f"resource show {ref}")
     assert "Public Budgets as Systems" in shown.text
     assert ("Areas", "Systems Thinking, Results-Based Accountability") in shown.fields
@@ -225,8 +256,9 @@ async def test_bad_input_gets_a_clear_message_and_writes_nothing(bot: Harness) -
     nobody = ADD.replace('--publisher "Example Institute"', "")
     assert "--author: give an author or a publisher" in await bot.fails(nobody, "cy")
     assert "Missing --areas" in await bot.fails(ADD.replace("--areas systems-thinking", ""), "cy")
-    assert "'astrology' is not allowed" in await bot.fails(ADD.replace("--areas systems-thinking",
-                                                                        "--areas astrology"), "cy")
+    assert "'astrology' is not allowed" in await bot.fails(
+        ADD.replace("--areas systems-thinking", "--areas astrology"), "cy"
+    )
     assert "'astrology' is not allowed" in await bot.fails("resource search --area astrology")
     assert "Allowed: systems-thinking" in await bot.fails("me interests add astrology", "ana")
     assert "There is no resource L999" in await bot.fails("resource show L999")
@@ -234,11 +266,16 @@ async def test_bad_input_gets_a_clear_message_and_writes_nothing(bot: Harness) -
     assert "There is no resource no-such-slug" in await bot.fails("resource rate no-such-slug", "ana")
     assert "Only coordinators can use resource retire" in await bot.fails("resource retire L1", "ana")
     assert "Say what to change" in await bot.fails("resource edit L1", "cy")
-    assert before == (await bot.count("resource"), await bot.count("resource_area"), await bot.count("audit_log"))
+    assert before == (
+        await bot.count("resource"),
+        await bot.count("resource_area"),
+        await bot.count("audit_log"),
+    )
     assert await bot.count("resource_rating") == 0 and await bot.count("member_interest") == 0
 
 
 # ---- members: share, rate, interests, suggest --------------------------------------------------------
+
 
 async def test_share_posts_publicly_with_the_members_note(bot: Harness) -> None:
     reply = await bot.ok("resource share heifetz-practice-of-adaptive-leadership read chapter 2 first", "ana")
@@ -258,7 +295,9 @@ async def test_each_member_rates_a_resource_once_and_useful_sorts_by_it(bot: Har
     assert [i.ref for i in top.items[:2]] == ["L40", "L2"]
     assert ("Found useful by", "2 member(s)") in top.items[0].fields
     ranked = await bot.ok("resource search leadership --sort useful")
-    assert ranked.items[0].ref == "L40" or "leadership" not in (await bot.ok("resource show L40")).text.lower()
+    assert (
+        ranked.items[0].ref == "L40" or "leadership" not in (await bot.ok("resource show L40")).text.lower()
+    )
 
 
 async def test_suggestions_follow_interests_and_never_repeat_rated_or_sent(bot: Harness) -> None:
@@ -266,7 +305,10 @@ async def test_suggestions_follow_interests_and_never_repeat_rated_or_sent(bot: 
     await bot.ok("me interests add adaptive-leadership,systems-thinking", "ana")
     await bot.ok("me interests remove adaptive-leadership", "ana")
     assert (await bot.ok("me interests list", "ana")).text.startswith("You follow: Systems Thinking.")
-    systems = {r[0] for r in await _rows(bot, "SELECT resource_id FROM resource_area WHERE area = 'systems-thinking'")}
+    systems = {
+        r[0]
+        for r in await _rows(bot, "SELECT resource_id FROM resource_area WHERE area = 'systems-thinking'")
+    }
     await bot.ok(f"resource rate L{min(systems)}", "ana")
     seen: list[str] = []
     for _ in range(3):
@@ -296,6 +338,7 @@ async def test_suggestions_use_the_next_forums_topic(bot: Harness) -> None:
 
 # ---- privacy ---------------------------------------------------------------------------------------
 
+
 async def test_me_data_and_me_forget_cover_resources(bot: Harness) -> None:
     await bot.grant("ana", Role.COORDINATOR)
     await bot.ok(ADD, "ana")
@@ -310,4 +353,5 @@ async def test_me_data_and_me_forget_cover_resources(bot: Harness) -> None:
     for table in ("resource_rating", "member_interest", "resource_sent"):
         assert await bot.count(table) == 0, table
     assert await _rows(bot, "SELECT slug, added_by FROM resource WHERE id = 80") == [
-        ("thinking-in-public-budgets", None)]
+        ("thinking-in-public-budgets", None)
+    ]

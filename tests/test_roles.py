@@ -42,7 +42,11 @@ async def test_bad_role_and_missing_member_are_explained_and_change_nothing(bot:
 
 async def test_help_lists_only_what_the_caller_may_run(bot: Harness) -> None:
     member_help = (await bot.ok("help", "bob")).text
-    assert "practice search" in member_help and "role grant" not in member_help and "audit list" not in member_help
+    assert (
+        "practice search" in member_help
+        and "role grant" not in member_help
+        and "audit list" not in member_help
+    )
     admin_help = (await bot.ok("help")).text
     assert "role grant" in admin_help and "audit list" in admin_help
     detail = (await bot.ok("help practice search", "bob")).text

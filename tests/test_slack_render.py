@@ -53,11 +53,22 @@ def test_fallback_text_is_the_plain_text_with_times_rendered() -> None:
 
 def test_buttons_carry_commands_with_unique_action_ids_and_style_only_when_set() -> None:
     items = tuple(Item(f"P{n}", choices=(Choice("Open", f"practice show P{n}"),)) for n in range(3))
-    reply = Reply(text="Found", items=items, choices=(Choice("Delete", "practice delete P1", "danger"),
-                                                      Choice("More", "practice search --page 2")))
+    reply = Reply(
+        text="Found",
+        items=items,
+        choices=(
+            Choice("Delete", "practice delete P1", "danger"),
+            Choice("More", "practice search --page 2"),
+        ),
+    )
     buttons = _buttons(render_reply(reply))
     assert [b["value"] for b in buttons] == [
-        "practice show P0", "practice show P1", "practice show P2", "practice delete P1", "practice search --page 2"]
+        "practice show P0",
+        "practice show P1",
+        "practice show P2",
+        "practice delete P1",
+        "practice search --page 2",
+    ]
     assert len({b["action_id"] for b in buttons}) == len(buttons)
     assert all(b["action_id"].startswith("copbot:") for b in buttons)
     assert buttons[3]["style"] == "danger" and "style" not in buttons[0]
@@ -72,11 +83,14 @@ def test_many_choices_split_into_actions_blocks_of_at_most_25() -> None:
 
 
 def test_sixty_items_fit_in_fifty_blocks_with_and_n_more() -> None:
-    items = tuple(Item(f"Practice {n}", "body", choices=(Choice("Open", f"practice show P{n}"),))
-                  for n in range(60))
+    items = tuple(
+        Item(f"Practice {n}", "body", choices=(Choice("Open", f"practice show P{n}"),)) for n in range(60)
+    )
     out = render_reply(Reply(text="Results", items=items, footer="page 1"))
     assert len(out["blocks"]) <= 50
-    shown = sum(1 for b in out["blocks"] if b["type"] == "section" and b["text"]["text"].startswith("*Practice"))
+    shown = sum(
+        1 for b in out["blocks"] if b["type"] == "section" and b["text"]["text"].startswith("*Practice")
+    )
     more = [b for b in out["blocks"] if b["type"] == "context" and "more" in b["elements"][0]["text"]]
     assert more and more[0]["elements"][0]["text"] == f"…and {60 - shown} more"
     assert out["blocks"][-1]["elements"][0]["text"] == "page 1"
@@ -88,14 +102,18 @@ def test_bold_converted_and_user_text_escaped_but_date_tokens_kept() -> None:
     reply = Reply(text=f"**Saved** <script>alert(1)</script> & {time_mark(WHEN)}")
     section = render_reply(reply)["blocks"][0]["text"]["text"]
     assert section.startswith("*Saved* &lt;script&gt;alert(1)&lt;/script&gt; &amp; ")
-    assert f"<!date^{int(WHEN.timestamp())}^{{date_short_pretty}} {{time}}|Sun 14 Mar 2027, 15:00 UTC>" in section
+    assert (
+        f"<!date^{int(WHEN.timestamp())}^{{date_short_pretty}} {{time}}|Sun 14 Mar 2027, 15:00 UTC>"
+        in section
+    )
     assert "<script>" not in render_reply(reply)["text"]
 
 
 def test_time_tokens_use_format_in_zone_for_the_fallback() -> None:
     ts = int(WHEN.timestamp())
     assert time_tokens(f"at {time_mark(WHEN)}.", "America/Chicago") == (
-        f"at <!date^{ts}^{{date_short_pretty}} {{time}}|Sun 14 Mar 2027, 10:00 CDT>.")
+        f"at <!date^{ts}^{{date_short_pretty}} {{time}}|Sun 14 Mar 2027, 10:00 CDT>."
+    )
 
 
 def test_long_text_truncated_to_3000_without_breaking_tokens() -> None:
@@ -147,9 +165,17 @@ def test_modal_values_round_trip_is_accepted_by_the_core() -> None:
     registry = build_registry()
     cmd = registry.commands["practice share"]
     modal = form_to_modal(cmd.to_form())
-    state = _slack_state(modal, {"title": "Budget circles", "what": "We ran <b>circles</b>.",
-                                 "attribution": "anonymous", "sectors": ["public", "nonprofit"],
-                                 "frameworks": ["systems-thinking"], "tags": "budgeting,equity"})
+    state = _slack_state(
+        modal,
+        {
+            "title": "Budget circles",
+            "what": "We ran <b>circles</b>.",
+            "attribution": "anonymous",
+            "sectors": ["public", "nonprofit"],
+            "frameworks": ["systems-thinking"],
+            "tags": "budgeting,equity",
+        },
+    )
     values = modal_values(state)
     assert values["sectors"] == ["public", "nonprofit"] and values["region"] is None
     parsed = registry.bind_values(cmd, values, {})
@@ -197,14 +223,32 @@ def test_manifest_has_the_command_shortcuts_and_only_the_used_scopes() -> None:
     assert save["type"] == "message" and save["name"] == "Save as practice"
     assert share["type"] == "global" and share["name"] == "Share a practice"
     assert sorted(m["oauth_config"]["scopes"]["bot"]) == sorted(
-        ["commands", "chat:write", "im:write", "im:history", "app_mentions:read", "users:read", "channels:history",
-         "files:write"])
+        [
+            "commands",
+            "chat:write",
+            "im:write",
+            "im:history",
+            "app_mentions:read",
+            "users:read",
+            "channels:history",
+            "files:write",
+        ]
+    )
     # message.channels: replies in the forum thread are recorded; the scope is channels:history
     assert set(m["settings"]["event_subscriptions"]["bot_events"]) == {
-        "app_home_opened", "app_mention", "message.channels", "message.im"}
+        "app_home_opened",
+        "app_mention",
+        "message.channels",
+        "message.im",
+    }
     assert set(BOT_SCOPES) == set(m["oauth_config"]["scopes"]["bot"])
     settings = m["settings"]
-    assert sorted(settings["event_subscriptions"]["bot_events"]) == ["app_home_opened", "app_mention", "message.channels", "message.im"]
+    assert sorted(settings["event_subscriptions"]["bot_events"]) == [
+        "app_home_opened",
+        "app_mention",
+        "message.channels",
+        "message.im",
+    ]
     assert settings["interactivity"]["is_enabled"] and settings["socket_mode_enabled"]
     assert settings["org_deploy_enabled"] is False
     assert m["features"]["app_home"]["home_tab_enabled"] and m["features"]["app_home"]["messages_tab_enabled"]

@@ -29,14 +29,26 @@ def test_central_follows_the_march_2027_dst_change() -> None:
     assert parse_start("March 7 2027 10:00 Central", CHICAGO, NOW) == datetime(2027, 3, 7, 16, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("word", ["Central", "central", "CT", "CST", "CDT", "America/Chicago",
-                                  "america/chicago"])
+@pytest.mark.parametrize(
+    "word", ["Central", "central", "CT", "CST", "CDT", "America/Chicago", "america/chicago"]
+)
 def test_a_zone_in_the_text_overrides_the_default(word: str) -> None:
     assert parse_start(f"March 14 2027 10:00 {word}", LONDON, NOW) == datetime(2027, 3, 14, 15, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("word", "hour"), [("Eastern", 14), ("ET", 14), ("EST", 14), ("Mountain", 16),
-                                            ("MT", 16), ("Pacific", 17), ("PT", 17), ("PDT", 17)])
+@pytest.mark.parametrize(
+    ("word", "hour"),
+    [
+        ("Eastern", 14),
+        ("ET", 14),
+        ("EST", 14),
+        ("Mountain", 16),
+        ("MT", 16),
+        ("Pacific", 17),
+        ("PT", 17),
+        ("PDT", 17),
+    ],
+)
 def test_us_words_name_the_region_not_a_fixed_offset(word: str, hour: int) -> None:
     # 14 March 2027 is already summer time, so "EST" still means New York's wall clock (EDT, UTC-4).
     assert parse_start(f"2027-03-14 10:00 {word}", CHICAGO, NOW) == datetime(2027, 3, 14, hour, tzinfo=UTC)
@@ -68,8 +80,9 @@ def test_iso_with_and_without_an_offset() -> None:
 def test_london_across_the_28_march_2027_change() -> None:
     assert parse_start("2027-03-27 10:00", LONDON, NOW) == datetime(2027, 3, 27, 10, tzinfo=UTC)  # GMT
     assert parse_start("2027-03-28 10:00", LONDON, NOW) == datetime(2027, 3, 28, 9, tzinfo=UTC)  # BST
-    assert parse_start("March 29 2027 10:00 Europe/London", CHICAGO, NOW) == datetime(2027, 3, 29, 9,
-                                                                                      tzinfo=UTC)
+    assert parse_start("March 29 2027 10:00 Europe/London", CHICAGO, NOW) == datetime(
+        2027, 3, 29, 9, tzinfo=UTC
+    )
 
 
 def test_a_time_in_the_dst_gap_is_refused_with_the_time_to_use() -> None:
@@ -83,8 +96,9 @@ def test_a_time_in_the_dst_gap_is_refused_with_the_time_to_use() -> None:
 def test_a_time_in_the_fold_is_the_first_occurrence() -> None:
     # 01:30 happens twice in New York on 7 November 2027: first at EDT (05:30 UTC), then at EST (06:30 UTC).
     assert parse_start("2027-11-07 01:30", NEW_YORK, NOW) == datetime(2027, 11, 7, 5, 30, tzinfo=UTC)
-    assert parse_start("November 7 2027 1:30am Central", NEW_YORK, NOW) == datetime(2027, 11, 7, 6, 30,
-                                                                                    tzinfo=UTC)
+    assert parse_start("November 7 2027 1:30am Central", NEW_YORK, NOW) == datetime(
+        2027, 11, 7, 6, 30, tzinfo=UTC
+    )
     assert parse_start("2027-10-31 01:30", LONDON, NOW) == datetime(2027, 10, 31, 0, 30, tzinfo=UTC)
 
 
@@ -132,20 +146,41 @@ def test_errors_are_value_errors_and_now_must_be_aware() -> None:
         parse_start("2027-03-14 10:00", CHICAGO, datetime(2027, 3, 3, 9))
 
 
-@pytest.mark.parametrize(("text", "minutes"), [
-    ("90 minutes", 90), ("1h30", 90), ("2 hours", 120), ("45m", 45), ("1.5 hours", 90),
-    ("1 hour 30 minutes", 90),
-    ("1h 30m", 90), ("1 hour and 15 minutes", 75), ("an hour", 60), ("half an hour", 30), ("5 min", 5),
-    ("12h", 720), (" 2 HOURS ", 120)])
+@pytest.mark.parametrize(
+    ("text", "minutes"),
+    [
+        ("90 minutes", 90),
+        ("1h30", 90),
+        ("2 hours", 120),
+        ("45m", 45),
+        ("1.5 hours", 90),
+        ("1 hour 30 minutes", 90),
+        ("1h 30m", 90),
+        ("1 hour and 15 minutes", 75),
+        ("an hour", 60),
+        ("half an hour", 30),
+        ("5 min", 5),
+        ("12h", 720),
+        (" 2 HOURS ", 120),
+    ],
+)
 def test_durations(text: str, minutes: int) -> None:
     assert parse_duration(text) == timedelta(minutes=minutes)
 
 
-@pytest.mark.parametrize(("text", "problem"), [
-    ("90", "could not read '90'"), ("soon", "could not read 'soon'"), ("", "could not read ''"),
-    ("4 minutes", "5 minutes to 12 hours, not '4 minutes'"), ("12h1", "5 minutes to 12 hours"),
-    ("13 hours", "5 minutes to 12 hours"), ("0h", "5 minutes to 12 hours"),
-    ("1" * 101 + "m", "could not read")])
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("90", "could not read '90'"),
+        ("soon", "could not read 'soon'"),
+        ("", "could not read ''"),
+        ("4 minutes", "5 minutes to 12 hours, not '4 minutes'"),
+        ("12h1", "5 minutes to 12 hours"),
+        ("13 hours", "5 minutes to 12 hours"),
+        ("0h", "5 minutes to 12 hours"),
+        ("1" * 101 + "m", "could not read"),
+    ],
+)
 def test_bad_durations(text: str, problem: str) -> None:
     with pytest.raises(WhenError) as info:
         parse_duration(text)

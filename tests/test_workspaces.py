@@ -37,10 +37,15 @@ TEAM, ELSEWHERE = fs.TEAM, fs.OTHER_TEAM
 
 def _form(command: str) -> dict[str, Any]:
     """A modal as the bot opens it, for a command whose fields are `member` and `role`."""
-    return {"type": "modal", "callback_id": "copbot_form",
-            "private_metadata": json.dumps({"command": command}),
-            "blocks": [{"type": "input", "block_id": "member", "element": {"type": "plain_text_input"}},
-                       {"type": "input", "block_id": "role", "element": {"type": "plain_text_input"}}]}
+    return {
+        "type": "modal",
+        "callback_id": "copbot_form",
+        "private_metadata": json.dumps({"command": command}),
+        "blocks": [
+            {"type": "input", "block_id": "member", "element": {"type": "plain_text_input"}},
+            {"type": "input", "block_id": "role", "element": {"type": "plain_text_input"}},
+        ],
+    }
 
 
 def _from_elsewhere(command: str) -> list[fs.Request]:
@@ -53,18 +58,24 @@ def _from_elsewhere(command: str) -> list[fs.Request]:
         fs.block_action(command, team=ELSEWHERE),
         fs.message_action("We publish a one-page budget explainer.", team=ELSEWHERE),
         fs.global_shortcut(team=ELSEWHERE),
-        fs.view_submission(_form("role grant"), {"member": fs.text_value("<@U0BOB>"),
-                                                 "role": fs.text_value("admin")}, team=ELSEWHERE),
+        fs.view_submission(
+            _form("role grant"),
+            {"member": fs.text_value("<@U0BOB>"), "role": fs.text_value("admin")},
+            team=ELSEWHERE,
+        ),
     ]
 
 
 async def test_requests_from_another_workspace_are_refused_and_grant_nothing(
-        slack: SlackWorld, caplog: pytest.LogCaptureFixture) -> None:  # noqa: F811 - the fixture
+    slack: SlackWorld,  # noqa: F811 - the fixture
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.INFO)
     grant = "role grant <@U0BOB> admin"
     for _ in range(3):  # the report: 3 of 3 tries granted roles
-        status, body, _ = await slack.send(fs.slash_command(grant, team=ELSEWHERE,
-                                                            response_url=slack.fake.response_url()))
+        status, body, _ = await slack.send(
+            fs.slash_command(grant, team=ELSEWHERE, response_url=slack.fake.response_url())
+        )
         assert status == 200 and body == "This app does not serve this workspace; nothing was done."
     for request in _from_elsewhere(grant):
         assert (await slack.send(request))[0] == 200
@@ -75,17 +86,28 @@ async def test_requests_from_another_workspace_are_refused_and_grant_nothing(
     # workspace is looked at; nothing else is kept.
     from sqlalchemy import text
 
-    kept = await slack.app.store.run(lambda s: s.execute(text("SELECT event_id FROM processed_event")).scalars().all())
+    kept = await slack.app.store.run(
+        lambda s: s.execute(text("SELECT event_id FROM processed_event")).scalars().all()
+    )
     assert all(key.startswith("signed:") for key in kept), kept
     assert [c.method for c in slack.fake.calls if c.method != "auth.test"] == []  # (bolt's own auth check)
     assert slack.fake.responses == []
     refusals = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
     assert len(refusals) == 3 + 8
-    assert refusals[0] == (f"Slack: refused a request (slash command) from workspace {ELSEWHERE} "
-                           f"(this installation serves {TEAM})")
+    assert refusals[0] == (
+        f"Slack: refused a request (slash command) from workspace {ELSEWHERE} "
+        f"(this installation serves {TEAM})"
+    )
     assert {m.split("(")[1].split(")")[0] for m in refusals} == {
-        "slash command", "app_mention event", "message event", "app_home_opened event", "block_actions",
-        "message_action", "shortcut", "view_submission"}
+        "slash command",
+        "app_mention event",
+        "message event",
+        "app_home_opened event",
+        "block_actions",
+        "message_action",
+        "shortcut",
+        "view_submission",
+    }
     assert "role grant" not in caplog.text and "budget explainer" not in caplog.text  # no body is logged
     # The same request from the workspace this installation serves is the admin's: the refusal above is real.
     await slack.cop(grant)
@@ -94,30 +116,41 @@ async def test_requests_from_another_workspace_are_refused_and_grant_nothing(
 
 async def test_members_and_grants_carry_the_workspace(slack: SlackWorld) -> None:  # noqa: F811
     await slack.cop("role grant <@U0BOB|bob> coordinator")
-    rows = await slack.app.store.run(lambda s: s.execute(text(
-        "SELECT platform, workspace, user_id FROM role_grant")).all())
+    rows = await slack.app.store.run(
+        lambda s: s.execute(text("SELECT platform, workspace, user_id FROM role_grant")).all()
+    )
     assert [tuple(r) for r in rows] == [("slack", TEAM, "U0BOB")]
-    members = await slack.app.store.run(lambda s: s.execute(text(
-        "SELECT DISTINCT workspace FROM member")).scalars().all())
+    members = await slack.app.store.run(
+        lambda s: s.execute(text("SELECT DISTINCT workspace FROM member")).scalars().all()
+    )
     assert members == [TEAM]
     await slack.cop("role list", user="U0BOB", name="bob")
     assert f"slack:{TEAM}:U0BOB" in slack.last_response()["text"]
 
 
 async def test_an_org_wide_install_serves_every_workspace_of_its_org_and_no_other(
-        database_url: str, tmp_path: Path) -> None:
+    database_url: str, tmp_path: Path
+) -> None:
     installed = {"team_id": None, "enterprise_id": "E0STATEGOV", "is_enterprise_install": True}
     async with slack_world(database_url, tmp_path, installed=installed) as world:
-        await world.send(fs.slash_command("role grant <@U0BOB|bob> coordinator", team="T0AGENCY2",
-                                          enterprise="E0STATEGOV", response_url=world.fake.response_url()))
+        await world.send(
+            fs.slash_command(
+                "role grant <@U0BOB|bob> coordinator",
+                team="T0AGENCY2",
+                enterprise="E0STATEGOV",
+                response_url=world.fake.response_url(),
+            )
+        )
         await world.settle()
         assert "bob is now coordinator" in world.last_response()["text"]
-        status, body, _ = await world.send(fs.slash_command("role grant <@U0CY|cy> admin", team="T0AGENCY2",
-                                                            enterprise="E0ELSEWHR"))
+        status, body, _ = await world.send(
+            fs.slash_command("role grant <@U0CY|cy> admin", team="T0AGENCY2", enterprise="E0ELSEWHR")
+        )
         assert status == 200 and "does not serve" in body
         await world.settle()
-        rows = await world.app.store.run(lambda s: s.execute(text(
-            "SELECT workspace, user_id FROM role_grant")).all())
+        rows = await world.app.store.run(
+            lambda s: s.execute(text("SELECT workspace, user_id FROM role_grant")).all()
+        )
         assert [tuple(r) for r in rows] == [("E0STATEGOV", "U0BOB")]
 
 
@@ -126,8 +159,12 @@ async def test_an_org_wide_install_serves_every_workspace_of_its_org_and_no_othe
 
 @pytest.fixture
 async def grid(database_url: str, tmp_path: Path) -> Any:
-    settings = load_settings(_env_file=None, database_url=database_url, data_dir=tmp_path / "data",
-                             admins=f"console:root,slack:U0ANA,slack:{ELSEWHERE}:U0DEE")
+    settings = load_settings(
+        _env_file=None,
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        admins=f"console:root,slack:U0ANA,slack:{ELSEWHERE}:U0DEE",
+    )
     app = build_app(settings)
     await app.serve_workspace("slack", TEAM)
     yield app
@@ -166,10 +203,14 @@ async def test_the_same_user_id_in_another_workspace_has_its_own_role(grid: Any)
 
 
 def test_copbot_admins_accepts_both_forms_and_explains_a_bad_entry(tmp_path: Path) -> None:
-    settings = load_settings(_env_file=None, data_dir=tmp_path,
-                             admins=f"slack:U0ANA, slack:{ELSEWHERE}:U0DEE,console:me")
-    assert settings.bootstrap_admins == {("slack", "", "U0ANA"), ("slack", ELSEWHERE, "U0DEE"),
-                                         ("console", "", "me")}
+    settings = load_settings(
+        _env_file=None, data_dir=tmp_path, admins=f"slack:U0ANA, slack:{ELSEWHERE}:U0DEE,console:me"
+    )
+    assert settings.bootstrap_admins == {
+        ("slack", "", "U0ANA"),
+        ("slack", ELSEWHERE, "U0DEE"),
+        ("console", "", "me"),
+    }
     settings.serve_workspace("slack", TEAM)
     assert ("slack", TEAM, "U0ANA") in settings.bootstrap_admins
     assert settings.is_bootstrap_admin(Member("slack", "U0ANA", workspace=TEAM))
@@ -224,7 +265,7 @@ _IDENTITIES = {
     "audit_log": "SELECT platform, workspace, user_id FROM audit_log",
     "unreachable_member": "SELECT platform, workspace, user_id FROM unreachable_member",
     "forum_settings": "SELECT facilitator_platform, facilitator_workspace, facilitator_user_id "
-                      "FROM forum_settings",
+    "FROM forum_settings",
 }
 
 
@@ -233,13 +274,16 @@ def _identities(session: Session) -> dict[str, list[tuple[str, ...]]]:
 
 
 async def test_a_database_from_before_workspaces_is_migrated_and_adopted_by_the_slack_start(
-        empty_database: str, tmp_path: Path) -> None:
+    empty_database: str, tmp_path: Path
+) -> None:
     engine = make_engine(empty_database)
     upgrade(engine, "0010")
     with engine.begin() as conn:
         for statement in filter(str.strip, _BEFORE.split(";")):
-            conn.execute(text(statement).bindparams(bindparam("now", type_=DateTime(timezone=True))),
-                         {"now": datetime(2026, 1, 5, 10, 0, tzinfo=UTC)})
+            conn.execute(
+                text(statement).bindparams(bindparam("now", type_=DateTime(timezone=True))),
+                {"now": datetime(2026, 1, 5, 10, 0, tzinfo=UTC)},
+            )
     upgrade(engine)
     assert current_revision(engine) == "0015"
     with Session(engine) as session:
@@ -247,21 +291,34 @@ async def test_a_database_from_before_workspaces_is_migrated_and_adopted_by_the_
     assert before["member"] == [("console", "", "root"), ("slack", "", "U0ANA"), ("slack", "", "U0BOB")]
     engine.dispose()
 
-    settings = load_settings(_env_file=None, database_url=empty_database, data_dir=tmp_path / "data",
-                             admins="console:root,slack:U0ANA")
+    settings = load_settings(
+        _env_file=None,
+        database_url=empty_database,
+        data_dir=tmp_path / "data",
+        admins="console:root,slack:U0ANA",
+    )
     app = build_app(settings)
     try:
         # Typed before Slack ever started on this version: an id with no known workspace yet.
         root = Member("console", "root", "Root")
-        await app.dispatch(Incoming(member=root, place=Place("console", "general"),
-                                    text=f"role grant slack:{TEAM}:U0BOB admin"))
+        await app.dispatch(
+            Incoming(
+                member=root, place=Place("console", "general"), text=f"role grant slack:{TEAM}:U0BOB admin"
+            )
+        )
         await app.serve_workspace("slack", TEAM)  # what the Slack adapter does once auth.test answers
         after = await app.store.run(_identities)
-        assert after["member"] == [("console", "", "root"), ("slack", TEAM, "U0ANA"),
-                                   ("slack", TEAM, "U0BOB")]
+        assert after["member"] == [
+            ("console", "", "root"),
+            ("slack", TEAM, "U0ANA"),
+            ("slack", TEAM, "U0BOB"),
+        ]
         # Bob's old grant and the one just made name the same person: the new one stays, the old keeps ""
-        assert after["role_grant"] == [("console", "", "cora"), ("slack", "", "U0BOB"),
-                                       ("slack", TEAM, "U0BOB")]
+        assert after["role_grant"] == [
+            ("console", "", "cora"),
+            ("slack", "", "U0BOB"),
+            ("slack", TEAM, "U0BOB"),
+        ]
         assert ("slack", TEAM, "U0ANA") in after["audit_log"]
         assert after["unreachable_member"] == [("slack", TEAM, "U0BOB")]
         assert after["forum_settings"] == [("slack", TEAM, "U0ANA")]
@@ -277,8 +334,15 @@ async def test_forgetting_a_slack_member_scrubs_their_ids_old_and_new_and_no_one
     await _say(grid, ana, "role grant slack:U0BOBBY coordinator")
 
     def legacy(session: Session) -> None:  # written before ids carried a workspace
-        session.add(AuditEntry(platform="slack", user_id="U0ANA", actor_name="Ana", action="role grant",
-                               detail="slack:U0BOB (Bob) member -> coordinator"))
+        session.add(
+            AuditEntry(
+                platform="slack",
+                user_id="U0ANA",
+                actor_name="Ana",
+                action="role grant",
+                detail="slack:U0BOB (Bob) member -> coordinator",
+            )
+        )
 
     await grid.store.run(legacy)
     await _say(grid, bob, "me timezone Europe/London")  # now copbot stores something about Bob

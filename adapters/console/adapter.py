@@ -163,8 +163,9 @@ class ConsoleAdapter:
                 return
             line = self.last_choices[n - 1].command
             self.say(f"> {line}")
-        await self.send(Incoming(member=self.member, place=self.place, text=line,
-                                 mentions=self.mentions(line)))
+        await self.send(
+            Incoming(member=self.member, place=self.place, text=line, mentions=self.mentions(line))
+        )
 
     def mentions(self, text: str) -> dict[str, Member]:
         return {f"@{m}": console_member(m) for m in _MENTION.findall(text)}
@@ -240,7 +241,7 @@ class ConsoleAdapter:
             req = "required" if f.required else "optional"
             extra = f" ({'|'.join(f.choices)})" if f.choices else ""
             lines.append(f"  --{f.name.replace('_', '-')}{extra}: {f.help or f.label} [{req}]")
-        example = " ".join(f"--{f.name.replace('_', '-')} \"...\"" for f in form.fields if f.required)
+        example = " ".join(f'--{f.name.replace("_", "-")} "..."' for f in form.fields if f.required)
         given = " ".join(str(v) for v in form.fixed.values())  # fixed values are positional (whose message)
         lines.append(" ".join(part for part in ("Example:", form.command, given, example) if part))
         return "\n".join(lines)
@@ -248,8 +249,10 @@ class ConsoleAdapter:
     async def fill_form(self, form: Form) -> None:
         """Ask for each field in turn, then submit. A field the core rejects is asked again; the other
         answers are kept. Enter keeps the shown value or skips an optional field."""
-        self.say(f"{form.title} — Enter skips an optional field (or keeps the shown value), '-' clears it, "
-                 ":cancel stops.")
+        self.say(
+            f"{form.title} — Enter skips an optional field (or keeps the shown value), '-' clears it, "
+            ":cancel stops."
+        )
         values: dict[str, Any] = {}
         to_ask = list(form.fields)
         while True:
@@ -262,8 +265,14 @@ class ConsoleAdapter:
                     values.pop(f.name, None)
                 else:
                     values[f.name] = answer
-            replies = await self.dispatch(Incoming(member=self.member, place=self.place, command=form.command,
-                                                   values={**values, **form.fixed}))
+            replies = await self.dispatch(
+                Incoming(
+                    member=self.member,
+                    place=self.place,
+                    command=form.command,
+                    values={**values, **form.fixed},
+                )
+            )
             failed = [r for r in replies if r.is_error]
             for reply in replies:
                 await self.show(reply)
@@ -284,8 +293,11 @@ class ConsoleAdapter:
             head += f" — {f.help}"
         self.say(head)
         if f.choices:
-            self.say("   " + "  ".join(f"{i}) {c}" for i, c in enumerate(f.choices, 1))
-                     + ("   (several: 1,3)" if f.kind is FieldKind.MULTI_CHOICE else ""))
+            self.say(
+                "   "
+                + "  ".join(f"{i}) {c}" for i, c in enumerate(f.choices, 1))
+                + ("   (several: 1,3)" if f.kind is FieldKind.MULTI_CHOICE else "")
+            )
         while True:
             answer = await self._read(f"  [{shown}]: " if shown else "  : ")
             if answer is None or answer.strip() == ":cancel":
@@ -337,8 +349,9 @@ class ConsoleMessenger:
     async def post(self, channel_id: str, reply: Reply, *, tags: PostTags | None = None) -> Posted:
         return self._show(f"#{channel_id}", reply)  # a console channel has no tags
 
-    async def open_thread(self, channel_id: str, title: str, reply: Reply, *,
-                          tags: PostTags | None = None) -> Posted:
+    async def open_thread(
+        self, channel_id: str, title: str, reply: Reply, *, tags: PostTags | None = None
+    ) -> Posted:
         self._n += 1
         thread = f"thread-{self._n}"
         self.console.announce(f"[#{channel_id} › new thread: {title}]")

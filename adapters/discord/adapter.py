@@ -39,8 +39,14 @@ class DiscordStartError(RuntimeError):
 class DiscordAdapter:
     platform = "discord"
 
-    def __init__(self, core: Core, *, message_content: bool | None = None, ready_timeout: float = READY_TIMEOUT,
-                 guild_ready_timeout: float = 2.0) -> None:
+    def __init__(
+        self,
+        core: Core,
+        *,
+        message_content: bool | None = None,
+        ready_timeout: float = READY_TIMEOUT,
+        guild_ready_timeout: float = 2.0,
+    ) -> None:
         self.core = core
         self.settings = core.settings
         if message_content is None:
@@ -80,13 +86,16 @@ class DiscordAdapter:
         self._task = asyncio.create_task(client.start(self.settings.discord_token), name="discord-client")
         ready = asyncio.create_task(client.wait_until_ready())
         try:
-            done, _ = await asyncio.wait({self._task, ready}, timeout=self.ready_timeout,
-                                         return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                {self._task, ready}, timeout=self.ready_timeout, return_when=asyncio.FIRST_COMPLETED
+            )
             if self._task in done:
                 raise self._start_error(self._task.exception())
             if ready not in done:
-                raise DiscordStartError(f"Discord did not become ready within {self.ready_timeout:.0f} s; check the "
-                                        "network, DISCORD_GATEWAY_URL and the bot's intents in the developer portal.")
+                raise DiscordStartError(
+                    f"Discord did not become ready within {self.ready_timeout:.0f} s; check the "
+                    "network, DISCORD_GATEWAY_URL and the bot's intents in the developer portal."
+                )
             count = await self.sync_commands()
             log.info("Discord: connected as %s; %d commands registered", client.user, count)
         except BaseException:
@@ -97,12 +106,18 @@ class DiscordAdapter:
     @staticmethod
     def _start_error(exc: BaseException | None) -> DiscordStartError:
         if isinstance(exc, discord.LoginFailure):
-            return DiscordStartError("Discord refused the bot token: check DISCORD_TOKEN (Bot > Reset Token in the "
-                                     "developer portal).")
+            return DiscordStartError(
+                "Discord refused the bot token: check DISCORD_TOKEN (Bot > Reset Token in the "
+                "developer portal)."
+            )
         if isinstance(exc, discord.PrivilegedIntentsRequired):
-            return DiscordStartError("Discord refused a privileged intent: turn on Message Content for the bot in "
-                                     "the developer portal, or turn DISCORD_MESSAGE_CONTENT off.")
-        return DiscordStartError(f"could not connect to Discord: {exc.__class__.__name__ if exc else 'stopped'}")
+            return DiscordStartError(
+                "Discord refused a privileged intent: turn on Message Content for the bot in "
+                "the developer portal, or turn DISCORD_MESSAGE_CONTENT off."
+            )
+        return DiscordStartError(
+            f"could not connect to Discord: {exc.__class__.__name__ if exc else 'stopped'}"
+        )
 
     async def stop(self) -> None:
         client, task = self._client, self._task

@@ -80,16 +80,22 @@ def slash_options(command: Command) -> list[dict[str, Any]]:
     offers its choices, so a slash invocation picks one of them (the text command takes several).
     """
     if len(command.params) > OPTIONS_MAX:
-        raise DiscordLimitError(f"{command.path!r} has {len(command.params)} parameters; Discord allows "
-                                f"{OPTIONS_MAX}. Split it into two commands or move some into its form.")
+        raise DiscordLimitError(
+            f"{command.path!r} has {len(command.params)} parameters; Discord allows "
+            f"{OPTIONS_MAX}. Split it into two commands or move some into its form."
+        )
     options: list[dict[str, Any]] = []
     for p in sorted(command.params, key=lambda p: not p.required):
         kind = _option_type(p)
         description = p.opt.help or p.label
         if p.multiple and not p.choices:
             description += " (comma-separated)"
-        option: dict[str, Any] = {"type": kind, "name": _name(p.name),
-                                  "description": _description(description, p.label), "required": p.required}
+        option: dict[str, Any] = {
+            "type": kind,
+            "name": _name(p.name),
+            "description": _description(description, p.label),
+            "required": p.required,
+        }
         if p.choices and len(p.choices) <= CHOICES_MAX:
             option["choices"] = [{"name": clip(c, 100), "value": c} for c in p.choices]
         elif autocomplete_kind(p) is not None:
@@ -106,8 +112,12 @@ def slash_options(command: Command) -> list[dict[str, Any]]:
 
 
 def _subcommand(name: str, command: Command) -> dict[str, Any]:
-    return {"type": SUB_COMMAND, "name": _name(name), "description": _description(command.summary, command.path),
-            "options": slash_options(command)}
+    return {
+        "type": SUB_COMMAND,
+        "name": _name(name),
+        "description": _description(command.summary, command.path),
+        "options": slash_options(command),
+    }
 
 
 def _chars(node: Any) -> int:
@@ -128,7 +138,8 @@ def _check_size(payload: dict[str, Any], options: list[dict[str, Any]]) -> None:
             f"/{payload['name']} has {size} characters of names, descriptions and choices; Discord allows "
             f"{COMMAND_CHARS_MAX} per top-level command. Split the largest parts into their own top-level "
             "commands (command_tree_payload(..., per_group=True)): "
-            + ", ".join(f"{n} ({c})" for c, n in biggest) + "."
+            + ", ".join(f"{n} ({c})" for c, n in biggest)
+            + "."
         )
 
 
@@ -155,16 +166,26 @@ def command_tree_payload(registry: CommandRegistry, *, per_group: bool = False) 
     group_nodes = []
     for name, subs in groups.items():
         if len(subs) > OPTIONS_MAX:
-            raise DiscordLimitError(f"group {name!r} has {len(subs)} commands; Discord allows {OPTIONS_MAX} "
-                                    "per group. Split it into two groups.")
-        group_nodes.append({"type": SUB_COMMAND_GROUP, "name": _name(name),
-                            "description": _description(registry.groups.get(name, ""), f"{name} commands"),
-                            "options": subs})
+            raise DiscordLimitError(
+                f"group {name!r} has {len(subs)} commands; Discord allows {OPTIONS_MAX} "
+                "per group. Split it into two groups."
+            )
+        group_nodes.append(
+            {
+                "type": SUB_COMMAND_GROUP,
+                "name": _name(name),
+                "description": _description(registry.groups.get(name, ""), f"{name} commands"),
+                "options": subs,
+            }
+        )
     if per_group:
-        payloads = [{"type": 1, "name": TOP_COMMAND, "description": "Community of practice commands",
-                     "options": top}]
-        payloads += [{"type": 1, "name": g["name"], "description": g["description"], "options": g["options"]}
-                     for g in group_nodes]
+        payloads = [
+            {"type": 1, "name": TOP_COMMAND, "description": "Community of practice commands", "options": top}
+        ]
+        payloads += [
+            {"type": 1, "name": g["name"], "description": g["description"], "options": g["options"]}
+            for g in group_nodes
+        ]
         if len({p["name"] for p in payloads}) != len(payloads):
             raise DiscordLimitError(f"a group is named {TOP_COMMAND!r}; rename it.")
         if len(payloads) > 100:
@@ -172,10 +193,18 @@ def command_tree_payload(registry: CommandRegistry, *, per_group: bool = False) 
     else:
         options = top + group_nodes
         if len(options) > OPTIONS_MAX:
-            raise DiscordLimitError(f"/{TOP_COMMAND} would have {len(options)} groups and commands; Discord "
-                                    f"allows {OPTIONS_MAX}. Use per_group=True or merge groups.")
-        payloads = [{"type": 1, "name": TOP_COMMAND, "description": "Community of practice commands",
-                     "options": options}]
+            raise DiscordLimitError(
+                f"/{TOP_COMMAND} would have {len(options)} groups and commands; Discord "
+                f"allows {OPTIONS_MAX}. Use per_group=True or merge groups."
+            )
+        payloads = [
+            {
+                "type": 1,
+                "name": TOP_COMMAND,
+                "description": "Community of practice commands",
+                "options": options,
+            }
+        ]
     for payload in payloads:
         _check_size(payload, payload["options"])
     return payloads
@@ -189,20 +218,46 @@ def application_commands(registry: CommandRegistry) -> list[dict[str, Any]]:
             payloads.append(top)
             continue
         for sub in top["options"]:  # /help, /home, /search: their options directly
-            payloads.append({"type": CHAT_INPUT, "name": sub["name"], "description": sub["description"],
-                             "options": sub["options"]})
-    payloads.append({
-        "type": CHAT_INPUT, "name": TOP_COMMAND, "description": "Run any copbot command, typed as in Slack or the console",
-        "options": [{"type": STRING, "name": TEXT_OPTION, "required": True, "autocomplete": True, "max_length": 4000,
-                     "description": 'The command and its options, e.g. practice search "town halls" --level local'}],
-    })
-    payloads.append({"type": CHAT_INPUT, "name": SYNC_COMMAND, "options": [],
-                     "description": "Admins: register copbot's slash commands in this server again",
-                     "default_member_permissions": str(ADMINISTRATOR)})
+            payloads.append(
+                {
+                    "type": CHAT_INPUT,
+                    "name": sub["name"],
+                    "description": sub["description"],
+                    "options": sub["options"],
+                }
+            )
+    payloads.append(
+        {
+            "type": CHAT_INPUT,
+            "name": TOP_COMMAND,
+            "description": "Run any copbot command, typed as in Slack or the console",
+            "options": [
+                {
+                    "type": STRING,
+                    "name": TEXT_OPTION,
+                    "required": True,
+                    "autocomplete": True,
+                    "max_length": 4000,
+                    "description": 'The command and its options, e.g. practice search "town halls" --level local',
+                }
+            ],
+        }
+    )
+    payloads.append(
+        {
+            "type": CHAT_INPUT,
+            "name": SYNC_COMMAND,
+            "options": [],
+            "description": "Admins: register copbot's slash commands in this server again",
+            "default_member_permissions": str(ADMINISTRATOR),
+        }
+    )
     payloads += message_menu(registry)
     names = [p["name"] for p in payloads if p["type"] == CHAT_INPUT]
     if len(names) != len(set(names)):
-        raise DiscordLimitError(f"two Discord commands share a name: {sorted(n for n in names if names.count(n) > 1)}")
+        raise DiscordLimitError(
+            f"two Discord commands share a name: {sorted(n for n in names if names.count(n) > 1)}"
+        )
     return payloads
 
 
@@ -211,8 +266,10 @@ def message_menu(registry: CommandRegistry) -> list[dict[str, Any]]:
     payloads = []
     for entry in registry.entries(MessageAction):
         if len(entry.label) > NAME_MAX:
-            raise DiscordLimitError(f"Discord menu entries are at most {NAME_MAX} characters; shorten "
-                                    f"{entry.label!r} (declared on {entry.command!r}).")
+            raise DiscordLimitError(
+                f"Discord menu entries are at most {NAME_MAX} characters; shorten "
+                f"{entry.label!r} (declared on {entry.command!r})."
+            )
         payloads.append({"type": MESSAGE_MENU, "name": entry.label})
     return payloads
 
@@ -253,8 +310,9 @@ def _resolved_member(data: dict[str, Any], user_id: str) -> Member:
     return Member("discord", user_id, str(name))
 
 
-def option_values(data: dict[str, Any], options: Iterable[dict[str, Any]]
-                  ) -> tuple[dict[str, Any], dict[str, Member]]:
+def option_values(
+    data: dict[str, Any], options: Iterable[dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, Member]]:
     """Option name -> value (a user as a mention token), and the members those tokens name."""
     values: dict[str, Any] = {}
     mentions: dict[str, Member] = {}
@@ -307,8 +365,9 @@ def place_of(channel: Any, channel_id: int | None, guild_id: int | None) -> Plac
     return Place("discord", str(channel_id or getattr(channel, "id", "")), None, guild_id is None)
 
 
-def platform_role(user: discord.abc.User, permissions: discord.Permissions | None, coordinator_role: str
-                  ) -> Role | None:
+def platform_role(
+    user: discord.abc.User, permissions: discord.Permissions | None, coordinator_role: str
+) -> Role | None:
     """Guild administrators -> admin; holders of DISCORD_COORDINATOR_ROLE (a name or an id) -> coordinator;
     other server members -> member (which ends a role that only followed their Discord role). Outside a
     server (a DM) Discord says nothing: None."""

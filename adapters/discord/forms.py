@@ -66,12 +66,13 @@ class PendingForm:
 
 
 def page_button(key: str, page: int, label: str) -> discord.ui.Button[Any]:
-    return discord.ui.Button(label=label, style=discord.ButtonStyle.primary,
-                             custom_id=f"{PAGE_PREFIX}{key}:{page}"[:CUSTOM_ID_MAX])
+    return discord.ui.Button(
+        label=label, style=discord.ButtonStyle.primary, custom_id=f"{PAGE_PREFIX}{key}:{page}"[:CUSTOM_ID_MAX]
+    )
 
 
 def parse_page_button(custom_id: str) -> tuple[str, int] | None:
-    key, _, page = custom_id[len(PAGE_PREFIX):].partition(":")
+    key, _, page = custom_id[len(PAGE_PREFIX) :].partition(":")
     return (key, int(page)) if custom_id.startswith(PAGE_PREFIX) and page.isdigit() else None
 
 
@@ -82,8 +83,15 @@ class PendingForms:
         self.ttl = ttl
         self._forms: dict[str, PendingForm] = {}
 
-    def open(self, user_id: int, form: Form, *, link: str | None = None, fixed: dict[str, Any] | None = None,
-             mentions: dict[str, Member] | None = None) -> PendingForm:
+    def open(
+        self,
+        user_id: int,
+        form: Form,
+        *,
+        link: str | None = None,
+        fixed: dict[str, Any] | None = None,
+        mentions: dict[str, Member] | None = None,
+    ) -> PendingForm:
         self._prune()
         key = secrets.token_urlsafe(6)
         pending = PendingForm(key, user_id, form, link, {**form.fixed, **(fixed or {})}, dict(mentions or {}))

@@ -59,8 +59,9 @@ DEFER_AFTER = 2.0
 class Interactions:
     """Handles every interaction of one adapter; `sync` re-registers the commands (for /copbot-sync)."""
 
-    def __init__(self, core: Core, client: Callable[[], discord.Client | None],
-                 sync: Callable[[], Awaitable[int]]) -> None:
+    def __init__(
+        self, core: Core, client: Callable[[], discord.Client | None], sync: Callable[[], Awaitable[int]]
+    ) -> None:
         self.core = core
         self._client = client
         self.sync = sync
@@ -82,15 +83,24 @@ class Interactions:
                 await self._modal(interaction)
         except Exception:  # noqa: BLE001 - the member gets a message, we get the traceback
             log.exception("Discord interaction %s (%s) failed", interaction.id, kind)
-            await self._say(interaction, error("Something went wrong on our side. Please try again; if it keeps "
-                                               "happening, tell an admin."))
+            await self._say(
+                interaction,
+                error(
+                    "Something went wrong on our side. Please try again; if it keeps "
+                    "happening, tell an admin."
+                ),
+            )
 
     # ---- translating in ----------------------------------------------------------------------------------
 
     def _incoming(self, i: discord.Interaction, **what: Any) -> Incoming:
         role = platform_role(i.user, i.permissions, self.core.settings.discord_coordinator_role)
-        return Incoming(member=member_of(i.user), place=place_of(i.channel, i.channel_id, i.guild_id),
-                        platform_role=role, **what)
+        return Incoming(
+            member=member_of(i.user),
+            place=place_of(i.channel, i.channel_id, i.guild_id),
+            platform_role=role,
+            **what,
+        )
 
     async def _command(self, i: discord.Interaction) -> None:
         data: dict[str, Any] = dict(i.data or {})
@@ -108,8 +118,13 @@ class Interactions:
             return
         path = self.paths.get(tuple(names))
         if path is None:
-            await self._say(i, error(f"/{' '.join(names)} is out of date here; an admin can refresh the commands "
-                                     f"with /{SYNC_COMMAND}."))
+            await self._say(
+                i,
+                error(
+                    f"/{' '.join(names)} is out of date here; an admin can refresh the commands "
+                    f"with /{SYNC_COMMAND}."
+                ),
+            )
             return
         if not values:  # the same as typing the bare command (a form=True command opens its form)
             await self._run(i, self._incoming(i, text=path))
@@ -123,8 +138,9 @@ class Interactions:
         if page is not None:
             pending = self.forms.get(page[0], i.user.id)
             if pending is None:
-                await self._say(i, error("This form has expired (forms are kept for 30 minutes). "
-                                         "Run the command again."))
+                await self._say(
+                    i, error("This form has expired (forms are kept for 30 minutes). Run the command again.")
+                )
                 return
             await i.response.send_modal(pending.modal(min(page[1], pending.pages)))
             return
@@ -150,8 +166,13 @@ class Interactions:
             form = cmd.to_form()
             given = submitted_values(form, submitted)
             if len(form_pages(form)) != 1 or any(f.required and f.name not in given for f in form.fields):
-                await self._say(i, error("This form has expired (the bot restarted or 30 minutes passed). "
-                                         "Please start it again."))
+                await self._say(
+                    i,
+                    error(
+                        "This form has expired (the bot restarted or 30 minutes passed). "
+                        "Please start it again."
+                    ),
+                )
                 return
             pending = PendingForm(key, i.user.id, form)
         pending.values.update(submitted_values(pending.form, submitted))
@@ -161,11 +182,19 @@ class Interactions:
             view = discord.ui.View(timeout=None)
             view.add_item(page_button(pending.key, following, "Continue"))
             view.stop()
-            await i.response.send_message(f"Page {page} of {pending.pages} is saved. Continue with the next page.",
-                                          view=view, ephemeral=True)
+            await i.response.send_message(
+                f"Page {page} of {pending.pages} is saved. Continue with the next page.",
+                view=view,
+                ephemeral=True,
+            )
             return
-        incoming = self._incoming(i, command=pending.form.command, values=pending.values_to_submit(),
-                                  mentions=pending.mentions, link=pending.link)
+        incoming = self._incoming(
+            i,
+            command=pending.form.command,
+            values=pending.values_to_submit(),
+            mentions=pending.mentions,
+            link=pending.link,
+        )
         await self._run(i, incoming, pending)
 
     async def _message_action(self, i: discord.Interaction, data: dict[str, Any]) -> None:
@@ -174,8 +203,13 @@ class Interactions:
         the core asks the author by DM how to be credited, saving nothing until they answer."""
         entry = self.message_actions.get(str(data.get("name", "")))
         if entry is None:
-            await self._say(i, error("That menu entry is out of date here; an admin can refresh the commands "
-                                     f"with /{SYNC_COMMAND}."))
+            await self._say(
+                i,
+                error(
+                    "That menu entry is out of date here; an admin can refresh the commands "
+                    f"with /{SYNC_COMMAND}."
+                ),
+            )
             return
         target = str(data.get("target_id", ""))
         message = ((data.get("resolved") or {}).get("messages") or {}).get(target) or {}
@@ -183,9 +217,19 @@ class Interactions:
         link = f"https://discord.com/channels/{i.guild_id or '@me'}/{message.get('channel_id', i.channel_id)}/{target}"
         user = message.get("author") or {}
         token = f"<@{user.get('id')}>"
-        author = Member("discord", str(user.get("id", "")), str(user.get("global_name") or user.get("username") or ""))
-        await self._run(i, self._incoming(i, command=entry.command, mentions={token: author}, link=link,
-                                          values={"author": token, "text": text[:4000], "link": link}))
+        author = Member(
+            "discord", str(user.get("id", "")), str(user.get("global_name") or user.get("username") or "")
+        )
+        await self._run(
+            i,
+            self._incoming(
+                i,
+                command=entry.command,
+                mentions={token: author},
+                link=link,
+                values={"author": token, "text": text[:4000], "link": link},
+            ),
+        )
 
     async def _resync(self, i: discord.Interaction) -> None:
         """/copbot-sync: guild administrators, and copbot's own admins, register the commands again."""
@@ -229,14 +273,21 @@ class Interactions:
         words = text.split()
         cmd, used = self.core.registry.lookup(words) if words else (None, 0)
         if cmd is not None and (len(words) > used or typed.endswith(" ")):
-            return [app_commands.Choice(name=clip(f"{typed.strip()}   ({cmd.usage()})", 100), value=typed[:100])]
-        found = [c for c in self.core.registry if c.path.startswith(text)] or \
-                [c for c in self.core.registry if text in c.path]
-        return [app_commands.Choice(name=clip(f"{c.path} — {c.summary}", 100), value=c.path) for c in found[:25]]
+            return [
+                app_commands.Choice(name=clip(f"{typed.strip()}   ({cmd.usage()})", 100), value=typed[:100])
+            ]
+        found = [c for c in self.core.registry if c.path.startswith(text)] or [
+            c for c in self.core.registry if text in c.path
+        ]
+        return [
+            app_commands.Choice(name=clip(f"{c.path} — {c.summary}", 100), value=c.path) for c in found[:25]
+        ]
 
     # ---- answering ---------------------------------------------------------------------------------------
 
-    async def _run(self, i: discord.Interaction, incoming: Incoming, pending: PendingForm | None = None) -> None:
+    async def _run(
+        self, i: discord.Interaction, incoming: Incoming, pending: PendingForm | None = None
+    ) -> None:
         """Dispatch; defer (privately) if the core takes longer than `defer_after`; then answer."""
         task = asyncio.create_task(self.core.dispatch(incoming))
         done, _ = await asyncio.wait({task}, timeout=self.defer_after)
@@ -253,7 +304,9 @@ class Interactions:
             return
         for n, reply in enumerate(replies):
             extra: discord.ui.Button[Any] | None = None
-            if reply.form is not None:  # too late for a modal (deferred, or not the first reply): a button opens it
+            if (
+                reply.form is not None
+            ):  # too late for a modal (deferred, or not the first reply): a button opens it
                 opened = self.forms.open(i.user.id, reply.form, link=incoming.link)
                 extra = page_button(opened.key, 1, "Open the form")
             elif pending is not None and reply.is_error and reply.error_field:
@@ -273,8 +326,15 @@ class Interactions:
         label = pending.label_of(first.error_field or "")
         return [replace(first, text=f"Please fix “{label}”: {first.text}")] + replies[1:]
 
-    async def _send(self, i: discord.Interaction, reply: Reply, *, first: bool, deferred: bool,
-                    extra: discord.ui.Button[Any] | None = None) -> None:
+    async def _send(
+        self,
+        i: discord.Interaction,
+        reply: Reply,
+        *,
+        first: bool,
+        deferred: bool,
+        extra: discord.ui.Button[Any] | None = None,
+    ) -> None:
         kwargs, private = await outgoing(self.core, reply)
         if extra is not None:
             view = kwargs.get("view") or discord.ui.View(timeout=None)
@@ -298,4 +358,3 @@ class Interactions:
                 await self._send(i, reply, first=True, deferred=False)
         except discord.HTTPException:
             log.warning("could not answer Discord interaction %s", i.id)
-

@@ -89,7 +89,7 @@ def custom_id_for(command: str) -> str:
 def command_for_custom_id(custom_id: str) -> str | None:
     """The command a button runs. Only ``cop:`` ids resolve; ``cop#`` ids need the adapter's store."""
     if custom_id.startswith(ID_PREFIX):
-        return custom_id[len(ID_PREFIX):]
+        return custom_id[len(ID_PREFIX) :]
     return None
 
 
@@ -101,19 +101,25 @@ def _fields_embeds(fields: tuple[tuple[str, str], ...]) -> list[discord.Embed]:
     embeds: list[discord.Embed] = []
     for start in range(0, len(fields), EMBED_FIELDS_MAX):
         embed = discord.Embed()
-        for label, value in fields[start:start + EMBED_FIELDS_MAX]:
-            embed.add_field(name=_text(label, FIELD_NAME_MAX, "\u200b"),
-                            value=_text(value, FIELD_VALUE_MAX, "—"), inline=True)
+        for label, value in fields[start : start + EMBED_FIELDS_MAX]:
+            embed.add_field(
+                name=_text(label, FIELD_NAME_MAX, "\u200b"),
+                value=_text(value, FIELD_VALUE_MAX, "—"),
+                inline=True,
+            )
         embeds.append(embed)
     return embeds
 
 
 def _item_embed(item: Item) -> discord.Embed:
-    embed = discord.Embed(title=_text(item.title, EMBED_TITLE_MAX, "\u200b"),
-                          description=_text(item.body, EMBED_DESCRIPTION_MAX) or None)
+    embed = discord.Embed(
+        title=_text(item.title, EMBED_TITLE_MAX, "\u200b"),
+        description=_text(item.body, EMBED_DESCRIPTION_MAX) or None,
+    )
     for label, value in item.fields[:EMBED_FIELDS_MAX]:
-        embed.add_field(name=_text(label, FIELD_NAME_MAX, "\u200b"),
-                        value=_text(value, FIELD_VALUE_MAX, "—"), inline=True)
+        embed.add_field(
+            name=_text(label, FIELD_NAME_MAX, "\u200b"), value=_text(value, FIELD_VALUE_MAX, "—"), inline=True
+        )
     if item.ref:
         embed.set_footer(text=clip(item.ref, FOOTER_MAX))
     return embed
@@ -133,9 +139,14 @@ def _view(choices: list[Choice]) -> tuple[discord.ui.View | None, int]:
         if shown == BUTTONS_MAX:
             break
         seen.add(cid)
-        view.add_item(discord.ui.Button(label=clip(choice.label, BUTTON_LABEL_MAX) or "…", custom_id=cid,
-                                        style=_STYLES.get(choice.style, discord.ButtonStyle.secondary),
-                                        row=shown // 5))
+        view.add_item(
+            discord.ui.Button(
+                label=clip(choice.label, BUTTON_LABEL_MAX) or "…",
+                custom_id=cid,
+                style=_STYLES.get(choice.style, discord.ButtonStyle.secondary),
+                row=shown // 5,
+            )
+        )
         shown += 1
     return view, len({custom_id_for(c.command) for c in choices}) - shown
 
@@ -171,8 +182,12 @@ def render_reply(reply: Reply) -> RenderedMessage:
     text = discord_times(reply.text)
     if tail:
         text = clip(text, CONTENT_MAX - len(tail) - 1) + "\n" + tail if text else tail
-    return RenderedMessage(content=clip(text, CONTENT_MAX), embeds=kept, view=view,
-                           ephemeral=reply.visibility is Visibility.PRIVATE)
+    return RenderedMessage(
+        content=clip(text, CONTENT_MAX),
+        embeds=kept,
+        view=view,
+        ephemeral=reply.visibility is Visibility.PRIVATE,
+    )
 
 
 # --- forms ---------------------------------------------------------------------------------------------
@@ -200,9 +215,13 @@ def _field_item(form: Form, f: FormField) -> discord.ui.Label:
     if f.kind in select_kinds and 0 < len(choices) <= SELECT_OPTIONS_MAX:
         multi = f.kind is FieldKind.MULTI_CHOICE
         component = discord.ui.Select(
-            custom_id=f.name, required=f.required, min_values=1 if f.required else 0,
+            custom_id=f.name,
+            required=f.required,
+            min_values=1 if f.required else 0,
             max_values=len(choices) if multi else 1,
-            options=[discord.SelectOption(label=clip(c, 100), value=c, default=c in initial) for c in choices],
+            options=[
+                discord.SelectOption(label=clip(c, 100), value=c, default=c in initial) for c in choices
+            ],
         )
     else:
         placeholder = f"One of: {', '.join(choices)}" if choices else f.help
@@ -212,17 +231,23 @@ def _field_item(form: Form, f: FormField) -> discord.ui.Label:
         max_length = min(f.max_length or TEXT_INPUT_MAX, TEXT_INPUT_MAX)
         default = ", ".join(initial) or None
         component = discord.ui.TextInput(
-            custom_id=f.name, style=discord.TextStyle.paragraph if long else discord.TextStyle.short,
-            required=f.required, max_length=max_length, placeholder=clip(placeholder, PLACEHOLDER_MAX) or None,
+            custom_id=f.name,
+            style=discord.TextStyle.paragraph if long else discord.TextStyle.short,
+            required=f.required,
+            max_length=max_length,
+            placeholder=clip(placeholder, PLACEHOLDER_MAX) or None,
             default=clip(default, max_length) if default else None,
         )
-    return discord.ui.Label(text=clip(f.label, LABEL_TEXT_MAX),
-                            description=clip(f.help, LABEL_DESCRIPTION_MAX) or None, component=component)
+    return discord.ui.Label(
+        text=clip(f.label, LABEL_TEXT_MAX),
+        description=clip(f.help, LABEL_DESCRIPTION_MAX) or None,
+        component=component,
+    )
 
 
 def form_pages(form: Form) -> list[tuple[FormField, ...]]:
     """The form's fields in pages of at most five (one modal each)."""
-    return [form.fields[i:i + MODAL_CHILDREN_MAX] for i in range(0, len(form.fields), MODAL_CHILDREN_MAX)]
+    return [form.fields[i : i + MODAL_CHILDREN_MAX] for i in range(0, len(form.fields), MODAL_CHILDREN_MAX)]
 
 
 def modal_custom_id(key: str, page: int, command: str) -> str:
@@ -234,7 +259,7 @@ def parse_modal_custom_id(custom_id: str) -> tuple[str, int, str] | None:
     """(key, page, command) from a modal's custom_id, or None when it is not one of ours."""
     if not custom_id.startswith(MODAL_PREFIX):
         return None
-    key, _, rest = custom_id[len(MODAL_PREFIX):].partition(":")
+    key, _, rest = custom_id[len(MODAL_PREFIX) :].partition(":")
     page, _, command = rest.partition(":")
     return (key, int(page), command) if page.isdigit() and command else None
 
@@ -250,8 +275,11 @@ def form_to_modals(form: Form, key: str = "0") -> list[discord.ui.Modal]:
     modals: list[discord.ui.Modal] = []
     for n, page in enumerate(pages, 1):
         suffix = f" ({n}/{len(pages)})" if len(pages) > 1 else ""
-        modal = discord.ui.Modal(title=clip(form.title, MODAL_TITLE_MAX - len(suffix)) + suffix, timeout=None,
-                                 custom_id=modal_custom_id(key, n, form.command))
+        modal = discord.ui.Modal(
+            title=clip(form.title, MODAL_TITLE_MAX - len(suffix)) + suffix,
+            timeout=None,
+            custom_id=modal_custom_id(key, n, form.command),
+        )
         for f in page:
             modal.add_item(_field_item(form, f))
         modals.append(modal)
@@ -292,7 +320,11 @@ def submitted_values(form: Form, components: Iterable[dict[str, Any]]) -> dict[s
                     out[name] = values if multi else (values[0] if values else None)
                 else:
                     text = str(node.get("value") or "").strip()
-                    out[name] = [v.strip() for v in text.split(",") if v.strip()] if multi and text else (text or None)
+                    out[name] = (
+                        [v.strip() for v in text.split(",") if v.strip()]
+                        if multi and text
+                        else (text or None)
+                    )
 
     walk(components)
     return out

@@ -60,8 +60,17 @@ HOME_MAX_BLOCKS = 100
 WORKERS = 4  # requests worked on at once after their ack (each mostly waits on the store or Slack)
 ACK_FIRST_WAIT = 0.1  # at most this long (seconds) a worker lets acknowledgements go first
 QUIET = 0.003  # a pause in requests this long lets the work go on
-IGNORED_SUBTYPES = {"bot_message", "message_changed", "message_deleted", "channel_join", "channel_leave",
-                    "thread_broadcast", "message_replied", "channel_topic", "channel_purpose"}
+IGNORED_SUBTYPES = {
+    "bot_message",
+    "message_changed",
+    "message_deleted",
+    "channel_join",
+    "channel_leave",
+    "thread_broadcast",
+    "message_replied",
+    "channel_topic",
+    "channel_purpose",
+}
 
 
 class SlackAdapter:
@@ -72,18 +81,26 @@ class SlackAdapter:
         self.core, self.settings = core, settings
         self.pause = Pause()
         self.session = aiohttp.ClientSession()
-        self.client = web_client(settings.slack_bot_token, settings.slack_api_base_url, self.pause, self.session)
+        self.client = web_client(
+            settings.slack_bot_token, settings.slack_api_base_url, self.pause, self.session
+        )
         self.messenger = SlackMessenger(self.client, self.pause, settings.timezone, self._zone_for_id)
         self.socket_mode = bool(settings.slack_app_token)
         if not self.socket_mode and not settings.slack_signing_secret:
-            raise ValueError("SLACK_SIGNING_SECRET is required for HTTP mode (or set SLACK_APP_TOKEN for "
-                             "Socket Mode); find it under Basic Information in your Slack app's settings")
+            raise ValueError(
+                "SLACK_SIGNING_SECRET is required for HTTP mode (or set SLACK_APP_TOKEN for "
+                "Socket Mode); find it under Basic Information in your Slack app's settings"
+            )
         self.inbound = Inbound(settings.slack_signing_secret)  # HTTP requests: signed, well formed, new
         bolt_log = logging.getLogger("copbot.bolt")
         quiet_bolt_logs(bolt_log)
-        self.bolt = AsyncApp(client=self.client, signing_secret=settings.slack_signing_secret or "socket-mode",
-                             process_before_response=True, request_verification_enabled=not self.socket_mode
-                             or bool(settings.slack_signing_secret), logger=bolt_log)
+        self.bolt = AsyncApp(
+            client=self.client,
+            signing_secret=settings.slack_signing_secret or "socket-mode",
+            process_before_response=True,
+            request_verification_enabled=not self.socket_mode or bool(settings.slack_signing_secret),
+            logger=bolt_log,
+        )
         # Work that follows an ack waits in a queue for a few workers: a burst of requests is acknowledged
         # at once and the work catches up after, instead of every ack queueing behind every search.
         self._work: asyncio.Queue[tuple[Awaitable[Any], str]] = asyncio.Queue()
@@ -109,7 +126,9 @@ class SlackAdapter:
         if self.socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-            self._socket = AsyncSocketModeHandler(self.bolt, self.settings.slack_app_token, web_client=self.client)
+            self._socket = AsyncSocketModeHandler(
+                self.bolt, self.settings.slack_app_token, web_client=self.client
+            )
             await self._socket.connect_async()
             log.info("Slack: connected in Socket Mode")
         else:
@@ -121,8 +140,10 @@ class SlackAdapter:
             answer = await self.client.auth_test()
             served = Served.from_auth_test(answer.data if isinstance(answer.data, dict) else {})
         except Exception as exc:  # noqa: BLE001 - reported in one line: the start cannot go on without it
-            raise RuntimeError(f"Slack: could not learn which workspace SLACK_BOT_TOKEN serves (auth.test: "
-                               f"{type(exc).__name__}); check the token and SLACK_API_BASE_URL") from None
+            raise RuntimeError(
+                f"Slack: could not learn which workspace SLACK_BOT_TOKEN serves (auth.test: "
+                f"{type(exc).__name__}); check the token and SLACK_API_BASE_URL"
+            ) from None
         await self.core.serve_workspace(PLATFORM, served.workspace)
         self.served = served
         log.info("Slack: serving %s %s", served.kind(), served.workspace)
@@ -143,7 +164,9 @@ class SlackAdapter:
         try:
             await asyncio.wait_for(self._work.join(), timeout)
         except TimeoutError:
-            log.warning("Slack: %d request(s) still being worked on after %.0f s", self._work.qsize(), timeout)
+            log.warning(
+                "Slack: %d request(s) still being worked on after %.0f s", self._work.qsize(), timeout
+            )
 
     async def handle_http(self, request: web.Request) -> web.Response:
         """POST /slack/events: every kind of Slack request, once checked (adapters/slack/inbound.py): 401
@@ -191,8 +214,9 @@ class SlackAdapter:
             bolt.shortcut(entry.id)(self._shortcut_listener(entry))
         bolt.error(self._on_error)
 
-    async def _only_served_workspace(self, body: dict[str, Any], context: Any,
-                                     next: Any) -> BoltResponse | None:  # noqa: A002 - bolt's name
+    async def _only_served_workspace(
+        self, body: dict[str, Any], context: Any, next: Any
+    ) -> BoltResponse | None:  # noqa: A002 - bolt's name
         """Let through only requests from members of the workspace (or org) this installation serves: the
         same user id in another workspace is another person, with none of this one's roles."""
         served = self.served
@@ -200,9 +224,13 @@ class SlackAdapter:
         if served is not None and theirs == served.workspace:
             await next()
             return None
-        log.warning("Slack: refused a request (%s) from %s %s (this installation serves %s)",
-                    request_kind(body), served.kind() if served else "workspace", theirs or "unknown",
-                    served.workspace if served else "none yet")
+        log.warning(
+            "Slack: refused a request (%s) from %s %s (this installation serves %s)",
+            request_kind(body),
+            served.kind() if served else "workspace",
+            theirs or "unknown",
+            served.workspace if served else "none yet",
+        )
         if "command" in body:  # a slash command shows its ack's text to the one who typed it
             return BoltResponse(status=200, body="This app does not serve this workspace; nothing was done.")
         return BoltResponse(status=200, body="")  # acknowledged, so Slack does not retry; nothing is done
@@ -224,8 +252,13 @@ class SlackAdapter:
         try:
             info = (await self.client.users_info(user=user_id)).get("user") or {}
             profile = info.get("profile") or {}
-            name = profile.get("display_name") or profile.get("real_name") or info.get("real_name") \
-                or info.get("name") or fallback_name
+            name = (
+                profile.get("display_name")
+                or profile.get("real_name")
+                or info.get("real_name")
+                or info.get("name")
+                or fallback_name
+            )
             member = self._member(user_id, name)
             if info.get("tz"):
                 await self.core.learn_timezone(member, str(info["tz"]))
@@ -254,10 +287,14 @@ class SlackAdapter:
         await self.messenger.deliver(target, replies, tz, open_form=self.open_form)
 
     async def open_form(self, target: Target, form: Form, *, link: str | None = None) -> None:
-        meta = {"c": target.channel_id, "t": target.thread_ts, "d": target.is_direct,
-                "r": target.response_url, "l": link or target.link}
-        modal = form_to_modal(form, callback_id=CALLBACK_ID,
-                              private_metadata=_compact(meta))
+        meta = {
+            "c": target.channel_id,
+            "t": target.thread_ts,
+            "d": target.is_direct,
+            "r": target.response_url,
+            "l": link or target.link,
+        }
+        modal = form_to_modal(form, callback_id=CALLBACK_ID, private_metadata=_compact(meta))
         await self.client.views_open(trigger_id=target.trigger_id, view=modal)
 
     # ---- slash command, mentions, DMs, thread messages ------------------------------------------------
@@ -266,8 +303,13 @@ class SlackAdapter:
         await ack()
         text = (body.get("text") or "").strip() or "help"
         channel = body.get("channel_id", "")
-        target = Target(user_id=body["user_id"], channel_id=channel, is_direct=channel.startswith("D"),
-                        response_url=body.get("response_url"), trigger_id=body.get("trigger_id"))
+        target = Target(
+            user_id=body["user_id"],
+            channel_id=channel,
+            is_direct=channel.startswith("D"),
+            response_url=body.get("response_url"),
+            trigger_id=body.get("trigger_id"),
+        )
         self._spawn(self._command(body["user_id"], body.get("user_name", ""), text, target), "slash command")
 
     async def _command(self, user_id: str, user_name: str, text: str, target: Target) -> None:
@@ -281,8 +323,12 @@ class SlackAdapter:
 
     def _is_ours_or_a_bot(self, event: dict[str, Any], context: Any) -> bool:
         bot_user = getattr(context, "bot_user_id", None)
-        return bool(event.get("bot_id") or event.get("subtype") in IGNORED_SUBTYPES
-                    or (bot_user and event.get("user") == bot_user) or not event.get("user"))
+        return bool(
+            event.get("bot_id")
+            or event.get("subtype") in IGNORED_SUBTYPES
+            or (bot_user and event.get("user") == bot_user)
+            or not event.get("user")
+        )
 
     async def _on_mention(self, body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
         if self._is_ours_or_a_bot(event, context) or not await self._claim(body):
@@ -293,8 +339,12 @@ class SlackAdapter:
         raw = event.get("text") or ""
         text = _without_leading_mention(raw, getattr(context, "bot_user_id", None)) or "help"
         channel = event["channel"]
-        target = Target(user_id=event["user"], channel_id=channel, thread_ts=event.get("thread_ts"),
-                        is_direct=event.get("channel_type") == "im")
+        target = Target(
+            user_id=event["user"],
+            channel_id=channel,
+            thread_ts=event.get("thread_ts"),
+            is_direct=event.get("channel_type") == "im",
+        )
         member = await self.member(event["user"])
         place = Place(PLATFORM, channel, event.get("thread_ts"), target.is_direct)
         await self.run(Incoming(member=member, place=place, text=text, mentions=self.mentions(text)), target)
@@ -317,7 +367,9 @@ class SlackAdapter:
     async def _direct(self, event: dict[str, Any], bot_user: str | None) -> None:
         text = _without_leading_mention(event.get("text") or "", bot_user) or "help"
         channel = event["channel"]
-        target = Target(user_id=event["user"], channel_id=channel, thread_ts=event.get("thread_ts"), is_direct=True)
+        target = Target(
+            user_id=event["user"], channel_id=channel, thread_ts=event.get("thread_ts"), is_direct=True
+        )
         member = await self.member(event["user"])
         place = Place(PLATFORM, channel, event.get("thread_ts"), True)
         await self.run(Incoming(member=member, place=place, text=text, mentions=self.mentions(text)), target)
@@ -343,11 +395,17 @@ class SlackAdapter:
         if container.get("type") == "view" and (body.get("view") or {}).get("type") == "home":
             self._spawn(self._home_action(user, command, body.get("trigger_id")), "home button")
             return
-        target = Target(user_id=user["id"], channel_id=channel, thread_ts=thread_ts,
-                        is_direct=channel.startswith("D"), response_url=body.get("response_url"),
-                        trigger_id=body.get("trigger_id"))
-        self._spawn(self._command(user["id"], user.get("username") or user.get("name", ""), command, target),
-                    "button")
+        target = Target(
+            user_id=user["id"],
+            channel_id=channel,
+            thread_ts=thread_ts,
+            is_direct=channel.startswith("D"),
+            response_url=body.get("response_url"),
+            trigger_id=body.get("trigger_id"),
+        )
+        self._spawn(
+            self._command(user["id"], user.get("username") or user.get("name", ""), command, target), "button"
+        )
 
     async def _home_action(self, user: dict[str, Any], command: str, trigger_id: str | None) -> None:
         member = await self.member(user["id"], user.get("username", ""))
@@ -361,8 +419,14 @@ class SlackAdapter:
         extra = _expand(meta.get("meta", ""))
         user = body.get("user") or {}
         member = await self.member(user["id"], user.get("username") or user.get("name", ""))
-        target = Target(user_id=member.user_id, channel_id=extra.get("c") or "", thread_ts=extra.get("t"),
-                        is_direct=bool(extra.get("d")), response_url=extra.get("r"), link=extra.get("l"))
+        target = Target(
+            user_id=member.user_id,
+            channel_id=extra.get("c") or "",
+            thread_ts=extra.get("t"),
+            is_direct=bool(extra.get("d")),
+            response_url=extra.get("r"),
+            link=extra.get("l"),
+        )
         values = modal_values(view.get("state") or {})
         values.update(meta.get("fixed") or {})
         mentions: dict[str, Member] = {}
@@ -373,10 +437,20 @@ class SlackAdapter:
                     mentions[token] = await self.member(who.user_id, who.display_name)
         place = Place(PLATFORM, target.channel_id, target.thread_ts, target.is_direct)
         # The command runs before the ack: a mistake must be shown beside its field, in the ack.
-        replies = await self.core.dispatch(Incoming(member=member, place=place, command=meta.get("command"),
-                                                    values=values, mentions=mentions, link=target.link))
+        replies = await self.core.dispatch(
+            Incoming(
+                member=member,
+                place=place,
+                command=meta.get("command"),
+                values=values,
+                mentions=mentions,
+                link=target.link,
+            )
+        )
         # Slack can show an error only under an input block of this modal (not under a fixed value).
-        inputs = [b["block_id"] for b in view.get("blocks") or [] if b.get("type") == "input" and "block_id" in b]
+        inputs = [
+            b["block_id"] for b in view.get("blocks") or [] if b.get("type") == "input" and "block_id" in b
+        ]
         errors = next((field_errors(r) for r in replies if r.is_error and r.error_field in inputs), None)
         if errors is not None:
             await ack(**errors)
@@ -384,8 +458,10 @@ class SlackAdapter:
         first_error = next((r for r in replies if r.is_error), None)
         if first_error is not None and inputs:
             block = inputs[0]
-            await ack(response_action="errors",
-                      errors={block: truncate(first_error.plain_text().replace("**", ""), 150)})
+            await ack(
+                response_action="errors",
+                errors={block: truncate(first_error.plain_text().replace("**", ""), 150)},
+            )
             return
         await ack()
         tz = await self.core.member_zone(member)
@@ -414,19 +490,35 @@ class SlackAdapter:
         user = body.get("user") or {}
         member = await self.member(user["id"], user.get("username") or user.get("name", ""))
         link = await self.messenger.permalink(channel, str(message.get("ts", ""))) if channel else None
-        target = Target(user_id=member.user_id, channel_id=channel, thread_ts=message.get("thread_ts"),
-                        is_direct=channel.startswith("D"), response_url=body.get("response_url"),
-                        trigger_id=body.get("trigger_id"), link=link)
+        target = Target(
+            user_id=member.user_id,
+            channel_id=channel,
+            thread_ts=message.get("thread_ts"),
+            is_direct=channel.startswith("D"),
+            response_url=body.get("response_url"),
+            trigger_id=body.get("trigger_id"),
+            link=link,
+        )
         author = await self.member(message.get("user") or member.user_id)
         mention = f"<@{author.user_id}>"
-        text = MENTION.sub(lambda m: "@" + (m.group(2) or self._profiles.get(m.group(1), (0, m.group(1)))[1]),
-                           message.get("text") or "")
-        incoming = Incoming(member=member, place=Place(PLATFORM, channel, target.thread_ts, target.is_direct),
-                            command=entry.command,
-                            values={"author": mention, "text": text, "link": link or ""},
-                            mentions={mention: author}, link=link)
-        await self.messenger.deliver(target, await self.core.dispatch(incoming), await self.core.member_zone(member),
-                                     open_form=self.open_form)
+        text = MENTION.sub(
+            lambda m: "@" + (m.group(2) or self._profiles.get(m.group(1), (0, m.group(1)))[1]),
+            message.get("text") or "",
+        )
+        incoming = Incoming(
+            member=member,
+            place=Place(PLATFORM, channel, target.thread_ts, target.is_direct),
+            command=entry.command,
+            values={"author": mention, "text": text, "link": link or ""},
+            mentions={mention: author},
+            link=link,
+        )
+        await self.messenger.deliver(
+            target,
+            await self.core.dispatch(incoming),
+            await self.core.member_zone(member),
+            open_form=self.open_form,
+        )
 
     # ---- App Home -------------------------------------------------------------------------------------
 
@@ -461,7 +553,7 @@ def _without_leading_mention(text: str, bot_user: str | None) -> str:
     text = text.strip()
     match = MENTION.match(text)
     if match and (bot_user is None or match.group(1) == bot_user):
-        text = text[match.end():].strip()
+        text = text[match.end() :].strip()
     return text
 
 

@@ -30,21 +30,42 @@ MAX_AGE = 5 * 60  # seconds: Slack's own replay window for a signed request
 
 Spec = tuple[tuple[str, type, bool], ...]  # (dotted field, type, required)
 
-_INTERACTION: Spec = (("user", dict, True), ("user.id", str, True), ("trigger_id", str, False),
-                      ("response_url", str, False), ("team", dict, False), ("channel", dict, False),
-                      ("container", dict, False), ("message", dict, False), ("view", dict, False))
+_INTERACTION: Spec = (
+    ("user", dict, True),
+    ("user.id", str, True),
+    ("trigger_id", str, False),
+    ("response_url", str, False),
+    ("team", dict, False),
+    ("channel", dict, False),
+    ("container", dict, False),
+    ("message", dict, False),
+    ("view", dict, False),
+)
 _EVENT_FIELDS = ("user", "channel", "text", "ts", "thread_ts", "channel_type", "tab", "bot_id", "subtype")
 SHAPES: dict[str, Spec] = {
     "url_verification": (("challenge", str, True),),
-    "event_callback": (("event_id", str, True), ("event", dict, True), ("event.type", str, True),
-                       *((f"event.{name}", str, False) for name in _EVENT_FIELDS)),
+    "event_callback": (
+        ("event_id", str, True),
+        ("event", dict, True),
+        ("event.type", str, True),
+        *((f"event.{name}", str, False) for name in _EVENT_FIELDS),
+    ),
     "block_actions": (*_INTERACTION, ("actions", list, True)),
-    "view_submission": (*_INTERACTION, ("view", dict, True), ("view.state", dict, False),
-                        ("view.private_metadata", str, False), ("view.blocks", list, False)),
+    "view_submission": (
+        *_INTERACTION,
+        ("view", dict, True),
+        ("view.state", dict, False),
+        ("view.private_metadata", str, False),
+        ("view.blocks", list, False),
+    ),
     "view_closed": (*_INTERACTION, ("view", dict, True)),
     "shortcut": (*_INTERACTION, ("callback_id", str, True)),
-    "message_action": (*_INTERACTION, ("callback_id", str, True), ("message", dict, True),
-                       ("channel", dict, True)),
+    "message_action": (
+        *_INTERACTION,
+        ("callback_id", str, True),
+        ("message", dict, True),
+        ("channel", dict, True),
+    ),
 }
 SLASH_COMMAND = ("command", "user_id", "channel_id")
 _TYPE_NAMES: dict[type, str] = {dict: "an object", list: "a list", str: "a string"}

@@ -34,9 +34,22 @@ log = logging.getLogger(__name__)
 PLATFORM = "slack"
 MAX_RATE_LIMIT_RETRIES = 30
 # Errors that trying again cannot fix (the bot is not in the channel, the user is gone, bad token...).
-PERMANENT = {"channel_not_found", "not_in_channel", "is_archived", "user_not_found", "cannot_dm_bot",
-             "invalid_auth", "not_authed", "account_inactive", "missing_scope", "msg_too_long",
-             "invalid_blocks", "no_text", "restricted_action", "user_disabled"}
+PERMANENT = {
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "user_not_found",
+    "cannot_dm_bot",
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "missing_scope",
+    "msg_too_long",
+    "invalid_blocks",
+    "no_text",
+    "restricted_action",
+    "user_disabled",
+}
 
 
 class Pause:
@@ -60,9 +73,14 @@ class PacedRateLimitHandler(AsyncRateLimitErrorRetryHandler):
         super().__init__(max_retry_count=max_retry_count)
         self.pause = pause
 
-    async def prepare_for_next_attempt_async(self, *, state: RetryState, request: HttpRequest,
-                                             response: HttpResponse | None = None,
-                                             error: Exception | None = None) -> None:
+    async def prepare_for_next_attempt_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
         if response is None:
             raise error  # type: ignore[misc]
         state.next_attempt_requested = True
@@ -76,18 +94,23 @@ class PacedRateLimitHandler(AsyncRateLimitErrorRetryHandler):
         state.increment_current_attempt()
 
 
-def web_client(token: str, base_url: str, pause: Pause, session: aiohttp.ClientSession | None = None
-               ) -> AsyncWebClient:
+def web_client(
+    token: str, base_url: str, pause: Pause, session: aiohttp.ClientSession | None = None
+) -> AsyncWebClient:
     """One client, one connection pool (slack_sdk opens a new session per call unless given one)."""
     handlers: list[AsyncRetryHandler] = [PacedRateLimitHandler(pause)]
-    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=handlers, timeout=20, session=session)
+    return AsyncWebClient(
+        token=token, base_url=base_url, retry_handlers=handlers, timeout=20, session=session
+    )
 
 
 def delivery_error(exc: SlackApiError) -> DeliveryError:
     code = str(exc.response.get("error", "")) if exc.response is not None else ""
     status = exc.response.status_code if exc.response is not None else 0
-    return DeliveryError(f"Slack refused the post: {code or status}",
-                         retryable=code not in PERMANENT and status not in (400, 401, 403, 404))
+    return DeliveryError(
+        f"Slack refused the post: {code or status}",
+        retryable=code not in PERMANENT and status not in (400, 401, 403, 404),
+    )
 
 
 @dataclass(frozen=True)
@@ -120,10 +143,14 @@ class SlackMessenger:
         except SlackApiError as exc:
             raise delivery_error(exc) from None
 
-    async def _post(self, channel: str, reply: Reply, *, thread_ts: str | None = None,
-                    tz: str | None = None) -> dict[str, Any]:
-        body: dict[str, Any] = {"channel": channel, **render_reply(reply, tz_fallback=tz or self.community_tz),
-                                "unfurl_links": False}
+    async def _post(
+        self, channel: str, reply: Reply, *, thread_ts: str | None = None, tz: str | None = None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "channel": channel,
+            **render_reply(reply, tz_fallback=tz or self.community_tz),
+            "unfurl_links": False,
+        }
         if thread_ts:
             body["thread_ts"] = thread_ts
         response = await self._call("chat.postMessage", **body)
@@ -131,11 +158,14 @@ class SlackMessenger:
             await self.upload(channel, attachment.filename, attachment.content, thread_ts=thread_ts)
         return dict(response.data)
 
-    async def upload(self, channel: str, filename: str, content: bytes, *, thread_ts: str | None = None) -> None:
+    async def upload(
+        self, channel: str, filename: str, content: bytes, *, thread_ts: str | None = None
+    ) -> None:
         await self.pause.wait()
         try:
-            await self.client.files_upload_v2(channel=channel, filename=filename, content=content,
-                                              thread_ts=thread_ts, title=filename)
+            await self.client.files_upload_v2(
+                channel=channel, filename=filename, content=content, thread_ts=thread_ts, title=filename
+            )
         except SlackApiError as exc:
             raise delivery_error(exc) from None
 
@@ -152,8 +182,9 @@ class SlackMessenger:
         data = await self._post(channel_id, reply)  # Slack channels have no tags
         return Posted(PLATFORM, str(data.get("channel", channel_id)), str(data["ts"]))
 
-    async def open_thread(self, channel_id: str, title: str, reply: Reply, *,
-                          tags: PostTags | None = None) -> Posted:
+    async def open_thread(
+        self, channel_id: str, title: str, reply: Reply, *, tags: PostTags | None = None
+    ) -> Posted:
         data = await self._post(channel_id, reply)
         channel, ts = str(data.get("channel", channel_id)), str(data["ts"])
         return Posted(PLATFORM, channel, ts, ts, await self.permalink(channel, ts))
@@ -175,8 +206,7 @@ class SlackMessenger:
 
     # ---- replies to a request -------------------------------------------------------------------------
 
-    async def deliver(self, target: Target, replies: list[Reply], tz: str, *,
-                      open_form: Any = None) -> None:
+    async def deliver(self, target: Target, replies: list[Reply], tz: str, *, open_form: Any = None) -> None:
         """Send the core's replies where the request came from. `open_form(target, form)` opens a modal
         (it needs the request's trigger_id, usable once and for three seconds)."""
         trigger = target.trigger_id
@@ -188,11 +218,17 @@ class SlackMessenger:
                         await open_form(target, reply.form)
                         continue
                     except SlackApiError as exc:  # e.g. expired_trigger_id: more than 3 s went by
-                        log.warning("Slack: could not open a modal (%s); sending a button instead",
-                                    exc.response.get("error") if exc.response is not None else "?")
+                        log.warning(
+                            "Slack: could not open a modal (%s); sending a button instead",
+                            exc.response.get("error") if exc.response is not None else "?",
+                        )
                 # No trigger (a mention, a DM, a second form): a button opens it, with a fresh trigger.
-                reply = replace(reply, form=None, choices=reply.choices + (
-                    Choice(f"Open the form: {reply.form.title}", reply.form.command, style="primary"),))
+                reply = replace(
+                    reply,
+                    form=None,
+                    choices=reply.choices
+                    + (Choice(f"Open the form: {reply.form.title}", reply.form.command, style="primary"),),
+                )
             await self.deliver_one(target, reply, tz)
 
     async def deliver_one(self, target: Target, reply: Reply, tz: str) -> None:
@@ -205,7 +241,11 @@ class SlackMessenger:
             await self._respond(target, reply, tz, private)
             return
         if private:
-            body = {"channel": target.channel_id, "user": target.user_id, **render_reply(reply, tz_fallback=tz)}
+            body = {
+                "channel": target.channel_id,
+                "user": target.user_id,
+                **render_reply(reply, tz_fallback=tz),
+            }
             if target.thread_ts:
                 body["thread_ts"] = target.thread_ts
             await self._call("chat.postEphemeral", **body)
@@ -220,13 +260,22 @@ class SlackMessenger:
         assert target.response_url
         body = render_reply(reply, tz_fallback=tz)
         await self.pause.wait()
-        hook = AsyncWebhookClient(target.response_url, timeout=20, session=self.client.session,
-                                  retry_handlers=[PacedRateLimitHandler(self.pause)])
-        response = await hook.send(text=body["text"], blocks=body["blocks"],
-                                   response_type="ephemeral" if private else "in_channel",
-                                   replace_original=False)
+        hook = AsyncWebhookClient(
+            target.response_url,
+            timeout=20,
+            session=self.client.session,
+            retry_handlers=[PacedRateLimitHandler(self.pause)],
+        )
+        response = await hook.send(
+            text=body["text"],
+            blocks=body["blocks"],
+            response_type="ephemeral" if private else "in_channel",
+            replace_original=False,
+        )
         if response.status_code >= 400:
-            log.warning("response_url answered %s; replying through the Web API instead", response.status_code)
+            log.warning(
+                "response_url answered %s; replying through the Web API instead", response.status_code
+            )
             if private:
                 await self._call("chat.postEphemeral", channel=target.channel_id, user=target.user_id, **body)
             else:

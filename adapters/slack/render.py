@@ -158,7 +158,9 @@ def render_reply(reply: Reply, *, tz_fallback: str = "UTC") -> dict[str, Any]:
         tail.append(_context(mrkdwn(reply.footer, tz)))
 
     # Final choices are built after items so action ids follow reading order.
-    n_choice_blocks = -(-sum(len(c.command) <= MAX_BUTTON_VALUE for c in reply.choices) // MAX_ACTIONS_ELEMENTS)
+    n_choice_blocks = -(
+        -sum(len(c.command) <= MAX_BUTTON_VALUE for c in reply.choices) // MAX_ACTIONS_ELEMENTS
+    )
     budget = MAX_BLOCKS_MESSAGE - len(head) - len(tail) - n_choice_blocks
     item_blocks: list[dict[str, Any]] = []
     shown = 0
@@ -245,10 +247,14 @@ def _short_title(title: str) -> str:
     return (cut or title[: MAX_MODAL_TITLE - 1]) + "…"
 
 
-def form_to_modal(form: Form, *, callback_id: str = "copbot_form", private_metadata: str = "") -> dict[str, Any]:
+def form_to_modal(
+    form: Form, *, callback_id: str = "copbot_form", private_metadata: str = ""
+) -> dict[str, Any]:
     """A `views.open` modal: one input block per field (block_id = field name, action_id = "value")."""
     if len(form.fields) > MAX_BLOCKS_MODAL:
-        raise ValueError(f"form {form.command!r} has {len(form.fields)} fields; a modal holds {MAX_BLOCKS_MODAL}")
+        raise ValueError(
+            f"form {form.command!r} has {len(form.fields)} fields; a modal holds {MAX_BLOCKS_MODAL}"
+        )
     blocks = []
     for f in form.fields:
         initial = form.prefilled.get(f.name, f.initial)
@@ -263,8 +269,10 @@ def form_to_modal(form: Form, *, callback_id: str = "copbot_form", private_metad
             block["hint"] = _plain(f.help, MAX_HINT)
         blocks.append(block)
     if form.fixed:  # given with the form, not edited: shown first, sent back from the metadata
-        shown = "\n".join(f"*{escape(name.replace('_', ' ').capitalize())}:* {_fixed_text(value)}"
-                           for name, value in form.fixed.items())
+        shown = "\n".join(
+            f"*{escape(name.replace('_', ' ').capitalize())}:* {_fixed_text(value)}"
+            for name, value in form.fixed.items()
+        )
         blocks.insert(0, _section(shown))
     if not blocks:  # a modal needs at least one block
         blocks.append(_section(f"Nothing to fill in: submit to run *{escape(form.command)}*."))
@@ -275,7 +283,9 @@ def form_to_modal(form: Form, *, callback_id: str = "copbot_form", private_metad
         meta["meta"] = private_metadata
     encoded = json.dumps(meta, separators=(",", ":"))
     if len(encoded) > MAX_PRIVATE_METADATA:
-        raise ValueError(f"private_metadata is {len(encoded)} characters; Slack allows {MAX_PRIVATE_METADATA}")
+        raise ValueError(
+            f"private_metadata is {len(encoded)} characters; Slack allows {MAX_PRIVATE_METADATA}"
+        )
     return {
         "type": "modal",
         "callback_id": callback_id,
@@ -364,12 +374,22 @@ def shortcuts(registry: CommandRegistry) -> list[dict[str, Any]]:
     message shortcut; GlobalAction, a global one), its callback id the entry's id."""
     found = []
     for entry in registry.entries():
-        kind = "message" if isinstance(entry, MessageAction) else "global"  # the only other kind: GlobalAction
+        kind = (
+            "message" if isinstance(entry, MessageAction) else "global"
+        )  # the only other kind: GlobalAction
         if len(entry.label) > SHORTCUT_NAME_MAX:
-            raise ValueError(f"Slack shortcut names are at most {SHORTCUT_NAME_MAX} characters; shorten "
-                             f"{entry.label!r} (declared on {entry.command!r}).")
-        found.append({"name": entry.label, "type": kind, "callback_id": entry.id,
-                      "description": truncate(entry.description, SHORTCUT_DESCRIPTION_MAX)})
+            raise ValueError(
+                f"Slack shortcut names are at most {SHORTCUT_NAME_MAX} characters; shorten "
+                f"{entry.label!r} (declared on {entry.command!r})."
+            )
+        found.append(
+            {
+                "name": entry.label,
+                "type": kind,
+                "callback_id": entry.id,
+                "description": truncate(entry.description, SHORTCUT_DESCRIPTION_MAX),
+            }
+        )
     return found
 
 

@@ -46,8 +46,11 @@ async def help_command(
         in_group = [c for c in visible if c.group == words[0]]
         if in_group and len(words) == 1:
             lines = [f"{c.path} — {c.summary}" for c in in_group]
-            return Reply(f"{words[0]}: {registry.groups.get(words[0], '')}\n" + "\n".join(lines)
-                         + f"\nMore on one: help {in_group[0].path}")
+            return Reply(
+                f"{words[0]}: {registry.groups.get(words[0], '')}\n"
+                + "\n".join(lines)
+                + f"\nMore on one: help {in_group[0].path}"
+            )
         raise CommandError(registry.unknown_message(words, ctx.role).replace("the command", "a command"))
     groups: dict[str, list[str]] = {}
     for c in visible:

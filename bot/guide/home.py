@@ -38,6 +38,7 @@ async def home(ctx: Context) -> list[Reply]:
     out = []
     for heading, reply in await overview(ctx):
         text = f"**{heading}**" + (f"\n{reply.text}" if reply.text else "")
-        out.append(Reply(text, items=reply.items, fields=reply.fields, choices=reply.choices,
-                         footer=reply.footer))
+        out.append(
+            Reply(text, items=reply.items, fields=reply.fields, choices=reply.choices, footer=reply.footer)
+        )
     return out

@@ -40,8 +40,9 @@ def quiet_end(at: datetime, quiet: tuple[str, str] | None, tz: str) -> datetime 
     return datetime.combine(end_day, qe, tzinfo=zone).astimezone(at.tzinfo)
 
 
-def quiet_shift(due: datetime, deadline: datetime | None, quiet: tuple[str, str] | None, tz: str
-                ) -> datetime | None:
+def quiet_shift(
+    due: datetime, deadline: datetime | None, quiet: tuple[str, str] | None, tz: str
+) -> datetime | None:
     """`due`, moved to the end of the quiet hours it falls in (local times in `tz`); None when that end is
     not before `deadline` (no deadline: never None)."""
     end = quiet_end(due, quiet, tz)
@@ -80,6 +81,9 @@ def dm_prefs(session: Session, member_id: int | None, default_zone: str) -> DmPr
 
 def dm_prefs_for(session: Session, platform: str, user_id: str, default_zone: str) -> DmPrefs:
     """The same, for a member named by platform identity (a DM's recipient)."""
-    member_id = session.execute(select(col(MemberRecord.id)).where(col(MemberRecord.platform) == platform,
-                                                              col(MemberRecord.user_id) == user_id)).scalar()
+    member_id = session.execute(
+        select(col(MemberRecord.id)).where(
+            col(MemberRecord.platform) == platform, col(MemberRecord.user_id) == user_id
+        )
+    ).scalar()
     return dm_prefs(session, member_id, default_zone)

@@ -45,7 +45,9 @@ def claim_event(session: Session, platform: str, event_id: str, now: datetime) -
 
 def forget_old_events(session: Session, now: datetime) -> int:
     """Drop claims no platform will retry any more (the scheduler's housekeeping calls this)."""
-    return rowcount(session.execute(delete(ProcessedEvent).where(col(ProcessedEvent.received_at) < now - EVENT_MEMORY)))
+    return rowcount(
+        session.execute(delete(ProcessedEvent).where(col(ProcessedEvent.received_at) < now - EVENT_MEMORY))
+    )
 
 
 def learn_timezone(session: Session, member: Member, zone: str) -> bool:
@@ -63,11 +65,22 @@ def learn_timezone(session: Session, member: Member, zone: str) -> bool:
 
 def record_unreachable(session: Session, member: Member, reason: str, now: datetime) -> bool:
     """Note that a DM could not reach a member; True when this is the first time (tell them elsewhere once)."""
-    row = session.execute(select(UnreachableMember)
-                          .where(is_member(UnreachableMember, member))).scalars().first()
+    row = (
+        session.execute(select(UnreachableMember).where(is_member(UnreachableMember, member)))
+        .scalars()
+        .first()
+    )
     if row is None:
-        session.add(UnreachableMember(platform=member.platform, workspace=member.workspace,
-                                      user_id=member.user_id, reason=reason[:200], first_at=now, last_at=now))
+        session.add(
+            UnreachableMember(
+                platform=member.platform,
+                workspace=member.workspace,
+                user_id=member.user_id,
+                reason=reason[:200],
+                first_at=now,
+                last_at=now,
+            )
+        )
         return True
     row.failures += 1
     row.last_at, row.reason = now, reason[:200]
@@ -80,14 +93,27 @@ def clear_unreachable(session: Session, member: Member) -> None:
 
 
 def unreachable_rows(session: Session) -> list[dict[str, Any]]:
-    same = ((col(MemberRecord.platform) == col(UnreachableMember.platform))
-            & (col(MemberRecord.workspace) == col(UnreachableMember.workspace))
-            & (col(MemberRecord.user_id) == col(UnreachableMember.user_id)))
-    rows = session.execute(select(UnreachableMember, col(MemberRecord.display_name))
-                           .join(MemberRecord, same, isouter=True)
-                           .order_by(col(UnreachableMember.last_at).desc())).all()  # type: ignore[attr-defined]
-    return [{"platform": u.platform, "user_id": u.user_id, "name": name or u.user_id, "reason": u.reason,
-             "failures": u.failures, "last_at": u.last_at} for u, name in rows]
+    same = (
+        (col(MemberRecord.platform) == col(UnreachableMember.platform))
+        & (col(MemberRecord.workspace) == col(UnreachableMember.workspace))
+        & (col(MemberRecord.user_id) == col(UnreachableMember.user_id))
+    )
+    rows = session.execute(
+        select(UnreachableMember, col(MemberRecord.display_name))
+        .join(MemberRecord, same, isouter=True)
+        .order_by(col(UnreachableMember.last_at).desc())
+    ).all()  # type: ignore[attr-defined]
+    return [
+        {
+            "platform": u.platform,
+            "user_id": u.user_id,
+            "name": name or u.user_id,
+            "reason": u.reason,
+            "failures": u.failures,
+            "last_at": u.last_at,
+        }
+        for u, name in rows
+    ]
 
 
 def adopt_workspace(session: Session, tables: Iterable[Table], platform: str, workspace: str) -> int:
@@ -132,13 +158,25 @@ def forget_member(session: Session, record: MemberRecord) -> int:
     approves, declines or names them); returns how many went."""
     named = re.compile(rf"(?<!\w){re.escape(record.user_id)}(?!\w)")
     gone = 0
-    for event in session.execute(select(ProcessedEvent).where(
-            col(ProcessedEvent.event_id).contains(record.user_id, autoescape=True))).scalars().all():
+    for event in (
+        session.execute(
+            select(ProcessedEvent).where(
+                col(ProcessedEvent.event_id).contains(record.user_id, autoescape=True)
+            )
+        )
+        .scalars()
+        .all()
+    ):
         if named.search(event.event_id):
             session.delete(event)
             gone += 1
-    for button in session.execute(select(ButtonCommand).where(
-            col(ButtonCommand.command).contains(record.user_id, autoescape=True))).scalars().all():
+    for button in (
+        session.execute(
+            select(ButtonCommand).where(col(ButtonCommand.command).contains(record.user_id, autoescape=True))
+        )
+        .scalars()
+        .all()
+    ):
         if named.search(button.command):
             session.delete(button)
             gone += 1

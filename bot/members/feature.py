@@ -16,9 +16,14 @@ from bot.store import models
 async def _settings(ctx: Context) -> Reply:
     """The settings a member changes most, one press away (the rest are named in the footer)."""
     reply = await run_section(ctx, "me show", [])
-    reminders_on = any(label.startswith("Reminders") and value.startswith("on") for label, value in reply.fields)
-    toggle = (Choice("Turn DM reminders off", "me reminders off") if reminders_on
-              else Choice("Turn DM reminders on", "me reminders on", style="primary"))
+    reminders_on = any(
+        label.startswith("Reminders") and value.startswith("on") for label, value in reply.fields
+    )
+    toggle = (
+        Choice("Turn DM reminders off", "me reminders off")
+        if reminders_on
+        else Choice("Turn DM reminders on", "me reminders on", style="primary")
+    )
     return replace(reply, choices=reply.choices + (toggle,))
 
 

@@ -24,8 +24,19 @@ from bot.members import files
 from bot.messages import Attachment, Member, Reply
 from bot.store.models import AuditEntry, MemberProfile, MemberRecord, RoleGrant, UnreachableMember, is_member
 
-PROFILE_FIELDS = ("timezone", "platform_timezone", "organisation", "role_title", "jurisdiction", "forum_invites", "dm_reminders",
-                  "quiet_start", "quiet_end", "show_in_lists", "forum_reminders")
+PROFILE_FIELDS = (
+    "timezone",
+    "platform_timezone",
+    "organisation",
+    "role_title",
+    "jurisdiction",
+    "forum_invites",
+    "dm_reminders",
+    "quiet_start",
+    "quiet_end",
+    "show_in_lists",
+    "forum_reminders",
+)
 
 
 def _profile_export(profile: MemberProfile) -> dict[str, Any]:
@@ -39,13 +50,27 @@ def _core_export(session: Session, record: MemberRecord) -> dict[str, Any]:
     profile = session.get(MemberProfile, record.id)
     unreachable = session.exec(select(UnreachableMember).where(is_member(UnreachableMember, who))).first()
     return {
-        "member": {"platform": record.platform, "workspace": record.workspace, "user_id": record.user_id,
-                   "display_name": record.display_name, "first_seen": record.created_at.isoformat()},
+        "member": {
+            "platform": record.platform,
+            "workspace": record.workspace,
+            "user_id": record.user_id,
+            "display_name": record.display_name,
+            "first_seen": record.created_at.isoformat(),
+        },
         "profile": _profile_export(profile) if profile else None,
         "roles": [{"scope": g.scope, "role": g.role, "granted_at": g.granted_at.isoformat()} for g in grants],
-        "audited_actions": [{"at": a.at.isoformat(), "action": a.action, "detail": a.detail} for a in actions],
-        "direct_messages_failed": ({"reason": unreachable.reason, "failures": unreachable.failures,
-                                    "last_at": unreachable.last_at.isoformat()} if unreachable else None),
+        "audited_actions": [
+            {"at": a.at.isoformat(), "action": a.action, "detail": a.detail} for a in actions
+        ],
+        "direct_messages_failed": (
+            {
+                "reason": unreachable.reason,
+                "failures": unreachable.failures,
+                "last_at": unreachable.last_at.isoformat(),
+            }
+            if unreachable
+            else None
+        ),
     }
 
 
@@ -112,8 +137,10 @@ async def my_data(ctx: Context) -> Reply:
         return Reply("copbot stores nothing about you yet.")
     content = json.dumps(data, indent=2, ensure_ascii=False, default=str).encode()
     token = files.member_token(files.exports_dir(ctx.settings.data_dir), member)  # unique, unguessable
-    return Reply("Here is everything copbot stores about you.",
-                 attachments=(Attachment(f"copbot-my-data-{token}.json", content, "application/json"),))
+    return Reply(
+        "Here is everything copbot stores about you.",
+        attachments=(Attachment(f"copbot-my-data-{token}.json", content, "application/json"),),
+    )
 
 
 @me.command("forget")
@@ -133,7 +160,9 @@ async def forget_me(
             "It cannot be undone. To go ahead: me forget --confirm (me data downloads a copy first)."
         )
     if ctx.settings.is_bootstrap_admin(ctx.member):
-        raise CommandError("You are an admin from configuration (COPBOT_ADMINS); remove yourself there first.")
+        raise CommandError(
+            "You are an admin from configuration (COPBOT_ADMINS); remove yourself there first."
+        )
     hooks = ctx.services.privacy_hooks
     member, now = ctx.member, ctx.now()
 
@@ -159,8 +188,9 @@ def _zone_name(raw: str) -> str:
 @me.command("timezone")
 async def my_timezone(
     ctx: Context,
-    zone: Annotated[str, Opt(help="an IANA zone name, e.g. America/Chicago", converter=_zone_name,
-                             metavar="ZONE")] = "",
+    zone: Annotated[
+        str, Opt(help="an IANA zone name, e.g. America/Chicago", converter=_zone_name, metavar="ZONE")
+    ] = "",
 ) -> Reply:
     """Show or set your time zone; times are shown to you in it.
 
@@ -182,5 +212,7 @@ async def my_timezone(
         return Reply(f"Your time zone is now {zone}.")
     if current:
         return Reply(f"Your time zone is {current}. Change it with: me timezone <zone>")
-    return Reply(f"You have not set a time zone; you see the community's ({ctx.settings.timezone}). "
-                 "Set yours with: me timezone America/Chicago")
+    return Reply(
+        f"You have not set a time zone; you see the community's ({ctx.settings.timezone}). "
+        "Set yours with: me timezone America/Chicago"
+    )

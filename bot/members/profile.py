@@ -60,8 +60,15 @@ async def me_show(ctx: Context) -> Reply:
         record = find_member(session, member)
         p = (session.get(MemberProfile, record.id) if record else None) or MemberProfile(member_id=0)
         return (
-            ("Time zone", p.timezone or (f"{p.platform_timezone} (from your chat profile)" if p.platform_timezone
-                                         else f"not set (you see the community's, {default_zone})")),
+            (
+                "Time zone",
+                p.timezone
+                or (
+                    f"{p.platform_timezone} (from your chat profile)"
+                    if p.platform_timezone
+                    else f"not set (you see the community's, {default_zone})"
+                ),
+            ),
             ("Organisation", p.organisation or "—"),
             ("Role", p.role_title or "—"),
             ("Jurisdiction", p.jurisdiction or "—"),
@@ -73,20 +80,24 @@ async def me_show(ctx: Context) -> Reply:
         )
 
     facts = await ctx.store.run(load)
-    return Reply("Your profile:", fields=facts,
-                 footer="Change it with: me set, me timezone, me reminders, me quiet-hours, me lists, "
-                        "forum reminders, forum invites. "
-                        "Your interests: me interests list")
+    return Reply(
+        "Your profile:",
+        fields=facts,
+        footer="Change it with: me set, me timezone, me reminders, me quiet-hours, me lists, "
+        "forum reminders, forum invites. "
+        "Your interests: me interests list",
+    )
 
 
 @profile_group.command("set")
 async def me_set(
     ctx: Context,
     *,
-    organisation: Annotated[str | None, Opt(help="where you work; \"\" clears it", max_length=200)] = None,
-    role: Annotated[str | None, Opt(help="your role or title; \"\" clears it", max_length=200)] = None,
-    jurisdiction: Annotated[str | None, Opt(help="the jurisdiction you serve; \"\" clears it",
-                                            max_length=200)] = None,
+    organisation: Annotated[str | None, Opt(help='where you work; "" clears it', max_length=200)] = None,
+    role: Annotated[str | None, Opt(help='your role or title; "" clears it', max_length=200)] = None,
+    jurisdiction: Annotated[
+        str | None, Opt(help='the jurisdiction you serve; "" clears it', max_length=200)
+    ] = None,
 ) -> Reply:
     """Set your organisation, role and jurisdiction; other members see them in your profile.
 
@@ -95,8 +106,10 @@ async def me_set(
     given = {"organisation": organisation, "role_title": role, "jurisdiction": jurisdiction}
     changes = {k: (" ".join(v.split()) or None) for k, v in given.items() if v is not None}
     if not changes:
-        raise ArgumentError("Say what to set: --organisation, --role or --jurisdiction. Example: me set "
-                            '--organisation "City of Dayton" --role "Chief of Staff"')
+        raise ArgumentError(
+            "Say what to set: --organisation, --role or --jurisdiction. Example: me set "
+            '--organisation "City of Dayton" --role "Chief of Staff"'
+        )
     member = ctx.member
 
     def apply(session: Session) -> None:
@@ -144,8 +157,15 @@ async def me_reminders(ctx: Context, choice: Annotated[OnOff, Opt(help="on or of
 @profile_group.command("quiet-hours")
 async def me_quiet_hours(
     ctx: Context,
-    hours: Annotated[str, Opt(help="start-end in your time, 24-hour clock, e.g. 21:00-07:00; or off",
-                              converter=parse_quiet_hours, metavar="HH:MM-HH:MM|off", max_length=40)],
+    hours: Annotated[
+        str,
+        Opt(
+            help="start-end in your time, 24-hour clock, e.g. 21:00-07:00; or off",
+            converter=parse_quiet_hours,
+            metavar="HH:MM-HH:MM|off",
+            max_length=40,
+        ),
+    ],
 ) -> Reply:
     """Set the hours when copbot sends you no direct messages, in your time zone; or turn them off.
 

@@ -25,8 +25,9 @@ def role_of(session: Session, settings: Settings, member: Member, scope: str = C
 
 
 def _grant(session: Session, member: Member, scope: str) -> RoleGrant | None:
-    return session.exec(select(RoleGrant).where(is_member(RoleGrant, member),
-                                                col(RoleGrant.scope) == scope)).first()
+    return session.exec(
+        select(RoleGrant).where(is_member(RoleGrant, member), col(RoleGrant.scope) == scope)
+    ).first()
 
 
 def set_role(session: Session, member: Member, role: Role, granted_by: str, scope: str = COMMUNITY) -> Role:
@@ -37,8 +38,16 @@ def set_role(session: Session, member: Member, role: Role, granted_by: str, scop
         if grant is not None:
             session.delete(grant)
     elif grant is None:
-        session.add(RoleGrant(platform=member.platform, workspace=member.workspace, user_id=member.user_id,
-                              scope=scope, role=int(role), granted_by=granted_by))
+        session.add(
+            RoleGrant(
+                platform=member.platform,
+                workspace=member.workspace,
+                user_id=member.user_id,
+                scope=scope,
+                role=int(role),
+                granted_by=granted_by,
+            )
+        )
     else:
         grant.role = int(role)
         grant.granted_by = granted_by
@@ -55,8 +64,12 @@ def follow_platform_role(session: Session, settings: Settings, member: Member, h
     follows = grant is not None and grant.granted_by == marker
     if (grant is None and hint > Role.MEMBER) or (follows and grant is not None and Role(grant.role) != hint):
         previous = set_role(session, member, hint, granted_by=marker)
-        write_audit(session, member, "role set", f"{member.ref} {previous.label} -> "
-                    f"{hint.label} (follows their {marker})")
+        write_audit(
+            session,
+            member,
+            "role set",
+            f"{member.ref} {previous.label} -> {hint.label} (follows their {marker})",
+        )
     return role_of(session, settings, member)
 
 
@@ -75,8 +88,9 @@ def _parse_grantable(text: str) -> Role:
 async def grant(
     ctx: Context,
     member: Annotated[Member, Opt(help="who gets the role (mention them)")],
-    role: Annotated[str, Opt(help="coordinator or admin", converter=_parse_grantable,
-                             metavar="coordinator|admin")],
+    role: Annotated[
+        str, Opt(help="coordinator or admin", converter=_parse_grantable, metavar="coordinator|admin")
+    ],
 ) -> Reply:
     """Give a member the coordinator or admin role.
 
@@ -84,12 +98,18 @@ async def grant(
     """
     new_role: Role = role  # type: ignore[assignment]
     if ctx.settings.is_bootstrap_admin(member):
-        raise CommandError(f"{member.name} is an admin from configuration (COPBOT_ADMINS); nothing to change.")
+        raise CommandError(
+            f"{member.name} is an admin from configuration (COPBOT_ADMINS); nothing to change."
+        )
 
     def apply(session: Session) -> Role:
         previous = set_role(session, member, new_role, granted_by=ctx.member.name)
-        write_audit(session, ctx.member, "role grant",
-                    f"{member.ref} ({member.name}) {previous.label} -> {new_role.label}")
+        write_audit(
+            session,
+            ctx.member,
+            "role grant",
+            f"{member.ref} ({member.name}) {previous.label} -> {new_role.label}",
+        )
         return previous
 
     previous = await ctx.store.run(apply)
@@ -114,8 +134,9 @@ async def revoke(ctx: Context, member: Annotated[Member, Opt(help="whose role to
     def apply(session: Session) -> Role:
         previous = set_role(session, member, Role.MEMBER, granted_by=ctx.member.name)
         if previous != Role.MEMBER:
-            write_audit(session, ctx.member, "role revoke",
-                        f"{member.ref} ({member.name}) {previous.label} -> member")
+            write_audit(
+                session, ctx.member, "role revoke", f"{member.ref} ({member.name}) {previous.label} -> member"
+            )
         return previous
 
     previous = await ctx.store.run(apply)
@@ -129,16 +150,25 @@ async def list_roles(ctx: Context) -> Reply:
     """List coordinators and admins."""
 
     def load(session: Session) -> list[RoleGrant]:
-        return list(session.exec(select(RoleGrant).where(col(RoleGrant.scope) == COMMUNITY)
-                                 .order_by(col(RoleGrant.role).desc(), col(RoleGrant.user_id))))
+        return list(
+            session.exec(
+                select(RoleGrant)
+                .where(col(RoleGrant.scope) == COMMUNITY)
+                .order_by(col(RoleGrant.role).desc(), col(RoleGrant.user_id))
+            )
+        )
 
     grants = await ctx.store.run(load)
-    items = [Item(title=member_of(g).ref, fields=(("Role", Role(g.role).label),
-                                                          ("Granted by", g.granted_by or "—")))
-             for g in grants]
-    items += [Item(title=Member(p, u, workspace=w).ref,
-                   fields=(("Role", "admin"), ("Granted by", "configuration")))
-              for p, w, u in sorted(ctx.settings.bootstrap_admins)]
+    items = [
+        Item(
+            title=member_of(g).ref, fields=(("Role", Role(g.role).label), ("Granted by", g.granted_by or "—"))
+        )
+        for g in grants
+    ]
+    items += [
+        Item(title=Member(p, u, workspace=w).ref, fields=(("Role", "admin"), ("Granted by", "configuration")))
+        for p, w, u in sorted(ctx.settings.bootstrap_admins)
+    ]
     if not items:
         return Reply("Nobody has a role yet. An admin gives one with: role grant @member coordinator")
     return Reply(f"{len(items)} coordinator(s) and admin(s):", items=tuple(items))
@@ -162,9 +192,10 @@ async def audit_list(
     if not entries:
         return Reply("The audit log is empty.")
     items = tuple(
-        Item(title=f"{e.at:%Y-%m-%d %H:%M} UTC · {e.actor_name} "
-                   f"({member_of(e).ref})",
-             body=f"{e.action}: {e.detail}" if e.detail else e.action)
+        Item(
+            title=f"{e.at:%Y-%m-%d %H:%M} UTC · {e.actor_name} ({member_of(e).ref})",
+            body=f"{e.action}: {e.detail}" if e.detail else e.action,
+        )
         for e in entries
     )
     return Reply(f"Audit log, newest first ({len(entries)}):", items=items)

@@ -21,10 +21,21 @@ async def schedule_unreachable(ctx: Context) -> Reply:
     rows = await ctx.store.run(unreachable_rows)
     if not rows:
         return Reply("Every member the bot wrote to could be reached by direct message.")
-    items = tuple(Item(title=r["name"], fields=(("Platform", r["platform"]), ("Why", r["reason"] or "refused"),
-                                                ("Failed DMs", str(r["failures"])),
-                                                ("Last", time_mark(r["last_at"]))))
-                  for r in rows)
-    return Reply(f"{len(rows)} member(s) could not be reached by direct message (for example, they turned off "
-                 "messages from the server). Where a notice channel is set, they were mentioned there instead.",
-                 items=items, visibility=Visibility.PRIVATE)
+    items = tuple(
+        Item(
+            title=r["name"],
+            fields=(
+                ("Platform", r["platform"]),
+                ("Why", r["reason"] or "refused"),
+                ("Failed DMs", str(r["failures"])),
+                ("Last", time_mark(r["last_at"])),
+            ),
+        )
+        for r in rows
+    )
+    return Reply(
+        f"{len(rows)} member(s) could not be reached by direct message (for example, they turned off "
+        "messages from the server). Where a notice channel is set, they were mentioned there instead.",
+        items=items,
+        visibility=Visibility.PRIVATE,
+    )

@@ -21,27 +21,36 @@ from bot.permissions import Role
 network_group = CommandGroup("network", "networks within the community: join, leave, coordinate")
 
 Who = Annotated[Member, Opt(help="the member (mention them)")]
-POLICY_TEXT = {JoinPolicy.OPEN.value: "open: anyone may join",
-               JoinPolicy.APPROVAL.value: "by approval: coordinators approve requests",
-               JoinPolicy.INVITE.value: "invite-only"}
+POLICY_TEXT = {
+    JoinPolicy.OPEN.value: "open: anyone may join",
+    JoinPolicy.APPROVAL.value: "by approval: coordinators approve requests",
+    JoinPolicy.INVITE.value: "invite-only",
+}
 
 
 def _item(v: svc.NetworkView) -> Item:
     n = v.network
     facts = [("Members", str(v.members)), ("Joining", POLICY_TEXT[n.join_policy])]
     body = n.description if len(n.description) <= 200 else n.description[:199].rsplit(" ", 1)[0] + "…"
-    return Item(title=n.name, body=body, fields=tuple(facts), ref=n.slug,
-                choices=(Choice("Show", f"network show {n.slug}"), Choice("Join", f"network join {n.slug}")))
+    return Item(
+        title=n.name,
+        body=body,
+        fields=tuple(facts),
+        ref=n.slug,
+        choices=(Choice("Show", f"network show {n.slug}"), Choice("Join", f"network join {n.slug}")),
+    )
 
 
 @network_group.command("create", role=Role.COORDINATOR)
 async def create(
     ctx: Context,
-    name: Annotated[str, Opt(help="the network's name; its short name (slug) is made from it",
-                             max_length=svc.MAX_NAME)],
+    name: Annotated[
+        str, Opt(help="the network's name; its short name (slug) is made from it", max_length=svc.MAX_NAME)
+    ],
     *,
-    description: Annotated[str, Opt(help="what the network is for", long=True,
-                                    max_length=svc.MAX_DESCRIPTION)] = "",
+    description: Annotated[
+        str, Opt(help="what the network is for", long=True, max_length=svc.MAX_DESCRIPTION)
+    ] = "",
     policy: Annotated[JoinPolicy, Opt(help="who may join: open, approval or invite")] = JoinPolicy.OPEN,
 ) -> Reply:
     """Create a network within the community.
@@ -50,8 +59,10 @@ async def create(
     """
     member = ctx.member
     n = await ctx.store.run(lambda s: svc.create(s, member, name, description, policy))
-    return Reply(f"Created the network {n.name} ({n.slug}); joining is {POLICY_TEXT[n.join_policy]}. "
-                 f"Give it coordinators with: network coordinator add {n.slug} @member")
+    return Reply(
+        f"Created the network {n.name} ({n.slug}); joining is {POLICY_TEXT[n.join_policy]}. "
+        f"Give it coordinators with: network coordinator add {n.slug} @member"
+    )
 
 
 @network_group.command("list")
@@ -60,8 +71,11 @@ async def list_networks(ctx: Context) -> Reply:
     views = await ctx.store.run(svc.listing)
     if not views:
         return Reply("There are no networks yet. A coordinator creates one with: network create <name>")
-    return Reply(f"{len(views)} network(s):", items=tuple(_item(v) for v in views),
-                 footer="Join one: network join <network>")
+    return Reply(
+        f"{len(views)} network(s):",
+        items=tuple(_item(v) for v in views),
+        footer="Join one: network join <network>",
+    )
 
 
 @network_group.command("show")
@@ -80,10 +94,18 @@ async def show(ctx: Context, network: NetworkRef) -> Reply:
 
     v, coordinators, mine = await ctx.store.run(load)
     n = v.network
-    yours = {"member": "a member", "requested": "asked to join (waiting for approval)",
-             "invited": "invited (accept with the button)"}.get(mine, "not a member")
-    facts = [("Short name", n.slug), ("Joining", POLICY_TEXT[n.join_policy]), ("Members", str(v.members)),
-             ("Coordinators", ", ".join(coordinators) or "the community's coordinators"), ("You", yours)]
+    yours = {
+        "member": "a member",
+        "requested": "asked to join (waiting for approval)",
+        "invited": "invited (accept with the button)",
+    }.get(mine, "not a member")
+    facts = [
+        ("Short name", n.slug),
+        ("Joining", POLICY_TEXT[n.join_policy]),
+        ("Members", str(v.members)),
+        ("Coordinators", ", ".join(coordinators) or "the community's coordinators"),
+        ("You", yours),
+    ]
     if n.archived:
         facts.append(("Status", "archived"))
     choices: tuple[Choice, ...] = ()
@@ -108,19 +130,31 @@ async def join(ctx: Context, network: NetworkRef) -> Reply:
         if state is MembershipState.REQUESTED:
             record = ensure_member(session, member)
             who = svc.mention(record)
-            text = (f"{member.name} asks to join {n.name}. Approve with: network approve {n.slug} {who} "
-                    f"(or use the buttons).")
+            text = (
+                f"{member.name} asks to join {n.name}. Approve with: network approve {n.slug} {who} "
+                f"(or use the buttons)."
+            )
             for to in svc.coordinators(session, settings, n):
-                svc.tell(session, f"network:{n.id}:request:{record.id}:{now.isoformat()}", now, to, text,
-                         [("Approve", f"network approve {n.slug} {who}"),
-                          ("Decline", f"network decline {n.slug} {who}")])
+                svc.tell(
+                    session,
+                    f"network:{n.id}:request:{record.id}:{now.isoformat()}",
+                    now,
+                    to,
+                    text,
+                    [
+                        ("Approve", f"network approve {n.slug} {who}"),
+                        ("Decline", f"network decline {n.slug} {who}"),
+                    ],
+                )
         return n, state
 
     n, state = await ctx.store.run(apply)
     if state is MembershipState.REQUESTED:
         ctx.services.scheduler.wake()
-        return Reply(f"You asked to join {n.name}; its coordinators have been told and you will hear back "
-                     f"by direct message. To withdraw: network leave {n.slug}")
+        return Reply(
+            f"You asked to join {n.name}; its coordinators have been told and you will hear back "
+            f"by direct message. To withdraw: network leave {n.slug}"
+        )
     return Reply(f"Welcome to {n.name}! You are now a member. See who else is: network members {n.slug}")
 
 
@@ -137,9 +171,11 @@ async def leave(ctx: Context, network: NetworkRef) -> Reply:
         return n, svc.leave(session, n, member)
 
     n, was = await ctx.store.run(apply)
-    done = {MembershipState.MEMBER: f"You have left {n.name}.",
-            MembershipState.REQUESTED: f"You withdrew your request to join {n.name}.",
-            MembershipState.INVITED: f"You turned down the invitation to {n.name}."}[was]
+    done = {
+        MembershipState.MEMBER: f"You have left {n.name}.",
+        MembershipState.REQUESTED: f"You withdrew your request to join {n.name}.",
+        MembershipState.INVITED: f"You turned down the invitation to {n.name}.",
+    }[was]
     return Reply(done)
 
 
@@ -152,10 +188,17 @@ async def requests(ctx: Context, network: NetworkRef) -> Reply:
 
     def load(session: Session) -> tuple[Network, list[Item]]:
         n = svc.find(session, network)
-        items = [Item(title=rec.display_name or rec.user_id, fields=(("Asked", f"{nm.joined_at:%Y-%m-%d}"),),
-                      choices=(Choice("Approve", f"network approve {n.slug} {svc.mention(rec)}", style="primary"),
-                               Choice("Decline", f"network decline {n.slug} {svc.mention(rec)}")))
-                 for nm, rec in svc.pending(session, n)]
+        items = [
+            Item(
+                title=rec.display_name or rec.user_id,
+                fields=(("Asked", f"{nm.joined_at:%Y-%m-%d}"),),
+                choices=(
+                    Choice("Approve", f"network approve {n.slug} {svc.mention(rec)}", style="primary"),
+                    Choice("Decline", f"network decline {n.slug} {svc.mention(rec)}"),
+                ),
+            )
+            for nm, rec in svc.pending(session, n)
+        ]
         return n, items
 
     n, items = await ctx.store.run(load)
@@ -171,10 +214,18 @@ async def _answer(ctx: Context, network: str, who: Member, approve: bool) -> Rep
         n = svc.find(session, network)
         record = svc.answer(session, n, who, approve)
         verb = "approve" if approve else "decline"
-        text = (f"Welcome: your request to join {n.name} was approved." if approve
-                else f"Your request to join {n.name} was declined. A coordinator can tell you more.")
-        svc.tell(session, f"network:{n.id}:{verb}:{record.id}:{now.isoformat()}", now,
-                 (who.platform, who.user_id), text)
+        text = (
+            f"Welcome: your request to join {n.name} was approved."
+            if approve
+            else f"Your request to join {n.name} was declined. A coordinator can tell you more."
+        )
+        svc.tell(
+            session,
+            f"network:{n.id}:{verb}:{record.id}:{now.isoformat()}",
+            now,
+            (who.platform, who.user_id),
+            text,
+        )
         name = record.display_name or who.name
         write_audit(session, member, f"network {verb}", f"{n.slug} {who.ref} ({name})")
         return n, name
@@ -217,14 +268,24 @@ async def invite(ctx: Context, network: NetworkRef, member: Who) -> Reply:
         record, state = svc.invite(session, n, who)
         if state is MembershipState.INVITED:
             text = f"{me.name} invites you to join the network {n.name}." + (
-                f" {n.description[:300]}" if n.description else "")
-            svc.tell(session, f"network:{n.id}:invite:{record.id}:{now.isoformat()}", now,
-                     (who.platform, who.user_id), text,
-                     [("Accept", f"network join {n.slug}"), ("No thanks", f"network leave {n.slug}")])
+                f" {n.description[:300]}" if n.description else ""
+            )
+            svc.tell(
+                session,
+                f"network:{n.id}:invite:{record.id}:{now.isoformat()}",
+                now,
+                (who.platform, who.user_id),
+                text,
+                [("Accept", f"network join {n.slug}"), ("No thanks", f"network leave {n.slug}")],
+            )
         else:
-            svc.tell(session, f"network:{n.id}:approve:{record.id}:{now.isoformat()}", now,
-                     (who.platform, who.user_id),
-                     f"Welcome: your request to join {n.name} was approved.")
+            svc.tell(
+                session,
+                f"network:{n.id}:approve:{record.id}:{now.isoformat()}",
+                now,
+                (who.platform, who.user_id),
+                f"Welcome: your request to join {n.name} was approved.",
+            )
         name = record.display_name or who.name
         write_audit(session, me, "network invite", f"{n.slug} {who.ref} ({name})")
         return n, state, name
@@ -242,6 +303,7 @@ async def members(ctx: Context, network: NetworkRef) -> Reply:
 
     Example: network members digital-leaders
     """
+
     def load(session: Session) -> tuple[Network, list[str], int]:
         n = svc.find(session, network)
         shown, hidden = svc.visible_members(session, n)
@@ -253,8 +315,11 @@ async def members(ctx: Context, network: NetworkRef) -> Reply:
         return Reply(f"{n.name} has no members yet. Join with: network join {n.slug}")
     text = f"{n.name} has {total} member(s)"
     text += f"; {hidden} chose not to be listed." if hidden else "."
-    return Reply(text, items=tuple(Item(title=name) for name in names),
-                 footer="Whether you are listed is your choice: me lists show|hide")
+    return Reply(
+        text,
+        items=tuple(Item(title=name) for name in names),
+        footer="Whether you are listed is your choice: me lists show|hide",
+    )
 
 
 @network_group.command("coordinator add", role=Role.COORDINATOR)
@@ -301,6 +366,7 @@ async def archive(ctx: Context, network: NetworkRef) -> Reply:
 
     Example: network archive digital-leaders
     """
+
     def apply(session: Session) -> Network:
         n = svc.find(session, network)
         if n.archived:

@@ -14,9 +14,12 @@ async def _my_networks(ctx: Context) -> Reply:
 
     def load(session: Session) -> Reply:
         mine = service.networks_of(session, member)
-        return Reply(", ".join(n.name for n in mine) if mine else
-                     "You are in no network yet. See them with: network list",
-                     choices=(Choice("All networks", "network list"),))
+        return Reply(
+            ", ".join(n.name for n in mine)
+            if mine
+            else "You are in no network yet. See them with: network list",
+            choices=(Choice("All networks", "network list"),),
+        )
 
     return await ctx.store.run(load)
 

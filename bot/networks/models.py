@@ -39,7 +39,9 @@ class Network(SQLModel, table=True):
     created_by: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("member.id", ondelete="SET NULL"))
     )
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
     archived: bool = False
 
 
@@ -50,9 +52,13 @@ class NetworkMember(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("network_id", "member_id", name="uq_network_member"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    network_id: int = Field(sa_column=Column(Integer, ForeignKey("network.id", ondelete="CASCADE"), nullable=False))
+    network_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("network.id", ondelete="CASCADE"), nullable=False)
+    )
     member_id: int = Field(
         sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False, index=True)
     )
     state: str = Field(max_length=20)
-    joined_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    joined_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )

@@ -18,8 +18,16 @@ from bot.context import Context
 from bot.networks import service
 from bot.networks.models import Network
 
-NetworkRef = Annotated[str, Opt(help="the network's short name (slug) or its name", max_length=100,
-                                metavar="NETWORK", example="digital-leaders", suggest="network")]
+NetworkRef = Annotated[
+    str,
+    Opt(
+        help="the network's short name (slug) or its name",
+        max_length=100,
+        metavar="NETWORK",
+        example="digital-leaders",
+        suggest="network",
+    ),
+]
 """A parameter naming a network; every feature's commands use this one (autocomplete included)."""
 
 LABEL = "network coordinators"

@@ -32,7 +32,6 @@ MAX_DESCRIPTION = 2000
 MAX_NAME = 100
 
 
-
 def scope(network: Network) -> str:
     return f"network:{network.id}"
 
@@ -41,8 +40,11 @@ def make_slug(name: str) -> str:
     """`Data & Digital Leaders` -> `data-digital-leaders`."""
     slug = "-".join(re.findall(r"[^\W_]+", name.lower()))[:60].strip("-")
     if not slug:
-        raise ArgumentError(f"NAME: {name[:40]!r} has no letters or digits. Example: network create "
-                            '"Digital Service Leaders"', "name")
+        raise ArgumentError(
+            f"NAME: {name[:40]!r} has no letters or digits. Example: network create "
+            '"Digital Service Leaders"',
+            "name",
+        )
     return slug
 
 
@@ -63,16 +65,23 @@ def find(session: Session, ref: str, *, include_archived: bool = True) -> Networ
 def create(session: Session, creator: Member, name: str, description: str, policy: JoinPolicy) -> Network:
     name = " ".join(name.split())
     if len(description) > MAX_DESCRIPTION:
-        raise ArgumentError(f"--description is too long: {len(description):,} characters, the limit is "
-                            f"{MAX_DESCRIPTION:,}. Shorten it and try again.", "description")
+        raise ArgumentError(
+            f"--description is too long: {len(description):,} characters, the limit is "
+            f"{MAX_DESCRIPTION:,}. Shorten it and try again.",
+            "description",
+        )
     slug = make_slug(name)
     taken = session.execute(select(Network).where(col(Network.slug) == slug)).scalars().first()
     if taken is not None:
-        raise CommandError(f"A network called {taken.name!r} ({slug}) already exists"
-                           + (" (archived)." if taken.archived else ".") + " Choose another name.")
+        raise CommandError(
+            f"A network called {taken.name!r} ({slug}) already exists"
+            + (" (archived)." if taken.archived else ".")
+            + " Choose another name."
+        )
     record = ensure_member(session, creator)
-    network = Network(slug=slug, name=name, description=description.strip(), join_policy=policy.value,
-                      created_by=record.id)
+    network = Network(
+        slug=slug, name=name, description=description.strip(), join_policy=policy.value, created_by=record.id
+    )
     session.add(network)
     session.flush()
     return network
@@ -89,66 +98,107 @@ def listing(session: Session) -> list[NetworkView]:
     """Every network that is not archived, with its member and request counts."""
     rows = session.execute(
         select(col(NetworkMember.network_id), col(NetworkMember.state), func.count()).group_by(
-            col(NetworkMember.network_id), col(NetworkMember.state))
+            col(NetworkMember.network_id), col(NetworkMember.state)
+        )
     ).all()
     counts: dict[tuple[int, str], int] = {(nid, state): int(n) for nid, state, n in rows}
-    networks = session.execute(select(Network).where(col(Network.archived) == False)  # noqa: E712
-                               .order_by(col(Network.name))).scalars()
+    networks = session.execute(
+        select(Network)
+        .where(col(Network.archived) == False)  # noqa: E712
+        .order_by(col(Network.name))
+    ).scalars()
     return [view(n, counts) for n in networks]
 
 
 def view(network: Network, counts: dict[tuple[int, str], int]) -> NetworkView:
     nid = network.id or 0
-    return NetworkView(network, counts.get((nid, MembershipState.MEMBER.value), 0),
-                       counts.get((nid, MembershipState.REQUESTED.value), 0))
+    return NetworkView(
+        network,
+        counts.get((nid, MembershipState.MEMBER.value), 0),
+        counts.get((nid, MembershipState.REQUESTED.value), 0),
+    )
 
 
 def one_view(session: Session, network: Network) -> NetworkView:
-    rows = session.execute(select(col(NetworkMember.state), func.count()).where(col(NetworkMember.network_id) == network.id)
-                           .group_by(col(NetworkMember.state))).all()
+    rows = session.execute(
+        select(col(NetworkMember.state), func.count())
+        .where(col(NetworkMember.network_id) == network.id)
+        .group_by(col(NetworkMember.state))
+    ).all()
     return view(network, {(network.id or 0, state): int(n) for state, n in rows})
 
 
 def membership(session: Session, network: Network, record: MemberRecord) -> NetworkMember | None:
-    return session.execute(select(NetworkMember).where(col(NetworkMember.network_id) == network.id,
-                                                       col(NetworkMember.member_id) == record.id)).scalars().first()
+    return (
+        session.execute(
+            select(NetworkMember).where(
+                col(NetworkMember.network_id) == network.id, col(NetworkMember.member_id) == record.id
+            )
+        )
+        .scalars()
+        .first()
+    )
 
 
 def is_coordinator(session: Session, settings: Settings, network: Network, member: Member) -> bool:
-    return (role_of(session, settings, member) >= Role.COORDINATOR
-            or role_of(session, settings, member, scope(network)) >= Role.COORDINATOR)
+    return (
+        role_of(session, settings, member) >= Role.COORDINATOR
+        or role_of(session, settings, member, scope(network)) >= Role.COORDINATOR
+    )
 
 
 def coordinates_any(session: Session, settings: Settings, member: Member) -> bool:
     """Whether the member coordinates some network, or the whole community."""
     if role_of(session, settings, member) >= Role.COORDINATOR:
         return True
-    return session.execute(select(col(RoleGrant.id)).where(
-        col(RoleGrant.platform) == member.platform, col(RoleGrant.user_id) == member.user_id,
-        col(RoleGrant.scope).like("network:%"), col(RoleGrant.role) >= int(Role.COORDINATOR)).limit(1)).first() is not None
+    return (
+        session.execute(
+            select(col(RoleGrant.id))
+            .where(
+                col(RoleGrant.platform) == member.platform,
+                col(RoleGrant.user_id) == member.user_id,
+                col(RoleGrant.scope).like("network:%"),
+                col(RoleGrant.role) >= int(Role.COORDINATOR),
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def require_coordinator(session: Session, settings: Settings, network: Network, member: Member) -> None:
     if not is_coordinator(session, settings, network, member):
-        raise NotAllowed(f"Only the coordinators of {network.name} can do that. See them with: "
-                         f"network show {network.slug}")
+        raise NotAllowed(
+            f"Only the coordinators of {network.name} can do that. See them with: network show {network.slug}"
+        )
 
 
 def coordinators(session: Session, settings: Settings, network: Network) -> list[tuple[str, str]]:
     """Whom to tell about a request: the network's own coordinators; failing those, the community's;
     failing those, the admins from configuration."""
     for wanted in (scope(network), COMMUNITY):
-        grants = session.execute(select(RoleGrant).where(col(RoleGrant.scope) == wanted,
-                                                         col(RoleGrant.role) >= int(Role.COORDINATOR))
-                                 .order_by(col(RoleGrant.id))).scalars().all()
+        grants = (
+            session.execute(
+                select(RoleGrant)
+                .where(col(RoleGrant.scope) == wanted, col(RoleGrant.role) >= int(Role.COORDINATOR))
+                .order_by(col(RoleGrant.id))
+            )
+            .scalars()
+            .all()
+        )
         if grants:
             return [(g.platform, g.user_id) for g in grants]
     return [(platform, user_id) for platform, _, user_id in sorted(settings.bootstrap_admins)]
 
 
 def coordinator_names(session: Session, network: Network) -> list[str]:
-    grants = session.execute(select(RoleGrant).where(col(RoleGrant.scope) == scope(network))
-                             .order_by(col(RoleGrant.id))).scalars().all()
+    grants = (
+        session.execute(
+            select(RoleGrant).where(col(RoleGrant.scope) == scope(network)).order_by(col(RoleGrant.id))
+        )
+        .scalars()
+        .all()
+    )
     names = []
     for g in grants:
         record = find_member(session, member_of(g))
@@ -169,16 +219,24 @@ def join(session: Session, network: Network, member: Member) -> MembershipState:
     if row is not None and row.state == MembershipState.MEMBER.value:
         raise CommandError(f"You are already a member of {network.name}.")
     if row is not None and row.state == MembershipState.REQUESTED.value:
-        raise CommandError(f"You already asked to join {network.name}; its coordinators will answer. "
-                           f"To withdraw: network leave {network.slug}")
+        raise CommandError(
+            f"You already asked to join {network.name}; its coordinators will answer. "
+            f"To withdraw: network leave {network.slug}"
+        )
     if row is not None:  # invited
         row.state = MembershipState.MEMBER.value
         session.add(row)
         return MembershipState.MEMBER
     if network.join_policy == JoinPolicy.INVITE.value:
-        raise NotAllowed(f"{network.name} is invite-only: you can join once a coordinator invites you. "
-                         f"Its coordinators are listed by: network show {network.slug}")
-    state = MembershipState.REQUESTED if network.join_policy == JoinPolicy.APPROVAL.value else MembershipState.MEMBER
+        raise NotAllowed(
+            f"{network.name} is invite-only: you can join once a coordinator invites you. "
+            f"Its coordinators are listed by: network show {network.slug}"
+        )
+    state = (
+        MembershipState.REQUESTED
+        if network.join_policy == JoinPolicy.APPROVAL.value
+        else MembershipState.MEMBER
+    )
     session.add(NetworkMember(network_id=network.id or 0, member_id=record.id or 0, state=state.value))
     session.flush()
     return state
@@ -194,10 +252,12 @@ def leave(session: Session, network: Network, member: Member) -> MembershipState
     return MembershipState(row.state)
 
 
-def pending(session: Session, network: Network, state: MembershipState = MembershipState.REQUESTED
-            ) -> list[tuple[NetworkMember, MemberRecord]]:
+def pending(
+    session: Session, network: Network, state: MembershipState = MembershipState.REQUESTED
+) -> list[tuple[NetworkMember, MemberRecord]]:
     rows = session.execute(
-        select(NetworkMember, MemberRecord).join(MemberRecord, col(MemberRecord.id) == col(NetworkMember.member_id))
+        select(NetworkMember, MemberRecord)
+        .join(MemberRecord, col(MemberRecord.id) == col(NetworkMember.member_id))
         .where(col(NetworkMember.network_id) == network.id, col(NetworkMember.state) == state.value)
         .order_by(col(NetworkMember.joined_at), col(NetworkMember.id))
     ).all()
@@ -215,8 +275,10 @@ def answer(session: Session, network: Network, who: Member, approve: bool) -> Me
     record = record_of(session, who)
     row = membership(session, network, record) if record is not None else None
     if record is None or row is None or row.state != MembershipState.REQUESTED.value:
-        raise CommandError(f"{who.name} has not asked to join {network.name}. "
-                           f"See the requests with: network requests {network.slug}")
+        raise CommandError(
+            f"{who.name} has not asked to join {network.name}. "
+            f"See the requests with: network requests {network.slug}"
+        )
     if approve:
         row.state = MembershipState.MEMBER.value
         session.add(row)
@@ -240,8 +302,11 @@ def invite(session: Session, network: Network, who: Member) -> tuple[MemberRecor
         row.state = MembershipState.MEMBER.value
         session.add(row)
         return record, MembershipState.MEMBER
-    session.add(NetworkMember(network_id=network.id or 0, member_id=record.id or 0,
-                              state=MembershipState.INVITED.value))
+    session.add(
+        NetworkMember(
+            network_id=network.id or 0, member_id=record.id or 0, state=MembershipState.INVITED.value
+        )
+    )
     session.flush()
     return record, MembershipState.INVITED
 
@@ -252,8 +317,11 @@ def make_member(session: Session, network: Network, who: Member) -> None:
     assert record is not None
     row = membership(session, network, record)
     if row is None:
-        session.add(NetworkMember(network_id=network.id or 0, member_id=record.id or 0,
-                                  state=MembershipState.MEMBER.value))
+        session.add(
+            NetworkMember(
+                network_id=network.id or 0, member_id=record.id or 0, state=MembershipState.MEMBER.value
+            )
+        )
     else:
         row.state = MembershipState.MEMBER.value
         session.add(row)
@@ -273,8 +341,14 @@ def visible_members(session: Session, network: Network) -> tuple[list[MemberReco
     return sorted(shown, key=lambda r: (r.display_name or r.user_id).lower()), hidden
 
 
-def tell(session: Session, key: str, now: datetime, to: tuple[str, str], text: str,
-         choices: list[tuple[str, str]] | None = None) -> None:
+def tell(
+    session: Session,
+    key: str,
+    now: datetime,
+    to: tuple[str, str],
+    text: str,
+    choices: list[tuple[str, str]] | None = None,
+) -> None:
     """A DM through the scheduler's outbox; `key` plus the recipient is unique per message."""
     who = hashlib.sha1(f"{to[0]}:{to[1]}".encode()).hexdigest()[:12]
     plan_notice(session, f"{key}:{who}"[:200], now, platform=to[0], user_id=to[1], text=text, choices=choices)
@@ -287,16 +361,24 @@ def mention(record: MemberRecord) -> str:
 
 def export_member(session: Session, record: MemberRecord) -> list[dict[str, Any]]:
     """The networks a member is in, has asked to join or is invited to."""
-    rows = session.execute(select(NetworkMember, Network).join(Network, col(Network.id) == col(NetworkMember.network_id))
-                           .where(col(NetworkMember.member_id) == record.id).order_by(col(Network.slug))).all()
-    return [{"network": n.slug, "name": n.name, "state": nm.state, "since": nm.joined_at.isoformat()}
-            for nm, n in rows]
+    rows = session.execute(
+        select(NetworkMember, Network)
+        .join(Network, col(Network.id) == col(NetworkMember.network_id))
+        .where(col(NetworkMember.member_id) == record.id)
+        .order_by(col(Network.slug))
+    ).all()
+    return [
+        {"network": n.slug, "name": n.name, "state": nm.state, "since": nm.joined_at.isoformat()}
+        for nm, n in rows
+    ]
 
 
 def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
     """Memberships, requests and invitations go; networks they created stay, without their creator."""
     changed = 0
-    for row in session.execute(select(NetworkMember).where(col(NetworkMember.member_id) == record.id)).scalars():
+    for row in session.execute(
+        select(NetworkMember).where(col(NetworkMember.member_id) == record.id)
+    ).scalars():
         session.delete(row)
         changed += 1
     for network in session.execute(select(Network).where(col(Network.created_by) == record.id)).scalars():
@@ -307,14 +389,20 @@ def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
     return changed
 
 
-def suggest_networks(session: Session, prefix: str, member: Member, now: datetime,
-                     limit: int) -> list[tuple[str, str]]:
+def suggest_networks(
+    session: Session, prefix: str, member: Member, now: datetime, limit: int
+) -> list[tuple[str, str]]:
     """Live networks whose slug or name contains `prefix` (autocomplete)."""
     like = contains_pattern(prefix)
-    rows = session.execute(select(Network).where(
-        col(Network.archived).is_(False),
-        or_(col(Network.slug).ilike(like, escape="\\"), col(Network.name).ilike(like, escape="\\")))
-        .order_by(col(Network.name)).limit(limit)).scalars()
+    rows = session.execute(
+        select(Network)
+        .where(
+            col(Network.archived).is_(False),
+            or_(col(Network.slug).ilike(like, escape="\\"), col(Network.name).ilike(like, escape="\\")),
+        )
+        .order_by(col(Network.name))
+        .limit(limit)
+    ).scalars()
     return [(f"{n.name} ({n.slug})", n.slug) for n in rows]
 
 
@@ -323,10 +411,18 @@ def networks_of(session: Session, member: Member) -> list[Network]:
     record = find_member(session, member)
     if record is None:
         return []
-    return list(session.execute(
-        select(Network).join(NetworkMember, col(NetworkMember.network_id) == col(Network.id))
-        .where(col(NetworkMember.member_id) == record.id, col(NetworkMember.state) == MembershipState.MEMBER.value,
-               col(Network.archived).is_(False)).order_by(col(Network.name))).scalars())
+    return list(
+        session.execute(
+            select(Network)
+            .join(NetworkMember, col(NetworkMember.network_id) == col(Network.id))
+            .where(
+                col(NetworkMember.member_id) == record.id,
+                col(NetworkMember.state) == MembershipState.MEMBER.value,
+                col(Network.archived).is_(False),
+            )
+            .order_by(col(Network.name))
+        ).scalars()
+    )
 
 
 # ---- who sees inside a network ----------------------------------------------------------------------
@@ -334,6 +430,7 @@ def networks_of(session: Session, member: Member) -> list[Network]:
 # invitation is closed: only its members (and whoever coordinates it) see where and about what its
 # convenings are, answer them, mark its date polls and get its calendar feed. Everyone else sees that
 # the network exists and how to ask to join.
+
 
 def is_closed(network: Network) -> bool:
     return network.join_policy != JoinPolicy.OPEN.value
@@ -346,8 +443,11 @@ def is_member(session: Session, network: Network, member: Member) -> bool:
 
 
 def can_see_inside(session: Session, settings: Settings, network: Network, member: Member) -> bool:
-    return (not is_closed(network) or is_member(session, network, member)
-            or is_coordinator(session, settings, network, member))
+    return (
+        not is_closed(network)
+        or is_member(session, network, member)
+        or is_coordinator(session, settings, network, member)
+    )
 
 
 def how_to_join(session: Session, network: Network, member: Member) -> str:
@@ -359,20 +459,29 @@ def how_to_join(session: Session, network: Network, member: Member) -> str:
     if row is not None and row.state == MembershipState.INVITED.value:
         return f"You are invited: accept with network join {network.slug}"
     if network.join_policy == JoinPolicy.INVITE.value:
-        return (f"It is invite-only: ask one of its coordinators to invite you (they are listed by: "
-                f"network show {network.slug}).")
+        return (
+            f"It is invite-only: ask one of its coordinators to invite you (they are listed by: "
+            f"network show {network.slug})."
+        )
     return f"Ask to join with: network join {network.slug}"
 
 
-def require_inside(session: Session, settings: Settings, network: Network, member: Member,
-                   doing: str) -> None:
+def require_inside(
+    session: Session, settings: Settings, network: Network, member: Member, doing: str
+) -> None:
     """Refuse `doing` to someone outside a closed network, saying how to ask to join."""
     if not can_see_inside(session, settings, network, member):
-        raise NotAllowed(f"{network.name} is a closed network: only its members can {doing}. "
-                         + how_to_join(session, network, member))
+        raise NotAllowed(
+            f"{network.name} is a closed network: only its members can {doing}. "
+            + how_to_join(session, network, member)
+        )
 
 
 def member_records(session: Session, network: Network) -> list[MemberRecord]:
     """The network's members (not those who asked or are invited), by id."""
-    return [record for _, record in sorted(pending(session, network, MembershipState.MEMBER),
-                                           key=lambda pair: pair[1].id or 0)]
+    return [
+        record
+        for _, record in sorted(
+            pending(session, network, MembershipState.MEMBER), key=lambda pair: pair[1].id or 0
+        )
+    ]

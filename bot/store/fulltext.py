@@ -126,8 +126,14 @@ def expand(query: Query, synonyms: Mapping[str, Sequence[str]]) -> Query:
     bare = [_bare_word(c) for c in query.clauses]
     i = 0
     while i < len(query.clauses):
-        run_end = next((j for j in range(min(len(bare), i + MAX_PHRASE_WORDS), i + 1, -1)
-                        if None not in bare[i:j] and " ".join(w for w in bare[i:j] if w) in synonyms), None)
+        run_end = next(
+            (
+                j
+                for j in range(min(len(bare), i + MAX_PHRASE_WORDS), i + 1, -1)
+                if None not in bare[i:j] and " ".join(w for w in bare[i:j] if w) in synonyms
+            ),
+            None,
+        )
         if run_end is not None:
             words = tuple(w for w in bare[i:run_end] if w)
             clauses.append([Term(words), *others(" ".join(words))])
@@ -237,17 +243,25 @@ def search(
         # The unary + keeps SQLite from driving the FTS table by rowid from the filter sets (one MATCH
         # per candidate row); instead FTS5 walks its matches and checks each set, built once.
         restrict = "".join(f" AND +{fts}.rowid IN ({ids})" for ids in id_sets)
-        sql = (f"SELECT {fts}.rowid, bm25({fts}, {weights}) AS rank FROM {fts} WHERE {fts} MATCH :q{restrict} "
-               "ORDER BY rank LIMIT :limit OFFSET :offset")
+        sql = (
+            f"SELECT {fts}.rowid, bm25({fts}, {weights}) AS rank FROM {fts} WHERE {fts} MATCH :q{restrict} "
+            "ORDER BY rank LIMIT :limit OFFSET :offset"
+        )
         ranked = session.execute(text(sql), bind).all()
         if not ranked:
             return []
         ids = [int(r[0]) for r in ranked]
         marks = ", ".join(f":id{i}" for i in range(len(ids)))
-        snippets: dict[int, str] = {row[0]: row[1] for row in session.execute(text(
-            f"SELECT rowid, snippet({fts}, -1, '{MARK_START}', '{MARK_END}', '…', 14) FROM {fts} "
-            f"WHERE {fts} MATCH :q AND rowid IN ({marks})"),
-            {"q": bind["q"], **{f"id{i}": v for i, v in enumerate(ids)}})}
+        snippets: dict[int, str] = {
+            row[0]: row[1]
+            for row in session.execute(
+                text(
+                    f"SELECT rowid, snippet({fts}, -1, '{MARK_START}', '{MARK_END}', '…', 14) FROM {fts} "
+                    f"WHERE {fts} MATCH :q AND rowid IN ({marks})"
+                ),
+                {"q": bind["q"], **{f"id{i}": v for i, v in enumerate(ids)}},
+            )
+        }
         return [Hit(int(r[0]), -float(r[1]), snippets.get(r[0]) or "") for r in ranked]
     bind["q"] = to_tsquery(query)
     extra = f" AND ({index.searchable_sql})" + "".join(f" AND d.id IN ({ids})" for ids in id_sets)
@@ -272,6 +286,8 @@ def count(session: Session, index: Index, query: Query) -> int:
     if session.get_bind().dialect.name == "sqlite":
         sql = f"SELECT count(*) FROM {index.fts_table} WHERE {index.fts_table} MATCH :q"
         return int(session.execute(text(sql), {"q": to_fts5(query)}).scalar_one())
-    sql = (f"SELECT count(*) FROM {index.table} d WHERE d.{index.vector_column} @@ to_tsquery('english', :q) "
-           f"AND ({index.searchable_sql})")
+    sql = (
+        f"SELECT count(*) FROM {index.table} d WHERE d.{index.vector_column} @@ to_tsquery('english', :q) "
+        f"AND ({index.searchable_sql})"
+    )
     return int(session.execute(text(sql), {"q": to_tsquery(query)}).scalar_one())

@@ -97,9 +97,13 @@ class MemberProfile(SQLModel, table=True):
     dm_reminders: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default=true()))
     quiet_start: str | None = Field(default=None, max_length=5)  # local "HH:MM"
     quiet_end: str | None = Field(default=None, max_length=5)
-    show_in_lists: bool = Field(default=True, sa_column=Column(Boolean, nullable=False, server_default=true()))
-    forum_reminders: bool = Field(default=False,  # the open forum's reminders by DM too (opt-in)
-                                  sa_column=Column(Boolean, nullable=False, server_default=false()))
+    show_in_lists: bool = Field(
+        default=True, sa_column=Column(Boolean, nullable=False, server_default=true())
+    )
+    forum_reminders: bool = Field(
+        default=False,  # the open forum's reminders by DM too (opt-in)
+        sa_column=Column(Boolean, nullable=False, server_default=false()),
+    )
 
     @property
     def zone(self) -> str | None:
@@ -148,8 +152,11 @@ IDENTITY_TABLES: tuple[type[SQLModel], ...] = (MemberRecord, RoleGrant, AuditEnt
 
 def is_member(table: Any, member: Member) -> ColumnElement[bool]:
     """The WHERE clause "this row names `member`", for any table with platform, workspace and user_id."""
-    return and_(table.platform == member.platform, table.workspace == member.workspace,
-                table.user_id == member.user_id)
+    return and_(
+        table.platform == member.platform,
+        table.workspace == member.workspace,
+        table.user_id == member.user_id,
+    )
 
 
 def member_of(row: Any, display_name: str = "") -> Member:

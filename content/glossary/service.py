@@ -148,7 +148,12 @@ def sync_glossary(session: Session, terms: Sequence[tuple[str, Term]], now: date
             session.delete(row)
             report.removed += 1
     session.flush()
-    if report.added or report.updated or report.removed or not session.exec(select(col(GlossaryName.id))).first():
+    if (
+        report.added
+        or report.updated
+        or report.removed
+        or not session.exec(select(col(GlossaryName.id))).first()
+    ):
         reindex(session)
     return report
 
@@ -344,7 +349,9 @@ def export_files(session: Session, area: str | None = None) -> list[tuple[str, s
 
 def export_member(session: Session, record: MemberRecord) -> dict[str, Any]:
     added = session.exec(select(col(GlossaryTerm.term)).where(col(GlossaryTerm.added_by) == record.id)).all()
-    edited = session.exec(select(col(GlossaryTerm.term)).where(col(GlossaryTerm.edited_by) == record.id)).all()
+    edited = session.exec(
+        select(col(GlossaryTerm.term)).where(col(GlossaryTerm.edited_by) == record.id)
+    ).all()
     return {"terms_added": sorted(added), "terms_last_edited": sorted(edited)}
 
 

@@ -38,8 +38,9 @@ from content.practices.service import (
 practices = CommandGroup("practice", "record and find what members tried")
 PAGE_SIZE = 5
 
-PracticeId = Annotated[int, Opt(help="the practice's id, like P12", converter=parse_practice_id,
-                                metavar="ID", example="P12")]
+PracticeId = Annotated[
+    int, Opt(help="the practice's id, like P12", converter=parse_practice_id, metavar="ID", example="P12")
+]
 
 
 def practice_item(v: PracticeView, *, body: str | None = None) -> Item:
@@ -56,9 +57,16 @@ def practice_item(v: PracticeView, *, body: str | None = None) -> Item:
     if p.status != Status.ACTIVE.value:
         facts.append(("Status", p.status))
     summary = body if body is not None else (v.snippet or _clip(p.what, 220))
-    return Item(title=p.title, body=summary, fields=tuple(facts), ref=ref,
-                choices=(Choice("Show", f"practice show {ref}"),
-                         Choice("Endorse", f"practice endorse {ref}", style="primary")))
+    return Item(
+        title=p.title,
+        body=summary,
+        fields=tuple(facts),
+        ref=ref,
+        choices=(
+            Choice("Show", f"practice show {ref}"),
+            Choice("Endorse", f"practice endorse {ref}", style="primary"),
+        ),
+    )
 
 
 def _clip(text: str, n: int) -> str:
@@ -66,7 +74,9 @@ def _clip(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1].rsplit(" ", 1)[0] + "…"
 
 
-def _fields_from_args(args: dict[str, Any], given: set[str] | None = None) -> tuple[dict[str, Any], dict[str, list[str]]]:
+def _fields_from_args(
+    args: dict[str, Any], given: set[str] | None = None
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """Split command arguments into practice columns and labels, validating what needs it."""
     fields: dict[str, Any] = {}
     labels: dict[str, list[str]] = {}
@@ -99,25 +109,47 @@ def _fields_from_args(args: dict[str, Any], given: set[str] | None = None) -> tu
             raise ArgumentError(f"--tags: give at most {service.MAX_TAGS} tags.", "tags")
         labels[LabelKind.TAG.value] = tags
     if "title" in fields and not fields["title"]:
-        raise ArgumentError("--title cannot be empty. Example: --title \"Budget town halls on Zoom\"", "title")
+        raise ArgumentError('--title cannot be empty. Example: --title "Budget town halls on Zoom"', "title")
     if "what" in fields and not fields["what"]:
         raise ArgumentError("--what cannot be empty: say what you did, in a few sentences.", "what")
     return fields, labels
 
 
-Title = Annotated[str, Opt(help="a short name for the practice", max_length=200,
-                           example='"Participatory budgeting pilot"')]
+Title = Annotated[
+    str, Opt(help="a short name for the practice", max_length=200, example='"Participatory budgeting pilot"')
+]
 What = Annotated[str, Opt(help="what you did, in a few sentences", long=True, label="What you did")]
-HowMuch = Annotated[str, Opt(help="RBA: how much did we do? (for example 12 sessions, 400 residents)",
-                             long=True, max_length=2000, label="How much did we do?")]
-HowWell = Annotated[str, Opt(help="RBA: how well did we do it?", long=True, max_length=2000,
-                             label="How well did we do it?")]
-BetterOff = Annotated[str, Opt(help="RBA: is anyone better off? The evidence you have", long=True,
-                               max_length=2000, label="Is anyone better off?")]
-AttributionOpt = Annotated[Attribution, Opt(help="how you are credited: named, role (role only) or "
-                                                 "anonymous (Chatham House Rule)")]
-RoleDescription = Annotated[str, Opt(help='how to describe you if credited by role, e.g. "a chief of staff '
-                                          'in a large city"', max_length=200)]
+HowMuch = Annotated[
+    str,
+    Opt(
+        help="RBA: how much did we do? (for example 12 sessions, 400 residents)",
+        long=True,
+        max_length=2000,
+        label="How much did we do?",
+    ),
+]
+HowWell = Annotated[
+    str, Opt(help="RBA: how well did we do it?", long=True, max_length=2000, label="How well did we do it?")
+]
+BetterOff = Annotated[
+    str,
+    Opt(
+        help="RBA: is anyone better off? The evidence you have",
+        long=True,
+        max_length=2000,
+        label="Is anyone better off?",
+    ),
+]
+AttributionOpt = Annotated[
+    Attribution, Opt(help="how you are credited: named, role (role only) or anonymous (Chatham House Rule)")
+]
+RoleDescription = Annotated[
+    str,
+    Opt(
+        help='how to describe you if credited by role, e.g. "a chief of staff in a large city"',
+        max_length=200,
+    ),
+]
 Region = Annotated[str, Opt(help="region, e.g. Midwest or Ontario", max_length=100)]
 Tags = Annotated[list[str], Opt(help="free tags, e.g. budgeting,equity", suggest="tag")]
 Links = Annotated[list[str], Opt(help="web links to reports or pages", item_max_length=500)]
@@ -125,12 +157,16 @@ Links = Annotated[list[str], Opt(help="web links to reports or pages", item_max_
 
 def _check_attribution(attribution: Attribution | None, role_description: str | None) -> None:
     if attribution is Attribution.ROLE and not (role_description or "").strip():
-        raise ArgumentError('--role-description is needed when attribution is role, e.g. '
-                            '--role-description "a chief of staff in a large city"', "role_description")
+        raise ArgumentError(
+            "--role-description is needed when attribution is role, e.g. "
+            '--role-description "a chief of staff in a large city"',
+            "role_description",
+        )
 
 
-@practices.command("share", form=True,
-                   entry=GlobalAction("Share a practice", "Share a practice that worked (or didn't)"))
+@practices.command(
+    "share", form=True, entry=GlobalAction("Share a practice", "Share a practice that worked (or didn't)")
+)
 async def share(
     ctx: Context,
     *,
@@ -139,8 +175,10 @@ async def share(
     attribution: AttributionOpt,
     role_description: RoleDescription = "",
     level: Annotated[Level | None, Opt(help="level of government")] = None,
-    size: Annotated[Size | None, Opt(help="jurisdiction size: small (<50k), mid-size (50k–250k), "
-                                          "large (250k–1M), very-large (>1M)")] = None,
+    size: Annotated[
+        Size | None,
+        Opt(help="jurisdiction size: small (<50k), mid-size (50k–250k), large (250k–1M), very-large (>1M)"),
+    ] = None,
     policy_area: Annotated[PolicyArea | None, Opt(help="policy area")] = None,
     sectors: Annotated[list[Sector], Opt(help="sectors involved")] = [],
     region: Region = "",
@@ -159,13 +197,30 @@ async def share(
     Example: practice share --title "Budget town halls on Zoom" --what "We moved our budget hearings online..." --attribution named --level local --tags budgeting
     """
     _check_attribution(attribution, role_description)
-    args = dict(title=title, what=what, attribution=attribution, role_description=role_description,
-                level=level, size=size, policy_area=policy_area, sectors=sectors, region=region,
-                how_much=how_much, how_well=how_well, better_off=better_off, frameworks=frameworks,
-                tags=tags, links=links)
+    args = dict(
+        title=title,
+        what=what,
+        attribution=attribution,
+        role_description=role_description,
+        level=level,
+        size=size,
+        policy_area=policy_area,
+        sectors=sectors,
+        region=region,
+        how_much=how_much,
+        how_well=how_well,
+        better_off=better_off,
+        frameworks=frameworks,
+        tags=tags,
+        links=links,
+    )
     fields, labels = _fields_from_args(args)
-    fields.update(author_name=ctx.member.name[:200], source_platform=ctx.member.platform,
-                  source_link=(ctx.incoming.link or "")[:500], source_note=source)
+    fields.update(
+        author_name=ctx.member.name[:200],
+        source_platform=ctx.member.platform,
+        source_link=(ctx.incoming.link or "")[:500],
+        source_note=source,
+    )
     member = ctx.member
 
     def apply(session: Session) -> PracticeView:
@@ -177,23 +232,42 @@ async def share(
     # Said in the channel, a confirmation next to the author's own command would name them: only a named
     # practice is announced there.
     shown = Visibility.PUBLIC if attribution is Attribution.NAMED else Visibility.PRIVATE
-    return Reply(f"Saved {ref}: {view.practice.title}. Credited as: {attribution_text(view.practice)}.",
-                 items=(practice_item(view),), visibility=shown,
-                 footer=f"Change it with: practice edit {ref}")
+    return Reply(
+        f"Saved {ref}: {view.practice.title}. Credited as: {attribution_text(view.practice)}.",
+        items=(practice_item(view),),
+        visibility=shown,
+        footer=f"Change it with: practice edit {ref}",
+    )
 
 
-def _filters(tag: list[str], framework: list[Framework], sector: list[Sector], level: Level | None,
-             policy_area: PolicyArea | None) -> Filters:
-    return Filters(tags=[service.normalise_tag(t) for t in tag], frameworks=[f.value for f in framework],
-                   sectors=[s.value for s in sector], level=level.value if level else None,
-                   policy_area=policy_area.value if policy_area else None)
+def _filters(
+    tag: list[str],
+    framework: list[Framework],
+    sector: list[Sector],
+    level: Level | None,
+    policy_area: PolicyArea | None,
+) -> Filters:
+    return Filters(
+        tags=[service.normalise_tag(t) for t in tag],
+        frameworks=[f.value for f in framework],
+        sectors=[s.value for s in sector],
+        level=level.value if level else None,
+        policy_area=policy_area.value if policy_area else None,
+    )
 
 
 @practices.command("search")
 async def search(
     ctx: Context,
-    query: Annotated[str, Opt(help='words to look for; "quotes" for a phrase, -word to exclude, '
-                                   "word* for a prefix", max_length=300, metavar="WORDS", verbatim=True)] = "",
+    query: Annotated[
+        str,
+        Opt(
+            help='words to look for; "quotes" for a phrase, -word to exclude, word* for a prefix',
+            max_length=300,
+            metavar="WORDS",
+            verbatim=True,
+        ),
+    ] = "",
     *,
     tag: Annotated[list[str], Opt(help="only practices with this tag", suggest="tag")] = [],
     framework: Annotated[list[Framework], Opt(help="only practices drawing on this framework")] = [],
@@ -212,8 +286,10 @@ async def search(
     filters = _filters(tag, framework, sector, level, policy_area)
     offset = (page - 1) * PAGE_SIZE
     found, more = await ctx.store.run(
-        lambda s: service.search(s, query, filters, limit=PAGE_SIZE, offset=offset,
-                                 expand=ctx.services.expand_query))
+        lambda s: service.search(
+            s, query, filters, limit=PAGE_SIZE, offset=offset, expand=ctx.services.expand_query
+        )
+    )
     what = (f"for {query!r}" + fulltext.ignored_note(query)) if query.strip() else "(newest first)"
     if not found:
         hint = " Try fewer words or filters." if page == 1 else " There are no more pages."
@@ -244,18 +320,28 @@ async def show(ctx: Context, practice_id: PracticeId) -> Reply:
     p = view.practice
     ref = practice_ref(p.id or 0)
     facts: list[tuple[str, str]] = [("Shared by", attribution_text(p))]
-    for label, value in (("Context", view.context_line()), ("How much did we do?", p.how_much),
-                         ("How well did we do it?", p.how_well), ("Is anyone better off?", p.better_off),
-                         ("Frameworks", ", ".join(view.frameworks)), ("Tags", ", ".join(view.tags)),
-                         ("Links", " ".join(view.links)), ("Source", public_source(p)),
-                         ("Endorsed by", f"{view.endorsements} member(s)"), ("Status", p.status),
-                         ("Shared", p.created_at.strftime("%Y-%m-%d")),
-                         ("Updated", p.updated_at.strftime("%Y-%m-%d"))):
+    for label, value in (
+        ("Context", view.context_line()),
+        ("How much did we do?", p.how_much),
+        ("How well did we do it?", p.how_well),
+        ("Is anyone better off?", p.better_off),
+        ("Frameworks", ", ".join(view.frameworks)),
+        ("Tags", ", ".join(view.tags)),
+        ("Links", " ".join(view.links)),
+        ("Source", public_source(p)),
+        ("Endorsed by", f"{view.endorsements} member(s)"),
+        ("Status", p.status),
+        ("Shared", p.created_at.strftime("%Y-%m-%d")),
+        ("Updated", p.updated_at.strftime("%Y-%m-%d")),
+    ):
         if value:
             facts.append((label, value))
     body = p.what + ("\n\nNotes from members who used it: " + " / ".join(notes) if notes else "")
-    return Reply(f"{ref}: {p.title}\n{body}", fields=tuple(facts),
-                 choices=(Choice("Endorse", f"practice endorse {ref}", style="primary"),))
+    return Reply(
+        f"{ref}: {p.title}\n{body}",
+        fields=tuple(facts),
+        choices=(Choice("Endorse", f"practice endorse {ref}", style="primary"),),
+    )
 
 
 @practices.command("endorse")
@@ -310,14 +396,28 @@ async def edit(
     others may make it less revealing (named, role only, anonymous), never more.
     Example: practice edit P12 --tags budgeting,equity --better-off "Turnout doubled"
     """
-    args = dict(title=title, what=what, attribution=attribution, role_description=role_description,
-                level=level, size=size, policy_area=policy_area, sectors=sectors, region=region,
-                how_much=how_much, how_well=how_well, better_off=better_off, frameworks=frameworks,
-                tags=tags, links=links)
+    args = dict(
+        title=title,
+        what=what,
+        attribution=attribution,
+        role_description=role_description,
+        level=level,
+        size=size,
+        policy_area=policy_area,
+        sectors=sectors,
+        region=region,
+        how_much=how_much,
+        how_well=how_well,
+        better_off=better_off,
+        frameworks=frameworks,
+        tags=tags,
+        links=links,
+    )
     given = {k for k, v in args.items() if v not in (None, [])}
     member, is_coordinator = ctx.member, ctx.is_at_least(Role.COORDINATOR)
     cmd = ctx.services.registry.commands["practice edit"]
     if not given:
+
         def load(session: Session) -> PracticeView:
             p = service.get(session, practice_id)
             if not service.may_edit(session, p, member, is_coordinator):
@@ -326,13 +426,28 @@ async def edit(
 
         v = await ctx.store.run(load)
         p = v.practice
-        prefilled = {"practice_id": practice_ref(practice_id), "title": p.title, "what": p.what,
-                     "attribution": p.attribution, "role_description": p.author_role, "level": p.level,
-                     "size": p.size, "policy_area": p.policy_area, "sectors": v.sectors, "region": p.region,
-                     "how_much": p.how_much, "how_well": p.how_well, "better_off": p.better_off,
-                     "frameworks": v.frameworks, "tags": v.tags, "links": v.links}
-        return Reply(f"Edit {practice_ref(practice_id)}: change the fields and submit.",
-                     form=cmd.to_form({k: v for k, v in prefilled.items() if v not in (None, "", [])}))
+        prefilled = {
+            "practice_id": practice_ref(practice_id),
+            "title": p.title,
+            "what": p.what,
+            "attribution": p.attribution,
+            "role_description": p.author_role,
+            "level": p.level,
+            "size": p.size,
+            "policy_area": p.policy_area,
+            "sectors": v.sectors,
+            "region": p.region,
+            "how_much": p.how_much,
+            "how_well": p.how_well,
+            "better_off": p.better_off,
+            "frameworks": v.frameworks,
+            "tags": v.tags,
+            "links": v.links,
+        }
+        return Reply(
+            f"Edit {practice_ref(practice_id)}: change the fields and submit.",
+            form=cmd.to_form({k: v for k, v in prefilled.items() if v not in (None, "", [])}),
+        )
     fields, labels = _fields_from_args(args, given)
 
     def apply(session: Session) -> tuple[PracticeView, bool]:
@@ -350,12 +465,15 @@ async def edit(
             fields["author_name"] = member.name[:200]
         service.update(session, p, fields, labels, ctx.now())
         if not is_author:
-            write_audit(session, member, "practice edit",
-                        f"{practice_ref(practice_id)}: {', '.join(sorted(given))}")
+            write_audit(
+                session, member, "practice edit", f"{practice_ref(practice_id)}: {', '.join(sorted(given))}"
+            )
         return service.views(session, [p])[0], is_author
 
     view, _ = await ctx.store.run(apply)
-    return Reply(f"Updated {practice_ref(practice_id)} ({', '.join(sorted(given))}).", items=(practice_item(view),))
+    return Reply(
+        f"Updated {practice_ref(practice_id)} ({', '.join(sorted(given))}).", items=(practice_item(view),)
+    )
 
 
 async def _set_status(ctx: Context, practice_id: int, status: Status) -> Reply:
@@ -368,14 +486,18 @@ async def _set_status(ctx: Context, practice_id: int, status: Status) -> Reply:
             raise NotAllowed(f"Only the author or a coordinator can change {ref}.")
         changed = service.set_status(session, p, status, ctx.now())
         if changed and not service.is_author(session, p, member):
-            write_audit(session, member, f"practice {'retire' if status is Status.RETIRED else 'restore'}", ref)
+            write_audit(
+                session, member, f"practice {'retire' if status is Status.RETIRED else 'restore'}", ref
+            )
         return changed, p
 
     changed, p = await ctx.store.run(apply)
     if not changed:
         return Reply(f"{ref} is already {status.value}; nothing changed.")
     if status is Status.RETIRED:
-        return Reply(f"Retired {ref} ({p.title}). It no longer shows in search; undo with: practice restore {ref}")
+        return Reply(
+            f"Retired {ref} ({p.title}). It no longer shows in search; undo with: practice restore {ref}"
+        )
     return Reply(f"Restored {ref} ({p.title}); it shows in search again.")
 
 
@@ -401,13 +523,15 @@ async def restore(ctx: Context, practice_id: PracticeId) -> Reply:
 async def mine(ctx: Context) -> Reply:
     """List the practices you shared, including retired ones, and those you look after for someone else."""
     member = ctx.member
-    found, kept = await ctx.store.run(lambda s: (service.authored_by(s, member),
-                                                 service.looked_after_by(s, member)))
+    found, kept = await ctx.store.run(
+        lambda s: (service.authored_by(s, member), service.looked_after_by(s, member))
+    )
     if not found and not kept:
         return Reply("You have not shared a practice yet. Start with: practice share")
     items = tuple(practice_item(v, body=_clip(v.practice.what, 160)) for v in found)
-    items += tuple(practice_item(v, body="You look after this one: " + _clip(v.practice.what, 140))
-                   for v in kept)
+    items += tuple(
+        practice_item(v, body="You look after this one: " + _clip(v.practice.what, 140)) for v in kept
+    )
     kept_text = f" You look after {len(kept)} more." if kept else ""
     return Reply(f"You shared {len(found)} practice(s).{kept_text}", items=items)
 
@@ -432,5 +556,7 @@ async def export(
     data = render(found, format)
     stamp = ctx.now().strftime("%Y%m%d-%H%M%S")
     name = f"practices-{stamp}.{SUFFIX[format]}"
-    return Reply(f"Exported {len(found)} practice(s) as {format.value}.",
-                 attachments=(Attachment(name, data, MIME[format]),))
+    return Reply(
+        f"Exported {len(found)} practice(s) as {format.value}.",
+        attachments=(Attachment(name, data, MIME[format]),),
+    )

@@ -20,8 +20,9 @@ class Consent(str, Enum):
     NO = "no"
 
 
-def consent_answer(member: Member, author: MemberRecord, state: str, answer: Consent, role_description: str,
-                   command: str) -> Attribution | None:
+def consent_answer(
+    member: Member, author: MemberRecord, state: str, answer: Consent, role_description: str, command: str
+) -> Attribution | None:
     """Check an author's answer to "may your words be saved as a practice?"; None means no.
 
     Only the author answers, once; role-only credit needs the words that describe them.
@@ -33,8 +34,11 @@ def consent_answer(member: Member, author: MemberRecord, state: str, answer: Con
     if answer is Consent.NO:
         return None
     if answer is Consent.ROLE and not role_description.strip():
-        raise ArgumentError(f"--role-description is needed for role-only credit, e.g. {command} role "
-                            '--role-description "a chief of staff in a large city"', "role_description")
+        raise ArgumentError(
+            f"--role-description is needed for role-only credit, e.g. {command} role "
+            '--role-description "a chief of staff in a large city"',
+            "role_description",
+        )
     return Attribution(answer.value)
 
 
@@ -43,6 +47,8 @@ def still_visible(attribution: Attribution, ref: str, where: str) -> str:
     under their name `where` they wrote them, so anyone who saw them can tell whose the practice is."""
     if attribution is Attribution.NAMED:
         return ""
-    return (f" Note: {where} is still visible under your name, word for word, so anyone who saw it can tell "
-            f"this practice is yours. To reword the practice: practice edit {ref} --what "
-            f"\"your reworded text\" (you can also edit or delete {where} itself).")
+    return (
+        f" Note: {where} is still visible under your name, word for word, so anyone who saw it can tell "
+        f"this practice is yours. To reword the practice: practice edit {ref} --what "
+        f'"your reworded text" (you can also edit or delete {where} itself).'
+    )

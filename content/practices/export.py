@@ -17,11 +17,33 @@ class ExportFormat(str, Enum):
     MARKDOWN = "markdown"
 
 
-MIME = {ExportFormat.CSV: "text/csv", ExportFormat.JSON: "application/json",
-        ExportFormat.MARKDOWN: "text/markdown"}
-FIELDS = ("id", "title", "what", "level", "size", "policy_area", "region", "sectors", "how_much", "how_well",
-          "better_off", "frameworks", "tags", "links", "shared_by", "source", "endorsements", "status",
-          "created", "updated")
+MIME = {
+    ExportFormat.CSV: "text/csv",
+    ExportFormat.JSON: "application/json",
+    ExportFormat.MARKDOWN: "text/markdown",
+}
+FIELDS = (
+    "id",
+    "title",
+    "what",
+    "level",
+    "size",
+    "policy_area",
+    "region",
+    "sectors",
+    "how_much",
+    "how_well",
+    "better_off",
+    "frameworks",
+    "tags",
+    "links",
+    "shared_by",
+    "source",
+    "endorsements",
+    "status",
+    "created",
+    "updated",
+)
 SUFFIX = {ExportFormat.CSV: "csv", ExportFormat.JSON: "json", ExportFormat.MARKDOWN: "md"}
 
 
@@ -65,15 +87,24 @@ def render(views: list[PracticeView], fmt: ExportFormat) -> bytes:
         return out.getvalue().encode()
     lines = ["# Shared practices", ""]
     for row in rows:
-        lines += [f"## {row['title']} ({row['id']})", "", f"*Shared by {row['shared_by']}*"
-                  + (f" · {row['source']}" if row["source"] else ""), "", row["what"], ""]
+        lines += [
+            f"## {row['title']} ({row['id']})",
+            "",
+            f"*Shared by {row['shared_by']}*" + (f" · {row['source']}" if row["source"] else ""),
+            "",
+            row["what"],
+            "",
+        ]
         context = " · ".join(x for x in (row["level"], row["size"], row["policy_area"], row["region"]) if x)
         if context:
             lines += [f"- **Context:** {context}"]
         if row["sectors"]:
             lines += [f"- **Sectors:** {', '.join(row['sectors'])}"]
-        for key, label in (("how_much", "How much did we do?"), ("how_well", "How well did we do it?"),
-                           ("better_off", "Is anyone better off?")):
+        for key, label in (
+            ("how_much", "How much did we do?"),
+            ("how_well", "How well did we do it?"),
+            ("better_off", "Is anyone better off?"),
+        ):
             if row[key]:
                 lines += [f"- **{label}** {row[key]}"]
         if row["frameworks"]:

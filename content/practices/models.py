@@ -129,8 +129,10 @@ class PracticeLabel(SQLModel, table=True):
     """Frameworks, sectors and free tags: one row each, so filters are plain indexed lookups."""
 
     __tablename__: ClassVar[str] = "practice_label"
-    __table_args__ = (UniqueConstraint("practice_id", "kind", "value", name="uq_practice_label"),
-                      Index("ix_practice_label_kind_value", "kind", "value"))
+    __table_args__ = (
+        UniqueConstraint("practice_id", "kind", "value", name="uq_practice_label"),
+        Index("ix_practice_label_kind_value", "kind", "value"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     practice_id: int = Field(
@@ -163,10 +165,12 @@ class PracticeProposal(SQLModel, table=True):
     __tablename__: ClassVar[str] = "practice_proposal"
 
     id: int | None = Field(default=None, primary_key=True)
-    author_id: int = Field(sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False,
-                                            index=True))
-    proposed_by: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("member.id",
-                                                                                      ondelete="SET NULL")))
+    author_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    proposed_by: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("member.id", ondelete="SET NULL"))
+    )
     title: str = Field(max_length=200)
     what: str = Field(sa_column=Column(Text, nullable=False))
     link: str = Field(default="", max_length=500)

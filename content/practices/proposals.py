@@ -41,8 +41,9 @@ async def practice_propose(
     author: Annotated[Member, Opt(help="who wrote it (mention them)")],
     *,
     title: Annotated[str, Opt(help="a short name for the practice", max_length=200)] = "",
-    what: Annotated[str, Opt(help="what they did, in their words", long=True, label="What they did",
-                             max_length=4000)] = "",
+    what: Annotated[
+        str, Opt(help="what they did, in their words", long=True, label="What they did", max_length=4000)
+    ] = "",
     link: Annotated[str, Opt(help="a link to the message", max_length=500)] = "",
 ) -> Reply:
     """Propose saving someone else's message as a shared practice; they choose how they are credited.
@@ -55,39 +56,54 @@ async def practice_propose(
         raise CommandError("That is your own message: share it with `practice share` and choose your credit.")
     if not title.strip() or not what.strip():
         cmd = ctx.services.registry.commands["practice propose"]
-        return Reply(f"Check what {author.name} wrote; they will be asked before anything is saved.",
-                     form=cmd.to_form({"title": title, "what": what, "link": link},
-                                      fixed={"author": author.ref}))
+        return Reply(
+            f"Check what {author.name} wrote; they will be asked before anything is saved.",
+            form=cmd.to_form({"title": title, "what": what, "link": link}, fixed={"author": author.ref}),
+        )
     if link and not link.startswith(("https://", "http://")):
         raise ArgumentError("--link must be a web address starting with https://", "link")
 
     def apply(session: Session) -> tuple[int, str]:
         record = ensure_member(session, author)
         asker = ensure_member(session, member)
-        proposal = PracticeProposal(author_id=record.id or 0, proposed_by=asker.id, title=title.strip(),
-                                    what=what.strip(), link=link)
+        proposal = PracticeProposal(
+            author_id=record.id or 0, proposed_by=asker.id, title=title.strip(), what=what.strip(), link=link
+        )
         session.add(proposal)
         session.flush()
         excerpt = " ".join(proposal.what.split())[:300]
-        plan_notice(session, f"practice:proposal:{proposal.id}", now, platform=author.platform,
-                    user_id=author.user_id, expires=timedelta(days=7),
-                    text=(f"{member.name} would like to save what you wrote as a shared practice, "
-                          f"\"{proposal.title}\": \"{excerpt}\"\n"
-                          "Nothing is saved unless you agree. How should you be credited?"),
-                    choices=[("Named", f"practice consent Q{proposal.id} named"),
-                             ("Role only", f"practice consent Q{proposal.id} role"),
-                             ("Anonymous", f"practice consent Q{proposal.id} anonymous"),
-                             ("No thanks", f"practice consent Q{proposal.id} no")])
+        plan_notice(
+            session,
+            f"practice:proposal:{proposal.id}",
+            now,
+            platform=author.platform,
+            user_id=author.user_id,
+            expires=timedelta(days=7),
+            text=(
+                f"{member.name} would like to save what you wrote as a shared practice, "
+                f'"{proposal.title}": "{excerpt}"\n'
+                "Nothing is saved unless you agree. How should you be credited?"
+            ),
+            choices=[
+                ("Named", f"practice consent Q{proposal.id} named"),
+                ("Role only", f"practice consent Q{proposal.id} role"),
+                ("Anonymous", f"practice consent Q{proposal.id} anonymous"),
+                ("No thanks", f"practice consent Q{proposal.id} no"),
+            ],
+        )
         return proposal.id or 0, record.display_name or author.name
 
     pid, name = await ctx.store.run(apply)
     ctx.services.scheduler.wake()
-    return Reply(f"Asked {name} whether it may be saved as a practice (Q{pid}) and how they want to be "
-                 "credited. Nothing is saved until they answer.")
+    return Reply(
+        f"Asked {name} whether it may be saved as a practice (Q{pid}) and how they want to be "
+        "credited. Nothing is saved until they answer."
+    )
 
 
-@proposals.command("from-message",
-                   entry=MessageAction("Save as practice", "Save this message as a shared practice"))
+@proposals.command(
+    "from-message", entry=MessageAction("Save as practice", "Save this message as a shared practice")
+)
 async def practice_from_message(
     ctx: Context,
     author: Annotated[Member, Opt(help="who wrote the message (mention them)")],
@@ -104,28 +120,35 @@ async def practice_from_message(
     """
     words = text.strip()
     if not words:
-        raise ArgumentError("That message has no text to save; describe the practice with: practice share",
-                            "text")
+        raise ArgumentError(
+            "That message has no text to save; describe the practice with: practice share", "text"
+        )
     link = link if link.startswith(("https://", "http://")) else ""
     title = service.title_from_text(words)
     registry = ctx.services.registry
     if author.key == ctx.member.key:
         form = registry.commands["practice share"].to_form(
-            {"title": title, "what": words, "links": [link] if link else [], "source": "a chat message"})
+            {"title": title, "what": words, "links": [link] if link else [], "source": "a chat message"}
+        )
         return Reply("Check the practice and choose how you are credited, then submit.", form=form)
     await ctx.store.run(lambda s: ensure_member(s, author))  # the form carries their id: keep their name
-    form = registry.commands["practice propose"].to_form({"title": title, "what": words, "link": link},
-                                                         fixed={"author": author.ref})
+    form = registry.commands["practice propose"].to_form(
+        {"title": title, "what": words, "link": link}, fixed={"author": author.ref}
+    )
     return Reply(f"Check what {author.name} wrote; they will be asked before anything is saved.", form=form)
 
 
 @proposals.command("consent")
 async def practice_consent(
     ctx: Context,
-    proposal: Annotated[int, Opt(help="the proposal's id, like Q4", converter=_proposal_id, metavar="PROPOSAL")],
+    proposal: Annotated[
+        int, Opt(help="the proposal's id, like Q4", converter=_proposal_id, metavar="PROPOSAL")
+    ],
     answer: Annotated[Consent, Opt(help="named, role, anonymous, or no")],
     *,
-    role_description: Annotated[str, Opt(help="how to describe you if credited by role", max_length=200)] = "",
+    role_description: Annotated[
+        str, Opt(help="how to describe you if credited by role", max_length=200)
+    ] = "",
 ) -> Reply:
     """Answer a proposal to save your message as a practice: how to credit you, or no.
 
@@ -139,35 +162,58 @@ async def practice_consent(
             raise NotFound(f"There is no proposal Q{proposal}.")
         author = session.get(MemberRecord, row.author_id)
         assert author is not None
-        attribution = consent_answer(member, author, row.state, answer, role_description,
-                                     f"practice consent Q{proposal}")
+        attribution = consent_answer(
+            member, author, row.state, answer, role_description, f"practice consent Q{proposal}"
+        )
         if attribution is None:
             row.state = "declined"
             session.add(row)
             return Reply("Understood: nothing was saved.")
-        fields: dict[str, Any] = dict(title=row.title, what=row.what, attribution=attribution.value,
-                                      author_role=role_description, author_name=member.name[:200],
-                                      source_platform=author.platform, source_link=row.link,
-                                      source_note="proposed by another member")
+        fields: dict[str, Any] = dict(
+            title=row.title,
+            what=row.what,
+            attribution=attribution.value,
+            author_role=role_description,
+            author_name=member.name[:200],
+            source_platform=author.platform,
+            source_link=row.link,
+            source_note="proposed by another member",
+        )
         p = service.create(session, member, fields, {}, ctx.now())
         row.state, row.practice_id = "accepted", p.id
         session.add(row)
         ref = practice_ref(p.id or 0)
-        return Reply(f"Thank you. Saved as {ref}: {p.title}. Credited as: {service.attribution_text(p)}. "
-                     f"Change it with: practice edit {ref}{still_visible(attribution, ref, 'your message')}")
+        return Reply(
+            f"Thank you. Saved as {ref}: {p.title}. Credited as: {service.attribution_text(p)}. "
+            f"Change it with: practice edit {ref}{still_visible(attribution, ref, 'your message')}"
+        )
 
     return await ctx.store.run(apply)
 
 
 def export_member(session: Session, record: MemberRecord) -> list[dict[str, Any]]:
-    rows = session.execute(select(PracticeProposal).where(col(PracticeProposal.author_id) == record.id)).scalars()
-    return [{"id": f"Q{r.id}", "title": r.title, "what": r.what, "state": r.state,
-             "created_at": r.created_at.isoformat()} for r in rows]
+    rows = session.execute(
+        select(PracticeProposal).where(col(PracticeProposal.author_id) == record.id)
+    ).scalars()
+    return [
+        {
+            "id": f"Q{r.id}",
+            "title": r.title,
+            "what": r.what,
+            "state": r.state,
+            "created_at": r.created_at.isoformat(),
+        }
+        for r in rows
+    ]
 
 
 def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
     """Proposals about a forgotten member's words go (pending ones could otherwise still be accepted)."""
-    rows = list(session.execute(select(PracticeProposal).where(col(PracticeProposal.author_id) == record.id)).scalars())
+    rows = list(
+        session.execute(
+            select(PracticeProposal).where(col(PracticeProposal.author_id) == record.id)
+        ).scalars()
+    )
     for r in rows:
         session.delete(r)
     return len(rows)

@@ -64,7 +64,9 @@ def title_from_text(text: str) -> str:
 def normalise_tag(raw: str) -> str:
     tag = "-".join(re.findall(r"[^\W_]+", raw.lower()))
     if not tag:
-        raise ArgumentError(f"--tags: {raw!r} has no letters or digits. Example: --tags budgeting,equity", "tags")
+        raise ArgumentError(
+            f"--tags: {raw!r} has no letters or digits. Example: --tags budgeting,equity", "tags"
+        )
     if len(tag) > 40:
         raise ArgumentError(f"--tags: {raw[:40]!r}… is longer than 40 characters.", "tags")
     return tag
@@ -76,7 +78,8 @@ def check_links(links: Iterable[str]) -> list[str]:
         if not _URL.match(link) or len(link) > 500:
             raise ArgumentError(
                 f"--links: {link[:80]!r} is not a web address. Example: --links https://www.example.gov/report",
-                "links")
+                "links",
+            )
         out.append(link)
     if len(out) > MAX_LINKS:
         raise ArgumentError(f"--links: give at most {MAX_LINKS} links.", "links")
@@ -156,13 +159,18 @@ def _endorsement_counts(session: Session, ids: Sequence[int]) -> dict[int, int]:
     return {pid: n for pid, n in rows}
 
 
-def views(session: Session, practices: Sequence[Practice], snippets: dict[int, str] | None = None
-          ) -> list[PracticeView]:
+def views(
+    session: Session, practices: Sequence[Practice], snippets: dict[int, str] | None = None
+) -> list[PracticeView]:
     ids = [p.id for p in practices if p.id is not None]
     labels = _labels(session, ids)
     counts = _endorsement_counts(session, ids)
-    return [PracticeView(p, labels.get(p.id or 0, {}), counts.get(p.id or 0, 0),
-                         (snippets or {}).get(p.id or 0, "")) for p in practices]
+    return [
+        PracticeView(
+            p, labels.get(p.id or 0, {}), counts.get(p.id or 0, 0), (snippets or {}).get(p.id or 0, "")
+        )
+        for p in practices
+    ]
 
 
 def _search_extra(labels: dict[str, list[str]], p: Practice) -> str:
@@ -174,8 +182,11 @@ def _search_extra(labels: dict[str, list[str]], p: Practice) -> str:
 def _set_labels(session: Session, p: Practice, labels: dict[str, list[str]]) -> None:
     assert p.id is not None
     for kind, values in labels.items():
-        for old in session.exec(select(PracticeLabel).where(col(PracticeLabel.practice_id) == p.id,
-                                                            col(PracticeLabel.kind) == kind)):
+        for old in session.exec(
+            select(PracticeLabel).where(
+                col(PracticeLabel.practice_id) == p.id, col(PracticeLabel.kind) == kind
+            )
+        ):
             session.delete(old)
         session.flush()
         for value in values:
@@ -186,8 +197,9 @@ def _set_labels(session: Session, p: Practice, labels: dict[str, list[str]]) -> 
     session.add(p)
 
 
-def create(session: Session, author: Member, fields: dict[str, Any], labels: dict[str, list[str]],
-           now: datetime) -> Practice:
+def create(
+    session: Session, author: Member, fields: dict[str, Any], labels: dict[str, list[str]], now: datetime
+) -> Practice:
     record = ensure_member(session, author)
     p = Practice(**fields, author_id=record.id, created_at=now, updated_at=now)
     session.add(p)
@@ -200,7 +212,9 @@ def create(session: Session, author: Member, fields: dict[str, Any], labels: dic
 def get(session: Session, practice_id: int) -> Practice:
     p = session.get(Practice, practice_id)
     if p is None:
-        raise NotFound(f"There is no practice {practice_ref(practice_id)}. Find one with: practice search <words>")
+        raise NotFound(
+            f"There is no practice {practice_ref(practice_id)}. Find one with: practice search <words>"
+        )
     return p
 
 
@@ -223,13 +237,20 @@ def credit_change_refusal(p: Practice, attribution: Attribution, role_descriptio
     -> anonymous), never more, and may not reword how a role-only author is described."""
     ref, current = practice_ref(p.id or 0), Attribution(p.attribution)
     if attribution.openness > current.openness:
-        lower = (f" You may make it less revealing, for example: practice edit {ref} --attribution anonymous"
-                 if current is not Attribution.ANONYMOUS else "")
-        return (f"Only the author of {ref} can make its credit more revealing (it is {current.label}; you "
-                f"asked for {attribution.label}): they chose how to be credited. Nothing was changed.{lower}")
+        lower = (
+            f" You may make it less revealing, for example: practice edit {ref} --attribution anonymous"
+            if current is not Attribution.ANONYMOUS
+            else ""
+        )
+        return (
+            f"Only the author of {ref} can make its credit more revealing (it is {current.label}; you "
+            f"asked for {attribution.label}): they chose how to be credited. Nothing was changed.{lower}"
+        )
     if attribution is current is Attribution.ROLE and role_description != p.author_role:
-        return (f"Only the author of {ref} can change how they are described. Nothing was changed. You may "
-                f"make it anonymous instead: practice edit {ref} --attribution anonymous")
+        return (
+            f"Only the author of {ref} can change how they are described. Nothing was changed. You may "
+            f"make it anonymous instead: practice edit {ref} --attribution anonymous"
+        )
     return None
 
 
@@ -241,11 +262,17 @@ def is_author(session: Session, p: Practice, member: Member) -> bool:
 def hand_over(session: Session, author_id: int, steward_id: int, now: datetime) -> list[Practice]:
     """Give the practices `author_id` shared (and those they looked after) to `steward_id` to look after.
     Authorship and credit do not change. Returns the practices handed over."""
-    authored = list(session.exec(select(Practice).where(col(Practice.author_id) == author_id)
-                                 .order_by(col(Practice.id))))
-    looked_after = list(session.exec(select(Practice)
-                                     .join(PracticeSteward, col(PracticeSteward.practice_id) == col(Practice.id))
-                                     .where(col(PracticeSteward.member_id) == author_id).order_by(col(Practice.id))))
+    authored = list(
+        session.exec(select(Practice).where(col(Practice.author_id) == author_id).order_by(col(Practice.id)))
+    )
+    looked_after = list(
+        session.exec(
+            select(Practice)
+            .join(PracticeSteward, col(PracticeSteward.practice_id) == col(Practice.id))
+            .where(col(PracticeSteward.member_id) == author_id)
+            .order_by(col(Practice.id))
+        )
+    )
     out = []
     for p in authored + [p for p in looked_after if p not in authored]:
         row = session.get(PracticeSteward, p.id)
@@ -259,18 +286,25 @@ def hand_over(session: Session, author_id: int, steward_id: int, now: datetime) 
 
 
 def looked_after_by(session: Session, member: Member) -> list[PracticeView]:
-    record = session.exec(select(MemberRecord).where(col(MemberRecord.platform) == member.platform,
-                                                     col(MemberRecord.user_id) == member.user_id)).first()
+    record = session.exec(
+        select(MemberRecord).where(
+            col(MemberRecord.platform) == member.platform, col(MemberRecord.user_id) == member.user_id
+        )
+    ).first()
     if record is None:
         return []
-    rows = session.exec(select(Practice)
-                        .join(PracticeSteward, col(PracticeSteward.practice_id) == col(Practice.id))
-                        .where(col(PracticeSteward.member_id) == record.id).order_by(col(Practice.id)))
+    rows = session.exec(
+        select(Practice)
+        .join(PracticeSteward, col(PracticeSteward.practice_id) == col(Practice.id))
+        .where(col(PracticeSteward.member_id) == record.id)
+        .order_by(col(Practice.id))
+    )
     return views(session, list(rows))
 
 
-def update(session: Session, p: Practice, fields: dict[str, Any], labels: dict[str, list[str]],
-           now: datetime) -> None:
+def update(
+    session: Session, p: Practice, fields: dict[str, Any], labels: dict[str, list[str]], now: datetime
+) -> None:
     for key, value in fields.items():
         setattr(p, key, value)
     p.updated_at = now
@@ -295,8 +329,11 @@ def endorse(session: Session, p: Practice, member: Member, note: str) -> bool:
     record = ensure_member(session, member)
     if p.author_id is not None and p.author_id == record.id:
         raise NotAllowed("You shared this practice; endorsements are for other members who used it too.")
-    existing = session.exec(select(Endorsement).where(col(Endorsement.practice_id) == p.id,
-                                                      col(Endorsement.member_id) == record.id)).first()
+    existing = session.exec(
+        select(Endorsement).where(
+            col(Endorsement.practice_id) == p.id, col(Endorsement.member_id) == record.id
+        )
+    ).first()
     if existing is not None:
         if note:
             existing.note = note
@@ -308,9 +345,12 @@ def endorse(session: Session, p: Practice, member: Member, note: str) -> bool:
 
 
 def endorsement_notes(session: Session, practice_id: int, limit: int = 5) -> list[str]:
-    rows = session.exec(select(col(Endorsement.note)).where(col(Endorsement.practice_id) == practice_id,
-                                                       col(Endorsement.note) != "")
-                        .order_by(col(Endorsement.id).desc()).limit(limit))
+    rows = session.exec(
+        select(col(Endorsement.note))
+        .where(col(Endorsement.practice_id) == practice_id, col(Endorsement.note) != "")
+        .order_by(col(Endorsement.id).desc())
+        .limit(limit)
+    )
     return list(rows)
 
 
@@ -334,8 +374,11 @@ class Filters:
             sets.append("SELECT id FROM practice WHERE policy_area = :f_policy")
             params["f_policy"] = self.policy_area
         n = 0
-        for kind, values in ((LabelKind.TAG, self.tags), (LabelKind.FRAMEWORK, self.frameworks),
-                             (LabelKind.SECTOR, self.sectors)):
+        for kind, values in (
+            (LabelKind.TAG, self.tags),
+            (LabelKind.FRAMEWORK, self.frameworks),
+            (LabelKind.SECTOR, self.sectors),
+        ):
             for value in values:
                 sets.append(f"SELECT practice_id FROM practice_label WHERE kind = :fk{n} AND value = :fv{n}")
                 params[f"fk{n}"] = kind.value
@@ -344,9 +387,15 @@ class Filters:
         return sets, params
 
 
-def search(session: Session, query: str, filters: Filters, *, limit: int, offset: int,
-           expand: Callable[[Session, fulltext.Query], fulltext.Query] | None = None
-           ) -> tuple[list[PracticeView], bool]:
+def search(
+    session: Session,
+    query: str,
+    filters: Filters,
+    *,
+    limit: int,
+    offset: int,
+    expand: Callable[[Session, fulltext.Query], fulltext.Query] | None = None,
+) -> tuple[list[PracticeView], bool]:
     """One page of practices matching `query` and `filters`, best first; and whether more follow.
     `expand` widens the words with names that mean the same (the glossary's acronyms and synonyms)."""
     where, params = filters.sql()
@@ -354,22 +403,32 @@ def search(session: Session, query: str, filters: Filters, *, limit: int, offset
     if query.strip() and not parsed:
         raise ArgumentError(
             f"{query[:60]!r} has no words to look for (a leading - excludes a word). "
-            'Example: practice search budget -capital'
+            "Example: practice search budget -capital"
         )
     if parsed:
         if expand is not None:
             parsed = expand(session, parsed)
-        hits = fulltext.search(session, PRACTICE_INDEX, parsed, id_sets=where, params=params,
-                               limit=limit + 1, offset=offset)
+        hits = fulltext.search(
+            session, PRACTICE_INDEX, parsed, id_sets=where, params=params, limit=limit + 1, offset=offset
+        )
         more = len(hits) > limit
         hits = hits[:limit]
-        by_id = {p.id: p for p in session.exec(select(Practice).where(col(Practice.id).in_([h.id for h in hits])))}
+        by_id = {
+            p.id: p for p in session.exec(select(Practice).where(col(Practice.id).in_([h.id for h in hits])))
+        }
         practices = [by_id[h.id] for h in hits if h.id in by_id]
         return views(session, practices, {h.id: h.snippet for h in hits}), more
     clause = " AND ".join([PRACTICE_INDEX.searchable_sql, *(f"d.id IN ({w})" for w in where)])
-    ids = [r[0] for r in session.execute(
-        text(f"SELECT d.id FROM practice d WHERE {clause} ORDER BY d.created_at DESC, d.id DESC "
-             "LIMIT :limit OFFSET :offset"), {**params, "limit": limit + 1, "offset": offset})]
+    ids = [
+        r[0]
+        for r in session.execute(
+            text(
+                f"SELECT d.id FROM practice d WHERE {clause} ORDER BY d.created_at DESC, d.id DESC "
+                "LIMIT :limit OFFSET :offset"
+            ),
+            {**params, "limit": limit + 1, "offset": offset},
+        )
+    ]
     more = len(ids) > limit
     ids = ids[:limit]
     by_id = {p.id: p for p in session.exec(select(Practice).where(col(Practice.id).in_(ids)))}
@@ -380,33 +439,51 @@ def authored_by(session: Session, member: Member) -> list[PracticeView]:
     record = find_member(session, member)
     if record is None:
         return []
-    practices = session.exec(select(Practice).where(col(Practice.author_id) == record.id)
-                             .order_by(col(Practice.id).desc()))
+    practices = session.exec(
+        select(Practice).where(col(Practice.author_id) == record.id).order_by(col(Practice.id).desc())
+    )
     return views(session, list(practices))
 
 
 def all_for_export(session: Session, filters: Filters) -> list[PracticeView]:
     where, params = filters.sql()
     clause = " AND ".join([PRACTICE_INDEX.searchable_sql, *(f"d.id IN ({w})" for w in where)])
-    ids = [r[0] for r in session.execute(text(f"SELECT d.id FROM practice d WHERE {clause} ORDER BY d.id"),
-                                         params)]
-    practices = list(session.exec(select(Practice).where(col(Practice.id).in_(ids)).order_by(col(Practice.id))))
+    ids = [
+        r[0]
+        for r in session.execute(text(f"SELECT d.id FROM practice d WHERE {clause} ORDER BY d.id"), params)
+    ]
+    practices = list(
+        session.exec(select(Practice).where(col(Practice.id).in_(ids)).order_by(col(Practice.id)))
+    )
     return views(session, practices)
 
 
 def export_member(session: Session, record: MemberRecord) -> dict[str, Any]:
     """A member's practices (all of them, with the credit they chose) and endorsements."""
-    practices = session.exec(select(Practice).where(col(Practice.author_id) == record.id).order_by(col(Practice.id)))
+    practices = session.exec(
+        select(Practice).where(col(Practice.author_id) == record.id).order_by(col(Practice.id))
+    )
     endorsements = session.exec(select(Endorsement).where(col(Endorsement.member_id) == record.id))
     stewarded = session.exec(select(PracticeSteward).where(col(PracticeSteward.member_id) == record.id))
     return {
-        "looking_after": [{"practice": practice_ref(s.practice_id), "since": s.since.isoformat()}
-                          for s in stewarded],
-        "practices": [{"id": practice_ref(p.id or 0), "title": p.title, "attribution": p.attribution,
-                       "credited_as": attribution_text(p), "status": p.status,
-                       "created": p.created_at.isoformat()} for p in practices],
-        "endorsements": [{"practice": practice_ref(e.practice_id), "note": e.note,
-                          "at": e.created_at.isoformat()} for e in endorsements],
+        "looking_after": [
+            {"practice": practice_ref(s.practice_id), "since": s.since.isoformat()} for s in stewarded
+        ],
+        "practices": [
+            {
+                "id": practice_ref(p.id or 0),
+                "title": p.title,
+                "attribution": p.attribution,
+                "credited_as": attribution_text(p),
+                "status": p.status,
+                "created": p.created_at.isoformat(),
+            }
+            for p in practices
+        ],
+        "endorsements": [
+            {"practice": practice_ref(e.practice_id), "note": e.note, "at": e.created_at.isoformat()}
+            for e in endorsements
+        ],
     }
 
 
@@ -428,11 +505,19 @@ def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
     return changed
 
 
-def suggest_tags(session: Session, prefix: str, member: Member, now: datetime, limit: int) -> list[tuple[str, str]]:
+def suggest_tags(
+    session: Session, prefix: str, member: Member, now: datetime, limit: int
+) -> list[tuple[str, str]]:
     """Practice tags containing `prefix`, the most used first (autocomplete)."""
     uses = func.count(col(PracticeLabel.id))
-    rows = session.execute(select(col(PracticeLabel.value), uses).where(
-        col(PracticeLabel.kind) == LabelKind.TAG.value,
-        col(PracticeLabel.value).ilike(contains_pattern(prefix), escape="\\"))
-        .group_by(col(PracticeLabel.value)).order_by(uses.desc(), col(PracticeLabel.value)).limit(limit)).all()
+    rows = session.execute(
+        select(col(PracticeLabel.value), uses)
+        .where(
+            col(PracticeLabel.kind) == LabelKind.TAG.value,
+            col(PracticeLabel.value).ilike(contains_pattern(prefix), escape="\\"),
+        )
+        .group_by(col(PracticeLabel.value))
+        .order_by(uses.desc(), col(PracticeLabel.value))
+        .limit(limit)
+    ).all()
     return [(f"{value} ({n})", value) for value, n in rows]

@@ -210,9 +210,7 @@ class CatalogEntry(BaseModel):
         if not value:
             raise ValueError("summary is empty")
         if len(value) > MAX_SUMMARY_CHARS:
-            raise ValueError(
-                f"summary is {len(value)} characters; keep it to {MAX_SUMMARY_CHARS} or fewer"
-            )
+            raise ValueError(f"summary is {len(value)} characters; keep it to {MAX_SUMMARY_CHARS} or fewer")
         return value
 
     @model_validator(mode="after")
@@ -262,9 +260,7 @@ def _entry_label(raw: Any, position: int) -> str:
     return f"#{position}"
 
 
-def _load_file(
-    path: Path, seen_ids: dict[str, str], seen_titles: dict[str, str]
-) -> list[CatalogEntry]:
+def _load_file(path: Path, seen_ids: dict[str, str], seen_titles: dict[str, str]) -> list[CatalogEntry]:
     """Validate one catalog file; record ids and titles in the ``seen_*`` maps."""
     shown = display_path(path)
 
@@ -352,9 +348,7 @@ def _entry_to_dict(entry: CatalogEntry) -> dict[str, Any]:
     return data
 
 
-def dump_catalog_file(
-    area: str, title: str, description: str, entries: list[CatalogEntry]
-) -> str:
+def dump_catalog_file(area: str, title: str, description: str, entries: list[CatalogEntry]) -> str:
     """Render one catalog file (``<area>.yaml``) as YAML text that :func:`load_catalog` accepts.
 
     Raises ValueError if ``area`` is unknown or an entry does not list ``area``.
@@ -370,9 +364,7 @@ def dump_catalog_file(
         "description": description,
         "resources": [_entry_to_dict(entry) for entry in entries],
     }
-    body = yaml.safe_dump(
-        document, sort_keys=False, allow_unicode=True, width=88, default_flow_style=False
-    )
+    body = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=88, default_flow_style=False)
     # A blank line between entries makes hand-editing easier; YAML ignores it.
     body = body.replace("\n- id: ", "\n\n- id: ")
     header = (

@@ -38,16 +38,28 @@ from content.resources.models import Origin, Resource, ResourceArea, RetiredBy, 
 from content.resources.service import areas_of, search_extra
 
 # Column sizes (content/resources/models.py): a longer value is reported, never cut or half-written.
-LIMITS = {"id": 100, "title": 300, "author": 300, "publisher": 300, "url": 500, "url_note": 500,
-          "time": 100}
+LIMITS = {"id": 100, "title": 300, "author": 300, "publisher": 300, "url": 500, "url_note": 500, "time": 100}
 _SYNC_LOCK = 7_151_002  # pg_advisory_xact_lock key (bot/store/db.py's migration lock is 7_151_001)
 _LOOKS_LIKE_ID = re.compile(r"^l?\d+$")
-ENTRY_FIELDS = ("title", "author", "publisher", "url", "url_note", "kind", "level", "time", "cost",
-                "summary", "checked")
+ENTRY_FIELDS = (
+    "title",
+    "author",
+    "publisher",
+    "url",
+    "url_note",
+    "kind",
+    "level",
+    "time",
+    "cost",
+    "summary",
+    "checked",
+)
 
 
 def _fingerprint(directory: Path) -> tuple[tuple[str, str], ...]:
-    return tuple((p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in sorted(directory.glob("*.yaml")))
+    return tuple(
+        (p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in sorted(directory.glob("*.yaml"))
+    )
 
 
 @lru_cache(maxsize=8)
@@ -97,8 +109,12 @@ def set_areas(session: Session, r: Resource, areas: Sequence[str]) -> None:
     for old in session.exec(select(ResourceArea).where(col(ResourceArea.resource_id) == r.id)):
         session.delete(old)
     session.flush()
-    session.add_all([ResourceArea(resource_id=r.id or 0, area=area, position=position)
-                     for position, area in enumerate(areas)])
+    session.add_all(
+        [
+            ResourceArea(resource_id=r.id or 0, area=area, position=position)
+            for position, area in enumerate(areas)
+        ]
+    )
     extra = search_extra(r, areas)
     if r.search_extra != extra:
         r.search_extra = extra
@@ -120,20 +136,43 @@ def _insert(session: Session, entries: Sequence[CatalogEntry], now: datetime) ->
     rows = []
     for e in entries:
         values = columns(e)
-        rows.append(dict(values, slug=e.id, origin=Origin.CATALOG.value, status=Status.ACTIVE.value, retired_by="",
-                         source_hash=entry_hash(e), added_by=None, created_at=now, updated_at=now,
-                         search_extra=search_extra(e, e.areas)))
+        rows.append(
+            dict(
+                values,
+                slug=e.id,
+                origin=Origin.CATALOG.value,
+                status=Status.ACTIVE.value,
+                retired_by="",
+                source_hash=entry_hash(e),
+                added_by=None,
+                created_at=now,
+                updated_at=now,
+                search_extra=search_extra(e, e.areas),
+            )
+        )
     table = Resource.__table__  # type: ignore[attr-defined]
     session.execute(insert(table), rows)
-    ids: dict[str, int] = {slug: rid for slug, rid in session.execute(
-        select(col(Resource.slug), col(Resource.id)).where(col(Resource.slug).in_([e.id for e in entries])))}
-    session.execute(insert(ResourceArea.__table__),  # type: ignore[attr-defined]
-                    [{"resource_id": ids[e.id], "area": area, "position": position}
-                     for e in entries for position, area in enumerate(e.areas)])
+    ids: dict[str, int] = {
+        slug: rid
+        for slug, rid in session.execute(
+            select(col(Resource.slug), col(Resource.id)).where(
+                col(Resource.slug).in_([e.id for e in entries])
+            )
+        )
+    }
+    session.execute(
+        insert(ResourceArea.__table__),  # type: ignore[attr-defined]
+        [
+            {"resource_id": ids[e.id], "area": area, "position": position}
+            for e in entries
+            for position, area in enumerate(e.areas)
+        ],
+    )
 
 
-def sync_catalog(session: Session, entries: Sequence[CatalogEntry], directory: Path | None,
-                 now: datetime) -> SyncReport:
+def sync_catalog(
+    session: Session, entries: Sequence[CatalogEntry], directory: Path | None, now: datetime
+) -> SyncReport:
     """Make the database say what the catalog files say. Idempotent.
 
     An entry is matched by slug. One whose file entry changed since it was last loaded is updated (an
@@ -183,6 +222,7 @@ def sync_catalog(session: Session, entries: Sequence[CatalogEntry], directory: P
 
 # ---- chat additions and edits, under the catalog's rules ------------------------------------------
 
+
 def validate(values: dict[str, Any]) -> CatalogEntry:
     """A CatalogEntry from command values, or an ArgumentError naming the option to fix."""
     try:
@@ -212,6 +252,7 @@ def to_entry(r: Resource, areas: Sequence[str]) -> CatalogEntry:
 
 # ---- export -----------------------------------------------------------------------------------------
 
+
 def _descriptions(directory: Path = CATALOG_DIR) -> dict[str, str]:
     out: dict[str, str] = {}
     for path in directory.glob("*.yaml"):
@@ -225,8 +266,11 @@ def _descriptions(directory: Path = CATALOG_DIR) -> dict[str, str]:
 
 def export_files(session: Session, area: str | None = None) -> list[tuple[str, str, int]]:
     """Active resources as catalog files: (file name, YAML text, entries), one file per home area."""
-    resources = list(session.exec(select(Resource).where(col(Resource.status) == Status.ACTIVE.value)
-                                  .order_by(col(Resource.id))))
+    resources = list(
+        session.exec(
+            select(Resource).where(col(Resource.status) == Status.ACTIVE.value).order_by(col(Resource.id))
+        )
+    )
     areas = areas_of(session, [r.id or 0 for r in resources])
     by_home: dict[str, list[CatalogEntry]] = {}
     for r in resources:

@@ -41,8 +41,16 @@ class Sort(str, Enum):
     USEFUL = "useful"
 
 
-ResourceRef = Annotated[str, Opt(help="the resource's id, like L12, or its slug", converter=parse_resource_ref,
-                                 metavar="ID", example="L12", suggest="resource")]
+ResourceRef = Annotated[
+    str,
+    Opt(
+        help="the resource's id, like L12, or its slug",
+        converter=parse_resource_ref,
+        metavar="ID",
+        example="L12",
+        suggest="resource",
+    ),
+]
 
 
 def clip(text: str, n: int) -> str:
@@ -60,9 +68,16 @@ def item(v: ResourceView, *, body: str | None = None) -> Item:
     if r.status != Status.ACTIVE.value:
         facts.append(("Status", r.status))
     summary = body if body is not None else (v.snippet or clip(r.summary, 220))
-    return Item(title=r.title, body=summary, fields=tuple(facts), ref=v.ref,
-                choices=(Choice("Show", f"resource show {v.ref}"),
-                         Choice("Useful", f"resource rate {v.ref}", style="primary")))
+    return Item(
+        title=r.title,
+        body=summary,
+        fields=tuple(facts),
+        ref=v.ref,
+        choices=(
+            Choice("Show", f"resource show {v.ref}"),
+            Choice("Useful", f"resource rate {v.ref}", style="primary"),
+        ),
+    )
 
 
 def _value(option: Enum | None) -> str | None:
@@ -72,8 +87,15 @@ def _value(option: Enum | None) -> str | None:
 @resources.command("search")
 async def search(
     ctx: Context,
-    query: Annotated[str, Opt(help='words to look for; "quotes" for a phrase, -word to exclude, word* for a '
-                                   "prefix", max_length=300, metavar="WORDS", verbatim=True)] = "",
+    query: Annotated[
+        str,
+        Opt(
+            help='words to look for; "quotes" for a phrase, -word to exclude, word* for a prefix',
+            max_length=300,
+            metavar="WORDS",
+            verbatim=True,
+        ),
+    ] = "",
     *,
     area: Annotated[Area | None, Opt(help="only this learning area")] = None,  # type: ignore[valid-type]
     kind: Annotated[Kind | None, Opt(help="only this kind (book, course, ...)")] = None,  # type: ignore[valid-type]
@@ -90,9 +112,17 @@ async def search(
     """
     filters = service.Filters(_value(area), _value(kind), _value(level), _value(cost))
     offset = (page - 1) * PAGE_SIZE
-    found, more = await ctx.store.run(lambda s: service.search(
-        s, query, filters, by_useful=sort is Sort.USEFUL, limit=PAGE_SIZE, offset=offset,
-        expand=ctx.services.expand_query))
+    found, more = await ctx.store.run(
+        lambda s: service.search(
+            s,
+            query,
+            filters,
+            by_useful=sort is Sort.USEFUL,
+            limit=PAGE_SIZE,
+            offset=offset,
+            expand=ctx.services.expand_query,
+        )
+    )
     listed = "(by title)" if sort is Sort.RELEVANCE else "(most useful first)"
     what = (f"for {query!r}" + fulltext.ignored_note(query)) if query.strip() else listed
     if not found:
@@ -102,8 +132,12 @@ async def search(
     if not more:
         return Reply(text, items=tuple(item(v) for v in found))
     next_cmd = with_page(ctx.incoming.text or "resource search", page + 1)
-    return Reply(text, items=tuple(item(v) for v in found), choices=(Choice("Next page", next_cmd),),
-                 footer=f"More: {next_cmd}")
+    return Reply(
+        text,
+        items=tuple(item(v) for v in found),
+        choices=(Choice("Next page", next_cmd),),
+        footer=f"More: {next_cmd}",
+    )
 
 
 @resources.command("show")
@@ -115,28 +149,51 @@ async def show(ctx: Context, resource: ResourceRef) -> Reply:
     """
     v = await ctx.store.run(lambda s: service.views(s, [service.resolve(s, resource)])[0])
     r = v.resource
-    facts: list[tuple[str, str]] = [("By", v.by()), ("Kind", r.kind), ("Level", r.level), ("Time", r.time),
-                                    ("Cost", r.cost), ("Areas", ", ".join(AREAS.get(a, a) for a in v.areas)),
-                                    ("Link", r.url or ""), ("About the link", r.url_note or ""),
-                                    ("Link checked", r.checked.isoformat()),
-                                    ("Found useful by", f"{v.ratings} member(s)"), ("Slug", r.slug)]
+    facts: list[tuple[str, str]] = [
+        ("By", v.by()),
+        ("Kind", r.kind),
+        ("Level", r.level),
+        ("Time", r.time),
+        ("Cost", r.cost),
+        ("Areas", ", ".join(AREAS.get(a, a) for a in v.areas)),
+        ("Link", r.url or ""),
+        ("About the link", r.url_note or ""),
+        ("Link checked", r.checked.isoformat()),
+        ("Found useful by", f"{v.ratings} member(s)"),
+        ("Slug", r.slug),
+    ]
     if r.origin == Origin.CHAT.value:
         facts.append(("Added", "in chat by a coordinator (not yet in the catalog files)"))
     if r.status != Status.ACTIVE.value:
         facts.append(("Status", r.status))
-    return Reply(f"{v.ref}: {r.title}\n{r.summary}", fields=tuple((k, x) for k, x in facts if x),
-                 choices=(Choice("Useful", f"resource rate {v.ref}", style="primary"),
-                          Choice("Share here", f"resource share {v.ref}")))
+    return Reply(
+        f"{v.ref}: {r.title}\n{r.summary}",
+        fields=tuple((k, x) for k, x in facts if x),
+        choices=(
+            Choice("Useful", f"resource rate {v.ref}", style="primary"),
+            Choice("Share here", f"resource share {v.ref}"),
+        ),
+    )
 
 
 @resources.command("areas")
 async def areas(ctx: Context) -> Reply:
     """List the learning areas, each with how many resources it has."""
     counts = await ctx.store.run(service.area_counts)
-    items = tuple(Item(title=AREAS[a], fields=(("Resources", str(n)),), ref=a,
-                       choices=(Choice("Browse", f"resource search --area {a}"),)) for a, n in counts.items())
-    return Reply(f"{len(items)} learning areas, {sum(counts.values())} listings in all:", items=items,
-                 footer="Browse one: resource search --area <area> · follow one: me interests add <area>")
+    items = tuple(
+        Item(
+            title=AREAS[a],
+            fields=(("Resources", str(n)),),
+            ref=a,
+            choices=(Choice("Browse", f"resource search --area {a}"),),
+        )
+        for a, n in counts.items()
+    )
+    return Reply(
+        f"{len(items)} learning areas, {sum(counts.values())} listings in all:",
+        items=items,
+        footer="Browse one: resource search --area <area> · follow one: me interests add <area>",
+    )
 
 
 @resources.command("share")
@@ -149,6 +206,7 @@ async def share(
 
     Example: resource share L12 this helped our team through the budget cycle
     """
+
     def load(session: Session) -> ResourceView:
         r = service.resolve(session, resource)
         service.require_active(r)
@@ -156,8 +214,11 @@ async def share(
 
     v = await ctx.store.run(load)
     said = f": “{note}”" if note else "."
-    return Reply(f"{ctx.member.name} recommends {v.ref}, {v.resource.title}{said}",
-                 items=(item(v, body=clip(v.resource.summary, 300)),), visibility=Visibility.PUBLIC)
+    return Reply(
+        f"{ctx.member.name} recommends {v.ref}, {v.resource.title}{said}",
+        items=(item(v, body=clip(v.resource.summary, 300)),),
+        visibility=Visibility.PUBLIC,
+    )
 
 
 @resources.command("rate")
@@ -175,8 +236,10 @@ async def rate(ctx: Context, resource: ResourceRef) -> Reply:
 
     created, count, ref, title = await ctx.store.run(apply)
     if not created:
-        return Reply(f"You have already rated {ref} ({title}) as useful; each member rates a resource once. "
-                     f"{count} member(s) found it useful.")
+        return Reply(
+            f"You have already rated {ref} ({title}) as useful; each member rates a resource once. "
+            f"{count} member(s) found it useful."
+        )
     return Reply(f"Thanks: you found {ref} ({title}) useful. {count} member(s) have so far.")
 
 
@@ -197,9 +260,13 @@ async def suggest(
         return Reply("You have seen every resource I could suggest. Browse them all with: resource search")
     items = []
     for v in found.views:
-        why = found.reasons.get(v.resource.id or 0) or ["often found useful" if v.ratings else "from the catalog"]
+        why = found.reasons.get(v.resource.id or 0) or [
+            "often found useful" if v.ratings else "from the catalog"
+        ]
         base = item(v, body=clip(v.resource.summary, 200))
-        items.append(Item(base.title, base.body, base.fields + (("Why", "; ".join(why)),), base.ref, base.choices))
+        items.append(
+            Item(base.title, base.body, base.fields + (("Why", "; ".join(why)),), base.ref, base.choices)
+        )
     hint = "" if found.interests else " Tell me what you care about: me interests add systems-thinking"
     return Reply(f"Suggested for you:{hint}", items=tuple(items))
 
@@ -209,15 +276,18 @@ AreaList = Annotated[list[Area], Opt(help="learning areas, e.g. systems-thinking
 
 def _interest_reply(current: list[str]) -> Reply:
     if not current:
-        return Reply("You follow no learning areas. See them with: resource areas; follow one with: "
-                     "me interests add <area>")
+        return Reply(
+            "You follow no learning areas. See them with: resource areas; follow one with: "
+            "me interests add <area>"
+        )
     return Reply("You follow: " + ", ".join(AREAS[a] for a in current) + ". resource suggest uses them.")
 
 
 async def _change(ctx: Context, add: list[Enum], remove: list[Enum]) -> Reply:
     member = ctx.member
-    current = await ctx.store.run(lambda s: service.change_interests(
-        s, member, [a.value for a in add], [a.value for a in remove]))
+    current = await ctx.store.run(
+        lambda s: service.change_interests(s, member, [a.value for a in add], [a.value for a in remove])
+    )
     return _interest_reply(current)
 
 

@@ -36,15 +36,25 @@ def _date(raw: str) -> date:
 
 
 Title = Annotated[str, Opt(help="the resource's title", max_length=300, example='"Thinking in Systems"')]
-Summary = Annotated[str, Opt(help="what it is and who it suits, in two or three sentences (600 characters at "
-                                  "most)", long=True, max_length=600)]
+Summary = Annotated[
+    str,
+    Opt(
+        help="what it is and who it suits, in two or three sentences (600 characters at most)",
+        long=True,
+        max_length=600,
+    ),
+]
 Url = Annotated[str, Opt(help="its web address (https://...)", max_length=500)]
 UrlNote = Annotated[str, Opt(help="when there is no stable link: how to find it", max_length=500)]
 Author = Annotated[str, Opt(help="author(s); give an author or a publisher", max_length=300)]
 Publisher = Annotated[str, Opt(help="publisher, with the year if known", max_length=300)]
-Time = Annotated[str, Opt(help='how long it takes, e.g. "2 hours" or "book (about 240 pages)"', max_length=100)]
-Checked = Annotated[date | None, Opt(help="when the link was last checked (default: today)", converter=_date,
-                                     metavar="YYYY-MM-DD")]
+Time = Annotated[
+    str, Opt(help='how long it takes, e.g. "2 hours" or "book (about 240 pages)"', max_length=100)
+]
+Checked = Annotated[
+    date | None,
+    Opt(help="when the link was last checked (default: today)", converter=_date, metavar="YYYY-MM-DD"),
+]
 
 
 def _entry_values(r: Resource | None, areas: list[str], changes: dict[str, Any]) -> dict[str, Any]:
@@ -83,8 +93,20 @@ async def add(
     Example: resource add --title "Thinking in Systems" --kind book --areas systems-thinking --summary "A primer on stocks, flows and feedback." --level introductory --time "book (about 240 pages)" --cost paid --author "Donella Meadows" --url https://www.chelseagreen.com/product/thinking-in-systems/
     """
     now = ctx.now()
-    changes = dict(title=title, kind=kind, areas=areas, summary=summary, level=level, time=time, cost=cost,
-                   url=url, url_note=url_note, author=author, publisher=publisher, checked=checked or now.date())
+    changes = dict(
+        title=title,
+        kind=kind,
+        areas=areas,
+        summary=summary,
+        level=level,
+        time=time,
+        cost=cost,
+        url=url,
+        url_note=url_note,
+        author=author,
+        publisher=publisher,
+        checked=checked or now.date(),
+    )
     member = ctx.member
 
     def apply(session: Session) -> service.ResourceView:
@@ -92,8 +114,14 @@ async def add(
         values["id"] = catalog_sync.slug_for(session, title)
         entry = catalog_sync.validate(values)
         record = ensure_member(session, member)
-        r = Resource(slug=entry.id, **catalog_sync.columns(entry), origin=Origin.CHAT.value,
-                     added_by=record.id, created_at=now, updated_at=now)
+        r = Resource(
+            slug=entry.id,
+            **catalog_sync.columns(entry),
+            origin=Origin.CHAT.value,
+            added_by=record.id,
+            created_at=now,
+            updated_at=now,
+        )
         session.add(r)
         session.flush()
         catalog_sync.set_areas(session, r, entry.areas)
@@ -101,9 +129,12 @@ async def add(
         return service.views(session, [r])[0]
 
     v = await ctx.store.run(apply)
-    return Reply(f"Added {v.ref}: {v.resource.title} (slug {v.resource.slug}). It leads the next digest.",
-                 items=(item(v),), visibility=Visibility.PUBLIC,
-                 footer=f"To commit it to the catalog files: resource export --area {v.home_area}")
+    return Reply(
+        f"Added {v.ref}: {v.resource.title} (slug {v.resource.slug}). It leads the next digest.",
+        items=(item(v),),
+        visibility=Visibility.PUBLIC,
+        footer=f"To commit it to the catalog files: resource export --area {v.home_area}",
+    )
 
 
 @curation.command("edit", role=Role.COORDINATOR)
@@ -119,24 +150,40 @@ async def edit(
     time: Annotated[str | None, Opt(help="how long it takes", max_length=100)] = None,
     cost: Annotated[Cost | None, Opt(help="free or paid")] = None,  # type: ignore[valid-type]
     url: Annotated[str | None, Opt(help='its web address; "" removes it', max_length=500)] = None,
-    url_note: Annotated[str | None, Opt(help='how to find it without a link; "" removes it',
-                                        max_length=500)] = None,
+    url_note: Annotated[
+        str | None, Opt(help='how to find it without a link; "" removes it', max_length=500)
+    ] = None,
     author: Annotated[str | None, Opt(help='author(s); "" removes them', max_length=300)] = None,
     publisher: Annotated[str | None, Opt(help='publisher; "" removes it', max_length=300)] = None,
-    checked: Annotated[date | None, Opt(help="when the link was last checked", converter=_date,
-                                        metavar="YYYY-MM-DD")] = None,
+    checked: Annotated[
+        date | None, Opt(help="when the link was last checked", converter=_date, metavar="YYYY-MM-DD")
+    ] = None,
 ) -> Reply:
     """Change a resource (coordinators). Only the options you give change; the catalog rules still apply.
 
     An edit to a catalog entry lasts until its catalog file changes; export and commit it to keep it.
     Example: resource edit L12 --url https://www.example.org/new-page --checked 2026-12-01
     """
-    args = dict(title=title, kind=kind, areas=areas, summary=summary, level=level, time=time, cost=cost, url=url,
-                url_note=url_note, author=author, publisher=publisher, checked=checked)
+    args = dict(
+        title=title,
+        kind=kind,
+        areas=areas,
+        summary=summary,
+        level=level,
+        time=time,
+        cost=cost,
+        url=url,
+        url_note=url_note,
+        author=author,
+        publisher=publisher,
+        checked=checked,
+    )
     changes = {k: v for k, v in args.items() if v not in (None, [])}
     if not changes:
-        raise ArgumentError(f"Say what to change, for example: resource edit {resource} --title \"New title\". "
-                            "See: help resource edit")
+        raise ArgumentError(
+            f'Say what to change, for example: resource edit {resource} --title "New title". '
+            "See: help resource edit"
+        )
     now = ctx.now()
 
     def apply(session: Session) -> service.ResourceView:
@@ -178,7 +225,9 @@ async def _set_status(ctx: Context, resource: str, status: Status) -> Reply:
     if not changed:
         return Reply(f"{ref} is already {status.value}; nothing changed.")
     if status is Status.RETIRED:
-        return Reply(f"Retired {ref} ({title}). It leaves search and the digest; undo with: resource restore {ref}")
+        return Reply(
+            f"Retired {ref} ({title}). It leaves search and the digest; undo with: resource restore {ref}"
+        )
     return Reply(f"Restored {ref} ({title}); it shows in search and the digest again.")
 
 
@@ -216,8 +265,10 @@ async def export(
     total = sum(n for _, _, n in files)
     attachments = tuple(Attachment(name, text.encode(), "application/yaml") for name, text, _ in files)
     where = f"the {AREAS[wanted]} file" if wanted else f"{len(files)} catalog files"
-    return Reply(f"Exported {total} resource(s) in {where}. Put them in content/catalog/ and commit.",
-                 attachments=attachments)
+    return Reply(
+        f"Exported {total} resource(s) in {where}. Put them in content/catalog/ and commit.",
+        attachments=attachments,
+    )
 
 
 @curation.command("digest", role=Role.COORDINATOR)
@@ -225,8 +276,9 @@ async def digest_command(
     ctx: Context,
     *,
     rule: Annotated[str, Opt(help='when it is posted, e.g. "every Monday at 9:00"', max_length=300)] = "",
-    channel: Annotated[str, Opt(help="where it is posted (default: where it was, else this channel)",
-                                max_length=100)] = "",
+    channel: Annotated[
+        str, Opt(help="where it is posted (default: where it was, else this channel)", max_length=100)
+    ] = "",
     count: Annotated[int | None, Opt(help="resources in each digest", min=1, max=10)] = None,
     off: Annotated[bool, Opt(help="stop the digest")] = False,
 ) -> Reply:
@@ -251,21 +303,26 @@ async def digest_command(
     def apply(session: Session) -> tuple[list[Any], Cadence, str, int]:
         ds = digest.settings_row(session)
         if ds is None and cadence is None:
-            raise CommandError('The digest is not set yet; give a rule: resource digest --rule "every Monday at 9:00"')
+            raise CommandError(
+                'The digest is not set yet; give a rule: resource digest --rule "every Monday at 9:00"'
+            )
         chosen = cadence or Cadence.from_text(ds.cadence)  # type: ignore[union-attr]
         keep = ds is not None and not channel  # no --channel: the digest stays where it is
         platform = ds.platform if keep else place.platform  # type: ignore[union-attr]
         channel_id = ds.channel_id if keep else (channel.lstrip("#") or place.channel_id)  # type: ignore[union-attr]
         per = count or (ds.per_digest if ds else 2)
-        dates = digest_schedule.configure(session, now, platform=platform, channel_id=channel_id, cadence=chosen,
-                                          per_digest=per)
+        dates = digest_schedule.configure(
+            session, now, platform=platform, channel_id=channel_id, cadence=chosen, per_digest=per
+        )
         return dates, chosen, channel_id, per
 
     dates, chosen, channel_id, per = await ctx.store.run(apply)
     ctx.services.scheduler.wake()
     nexts = "; ".join(f"{d.astimezone(_zone(chosen)):%a %-d %b %Y %H:%M}" for d in dates)
-    return Reply(f"The resource digest posts {per} resource(s) {_describe(chosen)} in #{channel_id}. Next: {nexts}.",
-                 visibility=Visibility.PUBLIC)
+    return Reply(
+        f"The resource digest posts {per} resource(s) {_describe(chosen)} in #{channel_id}. Next: {nexts}.",
+        visibility=Visibility.PUBLIC,
+    )
 
 
 def _zone(c: Cadence) -> ZoneInfo:
@@ -280,11 +337,15 @@ def _describe(c: Cadence) -> str:
 def _status(session: Session, now: Any) -> Reply:
     ds = digest.settings_row(session)
     if ds is None:
-        return Reply('The resource digest is off. Start it with: resource digest --rule "every Monday at 9:00" '
-                     "--count 2")
+        return Reply(
+            'The resource digest is off. Start it with: resource digest --rule "every Monday at 9:00" '
+            "--count 2"
+        )
     cadence = Cadence.from_text(ds.cadence)
     round_no, shown, active = digest.progress(session)
     upcoming = cadence.occurrences(now, 1)
     nxt = f" Next: {upcoming[0].start.astimezone(_zone(cadence)):%a %-d %b %Y %H:%M}." if upcoming else ""
-    return Reply(f"The resource digest posts {ds.per_digest} resource(s) {_describe(cadence)} in #{ds.channel_id}."
-                 f"{nxt} Round {round_no}: {shown} of {active} resources shown.")
+    return Reply(
+        f"The resource digest posts {ds.per_digest} resource(s) {_describe(cadence)} in #{ds.channel_id}."
+        f"{nxt} Round {round_no}: {shown} of {active} resources shown."
+    )

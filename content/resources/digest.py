@@ -33,8 +33,13 @@ def queue(session: Session, shown_ever: set[int]) -> list[int]:
         .join(ResourceArea, col(ResourceArea.resource_id) == col(Resource.id))
         .where(col(Resource.status) == Status.ACTIVE.value, col(ResourceArea.position) == 0)
     ).all()
-    front = sorted(((created, rid) for rid, origin, created, _ in rows
-                    if origin == Origin.CHAT.value and rid not in shown_ever))
+    front = sorted(
+        (
+            (created, rid)
+            for rid, origin, created, _ in rows
+            if origin == Origin.CHAT.value and rid not in shown_ever
+        )
+    )
     ahead = {rid for _, rid in front}
     by_area: dict[str, list[int]] = {}
     for rid, _, _, area in rows:
@@ -48,22 +53,29 @@ def queue(session: Session, shown_ever: set[int]) -> list[int]:
 
 def pick(session: Session, key: str, count: int, now: datetime) -> list[int]:
     """The resource ids digest `key` presents: recorded on the first call, the same ones after."""
-    done = session.exec(select(col(DigestShown.resource_id)).where(col(DigestShown.digest_key) == key)
-                        .order_by(col(DigestShown.position))).all()
+    done = session.exec(
+        select(col(DigestShown.resource_id))
+        .where(col(DigestShown.digest_key) == key)
+        .order_by(col(DigestShown.position))
+    ).all()
     if done:
         return list(done)
     current = session.exec(select(func.max(col(DigestShown.round)))).one() or 1
     shown_ever = set(session.exec(select(col(DigestShown.resource_id))).all())
-    this_round = set(session.exec(select(col(DigestShown.resource_id)).where(col(DigestShown.round) == current)).all())
+    this_round = set(
+        session.exec(select(col(DigestShown.resource_id)).where(col(DigestShown.round) == current)).all()
+    )
     order = queue(session, shown_ever)
     picks = [(rid, current) for rid in order if rid not in this_round][:count]
     if len(picks) < count:
         # The round is complete: start the next one, without repeating a resource within this digest.
         taken = {rid for rid, _ in picks}
         fresh = [rid for rid in queue(session, shown_ever | taken) if rid not in taken]
-        picks += [(rid, current + 1) for rid in fresh[:count - len(picks)]]
+        picks += [(rid, current + 1) for rid in fresh[: count - len(picks)]]
     for position, (rid, round_no) in enumerate(picks):
-        session.add(DigestShown(resource_id=rid, round=round_no, digest_key=key, position=position, shown_at=now))
+        session.add(
+            DigestShown(resource_id=rid, round=round_no, digest_key=key, position=position, shown_at=now)
+        )
     session.flush()
     return [rid for rid, _ in picks]
 
@@ -71,9 +83,12 @@ def pick(session: Session, key: str, count: int, now: datetime) -> list[int]:
 def progress(session: Session) -> tuple[int, int, int]:
     """(current round, resources shown in it, active resources)."""
     current = session.exec(select(func.max(col(DigestShown.round)))).one() or 1
-    shown = session.exec(select(func.count()).select_from(DigestShown).where(col(DigestShown.round) == current)).one()
-    active = session.exec(select(func.count()).select_from(Resource)
-                          .where(col(Resource.status) == Status.ACTIVE.value)).one()
+    shown = session.exec(
+        select(func.count()).select_from(DigestShown).where(col(DigestShown.round) == current)
+    ).one()
+    active = session.exec(
+        select(func.count()).select_from(Resource).where(col(Resource.status) == Status.ACTIVE.value)
+    ).one()
     return int(current), int(shown), int(active)
 
 

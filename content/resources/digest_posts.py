@@ -39,14 +39,20 @@ def ensure_planned(session: Session, now: datetime, ds: DigestSettings | None = 
     cadence = Cadence.from_text(ds.cadence)
     dates = []
     for occ in cadence.occurrences(now, AHEAD):
-        outbox.plan(session, key=key_for(occ.start, cadence.tz), kind=KIND, due_at=occ.start,
-                    expires_at=occ.start + GRACE)
+        outbox.plan(
+            session,
+            key=key_for(occ.start, cadence.tz),
+            kind=KIND,
+            due_at=occ.start,
+            expires_at=occ.start + GRACE,
+        )
         dates.append(occ.start)
     return dates
 
 
-def configure(session: Session, now: datetime, *, platform: str, channel_id: str, cadence: Cadence,
-              per_digest: int) -> list[datetime]:
+def configure(
+    session: Session, now: datetime, *, platform: str, channel_id: str, cadence: Cadence, per_digest: int
+) -> list[datetime]:
     """Set where and how often the digest runs; future digests are re-planned on the new rule."""
     ds = digest.settings_row(session) or DigestSettings(platform=platform, channel_id=channel_id, cadence="")
     ds.platform, ds.channel_id, ds.cadence = platform, channel_id, cadence.to_text()
@@ -70,14 +76,31 @@ def compose(views: list[service.ResourceView], date: str) -> Reply:
     items = []
     for v in views:
         r = v.resource
-        facts = (("By", v.by()), ("Kind", f"{r.kind}, {r.level}, {r.cost}"), ("Time", r.time), ("Link", v.link()))
-        items.append(Item(title=r.title, body=digest.note(r.summary), fields=facts, ref=v.ref,
-                          choices=(Choice("Show", f"resource show {v.ref}"),
-                                   Choice("Useful", f"resource rate {v.ref}", style="primary"))))
+        facts = (
+            ("By", v.by()),
+            ("Kind", f"{r.kind}, {r.level}, {r.cost}"),
+            ("Time", r.time),
+            ("Link", v.link()),
+        )
+        items.append(
+            Item(
+                title=r.title,
+                body=digest.note(r.summary),
+                fields=facts,
+                ref=v.ref,
+                choices=(
+                    Choice("Show", f"resource show {v.ref}"),
+                    Choice("Useful", f"resource rate {v.ref}", style="primary"),
+                ),
+            )
+        )
     what = "resource" if len(items) == 1 else "resources"
-    return Reply(f"Resource digest for {date}: {len(items)} {what} from the community's catalog.",
-                 items=tuple(items), visibility=Visibility.PUBLIC,
-                 footer="More: resource search <words> · resource suggest picks some for you")
+    return Reply(
+        f"Resource digest for {date}: {len(items)} {what} from the community's catalog.",
+        items=tuple(items),
+        visibility=Visibility.PUBLIC,
+        footer="More: resource search <words> · resource suggest picks some for you",
+    )
 
 
 async def on_digest(d: Delivery) -> dict[str, Any]:

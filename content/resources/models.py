@@ -64,8 +64,10 @@ class ResourceArea(SQLModel, table=True):
     """The learning areas a resource belongs to; position 0 is its home (the catalog file it lives in)."""
 
     __tablename__: ClassVar[str] = "resource_area"
-    __table_args__ = (UniqueConstraint("resource_id", "area", name="uq_resource_area"),
-                      Index("ix_resource_area_area", "area"))
+    __table_args__ = (
+        UniqueConstraint("resource_id", "area", name="uq_resource_area"),
+        Index("ix_resource_area_area", "area"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     resource_id: int = Field(
@@ -139,8 +141,10 @@ class DigestShown(SQLModel, table=True):
     twice in a round, and a new round starts only when every active resource has been shown."""
 
     __tablename__: ClassVar[str] = "digest_shown"
-    __table_args__ = (UniqueConstraint("round", "resource_id", name="uq_digest_shown_round"),
-                      Index("ix_digest_shown_digest_key", "digest_key"))
+    __table_args__ = (
+        UniqueConstraint("round", "resource_id", name="uq_digest_shown_round"),
+        Index("ix_digest_shown_digest_key", "digest_key"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     resource_id: int = Field(

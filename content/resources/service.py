@@ -59,15 +59,20 @@ def parse_resource_ref(raw: str) -> str:
         return resource_ref(int(m.group(1)))
     if _SLUG.match(value.lower()) and len(value) <= 100:
         return value.lower()
-    raise ValueError(f"{raw[:40]!r} is not a resource id; ids look like L12, "
-                     "or use the slug, e.g. heifetz-practice-of-adaptive-leadership")
+    raise ValueError(
+        f"{raw[:40]!r} is not a resource id; ids look like L12, "
+        "or use the slug, e.g. heifetz-practice-of-adaptive-leadership"
+    )
 
 
 def resolve(session: Session, ref: str) -> Resource:
     """The resource named by `ref` (as parse_resource_ref returns it), retired ones included."""
     m = _ID.match(ref)
-    found = session.get(Resource, int(m.group(1))) if m else session.exec(
-        select(Resource).where(col(Resource.slug) == ref)).first()
+    found = (
+        session.get(Resource, int(m.group(1)))
+        if m
+        else session.exec(select(Resource).where(col(Resource.slug) == ref)).first()
+    )
     if found is None:
         raise NotFound(f"There is no resource {ref}. Find one with: resource search <words>")
     return found
@@ -75,8 +80,10 @@ def resolve(session: Session, ref: str) -> Resource:
 
 def require_active(r: Resource) -> None:
     if r.status != Status.ACTIVE.value:
-        raise ArgumentError(f"{resource_ref(r.id or 0)} ({r.title}) is retired; a coordinator can bring it "
-                            f"back with: resource restore {resource_ref(r.id or 0)}")
+        raise ArgumentError(
+            f"{resource_ref(r.id or 0)} ({r.title}) is retired; a coordinator can bring it "
+            f"back with: resource restore {resource_ref(r.id or 0)}"
+        )
 
 
 @dataclass
@@ -108,8 +115,11 @@ class ResourceView:
 def areas_of(session: Session, ids: Sequence[int]) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {i: [] for i in ids}
     if ids:
-        rows = session.exec(select(ResourceArea).where(col(ResourceArea.resource_id).in_(ids))
-                            .order_by(col(ResourceArea.resource_id), col(ResourceArea.position)))
+        rows = session.exec(
+            select(ResourceArea)
+            .where(col(ResourceArea.resource_id).in_(ids))
+            .order_by(col(ResourceArea.resource_id), col(ResourceArea.position))
+        )
         for row in rows:
             out[row.resource_id].append(row.area)
     return out
@@ -124,12 +134,17 @@ def rating_counts(session: Session, ids: Sequence[int] | None = None) -> dict[in
     return {rid: int(n) for rid, n in session.exec(stmt)}
 
 
-def views(session: Session, resources: Sequence[Resource], snippets: dict[int, str] | None = None
-          ) -> list[ResourceView]:
+def views(
+    session: Session, resources: Sequence[Resource], snippets: dict[int, str] | None = None
+) -> list[ResourceView]:
     ids = [r.id for r in resources if r.id is not None]
     areas, counts = areas_of(session, ids), rating_counts(session, ids)
-    return [ResourceView(r, areas.get(r.id or 0, []), counts.get(r.id or 0, 0), (snippets or {}).get(r.id or 0, ""))
-            for r in resources]
+    return [
+        ResourceView(
+            r, areas.get(r.id or 0, []), counts.get(r.id or 0, 0), (snippets or {}).get(r.id or 0, "")
+        )
+        for r in resources
+    ]
 
 
 def by_ids(session: Session, ids: Sequence[int]) -> list[Resource]:
@@ -140,7 +155,8 @@ def by_ids(session: Session, ids: Sequence[int]) -> list[Resource]:
 _MENTION = re.compile(
     r"(?P<url>https?://\S+)"  # an address, which may be a resource's own
     r"|\bL(?P<id>\d{1,9})\b"  # an id as shown, L12 (a lower-case l is too easily part of a word)
-    r"|\b(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)+)\b")  # a catalog slug: it has a hyphen, unlike a word
+    r"|\b(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)+)\b"
+)  # a catalog slug: it has a hyphen, unlike a word
 
 
 def mentioned_in(session: Session, texts: Iterable[str]) -> list[Resource]:
@@ -153,11 +169,20 @@ def mentioned_in(session: Session, texts: Iterable[str]) -> list[Resource]:
     if not named:
         return []
     wanted = {kind: [v for k, v in named if k == kind] for kind in ("url", "id", "slug")}
-    rows = session.exec(select(Resource).where(or_(col(Resource.id).in_([int(i) for i in wanted["id"]]),
-                                                   col(Resource.slug).in_(wanted["slug"]),
-                                                   col(Resource.url).in_(wanted["url"])))).all()
-    index = {("id", str(r.id)): r for r in rows} | {("slug", r.slug): r for r in rows} | {
-        ("url", r.url or ""): r for r in rows if r.url}
+    rows = session.exec(
+        select(Resource).where(
+            or_(
+                col(Resource.id).in_([int(i) for i in wanted["id"]]),
+                col(Resource.slug).in_(wanted["slug"]),
+                col(Resource.url).in_(wanted["url"]),
+            )
+        )
+    ).all()
+    index = (
+        {("id", str(r.id)): r for r in rows}
+        | {("slug", r.slug): r for r in rows}
+        | {("url", r.url or ""): r for r in rows if r.url}
+    )
     out: list[Resource] = []
     for key in named:
         r = index.get(key)
@@ -168,12 +193,18 @@ def mentioned_in(session: Session, texts: Iterable[str]) -> list[Resource]:
 
 def search_extra(r: Resource | CatalogEntry, areas: Iterable[str]) -> str:
     """What search matches besides title and summary: people, publisher, areas, kind, level."""
-    words = [r.author or "", r.publisher or "", *(AREAS.get(a, a) for a in areas), r.kind.replace("-", " "),
-             r.level]
+    words = [
+        r.author or "",
+        r.publisher or "",
+        *(AREAS.get(a, a) for a in areas),
+        r.kind.replace("-", " "),
+        r.level,
+    ]
     return " ".join(w for w in words if w)
 
 
 # ---- search ---------------------------------------------------------------------------------------
+
 
 @dataclass
 class Filters:
@@ -200,21 +231,31 @@ class Filters:
 def parse(query: str, example: str = "resource search adaptive -book") -> fulltext.Query:
     parsed = fulltext.parse_query(query)
     if query.strip() and not parsed:
-        raise ArgumentError(f"{query[:60]!r} has no words to look for (a leading - excludes a word). "
-                            f"Example: {example}")
+        raise ArgumentError(
+            f"{query[:60]!r} has no words to look for (a leading - excludes a word). Example: {example}"
+        )
     return parsed
 
 
-def ranked_hits(session: Session, parsed: fulltext.Query, filters: Filters, *, limit: int,
-                offset: int = 0) -> list[fulltext.Hit]:
+def ranked_hits(
+    session: Session, parsed: fulltext.Query, filters: Filters, *, limit: int, offset: int = 0
+) -> list[fulltext.Hit]:
     where, params = filters.sql()
-    return fulltext.search(session, RESOURCE_INDEX, parsed, id_sets=where, params=params, limit=limit,
-                           offset=offset)
+    return fulltext.search(
+        session, RESOURCE_INDEX, parsed, id_sets=where, params=params, limit=limit, offset=offset
+    )
 
 
-def search(session: Session, query: str, filters: Filters, *, by_useful: bool, limit: int, offset: int,
-           expand: Callable[[Session, fulltext.Query], fulltext.Query] | None = None
-           ) -> tuple[list[ResourceView], bool]:
+def search(
+    session: Session,
+    query: str,
+    filters: Filters,
+    *,
+    by_useful: bool,
+    limit: int,
+    offset: int,
+    expand: Callable[[Session, fulltext.Query], fulltext.Query] | None = None,
+) -> tuple[list[ResourceView], bool]:
     """One page of active resources matching `query` and `filters`, and whether more follow.
 
     Best matches first (title matches weigh most), or, with `by_useful`, most rated first with the match
@@ -228,7 +269,7 @@ def search(session: Session, query: str, filters: Filters, *, by_useful: bool, l
             hits = ranked_hits(session, parsed, filters, limit=MAX_RESULTS)
             counts = rating_counts(session, [h.id for h in hits])
             hits.sort(key=lambda h: -counts.get(h.id, 0))  # stable: rank order among equals
-            hits = hits[offset: offset + limit + 1]
+            hits = hits[offset : offset + limit + 1]
         else:
             hits = ranked_hits(session, parsed, filters, limit=limit + 1, offset=offset)
         more = len(hits) > limit
@@ -238,10 +279,14 @@ def search(session: Session, query: str, filters: Filters, *, by_useful: bool, l
     clause = " AND ".join([RESOURCE_INDEX.searchable_sql, *(f"d.id IN ({w})" for w in where)])
     order = "d.title, d.id"
     if by_useful:
-        order = ("(SELECT count(*) FROM resource_rating rr WHERE rr.resource_id = d.id) DESC, " + order)
-    ids = [r[0] for r in session.execute(
-        text(f"SELECT d.id FROM resource d WHERE {clause} ORDER BY {order} LIMIT :limit OFFSET :offset"),
-        {**params, "limit": limit + 1, "offset": offset})]
+        order = "(SELECT count(*) FROM resource_rating rr WHERE rr.resource_id = d.id) DESC, " + order
+    ids = [
+        r[0]
+        for r in session.execute(
+            text(f"SELECT d.id FROM resource d WHERE {clause} ORDER BY {order} LIMIT :limit OFFSET :offset"),
+            {**params, "limit": limit + 1, "offset": offset},
+        )
+    ]
     more = len(ids) > limit
     return views(session, by_ids(session, ids[:limit])), more
 
@@ -249,20 +294,27 @@ def search(session: Session, query: str, filters: Filters, *, by_useful: bool, l
 def area_counts(session: Session) -> dict[str, int]:
     """Active resources in each area (a resource in two areas counts in both)."""
     rows = session.exec(
-        select(col(ResourceArea.area), func.count()).join(Resource, col(Resource.id) == col(ResourceArea.resource_id))
-        .where(col(Resource.status) == Status.ACTIVE.value).group_by(col(ResourceArea.area)))
+        select(col(ResourceArea.area), func.count())
+        .join(Resource, col(Resource.id) == col(ResourceArea.resource_id))
+        .where(col(Resource.status) == Status.ACTIVE.value)
+        .group_by(col(ResourceArea.area))
+    )
     found = {area: int(n) for area, n in rows}
     return {area: found.get(area, 0) for area in AREAS}
 
 
 # ---- ratings and interests ------------------------------------------------------------------------
 
+
 def rate(session: Session, r: Resource, member: Member) -> tuple[bool, int]:
     """Record that `member` found `r` useful. Returns (whether this was new, the resource's count)."""
     require_active(r)
     record = ensure_member(session, member)
-    existing = session.exec(select(ResourceRating).where(col(ResourceRating.resource_id) == r.id,
-                                                         col(ResourceRating.member_id) == record.id)).first()
+    existing = session.exec(
+        select(ResourceRating).where(
+            col(ResourceRating.resource_id) == r.id, col(ResourceRating.member_id) == record.id
+        )
+    ).first()
     if existing is None:
         session.add(ResourceRating(resource_id=r.id or 0, member_id=record.id or 0))
         session.flush()
@@ -274,7 +326,9 @@ def interests(session: Session, member_id: int) -> list[str]:
     return sorted(rows, key=list(AREAS).index)
 
 
-def change_interests(session: Session, member: Member, add: Sequence[str], remove: Sequence[str]) -> list[str]:
+def change_interests(
+    session: Session, member: Member, add: Sequence[str], remove: Sequence[str]
+) -> list[str]:
     record = ensure_member(session, member)
     current = set(interests(session, record.id or 0))
     for area in add:
@@ -282,8 +336,11 @@ def change_interests(session: Session, member: Member, add: Sequence[str], remov
             session.add(MemberInterest(member_id=record.id or 0, area=area))
             current.add(area)
     for area in remove:
-        for row in session.exec(select(MemberInterest).where(col(MemberInterest.member_id) == record.id,
-                                                             col(MemberInterest.area) == area)):
+        for row in session.exec(
+            select(MemberInterest).where(
+                col(MemberInterest.member_id) == record.id, col(MemberInterest.area) == area
+            )
+        ):
             session.delete(row)
         current.discard(area)
     session.flush()
@@ -296,8 +353,10 @@ def member_record(session: Session, member: Member) -> MemberRecord | None:
 
 # ---- privacy --------------------------------------------------------------------------------------
 
+
 def export_member(session: Session, record: MemberRecord) -> dict[str, Any]:
     """A member's ratings, interests, suggestions sent to them, and the resources they added."""
+
     def titled(rows: Iterable[Any], attr: str) -> list[dict[str, str]]:
         out = []
         for row in rows:
@@ -307,7 +366,9 @@ def export_member(session: Session, record: MemberRecord) -> dict[str, Any]:
 
     ratings = session.exec(select(ResourceRating).where(col(ResourceRating.member_id) == record.id))
     sent = session.exec(select(ResourceSent).where(col(ResourceSent.member_id) == record.id))
-    added = session.exec(select(Resource).where(col(Resource.added_by) == record.id).order_by(col(Resource.id)))
+    added = session.exec(
+        select(Resource).where(col(Resource.added_by) == record.id).order_by(col(Resource.id))
+    )
     return {
         "rated_useful": titled(ratings, "resource_id"),
         "interests": interests(session, record.id or 0),
@@ -331,12 +392,18 @@ def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
     return changed
 
 
-def suggest_resources(session: Session, prefix: str, member: Member, now: datetime,
-                      limit: int) -> list[tuple[str, str]]:
+def suggest_resources(
+    session: Session, prefix: str, member: Member, now: datetime, limit: int
+) -> list[tuple[str, str]]:
     """Active resources whose title or slug contains `prefix` (autocomplete)."""
     like = contains_pattern(prefix)
-    rows = session.execute(select(Resource).where(
-        col(Resource.status) == Status.ACTIVE.value,
-        or_(col(Resource.title).ilike(like, escape="\\"), col(Resource.slug).ilike(like, escape="\\")))
-        .order_by(col(Resource.title)).limit(limit)).scalars()
+    rows = session.execute(
+        select(Resource)
+        .where(
+            col(Resource.status) == Status.ACTIVE.value,
+            or_(col(Resource.title).ilike(like, escape="\\"), col(Resource.slug).ilike(like, escape="\\")),
+        )
+        .order_by(col(Resource.title))
+        .limit(limit)
+    ).scalars()
     return [(f"L{r.id} {r.title}", f"L{r.id}") for r in rows]

@@ -23,9 +23,32 @@ from content.resources import service
 from content.resources.models import Resource, ResourceArea, ResourceRating, ResourceSent, Status
 from scheduling.forum.models import ForumOccurrence, ForumTopic, OccurrenceStatus
 
-_STOP = {"about", "after", "again", "their", "there", "these", "those", "through", "which", "while", "with",
-         "what", "when", "where", "your", "from", "into", "that", "this", "have", "bring", "working", "open",
-         "floor"}
+_STOP = {
+    "about",
+    "after",
+    "again",
+    "their",
+    "there",
+    "these",
+    "those",
+    "through",
+    "which",
+    "while",
+    "with",
+    "what",
+    "when",
+    "where",
+    "your",
+    "from",
+    "into",
+    "that",
+    "this",
+    "have",
+    "bring",
+    "working",
+    "open",
+    "floor",
+}
 
 
 @dataclass
@@ -38,9 +61,15 @@ class Suggestions:
 
 def next_forum_topic(session: Session, now: datetime) -> str:
     """The topic of the next planned open forum, when one is known."""
-    occ = session.exec(select(ForumOccurrence).where(col(ForumOccurrence.starts_at) > now,
-                                                     col(ForumOccurrence.status) == OccurrenceStatus.PLANNED.value)
-                       .order_by(col(ForumOccurrence.starts_at)).limit(1)).first()
+    occ = session.exec(
+        select(ForumOccurrence)
+        .where(
+            col(ForumOccurrence.starts_at) > now,
+            col(ForumOccurrence.status) == OccurrenceStatus.PLANNED.value,
+        )
+        .order_by(col(ForumOccurrence.starts_at))
+        .limit(1)
+    ).first()
     if occ is None:
         return ""
     if occ.topic_text:
@@ -58,14 +87,29 @@ def topic_query(topic: str) -> fulltext.Query:
 def suggest(session: Session, member: Member, now: datetime, count: int) -> Suggestions:
     record = ensure_member(session, member)
     mid = record.id or 0
-    rated = set(session.exec(select(col(ResourceRating.resource_id)).where(col(ResourceRating.member_id) == mid)).all())
-    sent = set(session.exec(select(col(ResourceSent.resource_id)).where(col(ResourceSent.member_id) == mid)).all())
+    rated = set(
+        session.exec(
+            select(col(ResourceRating.resource_id)).where(col(ResourceRating.member_id) == mid)
+        ).all()
+    )
+    sent = set(
+        session.exec(select(col(ResourceSent.resource_id)).where(col(ResourceSent.member_id) == mid)).all()
+    )
     wanted = service.interests(session, mid)
-    liked = Counter(session.exec(select(col(ResourceArea.area)).where(col(ResourceArea.resource_id).in_(rated))).all()
-                    if rated else [])
-    candidates: list[int] = [rid for rid in session.exec(select(col(Resource.id)).where(col(Resource.status) == Status.ACTIVE.value)
-                                              .order_by(col(Resource.id))).all()
-                  if rid is not None and rid not in rated and rid not in sent]
+    liked = Counter(
+        session.exec(select(col(ResourceArea.area)).where(col(ResourceArea.resource_id).in_(rated))).all()
+        if rated
+        else []
+    )
+    candidates: list[int] = [
+        rid
+        for rid in session.exec(
+            select(col(Resource.id))
+            .where(col(Resource.status) == Status.ACTIVE.value)
+            .order_by(col(Resource.id))
+        ).all()
+        if rid is not None and rid not in rated and rid not in sent
+    ]
     areas = service.areas_of(session, candidates)
     popular = service.rating_counts(session)
     topic = next_forum_topic(session, now)

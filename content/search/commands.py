@@ -61,11 +61,23 @@ def _marked(kind: str, it: Item) -> Item:
 @everything.command("search")
 async def search_all(
     ctx: Context,
-    query: Annotated[str, Opt(help='words to look for; "quotes" for a phrase, -word to exclude, word* for a '
-                                   "prefix", max_length=300, metavar="WORDS", verbatim=True)],
+    query: Annotated[
+        str,
+        Opt(
+            help='words to look for; "quotes" for a phrase, -word to exclude, word* for a prefix',
+            max_length=300,
+            metavar="WORDS",
+            verbatim=True,
+        ),
+    ],
     *,
-    area: Annotated[Area | None, Opt(help="resources in this learning area, and practices drawing on the "  # type: ignore[valid-type]
-                                          "framework of the same name")] = None,
+    area: Annotated[
+        Area | None,
+        Opt(
+            help="resources in this learning area, and practices drawing on the "  # type: ignore[valid-type]
+            "framework of the same name"
+        ),
+    ] = None,
     page: Annotated[int, Opt(help="which page of results", min=1, max=100)] = 1,
 ) -> Reply:
     """Search shared practices and curated resources together, best matches first.
@@ -86,18 +98,25 @@ async def search_all(
         p_hits: list[fulltext.Hit] = []
         if framework is None or framework in FRAMEWORKS:
             where, params = practices.Filters(frameworks=[framework] if framework else []).sql()
-            p_hits = fulltext.search(session, practices.PRACTICE_INDEX, wide, id_sets=where, params=params,
-                                     limit=wanted)
+            p_hits = fulltext.search(
+                session, practices.PRACTICE_INDEX, wide, id_sets=where, params=params, limit=wanted
+            )
         r_hits = resources.ranked_hits(session, wide, resources.Filters(area=area_value), limit=wanted)
         order = merge([h.rank for h in p_hits], [h.rank for h in r_hits])
         start, stop = (page - 1) * PAGE_SIZE, page * PAGE_SIZE
         shown = order[start:stop]
         p_ids = [p_hits[i].id for kind, i, _ in shown if kind == "Practice"]
         r_ids = [r_hits[i].id for kind, i, _ in shown if kind == "Resource"]
-        p_found = {v.practice.id: v for v in practices.views(
-            session, _practices(session, p_ids), {h.id: h.snippet for h in p_hits})}
-        r_found = {v.resource.id: v for v in resources.views(
-            session, resources.by_ids(session, r_ids), {h.id: h.snippet for h in r_hits})}
+        p_found = {
+            v.practice.id: v
+            for v in practices.views(session, _practices(session, p_ids), {h.id: h.snippet for h in p_hits})
+        }
+        r_found = {
+            v.resource.id: v
+            for v in resources.views(
+                session, resources.by_ids(session, r_ids), {h.id: h.snippet for h in r_hits}
+            )
+        }
         out = []
         for kind, i, score in shown:
             if kind == "Practice" and p_hits[i].id in p_found:
@@ -111,12 +130,17 @@ async def search_all(
         hint = " Try fewer words." if page == 1 else " There are no more pages."
         return Reply(f"Nothing found for {query!r}{fulltext.ignored_note(query)}.{hint}")
     kinds = {f.kind for f in found}
-    counts = ", ".join(f"{sum(f.kind == k for f in found)} {k.lower()}(s)" for k in ("Practice", "Resource")
-                       if k in kinds)
+    counts = ", ".join(
+        f"{sum(f.kind == k for f in found)} {k.lower()}(s)" for k in ("Practice", "Resource") if k in kinds
+    )
     first = (page - 1) * PAGE_SIZE + 1
     text = f"Results for {query!r}{fulltext.ignored_note(query)}: {first}–{first + len(found) - 1} ({counts})"
     if not more:
         return Reply(text, items=tuple(f.item for f in found))
     next_cmd = with_page(ctx.incoming.text or f"search {query}", page + 1)
-    return Reply(text, items=tuple(f.item for f in found), choices=(Choice("Next page", next_cmd),),
-                 footer=f"More: {next_cmd}")
+    return Reply(
+        text,
+        items=tuple(f.item for f in found),
+        choices=(Choice("Next page", next_cmd),),
+        footer=f"More: {next_cmd}",
+    )

@@ -26,10 +26,18 @@ def uid_for(conv: Convening) -> str:
 
 def event_for(conv: Convening, network_name: str = "") -> CalendarEvent:
     agenda = conv.agenda + (f"\n\nNetwork: {network_name}" if network_name else "")
-    return CalendarEvent(uid=uid_for(conv), sequence=conv.sequence, title=conv.title, description=agenda.strip(),
-                         start=conv.starts_at, end=conv.ends_at, tz=conv.tz, location=conv.place,
-                         updated=conv.updated_at,
-                         status="CANCELLED" if conv.status == ConveningStatus.CANCELLED.value else "CONFIRMED")
+    return CalendarEvent(
+        uid=uid_for(conv),
+        sequence=conv.sequence,
+        title=conv.title,
+        description=agenda.strip(),
+        start=conv.starts_at,
+        end=conv.ends_at,
+        tz=conv.tz,
+        location=conv.place,
+        updated=conv.updated_at,
+        status="CANCELLED" if conv.status == ConveningStatus.CANCELLED.value else "CONFIRMED",
+    )
 
 
 def ics_for(session: Session, conv: Convening) -> bytes:
@@ -43,24 +51,41 @@ def feed_for_network(session: Session, network_id: int) -> bytes:
     network = session.get(Network, network_id)
     if network is None:
         raise LookupError(f"no network {network_id}")
-    convs = session.execute(select(Convening).where(col(Convening.network_id) == network_id)
-                            .order_by(col(Convening.starts_at))).scalars().all()
+    convs = (
+        session.execute(
+            select(Convening)
+            .where(col(Convening.network_id) == network_id)
+            .order_by(col(Convening.starts_at))
+        )
+        .scalars()
+        .all()
+    )
     return feed_ics(f"{network.name} convenings", [event_for(c, network.name) for c in convs])
 
 
 def feed_for_member(session: Session, member_id: int) -> bytes:
     """The convenings a member is going to, might go to or is waitlisted for."""
-    rows = session.execute(select(Convening, Network).join(Rsvp, col(Rsvp.convening_id) == col(Convening.id))
-                           .join(Network, col(Network.id) == col(Convening.network_id))
-                           .where(col(Rsvp.member_id) == member_id, col(Rsvp.answer).in_(FEED_ANSWERS))
-                           .order_by(col(Convening.starts_at))).all()
+    rows = session.execute(
+        select(Convening, Network)
+        .join(Rsvp, col(Rsvp.convening_id) == col(Convening.id))
+        .join(Network, col(Network.id) == col(Convening.network_id))
+        .where(col(Rsvp.member_id) == member_id, col(Rsvp.answer).in_(FEED_ANSWERS))
+        .order_by(col(Convening.starts_at))
+    ).all()
     return feed_ics("My convenings (copbot)", [event_for(c, n.name) for c, n in rows])
 
 
 def token_for(session: Session, owner_kind: str, owner_id: int, *, reset: bool = False) -> str:
     """The owner's feed token, made on first use; `reset` replaces it (the old address stops working)."""
-    row = session.execute(select(CalendarToken).where(col(CalendarToken.owner_kind) == owner_kind,
-                                                      col(CalendarToken.owner_id) == owner_id)).scalars().first()
+    row = (
+        session.execute(
+            select(CalendarToken).where(
+                col(CalendarToken.owner_kind) == owner_kind, col(CalendarToken.owner_id) == owner_id
+            )
+        )
+        .scalars()
+        .first()
+    )
     if row is None:
         row = CalendarToken(owner_kind=owner_kind, owner_id=owner_id, token=secrets.token_urlsafe(24))
     elif reset:
@@ -85,8 +110,15 @@ def feed_for_token(session: Session, token: str) -> bytes | None:
 
 
 def forget_tokens(session: Session, owner_kind: str, owner_id: int) -> int:
-    rows = session.execute(select(CalendarToken).where(col(CalendarToken.owner_kind) == owner_kind,
-                                                       col(CalendarToken.owner_id) == owner_id)).scalars().all()
+    rows = (
+        session.execute(
+            select(CalendarToken).where(
+                col(CalendarToken.owner_kind) == owner_kind, col(CalendarToken.owner_id) == owner_id
+            )
+        )
+        .scalars()
+        .all()
+    )
     for row in rows:
         session.delete(row)
     return len(rows)

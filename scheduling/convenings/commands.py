@@ -26,12 +26,17 @@ from scheduling.convenings import service as svc
 from scheduling.convenings.models import DEFAULT_LEADS, Answer, Convening, ConveningStatus
 from scheduling.time.when import WhenError, parse_duration, parse_start, take_zone, zone_named
 
-convening_group = CommandGroup("convening", "meetings of a network: schedule, RSVP, reminders, calendar files")
+convening_group = CommandGroup(
+    "convening", "meetings of a network: schedule, RSVP, reminders, calendar files"
+)
 calendar_group = CommandGroup("me", "")  # adds `me calendar` to the core's `me` group
 
-Id = Annotated[int, Opt(help="the convening's number (see convening list)", min=1, metavar="ID", suggest="convening")]
-Capacity = Annotated[int | None, Opt(help="how many seats; more 'going' answers join a waitlist", min=1,
-                                     max=100_000)]
+Id = Annotated[
+    int, Opt(help="the convening's number (see convening list)", min=1, metavar="ID", suggest="convening")
+]
+Capacity = Annotated[
+    int | None, Opt(help="how many seats; more 'going' answers join a waitlist", min=1, max=100_000)
+]
 
 
 class RsvpAnswer(str, Enum):
@@ -81,14 +86,19 @@ async def schedule(
     network: NetworkRef,
     *,
     title: Annotated[str, Opt(help="what the meeting is called", max_length=200)],
-    start: Annotated[str, Opt(help='when it starts: "next Tuesday 2pm", "March 14 10:00 Central" or ISO',
-                              max_length=100)],
+    start: Annotated[
+        str, Opt(help='when it starts: "next Tuesday 2pm", "March 14 10:00 Central" or ISO', max_length=100)
+    ],
     duration: Annotated[str, Opt(help='how long: "90 minutes", "1h30"', max_length=40)] = "1 hour",
-    tz: Annotated[str, Opt(help="its time zone (IANA, e.g. America/Chicago); default yours", max_length=64)] = "",
+    tz: Annotated[
+        str, Opt(help="its time zone (IANA, e.g. America/Chicago); default yours", max_length=64)
+    ] = "",
     place: Annotated[str, Opt(help="a room, an address or a video link", max_length=500)] = "",
     capacity: Capacity = None,
     agenda: Annotated[str, Opt(help="what will be discussed", long=True, max_length=4000)] = "",
-    leads: Annotated[str, Opt(help="reminder lead times, e.g. 7d,1d,1h (or none)", max_length=100)] = DEFAULT_LEADS,
+    leads: Annotated[
+        str, Opt(help="reminder lead times, e.g. 7d,1d,1h (or none)", max_length=100)
+    ] = DEFAULT_LEADS,
 ) -> Reply:
     """Schedule a convening of a network you coordinate; members RSVP and get reminders.
 
@@ -104,17 +114,34 @@ async def schedule(
     def apply(session: Session) -> tuple[Convening, Network, str]:
         n = networks.find(session, network)
         begins, zone = _start(start, tz or _reader_zone(session, ctx), now)
-        conv = svc.create(session, n, member, now, title=title, starts_at=begins, length=length, tz=zone,
-                          place=place, capacity=capacity, agenda=agenda, leads=",".join(lead_list))
+        conv = svc.create(
+            session,
+            n,
+            member,
+            now,
+            title=title,
+            starts_at=begins,
+            length=length,
+            tz=zone,
+            place=place,
+            capacity=capacity,
+            agenda=agenda,
+            leads=",".join(lead_list),
+        )
         svc.tell_network(session, n, [conv], now, ctx.settings.timezone, leave_out={conv.created_by or 0})
         write_audit(session, member, "convening schedule", f"{conv.id} {n.slug} {conv.title}")
         return conv, n, _reader_zone(session, ctx)
 
     conv, n, zone = await ctx.store.run(apply)
     ctx.services.scheduler.wake()  # its calendar copy (convening_mirror) is due now
-    return Reply(f"Scheduled convening {conv.id} of {n.name}: {conv.title}, {svc.when_for(conv, zone)}. "
-                 f"Its members are told by direct message and answer with: convening rsvp {conv.id} going",
-                 choices=(Choice("Show", f"convening show {conv.id}"), Choice("Calendar file", f"convening ics {conv.id}")))
+    return Reply(
+        f"Scheduled convening {conv.id} of {n.name}: {conv.title}, {svc.when_for(conv, zone)}. "
+        f"Its members are told by direct message and answer with: convening rsvp {conv.id} going",
+        choices=(
+            Choice("Show", f"convening show {conv.id}"),
+            Choice("Calendar file", f"convening ics {conv.id}"),
+        ),
+    )
 
 
 @convening_group.command("show")
@@ -123,6 +150,7 @@ async def show(ctx: Context, convening: Id) -> Reply:
 
     Example: convening show 12
     """
+
     def load(session: Session) -> tuple[Convening, str, str, list[tuple[str, str]]]:
         conv, n = _inside(session, ctx, convening, "see its convenings")
         zone = _reader_zone(session, ctx)
@@ -130,16 +158,26 @@ async def show(ctx: Context, convening: Id) -> Reply:
         counts = svc.answer_counts(session, conv)
         mine = svc.answer_of(session, conv, record.id) if record is not None else ""
         seats = f"{counts['going']} going" + (f" of {conv.capacity} seats" if conv.capacity else "")
-        seats += f", {counts['maybe']} maybe" + (f", {counts['waitlist']} waitlisted" if counts["waitlist"] else "")
+        seats += f", {counts['maybe']} maybe" + (
+            f", {counts['waitlist']} waitlisted" if counts["waitlist"] else ""
+        )
         facts = [("When", svc.when_for(conv, zone))]
         if zone != conv.tz:
             facts.append(("Organiser's time", svc.when_for(conv, conv.tz)))
         minutes = int((conv.ends_at - conv.starts_at).total_seconds() // 60)
-        facts += [("Length", f"{minutes} minutes"), ("Where", conv.place or "to be announced"),
-                  ("Network", n.name), ("Answers", seats),
-                  ("You", mine.replace("_", " ") or "no answer yet"),
-                  ("Reminders", ", ".join(svc.lead_text(x) for x in svc.parse_leads(conv.lead_times)) + " before"
-                   if conv.lead_times else "none")]
+        facts += [
+            ("Length", f"{minutes} minutes"),
+            ("Where", conv.place or "to be announced"),
+            ("Network", n.name),
+            ("Answers", seats),
+            ("You", mine.replace("_", " ") or "no answer yet"),
+            (
+                "Reminders",
+                ", ".join(svc.lead_text(x) for x in svc.parse_leads(conv.lead_times)) + " before"
+                if conv.lead_times
+                else "none",
+            ),
+        ]
         if conv.status == ConveningStatus.CANCELLED.value:
             facts.append(("Status", "cancelled"))
         return conv, zone, mine, facts
@@ -147,10 +185,15 @@ async def show(ctx: Context, convening: Id) -> Reply:
     conv, zone, mine, facts = await ctx.store.run(load)
     choices: tuple[Choice, ...] = (Choice("Calendar file", f"convening ics {conv.id}"),)
     if conv.status == ConveningStatus.SCHEDULED.value and conv.starts_at > ctx.now():
-        choices = (Choice("Going", f"convening rsvp {conv.id} going", style="primary"),
-                   Choice("Maybe", f"convening rsvp {conv.id} maybe"), Choice("Can't go", f"convening rsvp {conv.id} no"),
-                   *choices)
-    return Reply(f"Convening {conv.id}: {conv.title}\n{conv.agenda}".strip(), fields=tuple(facts), choices=choices)
+        choices = (
+            Choice("Going", f"convening rsvp {conv.id} going", style="primary"),
+            Choice("Maybe", f"convening rsvp {conv.id} maybe"),
+            Choice("Can't go", f"convening rsvp {conv.id} no"),
+            *choices,
+        )
+    return Reply(
+        f"Convening {conv.id}: {conv.title}\n{conv.agenda}".strip(), fields=tuple(facts), choices=choices
+    )
 
 
 @convening_group.command("list")
@@ -162,15 +205,20 @@ async def list_convenings(ctx: Context, network: NetworkRef = "") -> Reply:
     now = ctx.now()
 
     def load(session: Session) -> tuple[list[Item], str]:
-        query = select(Convening, Network).join(Network, col(Network.id) == col(Convening.network_id)).where(
-            col(Convening.starts_at) > now, col(Convening.status) == ConveningStatus.SCHEDULED.value)
+        query = (
+            select(Convening, Network)
+            .join(Network, col(Network.id) == col(Convening.network_id))
+            .where(col(Convening.starts_at) > now, col(Convening.status) == ConveningStatus.SCHEDULED.value)
+        )
         feed = ""
         if network:
             n = networks.find(session, network)
             networks.require_inside(session, ctx.settings, n, ctx.member, "see its convenings and calendar")
             query = query.where(col(Convening.network_id) == n.id)
-            feed = (f"Subscribe to {n.name}'s calendar: "
-                    f"{_address(ctx, cal.feed_path(cal.token_for(session, 'network', n.id or 0)))}")
+            feed = (
+                f"Subscribe to {n.name}'s calendar: "
+                f"{_address(ctx, cal.feed_path(cal.token_for(session, 'network', n.id or 0)))}"
+            )
         zone = _reader_zone(session, ctx)
         inside: dict[int, bool] = {}
         items: list[Item] = []
@@ -181,13 +229,20 @@ async def list_convenings(ctx: Context, network: NetworkRef = "") -> Reply:
             if not inside[n.id or 0]:
                 closed.add(n.slug)
                 continue
-            items.append(Item(title=c.title, ref=str(c.id), fields=(("When", svc.when_for(c, zone)),
-                                                                    ("Network", n.name)),
-                              choices=(Choice("Show", f"convening show {c.id}"),)))
+            items.append(
+                Item(
+                    title=c.title,
+                    ref=str(c.id),
+                    fields=(("When", svc.when_for(c, zone)), ("Network", n.name)),
+                    choices=(Choice("Show", f"convening show {c.id}"),),
+                )
+            )
         if closed:
             feed = (feed + "\n" if feed else "") + (
-                "Not shown: convenings of closed networks you are not in (" + ", ".join(sorted(closed))
-                + "). How to join one: network show <network>")
+                "Not shown: convenings of closed networks you are not in ("
+                + ", ".join(sorted(closed))
+                + "). How to join one: network show <network>"
+            )
         return items, feed
 
     items, feed = await ctx.store.run(load)
@@ -196,7 +251,9 @@ async def list_convenings(ctx: Context, network: NetworkRef = "") -> Reply:
     return Reply(f"{len(items)} upcoming convening(s):", items=tuple(items), footer=feed)
 
 
-def _change(ctx: Context, convening: int, doing: str, mutate: Callable[[Session, Convening, datetime], Any]) -> Any:
+def _change(
+    ctx: Context, convening: int, doing: str, mutate: Callable[[Session, Convening, datetime], Any]
+) -> Any:
     now = ctx.now()
 
     def apply(session: Session) -> Any:
@@ -228,11 +285,23 @@ async def edit(
 
     Example: convening edit 12 --place "Room 4B" --capacity 40
     """
-    given = {k: v for k, v in {"title": title, "agenda": agenda, "place": place, "capacity": capacity,
-                               "duration": duration, "leads": leads}.items() if v is not None}
+    given = {
+        k: v
+        for k, v in {
+            "title": title,
+            "agenda": agenda,
+            "place": place,
+            "capacity": capacity,
+            "duration": duration,
+            "leads": leads,
+        }.items()
+        if v is not None
+    }
     if not given:
-        raise ArgumentError("Say what to change: --title, --agenda, --place, --capacity, --duration or --leads. "
-                            "Example: convening edit 12 --place \"Room 4B\"")
+        raise ArgumentError(
+            "Say what to change: --title, --agenda, --place, --capacity, --duration or --leads. "
+            'Example: convening edit 12 --place "Room 4B"'
+        )
     length = None
     if duration is not None:
         try:
@@ -266,19 +335,33 @@ async def edit(
         if capacity is not None:
             svc.promote(session, conv, now, tz)
         if said:
-            svc.notify_attendees(session, conv, now, tz, "edit", lambda zone: (
-                f"{conv.title} ({svc.when_for(conv, zone)}) has changed: " + "; ".join(said) + "."))
+            svc.notify_attendees(
+                session,
+                conv,
+                now,
+                tz,
+                "edit",
+                lambda zone: (
+                    f"{conv.title} ({svc.when_for(conv, zone)}) has changed: " + "; ".join(said) + "."
+                ),
+            )
         return said
 
     conv, said = await ctx.store.run(_change(ctx, convening, "edit", mutate))
     ctx.services.scheduler.wake()
-    return Reply(f"Updated convening {conv.id}" + (f": {'; '.join(said)}. Those who answered are told."
-                                                    if said else " (reminder times only)."))
+    return Reply(
+        f"Updated convening {conv.id}"
+        + (f": {'; '.join(said)}. Those who answered are told." if said else " (reminder times only).")
+    )
 
 
 @convening_group.command("move", scope=BY_CONVENING, audited=False)
-async def move(ctx: Context, convening: Id, *, to: Annotated[str, Opt(help="the new start, as for schedule",
-                                                                      max_length=100)]) -> Reply:
+async def move(
+    ctx: Context,
+    convening: Id,
+    *,
+    to: Annotated[str, Opt(help="the new start, as for schedule", max_length=100)],
+) -> Reply:
     """Move a convening to a new start; attendees get one message with the old and new time.
 
     Example: convening move 12 --to "March 21 2027 10:00"
@@ -293,9 +376,17 @@ async def move(ctx: Context, convening: Id, *, to: Annotated[str, Opt(help="the 
         conv.ends_at, conv.starts_at, conv.tz = begins + (conv.ends_at - conv.starts_at), begins, zone
         svc.cancel_reminders(session, conv)
         svc.plan_reminders(session, conv, now, tz)
-        svc.notify_attendees(session, conv, now, tz, "move", lambda z: (
-            f"{conv.title} has moved: {svc.when_for(conv, z, old)} -> {svc.when_for(conv, z)}. "
-            f"Still coming? convening rsvp {conv.id} going|maybe|no"))
+        svc.notify_attendees(
+            session,
+            conv,
+            now,
+            tz,
+            "move",
+            lambda z: (
+                f"{conv.title} has moved: {svc.when_for(conv, z, old)} -> {svc.when_for(conv, z)}. "
+                f"Still coming? convening rsvp {conv.id} going|maybe|no"
+            ),
+        )
         return old
 
     conv, _old = await ctx.store.run(_change(ctx, convening, "move", mutate))
@@ -305,8 +396,12 @@ async def move(ctx: Context, convening: Id, *, to: Annotated[str, Opt(help="the 
 
 
 @convening_group.command("cancel", scope=BY_CONVENING, audited=False)
-async def cancel(ctx: Context, convening: Id, *, reason: Annotated[str, Opt(help="why, for the attendees",
-                                                                              max_length=300)] = "") -> Reply:
+async def cancel(
+    ctx: Context,
+    convening: Id,
+    *,
+    reason: Annotated[str, Opt(help="why, for the attendees", max_length=300)] = "",
+) -> Reply:
     """Cancel a convening; those who answered get one notice and no more reminders.
 
     Example: convening cancel 12 --reason "the speaker is ill"
@@ -317,9 +412,17 @@ async def cancel(ctx: Context, convening: Id, *, reason: Annotated[str, Opt(help
         conv.status = ConveningStatus.CANCELLED.value
         svc.cancel_reminders(session, conv)
         svc.cancel_news(session, conv)
-        svc.notify_attendees(session, conv, now, tz, "cancel", lambda z: (
-            f"Cancelled: {conv.title}, {svc.when_for(conv, z)}, will not take place"
-            + (f": {reason.strip()}." if reason.strip() else ".")))
+        svc.notify_attendees(
+            session,
+            conv,
+            now,
+            tz,
+            "cancel",
+            lambda z: (
+                f"Cancelled: {conv.title}, {svc.when_for(conv, z)}, will not take place"
+                + (f": {reason.strip()}." if reason.strip() else ".")
+            ),
+        )
 
     conv, _ = await ctx.store.run(_change(ctx, convening, "cancel", mutate))
     ctx.services.scheduler.wake()
@@ -327,8 +430,13 @@ async def cancel(ctx: Context, convening: Id, *, reason: Annotated[str, Opt(help
 
 
 @convening_group.command("rsvp")
-async def rsvp(ctx: Context, convening: Id, answer: Annotated[RsvpAnswer, Opt(help="going, maybe or no")], *,
-               remind: Annotated[bool, Opt(help="with maybe: send me the reminders too")] = False) -> Reply:
+async def rsvp(
+    ctx: Context,
+    convening: Id,
+    answer: Annotated[RsvpAnswer, Opt(help="going, maybe or no")],
+    *,
+    remind: Annotated[bool, Opt(help="with maybe: send me the reminders too")] = False,
+) -> Reply:
     """Answer whether you are going; you can change it until the start.
 
     Example: convening rsvp 12 going
@@ -346,12 +454,19 @@ async def rsvp(ctx: Context, convening: Id, answer: Annotated[RsvpAnswer, Opt(he
     conv, stored, promoted = await ctx.store.run(apply)
     ctx.services.scheduler.wake()
     if stored is Answer.WAITLIST:
-        return Reply(f"{conv.title} is full: you are on the waitlist and will be told by direct message if a "
-                     f"seat opens. To leave it: convening rsvp {conv.id} no")
-    said = {Answer.GOING: "You are going to", Answer.MAYBE: "You might go to",
-            Answer.NOT_GOING: "You are not going to"}[stored]
+        return Reply(
+            f"{conv.title} is full: you are on the waitlist and will be told by direct message if a "
+            f"seat opens. To leave it: convening rsvp {conv.id} no"
+        )
+    said = {
+        Answer.GOING: "You are going to",
+        Answer.MAYBE: "You might go to",
+        Answer.NOT_GOING: "You are not going to",
+    }[stored]
     extra = f" Your seat went to {promoted[0].display_name or promoted[0].user_id}." if promoted else ""
-    return Reply(f"{said} {conv.title}.{extra}", choices=(Choice("Calendar file", f"convening ics {conv.id}"),))
+    return Reply(
+        f"{said} {conv.title}.{extra}", choices=(Choice("Calendar file", f"convening ics {conv.id}"),)
+    )
 
 
 @convening_group.command("attendees")
@@ -360,6 +475,7 @@ async def attendees(ctx: Context, convening: Id) -> Reply:
 
     Example: convening attendees 12
     """
+
     def load(session: Session) -> tuple[Convening, dict[str, list[str]], int]:
         conv, _ = _inside(session, ctx, convening, "see who goes to its convenings")
         names: dict[str, list[str]] = {"going": [], "maybe": [], "waitlist": []}
@@ -372,8 +488,10 @@ async def attendees(ctx: Context, convening: Id) -> Reply:
         return conv, names, hidden
 
     conv, names, hidden = await ctx.store.run(load)
-    items = tuple(Item(title=f"{label.capitalize()} ({len(who)})", body=", ".join(who) or "—")
-                  for label, who in names.items())
+    items = tuple(
+        Item(title=f"{label.capitalize()} ({len(who)})", body=", ".join(who) or "—")
+        for label, who in names.items()
+    )
     text = f"Answers for {conv.title}" + (f"; {hidden} more chose not to be listed." if hidden else ".")
     return Reply(text, items=items, footer="Whether you are listed is your choice: me lists show|hide")
 
@@ -384,13 +502,16 @@ async def ics(ctx: Context, convening: Id) -> Reply:
 
     Example: convening ics 12
     """
+
     def load(session: Session) -> tuple[Convening, bytes]:
         conv, _ = _inside(session, ctx, convening, "see its convenings")
         return conv, cal.ics_for(session, conv)
 
     conv, content = await ctx.store.run(load)
-    return Reply(f"Calendar file for {conv.title} (update {conv.sequence}).",
-                 attachments=(Attachment(f"convening-{conv.id}.ics", content, "text/calendar"),))
+    return Reply(
+        f"Calendar file for {conv.title} (update {conv.sequence}).",
+        attachments=(Attachment(f"convening-{conv.id}.ics", content, "text/calendar"),),
+    )
 
 
 def _address(ctx: Context, path: str) -> str:
@@ -411,8 +532,10 @@ async def _my_feed(ctx: Context, reset: bool) -> str:
 async def me_calendar(ctx: Context) -> Reply:
     """Show the address of your calendar feed: the convenings you are going to. Keep it private."""
     path = await _my_feed(ctx, False)
-    return Reply(f"Subscribe to your convenings in your calendar app: {path}\n"
-                 "Anyone with this address can read it; if it leaks, get a new one with: me calendar reset")
+    return Reply(
+        f"Subscribe to your convenings in your calendar app: {path}\n"
+        "Anyone with this address can read it; if it leaks, get a new one with: me calendar reset"
+    )
 
 
 @calendar_group.command("calendar reset")
@@ -420,4 +543,3 @@ async def me_calendar_reset(ctx: Context) -> Reply:
     """Give your calendar feed a new address; the old one stops working."""
     path = await _my_feed(ctx, True)
     return Reply(f"Your calendar feed has a new address: {path}\nThe old address no longer works.")
-

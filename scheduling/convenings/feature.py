@@ -16,8 +16,12 @@ from scheduling.convenings.commands import calendar_group, convening_group
 from scheduling.convenings.models import Answer, Convening, ConveningStatus
 from scheduling.convenings.series import series_group
 
-ANSWER_LABEL = {Answer.GOING.value: "going", Answer.MAYBE.value: "maybe", Answer.NOT_GOING.value: "not going",
-                Answer.WAITLIST.value: "on the waiting list"}
+ANSWER_LABEL = {
+    Answer.GOING.value: "going",
+    Answer.MAYBE.value: "maybe",
+    Answer.NOT_GOING.value: "not going",
+    Answer.WAITLIST.value: "on the waiting list",
+}
 NO_FEED = HttpAnswer(b"No such calendar. Ask the bot for your link: me calendar", status=404)
 
 
@@ -31,19 +35,34 @@ async def _upcoming(ctx: Context) -> Reply:
         items = []
         if mine:
             rows = session.execute(
-                select(Convening, Network).join(Network, col(Network.id) == col(Convening.network_id))
-                .where(col(Convening.network_id).in_([n.id for n in mine]), col(Convening.starts_at) > now,
-                       col(Convening.status) == ConveningStatus.SCHEDULED.value)
-                .order_by(col(Convening.starts_at)).limit(5)).all()
+                select(Convening, Network)
+                .join(Network, col(Network.id) == col(Convening.network_id))
+                .where(
+                    col(Convening.network_id).in_([n.id for n in mine]),
+                    col(Convening.starts_at) > now,
+                    col(Convening.status) == ConveningStatus.SCHEDULED.value,
+                )
+                .order_by(col(Convening.starts_at))
+                .limit(5)
+            ).all()
             for conv, net in rows:
                 answer = service.answer_of(session, conv, record.id if record else None)
-                items.append(Item(
-                    title=conv.title, ref=str(conv.id),
-                    fields=(("When", service.when_for(conv, zone)), ("Network", net.name),
-                            ("Your answer", ANSWER_LABEL.get(answer, "not answered yet"))),
-                    choices=(Choice("Going", f"convening rsvp {conv.id} going", style="primary"),
-                             Choice("Maybe", f"convening rsvp {conv.id} maybe"),
-                             Choice("Can't go", f"convening rsvp {conv.id} no"))))
+                items.append(
+                    Item(
+                        title=conv.title,
+                        ref=str(conv.id),
+                        fields=(
+                            ("When", service.when_for(conv, zone)),
+                            ("Network", net.name),
+                            ("Your answer", ANSWER_LABEL.get(answer, "not answered yet")),
+                        ),
+                        choices=(
+                            Choice("Going", f"convening rsvp {conv.id} going", style="primary"),
+                            Choice("Maybe", f"convening rsvp {conv.id} maybe"),
+                            Choice("Can't go", f"convening rsvp {conv.id} no"),
+                        ),
+                    )
+                )
         return Reply("None coming up in your networks." if not items else "", items=tuple(items))
 
     return await ctx.store.run(load)
@@ -51,7 +70,9 @@ async def _upcoming(ctx: Context) -> Reply:
 
 async def _feed(services: Services, params: Mapping[str, str]) -> HttpAnswer:
     token = params.get("token", "")
-    body = await services.store.run(lambda s: calendar.feed_for_token(s, token)) if len(token) <= 100 else None
+    body = (
+        await services.store.run(lambda s: calendar.feed_for_token(s, token)) if len(token) <= 100 else None
+    )
     if body is None:
         # The same answer for a wrong, reset or malformed token: nothing to learn by guessing.
         return NO_FEED

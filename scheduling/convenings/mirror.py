@@ -33,9 +33,14 @@ MIRROR = "convening.mirror"
 
 def plan_sync(session: Session, conv: Convening, now: datetime) -> None:
     """Plan bringing the platform copies of `conv` in step with its current sequence."""
-    outbox.plan(session, key=f"convening:{conv.id}:mirror:{conv.sequence}", kind=MIRROR, due_at=now,
-                expires_at=max(conv.ends_at, now + timedelta(hours=1)),
-                payload={"convening_id": conv.id, "sequence": conv.sequence})
+    outbox.plan(
+        session,
+        key=f"convening:{conv.id}:mirror:{conv.sequence}",
+        kind=MIRROR,
+        due_at=now,
+        expires_at=max(conv.ends_at, now + timedelta(hours=1)),
+        payload={"convening_id": conv.id, "sequence": conv.sequence},
+    )
 
 
 def mirror_event(conv: Convening, network_name: str) -> MirrorEvent:
@@ -43,30 +48,56 @@ def mirror_event(conv: Convening, network_name: str) -> MirrorEvent:
     lines = [conv.agenda] if conv.agenda else []
     if network_name:
         lines.append(f"A convening of {network_name}.")
-    return MirrorEvent(convening_id=conv.id or 0, title=conv.title, description="\n\n".join(lines),
-                       starts_at=conv.starts_at, ends_at=conv.ends_at, location=conv.place or "Online",
-                       cancelled=conv.status == ConveningStatus.CANCELLED.value)
+    return MirrorEvent(
+        convening_id=conv.id or 0,
+        title=conv.title,
+        description="\n\n".join(lines),
+        starts_at=conv.starts_at,
+        ends_at=conv.ends_at,
+        location=conv.place or "Online",
+        cancelled=conv.status == ConveningStatus.CANCELLED.value,
+    )
 
 
-def _read(session: Session, convening_id: int) -> tuple[Convening | None, Network | None,
-                                                        dict[tuple[str, str], ConveningMirror]]:
+def _read(
+    session: Session, convening_id: int
+) -> tuple[Convening | None, Network | None, dict[tuple[str, str], ConveningMirror]]:
     conv = session.get(Convening, convening_id)
     if conv is None:
         return None, None, {}
     network = session.get(Network, conv.network_id)
-    rows = list(session.execute(select(ConveningMirror).where(col(ConveningMirror.convening_id) == convening_id))
-                .scalars())
+    rows = list(
+        session.execute(
+            select(ConveningMirror).where(col(ConveningMirror.convening_id) == convening_id)
+        ).scalars()
+    )
     return conv, network, {(r.platform, r.scope_id): r for r in rows}
 
 
-def _save(session: Session, convening_id: int, platform: str, scope_id: str, external_id: str, sequence: int,
-          now: datetime) -> None:
-    row = session.execute(select(ConveningMirror).where(
-        col(ConveningMirror.convening_id) == convening_id, col(ConveningMirror.platform) == platform,
-        col(ConveningMirror.scope_id) == scope_id)).scalars().first()
+def _save(
+    session: Session,
+    convening_id: int,
+    platform: str,
+    scope_id: str,
+    external_id: str,
+    sequence: int,
+    now: datetime,
+) -> None:
+    row = (
+        session.execute(
+            select(ConveningMirror).where(
+                col(ConveningMirror.convening_id) == convening_id,
+                col(ConveningMirror.platform) == platform,
+                col(ConveningMirror.scope_id) == scope_id,
+            )
+        )
+        .scalars()
+        .first()
+    )
     if row is None:
-        row = ConveningMirror(convening_id=convening_id, platform=platform, scope_id=scope_id,
-                              external_id=external_id)
+        row = ConveningMirror(
+            convening_id=convening_id, platform=platform, scope_id=scope_id, external_id=external_id
+        )
     row.external_id, row.synced_sequence, row.updated_at = external_id, sequence, now
     session.add(row)
 
@@ -93,8 +124,11 @@ async def on_mirror(d: Delivery) -> dict[str, Any]:
             if row is None and (event.cancelled or conv.starts_at <= d.now):
                 continue  # nothing to show: never create a copy of a cancelled or past convening
             external = await mirror.mirror_convening(scope, event, row.external_id if row else None)
-            await d.store.run(lambda s, p=mirror.platform, sc=scope, x=external or "": _save(
-                s, conv_id, p, sc, x, conv.sequence, d.now))
+            await d.store.run(
+                lambda s, p=mirror.platform, sc=scope, x=external or "": _save(
+                    s, conv_id, p, sc, x, conv.sequence, d.now
+                )
+            )
             done += 1
     return {"mirrored": done}
 

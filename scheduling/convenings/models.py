@@ -36,7 +36,8 @@ class Convening(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     network_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("network.id", ondelete="CASCADE"), nullable=False, index=True))
+        sa_column=Column(Integer, ForeignKey("network.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
     title: str = Field(max_length=200)
     agenda: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     starts_at: datetime = Field(index=True)
@@ -50,7 +51,8 @@ class Convening(SQLModel, table=True):
     lead_times: str = Field(default=DEFAULT_LEADS, max_length=100)
     series_id: int | None = Field(default=None, index=True)  # convening_series.id, if part of a series
     created_by: int | None = Field(
-        default=None, sa_column=Column(Integer, ForeignKey("member.id", ondelete="SET NULL")))
+        default=None, sa_column=Column(Integer, ForeignKey("member.id", ondelete="SET NULL"))
+    )
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -63,9 +65,11 @@ class Rsvp(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     convening_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("convening.id", ondelete="CASCADE"), nullable=False))
+        sa_column=Column(Integer, ForeignKey("convening.id", ondelete="CASCADE"), nullable=False)
+    )
     member_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False, index=True))
+        sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
     answer: str = Field(max_length=20)
     remind_on_maybe: bool = False
     answered_at: datetime = Field(default_factory=utcnow)
@@ -92,7 +96,8 @@ class ConveningMirror(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     convening_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("convening.id", ondelete="CASCADE"), nullable=False))
+        sa_column=Column(Integer, ForeignKey("convening.id", ondelete="CASCADE"), nullable=False)
+    )
     platform: str = Field(max_length=20)
     scope_id: str = Field(max_length=100)  # the guild (server) the event lives in
     external_id: str = Field(max_length=100)
@@ -107,10 +112,12 @@ class ConveningSeries(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     network_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("network.id", ondelete="CASCADE"), nullable=False, index=True))
+        sa_column=Column(Integer, ForeignKey("network.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
     title: str = Field(max_length=200)
     cadence: str = Field(sa_column=Column(Text, nullable=False))
     created_by: int | None = Field(
-        default=None, sa_column=Column(Integer, ForeignKey("member.id", ondelete="SET NULL")))
+        default=None, sa_column=Column(Integer, ForeignKey("member.id", ondelete="SET NULL"))
+    )
     created_at: datetime = Field(default_factory=utcnow)
     cancelled_at: datetime | None = None

@@ -41,22 +41,53 @@ def read_rule(rule: str, tz: str, now: datetime) -> Cadence:
         raise ArgumentError(f"--rule: {exc}", "rule") from None
 
 
-def create_series(session: Session, network: Network, creator: Member, now: datetime, *, title: str,
-                  cadence: Cadence, count: int, length: timedelta | None = None, place: str = "",
-                  capacity: int | None = None, agenda: str = "", leads: str = DEFAULT_LEADS
-                  ) -> tuple[ConveningSeries, list[Convening]]:
+def create_series(
+    session: Session,
+    network: Network,
+    creator: Member,
+    now: datetime,
+    *,
+    title: str,
+    cadence: Cadence,
+    count: int,
+    length: timedelta | None = None,
+    place: str = "",
+    capacity: int | None = None,
+    agenda: str = "",
+    leads: str = DEFAULT_LEADS,
+) -> tuple[ConveningSeries, list[Convening]]:
     """The series and its next `count` occurrences, as convenings in the cadence's zone."""
     occurrences = cadence.occurrences(now, count)
     if not occurrences:
         raise CommandError(f"{cadence.describe()} has no date ahead; nothing was scheduled.")
     record = ensure_member(session, creator)
-    series = ConveningSeries(network_id=network.id or 0, title=" ".join(title.split()), cadence=cadence.to_text(),
-                             created_by=record.id, created_at=now)
+    series = ConveningSeries(
+        network_id=network.id or 0,
+        title=" ".join(title.split()),
+        cadence=cadence.to_text(),
+        created_by=record.id,
+        created_at=now,
+    )
     session.add(series)
     session.flush()
-    convs = [svc.create(session, network, creator, now, title=title, starts_at=o.start,
-                           length=length or (o.end - o.start), tz=cadence.tz, place=place, capacity=capacity,
-                           agenda=agenda, leads=leads, series_id=series.id) for o in occurrences]
+    convs = [
+        svc.create(
+            session,
+            network,
+            creator,
+            now,
+            title=title,
+            starts_at=o.start,
+            length=length or (o.end - o.start),
+            tz=cadence.tz,
+            place=place,
+            capacity=capacity,
+            agenda=agenda,
+            leads=leads,
+            series_id=series.id,
+        )
+        for o in occurrences
+    ]
     session.flush()
     return series, convs
 
@@ -69,12 +100,16 @@ def get_series(session: Session, series_id: int) -> ConveningSeries:
 
 
 def members_of(session: Session, series: ConveningSeries) -> list[Convening]:
-    return list(session.execute(select(Convening).where(col(Convening.series_id) == series.id)
-                                .order_by(col(Convening.starts_at))).scalars())
+    return list(
+        session.execute(
+            select(Convening).where(col(Convening.series_id) == series.id).order_by(col(Convening.starts_at))
+        ).scalars()
+    )
 
 
-def cancel_future(session: Session, series: ConveningSeries, now: datetime, community_tz: str,
-                  reason: str = "") -> list[Convening]:
+def cancel_future(
+    session: Session, series: ConveningSeries, now: datetime, community_tz: str, reason: str = ""
+) -> list[Convening]:
     """Cancel the series' scheduled convenings that have not started; attendees are told once each."""
     cancelled = []
     for conv in members_of(session, series):
@@ -86,9 +121,17 @@ def cancel_future(session: Session, series: ConveningSeries, now: datetime, comm
         svc.touch(conv, now)
         session.add(conv)
         convening_mirror.plan_sync(session, conv, now)
-        svc.notify_attendees(session, conv, now, community_tz, "cancel", lambda z, c=conv: (
-            f"Cancelled: {c.title}, {svc.when_for(c, z)}, will not take place (the series ends)"
-            + (f": {reason.strip()}." if reason.strip() else ".")))
+        svc.notify_attendees(
+            session,
+            conv,
+            now,
+            community_tz,
+            "cancel",
+            lambda z, c=conv: (
+                f"Cancelled: {c.title}, {svc.when_for(c, z)}, will not take place (the series ends)"
+                + (f": {reason.strip()}." if reason.strip() else ".")
+            ),
+        )
         cancelled.append(conv)
     series.cancelled_at = now
     session.add(series)
@@ -109,16 +152,24 @@ async def series_command(
     network: NetworkRef,
     *,
     title: Annotated[str, Opt(help="what the meetings are called", max_length=200)],
-    rule: Annotated[str, Opt(help='how it repeats, with a time: "monthly on the first Tuesday at 10:00"',
-                             max_length=300)],
+    rule: Annotated[
+        str, Opt(help='how it repeats, with a time: "monthly on the first Tuesday at 10:00"', max_length=300)
+    ],
     count: Annotated[int, Opt(help="how many occurrences to schedule now", min=1, max=MAX_COUNT)] = 4,
-    duration: Annotated[str, Opt(help='how long each one is, e.g. "90 minutes" (default: from the rule, '
-                                      'else 1 hour)', max_length=40)] = "",
+    duration: Annotated[
+        str,
+        Opt(
+            help='how long each one is, e.g. "90 minutes" (default: from the rule, else 1 hour)',
+            max_length=40,
+        ),
+    ] = "",
     tz: Annotated[str, Opt(help="its time zone (IANA); default yours", max_length=64)] = "",
     place: Annotated[str, Opt(help="a room, an address or a video link", max_length=500)] = "",
     capacity: Annotated[int | None, Opt(help="seats per occurrence", min=1, max=100_000)] = None,
     agenda: Annotated[str, Opt(help="what will be discussed", long=True, max_length=4000)] = "",
-    leads: Annotated[str, Opt(help="reminder lead times, e.g. 7d,1d,1h (or none)", max_length=100)] = DEFAULT_LEADS,
+    leads: Annotated[
+        str, Opt(help="reminder lead times, e.g. 7d,1d,1h (or none)", max_length=100)
+    ] = DEFAULT_LEADS,
 ) -> Reply:
     """Schedule a repeating convening: each occurrence is its own convening (move, cancel, RSVP each).
 
@@ -141,26 +192,44 @@ async def series_command(
         except WhenError as exc:
             raise ArgumentError(f"--tz: {exc}.", "tz") from None
         cadence = read_rule(rule, zone, now)
-        series, convs = create_series(session, n, member, now, title=title, cadence=cadence, count=count,
-                                      length=length, place=place, capacity=capacity, agenda=agenda,
-                                      leads=",".join(lead_list))
+        series, convs = create_series(
+            session,
+            n,
+            member,
+            now,
+            title=title,
+            cadence=cadence,
+            count=count,
+            length=length,
+            place=place,
+            capacity=capacity,
+            agenda=agenda,
+            leads=",".join(lead_list),
+        )
         svc.tell_network(session, n, convs, now, ctx.settings.timezone, leave_out={series.created_by or 0})
         write_audit(session, member, "convening series", f"{series.id} {n.slug} {series.title} x{len(convs)}")
         return series, convs, reader, cadence.describe()
 
     series, convs, zone, described = await ctx.store.run(apply)
     ctx.services.scheduler.wake()  # their calendar copies (convening_mirror) are due now
-    items = tuple(Item(title=svc.when_for(c, zone), ref=str(c.id), choices=(Choice("Show", f"convening show {c.id}"),))
-                  for c in convs)
-    return Reply(f"Scheduled series {series.id}, {series.title} ({described}): {len(convs)} convening(s). "
-                 f"Each is moved, cancelled or answered on its own (convening move|cancel|rsvp <id>); "
-                 f"to end the series: convening series-cancel {series.id}", items=items)
+    items = tuple(
+        Item(title=svc.when_for(c, zone), ref=str(c.id), choices=(Choice("Show", f"convening show {c.id}"),))
+        for c in convs
+    )
+    return Reply(
+        f"Scheduled series {series.id}, {series.title} ({described}): {len(convs)} convening(s). "
+        f"Each is moved, cancelled or answered on its own (convening move|cancel|rsvp <id>); "
+        f"to end the series: convening series-cancel {series.id}",
+        items=items,
+    )
 
 
 @series_group.command("series-cancel", scope=coordinators_of("series", network_of_series), audited=False)
 async def series_cancel(
     ctx: Context,
-    series: Annotated[int, Opt(help="the series' number (given when it was scheduled)", min=1, metavar="SERIES")],
+    series: Annotated[
+        int, Opt(help="the series' number (given when it was scheduled)", min=1, metavar="SERIES")
+    ],
     *,
     reason: Annotated[str, Opt(help="why, for the attendees", max_length=300)] = "",
 ) -> Reply:
@@ -175,12 +244,16 @@ async def series_cancel(
         for conv in members_of(session, s):  # lock them, as single cancellations do
             svc.get(session, conv.id or 0, lock=True)
         cancelled = cancel_future(session, s, now, ctx.settings.timezone, reason)
-        write_audit(session, ctx.member, "convening series-cancel", f"{s.id} {s.title}: {len(cancelled)} cancelled")
+        write_audit(
+            session, ctx.member, "convening series-cancel", f"{s.id} {s.title}: {len(cancelled)} cancelled"
+        )
         return s, cancelled
 
     s, cancelled = await ctx.store.run(apply)
     ctx.services.scheduler.wake()
     if not cancelled:
         return Reply(f"Series {s.id} ({s.title}) has no scheduled convenings ahead; nothing to cancel.")
-    return Reply(f"Cancelled {len(cancelled)} upcoming convening(s) of series {s.id} ({s.title}): "
-                 f"{', '.join(str(c.id) for c in cancelled)}. Those who answered are told.")
+    return Reply(
+        f"Cancelled {len(cancelled)} upcoming convening(s) of series {s.id} ({s.title}): "
+        f"{', '.join(str(c.id) for c in cancelled)}. Those who answered are told."
+    )

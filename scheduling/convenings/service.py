@@ -67,8 +67,11 @@ def parse_leads(text: str) -> list[str]:
     for p in parts:
         m = _LEAD.fullmatch(p)
         if not m or int(m[1]) == 0 or _span(p) > timedelta(weeks=8):
-            raise ArgumentError(f"--leads: {p[:20]!r} is not a lead time like 7d, 1d, 2h or 30m (up to 8 weeks). "
-                                "Example: --leads 7d,1d,1h (or --leads none)", "leads")
+            raise ArgumentError(
+                f"--leads: {p[:20]!r} is not a lead time like 7d, 1d, 2h or 30m (up to 8 weeks). "
+                "Example: --leads 7d,1d,1h (or --leads none)",
+                "leads",
+            )
     if len(parts) > 5:
         raise ArgumentError("--leads: at most 5 lead times. Example: --leads 7d,1d,1h", "leads")
     return sorted(set(parts), key=_span, reverse=True)
@@ -76,7 +79,12 @@ def parse_leads(text: str) -> list[str]:
 
 def _span(lead: str) -> timedelta:
     n, unit = int(lead[:-1]), lead[-1]
-    return {"w": timedelta(weeks=n), "d": timedelta(days=n), "h": timedelta(hours=n), "m": timedelta(minutes=n)}[unit]
+    return {
+        "w": timedelta(weeks=n),
+        "d": timedelta(days=n),
+        "h": timedelta(hours=n),
+        "m": timedelta(minutes=n),
+    }[unit]
 
 
 def lead_text(lead: str) -> str:
@@ -95,10 +103,21 @@ def lead_due(start: datetime, tz: str, lead: str) -> datetime:
 
 def get(session: Session, convening_id: int, *, lock: bool = False) -> Convening:
     if lock:  # a row lock (PostgreSQL) or the write lock (SQLite) until the transaction ends
-        session.execute(update(Convening).where(col(Convening.id) == convening_id)
-                        .values(sequence=col(Convening.sequence)).execution_options(synchronize_session=False))
-    conv = session.execute(select(Convening).where(col(Convening.id) == convening_id)
-                           .execution_options(populate_existing=True)).scalars().first()
+        session.execute(
+            update(Convening)
+            .where(col(Convening.id) == convening_id)
+            .values(sequence=col(Convening.sequence))
+            .execution_options(synchronize_session=False)
+        )
+    conv = (
+        session.execute(
+            select(Convening)
+            .where(col(Convening.id) == convening_id)
+            .execution_options(populate_existing=True)
+        )
+        .scalars()
+        .first()
+    )
     if conv is None:
         raise NotFound(f"There is no convening {convening_id}. See upcoming ones with: convening list")
     return conv
@@ -117,20 +136,50 @@ def touch(conv: Convening, now: datetime) -> None:
 
 
 def seats_taken(session: Session, conv: Convening) -> int:
-    return int(session.execute(select(func.count()).select_from(Rsvp).where(
-        col(Rsvp.convening_id) == conv.id, col(Rsvp.answer) == Answer.GOING.value)).scalar_one())
+    return int(
+        session.execute(
+            select(func.count())
+            .select_from(Rsvp)
+            .where(col(Rsvp.convening_id) == conv.id, col(Rsvp.answer) == Answer.GOING.value)
+        ).scalar_one()
+    )
 
 
-def create(session: Session, network: Network, creator: Member, now: datetime, *, title: str,
-           starts_at: datetime, length: timedelta, tz: str, place: str = "", capacity: int | None = None,
-           agenda: str = "", leads: str = DEFAULT_LEADS, series_id: int | None = None) -> Convening:
+def create(
+    session: Session,
+    network: Network,
+    creator: Member,
+    now: datetime,
+    *,
+    title: str,
+    starts_at: datetime,
+    length: timedelta,
+    tz: str,
+    place: str = "",
+    capacity: int | None = None,
+    agenda: str = "",
+    leads: str = DEFAULT_LEADS,
+    series_id: int | None = None,
+) -> Convening:
     """The one way a convening is created (schedule, series, date polls): a stable calendar uid too."""
     if network.archived:
         raise CommandError(f"{network.name} is archived; it holds no new convenings.")
     record = ensure_member(session, creator)
-    conv = Convening(network_id=network.id or 0, title=" ".join(title.split()), agenda=agenda.strip(),
-                     starts_at=starts_at, ends_at=starts_at + length, tz=tz, place=place.strip(), capacity=capacity,
-                     lead_times=leads, created_by=record.id, created_at=now, updated_at=now, series_id=series_id)
+    conv = Convening(
+        network_id=network.id or 0,
+        title=" ".join(title.split()),
+        agenda=agenda.strip(),
+        starts_at=starts_at,
+        ends_at=starts_at + length,
+        tz=tz,
+        place=place.strip(),
+        capacity=capacity,
+        lead_times=leads,
+        created_by=record.id,
+        created_at=now,
+        updated_at=now,
+        series_id=series_id,
+    )
     session.add(conv)
     session.flush()
     conv.uid = stable_uid("convening", conv.id or 0)
@@ -139,8 +188,15 @@ def create(session: Session, network: Network, creator: Member, now: datetime, *
     return conv
 
 
-def tell_network(session: Session, network: Network, convs: list[Convening], now: datetime, community_tz: str,
-                 *, leave_out: Collection[int] = ()) -> int:
+def tell_network(
+    session: Session,
+    network: Network,
+    convs: list[Convening],
+    now: datetime,
+    community_tz: str,
+    *,
+    leave_out: Collection[int] = (),
+) -> int:
     """Tell the network's members by DM that `convs` (one convening, or a series' occurrences) were
     scheduled, each in their own zone; not those in `leave_out` (member ids: the organiser, say), and
     as the reminders they are (bot/members/dm_prefs.py). Returns how many were told."""
@@ -153,17 +209,31 @@ def tell_network(session: Session, network: Network, convs: list[Convening], now
             continue
         zone = zone_of_record(session, record.id or 0, community_tz)
         if len(convs) == 1:
-            text = (f"New convening of {network.name}: {first.title}, {when_for(first, zone)}. "
-                    f"Will you come? convening rsvp {first.id} going|maybe|no")
-            choices = [("Going", f"convening rsvp {first.id} going"),
-                       ("Details", f"convening show {first.id}")]
+            text = (
+                f"New convening of {network.name}: {first.title}, {when_for(first, zone)}. "
+                f"Will you come? convening rsvp {first.id} going|maybe|no"
+            )
+            choices = [
+                ("Going", f"convening rsvp {first.id} going"),
+                ("Details", f"convening show {first.id}"),
+            ]
         else:
-            text = (f"New series of convenings in {network.name}: {first.title}, {len(convs)} dates from "
-                    f"{when_for(first, zone)}. See them with: convening list {network.slug}")
+            text = (
+                f"New series of convenings in {network.name}: {first.title}, {len(convs)} dates from "
+                f"{when_for(first, zone)}. See them with: convening list {network.slug}"
+            )
             choices = [("See them", f"convening list {network.slug}")]
-        told += plan_dm(session, f"convening:{first.id}:scheduled:{record.id}", now,
-                        (record.platform, record.user_id), text, choices=choices, default_zone=community_tz,
-                        reminder=True, deadline=first.starts_at)
+        told += plan_dm(
+            session,
+            f"convening:{first.id}:scheduled:{record.id}",
+            now,
+            (record.platform, record.user_id),
+            text,
+            choices=choices,
+            default_zone=community_tz,
+            reminder=True,
+            deadline=first.starts_at,
+        )
     return told
 
 
@@ -174,29 +244,49 @@ def cancel_news(session: Session, conv: Convening) -> int:
 
 def answer_counts(session: Session, conv: Convening) -> dict[str, int]:
     """How many answered each way (one grouped count, not the attendee rows)."""
-    rows = session.execute(select(col(Rsvp.answer), func.count()).where(col(Rsvp.convening_id) == conv.id)
-                           .group_by(col(Rsvp.answer))).tuples().all()
+    rows = (
+        session.execute(
+            select(col(Rsvp.answer), func.count())
+            .where(col(Rsvp.convening_id) == conv.id)
+            .group_by(col(Rsvp.answer))
+        )
+        .tuples()
+        .all()
+    )
     counts = {a.value: 0 for a in Answer}
     counts.update({answer: int(n) for answer, n in rows})
     return counts
 
 
 def answer_of(session: Session, conv: Convening, member_id: int | None) -> str:
-    row = session.execute(select(col(Rsvp.answer)).where(col(Rsvp.convening_id) == conv.id, col(Rsvp.member_id) == member_id)
-                          ).scalar()
+    row = session.execute(
+        select(col(Rsvp.answer)).where(col(Rsvp.convening_id) == conv.id, col(Rsvp.member_id) == member_id)
+    ).scalar()
     return row or ""
 
 
-def rsvp(session: Session, convening_id: int, member: Member, answer: Answer, remind_maybe: bool,
-         now: datetime, community_tz: str) -> tuple[Convening, Answer, list[MemberRecord]]:
+def rsvp(
+    session: Session,
+    convening_id: int,
+    member: Member,
+    answer: Answer,
+    remind_maybe: bool,
+    now: datetime,
+    community_tz: str,
+) -> tuple[Convening, Answer, list[MemberRecord]]:
     """Record an answer; returns the convening, the answer stored (going may become waitlist) and the
     members promoted from the waitlist by a seat this answer freed."""
     conv = get(session, convening_id, lock=True)
     require_open(conv, now, "answer")
     record = record_of(session, member, create=True)
     assert record is not None
-    row = session.execute(select(Rsvp).where(col(Rsvp.convening_id) == conv.id, col(Rsvp.member_id) == record.id)
-                          ).scalars().first()
+    row = (
+        session.execute(
+            select(Rsvp).where(col(Rsvp.convening_id) == conv.id, col(Rsvp.member_id) == record.id)
+        )
+        .scalars()
+        .first()
+    )
     was = row.answer if row else None
     stored = answer
     if answer is Answer.GOING and was in (Answer.GOING.value, Answer.WAITLIST.value):
@@ -220,19 +310,27 @@ def rsvp(session: Session, convening_id: int, member: Member, answer: Answer, re
 def promote(session: Session, conv: Convening, now: datetime, community_tz: str) -> list[MemberRecord]:
     """Give free seats to the waitlist, first come first served; each promoted member is told by DM."""
     free = None if conv.capacity is None else conv.capacity - seats_taken(session, conv)
-    rows = session.execute(select(Rsvp, MemberRecord).join(MemberRecord, col(MemberRecord.id) == col(Rsvp.member_id))
-                           .where(col(Rsvp.convening_id) == conv.id, col(Rsvp.answer) == Answer.WAITLIST.value)
-                           .order_by(col(Rsvp.answered_at), col(Rsvp.id))).all()
+    rows = session.execute(
+        select(Rsvp, MemberRecord)
+        .join(MemberRecord, col(MemberRecord.id) == col(Rsvp.member_id))
+        .where(col(Rsvp.convening_id) == conv.id, col(Rsvp.answer) == Answer.WAITLIST.value)
+        .order_by(col(Rsvp.answered_at), col(Rsvp.id))
+    ).all()
     promoted = []
     for row, record in rows[:free]:
         row.answer = Answer.GOING.value
         session.add(row)
         promoted.append(record)
         zone = zone_of_record(session, record.id or 0, community_tz)
-        tell(session, f"convening:{conv.id}:promoted:{record.id}:{now.isoformat()}", now,
-             (record.platform, record.user_id),
-             f"A seat opened: you are now going to {conv.title}, {when_for(conv, zone)}. "
-             f"Can't make it? convening rsvp {conv.id} no", [("Details", f"convening show {conv.id}")])
+        tell(
+            session,
+            f"convening:{conv.id}:promoted:{record.id}:{now.isoformat()}",
+            now,
+            (record.platform, record.user_id),
+            f"A seat opened: you are now going to {conv.title}, {when_for(conv, zone)}. "
+            f"Can't make it? convening rsvp {conv.id} no",
+            [("Details", f"convening show {conv.id}")],
+        )
     session.flush()
     if promoted:
         plan_reminders(session, conv, now, community_tz, [r.id or 0 for r in promoted])
@@ -244,13 +342,16 @@ def when_for(conv: Convening, zone: str, start: datetime | None = None) -> str:
     return f"{format_in_zone(start or conv.starts_at, zone)} ({zone})"
 
 
-def attendees(session: Session, conv: Convening, answers: tuple[str, ...]) -> list[tuple[Rsvp, MemberRecord,
-                                                                                       MemberProfile | None]]:
+def attendees(
+    session: Session, conv: Convening, answers: tuple[str, ...]
+) -> list[tuple[Rsvp, MemberRecord, MemberProfile | None]]:
     rows = session.execute(
-        select(Rsvp, MemberRecord, MemberProfile).join(MemberRecord, col(MemberRecord.id) == col(Rsvp.member_id))
+        select(Rsvp, MemberRecord, MemberProfile)
+        .join(MemberRecord, col(MemberRecord.id) == col(Rsvp.member_id))
         .outerjoin(MemberProfile, col(MemberProfile.member_id) == col(Rsvp.member_id))
         .where(col(Rsvp.convening_id) == conv.id, col(Rsvp.answer).in_(answers))
-        .order_by(col(Rsvp.answered_at), col(Rsvp.id))).all()
+        .order_by(col(Rsvp.answered_at), col(Rsvp.id))
+    ).all()
     return [(r, m, p) for r, m, p in rows]
 
 
@@ -258,8 +359,9 @@ def reminder_key(conv: Convening, lead: str, member_id: int) -> str:
     return f"convening:{conv.id}:remind:{lead}:{member_id}"
 
 
-def plan_reminders(session: Session, conv: Convening, now: datetime, community_tz: str,
-                   member_ids: list[int] | None = None) -> int:
+def plan_reminders(
+    session: Session, conv: Convening, now: datetime, community_tz: str, member_ids: list[int] | None = None
+) -> int:
     """Plan each wanted reminder (bulk, exactly once per key) for the attendees (or only `member_ids`)."""
     if conv.status != ConveningStatus.SCHEDULED.value:
         return 0
@@ -276,8 +378,15 @@ def plan_reminders(session: Session, conv: Convening, now: datetime, community_t
             due = prefs.next_open(lead_due(conv.starts_at, conv.tz, lead), conv.starts_at)
             if due is None or due <= now:
                 continue
-            plans.append(outbox.Plan(reminder_key(conv, lead, record.id or 0), REMIND, due, conv.starts_at,
-                                     {"convening_id": conv.id, "member_id": record.id, "lead": lead}))
+            plans.append(
+                outbox.Plan(
+                    reminder_key(conv, lead, record.id or 0),
+                    REMIND,
+                    due,
+                    conv.starts_at,
+                    {"convening_id": conv.id, "member_id": record.id, "lead": lead},
+                )
+            )
     return outbox.plan_many(session, plans)
 
 
@@ -288,21 +397,32 @@ def cancel_reminders(session: Session, conv: Convening, member_ids: list[int] | 
     keys = [reminder_key(conv, lead, m) for m in member_ids for lead in parse_leads(conv.lead_times)]
     if not keys:
         return 0
-    result = session.execute(update(PlannedPost).where(col(PlannedPost.key).in_(keys),
-                                                       col(PlannedPost.state) == PostState.PENDING.value)
-                             .values(state=PostState.CANCELLED.value).execution_options(synchronize_session=False))
+    result = session.execute(
+        update(PlannedPost)
+        .where(col(PlannedPost.key).in_(keys), col(PlannedPost.state) == PostState.PENDING.value)
+        .values(state=PostState.CANCELLED.value)
+        .execution_options(synchronize_session=False)
+    )
     return rowcount(result)
 
 
-def notify_attendees(session: Session, conv: Convening, now: datetime, community_tz: str, what: str,
-                     compose: Any) -> int:
+def notify_attendees(
+    session: Session, conv: Convening, now: datetime, community_tz: str, what: str, compose: Any
+) -> int:
     """One DM to each member going, maybe or waitlisted; `compose(zone)` writes it in the reader's zone."""
     told = 0
-    for _, record, profile in attendees(session, conv, (Answer.GOING.value, Answer.MAYBE.value,
-                                                        Answer.WAITLIST.value)):
+    for _, record, profile in attendees(
+        session, conv, (Answer.GOING.value, Answer.MAYBE.value, Answer.WAITLIST.value)
+    ):
         zone = (profile.zone if profile else None) or community_tz
-        tell(session, f"convening:{conv.id}:{what}:{conv.sequence}", now, (record.platform, record.user_id),
-             compose(zone), [("Details", f"convening show {conv.id}")])
+        tell(
+            session,
+            f"convening:{conv.id}:{what}:{conv.sequence}",
+            now,
+            (record.platform, record.user_id),
+            compose(zone),
+            [("Details", f"convening show {conv.id}")],
+        )
         told += 1
     return told
 
@@ -316,22 +436,42 @@ async def on_remind(d: Delivery) -> dict[str, Any]:
         if conv is None or record is None:
             return None, None, "", "gone"
         prefs = prefs_of(session.get(MemberProfile, record.id), d.settings.timezone)
-        row = session.execute(select(Rsvp).where(col(Rsvp.convening_id) == conv.id, col(Rsvp.member_id) == record.id)
-                              ).scalars().first()
-        why = ("cancelled" if conv.status != ConveningStatus.SCHEDULED.value
-               else "no longer attending" if row is None or row.answer not in ("going", "maybe")
-               else "reminders off" if not prefs.reminders
-               else "quiet hours" if prefs.is_quiet(d.now) else "")
+        row = (
+            session.execute(
+                select(Rsvp).where(col(Rsvp.convening_id) == conv.id, col(Rsvp.member_id) == record.id)
+            )
+            .scalars()
+            .first()
+        )
+        why = (
+            "cancelled"
+            if conv.status != ConveningStatus.SCHEDULED.value
+            else "no longer attending"
+            if row is None or row.answer not in ("going", "maybe")
+            else "reminders off"
+            if not prefs.reminders
+            else "quiet hours"
+            if prefs.is_quiet(d.now)
+            else ""
+        )
         return conv, record, prefs.zone, why
 
     conv, record, zone, why = await d.store.run(read)
     if why or conv is None or record is None:
         return {"not_sent": why}
-    text = (f"Reminder: {conv.title} starts in {lead_text(p['lead'])}, {when_for(conv, zone)}."
-            + (f" Where: {conv.place}." if conv.place else ""))
-    posted = await d.messenger(record.platform).send_dm(record.user_id, Reply(
-        text, choices=(Choice("Details", f"convening show {conv.id}"),
-                       Choice("Can't go", f"convening rsvp {conv.id} no"))))
+    text = f"Reminder: {conv.title} starts in {lead_text(p['lead'])}, {when_for(conv, zone)}." + (
+        f" Where: {conv.place}." if conv.place else ""
+    )
+    posted = await d.messenger(record.platform).send_dm(
+        record.user_id,
+        Reply(
+            text,
+            choices=(
+                Choice("Details", f"convening show {conv.id}"),
+                Choice("Can't go", f"convening rsvp {conv.id} no"),
+            ),
+        ),
+    )
     return {"message_id": posted.message_id}
 
 
@@ -339,10 +479,23 @@ POSTS = {REMIND: on_remind}
 
 
 def export_member(session: Session, record: MemberRecord) -> list[dict[str, Any]]:
-    rows = session.execute(select(Rsvp, Convening).join(Convening, col(Convening.id) == col(Rsvp.convening_id))
-                           .where(col(Rsvp.member_id) == record.id).order_by(col(Convening.starts_at))).all()
-    return [{"convening": c.id, "title": c.title, "starts_at": c.starts_at.isoformat(), "answer": r.answer,
-             "remind_on_maybe": r.remind_on_maybe, "answered_at": r.answered_at.isoformat()} for r, c in rows]
+    rows = session.execute(
+        select(Rsvp, Convening)
+        .join(Convening, col(Convening.id) == col(Rsvp.convening_id))
+        .where(col(Rsvp.member_id) == record.id)
+        .order_by(col(Convening.starts_at))
+    ).all()
+    return [
+        {
+            "convening": c.id,
+            "title": c.title,
+            "starts_at": c.starts_at.isoformat(),
+            "answer": r.answer,
+            "remind_on_maybe": r.remind_on_maybe,
+            "answered_at": r.answered_at.isoformat(),
+        }
+        for r, c in rows
+    ]
 
 
 def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
@@ -364,7 +517,9 @@ def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
         conv.created_by = None
         session.add(conv)
         changed += 1
-    for series in session.execute(select(ConveningSeries).where(col(ConveningSeries.created_by) == record.id)).scalars():
+    for series in session.execute(
+        select(ConveningSeries).where(col(ConveningSeries.created_by) == record.id)
+    ).scalars():
         series.created_by = None
         session.add(series)
         changed += 1
@@ -372,16 +527,25 @@ def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
     return changed
 
 
-def suggest_convenings(session: Session, prefix: str, member: Member, now: datetime,
-                       limit: int) -> list[tuple[str, str]]:
+def suggest_convenings(
+    session: Session, prefix: str, member: Member, now: datetime, limit: int
+) -> list[tuple[str, str]]:
     """Scheduled convenings not yet over, by number or title, the soonest first (autocomplete); a closed
     network's only to its members."""
     record = record_of(session, member)
-    mine = select(col(NetworkMember.network_id)).where(col(NetworkMember.member_id) == (record.id if record else -1),
-                                                  col(NetworkMember.state) == MembershipState.MEMBER.value)
-    query = select(Convening).join(Network, col(Network.id) == col(Convening.network_id)).where(
-        col(Convening.status) == ConveningStatus.SCHEDULED.value, col(Convening.ends_at) > now,
-        or_(col(Network.join_policy) == JoinPolicy.OPEN.value, col(Network.id).in_(mine)))
+    mine = select(col(NetworkMember.network_id)).where(
+        col(NetworkMember.member_id) == (record.id if record else -1),
+        col(NetworkMember.state) == MembershipState.MEMBER.value,
+    )
+    query = (
+        select(Convening)
+        .join(Network, col(Network.id) == col(Convening.network_id))
+        .where(
+            col(Convening.status) == ConveningStatus.SCHEDULED.value,
+            col(Convening.ends_at) > now,
+            or_(col(Network.join_policy) == JoinPolicy.OPEN.value, col(Network.id).in_(mine)),
+        )
+    )
     text = prefix.strip().lstrip("#")
     if text.isdigit():
         query = query.where(col(Convening.id) == int(text))

@@ -47,8 +47,11 @@ class DemoClock:
             state: Any = json.loads(self.state_file.read_text(encoding="utf-8"))
             return timedelta(seconds=float(state["offset_seconds"]))
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.warning("ignoring the demo clock file %s (%s); the demo clock starts at the real time",
-                        self.state_file, exc.__class__.__name__)
+            log.warning(
+                "ignoring the demo clock file %s (%s); the demo clock starts at the real time",
+                self.state_file,
+                exc.__class__.__name__,
+            )
             return timedelta(0)
 
     def _save(self) -> None:

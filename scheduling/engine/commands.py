@@ -32,6 +32,7 @@ def _zone(ctx: Context, session: Session) -> str:
 
 # ---- the schedule ----------------------------------------------------------------------------------
 
+
 class StateFilter(str, Enum):
     PLANNED = "planned"
     PROBLEMS = "problems"
@@ -43,21 +44,38 @@ class StateFilter(str, Enum):
 async def schedule_list(
     ctx: Context,
     *,
-    show: Annotated[StateFilter, Opt(help="planned (default), problems (failed or skipped), sent, or all")] = StateFilter.PLANNED,
+    show: Annotated[
+        StateFilter, Opt(help="planned (default), problems (failed or skipped), sent, or all")
+    ] = StateFilter.PLANNED,
     limit: Annotated[int, Opt(help="how many", min=1, max=100)] = 20,
 ) -> Reply:
     """Show what the bot will post, and what failed or was skipped and why.
 
     Example: schedule list --show problems
     """
-    states = {StateFilter.PLANNED: [PostState.PENDING, PostState.CLAIMED],
-              StateFilter.PROBLEMS: [PostState.FAILED, PostState.SKIPPED],
-              StateFilter.SENT: [PostState.SENT], StateFilter.ALL: list(PostState)}[show]
+    states = {
+        StateFilter.PLANNED: [PostState.PENDING, PostState.CLAIMED],
+        StateFilter.PROBLEMS: [PostState.FAILED, PostState.SKIPPED],
+        StateFilter.SENT: [PostState.SENT],
+        StateFilter.ALL: list(PostState),
+    }[show]
 
     def load(session: Session) -> tuple[list[PlannedPost], str]:
-        order = col(PlannedPost.next_try_at) if show is StateFilter.PLANNED else col(PlannedPost.updated_at).desc()
-        rows = session.execute(select(PlannedPost).where(col(PlannedPost.state).in_([s.value for s in states]))
-                               .order_by(order).limit(limit)).scalars().all()
+        order = (
+            col(PlannedPost.next_try_at)
+            if show is StateFilter.PLANNED
+            else col(PlannedPost.updated_at).desc()
+        )
+        rows = (
+            session.execute(
+                select(PlannedPost)
+                .where(col(PlannedPost.state).in_([s.value for s in states]))
+                .order_by(order)
+                .limit(limit)
+            )
+            .scalars()
+            .all()
+        )
         return list(rows), _zone(ctx, session)
 
     rows, tz = await ctx.store.run(load)
@@ -91,13 +109,18 @@ async def schedule_retry(
     if row is None:
         raise NotFound(f"There is no planned post {post}. See: schedule list --show problems")
     if row.state != PostState.PENDING.value or row.attempts != 0:
-        raise CommandError(f"Post {post} is {row.state}; only failed, skipped or cancelled posts can be retried.")
+        raise CommandError(
+            f"Post {post} is {row.state}; only failed, skipped or cancelled posts can be retried."
+        )
     report = await ctx.services.scheduler.tick()
-    return Reply(f"Retried post {post} ({row.key}): {report.sent} sent, {report.retrying} to retry, "
-                 f"{report.failed} failed.")
+    return Reply(
+        f"Retried post {post} ({row.key}): {report.sent} sent, {report.retrying} to retry, "
+        f"{report.failed} failed."
+    )
 
 
 # ---- the demo clock --------------------------------------------------------------------------------
+
 
 def _demo(ctx: Context) -> DemoClock:
     clock = ctx.services.clock
@@ -114,7 +137,12 @@ def _duration(raw: str) -> timedelta:
     if not m:
         raise ValueError(f"{raw!r} is not a duration like 30m, 2h, 3d or 1w")
     n, unit = int(m.group(1)), m.group(2)[0]
-    return {"m": timedelta(minutes=n), "h": timedelta(hours=n), "d": timedelta(days=n), "w": timedelta(weeks=n)}[unit]
+    return {
+        "m": timedelta(minutes=n),
+        "h": timedelta(hours=n),
+        "d": timedelta(days=n),
+        "w": timedelta(weeks=n),
+    }[unit]
 
 
 WALK_STEPS = 500  # planned posts one move sends one by one, in order; past that the rest go at once
@@ -136,8 +164,11 @@ async def _move_to(ctx: Context, target: datetime, label: str) -> Reply:
     report = await scheduler.tick()
     sent, skipped = sent + report.sent, skipped + report.skipped
     tz = await ctx.store.run(lambda s: _zone(ctx, s))
-    return Reply(f"{label} It is now {format_in_zone(ctx.now(), tz)}. Posts sent: {sent}"
-                 + (f", skipped: {skipped}" if skipped else "") + ".")
+    return Reply(
+        f"{label} It is now {format_in_zone(ctx.now(), tz)}. Posts sent: {sent}"
+        + (f", skipped: {skipped}" if skipped else "")
+        + "."
+    )
 
 
 @clock_group.command("advance", role=Role.ADMIN, audited=False)
@@ -155,8 +186,14 @@ async def clock_advance(
 @clock_group.command("set", role=Role.ADMIN, audited=False)
 async def clock_set(
     ctx: Context,
-    when: Annotated[str, Opt(help='a later date and time, e.g. "the 15th of next month at 9am" or '
-                                  '"2027-03-01 09:00"', max_length=100, metavar="WHEN")],
+    when: Annotated[
+        str,
+        Opt(
+            help='a later date and time, e.g. "the 15th of next month at 9am" or "2027-03-01 09:00"',
+            max_length=100,
+            metavar="WHEN",
+        ),
+    ],
 ) -> Reply:
     """Move the demo clock to a later moment and send, in order, whatever falls due on the way.
 
@@ -179,7 +216,9 @@ async def clock_next(ctx: Context) -> Reply:
     await ctx.services.scheduler.tick()  # what is already due goes first; then jump to what comes next
     due = await ctx.store.run(outbox.next_due)
     if due is None:
-        return Reply("Nothing is planned. Set the forum first: forum set --rule \"first Tuesday of every month, 12:00\"")
+        return Reply(
+            'Nothing is planned. Set the forum first: forum set --rule "first Tuesday of every month, 12:00"'
+        )
     return await _move_to(ctx, max(due, ctx.now()), "Jumped to the next planned post.")
 
 

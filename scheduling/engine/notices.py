@@ -23,22 +23,49 @@ from scheduling.engine.runner import Delivery, Later
 KIND = "notice"
 
 
-def plan_notice(session: Session, key: str, now: datetime, *, platform: str, text: str, channel_id: str = "",
-                thread_id: str = "", user_id: str = "", choices: list[tuple[str, str]] | None = None,
-                expires: timedelta = timedelta(days=1), due_at: datetime | None = None,
-                considerate: dict[str, Any] | None = None) -> None:
+def plan_notice(
+    session: Session,
+    key: str,
+    now: datetime,
+    *,
+    platform: str,
+    text: str,
+    channel_id: str = "",
+    thread_id: str = "",
+    user_id: str = "",
+    choices: list[tuple[str, str]] | None = None,
+    expires: timedelta = timedelta(days=1),
+    due_at: datetime | None = None,
+    considerate: dict[str, Any] | None = None,
+) -> None:
     """A notice due at `due_at` (default now), dropped if not sent within `expires` of that."""
     due = due_at or now
-    payload: dict[str, Any] = {"platform": platform, "channel_id": channel_id, "thread_id": thread_id,
-                               "user_id": user_id, "text": text, "choices": choices or []}
+    payload: dict[str, Any] = {
+        "platform": platform,
+        "channel_id": channel_id,
+        "thread_id": thread_id,
+        "user_id": user_id,
+        "text": text,
+        "choices": choices or [],
+    }
     if considerate:
         payload["considerate"] = considerate
     outbox.plan(session, key=key, kind=KIND, due_at=due, expires_at=due + expires, payload=payload)
 
 
-def plan_dm(session: Session, key: str, now: datetime, to: tuple[str, str], text: str, *, default_zone: str,
-            reminder: bool, choices: list[tuple[str, str]] | None = None, deadline: datetime | None = None,
-            expires: timedelta = timedelta(days=1)) -> bool:
+def plan_dm(
+    session: Session,
+    key: str,
+    now: datetime,
+    to: tuple[str, str],
+    text: str,
+    *,
+    default_zone: str,
+    reminder: bool,
+    choices: list[tuple[str, str]] | None = None,
+    deadline: datetime | None = None,
+    expires: timedelta = timedelta(days=1),
+) -> bool:
     """A DM to `to` (platform, user id) that respects them: none if it is a `reminder` and they turned
     reminders off; held until their quiet hours end, and dropped when that is not before `deadline`.
     Returns whether it was planned."""
@@ -48,8 +75,18 @@ def plan_dm(session: Session, key: str, now: datetime, to: tuple[str, str], text
         return False
     if deadline is not None:
         expires = min(expires, deadline - due)
-    plan_notice(session, key, now, platform=to[0], user_id=to[1], text=text, choices=choices, expires=expires,
-                due_at=due, considerate={"reminder": reminder})
+    plan_notice(
+        session,
+        key,
+        now,
+        platform=to[0],
+        user_id=to[1],
+        text=text,
+        choices=choices,
+        expires=expires,
+        due_at=due,
+        considerate={"reminder": reminder},
+    )
     return True
 
 
@@ -74,8 +111,11 @@ async def on_notice(d: Delivery) -> dict[str, Any]:
         if why:
             return {"not_sent": why}
     messenger = d.messenger(p["platform"])
-    reply = Reply(p["text"], choices=tuple(Choice(c[0], c[1]) for c in p.get("choices", [])),
-                  visibility=Visibility.PUBLIC)
+    reply = Reply(
+        p["text"],
+        choices=tuple(Choice(c[0], c[1]) for c in p.get("choices", [])),
+        visibility=Visibility.PUBLIC,
+    )
     if p.get("user_id"):
         posted = await messenger.send_dm(p["user_id"], reply)
     elif p.get("thread_id"):

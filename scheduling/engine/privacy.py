@@ -82,9 +82,16 @@ def export_member(session: Session, record: MemberRecord) -> list[dict[str, Any]
     """The messages planned for or sent to the member: what kind, when, and whether they went. Not their
     text, which can name other members (their own words are in the other features' parts of the export)."""
     subject = Subject(record)
-    return [{"kind": post.kind, "state": post.state, "due_at": post.due_at.isoformat(),
-             "sent_at": post.sent_at.isoformat() if post.sent_at else None}
-            for post in _candidates(session, subject) if subject.addressed(_loads(post.payload))]
+    return [
+        {
+            "kind": post.kind,
+            "state": post.state,
+            "due_at": post.due_at.isoformat(),
+            "sent_at": post.sent_at.isoformat() if post.sent_at else None,
+        }
+        for post in _candidates(session, subject)
+        if subject.addressed(_loads(post.payload))
+    ]
 
 
 def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:

@@ -41,8 +41,10 @@ from scheduling.time.cadence import Cadence, CadenceError, holiday_conflicts, pa
 
 forum_group = CommandGroup("forum", "the monthly open forum")
 IN_THREAD = "your reply in the forum thread"
-REWORD = ("what was done; credited by role or anonymously, reword it: your reply stays in the thread under "
-          "your name")
+REWORD = (
+    "what was done; credited by role or anonymously, reword it: your reply stays in the thread under "
+    "your name"
+)
 
 
 def _zone(ctx: Context, session: Session) -> str:
@@ -52,16 +54,22 @@ def _zone(ctx: Context, session: Session) -> str:
 def _require_settings(session: Session) -> ForumSettings:
     fs = forum.settings_row(session)
     if fs is None:
-        raise CommandError("The forum has no schedule yet. A coordinator sets one with: "
-                           'forum set --rule "first Tuesday of every month, 12:00 to 13:00"')
+        raise CommandError(
+            "The forum has no schedule yet. A coordinator sets one with: "
+            'forum set --rule "first Tuesday of every month, 12:00 to 13:00"'
+        )
     return fs
 
 
 def _occurrence(session: Session, date: str) -> ForumOccurrence:
     occ = session.execute(select(ForumOccurrence).where(col(ForumOccurrence.slot) == date)).scalars().first()
     if occ is None:
-        known = [o.slot for o in session.execute(select(ForumOccurrence).order_by(col(ForumOccurrence.slot))
-                                                 .limit(6)).scalars()]
+        known = [
+            o.slot
+            for o in session.execute(
+                select(ForumOccurrence).order_by(col(ForumOccurrence.slot)).limit(6)
+            ).scalars()
+        ]
         hint = f" Known dates: {', '.join(known)}." if known else ""
         raise NotFound(f"There is no forum on {date}.{hint} See: forum next")
     return occ
@@ -74,8 +82,9 @@ def _date(raw: str) -> str:
     return raw.strip()
 
 
-ForumDate = Annotated[str, Opt(help="the forum's date, as forum next shows it", converter=_date,
-                               metavar="YYYY-MM-DD")]
+ForumDate = Annotated[
+    str, Opt(help="the forum's date, as forum next shows it", converter=_date, metavar="YYYY-MM-DD")
+]
 
 
 def _topic_id(raw: str) -> int:
@@ -98,32 +107,61 @@ def _reply_id(raw: str) -> int:
 
 
 def _parse_when(raw: str, tz: str, now: datetime) -> datetime:
-    parsed = dateparser.parse(raw, settings={"TIMEZONE": tz, "RETURN_AS_TIMEZONE_AWARE": True,
-                                             "PREFER_DATES_FROM": "future", "RELATIVE_BASE":
-                                                 now.astimezone(ZoneInfo(tz)).replace(tzinfo=None)})
+    parsed = dateparser.parse(
+        raw,
+        settings={
+            "TIMEZONE": tz,
+            "RETURN_AS_TIMEZONE_AWARE": True,
+            "PREFER_DATES_FROM": "future",
+            "RELATIVE_BASE": now.astimezone(ZoneInfo(tz)).replace(tzinfo=None),
+        },
+    )
     if parsed is None:
-        raise ArgumentError(f"--to: could not read {raw!r} as a date and time. "
-                            'Example: --to "2026-03-10 12:00" or --to "next Tuesday 2pm"', "to")
+        raise ArgumentError(
+            f"--to: could not read {raw!r} as a date and time. "
+            'Example: --to "2026-03-10 12:00" or --to "next Tuesday 2pm"',
+            "to",
+        )
     return parsed.astimezone(UTC)
 
 
 # ---- settings and the calendar ----------------------------------------------------------------------
 
+
 @forum_group.command("set", role=Role.COORDINATOR, audited=False)
 async def forum_set(
     ctx: Context,
     *,
-    rule: Annotated[str, Opt(help='when it meets, in words or as an RRULE, e.g. "first Tuesday of every month, '
-                                  '12:00 to 13:00, America/New_York"', max_length=300)],
-    channel: Annotated[str, Opt(help="channel for announcements and the thread (default: the one set before, "
-                                     "else this one)", max_length=100)] = "",
+    rule: Annotated[
+        str,
+        Opt(
+            help='when it meets, in words or as an RRULE, e.g. "first Tuesday of every month, '
+            '12:00 to 13:00, America/New_York"',
+            max_length=300,
+        ),
+    ],
+    channel: Annotated[
+        str,
+        Opt(
+            help="channel for announcements and the thread (default: the one set before, else this one)",
+            max_length=100,
+        ),
+    ] = "",
     facilitator: Annotated[Member | None, Opt(help="who facilitates (mention them)")] = None,
     announce_days: Annotated[int, Opt(help="days before each forum to announce it", min=1, max=28)] = 7,
     prompt: Annotated[str, Opt(help="the question that opens the thread", long=True, max_length=1000)] = "",
     join: Annotated[str, Opt(help="how to join, e.g. a video link", max_length=500)] = "",
-    holidays: Annotated[str, Opt(help="public holiday calendar to warn about, e.g. US, GB, CA", max_length=10)] = "US",
-    tags: Annotated[list[str], Opt(help='tags for its posts in a channel with tags, e.g. "Open forum" '
-                                        "(default: tags named like forum)", item_max_length=50)] = [],
+    holidays: Annotated[
+        str, Opt(help="public holiday calendar to warn about, e.g. US, GB, CA", max_length=10)
+    ] = "US",
+    tags: Annotated[
+        list[str],
+        Opt(
+            help='tags for its posts in a channel with tags, e.g. "Open forum" '
+            "(default: tags named like forum)",
+            item_max_length=50,
+        ),
+    ] = [],
 ) -> Reply:
     """Set when and where the monthly open forum meets, and plan its posts.
 
@@ -142,17 +180,26 @@ async def forum_set(
     except CadenceError as exc:
         raise ArgumentError(f"--holidays: {exc}", "holidays") from None
     if len(tags) > TAGS_MAX:
-        raise ArgumentError(f"--tags: a post carries at most {TAGS_MAX} tags, got {len(tags)}. "
-                            'Example: --tags "Open forum, Monthly"', "tags")
+        raise ArgumentError(
+            f"--tags: a post carries at most {TAGS_MAX} tags, got {len(tags)}. "
+            'Example: --tags "Open forum, Monthly"',
+            "tags",
+        )
     here = ctx.place
 
     def apply(session: Session) -> tuple[list[ForumOccurrence], str, str]:
-        fs = forum.settings_row(session) or ForumSettings(cadence="", platform=here.platform,
-                                                          channel_id=here.channel_id)
+        fs = forum.settings_row(session) or ForumSettings(
+            cadence="", platform=here.platform, channel_id=here.channel_id
+        )
         if channel:  # else the channel stays where it was (this one, the first time)
             fs.platform, fs.channel_id = here.platform, channel.lstrip("#")
         fs.cadence = cadence.to_text()
-        fs.announce_days, fs.prompt, fs.join_info, fs.holiday_country = announce_days, prompt, join, holidays.upper()
+        fs.announce_days, fs.prompt, fs.join_info, fs.holiday_country = (
+            announce_days,
+            prompt,
+            join,
+            holidays.upper(),
+        )
         fs.post_tags = ",".join(tags)
         if facilitator is not None:
             fs.facilitator_platform, fs.facilitator_user_id = facilitator.platform, facilitator.user_id
@@ -162,20 +209,25 @@ async def forum_set(
         session.add(fs)
         session.flush()
         occs = forum.replan_all(session, fs, now, ctx.settings.timezone)
-        write_audit(session, ctx.member, "forum set",
-                    f"{cadence.describe()} in {fs.platform}:{fs.channel_id}")
+        write_audit(
+            session, ctx.member, "forum set", f"{cadence.describe()} in {fs.platform}:{fs.channel_id}"
+        )
         return occs, _zone(ctx, session), fs.channel_id
 
     occs, tz, channel_id = await ctx.store.run(apply)
     ctx.services.scheduler.wake()
-    lines = [f"The open forum meets {cadence.describe()}, in #{channel_id}. Announced {announce_days} day(s) ahead, "
-             "reminders the day before and an hour before, the thread opens at the start."]
+    lines = [
+        f"The open forum meets {cadence.describe()}, in #{channel_id}. Announced {announce_days} day(s) ahead, "
+        "reminders the day before and an hour before, the thread opens at the start."
+    ]
     if tags:
         lines.append("Its posts are tagged: " + ", ".join(tags) + " (where the channel has these tags).")
     lines.append("Next: " + "; ".join(forum.local(o.starts_at, tz) for o in occs))
     for occ, name in warnings:
-        lines.append(f"Warning: {forum.local(occ.start, cadence.tz)} falls on {name}. "
-                     f"Skip or move it with: forum skip / forum move")
+        lines.append(
+            f"Warning: {forum.local(occ.start, cadence.tz)} falls on {name}. "
+            f"Skip or move it with: forum skip / forum move"
+        )
     return Reply("\n".join(lines), visibility=Visibility.PUBLIC)
 
 
@@ -195,8 +247,15 @@ async def forum_next(
     def load(session: Session) -> tuple[list[ForumOccurrence], list[Any], str, Cadence]:
         fs = _require_settings(session)
         cadence = Cadence.from_text(fs.cadence)
-        stored = session.execute(select(ForumOccurrence).where(col(ForumOccurrence.ends_at) > now)
-                                 .order_by(col(ForumOccurrence.starts_at))).scalars().all()
+        stored = (
+            session.execute(
+                select(ForumOccurrence)
+                .where(col(ForumOccurrence.ends_at) > now)
+                .order_by(col(ForumOccurrence.starts_at))
+            )
+            .scalars()
+            .all()
+        )
         return list(stored), cadence.occurrences(now, count), _zone(ctx, session), cadence
 
     stored, projected, tz, cadence = await ctx.store.run(load)
@@ -205,7 +264,11 @@ async def forum_next(
     slots = sorted({*by_slot, *(forum.slot_of(p.start, cadence.tz) for p in projected)})[:count]
     for slot in slots:
         occ = by_slot.get(slot)
-        start = occ.starts_at if occ else next(p.start for p in projected if forum.slot_of(p.start, cadence.tz) == slot)
+        start = (
+            occ.starts_at
+            if occ
+            else next(p.start for p in projected if forum.slot_of(p.start, cadence.tz) == slot)
+        )
         facts: list[tuple[str, str]] = [("When", forum.local(start, tz))]
         if occ and occ.topic_text:
             facts.append(("Topic", occ.topic_text))
@@ -241,10 +304,19 @@ async def forum_skip(
         session.add(occ)
         forum.plan_posts(session, fs, occ, now)
         text = f"The open forum on {date} will not take place" + (f": {reason}." if reason else ".")
-        told = session.execute(select(func.count()).select_from(PlannedPost).where(
-            col(PlannedPost.key).startswith(f"forum:{date}:skip-notice", autoescape=True))).scalar_one()
-        plan_notice(session, f"forum:{date}:skip-notice:{told + 1}", now, platform=fs.platform,
-                          channel_id=fs.channel_id, text=text)
+        told = session.execute(
+            select(func.count())
+            .select_from(PlannedPost)
+            .where(col(PlannedPost.key).startswith(f"forum:{date}:skip-notice", autoescape=True))
+        ).scalar_one()
+        plan_notice(
+            session,
+            f"forum:{date}:skip-notice:{told + 1}",
+            now,
+            platform=fs.platform,
+            channel_id=fs.channel_id,
+            text=text,
+        )
         write_audit(session, ctx.member, "forum skip", f"{date} {reason}".strip())
         return occ
 
@@ -258,8 +330,13 @@ async def forum_move(
     ctx: Context,
     date: ForumDate,
     *,
-    to: Annotated[str, Opt(help='the new start, e.g. "2026-03-10 12:00" or "next Wednesday noon" '
-                                "(in your time zone)", max_length=100)],
+    to: Annotated[
+        str,
+        Opt(
+            help='the new start, e.g. "2026-03-10 12:00" or "next Wednesday noon" (in your time zone)',
+            max_length=100,
+        ),
+    ],
 ) -> Reply:
     """Move one forum to another time (a skipped one takes place again); its posts follow, members are told.
 
@@ -269,8 +346,9 @@ async def forum_move(
     tz = await ctx.store.run(lambda s: _zone(ctx, s))
     new_start = _parse_when(to, tz, now)
     if new_start <= now:
-        raise ArgumentError(f"--to: {forum.local(new_start, tz)} is in the past. Example: --to \"2026-03-10 12:00\"",
-                            "to")
+        raise ArgumentError(
+            f'--to: {forum.local(new_start, tz)} is in the past. Example: --to "2026-03-10 12:00"', "to"
+        )
 
     def apply(session: Session) -> tuple[datetime, datetime, bool]:
         fs = _require_settings(session)
@@ -281,9 +359,11 @@ async def forum_move(
         length = occ.ends_at - occ.starts_at
         clash = forum.clash(session, fs, occ, new_start, new_start + length, now)
         if clash is not None:
-            raise CommandError(f"--to: the forum on {clash[0]} already takes that time "
-                               f"({forum.local(clash[1], tz)}). Choose another time, or skip or move "
-                               "that one first.")
+            raise CommandError(
+                f"--to: the forum on {clash[0]} already takes that time "
+                f"({forum.local(clash[1], tz)}). Choose another time, or skip or move "
+                "that one first."
+            )
         was_skipped = occ.status == OccurrenceStatus.SKIPPED.value
         occ.moved_from = occ.moved_from or old
         occ.starts_at, occ.ends_at = new_start, new_start + length
@@ -291,26 +371,44 @@ async def forum_move(
         session.add(occ)
         forum.plan_posts(session, fs, occ, now)
         stamp = new_start.strftime("%Y%m%d%H%M")
-        text = (f"The open forum of {date}, which was not going to take place, will after all: at "
-                f"{time_mark(new_start)}." if was_skipped
-                else f"The open forum planned for {time_mark(old)} moves to {time_mark(new_start)}.")
-        plan_notice(session, f"forum:{date}:move-notice:{stamp}", now, platform=fs.platform,
-                    channel_id=fs.channel_id, text=text)
-        write_audit(session, ctx.member, "forum move", f"{date} -> {new_start.isoformat()}"
-                    + (" (un-skipped)" if was_skipped else ""))
+        text = (
+            f"The open forum of {date}, which was not going to take place, will after all: at "
+            f"{time_mark(new_start)}."
+            if was_skipped
+            else f"The open forum planned for {time_mark(old)} moves to {time_mark(new_start)}."
+        )
+        plan_notice(
+            session,
+            f"forum:{date}:move-notice:{stamp}",
+            now,
+            platform=fs.platform,
+            channel_id=fs.channel_id,
+            text=text,
+        )
+        write_audit(
+            session,
+            ctx.member,
+            "forum move",
+            f"{date} -> {new_start.isoformat()}" + (" (un-skipped)" if was_skipped else ""),
+        )
         return old, new_start, was_skipped
 
     old, new, was_skipped = await ctx.store.run(apply)
     ctx.services.scheduler.wake()
     if was_skipped:
-        return Reply(f"The forum of {date} was skipped: moving it un-skips it. It now takes place at "
-                     f"{forum.local(new, tz)}, its posts are planned again, and members are told in the "
-                     "forum channel.")
-    return Reply(f"Moved the forum of {date} from {forum.local(old, tz)} to {forum.local(new, tz)}. "
-                 "Its reminders follow; members are told in the forum channel.")
+        return Reply(
+            f"The forum of {date} was skipped: moving it un-skips it. It now takes place at "
+            f"{forum.local(new, tz)}, its posts are planned again, and members are told in the "
+            "forum channel."
+        )
+    return Reply(
+        f"Moved the forum of {date} from {forum.local(old, tz)} to {forum.local(new, tz)}. "
+        "Its reminders follow; members are told in the forum channel."
+    )
 
 
 # ---- topics ----------------------------------------------------------------------------------------
+
 
 @forum_group.command("propose")
 async def forum_propose(
@@ -325,10 +423,20 @@ async def forum_propose(
     member = ctx.member
 
     def apply(session: Session) -> ForumTopic:
-        same = session.execute(select(ForumTopic).where(func.lower(col(ForumTopic.text)) == text.lower(),
-                                                        col(ForumTopic.status) == TopicStatus.OPEN.value)).scalars().first()
+        same = (
+            session.execute(
+                select(ForumTopic).where(
+                    func.lower(col(ForumTopic.text)) == text.lower(),
+                    col(ForumTopic.status) == TopicStatus.OPEN.value,
+                )
+            )
+            .scalars()
+            .first()
+        )
         if same is not None:
-            raise CommandError(f"That topic is already proposed as T{same.id}; vote for it with: forum vote T{same.id}")
+            raise CommandError(
+                f"That topic is already proposed as T{same.id}; vote for it with: forum vote T{same.id}"
+            )
         record = ensure_member(session, member)
         t = ForumTopic(text=text, proposer_id=record.id)
         session.add(t)
@@ -336,8 +444,11 @@ async def forum_propose(
         return t
 
     t = await ctx.store.run(apply)
-    return Reply(f"Proposed T{t.id}: {t.text}", choices=(Choice("Vote for it", f"forum vote T{t.id}"),),
-                 visibility=Visibility.PUBLIC)
+    return Reply(
+        f"Proposed T{t.id}: {t.text}",
+        choices=(Choice("Vote for it", f"forum vote T{t.id}"),),
+        visibility=Visibility.PUBLIC,
+    )
 
 
 @forum_group.command("vote")
@@ -353,19 +464,29 @@ async def forum_vote(ctx: Context, topic: TopicId) -> Reply:
         if t is None or t.status != TopicStatus.OPEN.value:
             raise NotFound(f"There is no open topic T{topic}. See: forum topics")
         record = ensure_member(session, member)
-        existing = session.execute(select(ForumVote).where(col(ForumVote.topic_id) == topic,
-                                                           col(ForumVote.member_id) == record.id)).scalars().first()
+        existing = (
+            session.execute(
+                select(ForumVote).where(
+                    col(ForumVote.topic_id) == topic, col(ForumVote.member_id) == record.id
+                )
+            )
+            .scalars()
+            .first()
+        )
         if existing is None:
             session.add(ForumVote(topic_id=topic, member_id=record.id or 0))
             session.flush()
-        count = session.execute(select(func.count()).select_from(ForumVote)
-                                .where(col(ForumVote.topic_id) == topic)).scalar_one()
+        count = session.execute(
+            select(func.count()).select_from(ForumVote).where(col(ForumVote.topic_id) == topic)
+        ).scalar_one()
         return existing is None, int(count)
 
     added, count = await ctx.store.run(apply)
     if not added:
-        raise CommandError(f"You already voted for T{topic} ({count} vote(s)); one vote per member. "
-                           f"Take it back with: forum unvote T{topic}")
+        raise CommandError(
+            f"You already voted for T{topic} ({count} vote(s)); one vote per member. "
+            f"Take it back with: forum unvote T{topic}"
+        )
     return Reply(f"Voted for T{topic}; it has {count} vote(s).")
 
 
@@ -379,8 +500,15 @@ async def forum_unvote(ctx: Context, topic: TopicId) -> Reply:
 
     def apply(session: Session) -> bool:
         record = ensure_member(session, member)
-        vote = session.execute(select(ForumVote).where(col(ForumVote.topic_id) == topic,
-                                                       col(ForumVote.member_id) == record.id)).scalars().first()
+        vote = (
+            session.execute(
+                select(ForumVote).where(
+                    col(ForumVote.topic_id) == topic, col(ForumVote.member_id) == record.id
+                )
+            )
+            .scalars()
+            .first()
+        )
         if vote is None:
             return False
         session.delete(vote)
@@ -397,8 +525,15 @@ async def forum_topics(ctx: Context) -> Reply:
     ranked = await ctx.store.run(forum.topic_votes)
     if not ranked:
         return Reply("No topics proposed yet. Propose one with: forum propose <topic>")
-    items = tuple(Item(title=t.text, ref=f"T{t.id}", fields=(("Votes", str(n)),),
-                       choices=(Choice("Vote", f"forum vote T{t.id}"),)) for t, n in ranked)
+    items = tuple(
+        Item(
+            title=t.text,
+            ref=f"T{t.id}",
+            fields=(("Votes", str(n)),),
+            choices=(Choice("Vote", f"forum vote T{t.id}"),),
+        )
+        for t, n in ranked
+    )
     return Reply(f"{len(ranked)} proposed topic(s), most votes first:", items=items)
 
 
@@ -407,8 +542,9 @@ async def forum_pick(
     ctx: Context,
     topic: TopicId,
     *,
-    date: Annotated[str | None, Opt(help="which forum (default: the next one)", converter=_date,
-                                    metavar="YYYY-MM-DD")] = None,
+    date: Annotated[
+        str | None, Opt(help="which forum (default: the next one)", converter=_date, metavar="YYYY-MM-DD")
+    ] = None,
 ) -> Reply:
     """Choose the topic of a coming forum yourself, instead of the vote.
 
@@ -424,18 +560,31 @@ async def forum_pick(
         if date:
             occ = _occurrence(session, date)
         else:
-            occ = session.execute(select(ForumOccurrence).where(col(ForumOccurrence.starts_at) > now,
-                                                                col(ForumOccurrence.status) == OccurrenceStatus.PLANNED.value)
-                                  .order_by(col(ForumOccurrence.starts_at))).scalars().first()
+            occ = (
+                session.execute(
+                    select(ForumOccurrence)
+                    .where(
+                        col(ForumOccurrence.starts_at) > now,
+                        col(ForumOccurrence.status) == OccurrenceStatus.PLANNED.value,
+                    )
+                    .order_by(col(ForumOccurrence.starts_at))
+                )
+                .scalars()
+                .first()
+            )
             if occ is None:
                 raise CommandError("There is no coming forum to pick a topic for. See: forum next")
         if occ.topic_text:
             raise CommandError(f"The forum on {occ.slot} was already announced with: {occ.topic_text}")
-        other = session.execute(select(col(ForumOccurrence.slot)).where(col(ForumOccurrence.topic_id) == t.id,
-                                                                   col(ForumOccurrence.id) != occ.id)).scalar()
+        other = session.execute(
+            select(col(ForumOccurrence.slot)).where(
+                col(ForumOccurrence.topic_id) == t.id, col(ForumOccurrence.id) != occ.id
+            )
+        ).scalar()
         if other is not None:
-            raise CommandError(f"T{t.id} is already picked for the forum on {other}; "
-                               "a topic serves one forum.")
+            raise CommandError(
+                f"T{t.id} is already picked for the forum on {other}; a topic serves one forum."
+            )
         occ.topic_id = t.id
         session.add(occ)
         write_audit(session, ctx.member, "forum pick", f"T{t.id} for {occ.slot}")
@@ -447,10 +596,20 @@ async def forum_pick(
 
 # ---- the thread: replies and capture ------------------------------------------------------------------
 
+
 def _open_occurrence(session: Session, now: datetime) -> ForumOccurrence | None:
-    return session.execute(select(ForumOccurrence).where(col(ForumOccurrence.thread_id) != "",
-                                                         col(ForumOccurrence.status) == OccurrenceStatus.PLANNED.value)
-                           .order_by(col(ForumOccurrence.starts_at).desc())).scalars().first()
+    return (
+        session.execute(
+            select(ForumOccurrence)
+            .where(
+                col(ForumOccurrence.thread_id) != "",
+                col(ForumOccurrence.status) == OccurrenceStatus.PLANNED.value,
+            )
+            .order_by(col(ForumOccurrence.starts_at).desc())
+        )
+        .scalars()
+        .first()
+    )
 
 
 def record_reply(session: Session, occ: ForumOccurrence, member: Member, text: str, link: str) -> ForumReply:
@@ -479,26 +638,57 @@ async def forum_reply(
         if occ is None:
             raise CommandError("No forum thread is open right now. See when the next one is: forum next")
         reply = record_reply(session, occ, member, text, ctx.incoming.link or "")
-        plan_notice(session, f"forum:{occ.slot}:reply:{reply.id}", now, platform=occ.thread_platform or fs.platform,
-                          channel_id=occ.thread_channel_id or fs.channel_id, thread_id=occ.thread_id,
-                          text=f"{member.name}: {text}")
+        plan_notice(
+            session,
+            f"forum:{occ.slot}:reply:{reply.id}",
+            now,
+            platform=occ.thread_platform or fs.platform,
+            channel_id=occ.thread_channel_id or fs.channel_id,
+            thread_id=occ.thread_id,
+            text=f"{member.name}: {text}",
+        )
         return reply, occ, fs
 
     reply, occ, _ = await ctx.store.run(apply)
     ctx.services.scheduler.wake()
-    return Reply(f"Posted in the forum thread of {occ.slot} as R{reply.id}. "
-                 f"To save it as a shared practice: forum capture R{reply.id}")
+    return Reply(
+        f"Posted in the forum thread of {occ.slot} as R{reply.id}. "
+        f"To save it as a shared practice: forum capture R{reply.id}"
+    )
 
 
-def _capture(session: Session, reply: ForumReply, occ: ForumOccurrence, author: MemberRecord, *, title: str,
-             what: str, attribution: Attribution, role_description: str, now: datetime) -> Practice:
+def _capture(
+    session: Session,
+    reply: ForumReply,
+    occ: ForumOccurrence,
+    author: MemberRecord,
+    *,
+    title: str,
+    what: str,
+    attribution: Attribution,
+    role_description: str,
+    now: datetime,
+) -> Practice:
     if reply.practice_id is not None:
         raise CommandError(f"R{reply.id} is already saved as practice P{reply.practice_id}.")
-    p = practices.create(session, author.as_member(), {
-        "title": title, "what": what, "attribution": attribution.value, "author_role": role_description,
-        "author_name": author.display_name, "source_platform": author.platform, "source_link": reply.link,
-        "source_note": f"open forum {occ.slot}", "forum_occurrence_id": occ.id, "links": "",
-    }, {}, now)
+    p = practices.create(
+        session,
+        author.as_member(),
+        {
+            "title": title,
+            "what": what,
+            "attribution": attribution.value,
+            "author_role": role_description,
+            "author_name": author.display_name,
+            "source_platform": author.platform,
+            "source_link": reply.link,
+            "source_note": f"open forum {occ.slot}",
+            "forum_occurrence_id": occ.id,
+            "links": "",
+        },
+        {},
+        now,
+    )
     reply.practice_id = p.id
     session.add(reply)
     return p
@@ -512,7 +702,9 @@ async def forum_capture(
     title: Annotated[str | None, Opt(help="a short name for the practice", max_length=200)] = None,
     what: Annotated[str | None, Opt(help=REWORD, long=True, label="What you did")] = None,
     attribution: Annotated[Attribution | None, Opt(help="named, role or anonymous")] = None,
-    role_description: Annotated[str, Opt(help="how to describe you if credited by role", max_length=200)] = "",
+    role_description: Annotated[
+        str, Opt(help="how to describe you if credited by role", max_length=200)
+    ] = "",
 ) -> Reply:
     """Turn a forum reply into a shared practice. The reply's author decides how they are credited.
 
@@ -534,43 +726,76 @@ async def forum_capture(
         if author.key == member.key:
             if attribution is None:
                 cmd = ctx.services.registry.commands["forum capture"]
-                return Reply("Check the practice and choose how you are credited, then submit.",
-                             form=cmd.to_form({"reply": f"R{reply}", "title": practices.title_from_text(row.text),
-                                               "what": row.text}))
+                return Reply(
+                    "Check the practice and choose how you are credited, then submit.",
+                    form=cmd.to_form(
+                        {"reply": f"R{reply}", "title": practices.title_from_text(row.text), "what": row.text}
+                    ),
+                )
             if attribution is Attribution.ROLE and not role_description.strip():
-                raise ArgumentError('--role-description is needed when attribution is role, e.g. '
-                                    '--role-description "a chief of staff in a large city"', "role_description")
-            p = _capture(session, row, occ, author, title=title or practices.title_from_text(row.text),
-                         what=what or row.text, attribution=attribution, role_description=role_description,
-                         now=ctx.now())
+                raise ArgumentError(
+                    "--role-description is needed when attribution is role, e.g. "
+                    '--role-description "a chief of staff in a large city"',
+                    "role_description",
+                )
+            p = _capture(
+                session,
+                row,
+                occ,
+                author,
+                title=title or practices.title_from_text(row.text),
+                what=what or row.text,
+                attribution=attribution,
+                role_description=role_description,
+                now=ctx.now(),
+            )
             named = attribution is Attribution.NAMED  # a confirmation in the channel would name the author
             note = still_visible(attribution, f"P{p.id}", IN_THREAD) if (what or row.text) == row.text else ""
-            return Reply(f"Saved P{p.id}: {p.title}, from the open forum of {occ.slot}. "
-                         f"Credited as: {practices.attribution_text(p)}.{note}",
-                         visibility=Visibility.PUBLIC if named else Visibility.PRIVATE)
-        existing = session.execute(select(CaptureRequest).where(col(CaptureRequest.reply_id) == reply)).scalars().first()
+            return Reply(
+                f"Saved P{p.id}: {p.title}, from the open forum of {occ.slot}. "
+                f"Credited as: {practices.attribution_text(p)}.{note}",
+                visibility=Visibility.PUBLIC if named else Visibility.PRIVATE,
+            )
+        existing = (
+            session.execute(select(CaptureRequest).where(col(CaptureRequest.reply_id) == reply))
+            .scalars()
+            .first()
+        )
         if existing is not None:
-            raise CommandError(f"{author.display_name or 'The author'} has already been asked about R{reply}.")
+            raise CommandError(
+                f"{author.display_name or 'The author'} has already been asked about R{reply}."
+            )
         asker = ensure_member(session, member)
         request = CaptureRequest(reply_id=reply, requested_by=asker.id)
         session.add(request)
         session.flush()
         excerpt = " ".join(row.text.split())[:200]
         plan_notice(
-            session, f"forum:capture:{request.id}", now, platform=author.platform, user_id=author.user_id,
-            text=(f"{member.name} would like to save what you shared in the open forum of {occ.slot} as a "
-                  f"shared practice: \"{excerpt}\"\nNothing is saved unless you agree. How should you be "
-                  "credited?\nIf you choose role only or anonymous: your reply stays in the thread under "
-                  "your name, so its exact words point to you. To save it reworded, answer with: forum "
-                  f"consent C{request.id} anonymous --what \"your reworded text\" (or role, with "
-                  "--role-description)."),
-            choices=[("Named", f"forum consent C{request.id} named"),
-                     ("Role only", f"forum consent C{request.id} role"),
-                     ("Anonymous", f"forum consent C{request.id} anonymous"),
-                     ("No thanks", f"forum consent C{request.id} no")],
-            expires=timedelta(days=7))
-        return Reply(f"Asked {author.display_name or 'the author'} whether R{reply} may be saved as a practice, "
-                     "and how they want to be credited. Nothing is saved until they answer.")
+            session,
+            f"forum:capture:{request.id}",
+            now,
+            platform=author.platform,
+            user_id=author.user_id,
+            text=(
+                f"{member.name} would like to save what you shared in the open forum of {occ.slot} as a "
+                f'shared practice: "{excerpt}"\nNothing is saved unless you agree. How should you be '
+                "credited?\nIf you choose role only or anonymous: your reply stays in the thread under "
+                "your name, so its exact words point to you. To save it reworded, answer with: forum "
+                f'consent C{request.id} anonymous --what "your reworded text" (or role, with '
+                "--role-description)."
+            ),
+            choices=[
+                ("Named", f"forum consent C{request.id} named"),
+                ("Role only", f"forum consent C{request.id} role"),
+                ("Anonymous", f"forum consent C{request.id} anonymous"),
+                ("No thanks", f"forum consent C{request.id} no"),
+            ],
+            expires=timedelta(days=7),
+        )
+        return Reply(
+            f"Asked {author.display_name or 'the author'} whether R{reply} may be saved as a practice, "
+            "and how they want to be credited. Nothing is saved until they answer."
+        )
 
     result = await ctx.store.run(apply)
     ctx.services.scheduler.wake()
@@ -591,7 +816,9 @@ async def forum_consent(
     request: Annotated[int, Opt(help="the request's id, like C4", converter=_request_id, metavar="REQUEST")],
     answer: Annotated[Consent, Opt(help="named, role, anonymous, or no")],
     *,
-    role_description: Annotated[str, Opt(help="how to describe you if credited by role", max_length=200)] = "",
+    role_description: Annotated[
+        str, Opt(help="how to describe you if credited by role", max_length=200)
+    ] = "",
     what: Annotated[str | None, Opt(help=REWORD, long=True, label="What you did")] = None,
 ) -> Reply:
     """Answer a request to save your forum reply as a practice.
@@ -611,19 +838,32 @@ async def forum_consent(
         author = session.get(MemberRecord, row.member_id)
         occ = session.get(ForumOccurrence, row.occurrence_id)
         assert author is not None and occ is not None
-        attribution = consent_answer(member, author, req.state, answer, role_description, f"forum consent C{request}")
+        attribution = consent_answer(
+            member, author, req.state, answer, role_description, f"forum consent C{request}"
+        )
         if attribution is None:
             req.state = "declined"
             session.add(req)
             return Reply("Understood: your reply is not saved as a practice.")
         words = (what or "").strip() or row.text
-        p = _capture(session, row, occ, author, title=practices.title_from_text(words), what=words,
-                     attribution=attribution, role_description=role_description, now=ctx.now())
+        p = _capture(
+            session,
+            row,
+            occ,
+            author,
+            title=practices.title_from_text(words),
+            what=words,
+            attribution=attribution,
+            role_description=role_description,
+            now=ctx.now(),
+        )
         req.state = "accepted"
         session.add(req)
         note = still_visible(attribution, f"P{p.id}", IN_THREAD) if words == row.text else ""
-        return Reply(f"Thank you. Saved as P{p.id}: {p.title}. Credited as: {practices.attribution_text(p)}. "
-                     f"Change it with: practice edit P{p.id}{note}")
+        return Reply(
+            f"Thank you. Saved as P{p.id}: {p.title}. Credited as: {practices.attribution_text(p)}. "
+            f"Change it with: practice edit P{p.id}{note}"
+        )
 
     return await ctx.store.run(apply)
 
@@ -635,8 +875,9 @@ class InviteChoice(str, Enum):
 
 
 @forum_group.command("invites")
-async def forum_invites(ctx: Context, choice: Annotated[InviteChoice, Opt(help="on, off, or decline (this time)")]
-                        ) -> Reply:
+async def forum_invites(
+    ctx: Context, choice: Annotated[InviteChoice, Opt(help="on, off, or decline (this time)")]
+) -> Reply:
     """Turn on or off the invitation to write up your practice after each forum.
 
     Example: forum invites off
@@ -653,7 +894,9 @@ async def forum_invites(ctx: Context, choice: Annotated[InviteChoice, Opt(help="
 
     await ctx.store.run(apply)
     if choice is InviteChoice.OFF:
-        return Reply("You will not be invited to write up practices after forums. Undo with: forum invites on")
+        return Reply(
+            "You will not be invited to write up practices after forums. Undo with: forum invites on"
+        )
     return Reply("You will be invited to write up your practice after each forum you take part in.")
 
 
@@ -675,32 +918,56 @@ async def forum_reminders(ctx: Context, choice: Annotated[OnOff, Opt(help="on or
 
     dm_on = await ctx.store.run(apply)
     if not on:
-        return Reply("You will not get the open forum's reminders by direct message. "
-                     "Undo with: forum reminders on")
+        return Reply(
+            "You will not get the open forum's reminders by direct message. Undo with: forum reminders on"
+        )
     note = "" if dm_on else " Your reminders by direct message are off, though: turn them on: me reminders on"
-    return Reply("You will get the open forum's reminders by direct message, the day before and an hour "
-                 "before, in your time zone and outside your quiet hours." + note)
+    return Reply(
+        "You will get the open forum's reminders by direct message, the day before and an hour "
+        "before, in your time zone and outside your quiet hours." + note
+    )
 
 
 # ---- history ---------------------------------------------------------------------------------------
 
+
 @forum_group.command("history")
-async def forum_history(ctx: Context, *, count: Annotated[int, Opt(help="how many", min=1, max=50)] = 10) -> Reply:
+async def forum_history(
+    ctx: Context, *, count: Annotated[int, Opt(help="how many", min=1, max=50)] = 10
+) -> Reply:
     """List past open forums with their topic, participants and practices."""
     now = ctx.now()
 
     def load(session: Session) -> tuple[list[forum.OccurrenceFacts], str]:
-        past = session.execute(select(ForumOccurrence).where(col(ForumOccurrence.starts_at) <= now)
-                               .order_by(col(ForumOccurrence.starts_at).desc()).limit(count)).scalars().all()
+        past = (
+            session.execute(
+                select(ForumOccurrence)
+                .where(col(ForumOccurrence.starts_at) <= now)
+                .order_by(col(ForumOccurrence.starts_at).desc())
+                .limit(count)
+            )
+            .scalars()
+            .all()
+        )
         return [forum.facts(session, o) for o in past], _zone(ctx, session)
 
     past, tz = await ctx.store.run(load)
     if not past:
         return Reply("No forum has taken place yet. See: forum next")
-    items = tuple(Item(title=f"Open forum {f.occ.slot}: {f.occ.topic_text or '—'}", ref=f.occ.slot,
-                       fields=(("When", forum.local(f.occ.starts_at, tz)), ("Status", f.occ.status),
-                               ("Took part", str(f.participants)), ("Practices", str(len(f.practices)))),
-                       choices=(Choice("Show", f"forum show {f.occ.slot}"),)) for f in past)
+    items = tuple(
+        Item(
+            title=f"Open forum {f.occ.slot}: {f.occ.topic_text or '—'}",
+            ref=f.occ.slot,
+            fields=(
+                ("When", forum.local(f.occ.starts_at, tz)),
+                ("Status", f.occ.status),
+                ("Took part", str(f.participants)),
+                ("Practices", str(len(f.practices))),
+            ),
+            choices=(Choice("Show", f"forum show {f.occ.slot}"),),
+        )
+        for f in past
+    )
     return Reply(f"The last {len(items)} forum(s):", items=items)
 
 
@@ -715,14 +982,25 @@ async def forum_show(ctx: Context, date: ForumDate) -> Reply:
         return forum.facts(session, _occurrence(session, date)), _zone(ctx, session)
 
     f, tz = await ctx.store.run(load)
-    facts = [("When", forum.local(f.occ.starts_at, tz)), ("Status", f.occ.status),
-             ("Topic", f.occ.topic_text or "—"), ("Took part", f"{f.participants} member(s)")]
+    facts = [
+        ("When", forum.local(f.occ.starts_at, tz)),
+        ("Status", f.occ.status),
+        ("Topic", f.occ.topic_text or "—"),
+        ("Took part", f"{f.participants} member(s)"),
+    ]
     if f.occ.thread_link:
         facts.append(("Thread", f.occ.thread_link))
     if f.resources or f.links:
         facts.append(("Resources mentioned", "; ".join(f.mentioned())))
-    items = tuple(Item(title=p.title, ref=f"P{p.id}", fields=(("Shared by", practices.attribution_text(p)),),
-                       choices=(Choice("Show", f"practice show P{p.id}"),)) for p in f.practices)
+    items = tuple(
+        Item(
+            title=p.title,
+            ref=f"P{p.id}",
+            fields=(("Shared by", practices.attribution_text(p)),),
+            choices=(Choice("Show", f"practice show P{p.id}"),),
+        )
+        for p in f.practices
+    )
     return Reply(f"Open forum {f.occ.slot}", fields=tuple(facts), items=items)
 
 
@@ -731,7 +1009,11 @@ def thread_reply(session: Session, member: Member, place: Place, text: str, link
     if not place.thread_id or not text.strip():
         return False
     occ = _open_occurrence(session, now)
-    if occ is None or occ.thread_id != place.thread_id or (occ.thread_platform or place.platform) != place.platform:
+    if (
+        occ is None
+        or occ.thread_id != place.thread_id
+        or (occ.thread_platform or place.platform) != place.platform
+    ):
         return False
     record_reply(session, occ, member, text.strip()[:4000], link)
     return True

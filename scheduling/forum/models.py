@@ -104,8 +104,9 @@ class ForumReply(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     occurrence_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("forum_occurrence.id", ondelete="CASCADE"), nullable=False,
-                         index=True)
+        sa_column=Column(
+            Integer, ForeignKey("forum_occurrence.id", ondelete="CASCADE"), nullable=False, index=True
+        )
     )
     member_id: int = Field(
         sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False)

@@ -45,8 +45,10 @@ from scheduling.forum.models import (
 from scheduling.time.cadence import Cadence
 
 HORIZON = 3  # occurrences planned ahead
-DEFAULT_PROMPT = ("Share one thing you tried at work this month: what you did, for whom, and what "
-                  "happened. Reply in this thread.")
+DEFAULT_PROMPT = (
+    "Share one thing you tried at work this month: what you did, for whom, and what "
+    "happened. Reply in this thread."
+)
 _URL = re.compile(r"https?://\S+")
 OPEN_FLOOR = "Open floor: bring what you are working on"
 
@@ -71,9 +73,11 @@ def topic_votes(session: Session) -> list[tuple[ForumTopic, int]]:
     """Open topics, most votes first (oldest first among equals)."""
     votes = func.count(col(ForumVote.id))
     rows = session.execute(
-        select(ForumTopic, votes).outerjoin(ForumVote, col(ForumVote.topic_id) == col(ForumTopic.id))
+        select(ForumTopic, votes)
+        .outerjoin(ForumVote, col(ForumVote.topic_id) == col(ForumTopic.id))
         .where(col(ForumTopic.status) == TopicStatus.OPEN.value)
-        .group_by(col(ForumTopic.id)).order_by(votes.desc(), col(ForumTopic.id))
+        .group_by(col(ForumTopic.id))
+        .order_by(votes.desc(), col(ForumTopic.id))
     ).all()
     return [(t, int(n)) for t, n in rows]
 
@@ -98,8 +102,14 @@ def plan_posts(session: Session, fs: ForumSettings, occ: ForumOccurrence, now: d
         expires = min(due + grace, hard_stop)
         if expires <= now:
             continue
-        outbox.plan(session, key=prefix + step, kind=f"forum.{step}", due_at=due, expires_at=expires,
-                    payload={"occurrence_id": occ.id})
+        outbox.plan(
+            session,
+            key=prefix + step,
+            kind=f"forum.{step}",
+            due_at=due,
+            expires_at=expires,
+            payload={"occurrence_id": occ.id},
+        )
 
 
 def ensure_occurrences(session: Session, fs: ForumSettings, now: datetime, tz: str) -> list[ForumOccurrence]:
@@ -109,7 +119,11 @@ def ensure_occurrences(session: Session, fs: ForumSettings, now: datetime, tz: s
     # Starting one duration back includes a forum that is running right now.
     for o in cadence.occurrences(now - cadence.duration, HORIZON):
         slot = slot_of(o.start, cadence.tz)
-        occ = session.execute(select(ForumOccurrence).where(col(ForumOccurrence.slot) == slot)).scalars().first()
+        occ = (
+            session.execute(select(ForumOccurrence).where(col(ForumOccurrence.slot) == slot))
+            .scalars()
+            .first()
+        )
         if occ is None:
             occ = ForumOccurrence(slot=slot, starts_at=o.start, ends_at=o.end)
             session.add(occ)
@@ -123,12 +137,20 @@ def replan_all(session: Session, fs: ForumSettings, now: datetime, tz: str) -> l
     """After the rule changed: drop future occurrences nobody has used yet, then plan afresh."""
     cadence = Cadence.from_text(fs.cadence)
     wanted = {slot_of(o.start, cadence.tz) for o in cadence.occurrences(now, HORIZON)}
-    future = session.execute(select(ForumOccurrence).where(col(ForumOccurrence.starts_at) > now,
-                                                           col(ForumOccurrence.thread_id) == "")).scalars().all()
+    future = (
+        session.execute(
+            select(ForumOccurrence).where(
+                col(ForumOccurrence.starts_at) > now, col(ForumOccurrence.thread_id) == ""
+            )
+        )
+        .scalars()
+        .all()
+    )
     for occ in future:
         if occ.slot in wanted and occ.moved_from is None:
-            occ.starts_at = next(o.start for o in cadence.occurrences(now, HORIZON)
-                                 if slot_of(o.start, cadence.tz) == occ.slot)
+            occ.starts_at = next(
+                o.start for o in cadence.occurrences(now, HORIZON) if slot_of(o.start, cadence.tz) == occ.slot
+            )
             occ.ends_at = occ.starts_at + cadence.duration
             session.add(occ)
             plan_posts(session, fs, occ, now)
@@ -139,8 +161,9 @@ def replan_all(session: Session, fs: ForumSettings, now: datetime, tz: str) -> l
     return ensure_occurrences(session, fs, now, tz)
 
 
-def clash(session: Session, fs: ForumSettings, occ: ForumOccurrence, start: datetime, end: datetime,
-          now: datetime) -> tuple[str, datetime] | None:
+def clash(
+    session: Session, fs: ForumSettings, occ: ForumOccurrence, start: datetime, end: datetime, now: datetime
+) -> tuple[str, datetime] | None:
     """Another forum that would overlap `occ` moved to [start, end): (its date, its start), or None.
     Skipped forums take no time; forums the cadence will bring that are not planned yet do."""
     others = session.execute(select(ForumOccurrence).where(col(ForumOccurrence.id) != occ.id)).scalars().all()
@@ -171,10 +194,20 @@ class OccurrenceFacts:
 
 
 def facts(session: Session, occ: ForumOccurrence) -> OccurrenceFacts:
-    replies = session.execute(select(ForumReply).where(col(ForumReply.occurrence_id) == occ.id)
-                              .order_by(col(ForumReply.id))).scalars().all()
-    practices = session.execute(select(Practice).where(col(Practice.forum_occurrence_id) == occ.id)
-                                .order_by(col(Practice.id))).scalars().all()
+    replies = (
+        session.execute(
+            select(ForumReply).where(col(ForumReply.occurrence_id) == occ.id).order_by(col(ForumReply.id))
+        )
+        .scalars()
+        .all()
+    )
+    practices = (
+        session.execute(
+            select(Practice).where(col(Practice.forum_occurrence_id) == occ.id).order_by(col(Practice.id))
+        )
+        .scalars()
+        .all()
+    )
     resources = mentioned_in(session, [r.text for r in replies])
     known = {r.url for r in resources if r.url}
     links: list[str] = []
@@ -187,6 +220,7 @@ def facts(session: Session, occ: ForumOccurrence) -> OccurrenceFacts:
 
 # ---- what gets posted ------------------------------------------------------------------------------
 
+
 def _when(occ: ForumOccurrence) -> str:
     minutes = int((occ.ends_at - occ.starts_at).total_seconds() // 60)
     return f"{time_mark(occ.starts_at)} for {minutes} minutes"
@@ -194,31 +228,50 @@ def _when(occ: ForumOccurrence) -> str:
 
 def _locked(session: Session, occ_id: int) -> ForumOccurrence | None:
     """The occurrence, read after taking its row lock (PostgreSQL) or the write lock (SQLite)."""
-    session.execute(update(ForumOccurrence).where(col(ForumOccurrence.id) == occ_id)
-                    .values(topic_text=col(ForumOccurrence.topic_text))
-                    .execution_options(synchronize_session=False))
-    return session.execute(select(ForumOccurrence).where(col(ForumOccurrence.id) == occ_id)
-                           .execution_options(populate_existing=True)).scalars().first()
+    session.execute(
+        update(ForumOccurrence)
+        .where(col(ForumOccurrence.id) == occ_id)
+        .values(topic_text=col(ForumOccurrence.topic_text))
+        .execution_options(synchronize_session=False)
+    )
+    return (
+        session.execute(
+            select(ForumOccurrence)
+            .where(col(ForumOccurrence.id) == occ_id)
+            .execution_options(populate_existing=True)
+        )
+        .scalars()
+        .first()
+    )
 
 
 def _claim(session: Session, topic_id: int) -> bool:
     """Mark an open topic used; False when another forum took it first."""
-    taken = session.execute(update(ForumTopic).where(col(ForumTopic.id) == topic_id,
-                                                     col(ForumTopic.status) == TopicStatus.OPEN.value)
-                            .values(status=TopicStatus.USED.value)
-                            .execution_options(synchronize_session=False))
+    taken = session.execute(
+        update(ForumTopic)
+        .where(col(ForumTopic.id) == topic_id, col(ForumTopic.status) == TopicStatus.OPEN.value)
+        .values(status=TopicStatus.USED.value)
+        .execution_options(synchronize_session=False)
+    )
     return bool(rowcount(taken))
 
 
 def _choose(session: Session, occ: ForumOccurrence) -> None:
     """Give `occ` its topic: the coordinator's pick, else the most-voted open topic nobody picked for
     another forum, else the open floor. Each topic is claimed once, so it serves one forum only."""
-    reserved = set(session.execute(select(col(ForumOccurrence.topic_id)).where(
-        col(ForumOccurrence.topic_id).is_not(None), col(ForumOccurrence.topic_text) == "",
-        col(ForumOccurrence.id) != occ.id)).scalars())
+    reserved = set(
+        session.execute(
+            select(col(ForumOccurrence.topic_id)).where(
+                col(ForumOccurrence.topic_id).is_not(None),
+                col(ForumOccurrence.topic_text) == "",
+                col(ForumOccurrence.id) != occ.id,
+            )
+        ).scalars()
+    )
     picked = session.get(ForumTopic, occ.topic_id) if occ.topic_id else None
     candidates = ([picked] if picked is not None and picked.status == TopicStatus.OPEN.value else []) + [
-        t for t, _ in topic_votes(session) if t.id not in reserved and (picked is None or t.id != picked.id)]
+        t for t, _ in topic_votes(session) if t.id not in reserved and (picked is None or t.id != picked.id)
+    ]
     chosen = next((t for t in candidates if _claim(session, t.id or 0)), None)
     occ.topic_id = chosen.id if chosen else None
     occ.topic_text = chosen.text if chosen else OPEN_FLOOR
@@ -235,10 +288,19 @@ def topic_of(session: Session, occ_id: int) -> ForumOccurrence | None:
     occ = session.get(ForumOccurrence, occ_id)
     if occ is None or occ.topic_text or occ.status == OccurrenceStatus.SKIPPED.value:
         return occ  # a topic, once chosen, is kept
-    waiting = session.execute(select(col(ForumOccurrence.id)).where(
-        col(ForumOccurrence.starts_at) < occ.starts_at, col(ForumOccurrence.topic_text) == "",
-        col(ForumOccurrence.status) == OccurrenceStatus.PLANNED.value)
-        .order_by(col(ForumOccurrence.starts_at), col(ForumOccurrence.id))).scalars().all()
+    waiting = (
+        session.execute(
+            select(col(ForumOccurrence.id))
+            .where(
+                col(ForumOccurrence.starts_at) < occ.starts_at,
+                col(ForumOccurrence.topic_text) == "",
+                col(ForumOccurrence.status) == OccurrenceStatus.PLANNED.value,
+            )
+            .order_by(col(ForumOccurrence.starts_at), col(ForumOccurrence.id))
+        )
+        .scalars()
+        .all()
+    )
     for other_id in [*waiting, occ_id]:
         other = _locked(session, other_id)
         if other is not None and not other.topic_text and other.status == OccurrenceStatus.PLANNED.value:
@@ -249,6 +311,7 @@ def topic_of(session: Session, occ_id: int) -> ForumOccurrence | None:
 def _load(d: Delivery, *, topic: bool = True) -> Awaitable[tuple[ForumSettings, ForumOccurrence]]:
     """The forum's settings and this post's occurrence, its topic settled when `topic` (the wrap-up only
     reports one: a forum never announced nor opened uses up no voted topic)."""
+
     def read(session: Session) -> tuple[ForumSettings, ForumOccurrence]:
         fs = settings_row(session)
         occ_id = d.post.payload["occurrence_id"]
@@ -265,11 +328,19 @@ async def on_announce(d: Delivery) -> dict[str, Any]:
     if occ.status == OccurrenceStatus.SKIPPED.value:
         return {"skipped": True}
     who = f"\nFacilitator: {fs.facilitator_name}" if fs.facilitator_name else ""
-    join = f"\nHow to join: {fs.join_info}" if fs.join_info else "\nHow to join: reply in the forum thread when it opens."
-    reply = Reply(f"Monthly open forum — topic: {occ.topic_text}\nWhen: {_when(occ)}{who}{join}",
-                  choices=(Choice("Propose a topic for next time", "forum propose"),
-                           Choice("See upcoming forums", "forum next")),
-                  visibility=Visibility.PUBLIC)
+    join = (
+        f"\nHow to join: {fs.join_info}"
+        if fs.join_info
+        else "\nHow to join: reply in the forum thread when it opens."
+    )
+    reply = Reply(
+        f"Monthly open forum — topic: {occ.topic_text}\nWhen: {_when(occ)}{who}{join}",
+        choices=(
+            Choice("Propose a topic for next time", "forum propose"),
+            Choice("See upcoming forums", "forum next"),
+        ),
+        visibility=Visibility.PUBLIC,
+    )
     posted = await d.messenger(fs.platform).post(fs.channel_id, reply, tags=post_tags(fs))
     return {"message_id": posted.message_id}
 
@@ -279,29 +350,55 @@ async def _remind(d: Delivery, lead: str) -> dict[str, Any]:
     if occ.status == OccurrenceStatus.SKIPPED.value:
         return {"skipped": True}
     told = await d.store.run(lambda s: remind_by_dm(s, fs, occ, d.post.key, lead, d.now, d.settings.timezone))
-    reply = Reply(f"Reminder: the open forum starts {lead} ({time_mark(occ.starts_at)}). "
-                  f"Topic: {occ.topic_text}.", visibility=Visibility.PUBLIC)
+    reply = Reply(
+        f"Reminder: the open forum starts {lead} ({time_mark(occ.starts_at)}). Topic: {occ.topic_text}.",
+        visibility=Visibility.PUBLIC,
+    )
     posted = await d.messenger(fs.platform).post(fs.channel_id, reply, tags=post_tags(fs))
     d.scheduler.wake()
     return {"message_id": posted.message_id, "told_by_dm": told}
 
 
-def remind_by_dm(session: Session, fs: ForumSettings, occ: ForumOccurrence, key: str, lead: str,
-                 now: datetime, community_tz: str) -> int:
+def remind_by_dm(
+    session: Session,
+    fs: ForumSettings,
+    occ: ForumOccurrence,
+    key: str,
+    lead: str,
+    now: datetime,
+    community_tz: str,
+) -> int:
     """The reminder by DM to each member who asked for one (`forum reminders on`), in their own zone, as
     the reminder it is (none with reminders off; quiet hours respected, never after the start)."""
-    rows = session.execute(
-        select(MemberRecord).join(MemberProfile, col(MemberProfile.member_id) == col(MemberRecord.id))
-        .where(col(MemberProfile.forum_reminders).is_(True)).order_by(col(MemberRecord.id))).scalars().all()
+    rows = (
+        session.execute(
+            select(MemberRecord)
+            .join(MemberProfile, col(MemberProfile.member_id) == col(MemberRecord.id))
+            .where(col(MemberProfile.forum_reminders).is_(True))
+            .order_by(col(MemberRecord.id))
+        )
+        .scalars()
+        .all()
+    )
     told = 0
     for record in rows:
         zone = zone_of_record(session, record.id or 0, community_tz)
         join = f" How to join: {fs.join_info}" if fs.join_info else ""
-        text = (f"Reminder: the open forum starts {lead}, {format_in_zone(occ.starts_at, zone)} ({zone}). "
-                f"Topic: {occ.topic_text}.{join}")
-        told += plan_dm(session, f"{key}:dm:{record.id}", now, (record.platform, record.user_id), text,
-                        choices=[("Stop these reminders", "forum reminders off")], default_zone=community_tz,
-                        reminder=True, deadline=occ.starts_at)
+        text = (
+            f"Reminder: the open forum starts {lead}, {format_in_zone(occ.starts_at, zone)} ({zone}). "
+            f"Topic: {occ.topic_text}.{join}"
+        )
+        told += plan_dm(
+            session,
+            f"{key}:dm:{record.id}",
+            now,
+            (record.platform, record.user_id),
+            text,
+            choices=[("Stop these reminders", "forum reminders off")],
+            default_zone=community_tz,
+            reminder=True,
+            deadline=occ.starts_at,
+        )
     return told
 
 
@@ -318,11 +415,14 @@ async def on_open(d: Delivery) -> dict[str, Any]:
     if occ.status == OccurrenceStatus.SKIPPED.value:
         return {"skipped": True}
     facilitator = f"{fs.facilitator_name} is facilitating. " if fs.facilitator_name else ""
-    reply = Reply(f"The open forum is open: {occ.topic_text}\n{facilitator}{fs.prompt or DEFAULT_PROMPT}\n"
-                  f"(Until {time_mark(occ.ends_at)}. To save a reply as a shared practice: forum capture <reply>.)",
-                  visibility=Visibility.PUBLIC)
-    posted = await d.messenger(fs.platform).open_thread(fs.channel_id, f"Open forum {occ.slot}: {occ.topic_text}",
-                                                        reply, tags=post_tags(fs))
+    reply = Reply(
+        f"The open forum is open: {occ.topic_text}\n{facilitator}{fs.prompt or DEFAULT_PROMPT}\n"
+        f"(Until {time_mark(occ.ends_at)}. To save a reply as a shared practice: forum capture <reply>.)",
+        visibility=Visibility.PUBLIC,
+    )
+    posted = await d.messenger(fs.platform).open_thread(
+        fs.channel_id, f"Open forum {occ.slot}: {occ.topic_text}", reply, tags=post_tags(fs)
+    )
 
     def save(session: Session) -> None:
         row = session.get(ForumOccurrence, occ.id)
@@ -346,16 +446,23 @@ async def on_wrapup(d: Delivery) -> dict[str, Any]:
         f = facts(session, occ)
         carried = [t.text for t, _ in topic_votes(session)][:5]
         rows = session.execute(
-            select(col(ForumReply.member_id), col(MemberRecord.platform), col(MemberRecord.user_id), func.min(col(ForumReply.id)))
+            select(
+                col(ForumReply.member_id),
+                col(MemberRecord.platform),
+                col(MemberRecord.user_id),
+                func.min(col(ForumReply.id)),
+            )
             .join(MemberRecord, col(MemberRecord.id) == col(ForumReply.member_id))
-            .where(col(ForumReply.occurrence_id) == occ.id).group_by(col(ForumReply.member_id), col(MemberRecord.platform),
-                                                               col(MemberRecord.user_id))
+            .where(col(ForumReply.occurrence_id) == occ.id)
+            .group_by(col(ForumReply.member_id), col(MemberRecord.platform), col(MemberRecord.user_id))
         ).all()
         return f, carried, [(m, p, u, r) for m, p, u, r in rows]
 
     f, carried, posters = await d.store.run(gather)
-    lines = [f"Thank you all. Wrap-up of the open forum on {occ.slot}: {occ.topic_text or OPEN_FLOOR}",
-             f"Took part: {f.participants} member(s)."]
+    lines = [
+        f"Thank you all. Wrap-up of the open forum on {occ.slot}: {occ.topic_text or OPEN_FLOOR}",
+        f"Took part: {f.participants} member(s).",
+    ]
     if f.practices:
         lines.append("Practices captured: " + "; ".join(f"P{p.id} {p.title}" for p in f.practices))
     else:
@@ -380,10 +487,20 @@ async def on_wrapup(d: Delivery) -> dict[str, Any]:
             profile = session.get(MemberProfile, member_id)
             if profile is not None and not profile.forum_invites:
                 continue
-            outbox.plan(session, key=f"forum:{occ.slot}:invite:{member_id}", kind="forum.invite", due_at=now,
-                        expires_at=now + timedelta(days=3),
-                        payload={"occurrence_id": occ.id, "member_id": member_id, "platform": platform,
-                                 "user_id": user_id, "reply_id": first_reply})
+            outbox.plan(
+                session,
+                key=f"forum:{occ.slot}:invite:{member_id}",
+                kind="forum.invite",
+                due_at=now,
+                expires_at=now + timedelta(days=3),
+                payload={
+                    "occurrence_id": occ.id,
+                    "member_id": member_id,
+                    "platform": platform,
+                    "user_id": user_id,
+                    "reply_id": first_reply,
+                },
+            )
         ensure_occurrences(session, fs, now, tz)
 
     await d.store.run(finish)
@@ -401,8 +518,9 @@ async def on_invite(d: Delivery) -> dict[str, Any]:
             record = session.get(MemberRecord, p["member_id"])
         else:  # planned before invitations carried the member's row id
             who = Member(p["platform"], p["user_id"], workspace=d.settings.workspace(p["platform"]))
-            record = session.execute(select(MemberRecord)
-                                     .where(is_member(MemberRecord, who))).scalars().first()
+            record = (
+                session.execute(select(MemberRecord).where(is_member(MemberRecord, who))).scalars().first()
+            )
         profile = session.get(MemberProfile, record.id) if record else None
         wants = record is not None and (profile is None or profile.forum_invites)
         captured = reply is not None and reply.practice_id is not None
@@ -414,17 +532,26 @@ async def on_invite(d: Delivery) -> dict[str, Any]:
         return {"not_sent": "opted out, already captured, or gone"}
     excerpt = " ".join(reply.text.split())[:200]
     message = Reply(
-        f"Thanks for taking part in the open forum on {occ.slot}. You shared: \"{excerpt}\"\n"
+        f'Thanks for taking part in the open forum on {occ.slot}. You shared: "{excerpt}"\n'
         "Would you write it up as a practice so other members can find it? You choose how you are credited.",
-        choices=(Choice("Write it up", f"forum capture R{reply.id}", style="primary"),
-                 Choice("No thanks", "forum invites decline"),
-                 Choice("Don't ask me again", "forum invites off", style="danger")))
+        choices=(
+            Choice("Write it up", f"forum capture R{reply.id}", style="primary"),
+            Choice("No thanks", "forum invites decline"),
+            Choice("Don't ask me again", "forum invites off", style="danger"),
+        ),
+    )
     posted = await d.messenger(p["platform"]).send_dm(p["user_id"], message)
     return {"message_id": posted.message_id}
 
 
-POSTS = {"forum.announce": on_announce, "forum.remind-day": on_remind_day, "forum.remind-hour": on_remind_hour,
-         "forum.open": on_open, "forum.wrapup": on_wrapup, "forum.invite": on_invite}
+POSTS = {
+    "forum.announce": on_announce,
+    "forum.remind-day": on_remind_day,
+    "forum.remind-hour": on_remind_hour,
+    "forum.open": on_open,
+    "forum.wrapup": on_wrapup,
+    "forum.invite": on_invite,
+}
 
 
 local = format_in_zone  # the forum's name for the one time renderer
@@ -437,8 +564,12 @@ def _facilitates(fs: ForumSettings | None, record: MemberRecord) -> bool:
 
 def export_member(session: Session, record: MemberRecord) -> dict[str, Any]:
     """A member's forum replies, proposed topics and votes, and whether they facilitate the forum."""
-    replies = session.execute(select(ForumReply).where(col(ForumReply.member_id) == record.id)).scalars().all()
-    topics = session.execute(select(ForumTopic).where(col(ForumTopic.proposer_id) == record.id)).scalars().all()
+    replies = (
+        session.execute(select(ForumReply).where(col(ForumReply.member_id) == record.id)).scalars().all()
+    )
+    topics = (
+        session.execute(select(ForumTopic).where(col(ForumTopic.proposer_id) == record.id)).scalars().all()
+    )
     votes = session.execute(select(ForumVote).where(col(ForumVote.member_id) == record.id)).scalars().all()
     fs = settings_row(session)
     return {
@@ -462,7 +593,9 @@ def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
         for row in session.execute(select(model).where(column == record.id)).scalars():
             session.delete(row)
             changed += 1
-    for topic in session.execute(select(ForumTopic).where(col(ForumTopic.proposer_id) == record.id)).scalars():
+    for topic in session.execute(
+        select(ForumTopic).where(col(ForumTopic.proposer_id) == record.id)
+    ).scalars():
         topic.proposer_id = None
         session.add(topic)
         changed += 1

@@ -20,10 +20,13 @@ from scheduling.introductions import service as svc
 from scheduling.introductions.models import IntroRound
 from scheduling.time.when import WhenError, parse_start, take_zone, zone_named
 
-intro_group = CommandGroup("intro", "peer introductions within a network: opt in, skip a round, say if you met")
+intro_group = CommandGroup(
+    "intro", "peer introductions within a network: opt in, skip a round, say if you met"
+)
 
-RoundId = Annotated[int, Opt(help="the round's number (from the announcement or intro status)", min=1,
-                             metavar="ROUND")]
+RoundId = Annotated[
+    int, Opt(help="the round's number (from the announcement or intro status)", min=1, metavar="ROUND")
+]
 
 
 class MetAnswer(str, Enum):
@@ -45,8 +48,10 @@ async def join(ctx: Context, network: NetworkRef) -> Reply:
         return n
 
     n = await ctx.store.run(apply)
-    return Reply(f"You are in the peer introductions of {n.name}. Each round is announced a day ahead; "
-                 f"to leave: intro leave {n.slug}")
+    return Reply(
+        f"You are in the peer introductions of {n.name}. Each round is announced a day ahead; "
+        f"to leave: intro leave {n.slug}"
+    )
 
 
 @intro_group.command("leave")
@@ -71,8 +76,9 @@ async def plan_round(
     ctx: Context,
     network: NetworkRef,
     *,
-    on: Annotated[str, Opt(help='when to pair: "2027-03-14 09:00" (your time zone unless one is named)',
-                           max_length=100)],
+    on: Annotated[
+        str, Opt(help='when to pair: "2027-03-14 09:00" (your time zone unless one is named)', max_length=100)
+    ],
 ) -> Reply:
     """Plan an introduction round (network coordinators): announced a day before, a follow-up a week after.
 
@@ -95,8 +101,10 @@ async def plan_round(
 
     n, rnd, zone = await ctx.store.run(apply)
     ctx.services.scheduler.wake()
-    return Reply(f"Planned introduction round {rnd.id} in {n.name} for {format_in_zone(rnd.scheduled_for, zone)}. "
-                 "Members who opted in are told a day before and can skip it; a follow-up goes a week later.")
+    return Reply(
+        f"Planned introduction round {rnd.id} in {n.name} for {format_in_zone(rnd.scheduled_for, zone)}. "
+        "Members who opted in are told a day before and can skip it; a follow-up goes a week later."
+    )
 
 
 @intro_group.command("skip")
@@ -111,9 +119,13 @@ async def skip(ctx: Context, round: RoundId) -> Reply:  # noqa: A002 - the comma
 
 
 @intro_group.command("met")
-async def met(ctx: Context, pairing: Annotated[int, Opt(help="the introduction's number (from the follow-up)",
-                                                       min=1, metavar="PAIRING")],
-              answer: Annotated[MetAnswer, Opt(help="yes or no")]) -> Reply:
+async def met(
+    ctx: Context,
+    pairing: Annotated[
+        int, Opt(help="the introduction's number (from the follow-up)", min=1, metavar="PAIRING")
+    ],
+    answer: Annotated[MetAnswer, Opt(help="yes or no")],
+) -> Reply:
     """Say whether you met the people you were introduced to.
 
     Example: intro met 12 yes
@@ -140,13 +152,24 @@ async def status(ctx: Context, network: NetworkRef) -> Reply:
     st, zone = await ctx.store.run(load)
     n = st.network
     fields = (("You", "taking part" if st.opted_in else "not taking part"), ("Taking part", str(st.count)))
-    items = [Item(title=f"Round {r.id}: {format_in_zone(r.scheduled_for, zone)}",
-                  body="you skip it" if skipped else "",
-                  choices=() if skipped or not st.opted_in else (Choice("Skip", f"intro skip {r.id}"),))
-             for r, skipped in st.upcoming]
-    items += [Item(title=f"Introduction {pid}: {', '.join(names)}",
-                   body={True: "you met", False: "you did not meet", None: "did you meet?"}[answer])
-              for pid, names, answer in st.mine]
-    choice = (Choice("Leave", f"intro leave {n.slug}") if st.opted_in
-              else Choice("Take part", f"intro join {n.slug}", style="primary"))
+    items = [
+        Item(
+            title=f"Round {r.id}: {format_in_zone(r.scheduled_for, zone)}",
+            body="you skip it" if skipped else "",
+            choices=() if skipped or not st.opted_in else (Choice("Skip", f"intro skip {r.id}"),),
+        )
+        for r, skipped in st.upcoming
+    ]
+    items += [
+        Item(
+            title=f"Introduction {pid}: {', '.join(names)}",
+            body={True: "you met", False: "you did not meet", None: "did you meet?"}[answer],
+        )
+        for pid, names, answer in st.mine
+    ]
+    choice = (
+        Choice("Leave", f"intro leave {n.slug}")
+        if st.opted_in
+        else Choice("Take part", f"intro join {n.slug}", style="primary")
+    )
     return Reply(f"Peer introductions in {n.name}", fields=fields, items=tuple(items), choices=(choice,))

@@ -29,22 +29,32 @@ class IntroOptIn(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("network_id", "member_id", name="uq_intro_opt_in"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    network_id: int = Field(sa_column=Column(Integer, ForeignKey("network.id", ondelete="CASCADE"), nullable=False))
-    member_id: int = Field(sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    network_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("network.id", ondelete="CASCADE"), nullable=False)
+    )
+    member_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False)
+    )
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
 
 
 class IntroRound(SQLModel, table=True):
     __tablename__: ClassVar[str] = "intro_round"
 
     id: int | None = Field(default=None, primary_key=True)
-    network_id: int = Field(sa_column=Column(Integer, ForeignKey("network.id", ondelete="CASCADE"), nullable=False))
+    network_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("network.id", ondelete="CASCADE"), nullable=False)
+    )
     scheduled_for: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     state: str = Field(default=RoundState.ANNOUNCED.value, max_length=20)
     created_by: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("member.id", ondelete="SET NULL"))
     )
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
 
 
 class IntroSkip(SQLModel, table=True):
@@ -52,16 +62,24 @@ class IntroSkip(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("round_id", "member_id", name="uq_intro_skip"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    round_id: int = Field(sa_column=Column(Integer, ForeignKey("intro_round.id", ondelete="CASCADE"), nullable=False))
-    member_id: int = Field(sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False))
+    round_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("intro_round.id", ondelete="CASCADE"), nullable=False)
+    )
+    member_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False)
+    )
 
 
 class IntroPairing(SQLModel, table=True):
     __tablename__: ClassVar[str] = "intro_pairing"
 
     id: int | None = Field(default=None, primary_key=True)
-    round_id: int = Field(sa_column=Column(Integer, ForeignKey("intro_round.id", ondelete="CASCADE"), nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    round_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("intro_round.id", ondelete="CASCADE"), nullable=False)
+    )
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
 
 
 class IntroPairingMember(SQLModel, table=True):
@@ -71,8 +89,11 @@ class IntroPairingMember(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("pairing_id", "member_id", name="uq_intro_pairing_member"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    pairing_id: int = Field(sa_column=Column(Integer, ForeignKey("intro_pairing.id", ondelete="CASCADE"),
-                                             nullable=False))
-    member_id: int = Field(sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False))
+    pairing_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("intro_pairing.id", ondelete="CASCADE"), nullable=False)
+    )
+    member_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False)
+    )
     met: bool | None = None
     answered_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))

@@ -55,6 +55,7 @@ ANNOUNCE_BEFORE = timedelta(days=1)
 
 # ---- the pure rule ---------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Candidate:
     member_id: int
@@ -83,19 +84,26 @@ def overlap(a: str, b: str, at: datetime) -> timedelta:
     return best
 
 
-def recent_pairs(history: Sequence[Sequence[tuple[int, ...]]], rounds: int = RECENT_ROUNDS) -> set[frozenset[int]]:
+def recent_pairs(
+    history: Sequence[Sequence[tuple[int, ...]]], rounds: int = RECENT_ROUNDS
+) -> set[frozenset[int]]:
     """Every two members who were in one group in the last `rounds` rounds (history: oldest first)."""
     seen: set[frozenset[int]] = set()
     for groups in list(history)[-rounds:] if rounds else []:
         for group in groups:
             for i, a in enumerate(group):
-                for b in group[i + 1:]:
+                for b in group[i + 1 :]:
                     seen.add(frozenset((a, b)))
     return seen
 
 
-def pair_members(members: Sequence[Candidate], history: Sequence[Sequence[tuple[int, ...]]], now: datetime,
-                 *, seed: int = 0) -> list[tuple[int, ...]]:
+def pair_members(
+    members: Sequence[Candidate],
+    history: Sequence[Sequence[tuple[int, ...]]],
+    now: datetime,
+    *,
+    seed: int = 0,
+) -> list[tuple[int, ...]]:
     """Groups of 2 (one of 3 when the count is odd) among `members`; members with no possible partner
     are left out (the caller tells them: see `unpaired`). `history` is the groups of earlier rounds,
     oldest first; `now` is the round's time (for DST)."""
@@ -137,24 +145,35 @@ def unpaired(members: Sequence[Candidate], groups: Sequence[tuple[int, ...]]) ->
 
 # ---- the service -------------------------------------------------------------------------------------
 
+
 def _require_member(session: Session, network: Network, record: MemberRecord) -> None:
     row = networks.membership(session, network, record)
     if row is None or row.state != MembershipState.MEMBER.value:
-        raise NotAllowed(f"Introductions in {network.name} are for its members. Join first: "
-                         f"network join {network.slug}")
+        raise NotAllowed(
+            f"Introductions in {network.name} are for its members. Join first: network join {network.slug}"
+        )
 
 
 def _opt_in_row(session: Session, network: Network, record: MemberRecord) -> IntroOptIn | None:
-    return session.execute(select(IntroOptIn).where(col(IntroOptIn.network_id) == network.id,
-                                                    col(IntroOptIn.member_id) == record.id)).scalars().first()
+    return (
+        session.execute(
+            select(IntroOptIn).where(
+                col(IntroOptIn.network_id) == network.id, col(IntroOptIn.member_id) == record.id
+            )
+        )
+        .scalars()
+        .first()
+    )
 
 
 def join(session: Session, network: Network, member: Member) -> None:
     record = ensure_member(session, member)
     _require_member(session, network, record)
     if _opt_in_row(session, network, record) is not None:
-        raise CommandError(f"You are already in the introductions of {network.name}. "
-                           f"To leave them: intro leave {network.slug}")
+        raise CommandError(
+            f"You are already in the introductions of {network.name}. "
+            f"To leave them: intro leave {network.slug}"
+        )
     session.add(IntroOptIn(network_id=network.id or 0, member_id=record.id or 0))
     session.flush()
 
@@ -171,8 +190,9 @@ def get_round(session: Session, round_id: int) -> tuple[IntroRound, Network]:
     rnd = session.get(IntroRound, round_id)
     network = session.get(Network, rnd.network_id) if rnd is not None else None
     if rnd is None or network is None:
-        raise NotFound(f"There is no introduction round {round_id}. See a network's rounds with: "
-                       "intro status <network>")
+        raise NotFound(
+            f"There is no introduction round {round_id}. See a network's rounds with: intro status <network>"
+        )
     return rnd, network
 
 
@@ -180,15 +200,18 @@ def round_keys(round_id: int) -> dict[str, str]:
     return {step: f"intro:{round_id}:{step}" for step in ("announce", "pair", "follow-up")}
 
 
-def schedule_round(session: Session, settings: Settings, network: Network, member: Member, at: datetime,
-                   now: datetime) -> IntroRound:
+def schedule_round(
+    session: Session, settings: Settings, network: Network, member: Member, at: datetime, now: datetime
+) -> IntroRound:
     """A coordinator plans a round at `at` (aware, in the future): announcement a day before (now, if
     that has passed), pairing at `at`, follow-up a week later. Only its coordinators ask for one
     (`intro round` is declared for them)."""
     if network.archived:
         raise CommandError(f"{network.name} is archived; it has no more introduction rounds.")
     if at <= now:
-        raise CommandError("A round cannot be in the past. Example: intro round <network> --on \"2027-03-14 09:00\"")
+        raise CommandError(
+            'A round cannot be in the past. Example: intro round <network> --on "2027-03-14 09:00"'
+        )
     record = ensure_member(session, member)
     rnd = IntroRound(network_id=network.id or 0, scheduled_for=at, created_by=record.id)
     session.add(rnd)
@@ -197,25 +220,39 @@ def schedule_round(session: Session, settings: Settings, network: Network, membe
     payload = {"round_id": rnd.id}
     announce = max(now, at - ANNOUNCE_BEFORE)
     follow = at + FOLLOW_UP_AFTER
-    outbox.plan_many(session, [
-        outbox.Plan(keys["announce"], "intro.announce", announce, at, payload),
-        outbox.Plan(keys["pair"], "intro.pair", at, at + timedelta(days=1), payload),
-        outbox.Plan(keys["follow-up"], "intro.follow_up", follow, follow + timedelta(days=2), payload),
-    ])
+    outbox.plan_many(
+        session,
+        [
+            outbox.Plan(keys["announce"], "intro.announce", announce, at, payload),
+            outbox.Plan(keys["pair"], "intro.pair", at, at + timedelta(days=1), payload),
+            outbox.Plan(keys["follow-up"], "intro.follow_up", follow, follow + timedelta(days=2), payload),
+        ],
+    )
     return rnd
 
 
 def participants(session: Session, rnd: IntroRound) -> list[MemberRecord]:
     """Opted-in members who are still members of the network, minus those who skipped this round."""
     skipped = select(col(IntroSkip.member_id)).where(col(IntroSkip.round_id) == rnd.id)
-    rows = session.execute(
-        select(MemberRecord).join(IntroOptIn, col(IntroOptIn.member_id) == col(MemberRecord.id))
-        .join(NetworkMember, (col(NetworkMember.member_id) == col(MemberRecord.id))
-              & (col(NetworkMember.network_id) == col(IntroOptIn.network_id)))
-        .where(col(IntroOptIn.network_id) == rnd.network_id, col(NetworkMember.state) == MembershipState.MEMBER.value,
-               col(MemberRecord.id).not_in(skipped))
-        .order_by(col(MemberRecord.id))
-    ).scalars().all()
+    rows = (
+        session.execute(
+            select(MemberRecord)
+            .join(IntroOptIn, col(IntroOptIn.member_id) == col(MemberRecord.id))
+            .join(
+                NetworkMember,
+                (col(NetworkMember.member_id) == col(MemberRecord.id))
+                & (col(NetworkMember.network_id) == col(IntroOptIn.network_id)),
+            )
+            .where(
+                col(IntroOptIn.network_id) == rnd.network_id,
+                col(NetworkMember.state) == MembershipState.MEMBER.value,
+                col(MemberRecord.id).not_in(skipped),
+            )
+            .order_by(col(MemberRecord.id))
+        )
+        .scalars()
+        .all()
+    )
     return list(rows)
 
 
@@ -223,11 +260,18 @@ def skip(session: Session, round_id: int, member: Member) -> IntroRound:
     rnd, network = get_round(session, round_id)
     record = ensure_member(session, member)
     if _opt_in_row(session, network, record) is None:
-        raise CommandError(f"You are not in the introductions of {network.name}, so there is nothing to skip.")
+        raise CommandError(
+            f"You are not in the introductions of {network.name}, so there is nothing to skip."
+        )
     if rnd.state != RoundState.ANNOUNCED.value:
         raise CommandError(f"Round {rnd.id} has already been paired; it is too late to skip it.")
-    found = session.execute(select(IntroSkip).where(col(IntroSkip.round_id) == rnd.id,
-                                                    col(IntroSkip.member_id) == record.id)).scalars().first()
+    found = (
+        session.execute(
+            select(IntroSkip).where(col(IntroSkip.round_id) == rnd.id, col(IntroSkip.member_id) == record.id)
+        )
+        .scalars()
+        .first()
+    )
     if found is not None:
         raise CommandError(f"You already skip round {rnd.id}.")
     session.add(IntroSkip(round_id=rnd.id or 0, member_id=record.id or 0))
@@ -238,10 +282,16 @@ def skip(session: Session, round_id: int, member: Member) -> IntroRound:
 def answer_met(session: Session, pairing_id: int, member: Member, met: bool, now: datetime) -> list[str]:
     """Record the member's answer; returns the names of the others in the pairing."""
     record = networks.record_of(session, member)
-    rows = session.execute(select(IntroPairingMember).where(col(IntroPairingMember.pairing_id) == pairing_id)).scalars().all()
+    rows = (
+        session.execute(select(IntroPairingMember).where(col(IntroPairingMember.pairing_id) == pairing_id))
+        .scalars()
+        .all()
+    )
     mine = next((r for r in rows if record is not None and r.member_id == record.id), None)
     if mine is None:
-        raise NotFound(f"You are not in introduction {pairing_id}. Your introductions: intro status <network>")
+        raise NotFound(
+            f"You are not in introduction {pairing_id}. Your introductions: intro status <network>"
+        )
     mine.met, mine.answered_at = met, now
     session.add(mine)
     return [_name(session, r.member_id) for r in rows if r.member_id != mine.member_id]
@@ -254,12 +304,21 @@ def _name(session: Session, member_id: int) -> str:
 
 def history(session: Session, network_id: int, before_round: IntroRound) -> list[list[tuple[int, ...]]]:
     """The groups of the network's last RECENT_ROUNDS paired rounds before this one, oldest first."""
-    rounds = session.execute(
-        select(IntroRound).where(col(IntroRound.network_id) == network_id, col(IntroRound.id) != before_round.id,
-                                 col(IntroRound.state).in_([RoundState.PAIRED.value, RoundState.DONE.value]),
-                                 col(IntroRound.scheduled_for) <= before_round.scheduled_for)
-        .order_by(col(IntroRound.scheduled_for).desc(), col(IntroRound.id).desc()).limit(RECENT_ROUNDS)
-    ).scalars().all()
+    rounds = (
+        session.execute(
+            select(IntroRound)
+            .where(
+                col(IntroRound.network_id) == network_id,
+                col(IntroRound.id) != before_round.id,
+                col(IntroRound.state).in_([RoundState.PAIRED.value, RoundState.DONE.value]),
+                col(IntroRound.scheduled_for) <= before_round.scheduled_for,
+            )
+            .order_by(col(IntroRound.scheduled_for).desc(), col(IntroRound.id).desc())
+            .limit(RECENT_ROUNDS)
+        )
+        .scalars()
+        .all()
+    )
     out = []
     for rnd in reversed(rounds):
         out.append(list(groups_of(session, rnd.id or 0).values()))
@@ -270,8 +329,8 @@ def groups_of(session: Session, round_id: int) -> dict[int, tuple[int, ...]]:
     rows = session.execute(
         select(col(IntroPairingMember.pairing_id), col(IntroPairingMember.member_id))
         .join(IntroPairing, col(IntroPairing.id) == col(IntroPairingMember.pairing_id))
-        .where(col(IntroPairing.round_id) == round_id).order_by(col(IntroPairingMember.pairing_id),
-                                                           col(IntroPairingMember.member_id))
+        .where(col(IntroPairing.round_id) == round_id)
+        .order_by(col(IntroPairingMember.pairing_id), col(IntroPairingMember.member_id))
     ).all()
     groups: dict[int, list[int]] = {}
     for pid, mid in rows:
@@ -291,32 +350,61 @@ class Status:
 def status(session: Session, network: Network, member: Member) -> Status:
     record = networks.record_of(session, member)
     opted = record is not None and _opt_in_row(session, network, record) is not None
-    count = len(session.execute(select(col(IntroOptIn.id)).where(col(IntroOptIn.network_id) == network.id)).all())
-    rounds = session.execute(select(IntroRound).where(col(IntroRound.network_id) == network.id,
-                                                      col(IntroRound.state) == RoundState.ANNOUNCED.value)
-                             .order_by(col(IntroRound.scheduled_for))).scalars().all()
-    skips = set(session.execute(select(col(IntroSkip.round_id)).where(col(IntroSkip.member_id) == (record.id if record else -1)))
-                .scalars())
+    count = len(
+        session.execute(select(col(IntroOptIn.id)).where(col(IntroOptIn.network_id) == network.id)).all()
+    )
+    rounds = (
+        session.execute(
+            select(IntroRound)
+            .where(
+                col(IntroRound.network_id) == network.id, col(IntroRound.state) == RoundState.ANNOUNCED.value
+            )
+            .order_by(col(IntroRound.scheduled_for))
+        )
+        .scalars()
+        .all()
+    )
+    skips = set(
+        session.execute(
+            select(col(IntroSkip.round_id)).where(col(IntroSkip.member_id) == (record.id if record else -1))
+        ).scalars()
+    )
     mine = []
     if record is not None:
-        rows = session.execute(
-            select(IntroPairingMember).join(IntroPairing, col(IntroPairing.id) == col(IntroPairingMember.pairing_id))
-            .join(IntroRound, col(IntroRound.id) == col(IntroPairing.round_id))
-            .where(col(IntroPairingMember.member_id) == record.id, col(IntroRound.network_id) == network.id)
-            .order_by(col(IntroPairing.id).desc()).limit(5)
-        ).scalars().all()
+        rows = (
+            session.execute(
+                select(IntroPairingMember)
+                .join(IntroPairing, col(IntroPairing.id) == col(IntroPairingMember.pairing_id))
+                .join(IntroRound, col(IntroRound.id) == col(IntroPairing.round_id))
+                .where(
+                    col(IntroPairingMember.member_id) == record.id, col(IntroRound.network_id) == network.id
+                )
+                .order_by(col(IntroPairing.id).desc())
+                .limit(5)
+            )
+            .scalars()
+            .all()
+        )
         for r in rows:
-            others = [_name(session, mid) for mid in groups_of_pairing(session, r.pairing_id) if mid != record.id]
+            others = [
+                _name(session, mid) for mid in groups_of_pairing(session, r.pairing_id) if mid != record.id
+            ]
             mine.append((r.pairing_id, others, r.met))
     return Status(network, opted, count, [(r, (r.id in skips)) for r in rounds], mine)
 
 
 def groups_of_pairing(session: Session, pairing_id: int) -> list[int]:
-    return list(session.execute(select(col(IntroPairingMember.member_id)).where(col(IntroPairingMember.pairing_id) == pairing_id)
-                                .order_by(col(IntroPairingMember.member_id))).scalars())
+    return list(
+        session.execute(
+            select(col(IntroPairingMember.member_id))
+            .where(col(IntroPairingMember.pairing_id) == pairing_id)
+            .order_by(col(IntroPairingMember.member_id))
+        ).scalars()
+    )
 
 
 # ---- the handlers -----------------------------------------------------------------------------------
+
 
 def _utc(dt: datetime) -> datetime:
     """A stored instant as aware UTC (SQLite gives these columns back without their zone)."""
@@ -344,11 +432,21 @@ async def on_announce(d: Delivery) -> dict[str, Any]:
         for record in people:
             zone = zone_of_record(session, record.id or 0, d.settings.timezone)
             when = networks_local(rnd.scheduled_for, zone)
-            text = (f"Peer introductions in {network.name}: you will be introduced tomorrow ({when}) to another "
-                    f"member whose working hours overlap yours. To sit this one out: intro skip {rnd.id}")
-            plan_dm(session, f"intro:{rnd.id}:announce:{record.id}", d.now, _to(record), text,
-                    choices=[("Skip this round", f"intro skip {rnd.id}")], default_zone=d.settings.timezone,
-                    reminder=True, deadline=_utc(rnd.scheduled_for))
+            text = (
+                f"Peer introductions in {network.name}: you will be introduced tomorrow ({when}) to another "
+                f"member whose working hours overlap yours. To sit this one out: intro skip {rnd.id}"
+            )
+            plan_dm(
+                session,
+                f"intro:{rnd.id}:announce:{record.id}",
+                d.now,
+                _to(record),
+                text,
+                choices=[("Skip this round", f"intro skip {rnd.id}")],
+                default_zone=d.settings.timezone,
+                reminder=True,
+                deadline=_utc(rnd.scheduled_for),
+            )
         return len(people)
 
     told = await d.store.run(apply)
@@ -391,8 +489,9 @@ async def on_pair(d: Delivery) -> dict[str, Any]:
             return {"already": rnd.state}
         people = {r.id or 0: r for r in participants(session, rnd)}
         candidates = [Candidate(mid, zone_of_record(session, mid, tz)) for mid in sorted(people)]
-        groups = pair_members(candidates, history(session, rnd.network_id, rnd), rnd.scheduled_for,
-                              seed=rnd.id or 0)
+        groups = pair_members(
+            candidates, history(session, rnd.network_id, rnd), rnd.scheduled_for, seed=rnd.id or 0
+        )
         for group in groups:
             pairing = IntroPairing(round_id=rnd.id or 0)
             session.add(pairing)
@@ -401,19 +500,38 @@ async def on_pair(d: Delivery) -> dict[str, Any]:
                 session.add(IntroPairingMember(pairing_id=pairing.id or 0, member_id=mid))
             for mid in group:
                 reader = zone_of_record(session, mid, tz)
-                others = "\n".join("- " + _describe(session, o, reader, tz, rnd.scheduled_for)
-                                   for o in group if o != mid)
-                text = (f"Peer introductions in {network.name}: meet\n{others}\n"
-                        "Say hello and find half an hour that suits you all. In a week I'll ask whether you met.")
-                plan_dm(session, f"intro:{rnd.id}:pair:{mid}", d.now, _to(people[mid]), text, default_zone=tz,
-                        reminder=False)
+                others = "\n".join(
+                    "- " + _describe(session, o, reader, tz, rnd.scheduled_for) for o in group if o != mid
+                )
+                text = (
+                    f"Peer introductions in {network.name}: meet\n{others}\n"
+                    "Say hello and find half an hour that suits you all. In a week I'll ask whether you met."
+                )
+                plan_dm(
+                    session,
+                    f"intro:{rnd.id}:pair:{mid}",
+                    d.now,
+                    _to(people[mid]),
+                    text,
+                    default_zone=tz,
+                    reminder=False,
+                )
         left = unpaired(candidates, groups)
         for mid in left:
-            text = (f"Peer introductions in {network.name}: this round there was nobody whose working hours "
-                    "overlap yours and whom you have not met recently, so you are not introduced this time. "
-                    "You stay in for the next round.")
-            plan_dm(session, f"intro:{rnd.id}:pair:{mid}", d.now, _to(people[mid]), text, default_zone=tz,
-                    reminder=False)
+            text = (
+                f"Peer introductions in {network.name}: this round there was nobody whose working hours "
+                "overlap yours and whom you have not met recently, so you are not introduced this time. "
+                "You stay in for the next round."
+            )
+            plan_dm(
+                session,
+                f"intro:{rnd.id}:pair:{mid}",
+                d.now,
+                _to(people[mid]),
+                text,
+                default_zone=tz,
+                reminder=False,
+            )
         rnd.state = RoundState.PAIRED.value
         session.add(rnd)
         session.flush()
@@ -436,11 +554,17 @@ async def on_follow_up(d: Delivery) -> dict[str, Any]:
                 if record is None:
                     continue
                 names = ", ".join(_name(session, o) for o in group if o != mid)
-                asked += plan_dm(session, f"intro:{rnd.id}:follow-up:{mid}", d.now, _to(record),
-                                 f"Peer introductions in {network.name}: did you meet {names}?",
-                                 choices=[("Yes, we met", f"intro met {pid} yes"),
-                                          ("No", f"intro met {pid} no")],
-                                 default_zone=d.settings.timezone, reminder=True, expires=timedelta(days=2))
+                asked += plan_dm(
+                    session,
+                    f"intro:{rnd.id}:follow-up:{mid}",
+                    d.now,
+                    _to(record),
+                    f"Peer introductions in {network.name}: did you meet {names}?",
+                    choices=[("Yes, we met", f"intro met {pid} yes"), ("No", f"intro met {pid} no")],
+                    default_zone=d.settings.timezone,
+                    reminder=True,
+                    expires=timedelta(days=2),
+                )
         rnd.state = RoundState.DONE.value
         session.add(rnd)
         return asked
@@ -455,11 +579,23 @@ POSTS = {"intro.announce": on_announce, "intro.pair": on_pair, "intro.follow_up"
 
 # ---- privacy -----------------------------------------------------------------------------------------
 
+
 def export_member(session: Session, record: MemberRecord) -> dict[str, Any]:
-    opt = session.execute(select(IntroOptIn, Network).join(Network, col(Network.id) == col(IntroOptIn.network_id))
-                          .where(col(IntroOptIn.member_id) == record.id)).all()
-    skips = session.execute(select(col(IntroSkip.round_id)).where(col(IntroSkip.member_id) == record.id)).scalars().all()
-    rows = session.execute(select(IntroPairingMember).where(col(IntroPairingMember.member_id) == record.id)).scalars().all()
+    opt = session.execute(
+        select(IntroOptIn, Network)
+        .join(Network, col(Network.id) == col(IntroOptIn.network_id))
+        .where(col(IntroOptIn.member_id) == record.id)
+    ).all()
+    skips = (
+        session.execute(select(col(IntroSkip.round_id)).where(col(IntroSkip.member_id) == record.id))
+        .scalars()
+        .all()
+    )
+    rows = (
+        session.execute(select(IntroPairingMember).where(col(IntroPairingMember.member_id) == record.id))
+        .scalars()
+        .all()
+    )
     return {
         "opted_in": [n.slug for _, n in opt],
         "skipped_rounds": list(skips),
@@ -470,8 +606,11 @@ def export_member(session: Session, record: MemberRecord) -> dict[str, Any]:
 def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
     """Opt-ins, skips and their place in pairings go; rounds they planned stay, without their planner."""
     changed = 0
-    for model, column in ((IntroOptIn, col(IntroOptIn.member_id)), (IntroSkip, col(IntroSkip.member_id)),
-                          (IntroPairingMember, col(IntroPairingMember.member_id))):
+    for model, column in (
+        (IntroOptIn, col(IntroOptIn.member_id)),
+        (IntroSkip, col(IntroSkip.member_id)),
+        (IntroPairingMember, col(IntroPairingMember.member_id)),
+    ):
         for row in session.execute(select(model).where(column == record.id)).scalars():
             session.delete(row)
             changed += 1

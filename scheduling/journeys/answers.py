@@ -49,7 +49,9 @@ def answer(
     step = asked_step(session, run, journey, step_ref)
     found = (
         session.execute(
-            select(JourneyAnswer).where(col(JourneyAnswer.run_id) == run.id, col(JourneyAnswer.step) == step.id)
+            select(JourneyAnswer).where(
+                col(JourneyAnswer.run_id) == run.id, col(JourneyAnswer.step) == step.id
+            )
         )
         .scalars()
         .first()

@@ -111,7 +111,12 @@ def _started_reply(started: service.Started, whose: str) -> Reply:
 
 @mine.command("transition start")
 async def start(
-    ctx: Context, journey: JourneyName, *, level: LevelOpt, role: RoleOpt = None, starts: Starts = None  # type: ignore[valid-type]
+    ctx: Context,
+    journey: JourneyName,
+    *,
+    level: LevelOpt,
+    role: RoleOpt = None,
+    starts: Starts = None,  # type: ignore[valid-type]
 ) -> Reply:
     """Start a leadership-transition journey: a short step by DM on the days that matter.
 
@@ -340,7 +345,9 @@ async def share_answer(
         asked = service.find_step(journey, step)
         found = (
             session.execute(
-                select(JourneyAnswer).where(col(JourneyAnswer.run_id) == run.id, col(JourneyAnswer.step) == asked.id)
+                select(JourneyAnswer).where(
+                    col(JourneyAnswer.run_id) == run.id, col(JourneyAnswer.step) == asked.id
+                )
             )
             .scalars()
             .first()

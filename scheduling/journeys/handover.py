@@ -31,7 +31,8 @@ def leaving_run(session: Session, member: Member) -> tuple[JourneyRun, JourneyRo
         select(JourneyRun, JourneyRow)
         .join(JourneyRow, col(JourneyRow.id) == col(JourneyRun.journey_id))
         .where(
-            col(JourneyRun.member_id) == (record.id if record else -1), col(JourneyRun.state) != RunState.STOPPED.value
+            col(JourneyRun.member_id) == (record.id if record else -1),
+            col(JourneyRun.state) != RunState.STOPPED.value,
         )
         .order_by(col(JourneyRun.id).desc())
     ).all()
@@ -45,7 +46,11 @@ def leaving_run(session: Session, member: Member) -> tuple[JourneyRun, JourneyRo
 
 
 def note_of(session: Session, run: JourneyRun) -> JourneyHandover | None:
-    return session.execute(select(JourneyHandover).where(col(JourneyHandover.run_id) == run.id)).scalars().first()
+    return (
+        session.execute(select(JourneyHandover).where(col(JourneyHandover.run_id) == run.id))
+        .scalars()
+        .first()
+    )
 
 
 def owned(session: Session, member_id: int) -> list[Practice]:
@@ -60,7 +65,9 @@ def coordinators(session: Session) -> list[tuple[str, str]]:
     """(platform, user id) of the community's coordinators and admins."""
     grants = (
         session.execute(
-            select(RoleGrant).where(col(RoleGrant.role) >= int(Role.COORDINATOR), col(RoleGrant.scope) == "community")
+            select(RoleGrant).where(
+                col(RoleGrant.role) >= int(Role.COORDINATOR), col(RoleGrant.scope) == "community"
+            )
         )
         .scalars()
         .all()

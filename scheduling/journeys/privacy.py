@@ -45,7 +45,9 @@ def export_member(session: Session, record: MemberRecord) -> dict[str, Any]:
                 }
             )
         note = (
-            session.execute(select(JourneyHandover).where(col(JourneyHandover.run_id) == run.id)).scalars().first()
+            session.execute(select(JourneyHandover).where(col(JourneyHandover.run_id) == run.id))
+            .scalars()
+            .first()
         )
         if note is not None:
             handovers.append(

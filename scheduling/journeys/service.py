@@ -125,7 +125,9 @@ def find_journey(session: Session, name: str) -> JourneyRow:
 
 
 def active_journeys(session: Session) -> list[tuple[JourneyRow, Journey]]:
-    rows = session.execute(select(JourneyRow).where(col(JourneyRow.active).is_(True)).order_by(col(JourneyRow.slug)))
+    rows = session.execute(
+        select(JourneyRow).where(col(JourneyRow.active).is_(True)).order_by(col(JourneyRow.slug))
+    )
     return [(row, definition(row)) for row in rows.scalars()]
 
 
@@ -154,7 +156,9 @@ def step_key(run_id: int, step_id: str) -> str:
 def logged(session: Session, run_id: int) -> dict[str, JourneyStepLog]:
     return {
         row.step: row
-        for row in session.execute(select(JourneyStepLog).where(col(JourneyStepLog.run_id) == run_id)).scalars()
+        for row in session.execute(
+            select(JourneyStepLog).where(col(JourneyStepLog.run_id) == run_id)
+        ).scalars()
     }
 
 
@@ -162,7 +166,9 @@ def log_step(session: Session, run: JourneyRun, step_id: str, state: StepState, 
     """Record what a step did, once; False when it was already recorded (by a retry or another process)."""
     if (
         session.execute(
-            select(col(JourneyStepLog.id)).where(col(JourneyStepLog.run_id) == run.id, col(JourneyStepLog.step) == step_id)
+            select(col(JourneyStepLog.id)).where(
+                col(JourneyStepLog.run_id) == run.id, col(JourneyStepLog.step) == step_id
+            )
         ).first()
         is not None
     ):

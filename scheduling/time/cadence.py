@@ -30,20 +30,47 @@ MAX_TEXT, MAX_DURATION, HORIZON = 300, timedelta(hours=12), timedelta(days=1827)
 
 DAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 DAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-               "October", "November", "December"]
+MONTH_NAMES = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 MONTH_DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 WEEKDAYS = "MO,TU,WE,TH,FR"
 ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "last": -1}
 ORDINAL_NAMES = {v: k for k, v in ORDINALS.items()}
 NUMBERS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven".split())}
-UNITS = {w: f for f, ws in {"WEEKLY": "week weeks weekly", "MONTHLY": "month months monthly",
-                            "YEARLY": "year years yearly annually"}.items() for w in ws.split()}
+UNITS = {
+    w: f
+    for f, ws in {
+        "WEEKLY": "week weeks weekly",
+        "MONTHLY": "month months monthly",
+        "YEARLY": "year years yearly annually",
+    }.items()
+    for w in ws.split()
+}
 FILLER = {"of", "the", "every", "each", "on", "in", "and", "&", "a", "an", "per", "at", "from", "time"}
-ZONE_ALIASES = {w: z for z, ws in {
-    "America/New_York": "eastern et est edt", "America/Chicago": "central ct cst cdt",
-    "America/Denver": "mountain mt mst mdt", "America/Los_Angeles": "pacific pt pst pdt",
-    "Europe/London": "uk bst", "UTC": "utc gmt"}.items() for w in ws.split()}
+ZONE_ALIASES = {
+    w: z
+    for z, ws in {
+        "America/New_York": "eastern et est edt",
+        "America/Chicago": "central ct cst cdt",
+        "America/Denver": "mountain mt mst mdt",
+        "America/Los_Angeles": "pacific pt pst pdt",
+        "Europe/London": "uk bst",
+        "UTC": "utc gmt",
+    }.items()
+    for w in ws.split()
+}
 _WEEKDAY_WORDS = {w: d for n, d in zip(DAY_NAMES, DAYS) for w in (n.lower(), n.lower() + "s", n[:3].lower())}
 _WEEKDAY_WORDS |= {"tues": "TU", "weds": "WE", "thur": "TH", "thurs": "TH"}
 _MONTH_WORDS = {w: i + 1 for i, n in enumerate(MONTH_NAMES) for w in (n.lower(), n[:3].lower())} | {"sept": 9}
@@ -53,11 +80,15 @@ EXTRA_KEYS = ["TZ", "START", "DURATION", "ANCHOR"]
 _AMPM = r"(?:a\.?m\.?|p\.?m\.?)"
 _T = rf"(?:12\s*noon|noon|midday|midnight|\d{{1,2}}(?::\d{{2}})?\s*{_AMPM}?)"
 _RANGE_RE = re.compile(rf"(?<![\w:])(?:from\s+)?({_T})\s*(?:-|–|—|to|until|till)\s*({_T})(?![\w:])")
-_SINGLE_RE = re.compile(rf"(?<![\w:])(?:at\s+)?(12\s*noon|noon|midday|midnight|\d{{1,2}}:\d{{2}}\s*{_AMPM}?"
-                        rf"|\d{{1,2}}\s*{_AMPM})(?![\w:])|(?<![\w:])at\s+(\d{{1,2}})(?![\w:])")
-_DURATION_RE = re.compile(r"(?<![\w:])(?:for|lasting)\s+(\d+(?:\.\d+)?|an?|one|two|three|half\s+an?)\s*"
-                          r"(hours?|hrs?|h|minutes?|mins?|m)(?:\s*(?:and\s+)?(\d+)\s*(?:minutes?|mins?|m))?"
-                          r"(?!\w)")
+_SINGLE_RE = re.compile(
+    rf"(?<![\w:])(?:at\s+)?(12\s*noon|noon|midday|midnight|\d{{1,2}}:\d{{2}}\s*{_AMPM}?"
+    rf"|\d{{1,2}}\s*{_AMPM})(?![\w:])|(?<![\w:])at\s+(\d{{1,2}})(?![\w:])"
+)
+_DURATION_RE = re.compile(
+    r"(?<![\w:])(?:for|lasting)\s+(\d+(?:\.\d+)?|an?|one|two|three|half\s+an?)\s*"
+    r"(hours?|hrs?|h|minutes?|mins?|m)(?:\s*(?:and\s+)?(\d+)\s*(?:minutes?|mins?|m))?"
+    r"(?!\w)"
+)
 _ZONE_RE = re.compile(r"(?<![\w/])([a-z][a-z_\-]*(?:/[a-z0-9_+\-]+)+)(?![\w/])")
 _ANCHOR_RE = re.compile(r"\b(?:starting|from)\s+(?:on\s+)?(\d{4}-\d{2}-\d{2})\b")
 _BYDAY_RE = re.compile(r"([+-]?\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)")
@@ -128,8 +159,10 @@ def _byday(value: str) -> list[tuple[int | None, str]]:
 def _canonical(parts: dict[str, str]) -> str:
     """Check RRULE parts and render them in canonical order and form (e.g. BYDAY=1TU -> BYDAY=+1TU)."""
     if unknown := sorted(set(parts) - set(RRULE_KEYS)):
-        raise CadenceError(f"RRULE part {unknown[0]} is not supported (the time of day comes from the start "
-                           "time; use FREQ, INTERVAL, COUNT, UNTIL, BYMONTH, BYMONTHDAY, BYDAY, BYSETPOS)")
+        raise CadenceError(
+            f"RRULE part {unknown[0]} is not supported (the time of day comes from the start "
+            "time; use FREQ, INTERVAL, COUNT, UNTIL, BYMONTH, BYMONTHDAY, BYDAY, BYSETPOS)"
+        )
     if (freq := parts.get("FREQ", "")) in ("HOURLY", "MINUTELY", "SECONDLY"):
         raise CadenceError(f"FREQ={freq} is too frequent for a meeting (use DAILY, WEEKLY, MONTHLY, YEARLY)")
     if freq not in ("DAILY", "WEEKLY", "MONTHLY", "YEARLY"):
@@ -148,19 +181,26 @@ def _canonical(parts: dict[str, str]) -> str:
     mdays = _ints(parts["BYMONTHDAY"], "BYMONTHDAY", 1, 31, signed=True) if "BYMONTHDAY" in parts else []
     days = _byday(parts["BYDAY"]) if "BYDAY" in parts else []
     if mdays and not any(abs(d) <= MONTH_DAYS[m - 1] for d in mdays for m in months or [1]):
-        raise CadenceError(f"day {_join([str(abs(d)) for d in mdays])} never occurs in "
-                           f"{_join([MONTH_NAMES[m - 1] for m in months])}")
+        raise CadenceError(
+            f"day {_join([str(abs(d)) for d in mdays])} never occurs in "
+            f"{_join([MONTH_NAMES[m - 1] for m in months])}"
+        )
     limit = 53 if freq == "YEARLY" and not months else 5
     for n, d in days:
         if n and freq in ("DAILY", "WEEKLY"):
             raise CadenceError(f"BYDAY={n:+d}{d} needs FREQ=MONTHLY or YEARLY")
         if n and abs(n) > limit:
-            raise CadenceError(f"there is no {_nth(abs(n))} {DAY_NAMES[DAYS.index(d)]} in a "
-                               f"{'year' if limit == 53 else 'month'}")
+            raise CadenceError(
+                f"there is no {_nth(abs(n))} {DAY_NAMES[DAYS.index(d)]} in a "
+                f"{'year' if limit == 53 else 'month'}"
+            )
     if not days and not mdays and freq != "DAILY":
         raise CadenceError(f"FREQ={freq} needs BYDAY or BYMONTHDAY to say which day")
-    out |= {"BYMONTH": ",".join(map(str, months)), "BYMONTHDAY": ",".join(map(str, mdays)),
-            "BYDAY": ",".join(f"{n:+d}{d}" if n else d for n, d in days)}
+    out |= {
+        "BYMONTH": ",".join(map(str, months)),
+        "BYMONTHDAY": ",".join(map(str, mdays)),
+        "BYDAY": ",".join(f"{n:+d}{d}" if n else d for n, d in days),
+    }
     if "BYSETPOS" in parts:  # at most the days one period holds: BYDAY=MO..FR has 23 a month, +1TU one
         size = {"DAILY": 1, "WEEKLY": 7, "MONTHLY": 31, "YEARLY": 366}[freq]
         size = min(size, sum(1 if n else 5 for n, _ in days) or size) if freq == "MONTHLY" else size
@@ -196,8 +236,9 @@ class Cadence:
         if self.start.tzinfo is not None or self.start.second or self.start.microsecond:
             raise CadenceError(f"start {self.start} must be a plain local time in whole minutes")
         if not timedelta(0) < self.duration <= MAX_DURATION or self.duration.total_seconds() % 60:
-            raise CadenceError(f"a meeting lasts whole minutes, more than 0 and at most 12 hours, "
-                               f"not {self.duration}")
+            raise CadenceError(
+                f"a meeting lasts whole minutes, more than 0 and at most 12 hours, not {self.duration}"
+            )
         first = self._rule().after(self._dtstart(), inc=True)
         if first is None or first > self._dtstart() + HORIZON:
             raise CadenceError(f"{self.describe()!r} has no date in the five years from {self.anchor}")
@@ -236,35 +277,46 @@ class Cadence:
     def describe(self) -> str:
         """Human text, e.g. 'first Tuesday of every month, 12:00–13:00 America/New_York'."""
         end = datetime.combine(EPOCH, self.start) + self.duration
-        when = (f"{self.start:%H:%M}–{end:%H:%M}" if end.date() == EPOCH
-                else f"{self.start:%H:%M} for {self.duration.total_seconds() // 60:.0f} minutes")
+        when = (
+            f"{self.start:%H:%M}–{end:%H:%M}"
+            if end.date() == EPOCH
+            else f"{self.start:%H:%M} for {self.duration.total_seconds() // 60:.0f} minutes"
+        )
         return f"{_describe_rule(_split(self.rrule)) or 'RRULE:' + self.rrule}, {when} {self.tz}"
 
     def to_text(self) -> str:
         """One-line storage form; see the module docstring."""
-        return (f"RRULE:{self.rrule};TZ={self.tz};START={self.start:%H:%M};"
-                f"DURATION={self.duration.total_seconds() // 60:.0f};ANCHOR={self.anchor.isoformat()}")
+        return (
+            f"RRULE:{self.rrule};TZ={self.tz};START={self.start:%H:%M};"
+            f"DURATION={self.duration.total_seconds() // 60:.0f};ANCHOR={self.anchor.isoformat()}"
+        )
 
     @classmethod
     def from_text(cls, text: str) -> Cadence:
         """Inverse of `to_text`; ANCHOR may be absent (EPOCH)."""
         parts = _split(text)
         if missing := [k for k in EXTRA_KEYS[:3] if k not in parts]:
-            raise CadenceError(f"stored cadence {text!r} lacks {', '.join(missing)}", "expected e.g. "
-                               "RRULE:FREQ=MONTHLY;BYDAY=+1TU;TZ=America/New_York;START=12:00;DURATION=60")
+            raise CadenceError(
+                f"stored cadence {text!r} lacks {', '.join(missing)}",
+                "expected e.g. RRULE:FREQ=MONTHLY;BYDAY=+1TU;TZ=America/New_York;START=12:00;DURATION=60",
+            )
         tz, start, duration, anchor = _extras(parts, text)
         body = ";".join(f"{k}={v}" for k, v in parts.items())
         return cls(body, start, duration, tz, anchor or EPOCH)  # type: ignore[arg-type]
 
 
-def _extras(parts: dict[str, str], text: str
-            ) -> tuple[str | None, time | None, timedelta | None, date | None]:
+def _extras(
+    parts: dict[str, str], text: str
+) -> tuple[str | None, time | None, timedelta | None, date | None]:
     """Pop the storage keys TZ, START, DURATION and ANCHOR from `parts`; each None when absent."""
     tz, start, minutes, anchor = (parts.pop(k, None) for k in EXTRA_KEYS)
     try:
-        return (tz, datetime.strptime(start, "%H:%M").time() if start else None,
-                timedelta(minutes=int(minutes)) if minutes else None,
-                date.fromisoformat(anchor) if anchor else None)
+        return (
+            tz,
+            datetime.strptime(start, "%H:%M").time() if start else None,
+            timedelta(minutes=int(minutes)) if minutes else None,
+            date.fromisoformat(anchor) if anchor else None,
+        )
     except ValueError as exc:
         raise _unread(text, str(exc)) from None
 
@@ -272,7 +324,8 @@ def _extras(parts: dict[str, str], text: str
 def _describe_rule(p: dict[str, str]) -> str | None:
     """Words for the rule shapes parse_cadence produces (parse_cadence reads them back); None otherwise."""
     if set(p) - {"FREQ", "INTERVAL", "BYMONTH", "BYMONTHDAY", "BYDAY", "COUNT", "UNTIL"} or (
-            "BYMONTH" in p and p["FREQ"] != "YEARLY"):
+        "BYMONTH" in p and p["FREQ"] != "YEARLY"
+    ):
         return None
     freq, n, text = p["FREQ"], int(p.get("INTERVAL", "1")), None
     months = [MONTH_NAMES[int(m) - 1] for m in p["BYMONTH"].split(",")] if "BYMONTH" in p else []
@@ -288,8 +341,13 @@ def _describe_rule(p: dict[str, str]) -> str | None:
     elif mdays != [0] and "BYDAY" not in p and (freq == "MONTHLY" or months) and min(mdays) >= -1:
         text = f"the {_join(['last day' if d == -1 else _nth(d) for d in mdays])} of {period}"
     elif "BYDAY" in p and ords == [None] and freq == "WEEKLY" and mdays == [0]:
-        text = (("every weekday" if n == 1 else f"{period} on weekdays") if p["BYDAY"] == WEEKDAYS
-                else f"{period} on {_join(names)}" if n > 2 else f"{every} {_join(names)}")
+        text = (
+            ("every weekday" if n == 1 else f"{period} on weekdays")
+            if p["BYDAY"] == WEEKDAYS
+            else f"{period} on {_join(names)}"
+            if n > 2
+            else f"{every} {_join(names)}"
+        )
     if text and "COUNT" in p:
         text += f", {p['COUNT']} meetings in all"
     if text and "UNTIL" in p:
@@ -337,7 +395,7 @@ def _take_times(low: str) -> tuple[str, time | None, timedelta | None]:
         if t2 <= t1:
             raise CadenceError(f"the end time {t2:%H:%M} is not after the start time {t1:%H:%M}")
         start, duration = t1, datetime.combine(EPOCH, t2) - datetime.combine(EPOCH, t1)
-        low = low[:m.start()] + " " * (m.end() - m.start()) + low[m.end():]
+        low = low[: m.start()] + " " * (m.end() - m.start()) + low[m.end() :]
     for m in _SINGLE_RE.finditer(low):
         if start is not None:
             raise CadenceError("more than one start time given")
@@ -351,8 +409,10 @@ def _take_zone(low: str, default_tz: str, text: str) -> tuple[str, str]:
     words = re.split(r"[\s,;.()]+", _ZONE_RE.sub(" ", low))
     for name in (n for n in found if not zones.is_zone(n)):
         spelled = re.search(re.escape(name), text, re.I)
-        raise CadenceError(f"unknown time zone {spelled.group() if spelled else name!r}",
-                           'use an IANA zone such as "Europe/London"; ')
+        raise CadenceError(
+            f"unknown time zone {spelled.group() if spelled else name!r}",
+            'use an IANA zone such as "Europe/London"; ',
+        )
     named = {_zone(z).key for z in found + [ZONE_ALIASES[w] for w in words if w in ZONE_ALIASES]}
     if len(named) > 1:
         raise CadenceError(f"more than one time zone given ({', '.join(sorted(named))})")
@@ -410,8 +470,11 @@ def _words_to_rrule(tokens: list[str], text: str) -> str:
         parts, kind = {"BYDAY": ",".join(wdays)}, "weekly"
     else:
         raise _unread(text, "say which day, as in 'first Tuesday' or 'every Wednesday'")
-    allowed, freq = {"ordinal": ({"MONTHLY", "YEARLY"}, "MONTHLY"), "monthday": ({"MONTHLY"}, "MONTHLY"),
-                     "weekly": ({"WEEKLY", "MONTHLY"}, "WEEKLY")}[kind]
+    allowed, freq = {
+        "ordinal": ({"MONTHLY", "YEARLY"}, "MONTHLY"),
+        "monthday": ({"MONTHLY"}, "MONTHLY"),
+        "weekly": ({"WEEKLY", "MONTHLY"}, "WEEKLY"),
+    }[kind]
     if months:
         if interval_unit == "MONTHLY":
             raise _unread(text, "name the months or an interval in months, not both")
@@ -423,8 +486,11 @@ def _words_to_rrule(tokens: list[str], text: str) -> str:
         raise _unread(text, "the day and the period do not fit together")
     per = len(set(months)) if freq == "YEARLY" else len(next(iter(parts.values())).split(","))
     if times is not None and per != times:
-        raise _unread(text, "the number of times does not match the days or months named, "
-                            "as in 'twice a year in March and September'")
+        raise _unread(
+            text,
+            "the number of times does not match the days or months named, "
+            "as in 'twice a year in March and September'",
+        )
     return ";".join([f"FREQ={freq}", f"INTERVAL={interval}"] + [f"{k}={v}" for k, v in parts.items()])
 
 
@@ -440,11 +506,11 @@ def parse_cadence(text: str, default_tz: str, *, anchor: date | None = None) -> 
         raise CadenceError("the cadence is empty")
     low, tz, start, duration = text.lower(), None, None, None
     if m := _ANCHOR_RE.search(low):
-        anchor, low = _extras({"ANCHOR": m.group(1)}, text)[3], low[:m.start()] + " " + low[m.end():]
+        anchor, low = _extras({"ANCHOR": m.group(1)}, text)[3], low[: m.start()] + " " + low[m.end() :]
     if raw := re.match(r"\s*rrule:\s*(\S+)", low):  # a raw RRULE, perhaps in the storage form
         parts = _split(raw.group(1))
         tz, start, duration, stored = _extras(parts, text)
-        body, low, anchor = ";".join(f"{k}={v}" for k, v in parts.items()), low[raw.end():], stored or anchor
+        body, low, anchor = ";".join(f"{k}={v}" for k, v in parts.items()), low[raw.end() :], stored or anchor
     rest, new_start, new_duration = _take_times(low)
     start, duration = new_start or start, duration if new_duration is None else new_duration
     rest, tz = _take_zone(rest, tz or default_tz, text)
@@ -460,8 +526,9 @@ def parse_cadence(text: str, default_tz: str, *, anchor: date | None = None) -> 
     return Cadence(body, start, duration or timedelta(minutes=60), tz, anchor or EPOCH)
 
 
-def holiday_conflicts(cadence: Cadence, after: datetime, count: int, country: str = "US",
-                      subdiv: str | None = None) -> list[tuple[Occurrence, str]]:
+def holiday_conflicts(
+    cadence: Cadence, after: datetime, count: int, country: str = "US", subdiv: str | None = None
+) -> list[tuple[Occurrence, str]]:
     """Of the next `count` occurrences, those whose local date is a public holiday, with its name."""
     code, hint = country.strip().upper(), 'expected a two-letter ISO 3166 code such as "US", "GB" or "CA"'
     if not re.fullmatch(r"[A-Z]{2}", code):

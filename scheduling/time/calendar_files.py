@@ -75,9 +75,11 @@ class CalendarEvent:
 def stable_uid(kind: str, object_id: int, domain: str = "copbot.local") -> str:
     """A UID that stays the same across edits of one object, e.g. 'convening-12@copbot.local'."""
     if not _KIND_RE.fullmatch(kind) or object_id < 0 or not _DOMAIN_RE.fullmatch(domain):
-        raise ValueError(f"expected a lowercase kind, an id >= 0 and a domain, as in "
-                         f"stable_uid('convening', 12, 'copbot.local'); "
-                         f"got {kind!r}, {object_id}, {domain!r}")
+        raise ValueError(
+            f"expected a lowercase kind, an id >= 0 and a domain, as in "
+            f"stable_uid('convening', 12, 'copbot.local'); "
+            f"got {kind!r}, {object_id}, {domain!r}"
+        )
     return f"{kind}-{object_id}@{domain}"
 
 

@@ -30,18 +30,31 @@ HORIZON = relativedelta(years=3)
 MIN_DURATION, MAX_DURATION = timedelta(minutes=5), timedelta(hours=12)
 DURATION_EXAMPLE = '"90 minutes", "1h30" or "45m"'
 ZONE_WORDS: dict[str, str] = ZONE_ALIASES | {
-    "alaska": "America/Anchorage", "akst": "America/Anchorage", "akdt": "America/Anchorage",
-    "hawaii": "Pacific/Honolulu", "hst": "Pacific/Honolulu", "arizona": "America/Phoenix"}
+    "alaska": "America/Anchorage",
+    "akst": "America/Anchorage",
+    "akdt": "America/Anchorage",
+    "hawaii": "Pacific/Honolulu",
+    "hst": "Pacific/Honolulu",
+    "arizona": "America/Phoenix",
+}
 
 _IANA_RE = re.compile(r"(?<![\w/])([A-Za-z][A-Za-z_\-]*(?:/[A-Za-z0-9_+\-]+)+)(?![\w/])")
-_WORD_RE = re.compile(r"(?<![\w/])(" + "|".join(sorted(map(re.escape, ZONE_WORDS), key=len, reverse=True))
-                      + r")(?![\w/]|\s*[+-]\d)", re.I)
-_ISO_RE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)?",
-                     re.I)
-_HAS_TIME_RE = re.compile(r"\d:\d{2}|\d\s*[ap]\.?m\b|\b(?:noon|midday|midnight|hours?|hrs?|minutes?|mins?)\b",
-                          re.I)
-_DURATION_RE = re.compile(r"(?:(?P<h>\d+(?:\.\d+)?)\s*(?:hours|hour|hrs|hr|h)\s*(?:and\s*)?)?"
-                          r"(?:(?P<m>\d+)\s*(?P<unit>minutes|minute|mins|min|m)?)?")
+_WORD_RE = re.compile(
+    r"(?<![\w/])("
+    + "|".join(sorted(map(re.escape, ZONE_WORDS), key=len, reverse=True))
+    + r")(?![\w/]|\s*[+-]\d)",
+    re.I,
+)
+_ISO_RE = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)?", re.I
+)
+_HAS_TIME_RE = re.compile(
+    r"\d:\d{2}|\d\s*[ap]\.?m\b|\b(?:noon|midday|midnight|hours?|hrs?|minutes?|mins?)\b", re.I
+)
+_DURATION_RE = re.compile(
+    r"(?:(?P<h>\d+(?:\.\d+)?)\s*(?:hours|hour|hrs|hr|h)\s*(?:and\s*)?)?"
+    r"(?:(?P<m>\d+)\s*(?P<unit>minutes|minute|mins|min|m)?)?"
+)
 _SETTINGS = {"PREFER_DATES_FROM": "future"}
 
 
@@ -56,8 +69,9 @@ class WhenError(ValueError):
 def zone_named(name: str) -> ZoneInfo:
     """ZoneInfo for an IANA name (case-insensitive), or WhenError."""
     if (canonical := zones.canonical(name)) is None:
-        raise WhenError(f"unknown time zone {name!r}",
-                        'an IANA zone such as "Europe/London" or "America/Chicago"')
+        raise WhenError(
+            f"unknown time zone {name!r}", 'an IANA zone such as "Europe/London" or "America/Chicago"'
+        )
     return ZoneInfo(canonical)
 
 
@@ -68,12 +82,15 @@ def _examples(now: datetime, zone: tzinfo) -> str:
 
 def take_zone(text: str) -> tuple[str, ZoneInfo | None]:
     """Remove the zone named in `text` (IANA name or a US word); return (rest, zone or None)."""
-    names = [m.group(1) for m in _IANA_RE.finditer(text)] + [ZONE_WORDS[m.group(1).lower()]
-                                                            for m in _WORD_RE.finditer(text)]
+    names = [m.group(1) for m in _IANA_RE.finditer(text)] + [
+        ZONE_WORDS[m.group(1).lower()] for m in _WORD_RE.finditer(text)
+    ]
     named = {zone_named(n).key for n in names}
     if len(named) > 1:
-        raise WhenError(f"more than one time zone given ({', '.join(sorted(named))})",
-                        'one zone, as in "March 14 10:00 Europe/London" or "next Tuesday 2pm Central"')
+        raise WhenError(
+            f"more than one time zone given ({', '.join(sorted(named))})",
+            'one zone, as in "March 14 10:00 Europe/London" or "next Tuesday 2pm Central"',
+        )
     rest = " ".join(_WORD_RE.sub(" ", _IANA_RE.sub(" ", text)).split()).strip(" ,;")
     return rest, ZoneInfo(named.pop()) if named else None
 
@@ -93,8 +110,10 @@ def _localize(naive: datetime, zone: ZoneInfo, examples: str) -> datetime:
     local = naive.replace(tzinfo=zone, fold=0)
     shifted = local.astimezone(UTC).astimezone(zone)
     if shifted.replace(tzinfo=None) != naive:
-        raise WhenError(f"{naive:%Y-%m-%d %H:%M} does not exist in {zone.key} (the clocks go forward then)",
-                        f'"{shifted:%Y-%m-%d %H:%M}" instead, or another time such as {examples}')
+        raise WhenError(
+            f"{naive:%Y-%m-%d %H:%M} does not exist in {zone.key} (the clocks go forward then)",
+            f'"{shifted:%Y-%m-%d %H:%M}" instead, or another time such as {examples}',
+        )
     return local
 
 
@@ -108,8 +127,10 @@ def parse_start(text: str, default_tz: str, now: datetime) -> datetime:
         raise ValueError(f"now must be a timezone-aware datetime, got {now!r}")
     default_zone = zone_named(default_tz)
     if len(text) > MAX_TEXT:
-        raise WhenError(f"the start time is too long ({len(text)} characters, at most {MAX_TEXT})",
-                        _examples(now, default_zone))
+        raise WhenError(
+            f"the start time is too long ({len(text)} characters, at most {MAX_TEXT})",
+            _examples(now, default_zone),
+        )
     rest, named = take_zone(text.strip())
     zone = named or default_zone
     examples = _examples(now, zone)
@@ -124,11 +145,14 @@ def parse_start(text: str, default_tz: str, now: datetime) -> datetime:
         raise WhenError(f"{text!r} gives both a UTC offset and a time zone", f"one of them, e.g. {examples}")
     start = (found if found.tzinfo is not None else _localize(found, zone, examples)).astimezone(UTC)
     if start < now:
-        raise WhenError(f"{start.astimezone(zone):%Y-%m-%d %H:%M %Z} is in the past",
-                        f"a future time such as {examples}")
+        raise WhenError(
+            f"{start.astimezone(zone):%Y-%m-%d %H:%M %Z} is in the past", f"a future time such as {examples}"
+        )
     if start > now + HORIZON:
-        raise WhenError(f"{start.astimezone(zone):%Y-%m-%d %H:%M %Z} is more than 3 years ahead",
-                        f"a nearer time such as {examples}")
+        raise WhenError(
+            f"{start.astimezone(zone):%Y-%m-%d %H:%M %Z} is more than 3 years ahead",
+            f"a nearer time such as {examples}",
+        )
     return start
 
 

@@ -34,9 +34,11 @@ class ConveningAttendance(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     convening_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("convening.id", ondelete="CASCADE"), nullable=False))
+        sa_column=Column(Integer, ForeignKey("convening.id", ondelete="CASCADE"), nullable=False)
+    )
     member_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False, index=True))
+        sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
     how: str = Field(max_length=20)
     share_in_export: bool = False  # the member's choice; nobody appears in an export without it
     recorded_at: datetime = Field(default_factory=utcnow)
@@ -47,28 +49,33 @@ class ConveningNote(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     convening_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("convening.id", ondelete="CASCADE"), nullable=False, index=True))
+        sa_column=Column(Integer, ForeignKey("convening.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
     member_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False, index=True))
+        sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
     text: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
 
 
 class Commitment(SQLModel, table=True):
-    """"What I will try": one per member per convening."""
+    """ "What I will try": one per member per convening."""
 
     __tablename__: ClassVar[str] = "commitment"
     __table_args__ = (UniqueConstraint("convening_id", "member_id", name="uq_commitment"),)
 
     id: int | None = Field(default=None, primary_key=True)
     convening_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("convening.id", ondelete="CASCADE"), nullable=False))
+        sa_column=Column(Integer, ForeignKey("convening.id", ondelete="CASCADE"), nullable=False)
+    )
     member_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False, index=True))
+        sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
     text: str = Field(sa_column=Column(Text, nullable=False))
     made_at: datetime = Field(default_factory=utcnow)
     practice_id: int | None = Field(
-        default=None, sa_column=Column(Integer, ForeignKey("practice.id", ondelete="SET NULL")))
+        default=None, sa_column=Column(Integer, ForeignKey("practice.id", ondelete="SET NULL"))
+    )
 
 
 class CommitmentAnswer(SQLModel, table=True):
@@ -79,7 +86,8 @@ class CommitmentAnswer(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     commitment_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("commitment.id", ondelete="CASCADE"), nullable=False))
+        sa_column=Column(Integer, ForeignKey("commitment.id", ondelete="CASCADE"), nullable=False)
+    )
     days: int
     outcome: str = Field(max_length=20)
     text: str = Field(sa_column=Column(Text, nullable=False))

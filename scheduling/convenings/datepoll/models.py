@@ -24,15 +24,18 @@ class DatePoll(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     network_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("network.id", ondelete="CASCADE"), nullable=False, index=True))
+        sa_column=Column(Integer, ForeignKey("network.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
     title: str = Field(max_length=200)
     tz: str = Field(max_length=64)
     duration_minutes: int
     status: str = Field(default=PollStatus.OPEN.value, max_length=20)
     convening_id: int | None = Field(
-        default=None, sa_column=Column(Integer, ForeignKey("convening.id", ondelete="SET NULL")))
+        default=None, sa_column=Column(Integer, ForeignKey("convening.id", ondelete="SET NULL"))
+    )
     created_by: int | None = Field(
-        default=None, sa_column=Column(Integer, ForeignKey("member.id", ondelete="SET NULL")))
+        default=None, sa_column=Column(Integer, ForeignKey("member.id", ondelete="SET NULL"))
+    )
     created_at: datetime = Field(default_factory=utcnow)
     closed_at: datetime | None = None
 
@@ -45,7 +48,8 @@ class DatePollSlot(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     poll_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("date_poll.id", ondelete="CASCADE"), nullable=False))
+        sa_column=Column(Integer, ForeignKey("date_poll.id", ondelete="CASCADE"), nullable=False)
+    )
     position: int
     starts_at: datetime
 
@@ -58,9 +62,12 @@ class DatePollMark(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     poll_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("date_poll.id", ondelete="CASCADE"), nullable=False, index=True))
+        sa_column=Column(Integer, ForeignKey("date_poll.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
     slot_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("date_poll_slot.id", ondelete="CASCADE"), nullable=False))
+        sa_column=Column(Integer, ForeignKey("date_poll_slot.id", ondelete="CASCADE"), nullable=False)
+    )
     member_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False, index=True))
+        sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
     marked_at: datetime = Field(default_factory=utcnow)

@@ -86,7 +86,9 @@ def upgrade() -> None:
     op.create_table(
         "practice_label",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("practice_id", sa.Integer, sa.ForeignKey("practice.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "practice_id", sa.Integer, sa.ForeignKey("practice.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("kind", sa.String(20), nullable=False),
         sa.Column("value", sa.String(60), nullable=False),
         sa.UniqueConstraint("practice_id", "kind", "value", name="uq_practice_label"),
@@ -95,7 +97,9 @@ def upgrade() -> None:
     op.create_table(
         "practice_endorsement",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("practice_id", sa.Integer, sa.ForeignKey("practice.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "practice_id", sa.Integer, sa.ForeignKey("practice.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("member_id", sa.Integer, sa.ForeignKey("member.id", ondelete="CASCADE"), nullable=False),
         sa.Column("note", sa.String(500), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -134,7 +138,9 @@ def upgrade() -> None:
             f"setweight(to_tsvector('english', {body}), 'C')) STORED"
         )
         # Partial: only active practices are searchable.
-        op.execute("CREATE INDEX ix_practice_search ON practice USING GIN (search_vector) WHERE status = 'active'")
+        op.execute(
+            "CREATE INDEX ix_practice_search ON practice USING GIN (search_vector) WHERE status = 'active'"
+        )
 
 
 def downgrade() -> None:

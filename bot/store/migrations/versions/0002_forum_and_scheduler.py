@@ -93,7 +93,9 @@ def upgrade() -> None:
     op.create_table(
         "forum_vote",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("topic_id", sa.Integer, sa.ForeignKey("forum_topic.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "topic_id", sa.Integer, sa.ForeignKey("forum_topic.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("member_id", sa.Integer, sa.ForeignKey("member.id", ondelete="CASCADE"), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint("topic_id", "member_id", name="uq_forum_vote"),
@@ -101,8 +103,12 @@ def upgrade() -> None:
     op.create_table(
         "forum_reply",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("occurrence_id", sa.Integer, sa.ForeignKey("forum_occurrence.id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column(
+            "occurrence_id",
+            sa.Integer,
+            sa.ForeignKey("forum_occurrence.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("member_id", sa.Integer, sa.ForeignKey("member.id", ondelete="CASCADE"), nullable=False),
         sa.Column("text", sa.Text, nullable=False),
         sa.Column("link", sa.String(500), nullable=False),
@@ -113,7 +119,9 @@ def upgrade() -> None:
     op.create_table(
         "forum_capture_request",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("reply_id", sa.Integer, sa.ForeignKey("forum_reply.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "reply_id", sa.Integer, sa.ForeignKey("forum_reply.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("requested_by", sa.Integer, sa.ForeignKey("member.id", ondelete="SET NULL")),
         sa.Column("state", sa.String(20), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -122,16 +130,33 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         # SQLite accepts REFERENCES in ADD COLUMN; Alembic's batch mode would instead rebuild `practice`
         # and drop its FTS triggers.
-        op.execute("ALTER TABLE practice ADD COLUMN forum_occurrence_id INTEGER "
-                   "REFERENCES forum_occurrence (id) ON DELETE SET NULL")
+        op.execute(
+            "ALTER TABLE practice ADD COLUMN forum_occurrence_id INTEGER "
+            "REFERENCES forum_occurrence (id) ON DELETE SET NULL"
+        )
     else:
         op.add_column("practice", sa.Column("forum_occurrence_id", sa.Integer))
-        op.create_foreign_key("fk_practice_forum_occurrence", "practice", "forum_occurrence",
-                              ["forum_occurrence_id"], ["id"], ondelete="SET NULL")
+        op.create_foreign_key(
+            "fk_practice_forum_occurrence",
+            "practice",
+            "forum_occurrence",
+            ["forum_occurrence_id"],
+            ["id"],
+            ondelete="SET NULL",
+        )
 
 
 def downgrade() -> None:
     op.drop_column("practice", "forum_occurrence_id")  # SQLite 3.35+ drops a plain column in place
-    for table in ("forum_capture_request", "forum_reply", "forum_vote", "forum_occurrence", "forum_topic",
-                  "forum_settings", "member_profile", "scheduler_lease", "planned_post"):
+    for table in (
+        "forum_capture_request",
+        "forum_reply",
+        "forum_vote",
+        "forum_occurrence",
+        "forum_topic",
+        "forum_settings",
+        "member_profile",
+        "scheduler_lease",
+        "planned_post",
+    ):
         op.drop_table(table)

@@ -120,10 +120,14 @@ def upgrade() -> None:
             "SELECT new.id, new.title, new.search_extra, new.summary WHERE new.status = 'active';"
         )
         op.execute(f"CREATE TRIGGER resource_fts_ai AFTER INSERT ON resource BEGIN {insert_new} END")
-        op.execute("CREATE TRIGGER resource_fts_ad AFTER DELETE ON resource BEGIN "
-                   "DELETE FROM resource_fts WHERE rowid = old.id; END")
-        op.execute("CREATE TRIGGER resource_fts_au AFTER UPDATE ON resource BEGIN "
-                   f"DELETE FROM resource_fts WHERE rowid = old.id; {insert_new} END")
+        op.execute(
+            "CREATE TRIGGER resource_fts_ad AFTER DELETE ON resource BEGIN "
+            "DELETE FROM resource_fts WHERE rowid = old.id; END"
+        )
+        op.execute(
+            "CREATE TRIGGER resource_fts_au AFTER UPDATE ON resource BEGIN "
+            f"DELETE FROM resource_fts WHERE rowid = old.id; {insert_new} END"
+        )
     else:
         # Title (A), authors, publisher, areas and kind (B), the summary (C).
         op.execute(
@@ -132,12 +136,21 @@ def upgrade() -> None:
             "setweight(to_tsvector('english', coalesce(search_extra,'')), 'B') || "
             "setweight(to_tsvector('english', coalesce(summary,'')), 'C')) STORED"
         )
-        op.execute("CREATE INDEX ix_resource_search ON resource USING GIN (search_vector) WHERE status = 'active'")
+        op.execute(
+            "CREATE INDEX ix_resource_search ON resource USING GIN (search_vector) WHERE status = 'active'"
+        )
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         op.execute("DROP TABLE IF EXISTS resource_fts")
-    for table in ("digest_shown", "digest_settings", "member_interest", "resource_sent", "resource_rating",
-                  "resource_area", "resource"):
+    for table in (
+        "digest_shown",
+        "digest_settings",
+        "member_interest",
+        "resource_sent",
+        "resource_rating",
+        "resource_area",
+        "resource",
+    ):
         op.drop_table(table)

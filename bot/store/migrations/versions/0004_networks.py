@@ -44,11 +44,14 @@ def upgrade() -> None:
     # Plain ALTER TABLE ADD COLUMN (nullable or defaulted): fine on SQLite without batch mode.
     for name in _PROFILE_TEXT:
         op.add_column("member_profile", sa.Column(name, sa.String(200)))
-    op.add_column("member_profile", sa.Column("dm_reminders", sa.Boolean, nullable=False, server_default=sa.true()))
+    op.add_column(
+        "member_profile", sa.Column("dm_reminders", sa.Boolean, nullable=False, server_default=sa.true())
+    )
     op.add_column("member_profile", sa.Column("quiet_start", sa.String(5)))
     op.add_column("member_profile", sa.Column("quiet_end", sa.String(5)))
-    op.add_column("member_profile", sa.Column("show_in_lists", sa.Boolean, nullable=False,
-                                              server_default=sa.true()))
+    op.add_column(
+        "member_profile", sa.Column("show_in_lists", sa.Boolean, nullable=False, server_default=sa.true())
+    )
 
 
 def downgrade() -> None:

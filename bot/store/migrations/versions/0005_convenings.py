@@ -43,7 +43,9 @@ def upgrade() -> None:
     op.create_table(
         "rsvp",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("convening_id", sa.Integer, sa.ForeignKey("convening.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "convening_id", sa.Integer, sa.ForeignKey("convening.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("member_id", sa.Integer, sa.ForeignKey("member.id", ondelete="CASCADE"), nullable=False),
         sa.Column("answer", sa.String(20), nullable=False),
         sa.Column("remind_on_maybe", sa.Boolean, nullable=False),

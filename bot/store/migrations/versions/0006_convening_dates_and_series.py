@@ -45,7 +45,9 @@ def upgrade() -> None:
         "date_poll_mark",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("poll_id", sa.Integer, sa.ForeignKey("date_poll.id", ondelete="CASCADE"), nullable=False),
-        sa.Column("slot_id", sa.Integer, sa.ForeignKey("date_poll_slot.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "slot_id", sa.Integer, sa.ForeignKey("date_poll_slot.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("member_id", sa.Integer, sa.ForeignKey("member.id", ondelete="CASCADE"), nullable=False),
         sa.Column("marked_at", _TS, nullable=False),
         sa.UniqueConstraint("slot_id", "member_id", name="uq_date_poll_mark"),

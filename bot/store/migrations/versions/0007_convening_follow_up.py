@@ -19,7 +19,9 @@ _TS = sa.DateTime(timezone=True)
 
 
 def _conv() -> sa.Column:
-    return sa.Column("convening_id", sa.Integer, sa.ForeignKey("convening.id", ondelete="CASCADE"), nullable=False)
+    return sa.Column(
+        "convening_id", sa.Integer, sa.ForeignKey("convening.id", ondelete="CASCADE"), nullable=False
+    )
 
 
 def _member() -> sa.Column:
@@ -62,7 +64,9 @@ def upgrade() -> None:
     op.create_table(
         "commitment_answer",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("commitment_id", sa.Integer, sa.ForeignKey("commitment.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "commitment_id", sa.Integer, sa.ForeignKey("commitment.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("days", sa.Integer, nullable=False),
         sa.Column("outcome", sa.String(20), nullable=False),
         sa.Column("text", sa.Text, nullable=False),

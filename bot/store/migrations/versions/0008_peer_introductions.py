@@ -19,8 +19,12 @@ _TS = sa.DateTime(timezone=True)
 
 
 def _fk(table: str, ondelete: str = "CASCADE", nullable: bool = False) -> sa.Column:  # type: ignore[type-arg]
-    return sa.Column(f"{table}_id" if table != "member" else "member_id", sa.Integer,
-                     sa.ForeignKey(f"{table}.id", ondelete=ondelete), nullable=nullable)
+    return sa.Column(
+        f"{table}_id" if table != "member" else "member_id",
+        sa.Integer,
+        sa.ForeignKey(f"{table}.id", ondelete=ondelete),
+        nullable=nullable,
+    )
 
 
 def upgrade() -> None:
@@ -44,20 +48,26 @@ def upgrade() -> None:
     op.create_table(
         "intro_skip",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("round_id", sa.Integer, sa.ForeignKey("intro_round.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "round_id", sa.Integer, sa.ForeignKey("intro_round.id", ondelete="CASCADE"), nullable=False
+        ),
         _fk("member"),
         sa.UniqueConstraint("round_id", "member_id", name="uq_intro_skip"),
     )
     op.create_table(
         "intro_pairing",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("round_id", sa.Integer, sa.ForeignKey("intro_round.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "round_id", sa.Integer, sa.ForeignKey("intro_round.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("created_at", _TS, nullable=False),
     )
     op.create_table(
         "intro_pairing_member",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("pairing_id", sa.Integer, sa.ForeignKey("intro_pairing.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "pairing_id", sa.Integer, sa.ForeignKey("intro_pairing.id", ondelete="CASCADE"), nullable=False
+        ),
         _fk("member"),
         sa.Column("met", sa.Boolean),
         sa.Column("answered_at", _TS),

@@ -48,7 +48,9 @@ def upgrade() -> None:
     op.create_table(
         "convening_mirror",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("convening_id", sa.Integer, sa.ForeignKey("convening.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "convening_id", sa.Integer, sa.ForeignKey("convening.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("platform", sa.String(20), nullable=False),
         sa.Column("scope_id", sa.String(100), nullable=False),
         sa.Column("external_id", sa.String(100), nullable=False),

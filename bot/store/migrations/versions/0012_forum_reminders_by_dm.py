@@ -18,8 +18,9 @@ depends_on = None
 
 def upgrade() -> None:
     # Plain ALTER TABLE ADD COLUMN with a default: fine on SQLite without batch mode.
-    op.add_column("member_profile", sa.Column("forum_reminders", sa.Boolean, nullable=False,
-                                              server_default=sa.false()))
+    op.add_column(
+        "member_profile", sa.Column("forum_reminders", sa.Boolean, nullable=False, server_default=sa.false())
+    )
 
 
 def downgrade() -> None:

@@ -45,8 +45,9 @@ def upgrade() -> None:
                 batch.drop_constraint(name, type_="unique")
                 batch.create_unique_constraint(name, [columns[0], "workspace", *columns[1:]])
     with op.batch_alter_table("forum_settings") as batch:
-        batch.add_column(sa.Column("facilitator_workspace", sa.String(100), nullable=False,
-                                   server_default=""))
+        batch.add_column(
+            sa.Column("facilitator_workspace", sa.String(100), nullable=False, server_default="")
+        )
 
 
 def downgrade() -> None:
