@@ -38,8 +38,8 @@ async def fake() -> AsyncIterator[FakeDiscord]:
 
 
 @pytest.fixture
-def sqlite_settings(tmp_path: Path) -> Settings:
-    return load_settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'copbot.sqlite3'}",
+def sqlite_settings(sqlite_url: str, tmp_path: Path) -> Settings:
+    return load_settings(_env_file=None, database_url=sqlite_url,
                          data_dir=tmp_path / "data", admins="console:root", timezone="America/New_York")
 
 

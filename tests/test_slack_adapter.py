@@ -455,10 +455,11 @@ async def test_copbot_run_with_a_slack_token_serves_slack_over_http(tmp_path: Pa
     assert fs.BOT_TOKEN not in err and fs.SIGNING_SECRET not in err
 
 
-async def test_socket_mode_takes_the_same_requests_and_ignores_a_retried_event(tmp_path: Path) -> None:
+async def test_socket_mode_takes_the_same_requests_and_ignores_a_retried_event(tmp_path: Path,
+                                                                               sqlite_url: str) -> None:
     """With SLACK_APP_TOKEN the app connects over Socket Mode (apps.connections.open, through the base URL)."""
     fake = await fs.FakeSlack().start()
-    settings = load_settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    settings = load_settings(_env_file=None, database_url=sqlite_url,
                              data_dir=tmp_path, slack_bot_token=fs.BOT_TOKEN, slack_app_token="xapp-test",
                              slack_api_base_url=fake.base_url)
     app = build_app(settings)
