@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 from sqlalchemy import text
 
 from bot.app import App
 from bot.store.db import current_revision, make_engine
 from bot.store.models import AuditEntry
+
+if TYPE_CHECKING:
+    from tests.conftest import PostgresCleaner
 
 
 async def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -55,13 +60,15 @@ async def test_deleting_a_member_keeps_their_practices_but_unlinks_them(app: App
     assert author is None
 
 
-def test_the_shared_postgresql_database_is_emptied_between_tests(postgres_url: str, postgres_cleaner) -> None:  # type: ignore[no-untyped-def]
+def test_the_shared_postgresql_database_is_emptied_between_tests(postgres_url: str,
+                                                                  postgres_cleaner: PostgresCleaner) -> None:
     """The fixture every PostgreSQL test relies on: rows gone and ids from 1 again, even for a table whose
     only insert was rolled back (it still used the sequence)."""
     engine = make_engine(postgres_url)
     try:
         with engine.begin() as conn:
-            conn.execute(text("INSERT INTO member (platform, user_id, display_name, created_at) VALUES ('console', 'ana', 'Ana', now())"))
+            conn.execute(text("INSERT INTO member (platform, user_id, display_name, created_at) "
+                              "VALUES ('console', 'ana', 'Ana', now())"))
         with pytest.raises(RuntimeError), engine.begin() as conn:
             conn.execute(text("INSERT INTO audit_log (platform, user_id, action, actor_name, detail, at) "
                               "VALUES ('console', 'ana', 'x', 'Ana', '', now())"))
