@@ -40,15 +40,7 @@ class RecordingMessenger:
     sent: list[Sent] = field(default_factory=list)
     fail_next: int = 0
     fail_always: bool = False
-    delay: float = 0.0  # up to this many seconds per call, at random: completions spread out in time
     _n: int = 0
-
-    async def _wait(self) -> None:
-        if self.delay:
-            import asyncio
-            import random
-
-            await asyncio.sleep(random.uniform(0, self.delay))
 
     def _check(self) -> None:
         if self.fail_always or self.fail_next > 0:
@@ -60,7 +52,6 @@ class RecordingMessenger:
         return Posted(self.platform, channel, f"m{self._n}", thread, f"https://chat.example/{channel}/m{self._n}")
 
     async def post(self, channel_id: str, reply: Reply) -> Posted:
-        await self._wait()
         self._check()
         self.sent.append(Sent("post", channel_id, reply))
         return self._posted(channel_id)
