@@ -15,7 +15,7 @@ import os
 import shutil
 import uuid
 from pathlib import Path
-from typing import AsyncIterator, Iterator
+from typing import Any, AsyncIterator, Iterator
 
 import pytest
 from sqlalchemy import text
@@ -167,6 +167,20 @@ async def freshly_migrated_app(empty_database_url: str, tmp_path: Path) -> Async
     built = build_app(make_settings(empty_database_url, tmp_path), migrate=True)
     yield built
     built.close()
+
+
+@pytest.fixture
+def quick_discord_ready(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Adapters started the way `copbot run` starts them get discord.py's guild_ready_timeout of 0.05 s,
+    not 2 s: discord.py waits that long after the last GUILD_CREATE for more guilds, and the fake has one."""
+    from adapters.discord import adapter
+
+    class QuicklyReady(adapter.DiscordAdapter):
+        def __init__(self, core: Any, **options: Any) -> None:
+            options.setdefault("guild_ready_timeout", 0.05)
+            super().__init__(core, **options)
+
+    monkeypatch.setattr(adapter, "DiscordAdapter", QuicklyReady)
 
 
 @pytest.fixture

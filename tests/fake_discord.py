@@ -181,6 +181,17 @@ class _Failure:
     body: dict[str, Any] | None
 
 
+@dataclass
+class Hold:
+    """A request the fake keeps waiting, unanswered, until the test sets `release`."""
+
+    method: str
+    matcher: re.Pattern[str]
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)  # set when the request comes in
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    taken: bool = False
+
+
 class _Connection:
     """One gateway websocket. zlib-stream compression is one deflate stream for the whole connection."""
 
@@ -275,6 +286,7 @@ class FakeDiscord(InteractionBuilders):
         self.guild_commands: dict[int, list[dict[str, Any]]] = {}
         self.interactions: dict[int, _Interaction] = {}
         self._failures: list[_Failure] = []
+        self._holds: list[Hold] = []
         self._sessions: dict[str, _Session] = {}
         self._connections: set[_Connection] = set()
         self._runner: web.AppRunner | None = None
@@ -383,6 +395,13 @@ class FakeDiscord(InteractionBuilders):
         and headers, other statuses `body` or {"message": "Injected failure", "code": 0}."""
         failure = _Failure(method.upper(), path_matcher(path), status, times, retry_after, global_, body)
         self._failures.append(failure)
+
+    def hold_next(self, method: str, path: str | re.Pattern[str]) -> Hold:
+        """Keep the next matching request that would be answered normally (one answered by an injected
+        failure is not held) waiting until `hold.release` is set; `hold.arrived` tells when it came in."""
+        hold = Hold(method.upper(), path_matcher(path))
+        self._holds.append(hold)
+        return hold
 
     # --- driving the bot --------------------------------------------------------------------------
 
@@ -636,6 +655,9 @@ class FakeDiscord(InteractionBuilders):
             elif handler is None:
                 raise DiscordError(404, "404: Not Found", 0)
             else:
+                if (hold := self._take_hold(call)) is not None:
+                    hold.arrived.set()
+                    await hold.release.wait()
                 result = await handler(call, params)
                 call.status, call.response = result if isinstance(result, tuple) else (200, result)
         except DiscordError as error:
@@ -678,6 +700,13 @@ class FakeDiscord(InteractionBuilders):
             if failure.times > 0 and failure.method == call.method and failure.matcher.fullmatch(call.path):
                 failure.times -= 1
                 return failure
+        return None
+
+    def _take_hold(self, call: Call) -> Hold | None:
+        for hold in self._holds:
+            if not hold.taken and hold.method == call.method and hold.matcher.fullmatch(call.path):
+                hold.taken = True
+                return hold
         return None
 
     def _failure_response(self, failure: _Failure) -> tuple[int, dict[str, Any], dict[str, str]]:
