@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Iterator
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from bot.app import App, build_app
@@ -31,6 +31,14 @@ PG_URL = os.environ.get("COPBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgr
 REQUIRE_PG = os.environ.get("COPBOT_REQUIRE_POSTGRES") == "1"
 
 
+def _create_database(admin: Engine, name: str) -> None:
+    """A throwaway database whose commits do not wait for the disk (synchronous_commit=off): what a
+    transaction sees and when is unchanged, only a crash of the server could lose the last commits."""
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for this test run, dropped at the end."""
@@ -38,8 +46,7 @@ def postgres_url() -> Iterator[str]:
     name = f"copbot_test_{uuid.uuid4().hex[:10]}"
     try:
         admin = make_engine(admin_url.render_as_string(hide_password=False))
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        _create_database(admin, name)
     except Exception as exc:  # noqa: BLE001 - any failure means "no server"
         message = f"PostgreSQL not reachable at {admin_url.render_as_string()}: {exc.__class__.__name__}"
         if REQUIRE_PG:
@@ -131,8 +138,7 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
     admin_url = make_url(PG_URL)
     name = f"copbot_test_empty_{uuid.uuid4().hex[:10]}"
     admin = make_engine(admin_url.render_as_string(hide_password=False))
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    _create_database(admin, name)
     try:
         yield admin_url.set(database=name).render_as_string(hide_password=False)
     finally:
