@@ -45,8 +45,9 @@ import secrets
 import time
 import traceback
 import zlib
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Iterator
+from typing import Any
 
 from aiohttp import web
 
@@ -181,6 +182,17 @@ class _Failure:
     body: dict[str, Any] | None
 
 
+@dataclass
+class Hold:
+    """A request the fake keeps waiting, unanswered, until the test sets `release`."""
+
+    method: str
+    matcher: re.Pattern[str]
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)  # set when the request comes in
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    taken: bool = False
+
+
 class _Connection:
     """One gateway websocket. zlib-stream compression is one deflate stream for the whole connection."""
 
@@ -275,6 +287,7 @@ class FakeDiscord(InteractionBuilders):
         self.guild_commands: dict[int, list[dict[str, Any]]] = {}
         self.interactions: dict[int, _Interaction] = {}
         self._failures: list[_Failure] = []
+        self._holds: list[Hold] = []
         self._sessions: dict[str, _Session] = {}
         self._connections: set[_Connection] = set()
         self._runner: web.AppRunner | None = None
@@ -302,6 +315,8 @@ class FakeDiscord(InteractionBuilders):
         return self.api_base
 
     async def stop(self) -> None:
+        for hold in self._holds:  # a test that failed before releasing must not keep a request open
+            hold.release.set()
         for conn in list(self._connections):
             await conn.ws.close(code=1001, message=b"fake discord stopping")
         if self._runner is not None:
@@ -383,6 +398,13 @@ class FakeDiscord(InteractionBuilders):
         and headers, other statuses `body` or {"message": "Injected failure", "code": 0}."""
         failure = _Failure(method.upper(), path_matcher(path), status, times, retry_after, global_, body)
         self._failures.append(failure)
+
+    def hold_next(self, method: str, path: str | re.Pattern[str]) -> Hold:
+        """Keep the next matching request that would be answered normally (one answered by an injected
+        failure is not held) waiting until `hold.release` is set; `hold.arrived` tells when it came in."""
+        hold = Hold(method.upper(), path_matcher(path))
+        self._holds.append(hold)
+        return hold
 
     # --- driving the bot --------------------------------------------------------------------------
 
@@ -636,6 +658,9 @@ class FakeDiscord(InteractionBuilders):
             elif handler is None:
                 raise DiscordError(404, "404: Not Found", 0)
             else:
+                if (hold := self._take_hold(call)) is not None:
+                    hold.arrived.set()
+                    await hold.release.wait()
                 result = await handler(call, params)
                 call.status, call.response = result if isinstance(result, tuple) else (200, result)
         except DiscordError as error:
@@ -680,6 +705,13 @@ class FakeDiscord(InteractionBuilders):
                 return failure
         return None
 
+    def _take_hold(self, call: Call) -> Hold | None:
+        for hold in self._holds:
+            if not hold.taken and hold.method == call.method and hold.matcher.fullmatch(call.path):
+                hold.taken = True
+                return hold
+        return None
+
     def _failure_response(self, failure: _Failure) -> tuple[int, dict[str, Any], dict[str, str]]:
         if failure.status != 429:
             return failure.status, failure.body or {"message": "Injected failure", "code": 0}, {}
@@ -697,7 +729,7 @@ class FakeDiscord(InteractionBuilders):
         async with self._cond:
             try:
                 return await asyncio.wait_for(self._cond.wait_for(check), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 recent = "\n  ".join(f"{c.method} {c.path} -> {c.status}" for c in self.calls[-15:])
                 raise TimeoutError(f"no {what} within {timeout}s; recent calls:\n  {recent}") from None
 

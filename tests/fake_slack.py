@@ -15,8 +15,9 @@ import hmac
 import itertools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import web
@@ -29,10 +30,16 @@ SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-test-not-a-real-token"
 
 
+_SEQUENCE = itertools.count(1)
+
+
 @dataclass
 class Call:
+    """One request the fake received: `seq` orders all of them, `at` is when it arrived (time.monotonic)."""
+
     method: str
     args: dict[str, Any]
+    seq: int = field(default_factory=lambda: next(_SEQUENCE))
     at: float = field(default_factory=time.monotonic)
 
 
@@ -40,7 +47,8 @@ class FakeSlack:
     """Slack's Web API at http://127.0.0.1:<port>/api/ plus response_url hooks at /respond/<n>."""
 
     def __init__(self) -> None:
-        self.calls: list[Call] = []
+        self.calls: list[Call] = []  # answered
+        self.refused: list[Call] = []  # answered 429
         self.responses: list[dict[str, Any]] = []  # bodies POSTed to response_url
         self.users: dict[str, dict[str, Any]] = {}
         # what auth.test says the token belongs to (an org-wide Enterprise Grid install names its org)
@@ -65,6 +73,7 @@ class FakeSlack:
         self.socket_connected = asyncio.Event()
         self.socket_acks: list[dict[str, Any]] = []
         self._outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._changed = asyncio.Event()  # set whenever the fake records something; wait_for wakes on it
 
     @property
     def base_url(self) -> str:
@@ -73,7 +82,7 @@ class FakeSlack:
     def response_url(self, n: int = 1) -> str:
         return f"http://127.0.0.1:{self.port}/respond/{n}"
 
-    async def start(self) -> "FakeSlack":
+    async def start(self) -> FakeSlack:
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -107,13 +116,21 @@ class FakeSlack:
         return self.called("chat.postMessage")
 
     async def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            await asyncio.sleep(0.02)
-        raise AssertionError(f"timed out after {timeout}s; calls: {[c.method for c in self.calls]}")
+        """The predicate's first true value, checked each time the fake records something."""
+        async def until_true() -> Any:
+            while not (value := predicate()):
+                self._changed.clear()
+                await self._changed.wait()
+            return value
+
+        try:
+            return await asyncio.wait_for(until_true(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"timed out after {timeout}s; calls: {[c.method for c in self.calls]}") from None
+
+    def _record(self, into: list[Any], item: Any) -> None:
+        into.append(item)
+        self._changed.set()
 
     # ---- handlers -------------------------------------------------------------------------------------
 
@@ -154,9 +171,10 @@ class FakeSlack:
         args = await self._args(request)
         if self._throttled(method):
             self.rate_limited += 1
+            self._record(self.refused, Call(method, args))
             return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
                                      headers={"Retry-After": str(self.retry_after)})
-        self.calls.append(Call(method, args))
+        self._record(self.calls, Call(method, args))
         return web.json_response(self._answer(method, args))
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -218,24 +236,24 @@ class FakeSlack:
         try:
             async for msg in ws:
                 if msg.type == web.WSMsgType.TEXT:
-                    self.socket_acks.append(json.loads(msg.data))
+                    self._record(self.socket_acks, json.loads(msg.data))
         finally:
             task.cancel()
         return ws
 
     async def _respond(self, request: web.Request) -> web.Response:
         body = json.loads(await request.read() or b"{}")
-        self.calls.append(Call("response_url", body))
-        self.responses.append(body)
+        self._record(self.calls, Call("response_url", body))
+        self._record(self.responses, body)
         return web.Response(text="ok")
 
     async def _upload(self, request: web.Request) -> web.Response:
         await request.read()
-        self.calls.append(Call("upload", {"file": request.match_info["file"]}))
+        self._record(self.calls, Call("upload", {"file": request.match_info["file"]}))
         return web.Response(text="OK - 1")
 
     async def _unknown(self, request: web.Request) -> web.Response:
-        self.unknown.append(f"{request.method} {request.path}")
+        self._record(self.unknown, f"{request.method} {request.path}")
         return web.json_response({"ok": False, "error": "unknown_method"}, status=404)
 
 

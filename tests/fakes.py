@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from bot.messages import Reply
 from bot.messenger import DeliveryError, Posted, PostTags
@@ -11,7 +11,7 @@ from bot.messenger import DeliveryError, Posted, PostTags
 
 class FakeClock:
     def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
+        self.now = start or datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.now
@@ -41,15 +41,7 @@ class RecordingMessenger:
     sent: list[Sent] = field(default_factory=list)
     fail_next: int = 0
     fail_always: bool = False
-    delay: float = 0.0  # up to this many seconds per call, at random: completions spread out in time
     _n: int = 0
-
-    async def _wait(self) -> None:
-        if self.delay:
-            import asyncio
-            import random
-
-            await asyncio.sleep(random.uniform(0, self.delay))
 
     def _check(self) -> None:
         if self.fail_always or self.fail_next > 0:
@@ -61,7 +53,6 @@ class RecordingMessenger:
         return Posted(self.platform, channel, f"m{self._n}", thread, f"https://chat.example/{channel}/m{self._n}")
 
     async def post(self, channel_id: str, reply: Reply, *, tags: PostTags | None = None) -> Posted:
-        await self._wait()
         self._check()
         self.sent.append(Sent("post", channel_id, reply, tags=tags))
         return self._posted(channel_id)

@@ -166,7 +166,7 @@ def test_readme_command_reference_is_generated_from_the_registry() -> None:
         "README's command reference is stale: regenerate it with `.venv/bin/copbot docs commands`")
 
 
-async def test_migrations_create_exactly_the_models(app: App) -> None:
+async def test_migrations_create_exactly_the_models(freshly_migrated_app: App) -> None:
     def diff(session):  # type: ignore[no-untyped-def]
         ctx = MigrationContext.configure(session.connection(), opts={"compare_type": True})
         changes = compare_metadata(ctx, metadata)
@@ -178,7 +178,7 @@ async def test_migrations_create_exactly_the_models(app: App) -> None:
             changes = [c for c in changes if "forum_occurrence_id" not in repr(c)]
         return changes
 
-    assert await app.store.run(diff) == []
+    assert await freshly_migrated_app.store.run(diff) == []
 
 
 def _is_search_object(change: object) -> bool:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from adapters.runtime import start_platforms
 from bot.app import build_app
@@ -14,9 +15,9 @@ from tests import fake_slack as fs
 from tests.fake_discord import FakeDiscord, option, subcommand
 
 
-async def test_a_practice_shared_in_slack_is_found_from_discord_and_the_other_way(
-    tmp_path: Path, database_url: str
-) -> None:
+@pytest.mark.usefixtures("quick_discord_ready")
+async def test_a_practice_shared_in_slack_is_found_from_discord_and_the_other_way(tmp_path: Path,
+                                                                                  database_url: str) -> None:
     slack = await fs.FakeSlack().start()
     slack.add_user("U0ANA", "Ana")
     async with FakeDiscord() as discord_fake:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,7 +20,7 @@ from scheduling.time.cadence import (
 
 NY, DENVER, LA, LONDON = (ZoneInfo(z) for z in (
     "America/New_York", "America/Denver", "America/Los_Angeles", "Europe/London"))
-UTC = timezone.utc
+UTC = UTC
 JAN_2026 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -90,6 +90,30 @@ def test_london_meetings_stay_at_noon_across_dst(text: str, year: int) -> None:
         for occ in window:
             assert local(occ, LONDON).time() == time(12, 0)
             assert occ.start.hour == (11 if spring <= local(occ, LONDON).date() < fall else 12)
+
+
+@pytest.mark.parametrize(("text", "day", "offset_hours"), [
+    ("first Tuesday of every month, 12:00 to 13:00, America/New_York", date(2026, 3, 3), -5),  # before 8 Mar
+    ("first Tuesday of every month, 12:00 to 13:00, America/New_York", date(2026, 4, 7), -4),
+    ("every Tuesday at 12:00 America/New_York", date(2026, 3, 10), -4),  # two days after the change
+    ("every Tuesday at 12:00 America/New_York", date(2026, 10, 27), -4),
+    ("first Tuesday of every month, 12:00 to 13:00, America/New_York", date(2026, 11, 3), -5),  # after 1 Nov
+    ("every Tuesday at 12:00 Europe/London", date(2027, 3, 23), 0),
+    ("every Tuesday at 12:00 Europe/London", date(2027, 3, 30), 1),  # BST from 28 March 2027
+    ("every Tuesday at 12:00 Europe/London", date(2026, 10, 20), 1),
+    ("every Tuesday at 12:00 Europe/London", date(2026, 10, 27), 0),  # GMT from 25 October 2026
+    ("every Sunday at 12:00 America/New_York", date(2026, 3, 8), -4),  # the day of the change itself
+    ("every Sunday at 12:00 Europe/London", date(2026, 10, 25), 0),
+])
+def test_an_occurrence_has_the_utc_offset_of_its_own_date(text: str, day: date, offset_hours: int) -> None:
+    cadence = parse_cadence(text, "UTC")
+    midnight = datetime.combine(day, time(), UTC)
+    [occ] = cadence.between(midnight, midnight + timedelta(days=1))
+    shown = occ.start.astimezone(ZoneInfo(cadence.tz))
+    assert (shown.date(), shown.time()) == (day, time(12, 0))
+    assert shown.utcoffset() == timedelta(hours=offset_hours)
+    assert occ.start == datetime.combine(day, time(12), UTC) - timedelta(hours=offset_hours)
+    assert occ.end - occ.start == timedelta(hours=1)
 
 
 # --- phrases ----------------------------------------------------------------------------------------------

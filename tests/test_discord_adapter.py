@@ -4,18 +4,18 @@ over REST and the gateway; interactions arrive as real payloads; what the bot se
 from __future__ import annotations
 
 import asyncio
-import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 
 from adapters.discord.adapter import DiscordAdapter, DiscordStartError
 from adapters.discord.render import form_pages
-from bot.app import build_app
+from bot.app import App, build_app
 from bot.config import Settings, load_settings
 from bot.messages import Reply
 from bot.messenger import DeliveryError
@@ -28,7 +28,7 @@ START = "March 14 2027 10:00 Central"
 
 
 def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -38,8 +38,8 @@ async def fake() -> AsyncIterator[FakeDiscord]:
 
 
 @pytest.fixture
-def sqlite_settings(tmp_path: Path) -> Settings:
-    return load_settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'copbot.sqlite3'}",
+def sqlite_settings(sqlite_url: str, tmp_path: Path) -> Settings:
+    return load_settings(_env_file=None, database_url=sqlite_url,
                          data_dir=tmp_path / "data", admins="console:root", timezone="America/New_York")
 
 
@@ -106,6 +106,7 @@ async def test_start_connects_syncs_one_command_per_group_and_stop_closes(sqlite
     assert fake.token not in caplog.text
 
 
+@pytest.mark.usefixtures("quick_discord_ready")
 async def test_copbot_run_starts_discord_through_the_runtime(sqlite_settings: Settings, fake: FakeDiscord) -> None:
     from adapters.runtime import start_platforms
 
@@ -374,6 +375,31 @@ async def test_save_as_practice_opens_the_form_for_your_own_message_and_asks_the
 
 # ---- the forum -----------------------------------------------------------------------------------------
 
+class ThreadMessages:
+    """Watches what the adapter hands the core for thread messages: the message events it took on (in the
+    order it took them) and, once the core has dealt with each, its text."""
+
+    def __init__(self, app: App) -> None:
+        self.taken: list[str] = []
+        self._heard: asyncio.Queue[str] = asyncio.Queue()
+        claim, heard = app.claim_event, app.heard
+
+        async def claim_event(platform: str, event_id: str) -> bool:
+            if event_id.startswith("message:"):
+                self.taken.append(event_id)
+            return await claim(platform, event_id)
+
+        async def heard_and_done(member: Any, place: Any, text_: str, link: str | None) -> bool:
+            kept = await heard(member, place, text_, link)
+            self._heard.put_nowait(text_)
+            return kept
+
+        app.claim_event, app.heard = claim_event, heard_and_done  # type: ignore[method-assign]
+
+    async def next_heard(self) -> str:
+        return await asyncio.wait_for(self._heard.get(), 10)
+
+
 RULE = "first Tuesday of every month, 12:00 to 13:00, America/New_York"
 
 
@@ -389,12 +415,13 @@ async def test_the_scheduler_opens_the_forum_as_a_tagged_forum_post_and_records_
         assert opened["applied_tags"] == [str(fake.forum_channel.tags["Open forum"])]
         assert any("starts in one hour" in (fake.messages_in(int(t["id"])) or [{}])[0].get("content", "")
                    for t in posts)  # reminders are posts of their own in a forum channel
-        await fake.send_user_message(int(opened["id"]), fake.member, "We started budget office hours.")
+        watched = ThreadMessages(w.app)
         await fake.send_user_message(int(opened["id"]), fake.bot_user, "bots are ignored")
-        for _ in range(50):
-            if await w.count("forum_reply"):
-                break
-            await asyncio.sleep(0.02)
+        member_message = await fake.send_user_message(int(opened["id"]), fake.member,
+                                                      "We started budget office hours.")
+        assert await watched.next_heard() == "We started budget office hours."
+        # Messages are handled in the order they arrive, so the bot's, sent first, was already let go.
+        assert watched.taken == [f"message:{member_message['id']}"]
         assert await w.count("forum_reply") == 1
         await w.run_until(utc(2027, 3, 2, 18, 5))  # the wrap-up goes in the thread
         wrap = [m for m in fake.messages_in(int(opened["id"])) if "Wrap-up" in m["content"]]
@@ -431,13 +458,13 @@ async def test_without_message_content_a_reply_that_mentions_the_bot_is_recorded
         [thread] = [t for t in fake.threads(fake.text_channel.id) if t["name"].startswith("Open forum")]
         starter = fake.messages[int(thread["id"])]  # a text channel: a message, then a thread from it
         assert "The open forum is open" in starter["content"]
+        watched = ThreadMessages(w.app)
         await fake.send_user_message(int(thread["id"]), fake.member, "Not seen without the intent.")
-        await fake.send_user_message(int(thread["id"]), fake.member, f"<@{fake.bot_user.id}> Stay interviews work.")
-        for _ in range(50):
-            if await w.count("forum_reply"):
-                break
-            await asyncio.sleep(0.02)
-        await asyncio.sleep(0.1)
+        mention = await fake.send_user_message(int(thread["id"]), fake.member,
+                                               f"<@{fake.bot_user.id}> Stay interviews work.")
+        assert await watched.next_heard() == "Stay interviews work."
+        # Messages are handled in the order they arrive: the first one, without its text, was let go.
+        assert watched.taken == [f"message:{mention['id']}"]
         rows = await w.app.store.run(lambda s: s.execute(text("SELECT text FROM forum_reply")).scalars().all())
         assert rows == ["Stay interviews work."]
 
@@ -503,12 +530,14 @@ async def test_a_429_on_a_dm_is_waited_out_the_dm_arrives_once_and_commands_are_
         conv = await network_with_convening(w)
         await rsvp_going(fake, conv, fake.member)
         dm_path = f"/channels/{fake.dm_channel_for(fake.member)['id']}/messages"
-        fake.fail_next("POST", dm_path, status=429, retry_after=1.0)
+        fake.fail_next("POST", dm_path, status=429, retry_after=0.05)
+        retry = fake.hold_next("POST", dm_path)  # the try after the 429 waits at the fake until released
         sending = asyncio.create_task(w.run_until(utc(2027, 3, 7, 16, 1)))  # the 7-day reminder falls due
-        await fake.wait_for_call("POST", dm_path)
-        began = time.monotonic()
+        await asyncio.wait_for(retry.arrived.wait(), 10)
+        # The reminder is still undelivered (and stays so until released): a command is answered meanwhile.
         [reply] = await ask(fake, fake.slash_command("convening", [subcommand("list")]))
-        assert time.monotonic() - began < 0.8 and "upcoming convening" in reply.content  # not behind the DM
+        assert "upcoming convening" in reply.content and fake.dm_messages(fake.member) == []
+        retry.release.set()
         await sending
         [dm] = fake.dm_messages(fake.member)
         assert dm["content"].startswith("Reminder: Budget season starts in 7 days")

@@ -9,7 +9,7 @@ import datetime as dt
 import gc
 import io
 import logging
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import aiohttp
 import discord
@@ -280,7 +280,7 @@ async def test_forum_post_with_tags(fake: FakeDiscord, caplog: pytest.LogCapture
 async def test_scheduled_event_created_moved_cancelled_deleted(
         fake: FakeDiscord, caplog: pytest.LogCaptureFixture) -> None:
     client = make_client()
-    start = dt.datetime(2031, 5, 6, 15, 0, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2031, 5, 6, 15, 0, tzinfo=dt.UTC)
     async with running(client, fake, caplog):
         guild = client.get_guild(fake.guild_id)
         event = await guild.create_scheduled_event(

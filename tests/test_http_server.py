@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Mapping
+import asyncio
+import os
+import signal
+import socket
+from collections.abc import Mapping
+from pathlib import Path
 
 import aiohttp
 
 from adapters.http_server import HttpServer
 from bot.feature import HttpAnswer, Route
+from tests.processes import start_copbot
 
 
 async def test_healthz_and_calendar_routes() -> None:
@@ -41,43 +47,24 @@ async def test_healthz_and_calendar_routes() -> None:
         await server.stop()
 
 
-def test_copbot_serve_answers_health_and_feeds_and_stops_on_sigterm(tmp_path, database_url) -> None:  # type: ignore[no-untyped-def]
-    """The real command: a process on a free port, asked over HTTP, stopped with SIGTERM."""
-    import os
-    import signal
-    import socket
-    import subprocess
-    import sys
-    import time
-    import urllib.error
-    import urllib.request
-
+async def test_copbot_serve_answers_health_and_feeds_and_stops_on_sigterm(tmp_path: Path, database_url: str) -> None:
+    """The real command: a process on a free port, asked over HTTP once it says it is serving, stopped
+    with SIGTERM."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COPBOT_", "DATABASE_URL"))}
     env.update(DATABASE_URL=database_url, COPBOT_DATA_DIR=str(tmp_path), HOST="127.0.0.1", PORT=str(port))
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env=env, cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = await start_copbot("serve", env=env, cwd=tmp_path)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                    assert r.status == 200
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-                assert time.monotonic() < deadline, "copbot serve did not come up"
-                time.sleep(0.3)
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/calendar/not-a-token.ics", timeout=5)
-            raise AssertionError("an unknown token must not open a calendar")
-        except urllib.error.HTTPError as exc:
-            assert exc.code == 404
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
+                assert r.status == 200
+            async with http.get(f"http://127.0.0.1:{port}/calendar/not-a-token.ics") as r:
+                assert r.status == 404  # an unknown token opens no calendar
     finally:
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
+        assert await asyncio.wait_for(proc.wait(), 30) == 0
 
 
 async def test_a_members_feed_is_served_over_http_with_their_convening(bot, settings) -> None:  # type: ignore[no-untyped-def]

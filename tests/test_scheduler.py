@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import types
 from datetime import timedelta
 
 import pytest
@@ -10,7 +12,7 @@ import pytest
 from bot.app import App
 from bot.messages import Reply
 from bot.store.db import Store, make_engine
-from scheduling.engine import outbox
+from scheduling.engine import outbox, runner
 from scheduling.engine.runner import Delivery, Scheduler
 from tests.fakes import FakeClock, RecordingMessenger
 
@@ -193,27 +195,53 @@ async def test_a_really_killed_process_leaves_its_claim_and_the_post_goes_out_on
 
 async def test_posts_finishing_while_sent_marks_are_written_are_all_recorded(
         app: App, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Regression: completions that arrived during the last flush of a batch were never marked sent,
-    so they stayed claimed and would have been posted again after the claim timeout."""
-    import time
-
+    """Regression: a post that finished while the batch's last sent-marks were being written was never marked
+    sent, so it stayed claimed and went out again after the claim timeout. The interleaving is forced: the
+    first post's mark is held until the second post has finished and the batch has ended."""
+    loop = asyncio.get_running_loop()
+    first_mark_started = asyncio.Event()
+    batch_ended = threading.Event()
+    marked: list[list[str]] = []
     real_mark_sent = outbox.mark_sent
 
-    def slow_mark_sent(session, done):  # type: ignore[no-untyped-def]
-        time.sleep(0.05)  # a slow database: posts keep completing while the marks are written
+    def held_mark_sent(session, done):  # type: ignore[no-untyped-def]
+        if not marked:  # runs in a store thread; the event loop goes on meanwhile
+            loop.call_soon_threadsafe(first_mark_started.set)
+            assert batch_ended.wait(timeout=30), "the batch did not end while its first mark was written"
+        marked.append([claimed.key for claimed, _, _ in done])
         return real_mark_sent(session, done)
 
-    monkeypatch.setattr(outbox, "mark_sent", slow_mark_sent)
-    clock, messenger, notices = FakeClock(), RecordingMessenger(delay=0.06), []
+    class BatchEnd(asyncio.Event):
+        """The runner's one Event: set when every post of the batch is done."""
+
+        def set(self) -> None:
+            super().set()
+            batch_ended.set()
+
+    runner_asyncio = types.ModuleType("asyncio")  # the runner's view of asyncio, with its Event observed
+    runner_asyncio.__dict__.update(vars(asyncio))
+    runner_asyncio.Event = BatchEnd  # type: ignore[attr-defined]
+    monkeypatch.setattr(runner, "asyncio", runner_asyncio)
+    monkeypatch.setattr(outbox, "mark_sent", held_mark_sent)
+    clock, messenger, notices = FakeClock(), RecordingMessenger(), []
     scheduler = make_scheduler(app, clock, messenger, notices)
-    await plan(app, clock, 250)
+
+    @scheduler.handle("test.say")
+    async def say(d: Delivery) -> dict:
+        if d.post.payload["n"] == 1:
+            await first_mark_started.wait()  # finishes only while the first post's mark is being written
+        posted = await d.messenger("console").post("general", Reply(f"hello {d.post.payload['n']}"))
+        return {"message_id": posted.message_id}
+
+    await plan(app, clock, 2)
     clock.advance(minutes=5)
     report = await scheduler.tick()
-    assert report.sent == 250 and len(messenger.sent) == 250
+    assert marked == [["test:0"], ["test:1"]]  # the second was marked after the first's write, not lost
+    assert report.sent == 2 and messenger.texts() == ["hello 0", "hello 1"]
     assert set((await states(app)).values()) == {"sent"}
     clock.advance(minutes=3)  # past the claim timeout: nothing may come back
     await scheduler.tick()
-    assert len(messenger.sent) == 250
+    assert len(messenger.sent) == 2
 
 
 async def test_planning_in_bulk_is_exactly_once_and_replans_only_what_is_not_yet_sent(app: App) -> None:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 from sqlalchemy import text
 
 from bot.app import App
-from bot.store.db import current_revision
+from bot.store.db import current_revision, make_engine
 from bot.store.models import AuditEntry
+
+if TYPE_CHECKING:
+    from tests.conftest import PostgresCleaner
 
 
 async def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -24,13 +29,14 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path) -> None:  # t
         store.close()
 
 
-async def test_migrations_are_applied_at_start(app: App) -> None:
+async def test_migrations_are_applied_at_start(freshly_migrated_app: App) -> None:
     from alembic.script import ScriptDirectory
 
     from bot.store.db import alembic_config
 
-    head = ScriptDirectory.from_config(alembic_config(app.store.engine)).get_current_head()
-    assert head and current_revision(app.store.engine) == head
+    engine = freshly_migrated_app.store.engine
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    assert head and current_revision(engine) == head
 
 
 async def test_a_failing_unit_of_work_writes_nothing(app: App) -> None:
@@ -84,3 +90,29 @@ async def test_a_database_at_the_previous_head_upgrades_and_keeps_its_rows(tmp_p
         assert current_revision(app.store.engine) != "0010"
     finally:
         app.close()
+
+
+def test_the_shared_postgresql_database_is_emptied_between_tests(postgres_url: str,
+                                                                  postgres_cleaner: PostgresCleaner) -> None:
+    """The fixture every PostgreSQL test relies on: rows gone and ids from 1 again, even for a table whose
+    only insert was rolled back (it still used the sequence)."""
+    engine = make_engine(postgres_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO member (platform, user_id, display_name, created_at) "
+                              "VALUES ('console', 'ana', 'Ana', now())"))
+        with pytest.raises(RuntimeError), engine.begin() as conn:
+            conn.execute(text("INSERT INTO audit_log (platform, user_id, action, actor_name, detail, at) "
+                              "VALUES ('console', 'ana', 'x', 'Ana', '', now())"))
+            raise RuntimeError("rolled back")
+        postgres_cleaner.empty()
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT count(*) FROM member")).scalar() == 0
+            ids = [conn.execute(text(f"INSERT INTO {sql} RETURNING id")).scalar() for sql in (
+                "member (platform, user_id, display_name, created_at) VALUES ('console', 'bo', 'Bo', now())",
+                "audit_log (platform, user_id, action, actor_name, detail, at) "
+                "VALUES ('console', 'bo', 'x', 'Bo', '', now())")]
+            assert ids == [1, 1]
+        postgres_cleaner.empty()
+    finally:
+        engine.dispose()
