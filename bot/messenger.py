@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Protocol, runtime_checkable
@@ -30,7 +31,16 @@ class DeliveryError(Exception):
         self.retryable = retryable
 
 
+# While the scheduler makes a platform call for a planned post, this names that call: the post's key and
+# the call's place among the post's calls ("forum:2026-03-03:announce#1"). It is the same when the post
+# is sent again after a crash, so an adapter whose platform drops repeats (Discord's message nonce)
+# passes it on, and a retry cannot double the message. Empty outside the scheduler.
+SEND_KEY: ContextVar[str] = ContextVar("copbot_send_key", default="")
+
+
 class Messenger(Protocol):
+    """Posts on one platform. See SEND_KEY for making a repeated call harmless."""
+
     platform: str
 
     async def post(self, channel_id: str, reply: Reply) -> Posted: ...

@@ -268,6 +268,9 @@ class FakeDiscord(InteractionBuilders):
         self.joined_at = iso()
         self.messages: dict[int, dict[str, Any]] = {}
         self.deleted_message_ids: list[int] = []
+        # enforce_nonce: a repeated (author, nonce) within this many seconds gets the first message back
+        self.nonce_window = 180.0
+        self._nonces: dict[tuple[int, str], tuple[int, float]] = {}
         self.files: dict[int, bytes] = {}  # attachment id -> bytes, served at /attachments/...
         self.scheduled_events: dict[int, dict[str, Any]] = {}
         self.deleted_event_ids: list[int] = []
@@ -819,9 +822,27 @@ class FakeDiscord(InteractionBuilders):
                 raise DiscordError(403, "Cannot send messages to this user", 50007)
         elif channel["type"] in (2, 4, 15):
             raise DiscordError(400, "Cannot send messages in a non-text channel", 50008)
+        nonce = self._enforced_nonce(call)
+        if nonce is not None:
+            seen = self._nonces.get(nonce)
+            if seen is not None and time.monotonic() - seen[1] < self.nonce_window:
+                if seen[0] not in self.messages:
+                    raise DiscordError(404, "Unknown Message", 10008)  # deleted shortly after: not re-sent
+                return self.messages[seen[0]]  # the same message again, nothing new is created
         message = self._new_message(int(channel["id"]), self.bot_user, call)
+        if nonce is not None:
+            self._nonces[nonce] = (int(message["id"]), time.monotonic())
         await self._echo_message("MESSAGE_CREATE", message)
         return message
+
+    def _enforced_nonce(self, call: Call) -> tuple[int, str] | None:
+        """(author, nonce) when the body asks Discord to enforce its nonce (at most 25 characters)."""
+        body = call.json or {}
+        if body.get("nonce") is None or not body.get("enforce_nonce"):
+            return None
+        if len(str(body["nonce"])) > 25:
+            raise _invalid(nonce="Must be 25 or fewer in length.")
+        return self.bot_user.id, str(body["nonce"])
 
     async def _edit_message(self, call: Call, p: dict[str, str]) -> dict[str, Any]:
         self._channel(p["channel"])

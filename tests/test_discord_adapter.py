@@ -422,6 +422,38 @@ async def test_without_message_content_a_reply_that_mentions_the_bot_is_recorded
         assert rows == ["Stay interviews work."]
 
 
+async def test_a_post_resent_after_its_sent_mark_was_lost_is_one_message_on_discord(
+        settings: Settings, fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if the process died after Discord accepted the forum's opening and before it was marked sent:
+    the post is sent again once its claim lapses, with the same nonce, so Discord keeps one message (and
+    its thread)."""
+    from scheduling.engine import outbox
+
+    real_mark_sent, lost = outbox.mark_sent, []
+
+    def crash_once(session, done):  # type: ignore[no-untyped-def]
+        if not lost and any(c.kind == "forum.open" for c, _, _ in done):
+            lost.append(True)
+            raise RuntimeError("the process died before the sent mark")
+        return real_mark_sent(session, done)
+
+    monkeypatch.setattr(outbox, "mark_sent", crash_once)
+    async with world(settings, fake) as w:  # on SQLite and on PostgreSQL
+        await ask(fake, fake.slash_command("forum", [subcommand(
+            "set", option("rule", RULE), option("channel", str(fake.text_channel.id)))], user=fake.coordinator))
+        await w.run_until(utc(2027, 3, 2, 17, 0))  # 12:00 in New York: sent, but its mark is lost
+        assert lost and await w.app.store.run(lambda s: s.execute(text(
+            "SELECT state FROM planned_post WHERE key = 'forum:2027-03-02:open'")).scalar()) == "claimed"
+        await w.run_until(utc(2027, 3, 2, 17, 1))  # its claim has lapsed: sent again
+        opened = [m for m in fake.messages_in(fake.text_channel.id) if "open forum is open" in m["content"]]
+        sends = [c for c in fake.calls_to("POST", f"/channels/{fake.text_channel.id}/messages")
+                 if "open forum is open" in c.json["content"]]
+        assert len(opened) == 1 and len(sends) == 2 and sends[0].json["nonce"] == sends[1].json["nonce"]
+        assert [t["id"] for t in fake.threads(fake.text_channel.id)] == [opened[0]["id"]]
+        assert await w.app.store.run(lambda s: s.execute(text(
+            "SELECT state FROM planned_post WHERE key = 'forum:2027-03-02:open'")).scalar()) == "sent"
+
+
 # ---- convenings as Guild Scheduled Events ---------------------------------------------------------------
 
 

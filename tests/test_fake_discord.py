@@ -335,6 +335,29 @@ async def test_rate_limited_dm_is_retried_and_sent_once(fake: FakeDiscord,
         assert "rate limited" in caplog.text
 
 
+async def test_a_repeated_nonce_gets_the_first_message_back_like_discord(fake: FakeDiscord,
+                                                                        caplog: pytest.LogCaptureFixture) -> None:
+    """discord.py sends every nonce with enforce_nonce; Discord then answers a repeat by the same author
+    within a few minutes with the message it already made, and creates nothing."""
+    client = make_client()
+    async with running(client, fake, caplog):
+        channel = client.get_channel(fake.text_channel.id)
+        first = await channel.send("Reminder", nonce="post-1")
+        again = await channel.send("Reminder", nonce="post-1")
+        other = await channel.send("Reminder", nonce="post-2")
+        assert again.id == first.id != other.id
+        assert [c.json["enforce_nonce"] for c in fake.calls_to("POST", "/channels/{id}/messages")] == [True] * 3
+        assert [m["content"] for m in fake.messages_in(fake.text_channel.id)] == ["Reminder", "Reminder"]
+        await other.delete()
+        with pytest.raises(discord.NotFound):  # deleted shortly before: Discord does not make it again
+            await channel.send("Reminder", nonce="post-2")
+        fake.nonce_window = 0  # minutes later the nonce is forgotten
+        assert (await channel.send("Reminder", nonce="post-1")).id != first.id
+        with pytest.raises(discord.HTTPException) as long_nonce:
+            await channel.send("Reminder", nonce="x" * 26)
+        assert long_nonce.value.status == 400
+
+
 async def test_user_who_refuses_dms_gives_forbidden_50007(fake: FakeDiscord,
                                                           caplog: pytest.LogCaptureFixture) -> None:
     client = make_client()

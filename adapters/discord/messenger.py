@@ -3,11 +3,17 @@ Guild Scheduled Events. Implements bot.messenger.Messenger and bot.messenger.Eve
 
 discord.py waits out 429s itself (per route and globally); what reaches us is a real failure, mapped to
 DeliveryError(retryable=...) so the outbox retries what may succeed later and gives up on the rest.
+
+A scheduled message carries a nonce made from SEND_KEY, and discord.py sends it with `enforce_nonce`, so
+Discord answers a repeat within a few minutes (a retry after a crash between Discord's answer and the
+sent mark) with the message it already made. Posts in forum channels (a thread with its first message)
+take no nonce on Discord's side; they stay at-least-once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import logging
 from contextlib import asynccontextmanager
@@ -18,7 +24,7 @@ import discord
 
 from adapters.discord.render import clip, hashed_buttons, render_reply
 from bot.messages import Reply
-from bot.messenger import DeliveryError, MirrorEvent, Posted, render_times
+from bot.messenger import SEND_KEY, DeliveryError, MirrorEvent, Posted, render_times
 from bot.ports import Core
 
 log = logging.getLogger(__name__)
@@ -28,6 +34,15 @@ CANNOT_DM = 50007  # "Cannot send messages to this user": DMs from server member
 EVENT_NAME_MAX, EVENT_DESCRIPTION_MAX, EVENT_LOCATION_MAX = 100, 1000, 100
 EXTERNAL, GUILD_ONLY, CANCELLED = 3, 2, 4
 THREAD_NAME_MAX = 100
+THREAD_EXISTS = 160004  # "A thread has already been created for this message"
+
+
+def nonce(part: str = "") -> str | None:
+    """The message nonce for the scheduler's current call (SEND_KEY, plus `part` for a second message in
+    the same call): stable across retries, at most 25 characters. None outside the scheduler, where
+    discord.py picks a random one."""
+    key = SEND_KEY.get()
+    return hashlib.sha256(f"{key}{part}".encode()).hexdigest()[:25] if key else None
 
 
 async def outgoing(core: Core, reply: Reply) -> tuple[dict[str, Any], bool]:
@@ -107,7 +122,7 @@ class DiscordMessenger:
             if isinstance(channel, discord.ForumChannel):
                 title = render_times(reply.text.strip().split("\n")[0], self.core.settings.timezone)
                 return await self._forum_post(channel, title, kwargs)
-            message = await channel.send(**kwargs)
+            message = await channel.send(**kwargs, nonce=nonce())
         return Posted(PLATFORM, channel_id, str(message.id), None, message.jump_url)
 
     @staticmethod
@@ -126,15 +141,20 @@ class DiscordMessenger:
             channel = await self._channel(channel_id)
             if isinstance(channel, discord.ForumChannel):
                 return await self._forum_post(channel, title, kwargs)
-            message = await channel.send(**kwargs)
-            thread = await message.create_thread(name=name)
-        return Posted(PLATFORM, channel_id, str(message.id), str(thread.id), message.jump_url)
+            message = await channel.send(**kwargs, nonce=nonce())
+            try:
+                thread_id = str((await message.create_thread(name=name)).id)
+            except discord.HTTPException as exc:
+                if exc.code != THREAD_EXISTS:
+                    raise
+                thread_id = str(message.id)  # a retry got its message back, thread and all (same id)
+        return Posted(PLATFORM, channel_id, str(message.id), thread_id, message.jump_url)
 
     async def reply_in_thread(self, channel_id: str, thread_id: str, reply: Reply) -> Posted:
         async with delivering(f"reply in thread {thread_id}"):
             kwargs, _ = await outgoing(self.core, reply)
             thread = await self._channel(thread_id)
-            message = await thread.send(**kwargs)
+            message = await thread.send(**kwargs, nonce=nonce())
         return Posted(PLATFORM, channel_id, str(message.id), thread_id, message.jump_url)
 
     async def send_dm(self, user_id: str, reply: Reply) -> Posted:
@@ -144,7 +164,7 @@ class DiscordMessenger:
             kwargs, _ = await outgoing(self.core, reply)
             dm = await self.client.create_dm(discord.Object(id=int(user_id)))
             try:
-                message = await dm.send(**kwargs)
+                message = await dm.send(**kwargs, nonce=nonce())
             except discord.Forbidden as exc:
                 if exc.code != CANNOT_DM:
                     raise
@@ -169,7 +189,7 @@ class DiscordMessenger:
         kwargs["allowed_mentions"] = discord.AllowedMentions(everyone=False, roles=False,
                                                              users=[discord.Object(id=int(user_id))])
         channel = await self._channel(notice)
-        message = await channel.send(**kwargs)
+        message = await channel.send(**kwargs, nonce=nonce(":notice"))
         return Posted(PLATFORM, notice, str(message.id), None, message.jump_url)
 
     # ---- convenings as Guild Scheduled Events (bot.messenger.EventMirror) ---------------------------------

@@ -6,12 +6,16 @@ Every post the bot makes on its own (announcements, reminders, thread openings, 
     pending --claim--> claimed --ok--> sent
        ^                  |--error, tries left--> pending (retried later, with backoff)
        |                  |--error, no tries left--> failed (coordinators are told)
-       +-- a claim older than the claim timeout (its process died) goes back to pending
+       +-- a claim not renewed within CLAIM_WINDOW (its process died or stalled) goes back to pending
     pending past its expiry (the bot was down too long) --> skipped (coordinators are told)
     pending --cancel--> cancelled
 
-A claim is one UPDATE ... WHERE state = 'pending', so a retry, a restart or a second process never
-posts the same row twice. Every function here takes a session and runs inside the caller's transaction.
+A claim is one statement that takes only pending rows and stamps them with a token, so two processes
+never claim one row. A claim is also fenced: right before each platform call the sender re-checks and
+extends it in one UPDATE (`renew`), which matches only while the token is still on the row, the claim
+has not lapsed and (for the leader) the scheduler lease is still its own. A process that paused past its
+window, or lost the lease, therefore sends nothing more: another process has taken its posts over.
+Every function here takes a session and runs inside the caller's transaction.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -31,7 +35,8 @@ from sqlmodel import Session, col
 from scheduling.engine.models import PlannedPost, PostState, SchedulerLease
 
 BACKOFF = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(minutes=30))
-CLAIM_TIMEOUT = timedelta(minutes=2)
+CLAIM_WINDOW = timedelta(seconds=20)  # a claim not renewed for this long has lapsed (see renew)
+LEASE_NAME = "scheduler"
 
 
 @dataclass(frozen=True)
@@ -146,37 +151,62 @@ def skip_expired(session: Session, now: datetime) -> list[PlannedPost]:
     return stale
 
 
-def release_stale_claims(session: Session, now: datetime, timeout: timedelta = CLAIM_TIMEOUT) -> int:
-    """Claims older than `timeout` belong to a process that died mid-post: make them pending again."""
+def release_stale_claims(session: Session, now: datetime, window: timedelta = CLAIM_WINDOW) -> int:
+    """Claims not renewed within `window` belong to a process that died or stalled: make them pending
+    again. Its fence (renew) refuses such a claim from then on, so the post is sent by one process only."""
     result = session.execute(
         update(PlannedPost)
-        .where(PlannedPost.state == PostState.CLAIMED.value, col(PlannedPost.claimed_at) < now - timeout)
+        .where(PlannedPost.state == PostState.CLAIMED.value, col(PlannedPost.claimed_at) <= now - window)
         .values(state=PostState.PENDING.value, claimed_by="", next_try_at=now)
     )
     return int(result.rowcount or 0)
 
 
-def claim_due(session: Session, now: datetime, holder: str, limit: int = 200) -> list[Claimed]:
-    """Atomically claim up to `limit` due posts. Only rows still pending are taken, so two processes
-    (or a retry racing a restart) can never both claim one row."""
+def _holds_lease(holder: str) -> Any:
+    return exists().where(SchedulerLease.name == LEASE_NAME, SchedulerLease.holder == holder)
+
+
+def claim_due(session: Session, now: datetime, holder: str, limit: int = 200, *,
+              lease: str | None = None) -> list[Claimed]:
+    """Atomically claim up to `limit` due posts, in one statement: a CTE picks the ids once (on
+    PostgreSQL `FOR UPDATE SKIP LOCKED`, so concurrent claimers take different rows), then they are
+    updated. With `lease`, nothing is claimed unless that holder has the scheduler lease."""
+    table = PlannedPost.__table__  # type: ignore[attr-defined]
     token = f"{holder}:{uuid.uuid4().hex[:12]}"
-    due = (select(PlannedPost.id).where(PlannedPost.state == PostState.PENDING.value,
-                                        PlannedPost.next_try_at <= now)
-           .order_by(col(PlannedPost.next_try_at)).limit(limit))
-    if session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    session.execute(
-        update(PlannedPost)
-        .where(col(PlannedPost.id).in_(due.scalar_subquery()), PlannedPost.state == PostState.PENDING.value)
+    due = (select(table.c.id).where(table.c.state == PostState.PENDING.value, table.c.next_try_at <= now)
+           .order_by(table.c.next_try_at).limit(limit).with_for_update(skip_locked=True))
+    if lease is not None:
+        due = due.where(_holds_lease(lease))
+    picked = due.cte("picked").prefix_with("MATERIALIZED", dialect="postgresql")
+    rows = session.execute(
+        update(table)
+        .where(table.c.id == picked.c.id, table.c.state == PostState.PENDING.value)
         .values(state=PostState.CLAIMED.value, claimed_by=token, claimed_at=now,
-                attempts=PlannedPost.attempts + 1, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    rows = session.execute(select(PlannedPost).where(PlannedPost.claimed_by == token,
-                                                     PlannedPost.state == PostState.CLAIMED.value)
-                           .order_by(col(PlannedPost.next_try_at))).scalars()
-    return [Claimed(p.id or 0, p.key, p.kind, p.due_at, p.expires_at, p.attempts, p.max_attempts,
-                    json.loads(p.payload or "{}"), token) for p in rows]
+                attempts=table.c.attempts + 1, updated_at=now)
+        .returning(table.c.id, table.c.key, table.c.kind, table.c.due_at, table.c.expires_at,
+                   table.c.attempts, table.c.max_attempts, table.c.payload, table.c.next_try_at)
+    ).all()
+    rows.sort(key=lambda r: (r.next_try_at, r.id))
+    return [Claimed(r.id, r.key, r.kind, r.due_at, r.expires_at, r.attempts, r.max_attempts,
+                    json.loads(r.payload or "{}"), token) for r in rows]
+
+
+def renew(session: Session, token: str, now: datetime, ids: Sequence[int] | None = None, *,
+          lease: str | None = None, window: timedelta = CLAIM_WINDOW) -> set[int]:
+    """The fence: re-check and extend claims in one UPDATE. A claim holds while it is still ours
+    (`token`), still claimed, renewed within `window` and, with `lease`, while that holder still has the
+    scheduler lease. Returns the ids that hold (of `ids`, or of the whole claim when `ids` is None);
+    only those may be sent."""
+    table = PlannedPost.__table__  # type: ignore[attr-defined]
+    stmt = (update(table)
+            .where(table.c.claimed_by == token, table.c.state == PostState.CLAIMED.value,
+                   table.c.claimed_at > now - window)
+            .values(claimed_at=now).returning(table.c.id))
+    if ids is not None:
+        stmt = stmt.where(table.c.id.in_(list(ids)))
+    if lease is not None:
+        stmt = stmt.where(_holds_lease(lease))
+    return set(session.execute(stmt).scalars())
 
 
 def mark_sent(session: Session, done: list[tuple[Claimed, datetime, dict[str, Any] | None]]) -> set[int]:
@@ -218,6 +248,15 @@ def next_due(session: Session) -> datetime | None:
         select(PlannedPost.next_try_at).where(PlannedPost.state == PostState.PENDING.value)
         .order_by(col(PlannedPost.next_try_at)).limit(1)
     ).scalar()
+
+
+def next_wakeup(session: Session, window: timedelta = CLAIM_WINDOW) -> datetime | None:
+    """When the scheduler must look next: the next pending post falls due, or the oldest claim lapses
+    (its process died: release_stale_claims then hands the post to whoever looks)."""
+    oldest = session.execute(select(func.min(PlannedPost.claimed_at))
+                             .where(PlannedPost.state == PostState.CLAIMED.value)).scalar()
+    times = [t for t in (next_due(session), oldest + window if oldest else None) if t is not None]
+    return min(times, default=None)
 
 
 def retry(session: Session, post_id: int, now: datetime) -> PlannedPost | None:

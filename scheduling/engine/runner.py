@@ -1,16 +1,21 @@
 """The scheduler: wakes when a planned post falls due, claims it, hands it to its kind's handler.
 
 APScheduler 3 (AsyncIOScheduler, in the bot's one event loop) is only the alarm clock: a wake-up job at
-the next due time, a sweep every 30 s as a safety net, and a lease job. Jobs carry no objects and no
-state; everything is read from `planned_post` rows (scheduling/engine/outbox.py). With several bot processes
-on one database, the one holding the `scheduler_lease` row runs the ticks; another takes over within
-the lease time (45 s) when it stops renewing.
+the next due time (or when the oldest claim lapses), a sweep every 30 s as a safety net, and a lease job.
+Jobs carry no objects and no state; everything is read from `planned_post` rows
+(scheduling/engine/outbox.py). With several bot processes on one database, the one holding the
+`scheduler_lease` row runs the ticks. Timing, when the leader dies or stalls: its lease (LEASE_TIME, renewed
+every LEASE_TIME / 3) runs out within 15 s, another process notices within 5 s more, and the posts the dead
+one had claimed lapse within CLAIM_WINDOW (20 s) of its last renewal; the new leader's alarm is set for that
+moment. So they go out about 20 s after the failure. Every platform call is fenced (scheduling/engine/fence.py):
+a stalled process that wakes up sends nothing its claim or lease no longer covers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -23,33 +28,46 @@ from bot.messenger import DeliveryError, Messenger
 from bot.platform_events import forget_old_events
 from bot.store.db import Store
 from scheduling.engine import outbox
-from scheduling.engine.outbox import Claimed
+from scheduling.engine.fence import ClaimLost, Fence, fenced
+from scheduling.engine.outbox import CLAIM_WINDOW, LEASE_NAME, Claimed
 
 log = logging.getLogger(__name__)
-LEASE_NAME = "scheduler"
-LEASE_TIME = timedelta(seconds=45)
+LEASE_TIME = timedelta(seconds=15)
 SWEEP_SECONDS = 30
-SEND_TIMEOUT = 60.0  # well inside outbox.CLAIM_TIMEOUT, so a live claim is never taken back
+SEND_TIMEOUT = 60.0  # may exceed CLAIM_WINDOW: the fence keeps renewing a live batch's claims meanwhile
 FLUSH_SECONDS = 0.025
+MAX_CLAIM = 200
 _FAILED = object()
 
 
 @dataclass
 class Delivery:
-    """What a handler gets: the claimed post and the means to act on it."""
+    """What a handler gets: the claimed post and the means to act on it. Its messengers are fenced: each
+    call first re-checks and extends the claim (ClaimLost if it no longer holds) and carries SEND_KEY."""
 
     post: Claimed
     now: datetime
     store: Store
-    messengers: Mapping[str, Messenger]
+    platforms: Mapping[str, Messenger]
     settings: Settings
     scheduler: "Scheduler"
+    fence: Fence
+    calls: int = 0
 
     def messenger(self, platform: str) -> Messenger:
         try:
-            return self.messengers[platform]
+            return fenced(self.platforms[platform], self._before_call)
         except KeyError:
             raise DeliveryError(f"no adapter for platform {platform!r} is running", retryable=True) from None
+
+    @property
+    def messengers(self) -> dict[str, Messenger]:
+        return {name: fenced(m, self._before_call) for name, m in self.platforms.items()}
+
+    async def _before_call(self) -> str:
+        await self.fence.hold(self.post.id)
+        self.calls += 1
+        return f"{self.post.key}#{self.calls}"
 
 
 Handler = Callable[[Delivery], Awaitable[dict[str, Any] | None]]
@@ -86,6 +104,7 @@ class Scheduler:
         self.instance = instance or f"copbot-{uuid.uuid4().hex[:8]}"
         self.concurrency = concurrency
         self.is_leader = False
+        self._pace: float | None = None  # posts per second in the last batch
         self._lock = asyncio.Lock()
         self._aps: AsyncIOScheduler | None = None
         self._passes: set[asyncio.Task[Any]] = set()
@@ -103,22 +122,34 @@ class Scheduler:
 
     # ---- one pass ----------------------------------------------------------------------------
     async def tick(self) -> TickReport:
-        """Send everything due now. Safe to call at any time; one pass runs at a time."""
+        """Send everything due now. Safe to call at any time; one pass runs at a time. The leader claims
+        and sends only while the lease is still its own."""
         async with self._lock:
             report = TickReport()
+            lease = self.instance if self.is_leader else None
             now = self.clock()
             skipped = await self.store.run(lambda s: self._housekeeping(s, now))
             report.skipped = len(skipped)
             for key, why in skipped:
                 await self._tell_coordinators(f"A scheduled post was skipped ({key}): {why}.")
             while True:
-                now = self.clock()
-                batch = await self.store.run(lambda s, at=now: outbox.claim_due(s, at, self.instance))
+                now, size = self.clock(), self.claim_size()
+                batch = await self.store.run(lambda s, at=now: outbox.claim_due(s, at, self.instance, size,
+                                                                                lease=lease))
                 if not batch:
                     break
-                await self._deliver_batch(batch, report)
+                started = time.monotonic()
+                await self._deliver_batch(batch, Fence(self.store, self.clock, batch[0].token, lease), report)
+                self._pace = len(batch) / max(time.monotonic() - started, 1e-3)
             await self._arm_wakeup()
             return report
+
+    def claim_size(self) -> int:
+        """How many posts to claim at once: what this process sent in half a claim window at the pace of
+        its last batch, at least `concurrency` (what it sends at once) and at most MAX_CLAIM."""
+        if self._pace is None:
+            return self.concurrency
+        return max(self.concurrency, min(MAX_CLAIM, int(self._pace * CLAIM_WINDOW.total_seconds() / 2)))
 
     @staticmethod
     def _housekeeping(session: Any, now: datetime) -> list[tuple[str, str]]:
@@ -126,7 +157,7 @@ class Scheduler:
         forget_old_events(session, now)
         return [(p.key, p.last_error) for p in outbox.skip_expired(session, now)]
 
-    async def _deliver_batch(self, batch: list[Claimed], report: TickReport) -> None:
+    async def _deliver_batch(self, batch: list[Claimed], fence: Fence, report: TickReport) -> None:
         """Deliver concurrently. Successes are recorded in small groups as they complete (every
         FLUSH_SECONDS), so a crash can repeat at most the few posts sent in that instant, and a
         thousand posts do not cost a thousand transactions."""
@@ -157,11 +188,12 @@ class Scheduler:
                     await asyncio.wait_for(finished.wait(), FLUSH_SECONDS)
                 except asyncio.TimeoutError:
                     pass
+                fence.keep()
                 await flush()
 
         async def one(post: Claimed) -> None:
             async with gate:
-                result = await self._attempt(post, report)
+                result = await self._attempt(post, fence, report)
                 if result is not _FAILED:
                     done.append((post, self.clock(), result))
 
@@ -172,14 +204,19 @@ class Scheduler:
             finished.set()
             await flushing
             await flush()  # what completed while the last flush was writing
+            await fence.close()
 
-    async def _attempt(self, post: Claimed, report: TickReport) -> Any:
+    async def _attempt(self, post: Claimed, fence: Fence, report: TickReport) -> Any:
         handler = self.handlers.get(post.kind)
         try:
             if handler is None:
                 raise DeliveryError(f"no handler for kind {post.kind!r}", retryable=False)
-            delivery = Delivery(post, self.clock(), self.store, self.messengers, self.settings, self)
+            delivery = Delivery(post, self.clock(), self.store, self.messengers, self.settings, self, fence)
             return await asyncio.wait_for(handler(delivery), SEND_TIMEOUT)
+        except ClaimLost:
+            log.warning("post %s (%s) not sent by %s: its claim lapsed or the scheduler lease moved; "
+                        "the process that holds it now sends it", post.id, post.key, self.instance)
+            return _FAILED
         except Exception as exc:  # noqa: BLE001 - every failure is recorded, none is lost
             retryable = exc.retryable if isinstance(exc, DeliveryError) else not isinstance(exc, (KeyError, TypeError))
             error = f"{exc.__class__.__name__}: {exc}"
@@ -217,7 +254,7 @@ class Scheduler:
         """Set the alarm for the next due post (only the leader keeps an alarm)."""
         if self._aps is None or not self.is_leader:
             return
-        due = await self.store.run(outbox.next_due)
+        due = await self.store.run(outbox.next_wakeup)
         if due is None or self._aps is None:
             return
         delay = max(0.0, (due - self.clock()).total_seconds())
@@ -239,7 +276,9 @@ class Scheduler:
             if task is not None:
                 self._passes.discard(task)
 
-    async def _renew_lease(self) -> None:
+    async def renew_lease(self) -> bool:
+        """Take or keep the scheduler lease; a process that just became the leader runs a pass at once.
+        Returns whether this process is the leader."""
         now = self.clock()
         try:
             leader = await self.store.run(lambda s: outbox.take_lease(s, LEASE_NAME, self.instance, now,
@@ -250,19 +289,23 @@ class Scheduler:
         if leader and not self.is_leader:
             log.info("this process (%s) now runs the scheduler", self.instance)
             self.is_leader = True
-            await self._safe_tick()
+            if self._aps is not None:
+                self.wake()  # a pass at once, but not inside the lease job, which must keep renewing meanwhile
+            else:
+                await self._safe_tick()
         elif not leader and self.is_leader:
             log.warning("lost the scheduler lease; another process runs it now")
             self.is_leader = False
+        return self.is_leader
 
     async def start(self) -> None:
         self._aps = AsyncIOScheduler(timezone=timezone.utc)
-        self._aps.add_job(self._renew_lease, "interval", seconds=LEASE_TIME.total_seconds() / 3, id="lease",
+        self._aps.add_job(self.renew_lease, "interval", seconds=LEASE_TIME.total_seconds() / 3, id="lease",
                           misfire_grace_time=None, coalesce=True, max_instances=1)
         self._aps.add_job(self._safe_tick, "interval", seconds=SWEEP_SECONDS, id="sweep",
                           misfire_grace_time=None, coalesce=True, max_instances=1)
         self._aps.start()
-        await self._renew_lease()
+        await self.renew_lease()
 
     async def stop(self) -> None:
         if self._aps is not None:
