@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
-from typing import AsyncIterator
+from typing import AsyncIterator, Awaitable, Callable
 
 import pytest
 from sqlalchemy import text
@@ -33,6 +33,7 @@ class World:
         self.gate = asyncio.Event()
         self.gate.set()
         self.held = asyncio.Event()  # set once a handler of a waits at the closed gate
+        self.post_seconds = 0.0
         self.a = self._scheduler(app.store, "a", gated=True)
         self.b = self._scheduler(other, "b")
 
@@ -112,25 +113,55 @@ async def test_a_process_that_lost_the_lease_sends_nothing_more_and_the_new_lead
     assert sorted(world.platform.texts()) == ["hello 0", "hello 1", "hello 2"]
 
 
-async def test_a_long_batch_keeps_its_claims_while_it_sends(world: World, app: App) -> None:
-    """A batch that takes longer than the claim window renews as it goes, so no other process takes its
-    posts over; without renewal b would send the second half again."""
+def slow_scheduler(world: World, app: App, name: str, on_sent: Callable[[], Awaitable[None]]) -> Scheduler:
+    """A process sending one post at a time; each post takes `world.post_seconds` on the clock."""
     slow = Scheduler(app.store, app.settings, world.clock, messengers={"console": world.platform},
-                     instance="slow", concurrency=1)
-    b_reports: list[runner.TickReport] = []
+                     instance=name, concurrency=1)
 
     @slow.handle("test.say")
     async def say(d: Delivery) -> dict:
         posted = await d.messenger("console").post("general", Reply(f"hello {d.post.payload['n']}"))
-        world.clock.advance(seconds=WINDOW.total_seconds() / 4)  # each post takes a quarter window
-        if len(world.platform.sent) == 8:
-            b_reports.append(await world.b.tick())  # another process looks for lapsed claims mid-batch
+        world.clock.advance(seconds=world.post_seconds)
+        await on_sent()
         return {"message_id": posted.message_id}
 
-    await world.plan_due(12)
+    return slow
+
+
+async def test_a_long_batch_keeps_its_claims_while_it_sends(world: World, app: App) -> None:
+    """The platform slows down after a fast batch: the next batch takes three claim windows, and
+    renews as it goes, so no other process takes its posts over (without renewal b sends them again)."""
+    b_reports: list[runner.TickReport] = []
+
+    async def b_looks_mid_batch() -> None:
+        if len(world.platform.sent) == 9:
+            b_reports.append(await world.b.tick())
+
+    slow = slow_scheduler(world, app, "slow", b_looks_mid_batch)
+    await world.plan_due(1)
+    assert (await slow.tick()).sent == 1  # fast: the next claim is sized for a fast platform
+    world.post_seconds = WINDOW.total_seconds() / 4
+    due = world.clock()
+    plans = [outbox.Plan(f"more:{i}", "test.say", due, due + timedelta(hours=1), {"n": i}) for i in range(1, 13)]
+    await app.store.run(lambda s: outbox.plan_many(s, plans))
     report = await slow.tick()
     assert report.sent == 12 and [r.sent for r in b_reports] == [0]
-    assert sorted(world.platform.texts()) == sorted(f"hello {i}" for i in range(12))
+    assert sorted(world.platform.texts()) == sorted(f"hello {i}" for i in range(13))
+
+
+async def test_a_dead_process_posts_are_taken_over_mid_backlog_not_after_it(world: World, app: App) -> None:
+    await world.plan_due(40)
+    dead = await app.store.run(lambda s: outbox.claim_due(s, world.clock(), "dead", limit=2))
+    assert [c.key for c in dead] == ["test:0", "test:1"]
+
+    async def nothing() -> None:
+        return None
+
+    world.post_seconds = WINDOW.total_seconds() / 4
+    report = await slow_scheduler(world, app, "leader", nothing).tick()
+    texts = world.platform.texts()
+    assert report.sent == 40 and sorted(texts) == sorted(f"hello {i}" for i in range(40))
+    assert texts.index("hello 0") < 8 and texts.index("hello 1") < 8  # one window and a batch after death
 
 
 async def test_claims_never_exceed_their_limit(world: World, app: App) -> None:

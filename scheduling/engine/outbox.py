@@ -157,7 +157,7 @@ def release_stale_claims(session: Session, now: datetime, window: timedelta = CL
     result = session.execute(
         update(PlannedPost)
         .where(PlannedPost.state == PostState.CLAIMED.value, col(PlannedPost.claimed_at) <= now - window)
-        .values(state=PostState.PENDING.value, claimed_by="", next_try_at=now)
+        .values(state=PostState.PENDING.value, claimed_by="")
     )
     return int(result.rowcount or 0)
 
@@ -174,7 +174,7 @@ def claim_due(session: Session, now: datetime, holder: str, limit: int = 200, *,
     table = PlannedPost.__table__  # type: ignore[attr-defined]
     token = f"{holder}:{uuid.uuid4().hex[:12]}"
     due = (select(table.c.id).where(table.c.state == PostState.PENDING.value, table.c.next_try_at <= now)
-           .order_by(table.c.next_try_at).limit(limit).with_for_update(skip_locked=True))
+           .order_by(table.c.next_try_at, table.c.id).limit(limit).with_for_update(skip_locked=True))
     if lease is not None:
         due = due.where(_holds_lease(lease))
     picked = due.cte("picked").prefix_with("MATERIALIZED", dialect="postgresql")

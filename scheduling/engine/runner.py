@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -134,22 +133,28 @@ class Scheduler:
                 await self._tell_coordinators(f"A scheduled post was skipped ({key}): {why}.")
             while True:
                 now, size = self.clock(), self.claim_size()
-                batch = await self.store.run(lambda s, at=now: outbox.claim_due(s, at, self.instance, size,
-                                                                                lease=lease))
+                batch = await self.store.run(lambda s, at=now: self._claim(s, at, size, lease))
                 if not batch:
                     break
-                started = time.monotonic()
                 await self._deliver_batch(batch, Fence(self.store, self.clock, batch[0].token, lease), report)
-                self._pace = len(batch) / max(time.monotonic() - started, 1e-3)
+                self._pace = len(batch) / max((self.clock() - now).total_seconds(), 1e-3)
             await self._arm_wakeup()
             return report
 
     def claim_size(self) -> int:
         """How many posts to claim at once: what this process sent in half a claim window at the pace of
-        its last batch, at least `concurrency` (what it sends at once) and at most MAX_CLAIM."""
+        its last batch (on the scheduler's clock, which the window is measured on), at least
+        `concurrency` (what it sends at once) and at most MAX_CLAIM. A batch that turns out slower
+        (a platform's rate limit) keeps its claims by renewing them (fence.py)."""
         if self._pace is None:
             return self.concurrency
         return max(self.concurrency, min(MAX_CLAIM, int(self._pace * CLAIM_WINDOW.total_seconds() / 2)))
+
+    def _claim(self, session: Any, now: datetime, size: int, lease: str | None) -> list[Claimed]:
+        """Lapsed claims first go back to pending (a dead process's posts, taken over between batches, so
+        a long backlog does not hold them up), then the next batch is claimed."""
+        outbox.release_stale_claims(session, now)
+        return outbox.claim_due(session, now, self.instance, size, lease=lease)
 
     @staticmethod
     def _housekeeping(session: Any, now: datetime) -> list[tuple[str, str]]:
