@@ -9,9 +9,9 @@ strikes the leader (the holder of `scheduler_lease`): SIGKILL four times (restar
 each time) and SIGSTOP once for longer than the claim window (then SIGCONT). It reports per run:
 
   lost       posts never delivered
-  doubled    extra deliveries (a post delivered twice counts 1)
-  at risk    deliveries the struck process made but never marked sent: the posts in flight at the
-             strike, the only ones the engine cannot protect (doubled may not exceed this)
+  doubled    extra deliveries (a post delivered twice counts 1); per strike, those of the posts at risk
+  at risk    calls the struck process had in flight at the strike (begun, past the fence) whose post it
+             never marked sent: the only ones the engine cannot protect (doubled may not exceed this)
   refused    platform calls a resumed process did not make because its claim or lease had moved on
   takeover   per strike: seconds until the next lease holder delivered its first post
   stranded   per strike: the posts the struck process held claimed, and the seconds until the last of
@@ -39,11 +39,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
@@ -82,8 +82,10 @@ class RecordingPlatform:
         self.instance, self.latency, self.n = instance, latency, 0
 
     async def post(self, channel_id: str, reply: Reply) -> Posted:
+        started = time.time()  # the fence has passed: the call is in flight from here
         await asyncio.sleep(random.uniform(0, self.latency))
-        os.write(self.fd, f"{reply.text}\t{self.instance}\t{time.time():.3f}\n".encode())  # one write: atomic
+        line = f"{reply.text}\t{self.instance}\t{started:.3f}\t{time.time():.3f}\n"
+        os.write(self.fd, line.encode())  # one write of a short line: whole, even with three writers
         await asyncio.sleep(random.uniform(0, self.latency))
         self.n += 1
         return Posted(self.platform, channel_id, f"{self.instance}-{self.n}")
@@ -104,8 +106,8 @@ async def worker(url: str, instance: str, records: Path, concurrency: int, laten
     store = Store(make_engine(url))
     settings = load_settings(_env_file=None, database_url=url, data_dir=records.parent / instance)
     platform = RecordingPlatform(records, instance, latency)
-    scheduler = Scheduler(store, settings, utcnow, messengers={platform.platform: platform}, instance=instance,
-                          concurrency=concurrency)
+    scheduler = Scheduler(store, settings, utcnow, messengers={platform.platform: platform},
+                          instance=instance, concurrency=concurrency)
 
     @scheduler.handle(KIND)
     async def send(d: Delivery) -> dict[str, Any]:
@@ -125,6 +127,13 @@ async def worker(url: str, instance: str, records: Path, concurrency: int, laten
 
 # ---- the bench: plan, start, strike, count ------------------------------------------------------------
 
+class Record(NamedTuple):
+    key: str
+    who: str  # the worker instance
+    started: float  # when its platform call began
+    at: float  # when the platform accepted the post
+
+
 @dataclass
 class Strike:
     kind: str  # kill | stop
@@ -138,7 +147,7 @@ class Strike:
 @dataclass
 class Run:
     strikes: list[Strike] = field(default_factory=list)
-    records: list[tuple[str, str, float]] = field(default_factory=list)  # key, instance, time
+    records: list[Record] = field(default_factory=list)
     offset: int = 0  # bytes of the records file read so far
 
 
@@ -154,10 +163,10 @@ class Workers:
     def start(self, slot: str) -> str:
         self.generation += 1
         instance = f"{slot}.{self.generation}"
-        log = open(self.tmp / f"{instance}.log", "wb")
-        self.procs[instance] = subprocess.Popen(
-            [sys.executable, __file__, "--worker", self.url, instance, str(self.records),
-             str(self.args.concurrency), str(self.args.latency)], stdout=log, stderr=subprocess.STDOUT)
+        with open(self.tmp / f"{instance}.log", "wb") as log:  # the worker keeps its own copy
+            self.procs[instance] = subprocess.Popen(
+                [sys.executable, __file__, "--worker", self.url, instance, str(self.records),
+                 str(self.args.concurrency), str(self.args.latency)], stdout=log, stderr=subprocess.STDOUT)
         return instance
 
     def live(self, instance: str) -> bool:
@@ -165,7 +174,8 @@ class Workers:
         return proc is not None and proc.poll() is None
 
     def refused(self) -> int:
-        return sum((self.tmp / f"{i}.log").read_text(errors="replace").count(" not sent by ") for i in self.procs)
+        logs = (self.tmp / f"{instance}.log" for instance in self.procs)
+        return sum(log.read_text(errors="replace").count(" not sent by ") for log in logs)
 
     def close(self) -> None:
         for proc in self.procs.values():
@@ -216,8 +226,8 @@ def read_records(run: Run, path: Path) -> None:
     complete = data[:data.rfind(b"\n") + 1]
     run.offset += len(complete)
     for line in complete.decode().splitlines():
-        key, instance, at = line.split("\t")
-        run.records.append((key, instance, float(at)))
+        key, instance, started, at = line.split("\t")
+        run.records.append(Record(key, instance, float(started), float(at)))
 
 
 def wait(seconds: float, run: Run, workers: Workers, engine: Engine) -> None:
@@ -230,7 +240,7 @@ def wait(seconds: float, run: Run, workers: Workers, engine: Engine) -> None:
                 holder = leader(engine)
                 strike.successor = holder if holder not in (None, strike.victim) else None
             elif strike.takeover is None:
-                after = [at for _, who, at in run.records if who == strike.successor and at > strike.at]
+                after = [r.at for r in run.records if r.who == strike.successor and r.at > strike.at]
                 strike.takeover = min(after) - strike.at if after else None
         left = end - time.monotonic()
         if left <= 0:
@@ -246,8 +256,8 @@ def strike_leader(kind: str, run: Run, workers: Workers, engine: Engine, rng: ra
     while time.monotonic() < deadline and sent_count(engine) < workers.args.posts:
         holder = leader(engine)
         flowing = holder is not None and workers.live(holder) and any(
-            who == holder and at > (last.at if last else 0.0) for _, who, at in run.records)
-        delivered = {key for key, _, _ in run.records}
+            r.who == holder and r.at > (last.at if last else 0.0) for r in run.records)
+        delivered = {r.key for r in run.records}
         if flowing and (last is None or last.stranded <= delivered):
             break
         wait(0.1, run, workers, engine)
@@ -285,7 +295,7 @@ def run_backend(url: str, tmp: Path, args: argparse.Namespace, rng: random.Rando
                 break
         while sent_count(engine) < args.posts and time.monotonic() < began + args.timeout:
             wait(0.2, run, workers, engine)
-        wait(outbox.CLAIM_WINDOW.total_seconds() / 4, run, workers, engine)  # what resumed processes might still do
+        wait(outbox.CLAIM_WINDOW.total_seconds() / 4, run, workers, engine)  # what a resumed process may do
         result = {"run": run, "sent": sent_count(engine), "holders": holders(engine)}
     finally:
         workers.close()
@@ -297,27 +307,29 @@ def run_backend(url: str, tmp: Path, args: argparse.Namespace, rng: random.Rando
 def holders(engine: Engine) -> dict[str, str]:
     """key -> the instance whose claim marked it sent."""
     with Session(engine) as s:
-        rows = s.execute(select(PlannedPost.key, PlannedPost.claimed_by).where(PlannedPost.state == "sent")).all()
+        rows = s.execute(select(PlannedPost.key, PlannedPost.claimed_by)
+                         .where(PlannedPost.state == "sent")).all()
     return {key: by.split(":")[0] for key, by in rows}
 
 
 def report(backend: str, r: dict[str, Any], posts: int) -> bool:
     run: Run = r["run"]
     per_key: dict[str, list[tuple[str, float]]] = defaultdict(list)
-    for key, who, at in run.records:
-        per_key[key].append((who, at))
+    for rec in run.records:
+        per_key[rec.key].append((rec.who, rec.at))
     lost = posts - len(per_key)
     doubled = sum(len(v) - 1 for v in per_key.values())
     absorbed = 0
     for v in per_key.values():
         times = sorted(at for _, at in v)
         absorbed += sum(1 for at in times[1:] if at - times[0] < NONCE_WINDOW)
-    last = max((at for _, _, at in run.records), default=0.0)
+    last = max((rec.at for rec in run.records), default=0.0)
     first_strike = run.strikes[0].at if run.strikes else last
     risky = 0
     details = []
     for s in run.strikes:
-        unmarked = {key for key, who, _ in run.records if who == s.victim and r["holders"].get(key) != who}
+        unmarked = {rec.key for rec in run.records if rec.who == s.victim and rec.started <= s.at
+                    and r["holders"].get(rec.key) != rec.who}
         at_risk = len(unmarked)
         doubles = sum(len(per_key[key]) - 1 for key in unmarked)
         risky += at_risk
@@ -325,8 +337,10 @@ def report(backend: str, r: dict[str, Any], posts: int) -> bool:
         out = [min(at for _, at in per_key[key]) for key in s.stranded if per_key[key]]
         went = f"all out after {max(out) - s.at:.1f}s" if len(out) == len(s.stranded) and out else (
             f"{len(s.stranded) - len(out)} never delivered" if s.stranded else "none")
+        late = sum(1 for rec in run.records if rec.who == s.victim and rec.started > s.at)
+        resumed = f"; calls begun after it resumed {late}" if s.kind == "stop" else ""
         details.append(f"{s.kind} {s.victim} +{s.at - first_strike:.0f}s: takeover {took}; stranded "
-                       f"{len(s.stranded)} ({went}); in flight {at_risk}, doubled {doubles}")
+                       f"{len(s.stranded)} ({went}); in flight {at_risk}, doubled {doubles}{resumed}")
     print(f"{backend:<11} {posts:>5} {r['sent']:>5} {lost:>5} {doubled:>7} {risky:>7} {r['refused']:>7}  "
           f"{last - first_strike:>8.1f}s  {r['elapsed']:>5.0f}s")
     for line in details:
@@ -341,7 +355,8 @@ def main() -> int:
         url, instance, records, concurrency, latency = sys.argv[2:7]
         asyncio.run(worker(url, instance, Path(records), int(concurrency), float(latency)))
         return 0
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--posts", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=2, help="platform calls at once per process")
     parser.add_argument("--latency", type=float, default=0.1, help="max seconds each way of a platform call")
@@ -352,11 +367,12 @@ def main() -> int:
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
-    print(f"failover benchmark: {args.posts:,} posts due now, 3 scheduler processes, the leader SIGKILLed 4 times "
-          f"and SIGSTOPped once for {outbox.CLAIM_WINDOW.total_seconds() + PAUSE_MARGIN:.0f} s (seed {seed}); "
-          f"claim window {outbox.CLAIM_WINDOW.total_seconds():.0f} s")
-    print(f"{'backend':<11} {'posts':>5} {'sent':>5} {'lost':>5} {'doubled':>7} {'at risk':>7} {'refused':>7}  "
-          f"{'last post':>9}  {'run':>6}")
+    window = outbox.CLAIM_WINDOW.total_seconds()
+    print(f"failover benchmark: {args.posts:,} posts due now, 3 scheduler processes, the leader SIGKILLed "
+          f"4 times and SIGSTOPped once for {window + PAUSE_MARGIN:.0f} s (seed {seed}); claim window "
+          f"{window:.0f} s, {args.concurrency} platform calls at once per process")
+    print(f"{'backend':<11} {'posts':>5} {'sent':>5} {'lost':>5} {'doubled':>7} {'at risk':>7} "
+          f"{'refused':>7}  {'last post':>9}  {'run':>6}")
     ok = True
     for backend in args.backends.split(","):
         with tempfile.TemporaryDirectory() as tmp:

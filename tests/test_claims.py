@@ -53,7 +53,8 @@ class World:
 
     async def plan_due(self, n: int) -> None:
         due = self.clock()
-        plans = [outbox.Plan(f"test:{i}", "test.say", due, due + timedelta(hours=1), {"n": i}) for i in range(n)]
+        plans = [outbox.Plan(f"test:{i}", "test.say", due, due + timedelta(hours=1), {"n": i})
+                 for i in range(n)]
         await self.app.store.run(lambda s: outbox.plan_many(s, plans))
 
     async def rows(self) -> dict[str, tuple[str, str]]:
@@ -142,7 +143,8 @@ async def test_a_long_batch_keeps_its_claims_while_it_sends(world: World, app: A
     assert (await slow.tick()).sent == 1  # fast: the next claim is sized for a fast platform
     world.post_seconds = WINDOW.total_seconds() / 4
     due = world.clock()
-    plans = [outbox.Plan(f"more:{i}", "test.say", due, due + timedelta(hours=1), {"n": i}) for i in range(1, 13)]
+    plans = [outbox.Plan(f"more:{i}", "test.say", due, due + timedelta(hours=1), {"n": i})
+             for i in range(1, 13)]
     await app.store.run(lambda s: outbox.plan_many(s, plans))
     report = await slow.tick()
     assert report.sent == 12 and [r.sent for r in b_reports] == [0]

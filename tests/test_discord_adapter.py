@@ -439,8 +439,8 @@ async def test_a_post_resent_after_its_sent_mark_was_lost_is_one_message_on_disc
 
     monkeypatch.setattr(outbox, "mark_sent", crash_once)
     async with world(settings, fake) as w:  # on SQLite and on PostgreSQL
-        await ask(fake, fake.slash_command("forum", [subcommand(
-            "set", option("rule", RULE), option("channel", str(fake.text_channel.id)))], user=fake.coordinator))
+        forum_set = subcommand("set", option("rule", RULE), option("channel", str(fake.text_channel.id)))
+        await ask(fake, fake.slash_command("forum", [forum_set], user=fake.coordinator))
         await w.run_until(utc(2027, 3, 2, 17, 0))  # 12:00 in New York: sent, but its mark is lost
         assert lost and await w.app.store.run(lambda s: s.execute(text(
             "SELECT state FROM planned_post WHERE key = 'forum:2027-03-02:open'")).scalar()) == "claimed"

@@ -335,8 +335,8 @@ async def test_rate_limited_dm_is_retried_and_sent_once(fake: FakeDiscord,
         assert "rate limited" in caplog.text
 
 
-async def test_a_repeated_nonce_gets_the_first_message_back_like_discord(fake: FakeDiscord,
-                                                                        caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_repeated_nonce_gets_the_first_message_back_like_discord(
+        fake: FakeDiscord, caplog: pytest.LogCaptureFixture) -> None:
     """discord.py sends every nonce with enforce_nonce; Discord then answers a repeat by the same author
     within a few minutes with the message it already made, and creates nothing."""
     client = make_client()
@@ -346,7 +346,8 @@ async def test_a_repeated_nonce_gets_the_first_message_back_like_discord(fake: F
         again = await channel.send("Reminder", nonce="post-1")
         other = await channel.send("Reminder", nonce="post-2")
         assert again.id == first.id != other.id
-        assert [c.json["enforce_nonce"] for c in fake.calls_to("POST", "/channels/{id}/messages")] == [True] * 3
+        posts = fake.calls_to("POST", "/channels/{id}/messages")
+        assert [c.json["enforce_nonce"] for c in posts] == [True] * 3
         assert [m["content"] for m in fake.messages_in(fake.text_channel.id)] == ["Reminder", "Reminder"]
         await other.delete()
         with pytest.raises(discord.NotFound):  # deleted shortly before: Discord does not make it again

@@ -39,7 +39,7 @@ class Fence:
         self._checking: asyncio.Task[None] | None = None
 
     async def hold(self, post_id: int) -> None:
-        """Return once the claim on `post_id` holds for a full window again; raise ClaimLost if it does not."""
+        """Return once the claim on `post_id` holds for a full window again; else raise ClaimLost."""
         held = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(post_id, []).append(held)
         self._start()
@@ -67,7 +67,8 @@ class Fence:
             if group or whole:
                 ids = None if whole else list(group)
                 try:
-                    held = await self.store.run(lambda s: outbox.renew(s, self.token, now, ids, lease=self.lease))
+                    held = await self.store.run(
+                        lambda s, at=now, only=ids: outbox.renew(s, self.token, at, only, lease=self.lease))
                 except Exception:  # noqa: BLE001 - unchecked means unsent; the claims lapse and are retried
                     log.exception("could not check %d claim(s); they are not sent from here", len(group))
                     held = set()
@@ -114,7 +115,8 @@ class FencedMirror(FencedMessenger):
     def mirror_scopes(self) -> tuple[str, ...]:
         return self._mirror.mirror_scopes()
 
-    async def mirror_convening(self, scope_id: str, event: MirrorEvent, external_id: str | None) -> str | None:
+    async def mirror_convening(self, scope_id: str, event: MirrorEvent,
+                               external_id: str | None) -> str | None:
         return await self._call(self._mirror.mirror_convening, scope_id, event, external_id)
 
     @property
