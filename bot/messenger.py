@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
@@ -64,7 +65,16 @@ class PostTags:
         return chosen[:TAGS_MAX]
 
 
+# While the scheduler makes a platform call for a planned post, this names that call: the post's key and
+# the call's place among the post's calls ("forum:2026-03-03:announce#1"). It is the same when the post
+# is sent again after a crash, so an adapter whose platform drops repeats (Discord's message nonce)
+# passes it on, and a retry cannot double the message. Empty outside the scheduler.
+SEND_KEY: ContextVar[str] = ContextVar("copbot_send_key", default="")
+
+
 class Messenger(Protocol):
+    """Posts on one platform. See SEND_KEY for making a repeated call harmless."""
+
     platform: str
 
     async def post(self, channel_id: str, reply: Reply, *, tags: PostTags | None = None) -> Posted:
@@ -72,8 +82,9 @@ class Messenger(Protocol):
         the reply's first line, tagged as `tags` says."""
         ...
 
-    async def open_thread(self, channel_id: str, title: str, reply: Reply, *,
-                          tags: PostTags | None = None) -> Posted:
+    async def open_thread(
+        self, channel_id: str, title: str, reply: Reply, *, tags: PostTags | None = None
+    ) -> Posted:
         """Start a thread in a channel with `reply` as its first message; Posted.thread_id names it. A post
         in a channel with tags gets those `tags` chooses."""
         ...
@@ -124,7 +135,9 @@ class EventMirror(Protocol):
         """Where copies live (Discord: the configured guild ids); empty when there is nowhere to mirror."""
         ...
 
-    async def mirror_convening(self, scope_id: str, event: MirrorEvent, external_id: str | None) -> str | None:
+    async def mirror_convening(
+        self, scope_id: str, event: MirrorEvent, external_id: str | None
+    ) -> str | None:
         """Create (external_id None) or update the copy; return its id, or None when there is no copy
         (a cancelled convening never mirrored, or a copy that can no longer change)."""
         ...

@@ -71,14 +71,23 @@ class PostgresCleaner:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
         with self.engine.connect() as conn:
-            tables = [row[0] for row in conn.execute(text(
-                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
-                "AND tablename <> 'alembic_version' ORDER BY tablename"))]
+            tables = [
+                row[0]
+                for row in conn.execute(
+                    text(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                        "AND tablename <> 'alembic_version' ORDER BY tablename"
+                    )
+                )
+            ]
         assert {t.name for t in metadata.sorted_tables} <= set(tables)
-        self._with_rows = text(" UNION ALL ".join(
-            f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM {name})" for name in tables))
-        self._used_sequences = text("SELECT sequencename FROM pg_sequences "
-                                    "WHERE schemaname = current_schema() AND last_value IS NOT NULL")
+        self._with_rows = text(
+            " UNION ALL ".join(f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM {name})" for name in tables)
+        )
+        self._used_sequences = text(
+            "SELECT sequencename FROM pg_sequences "
+            "WHERE schemaname = current_schema() AND last_value IS NOT NULL"
+        )
 
     def empty(self) -> None:
         with self.engine.begin() as conn:
@@ -149,8 +158,13 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
 
 
 def make_settings(database_url: str, tmp_path: Path) -> Settings:
-    return load_settings(_env_file=None, database_url=database_url, data_dir=tmp_path / "data",
-                         admins="console:root", timezone="America/New_York")
+    return load_settings(
+        _env_file=None,
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        admins="console:root",
+        timezone="America/New_York",
+    )
 
 
 @pytest.fixture

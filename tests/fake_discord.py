@@ -75,8 +75,16 @@ from tests.fake_discord_payloads import (
     thread_json,
 )
 
-__all__ = ["FakeDiscord", "Call", "Reply", "FakeUser", "FakeChannel", "option", "subcommand",
-           "subcommand_group"]
+__all__ = [
+    "FakeDiscord",
+    "Call",
+    "Reply",
+    "FakeUser",
+    "FakeChannel",
+    "option",
+    "subcommand",
+    "subcommand_group",
+]
 
 # Gateway intents that gate the events the fake echoes.
 GUILDS, GUILD_MEMBERS, GUILD_MESSAGES, DIRECT_MESSAGES = 1 << 0, 1 << 1, 1 << 9, 1 << 12
@@ -88,6 +96,7 @@ UNAUTHENTICATED = ("/interactions/", "/webhooks/")  # interaction tokens authent
 @dataclass
 class Call:
     """One REST request the fake answered. `path` is relative to the API base, e.g. /channels/1/messages."""
+
     method: str
     path: str
     json: Any
@@ -102,6 +111,7 @@ class Call:
 @dataclass
 class Reply:
     """Something the bot answered to an interaction: the callback, a follow-up, an edit or a delete."""
+
     kind: str  # "callback" | "followup" | "edit" | "delete"
     # callback type: 4 message, 5 deferred, 6 deferred update, 7 update, 8 autocomplete, 9 modal
     type: int | None
@@ -230,8 +240,14 @@ class FakeDiscord(InteractionBuilders):
     The interaction payload builders (slash_command, component, modal_submit, ...) come from
     InteractionBuilders in fake_discord_payloads.py."""
 
-    def __init__(self, *, token: str = "fake-bot-token", echo_events: bool = True,
-                 privileged_intents: bool = True, heartbeat_interval_ms: int = 41250):
+    def __init__(
+        self,
+        *,
+        token: str = "fake-bot-token",
+        echo_events: bool = True,
+        privileged_intents: bool = True,
+        heartbeat_interval_ms: int = 41250,
+    ):
         self.token = token
         # Like Discord, send MESSAGE_CREATE/THREAD_CREATE/... over the gateway for what the bot did over REST.
         self.echo_events = echo_events
@@ -247,24 +263,36 @@ class FakeDiscord(InteractionBuilders):
         self.server_errors: list[str] = []  # tracebacks of requests the fake itself failed to handle
 
         self.application_id = snowflake()
-        self.bot_user = FakeUser(self.application_id, "copbot", "CoPBot", bot=True,
-                                 permissions=BOT_PERMISSIONS)
+        self.bot_user = FakeUser(
+            self.application_id, "copbot", "CoPBot", bot=True, permissions=BOT_PERMISSIONS
+        )
         self.guild_id, self.guild_name = snowflake(), "Community of Practice"
         self.everyone_role_id = self.guild_id  # Discord's @everyone role shares the guild's id
         self.admin_role_id, self.coordinator_role_id, self.bot_role_id = snowflake(), snowflake(), snowflake()
         self.bot_user.roles = [self.bot_role_id]
-        self.admin = FakeUser(snowflake(), "ada", "Ada Admin", roles=[self.admin_role_id],
-                              permissions=ALL_PERMISSIONS)
-        self.coordinator = FakeUser(snowflake(), "cora", "Cora Coordinator", roles=[self.coordinator_role_id],
-                                    permissions=COORDINATOR_PERMISSIONS)
+        self.admin = FakeUser(
+            snowflake(), "ada", "Ada Admin", roles=[self.admin_role_id], permissions=ALL_PERMISSIONS
+        )
+        self.coordinator = FakeUser(
+            snowflake(),
+            "cora",
+            "Cora Coordinator",
+            roles=[self.coordinator_role_id],
+            permissions=COORDINATOR_PERMISSIONS,
+        )
         self.member = FakeUser(snowflake(), "ben", "Ben Member")
         self.no_dm_user = FakeUser(snowflake(), "nadia", "Nadia NoDMs", accepts_dms=False)
         self.users: dict[int, FakeUser] = {
-            u.id: u for u in (self.bot_user, self.admin, self.coordinator, self.member, self.no_dm_user)}
+            u.id: u for u in (self.bot_user, self.admin, self.coordinator, self.member, self.no_dm_user)
+        }
         self.category = FakeChannel(snowflake(), "Community", 4)
         self.text_channel = FakeChannel(snowflake(), "general", 0)
-        self.forum_channel = FakeChannel(snowflake(), "open-forum", 15, tags={
-            "Open forum": snowflake(), "Question": snowflake(), "Resolved": snowflake()})
+        self.forum_channel = FakeChannel(
+            snowflake(),
+            "open-forum",
+            15,
+            tags={"Open forum": snowflake(), "Question": snowflake(), "Resolved": snowflake()},
+        )
         self.reminder_channel = FakeChannel(snowflake(), "reminders", 0)
         self.voice_channel = FakeChannel(snowflake(), "meeting-room", 2)
         self.roles = [
@@ -274,12 +302,16 @@ class FakeDiscord(InteractionBuilders):
             role_json(self.admin_role_id, "Administrator", ALL_PERMISSIONS, 3),
         ]
         self.channels: dict[int, dict[str, Any]] = {}  # guild channels, threads and DMs by id
-        for position, ch in enumerate((self.category, self.text_channel, self.forum_channel,
-                                       self.reminder_channel, self.voice_channel)):
+        for position, ch in enumerate(
+            (self.category, self.text_channel, self.forum_channel, self.reminder_channel, self.voice_channel)
+        ):
             self.channels[ch.id] = guild_channel_json(ch, self.guild_id, position, self.category.id)
         self.joined_at = iso()
         self.messages: dict[int, dict[str, Any]] = {}
         self.deleted_message_ids: list[int] = []
+        # enforce_nonce: a repeated (author, nonce) within this many seconds gets the first message back
+        self.nonce_window = 180.0
+        self._nonces: dict[tuple[int, str], tuple[int, float]] = {}
         self.files: dict[int, bytes] = {}  # attachment id -> bytes, served at /attachments/...
         self.scheduled_events: dict[int, dict[str, Any]] = {}
         self.deleted_event_ids: list[int] = []
@@ -356,24 +388,30 @@ class FakeDiscord(InteractionBuilders):
     def unknown_calls(self) -> list[Call]:
         return [c for c in self.calls if c.route is None]
 
-    async def wait_for(self, predicate: Callable[[Call], bool], timeout: float = 5.0, *,
-                       after: int = 0) -> Call:
+    async def wait_for(
+        self, predicate: Callable[[Call], bool], timeout: float = 5.0, *, after: int = 0
+    ) -> Call:
         """The first recorded call (from index `after`) satisfying predicate, waiting up to timeout."""
+
         def found() -> Call | None:
             return next((c for c in self.calls[after:] if predicate(c)), None)
+
         return await self._until(found, timeout, "a matching REST call")
 
-    async def wait_for_call(self, method: str, path: str | re.Pattern[str], timeout: float = 5.0,
-                            *, after: int = 0) -> Call:
+    async def wait_for_call(
+        self, method: str, path: str | re.Pattern[str], timeout: float = 5.0, *, after: int = 0
+    ) -> Call:
         matcher = path_matcher(path)
-        return await self.wait_for(lambda c: c.method == method.upper() and bool(matcher.fullmatch(c.path)),
-                                   timeout, after=after)
+        return await self.wait_for(
+            lambda c: c.method == method.upper() and bool(matcher.fullmatch(c.path)), timeout, after=after
+        )
 
     def interaction_responses(self, interaction_id: int) -> list[Reply]:
         return list(self.interactions[int(interaction_id)].replies)
 
-    async def wait_for_replies(self, interaction_id: int, count: int = 1,
-                               timeout: float = 5.0) -> list[Reply]:
+    async def wait_for_replies(
+        self, interaction_id: int, count: int = 1, timeout: float = 5.0
+    ) -> list[Reply]:
         record = self.interactions[int(interaction_id)]
         what = f"{count} replies to interaction {interaction_id}"
         await self._until(lambda: len(record.replies) >= count, timeout, what)
@@ -381,19 +419,33 @@ class FakeDiscord(InteractionBuilders):
 
     def messages_in(self, channel_id: int) -> list[dict[str, Any]]:
         """Non-ephemeral messages in a channel/thread/DM, oldest first."""
-        return [m for m in self.messages.values()
-                if int(m["channel_id"]) == int(channel_id) and not int(m.get("flags", 0)) & EPHEMERAL]
+        return [
+            m
+            for m in self.messages.values()
+            if int(m["channel_id"]) == int(channel_id) and not int(m.get("flags", 0)) & EPHEMERAL
+        ]
 
     def dm_messages(self, user: FakeUser | int) -> list[dict[str, Any]]:
         channel = self._dm_channel_of(user)
         return self.messages_in(int(channel["id"])) if channel else []
 
     def threads(self, parent_id: int | None = None) -> list[dict[str, Any]]:
-        return [c for c in self.channels.values() if c["type"] in (10, 11, 12)
-                and (parent_id is None or int(c["parent_id"]) == int(parent_id))]
+        return [
+            c
+            for c in self.channels.values()
+            if c["type"] in (10, 11, 12) and (parent_id is None or int(c["parent_id"]) == int(parent_id))
+        ]
 
-    def fail_next(self, method: str, path: str | re.Pattern[str], status: int = 429, retry_after: float = 1.0,
-                  times: int = 1, global_: bool = False, body: dict[str, Any] | None = None) -> None:
+    def fail_next(
+        self,
+        method: str,
+        path: str | re.Pattern[str],
+        status: int = 429,
+        retry_after: float = 1.0,
+        times: int = 1,
+        global_: bool = False,
+        body: dict[str, Any] | None = None,
+    ) -> None:
         """Answer the next `times` matching requests with `status`; 429 gets Discord's rate-limit body
         and headers, other statuses `body` or {"message": "Injected failure", "code": 0}."""
         failure = _Failure(method.upper(), path_matcher(path), status, times, retry_after, global_, body)
@@ -415,19 +467,26 @@ class FakeDiscord(InteractionBuilders):
         await self._dispatch("INTERACTION_CREATE", payload)
         return int(payload["id"])
 
-    async def send_user_message(self, channel_id: int, author: FakeUser, content: str,
-                                **extra: Any) -> dict[str, Any]:
+    async def send_user_message(
+        self, channel_id: int, author: FakeUser, content: str, **extra: Any
+    ) -> dict[str, Any]:
         """A member posts a message: store it and dispatch MESSAGE_CREATE as Discord would."""
         await self.wait_until_identified()
-        message = message_json(message_id=snowflake(), channel_id=channel_id, author=author,
-                               body={"content": content, **extra}, users=self.users)
+        message = message_json(
+            message_id=snowflake(),
+            channel_id=channel_id,
+            author=author,
+            body={"content": content, **extra},
+            users=self.users,
+        )
         self.messages[int(message["id"])] = message
         await self._echo_message("MESSAGE_CREATE", message)
         return message
 
     async def wait_until_identified(self, timeout: float = 5.0) -> None:
-        await self._until(lambda: any(s.conn for s in self._sessions.values()), timeout,
-                          "a bot on the gateway")
+        await self._until(
+            lambda: any(s.conn for s in self._sessions.values()), timeout, "a bot on the gateway"
+        )
 
     async def force_reconnect(self) -> None:
         """Send op 7 RECONNECT; discord.py reconnects to resume_gateway_url and RESUMEs."""
@@ -435,10 +494,17 @@ class FakeDiscord(InteractionBuilders):
             if session.conn:
                 await session.conn.send({"op": 7, "d": None, "s": None, "t": None})
 
-    def add_member(self, username: str, *, roles: list[int] | None = None, accepts_dms: bool = True,
-                   permissions: int | None = None) -> FakeUser:
-        user = FakeUser(snowflake(), username, username.title(), roles=list(roles or []),
-                        accepts_dms=accepts_dms)
+    def add_member(
+        self,
+        username: str,
+        *,
+        roles: list[int] | None = None,
+        accepts_dms: bool = True,
+        permissions: int | None = None,
+    ) -> FakeUser:
+        user = FakeUser(
+            snowflake(), username, username.title(), roles=list(roles or []), accepts_dms=accepts_dms
+        )
         if permissions is not None:
             user.permissions = permissions
         self.users[user.id] = user
@@ -460,8 +526,14 @@ class FakeDiscord(InteractionBuilders):
         conn = _Connection(ws, request.query.get("compress"))
         self._connections.add(conn)
         self.gateway_connections.append({"path": request.path, **request.query})
-        await conn.send({"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval_ms,
-                                         "_trace": ["fake-discord-gateway"]}, "s": None, "t": None})
+        await conn.send(
+            {
+                "op": 10,
+                "d": {"heartbeat_interval": self.heartbeat_interval_ms, "_trace": ["fake-discord-gateway"]},
+                "s": None,
+                "t": None,
+            }
+        )
         try:
             async for msg in ws:
                 if msg.type.name != "TEXT":
@@ -499,11 +571,18 @@ class FakeDiscord(InteractionBuilders):
         ready: dict[str, Any] = {
             "v": 10,
             "user": {**self.bot_user.user_json(), "verified": True, "mfa_enabled": False, "email": None},
-            "guilds": [{"id": str(self.guild_id), "unavailable": True}], "session_id": session.id,
-            "session_type": "normal", "resume_gateway_url": f"ws://127.0.0.1:{port}/gateway/resume",
+            "guilds": [{"id": str(self.guild_id), "unavailable": True}],
+            "session_id": session.id,
+            "session_type": "normal",
+            "resume_gateway_url": f"ws://127.0.0.1:{port}/gateway/resume",
             "application": {"id": str(self.application_id), "flags": (1 << 15) | (1 << 19)},
-            "user_settings": {}, "relationships": [], "private_channels": [], "presences": [],
-            "guild_join_requests": [], "geo_ordered_rtc_regions": ["fake"], "_trace": ["fake-discord"],
+            "user_settings": {},
+            "relationships": [],
+            "private_channels": [],
+            "presences": [],
+            "guild_join_requests": [],
+            "geo_ordered_rtc_regions": ["fake"],
+            "_trace": ["fake-discord"],
         }
         if "shard" in data:
             ready["shard"] = data["shard"]
@@ -525,12 +604,20 @@ class FakeDiscord(InteractionBuilders):
 
     async def _member_chunk(self, session: _Session, data: dict[str, Any]) -> None:
         query, ids = data.get("query") or "", {int(i) for i in data.get("user_ids") or []}
-        members = [u.member_json(joined_at=self.joined_at) for u in self.users.values()
-                   if ((u.id in ids) if ids else u.username.startswith(query))]
+        members = [
+            u.member_json(joined_at=self.joined_at)
+            for u in self.users.values()
+            if ((u.id in ids) if ids else u.username.startswith(query))
+        ]
         if data.get("limit"):
             members = members[: int(data["limit"])]
-        chunk = {"guild_id": str(self.guild_id), "members": members, "chunk_index": 0, "chunk_count": 1,
-                 "not_found": [str(i) for i in ids - set(self.users)]}
+        chunk = {
+            "guild_id": str(self.guild_id),
+            "members": members,
+            "chunk_index": 0,
+            "chunk_count": 1,
+            "not_found": [str(i) for i in ids - set(self.users)],
+        }
         if data.get("nonce"):
             chunk["nonce"] = data["nonce"]
         await self._send_event(session, "GUILD_MEMBERS_CHUNK", chunk)
@@ -551,24 +638,53 @@ class FakeDiscord(InteractionBuilders):
     def _guild_json(self, intents: int) -> dict[str, Any]:
         members = [u for u in self.users.values() if intents & GUILD_MEMBERS or u.id == self.bot_user.id]
         return {
-            "id": str(self.guild_id), "name": self.guild_name, "icon": None, "splash": None, "banner": None,
-            "discovery_splash": None, "description": None, "owner_id": str(self.admin.id),
+            "id": str(self.guild_id),
+            "name": self.guild_name,
+            "icon": None,
+            "splash": None,
+            "banner": None,
+            "discovery_splash": None,
+            "description": None,
+            "owner_id": str(self.admin.id),
             "afk_channel_id": None,
-            "afk_timeout": 300, "verification_level": 1, "default_message_notifications": 1,
-            "explicit_content_filter": 0, "mfa_level": 0, "nsfw_level": 0, "premium_tier": 0,
-            "premium_subscription_count": 0, "premium_progress_bar_enabled": False,
-            "preferred_locale": "en-US", "features": ["COMMUNITY"],
-            "system_channel_id": str(self.text_channel.id), "system_channel_flags": 0,
-            "rules_channel_id": None, "public_updates_channel_id": None, "safety_alerts_channel_id": None,
-            "vanity_url_code": None, "application_id": None, "max_members": 500000,
+            "afk_timeout": 300,
+            "verification_level": 1,
+            "default_message_notifications": 1,
+            "explicit_content_filter": 0,
+            "mfa_level": 0,
+            "nsfw_level": 0,
+            "premium_tier": 0,
+            "premium_subscription_count": 0,
+            "premium_progress_bar_enabled": False,
+            "preferred_locale": "en-US",
+            "features": ["COMMUNITY"],
+            "system_channel_id": str(self.text_channel.id),
+            "system_channel_flags": 0,
+            "rules_channel_id": None,
+            "public_updates_channel_id": None,
+            "safety_alerts_channel_id": None,
+            "vanity_url_code": None,
+            "application_id": None,
+            "max_members": 500000,
             "max_video_channel_users": 25,
-            "roles": self.roles, "emojis": [], "stickers": [], "joined_at": self.joined_at, "large": False,
-            "unavailable": False, "lazy": True, "member_count": len(self.users),
+            "roles": self.roles,
+            "emojis": [],
+            "stickers": [],
+            "joined_at": self.joined_at,
+            "large": False,
+            "unavailable": False,
+            "lazy": True,
+            "member_count": len(self.users),
             "members": [u.member_json(joined_at=self.joined_at) for u in members],
             "channels": [c for c in self.channels.values() if c["type"] in (0, 2, 4, 5, 13, 15, 16)],
-            "threads": self.threads(), "presences": [], "voice_states": [], "stage_instances": [],
-            "guild_scheduled_events": list(self.scheduled_events.values()), "soundboard_sounds": [],
-            "embedded_activities": [], "incidents_data": None,
+            "threads": self.threads(),
+            "presences": [],
+            "voice_states": [],
+            "stage_instances": [],
+            "guild_scheduled_events": list(self.scheduled_events.values()),
+            "soundboard_sounds": [],
+            "embedded_activities": [],
+            "incidents_data": None,
         }
 
     async def _echo_message(self, event: str, message: dict[str, Any]) -> None:
@@ -599,9 +715,12 @@ class FakeDiscord(InteractionBuilders):
 
     def _route_table(self) -> list[tuple[str, re.Pattern[str], str, Callable[..., Awaitable[Any]]]]:
         table = [
-            ("GET", "/gateway", self._get_gateway), ("GET", "/gateway/bot", self._get_gateway),
-            ("GET", "/users/@me", self._get_me), ("GET", "/oauth2/applications/@me", self._get_application),
-            ("POST", "/users/@me/channels", self._open_dm), ("GET", "/users/{user}", self._get_user),
+            ("GET", "/gateway", self._get_gateway),
+            ("GET", "/gateway/bot", self._get_gateway),
+            ("GET", "/users/@me", self._get_me),
+            ("GET", "/oauth2/applications/@me", self._get_application),
+            ("POST", "/users/@me/channels", self._open_dm),
+            ("GET", "/users/{user}", self._get_user),
             ("GET", "/applications/{app}/commands", self._get_commands),
             ("PUT", "/applications/{app}/commands", self._put_commands),
             ("GET", "/applications/{app}/guilds/{guild}/commands", self._get_commands),
@@ -673,8 +792,12 @@ class FakeDiscord(InteractionBuilders):
         if call.response is None:
             return web.Response(status=204 if call.status < 300 else call.status, headers=headers)
         # exactly "application/json": discord.py's json_or_text() returns raw text for "...; charset=utf-8"
-        return web.Response(body=json.dumps(call.response).encode(), status=call.status, headers=headers,
-                            content_type="application/json")
+        return web.Response(
+            body=json.dumps(call.response).encode(),
+            status=call.status,
+            headers=headers,
+            content_type="application/json",
+        )
 
     async def _read_body(self, request: web.Request) -> tuple[Any, list[dict[str, Any]]]:
         if request.content_type.startswith("multipart/"):
@@ -684,16 +807,24 @@ class FakeDiscord(InteractionBuilders):
                 if part.name == "payload_json":
                     body = json.loads(await part.text())
                 else:
-                    files.append({"field": part.name, "filename": part.filename, "data": await part.read(),
-                                  "content_type": part.headers.get("Content-Type")})
+                    files.append(
+                        {
+                            "field": part.name,
+                            "filename": part.filename,
+                            "data": await part.read(),
+                            "content_type": part.headers.get("Content-Type"),
+                        }
+                    )
             return body, files
         raw = await request.read()
         return (json.loads(raw) if raw else None), []
 
     def _ratelimit_headers(self, bucket_key: str) -> dict[str, str]:
         return {
-            "X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "4",
-            "X-RateLimit-Reset": f"{time.time() + 1:.3f}", "X-RateLimit-Reset-After": "1.000",
+            "X-RateLimit-Limit": "5",
+            "X-RateLimit-Remaining": "4",
+            "X-RateLimit-Reset": f"{time.time() + 1:.3f}",
+            "X-RateLimit-Reset-After": "1.000",
             "X-RateLimit-Bucket": hashlib.md5(bucket_key.encode()).hexdigest(),
             "Via": "1.1 google",  # discord.py treats a 429 without Via as a Cloudflare ban and does not retry
         }
@@ -715,11 +846,17 @@ class FakeDiscord(InteractionBuilders):
     def _failure_response(self, failure: _Failure) -> tuple[int, dict[str, Any], dict[str, str]]:
         if failure.status != 429:
             return failure.status, failure.body or {"message": "Injected failure", "code": 0}, {}
-        body = failure.body or {"message": "You are being rate limited.", "retry_after": failure.retry_after,
-                                "global": failure.global_}
-        headers = {"Retry-After": str(max(1, round(failure.retry_after))), "X-RateLimit-Remaining": "0",
-                   "X-RateLimit-Reset-After": f"{failure.retry_after:.3f}",
-                   "X-RateLimit-Scope": "global" if failure.global_ else "user"}
+        body = failure.body or {
+            "message": "You are being rate limited.",
+            "retry_after": failure.retry_after,
+            "global": failure.global_,
+        }
+        headers = {
+            "Retry-After": str(max(1, round(failure.retry_after))),
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset-After": f"{failure.retry_after:.3f}",
+            "X-RateLimit-Scope": "global" if failure.global_ else "user",
+        }
         if failure.global_:
             headers["X-RateLimit-Global"] = "true"
         return 429, body, headers
@@ -748,21 +885,49 @@ class FakeDiscord(InteractionBuilders):
         return 204, None
 
     async def _get_gateway(self, call: Call, p: dict[str, str]) -> dict[str, Any]:
-        return {"url": self.gateway_url, "shards": 1, "session_start_limit": {
-            "total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1}}
+        return {
+            "url": self.gateway_url,
+            "shards": 1,
+            "session_start_limit": {
+                "total": 1000,
+                "remaining": 999,
+                "reset_after": 14_400_000,
+                "max_concurrency": 1,
+            },
+        }
 
     async def _get_me(self, call: Call, p: dict[str, str]) -> dict[str, Any]:
-        return {**self.bot_user.user_json(), "verified": True, "mfa_enabled": False, "email": None,
-                "locale": "en-US", "premium_type": 0}
+        return {
+            **self.bot_user.user_json(),
+            "verified": True,
+            "mfa_enabled": False,
+            "email": None,
+            "locale": "en-US",
+            "premium_type": 0,
+        }
 
     async def _get_application(self, call: Call, p: dict[str, str]) -> dict[str, Any]:
         return {
-            "id": str(self.application_id), "name": "CoPBot", "icon": None, "description": "", "summary": "",
-            "type": None, "bot": self.bot_user.user_json(), "bot_public": False,
-            "bot_require_code_grant": False, "verify_key": "0" * 64, "flags": (1 << 15) | (1 << 19),
-            "owner": self.admin.user_json(), "team": None,
-            "redirect_uris": [], "interactions_endpoint_url": None, "approximate_guild_count": 1, "tags": [],
-            "hook": True, "is_monetized": False, "integration_types_config": {"0": {}},
+            "id": str(self.application_id),
+            "name": "CoPBot",
+            "icon": None,
+            "description": "",
+            "summary": "",
+            "type": None,
+            "bot": self.bot_user.user_json(),
+            "bot_public": False,
+            "bot_require_code_grant": False,
+            "verify_key": "0" * 64,
+            "flags": (1 << 15) | (1 << 19),
+            "owner": self.admin.user_json(),
+            "team": None,
+            "redirect_uris": [],
+            "interactions_endpoint_url": None,
+            "approximate_guild_count": 1,
+            "tags": [],
+            "hook": True,
+            "is_monetized": False,
+            "integration_types_config": {"0": {}},
         }
 
     async def _get_user(self, call: Call, p: dict[str, str]) -> dict[str, Any]:
@@ -778,8 +943,20 @@ class FakeDiscord(InteractionBuilders):
     async def _get_guild(self, call: Call, p: dict[str, str]) -> dict[str, Any]:
         self._check_guild(p["guild"])
         full = self._guild_json(0)
-        for key in ("members", "channels", "threads", "presences", "voice_states", "guild_scheduled_events",
-                    "stage_instances", "soundboard_sounds", "joined_at", "large", "member_count", "lazy"):
+        for key in (
+            "members",
+            "channels",
+            "threads",
+            "presences",
+            "voice_states",
+            "guild_scheduled_events",
+            "stage_instances",
+            "soundboard_sounds",
+            "joined_at",
+            "large",
+            "member_count",
+            "lazy",
+        ):
             full.pop(key, None)
         return {**full, "approximate_member_count": len(self.users), "approximate_presence_count": 1}
 
@@ -800,13 +977,22 @@ class FakeDiscord(InteractionBuilders):
         for command in call.json or []:
             kind = int(command.get("type", 1))
             previous = next((c for c in old if c["name"] == command["name"] and c["type"] == kind), None)
-            stored.append({
-                "description": "", "options": [], "default_member_permissions": None, "nsfw": False,
-                "contexts": None, "integration_types": [0], **command, "type": kind,
-                "id": previous["id"] if previous else str(snowflake()),
-                "application_id": str(self.application_id),
-                "version": str(snowflake()), **({"guild_id": p["guild"]} if "guild" in p else {}),
-            })
+            stored.append(
+                {
+                    "description": "",
+                    "options": [],
+                    "default_member_permissions": None,
+                    "nsfw": False,
+                    "contexts": None,
+                    "integration_types": [0],
+                    **command,
+                    "type": kind,
+                    "id": previous["id"] if previous else str(snowflake()),
+                    "application_id": str(self.application_id),
+                    "version": str(snowflake()),
+                    **({"guild_id": p["guild"]} if "guild" in p else {}),
+                }
+            )
         if "guild" in p:
             self.guild_commands[int(p["guild"])] = stored
         else:
@@ -851,9 +1037,27 @@ class FakeDiscord(InteractionBuilders):
                 raise DiscordError(403, "Cannot send messages to this user", 50007)
         elif channel["type"] in (2, 4, 15):
             raise DiscordError(400, "Cannot send messages in a non-text channel", 50008)
+        nonce = self._enforced_nonce(call)
+        if nonce is not None:
+            seen = self._nonces.get(nonce)
+            if seen is not None and time.monotonic() - seen[1] < self.nonce_window:
+                if seen[0] not in self.messages:
+                    raise DiscordError(404, "Unknown Message", 10008)  # deleted shortly after: not re-sent
+                return self.messages[seen[0]]  # the same message again, nothing new is created
         message = self._new_message(int(channel["id"]), self.bot_user, call)
+        if nonce is not None:
+            self._nonces[nonce] = (int(message["id"]), time.monotonic())
         await self._echo_message("MESSAGE_CREATE", message)
         return message
+
+    def _enforced_nonce(self, call: Call) -> tuple[int, str] | None:
+        """(author, nonce) when the body asks Discord to enforce its nonce (at most 25 characters)."""
+        body = call.json or {}
+        if body.get("nonce") is None or not body.get("enforce_nonce"):
+            return None
+        if len(str(body["nonce"])) > 25:
+            raise _invalid(nonce="Must be 25 or fewer in length.")
+        return self.bot_user.id, str(body["nonce"])
 
     async def _edit_message(self, call: Call, p: dict[str, str]) -> dict[str, Any]:
         self._channel(p["channel"])
@@ -869,8 +1073,11 @@ class FakeDiscord(InteractionBuilders):
         message = self._message(p["message"], p["channel"])
         del self.messages[int(message["id"])]
         self.deleted_message_ids.append(int(message["id"]))
-        await self._echo("MESSAGE_DELETE", {"id": message["id"], "channel_id": message["channel_id"],
-                                            "guild_id": str(self.guild_id)}, GUILD_MESSAGES)
+        await self._echo(
+            "MESSAGE_DELETE",
+            {"id": message["id"], "channel_id": message["channel_id"], "guild_id": str(self.guild_id)},
+            GUILD_MESSAGES,
+        )
         return 204, None
 
     async def _thread_from_message(self, call: Call, p: dict[str, str]) -> tuple[int, dict[str, Any]]:
@@ -911,17 +1118,39 @@ class FakeDiscord(InteractionBuilders):
             raise DiscordError(400, "Invalid Recipient(s)", 50033)
         return self.dm_channel_for(int(recipient))
 
-    def _add_thread(self, thread_id: int, parent: dict[str, Any], body: dict[str, Any], *, thread_type: int,
-                    forum: bool = False) -> dict[str, Any]:
-        thread = thread_json(thread_id=thread_id, guild_id=self.guild_id, parent_id=int(parent["id"]),
-                             owner_id=self.bot_user.id, name=body["name"], forum=forum,
-                             auto_archive_duration=int(body.get("auto_archive_duration") or 4320),
-                             applied_tags=body.get("applied_tags"), thread_type=thread_type)
+    def _add_thread(
+        self,
+        thread_id: int,
+        parent: dict[str, Any],
+        body: dict[str, Any],
+        *,
+        thread_type: int,
+        forum: bool = False,
+    ) -> dict[str, Any]:
+        thread = thread_json(
+            thread_id=thread_id,
+            guild_id=self.guild_id,
+            parent_id=int(parent["id"]),
+            owner_id=self.bot_user.id,
+            name=body["name"],
+            forum=forum,
+            auto_archive_duration=int(body.get("auto_archive_duration") or 4320),
+            applied_tags=body.get("applied_tags"),
+            thread_type=thread_type,
+        )
         self.channels[thread_id] = thread
         return thread
 
-    def _new_message(self, channel_id: int, author: FakeUser, call: Call, *, message_id: int | None = None,
-                     extra: dict[str, Any] | None = None, allow_empty: bool = False) -> dict[str, Any]:
+    def _new_message(
+        self,
+        channel_id: int,
+        author: FakeUser,
+        call: Call,
+        *,
+        message_id: int | None = None,
+        extra: dict[str, Any] | None = None,
+        allow_empty: bool = False,
+    ) -> dict[str, Any]:
         body = call.json or {}
         content = body.get("content") or ""
         extras = ("embeds", "components", "sticker_ids", "poll")
@@ -932,9 +1161,16 @@ class FakeDiscord(InteractionBuilders):
             raise _invalid(content="Must be 2000 or fewer in length.")
         reference = body.get("message_reference")
         referenced = self.messages.get(int(reference["message_id"])) if reference else None
-        message = message_json(message_id=message_id or snowflake(), channel_id=channel_id, author=author,
-                               body=body, users=self.users, attachments=self._attachments(channel_id, call),
-                               referenced=referenced, extra=extra)
+        message = message_json(
+            message_id=message_id or snowflake(),
+            channel_id=channel_id,
+            author=author,
+            body=body,
+            users=self.users,
+            attachments=self._attachments(channel_id, call),
+            referenced=referenced,
+            extra=extra,
+        )
         self.messages[int(message["id"])] = message
         channel = self.channels.get(channel_id)
         if channel is not None:
@@ -950,9 +1186,16 @@ class FakeDiscord(InteractionBuilders):
             attachment_id = snowflake()
             self.files[attachment_id] = upload["data"]
             url = f"{self.http_base}/attachments/{channel_id}/{attachment_id}/{upload['filename']}"
-            found.append({"id": str(attachment_id), "filename": upload["filename"], "url": url,
-                          "proxy_url": url, "size": len(upload["data"]),
-                          "content_type": upload["content_type"]})
+            found.append(
+                {
+                    "id": str(attachment_id),
+                    "filename": upload["filename"],
+                    "url": url,
+                    "proxy_url": url,
+                    "size": len(upload["data"]),
+                    "content_type": upload["content_type"],
+                }
+            )
         return found
 
     def _apply_edit(self, message: dict[str, Any], call: Call) -> None:
@@ -1058,21 +1301,32 @@ class FakeDiscord(InteractionBuilders):
         interaction = {"id": str(record.payload["id"]), "type": record.payload["type"]}
         response: dict[str, Any] = {"interaction": interaction}
         if message is not None:
-            interaction.update(response_message_id=message["id"], response_message_loading=kind == 5,
-                               response_message_ephemeral=bool(int(message["flags"]) & EPHEMERAL))
+            interaction.update(
+                response_message_id=message["id"],
+                response_message_loading=kind == 5,
+                response_message_ephemeral=bool(int(message["flags"]) & EPHEMERAL),
+            )
             response["resource"] = {"type": kind, "message": message}
         return 200, response
 
-    def _interaction_message(self, record: _Interaction, call: Call, *,
-                             allow_empty: bool = False) -> dict[str, Any]:
+    def _interaction_message(
+        self, record: _Interaction, call: Call, *, allow_empty: bool = False
+    ) -> dict[str, Any]:
         payload = record.payload
         invoker = payload.get("member", {}).get("user") or payload.get("user")
-        metadata = {"id": payload["id"], "type": payload["type"], "user": invoker,
-                    "authorizing_integration_owners": payload.get("authorizing_integration_owners", {})}
+        metadata = {
+            "id": payload["id"],
+            "type": payload["type"],
+            "user": invoker,
+            "authorizing_integration_owners": payload.get("authorizing_integration_owners", {}),
+        }
         if record.original_id is not None:
             metadata["original_response_message_id"] = str(record.original_id)
-        extra = {"webhook_id": str(self.application_id), "application_id": str(self.application_id),
-                 "interaction_metadata": metadata}
+        extra = {
+            "webhook_id": str(self.application_id),
+            "application_id": str(self.application_id),
+            "interaction_metadata": metadata,
+        }
         return self._new_message(record.channel_id, self.bot_user, call, extra=extra, allow_empty=allow_empty)
 
     def _webhook_interaction(self, p: dict[str, str]) -> _Interaction:
@@ -1145,5 +1399,11 @@ class FakeDiscord(InteractionBuilders):
 
     def _dm_channel_of(self, user: FakeUser | int) -> dict[str, Any] | None:
         user_id = user.id if isinstance(user, FakeUser) else int(user)
-        return next((c for c in self.channels.values()
-                     if c["type"] == 1 and int(c["recipients"][0]["id"]) == user_id), None)
+        return next(
+            (
+                c
+                for c in self.channels.values()
+                if c["type"] == 1 and int(c["recipients"][0]["id"]) == user_id
+            ),
+            None,
+        )

@@ -52,8 +52,11 @@ class FakeSlack:
         self.responses: list[dict[str, Any]] = []  # bodies POSTed to response_url
         self.users: dict[str, dict[str, Any]] = {}
         # what auth.test says the token belongs to (an org-wide Enterprise Grid install names its org)
-        self.installed: dict[str, Any] = {"team_id": TEAM, "enterprise_id": None,
-                                          "is_enterprise_install": False}
+        self.installed: dict[str, Any] = {
+            "team_id": TEAM,
+            "enterprise_id": None,
+            "is_enterprise_install": False,
+        }
         self._ts = itertools.count(1)
         self._limits: dict[str, int] = {}  # method -> how many more 429s to answer
         self.sustained: dict[str, tuple[int, float]] = {}  # method -> (allowed per window, window seconds)
@@ -95,8 +98,13 @@ class FakeSlack:
             await self._runner.cleanup()
 
     def add_user(self, user_id: str, name: str, tz: str = "America/Chicago") -> None:
-        self.users[user_id] = {"id": user_id, "name": name.lower(), "real_name": name, "tz": tz,
-                               "profile": {"display_name": name, "real_name": name}}
+        self.users[user_id] = {
+            "id": user_id,
+            "name": name.lower(),
+            "real_name": name,
+            "tz": tz,
+            "profile": {"display_name": name, "real_name": name},
+        }
 
     def limit(self, method: str, times: int = 1, retry_after: int = 1) -> None:
         """Answer the next `times` calls of `method` with 429 and Retry-After."""
@@ -117,6 +125,7 @@ class FakeSlack:
 
     async def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
         """The predicate's first true value, checked each time the fake records something."""
+
         async def until_true() -> Any:
             while not (value := predicate()):
                 self._changed.clear()
@@ -126,7 +135,9 @@ class FakeSlack:
         try:
             return await asyncio.wait_for(until_true(), timeout)
         except TimeoutError:
-            raise AssertionError(f"timed out after {timeout}s; calls: {[c.method for c in self.calls]}") from None
+            raise AssertionError(
+                f"timed out after {timeout}s; calls: {[c.method for c in self.calls]}"
+            ) from None
 
     def _record(self, into: list[Any], item: Any) -> None:
         into.append(item)
@@ -172,33 +183,58 @@ class FakeSlack:
         if self._throttled(method):
             self.rate_limited += 1
             self._record(self.refused, Call(method, args))
-            return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
-                                     headers={"Retry-After": str(self.retry_after)})
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"},
+                status=429,
+                headers={"Retry-After": str(self.retry_after)},
+            )
         self._record(self.calls, Call(method, args))
         return web.json_response(self._answer(method, args))
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         ok: dict[str, Any] = {"ok": True}
         if method == "auth.test":
-            return {**ok, "url": "https://community.slack.com/", "team": "Community", "user": "copbot",
-                    "user_id": BOT_USER, "bot_id": BOT_ID, **self.installed}
+            return {
+                **ok,
+                "url": "https://community.slack.com/",
+                "team": "Community",
+                "user": "copbot",
+                "user_id": BOT_USER,
+                "bot_id": BOT_ID,
+                **self.installed,
+            }
         if method == "chat.postMessage":
             ts = f"{1700000000 + next(self._ts)}.000100"
-            return {**ok, "channel": args.get("channel"), "ts": ts,
-                    "message": {"text": args.get("text"), "ts": ts, "bot_id": BOT_ID}}
+            return {
+                **ok,
+                "channel": args.get("channel"),
+                "ts": ts,
+                "message": {"text": args.get("text"), "ts": ts, "bot_id": BOT_ID},
+            }
         if method == "chat.postEphemeral":
             return {**ok, "message_ts": f"{1700000000 + next(self._ts)}.000200"}
         if method == "chat.getPermalink":
             ts = str(args.get("message_ts", "")).replace(".", "")
-            return {**ok, "channel": args.get("channel"),
-                    "permalink": f"https://community.slack.com/archives/{args.get('channel')}/p{ts}"}
+            return {
+                **ok,
+                "channel": args.get("channel"),
+                "permalink": f"https://community.slack.com/archives/{args.get('channel')}/p{ts}",
+            }
         if method == "conversations.open":
             return {**ok, "channel": {"id": "D" + str(args.get("users", "X")).lstrip("UW")}}
         if method == "users.info":
             uid = str(args.get("user"))
-            user = self.users.get(uid) or ({"id": uid, "name": uid.lower(), "real_name": f"Member {uid}",
-                                            "tz": "America/New_York", "profile": {"display_name": f"Member {uid}"}}
-                                           if uid.startswith("U0000") else None)
+            user = self.users.get(uid) or (
+                {
+                    "id": uid,
+                    "name": uid.lower(),
+                    "real_name": f"Member {uid}",
+                    "tz": "America/New_York",
+                    "profile": {"display_name": f"Member {uid}"},
+                }
+                if uid.startswith("U0000")
+                else None
+            )
             return {**ok, "user": user} if user else {"ok": False, "error": "user_not_found"}
         if method in ("views.open", "views.publish", "views.update"):
             return {**ok, "view": {"id": f"V{next(self._ts)}", **(args.get("view") or {})}}
@@ -215,17 +251,29 @@ class FakeSlack:
     async def push(self, envelope_type: str, payload: dict[str, Any], *, retry_attempt: int = 0) -> str:
         """Send a Socket Mode envelope (events_api, slash_commands, interactive) to the connected app."""
         envelope_id = f"env-{next(self._ts)}"
-        await self._outbox.put({"envelope_id": envelope_id, "type": envelope_type, "payload": payload,
-                                "accepts_response_payload": envelope_type != "events_api",
-                                "retry_attempt": retry_attempt, "retry_reason": "timeout" if retry_attempt else ""})
+        await self._outbox.put(
+            {
+                "envelope_id": envelope_id,
+                "type": envelope_type,
+                "payload": payload,
+                "accepts_response_payload": envelope_type != "events_api",
+                "retry_attempt": retry_attempt,
+                "retry_reason": "timeout" if retry_attempt else "",
+            }
+        )
         return envelope_id
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
-        await ws.send_json({"type": "hello", "num_connections": 1,
-                            "debug_info": {"host": "fake", "approximate_connection_time": 18060},
-                            "connection_info": {"app_id": "A0COPBOT"}})
+        await ws.send_json(
+            {
+                "type": "hello",
+                "num_connections": 1,
+                "debug_info": {"host": "fake", "approximate_connection_time": 18060},
+                "connection_info": {"app_id": "A0COPBOT"},
+            }
+        )
         self.socket_connected.set()
 
         async def sender() -> None:
@@ -274,13 +322,33 @@ class Request:
     content_type: str
 
 
-def slash_command(text: str, *, user: str = "U0ANA", user_name: str = "ana", channel: str = "C0GENERAL",
-                  response_url: str = "", trigger_id: str | None = None,
-                  command: str = "/cop", team: str = TEAM, enterprise: str | None = None) -> Request:
-    fields = {"token": "deprecated-verification-token", "team_id": team, "team_domain": "community",
-              "channel_id": channel, "channel_name": "general", "user_id": user, "user_name": user_name,
-              "command": command, "text": text, "api_app_id": "A0COPBOT", "is_enterprise_install": "false",
-              "response_url": response_url, "trigger_id": trigger_id or _trigger()}
+def slash_command(
+    text: str,
+    *,
+    user: str = "U0ANA",
+    user_name: str = "ana",
+    channel: str = "C0GENERAL",
+    response_url: str = "",
+    trigger_id: str | None = None,
+    command: str = "/cop",
+    team: str = TEAM,
+    enterprise: str | None = None,
+) -> Request:
+    fields = {
+        "token": "deprecated-verification-token",
+        "team_id": team,
+        "team_domain": "community",
+        "channel_id": channel,
+        "channel_name": "general",
+        "user_id": user,
+        "user_name": user_name,
+        "command": command,
+        "text": text,
+        "api_app_id": "A0COPBOT",
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": trigger_id or _trigger(),
+    }
     if enterprise:
         fields.update(enterprise_id=enterprise, enterprise_name="State Government")
     return Request(urlencode(fields), "application/x-www-form-urlencoded")
@@ -295,34 +363,81 @@ def _trigger() -> str:
     return f"13345224609.738474920.{next(_TRIGGERS):012x}"
 
 
-def event_callback(event: dict[str, Any], *, event_id: str | None = None, team: str = TEAM,
-                   enterprise: str | None = None) -> Request:
+def event_callback(
+    event: dict[str, Any], *, event_id: str | None = None, team: str = TEAM, enterprise: str | None = None
+) -> Request:
     """An Events API envelope; `team` (and `enterprise`) are the installation's the event was sent for."""
-    envelope = {"token": "deprecated", "team_id": team, "enterprise_id": enterprise, "api_app_id": "A0COPBOT",
-                "event": event, "type": "event_callback",
-                "event_id": event_id or f"Ev0{next(_EVENT_IDS):08d}",
-                "event_time": int(time.time()), "authorizations": [
-                    {"enterprise_id": enterprise, "team_id": team, "user_id": BOT_USER, "is_bot": True,
-                     "is_enterprise_install": False}],
-                "is_ext_shared_channel": False, "event_context": "4-eyJldCI6ImFwcF9tZW50aW9uIn0"}
+    envelope = {
+        "token": "deprecated",
+        "team_id": team,
+        "enterprise_id": enterprise,
+        "api_app_id": "A0COPBOT",
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id or f"Ev0{next(_EVENT_IDS):08d}",
+        "event_time": int(time.time()),
+        "authorizations": [
+            {
+                "enterprise_id": enterprise,
+                "team_id": team,
+                "user_id": BOT_USER,
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+        "is_ext_shared_channel": False,
+        "event_context": "4-eyJldCI6ImFwcF9tZW50aW9uIn0",
+    }
     return Request(json.dumps(envelope), "application/json")
 
 
-def app_mention(text: str, *, user: str = "U0ANA", channel: str = "C0GENERAL", ts: str = "1700000100.000200",
-                thread_ts: str | None = None, event_id: str | None = None, team: str = TEAM) -> Request:
-    event: dict[str, Any] = {"type": "app_mention", "user": user, "text": text, "ts": ts, "channel": channel,
-                             "event_ts": ts, "team": team,
-                             "blocks": [{"type": "rich_text", "block_id": "b1", "elements": []}]}
+def app_mention(
+    text: str,
+    *,
+    user: str = "U0ANA",
+    channel: str = "C0GENERAL",
+    ts: str = "1700000100.000200",
+    thread_ts: str | None = None,
+    event_id: str | None = None,
+    team: str = TEAM,
+) -> Request:
+    event: dict[str, Any] = {
+        "type": "app_mention",
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "channel": channel,
+        "event_ts": ts,
+        "team": team,
+        "blocks": [{"type": "rich_text", "block_id": "b1", "elements": []}],
+    }
     if thread_ts:
         event["thread_ts"] = thread_ts
     return event_callback(event, event_id=event_id, team=team)
 
 
-def message(text: str, *, user: str = "U0ANA", channel: str = "D0ANA", channel_type: str = "im",
-            ts: str = "1700000200.000300", thread_ts: str | None = None, event_id: str | None = None,
-            bot_id: str | None = None, team: str = TEAM) -> Request:
-    event: dict[str, Any] = {"type": "message", "user": user, "text": text, "ts": ts, "channel": channel,
-                             "event_ts": ts, "channel_type": channel_type, "team": team}
+def message(
+    text: str,
+    *,
+    user: str = "U0ANA",
+    channel: str = "D0ANA",
+    channel_type: str = "im",
+    ts: str = "1700000200.000300",
+    thread_ts: str | None = None,
+    event_id: str | None = None,
+    bot_id: str | None = None,
+    team: str = TEAM,
+) -> Request:
+    event: dict[str, Any] = {
+        "type": "message",
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "channel": channel,
+        "event_ts": ts,
+        "channel_type": channel_type,
+        "team": team,
+    }
     if thread_ts:
         event["thread_ts"] = thread_ts
     if bot_id:
@@ -331,13 +446,24 @@ def message(text: str, *, user: str = "U0ANA", channel: str = "D0ANA", channel_t
 
 
 def home_opened(user: str = "U0ANA", event_id: str | None = None, team: str = TEAM) -> Request:
-    return event_callback({"type": "app_home_opened", "user": user, "channel": "D0ANA", "tab": "home",
-                           "event_ts": "1700000300.000100"}, event_id=event_id, team=team)
+    return event_callback(
+        {
+            "type": "app_home_opened",
+            "user": user,
+            "channel": "D0ANA",
+            "tab": "home",
+            "event_ts": "1700000300.000100",
+        },
+        event_id=event_id,
+        team=team,
+    )
 
 
 def url_verification(challenge: str = "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P") -> Request:
-    return Request(json.dumps({"token": "deprecated", "challenge": challenge, "type": "url_verification"}),
-                   "application/json")
+    return Request(
+        json.dumps({"token": "deprecated", "challenge": challenge, "type": "url_verification"}),
+        "application/json",
+    )
 
 
 def _interactive(payload: dict[str, Any]) -> Request:
@@ -348,57 +474,147 @@ def _user(user: str, name: str, team: str = TEAM) -> dict[str, Any]:
     return {"id": user, "username": name, "name": name, "team_id": team}
 
 
-def block_action(value: str, *, user: str = "U0ANA", name: str = "ana", channel: str = "C0GENERAL",
-                 message_ts: str = "1700000001.000100", response_url: str = "", ephemeral: bool = False,
-                 trigger_id: str | None = None, team: str = TEAM) -> Request:
-    container = {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": ephemeral}
-    return _interactive({
-        "type": "block_actions", "user": _user(user, name, team), "api_app_id": "A0COPBOT",
-        "token": "deprecated",
-        "container": container, "trigger_id": trigger_id or _trigger(), "team": {"id": team, "domain": "community"},
-        "channel": {"id": channel, "name": "general"},
-        "message": {"type": "message", "ts": message_ts, "bot_id": BOT_ID, "text": "…", "user": BOT_USER},
-        "response_url": response_url,
-        "actions": [{"action_id": "copbot:1", "block_id": "xYz1", "text": {"type": "plain_text", "text": "Go"},
-                     "value": value, "type": "button", "action_ts": "1700000002.000100"}]})
+def block_action(
+    value: str,
+    *,
+    user: str = "U0ANA",
+    name: str = "ana",
+    channel: str = "C0GENERAL",
+    message_ts: str = "1700000001.000100",
+    response_url: str = "",
+    ephemeral: bool = False,
+    trigger_id: str | None = None,
+    team: str = TEAM,
+) -> Request:
+    container = {
+        "type": "message",
+        "message_ts": message_ts,
+        "channel_id": channel,
+        "is_ephemeral": ephemeral,
+    }
+    return _interactive(
+        {
+            "type": "block_actions",
+            "user": _user(user, name, team),
+            "api_app_id": "A0COPBOT",
+            "token": "deprecated",
+            "container": container,
+            "trigger_id": trigger_id or _trigger(),
+            "team": {"id": team, "domain": "community"},
+            "channel": {"id": channel, "name": "general"},
+            "message": {"type": "message", "ts": message_ts, "bot_id": BOT_ID, "text": "…", "user": BOT_USER},
+            "response_url": response_url,
+            "actions": [
+                {
+                    "action_id": "copbot:1",
+                    "block_id": "xYz1",
+                    "text": {"type": "plain_text", "text": "Go"},
+                    "value": value,
+                    "type": "button",
+                    "action_ts": "1700000002.000100",
+                }
+            ],
+        }
+    )
 
 
 def home_action(value: str, *, user: str = "U0ANA", name: str = "ana") -> Request:
-    return _interactive({
-        "type": "block_actions", "user": _user(user, name), "api_app_id": "A0COPBOT", "token": "deprecated",
-        "container": {"type": "view", "view_id": "V0HOME"}, "trigger_id": _trigger(),
-        "team": {"id": TEAM, "domain": "community"}, "view": {"id": "V0HOME", "type": "home", "blocks": []},
-        "actions": [{"action_id": "copbot:2", "block_id": "h1", "value": value, "type": "button",
-                     "text": {"type": "plain_text", "text": "Go"}, "action_ts": "1700000002.000200"}]})
+    return _interactive(
+        {
+            "type": "block_actions",
+            "user": _user(user, name),
+            "api_app_id": "A0COPBOT",
+            "token": "deprecated",
+            "container": {"type": "view", "view_id": "V0HOME"},
+            "trigger_id": _trigger(),
+            "team": {"id": TEAM, "domain": "community"},
+            "view": {"id": "V0HOME", "type": "home", "blocks": []},
+            "actions": [
+                {
+                    "action_id": "copbot:2",
+                    "block_id": "h1",
+                    "value": value,
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": "Go"},
+                    "action_ts": "1700000002.000200",
+                }
+            ],
+        }
+    )
 
 
-def message_action(text: str, *, user: str = "U0ANA", name: str = "ana", author: str = "U0ANA",
-                   channel: str = "C0GENERAL", ts: str = "1700000400.000500", response_url: str = "",
-                   callback_id: str = "practice.from-message", team: str = TEAM) -> Request:
-    return _interactive({
-        "type": "message_action", "callback_id": callback_id, "trigger_id": _trigger(),
-        "message_ts": ts, "response_url": response_url, "user": _user(user, name, team),
-        "team": {"id": team, "domain": "community"}, "channel": {"id": channel, "name": "general"},
-        "message": {"type": "message", "user": author, "ts": ts, "text": text}, "token": "deprecated"})
+def message_action(
+    text: str,
+    *,
+    user: str = "U0ANA",
+    name: str = "ana",
+    author: str = "U0ANA",
+    channel: str = "C0GENERAL",
+    ts: str = "1700000400.000500",
+    response_url: str = "",
+    callback_id: str = "practice.from-message",
+    team: str = TEAM,
+) -> Request:
+    return _interactive(
+        {
+            "type": "message_action",
+            "callback_id": callback_id,
+            "trigger_id": _trigger(),
+            "message_ts": ts,
+            "response_url": response_url,
+            "user": _user(user, name, team),
+            "team": {"id": team, "domain": "community"},
+            "channel": {"id": channel, "name": "general"},
+            "message": {"type": "message", "user": author, "ts": ts, "text": text},
+            "token": "deprecated",
+        }
+    )
 
 
-def global_shortcut(callback_id: str = "practice.share", *, user: str = "U0ANA", name: str = "ana",
-                    team: str = TEAM) -> Request:
-    return _interactive({"type": "shortcut", "callback_id": callback_id, "user": _user(user, name, team),
-                         "trigger_id": _trigger(),
-                         "team": {"id": team, "domain": "community"},
-                         "token": "deprecated", "action_ts": "1700000500.000100"})
+def global_shortcut(
+    callback_id: str = "practice.share", *, user: str = "U0ANA", name: str = "ana", team: str = TEAM
+) -> Request:
+    return _interactive(
+        {
+            "type": "shortcut",
+            "callback_id": callback_id,
+            "user": _user(user, name, team),
+            "trigger_id": _trigger(),
+            "team": {"id": team, "domain": "community"},
+            "token": "deprecated",
+            "action_ts": "1700000500.000100",
+        }
+    )
 
 
-def view_submission(view: dict[str, Any], values: dict[str, dict[str, Any]], *, user: str = "U0ANA",
-                    name: str = "ana", team: str = TEAM) -> Request:
+def view_submission(
+    view: dict[str, Any],
+    values: dict[str, dict[str, Any]],
+    *,
+    user: str = "U0ANA",
+    name: str = "ana",
+    team: str = TEAM,
+) -> Request:
     """Submit a modal the bot opened (`view` as sent to views.open) with `values` as Slack's view.state."""
-    submitted = {**view, "id": "V0MODAL", "team_id": team, "state": {"values": values},
-                 "hash": "156772938.1827394"}
-    return _interactive({"type": "view_submission", "team": {"id": team, "domain": "community"},
-                         "user": _user(user, name, team), "view": submitted, "api_app_id": "A0COPBOT",
-                         "token": "deprecated", "trigger_id": _trigger(),
-                         "response_urls": []})
+    submitted = {
+        **view,
+        "id": "V0MODAL",
+        "team_id": team,
+        "state": {"values": values},
+        "hash": "156772938.1827394",
+    }
+    return _interactive(
+        {
+            "type": "view_submission",
+            "team": {"id": team, "domain": "community"},
+            "user": _user(user, name, team),
+            "view": submitted,
+            "api_app_id": "A0COPBOT",
+            "token": "deprecated",
+            "trigger_id": _trigger(),
+            "response_urls": [],
+        }
+    )
 
 
 def text_value(value: str) -> dict[str, Any]:
@@ -406,5 +622,9 @@ def text_value(value: str) -> dict[str, Any]:
 
 
 def select_value(value: str) -> dict[str, Any]:
-    return {"value": {"type": "static_select", "selected_option": {"text": {"type": "plain_text",
-                                                                               "text": value}, "value": value}}}
+    return {
+        "value": {
+            "type": "static_select",
+            "selected_option": {"text": {"type": "plain_text", "text": value}, "value": value},
+        }
+    }

@@ -50,20 +50,25 @@ class RecordingMessenger:
 
     def _posted(self, channel: str, thread: str | None = None) -> Posted:
         self._n += 1
-        return Posted(self.platform, channel, f"m{self._n}", thread, f"https://chat.example/{channel}/m{self._n}")
+        return Posted(
+            self.platform, channel, f"m{self._n}", thread, f"https://chat.example/{channel}/m{self._n}"
+        )
 
     async def post(self, channel_id: str, reply: Reply, *, tags: PostTags | None = None) -> Posted:
         self._check()
         self.sent.append(Sent("post", channel_id, reply, tags=tags))
         return self._posted(channel_id)
 
-    async def open_thread(self, channel_id: str, title: str, reply: Reply, *,
-                          tags: PostTags | None = None) -> Posted:
+    async def open_thread(
+        self, channel_id: str, title: str, reply: Reply, *, tags: PostTags | None = None
+    ) -> Posted:
         self._check()
         self._n += 1
         thread = f"T{self._n}"
         self.sent.append(Sent("thread", channel_id, reply, thread, tags))
-        return Posted(self.platform, channel_id, thread, thread, f"https://chat.example/{channel_id}/{thread}")
+        return Posted(
+            self.platform, channel_id, thread, thread, f"https://chat.example/{channel_id}/{thread}"
+        )
 
     async def reply_in_thread(self, channel_id: str, thread_id: str, reply: Reply) -> Posted:
         self._check()

@@ -81,7 +81,8 @@ def _feature_packages(*, all_of_them: bool = False) -> dict[str, Feature]:
     for path in sorted(ROOT.glob("*/*/**/feature.py")):
         package = _module(path.parent)
         if path.relative_to(ROOT).parts[0] in ("bot", "scheduling", "content") and (
-                all_of_them or not package.startswith(CORE_FEATURES + ENGINE)):
+            all_of_them or not package.startswith(CORE_FEATURES + ENGINE)
+        ):
             found[package] = importlib.import_module(f"{package}.feature").FEATURE
     return found
 
@@ -119,13 +120,18 @@ def test_imports_follow_the_layout() -> None:
                 if not (owner and _within(name, owner)):
                     offenders.append(f"{module} imports {name}: only bot/app.py wires features")
                 continue
-            target = next((pkg for pkg in sorted(packages, key=len, reverse=True) if _within(name, pkg)), None)
+            target = next(
+                (pkg for pkg in sorted(packages, key=len, reverse=True) if _within(name, pkg)), None
+            )
             if module.startswith("adapters."):
                 allowed = top in ("bot", "adapters") and target is None
             elif owner is not None:
                 uses = {by_name[u] for u in packages[owner].uses}
-                allowed = (target is None and (top == "bot" or name.startswith(engine))) or target == owner or (
-                    target is not None and (target in uses or _within(owner, target)))
+                allowed = (
+                    (target is None and (top == "bot" or name.startswith(engine)))
+                    or target == owner
+                    or (target is not None and (target in uses or _within(owner, target)))
+                )
             elif module.startswith(engine):
                 allowed = target is None and (top == "bot" or name.startswith(engine))
             else:  # the core
@@ -163,7 +169,8 @@ def test_readme_command_reference_is_generated_from_the_registry() -> None:
     match = re.search(r"<!-- commands:start -->\n(.*?)<!-- commands:end -->", readme, re.S)
     assert match, "README.md lacks the <!-- commands:start --> ... <!-- commands:end --> block"
     assert match.group(1).strip() == expected.strip(), (
-        "README's command reference is stale: regenerate it with `.venv/bin/copbot docs commands`")
+        "README's command reference is stale: regenerate it with `.venv/bin/copbot docs commands`"
+    )
 
 
 async def test_migrations_create_exactly_the_models(freshly_migrated_app: App) -> None:
@@ -183,8 +190,16 @@ async def test_migrations_create_exactly_the_models(freshly_migrated_app: App) -
 
 def _is_search_object(change: object) -> bool:
     text = repr(change)
-    return any(name in text for name in ("practice_fts", "resource_fts", "search_vector", "ix_practice_search",
-                                         "ix_resource_search"))
+    return any(
+        name in text
+        for name in (
+            "practice_fts",
+            "resource_fts",
+            "search_vector",
+            "ix_practice_search",
+            "ix_resource_search",
+        )
+    )
 
 
 def test_every_table_is_declared_by_a_feature() -> None:

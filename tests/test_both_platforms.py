@@ -16,8 +16,9 @@ from tests.fake_discord import FakeDiscord, option, subcommand
 
 
 @pytest.mark.usefixtures("quick_discord_ready")
-async def test_a_practice_shared_in_slack_is_found_from_discord_and_the_other_way(tmp_path: Path,
-                                                                                  database_url: str) -> None:
+async def test_a_practice_shared_in_slack_is_found_from_discord_and_the_other_way(
+    tmp_path: Path, database_url: str
+) -> None:
     slack = await fs.FakeSlack().start()
     slack.add_user("U0ANA", "Ana")
     async with FakeDiscord() as discord_fake:

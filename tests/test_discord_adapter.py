@@ -39,14 +39,24 @@ async def fake() -> AsyncIterator[FakeDiscord]:
 
 @pytest.fixture
 def sqlite_settings(sqlite_url: str, tmp_path: Path) -> Settings:
-    return load_settings(_env_file=None, database_url=sqlite_url,
-                         data_dir=tmp_path / "data", admins="console:root", timezone="America/New_York")
+    return load_settings(
+        _env_file=None,
+        database_url=sqlite_url,
+        data_dir=tmp_path / "data",
+        admins="console:root",
+        timezone="America/New_York",
+    )
 
 
 def for_discord(settings: Settings, fake: FakeDiscord, **extra: Any) -> Settings:
-    values = dict(discord_token=fake.token, discord_guild_ids=str(fake.guild_id),
-                  discord_coordinator_role="Coordinator", discord_notice_channel_id=str(fake.reminder_channel.id),
-                  discord_api_base_url=fake.api_base, discord_gateway_url=fake.gateway_url)
+    values = dict(
+        discord_token=fake.token,
+        discord_guild_ids=str(fake.guild_id),
+        discord_coordinator_role="Coordinator",
+        discord_notice_channel_id=str(fake.reminder_channel.id),
+        discord_api_base_url=fake.api_base,
+        discord_gateway_url=fake.gateway_url,
+    )
     values.update(extra)
     return settings.model_copy(update=values)
 
@@ -58,8 +68,9 @@ class World(ClockedHarness):
 
 
 @asynccontextmanager
-async def world(settings: Settings, fake: FakeDiscord, clock: FakeClock | None = None,
-                **adapter_options: Any) -> AsyncIterator[World]:
+async def world(
+    settings: Settings, fake: FakeDiscord, clock: FakeClock | None = None, **adapter_options: Any
+) -> AsyncIterator[World]:
     clock = clock or FakeClock(utc(2027, 3, 1, 12, 0))
     app = build_app(for_discord(settings, fake), clock=clock)
     adapter = DiscordAdapter(app, guild_ready_timeout=0.05, **adapter_options)
@@ -81,24 +92,34 @@ async def ask(fake: FakeDiscord, payload: dict[str, Any], count: int = 1) -> lis
 
 async def network_with_convening(w: World) -> int:
     await w.ok('network create "Digital Leaders"')
-    reply = await w.ok(f'convening schedule digital-leaders --title "Budget season" --start "{START}" '
-                       '--duration 90m --place "Room 4B" --agenda "Cuts and keeps"')
+    reply = await w.ok(
+        f'convening schedule digital-leaders --title "Budget season" --start "{START}" '
+        '--duration 90m --place "Room 4B" --agenda "Cuts and keeps"'
+    )
     return int(reply.text.split("convening ")[1].split(" ")[0])
 
 
 # ---- running -------------------------------------------------------------------------------------------
 
 
-async def test_start_connects_syncs_one_command_per_group_and_stop_closes(sqlite_settings: Settings,
-                                                                          fake: FakeDiscord,
-                                                                          caplog: pytest.LogCaptureFixture) -> None:
+async def test_start_connects_syncs_one_command_per_group_and_stop_closes(
+    sqlite_settings: Settings, fake: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level("DEBUG")
     async with world(sqlite_settings, fake) as w:
         assert w.adapter.client is not None and w.adapter.client.is_ready()
         [put] = fake.calls_to("PUT", f"/applications/{fake.application_id}/guilds/{fake.guild_id}/commands")
         names = {c["name"] for c in put.json}
-        assert {"practice", "convening", "forum", "help", "search", "cop", "copbot-sync",
-                "Save as practice"} <= names
+        assert {
+            "practice",
+            "convening",
+            "forum",
+            "help",
+            "search",
+            "cop",
+            "copbot-sync",
+            "Save as practice",
+        } <= names
         cop = next(c for c in put.json if c["name"] == "cop")
         assert [o["name"] for o in cop["options"]] == ["command"] and cop["options"][0]["autocomplete"]
         client = w.adapter.client
@@ -107,7 +128,9 @@ async def test_start_connects_syncs_one_command_per_group_and_stop_closes(sqlite
 
 
 @pytest.mark.usefixtures("quick_discord_ready")
-async def test_copbot_run_starts_discord_through_the_runtime(sqlite_settings: Settings, fake: FakeDiscord) -> None:
+async def test_copbot_run_starts_discord_through_the_runtime(
+    sqlite_settings: Settings, fake: FakeDiscord
+) -> None:
     from adapters.runtime import start_platforms
 
     app = build_app(for_discord(sqlite_settings, fake))
@@ -122,7 +145,9 @@ async def test_copbot_run_starts_discord_through_the_runtime(sqlite_settings: Se
         app.close()
 
 
-async def test_a_bad_token_is_a_clear_error_without_the_token(sqlite_settings: Settings, fake: FakeDiscord) -> None:
+async def test_a_bad_token_is_a_clear_error_without_the_token(
+    sqlite_settings: Settings, fake: FakeDiscord
+) -> None:
     app = build_app(for_discord(sqlite_settings, fake, discord_token="not-the-token"))
     adapter = DiscordAdapter(app, guild_ready_timeout=0.05)
     try:
@@ -137,41 +162,59 @@ async def test_a_bad_token_is_a_clear_error_without_the_token(sqlite_settings: S
 # ---- slash commands ------------------------------------------------------------------------------------
 
 
-async def test_slash_command_with_options_reaches_the_core_and_answers_privately(sqlite_settings: Settings,
-                                                                                   fake: FakeDiscord) -> None:
+async def test_slash_command_with_options_reaches_the_core_and_answers_privately(
+    sqlite_settings: Settings, fake: FakeDiscord
+) -> None:
     async with world(sqlite_settings, fake) as w:
         conv = await network_with_convening(w)
-        [reply] = await ask(fake, fake.slash_command("convening", [subcommand("rsvp", option("convening", conv),
-                                                                              option("answer", "going"))]))
+        [reply] = await ask(
+            fake,
+            fake.slash_command(
+                "convening", [subcommand("rsvp", option("convening", conv), option("answer", "going"))]
+            ),
+        )
         assert reply.type == 4 and reply.flags & EPHEMERAL
         assert reply.content.startswith("You are going to Budget season")
         shown = await w.ok(f"convening attendees {conv}")
         assert "Ben Member" in shown.items[0].body  # the RSVP is the Discord member's, by their name
-        [found] = await ask(fake, fake.slash_command("practice", [subcommand("search", option("query", "budget"))]))
+        [found] = await ask(
+            fake, fake.slash_command("practice", [subcommand("search", option("query", "budget"))])
+        )
         assert found.ephemeral and "No practices found for 'budget'" in found.content
 
 
-async def test_cop_runs_any_command_as_typed_and_group_less_commands_stand_alone(sqlite_settings: Settings,
-                                                                                 fake: FakeDiscord) -> None:
+async def test_cop_runs_any_command_as_typed_and_group_less_commands_stand_alone(
+    sqlite_settings: Settings, fake: FakeDiscord
+) -> None:
     async with world(sqlite_settings, fake) as w:
         conv = await network_with_convening(w)
-        [reply] = await ask(fake, fake.slash_command("cop", [option("command", f"convening rsvp {conv} maybe --remind")]))
+        [reply] = await ask(
+            fake, fake.slash_command("cop", [option("command", f"convening rsvp {conv} maybe --remind")])
+        )
         assert reply.content.startswith("You might go to Budget season")
         [help_reply] = await ask(fake, fake.slash_command("help", [option("topic", "convening")]))
         assert "convening rsvp" in help_reply.content + str(help_reply.embeds)
 
 
-async def test_admins_and_coordinators_come_from_discord_roles(sqlite_settings: Settings, fake: FakeDiscord) -> None:
+async def test_admins_and_coordinators_come_from_discord_roles(
+    sqlite_settings: Settings, fake: FakeDiscord
+) -> None:
     async with world(sqlite_settings, fake):
-        [refused] = await ask(fake, fake.slash_command("schedule", [subcommand("unreachable")], user=fake.member))
+        [refused] = await ask(
+            fake, fake.slash_command("schedule", [subcommand("unreachable")], user=fake.member)
+        )
         assert refused.ephemeral and "Only coordinators" in refused.content
-        [listed] = await ask(fake, fake.slash_command("schedule", [subcommand("unreachable")], user=fake.coordinator))
+        [listed] = await ask(
+            fake, fake.slash_command("schedule", [subcommand("unreachable")], user=fake.coordinator)
+        )
         assert "could be reached" in listed.content
         [audit] = await ask(fake, fake.slash_command("audit", [subcommand("list")], user=fake.admin))
         assert "Only admins" not in (audit.content or "")
         [no_sync] = await ask(fake, fake.slash_command("copbot-sync", user=fake.coordinator))
         assert no_sync.ephemeral and "Only admins" in no_sync.content
-        before = len(fake.calls_to("PUT", f"/applications/{fake.application_id}/guilds/{fake.guild_id}/commands"))
+        before = len(
+            fake.calls_to("PUT", f"/applications/{fake.application_id}/guilds/{fake.guild_id}/commands")
+        )
         replies = await ask(fake, fake.slash_command("copbot-sync", user=fake.admin), count=2)
         assert replies[0].type == 5 and "Registered" in replies[1].content
         after = fake.calls_to("PUT", f"/applications/{fake.application_id}/guilds/{fake.guild_id}/commands")
@@ -179,20 +222,35 @@ async def test_admins_and_coordinators_come_from_discord_roles(sqlite_settings: 
 
 
 async def test_a_slow_core_is_deferred_privately_and_a_public_reply_replaces_the_placeholder(
-        sqlite_settings: Settings, fake: FakeDiscord) -> None:
+    sqlite_settings: Settings, fake: FakeDiscord
+) -> None:
     async with world(sqlite_settings, fake) as w:
         w.adapter.interactions.defer_after = 0.0
         [deferred, answer] = await ask(fake, fake.slash_command("convening", [subcommand("list")]), count=2)
         assert deferred.type == 5 and deferred.ephemeral
         assert answer.kind == "followup" and answer.ephemeral and "No convenings" in answer.content
         await w.ok('forum set --rule "first Tuesday of every month, 12:00 to 13:00, America/New_York"')
-        replies = await ask(fake, fake.slash_command("forum", [subcommand("set", option(
-            "rule", "first Tuesday of every month, 12:00 to 13:00, America/New_York"))], user=fake.coordinator), 3)
+        replies = await ask(
+            fake,
+            fake.slash_command(
+                "forum",
+                [
+                    subcommand(
+                        "set",
+                        option("rule", "first Tuesday of every month, 12:00 to 13:00, America/New_York"),
+                    )
+                ],
+                user=fake.coordinator,
+            ),
+            3,
+        )
         assert [r.kind for r in replies] == ["callback", "delete", "followup"]
         assert not replies[2].ephemeral and "The open forum meets" in replies[2].content
 
 
-async def test_several_replies_are_a_response_then_follow_ups(sqlite_settings: Settings, fake: FakeDiscord) -> None:
+async def test_several_replies_are_a_response_then_follow_ups(
+    sqlite_settings: Settings, fake: FakeDiscord
+) -> None:
     async with world(sqlite_settings, fake) as w:
         replies = await w.say("home")
         assert len(replies) > 1
@@ -204,41 +262,62 @@ async def test_several_replies_are_a_response_then_follow_ups(sqlite_settings: S
 async def test_autocomplete_suggests_from_the_store(settings: Settings, fake: FakeDiscord) -> None:
     async with world(settings, fake) as w:  # on SQLite and on PostgreSQL
         conv = await network_with_convening(w)
-        await w.ok('practice share --title "Budget halls" --what "Open budget sessions" --attribution named '
-                   '--tags budgeting,outreach')
-        [tags] = await ask(fake, fake.autocomplete("practice", [subcommand("search", option("tag", "outreach, bud",
-                                                                                         focused=True))]))
+        await w.ok(
+            'practice share --title "Budget halls" --what "Open budget sessions" --attribution named '
+            "--tags budgeting,outreach"
+        )
+        [tags] = await ask(
+            fake,
+            fake.autocomplete(
+                "practice", [subcommand("search", option("tag", "outreach, bud", focused=True))]
+            ),
+        )
         assert tags.type == 8 and [c["value"] for c in tags.choices] == ["outreach, budgeting"]
-        [nets] = await ask(fake, fake.autocomplete("convening", [subcommand("list", option("network", "digi",
-                                                                                         focused=True))]))
+        [nets] = await ask(
+            fake,
+            fake.autocomplete("convening", [subcommand("list", option("network", "digi", focused=True))]),
+        )
         assert [c["value"] for c in nets.choices] == ["digital-leaders"]
-        [convs] = await ask(fake, fake.autocomplete("convening", [subcommand(
-            "rsvp", option("convening", "budget", 4, focused=True))]))
+        [convs] = await ask(
+            fake,
+            fake.autocomplete(
+                "convening", [subcommand("rsvp", option("convening", "budget", 4, focused=True))]
+            ),
+        )
         assert [c["value"] for c in convs.choices] == [conv] and "Budget season" in convs.choices[0]["name"]
         [paths] = await ask(fake, fake.autocomplete("cop", [option("command", "practice se", focused=True)]))
         assert [c["value"] for c in paths.choices] == ["practice search"]
 
 
-async def test_a_form_after_a_deferral_opens_from_a_button(sqlite_settings: Settings, fake: FakeDiscord) -> None:
+async def test_a_form_after_a_deferral_opens_from_a_button(
+    sqlite_settings: Settings, fake: FakeDiscord
+) -> None:
     async with world(sqlite_settings, fake) as w:
         w.adapter.interactions.defer_after = 0.0
         [deferred, offer] = await ask(fake, fake.slash_command("practice", [subcommand("share")]), count=2)
         assert deferred.type == 5 and offer.ephemeral
-        button = next(b for row in offer.components for b in row["components"] if b["label"] == "Open the form")
+        button = next(
+            b for row in offer.components for b in row["components"] if b["label"] == "Open the form"
+        )
         [opened] = await ask(fake, fake.component(button["custom_id"], message=offer.message))
         assert opened.type == 9 and opened.data["title"].endswith("(1/4)")
-        [refused] = await ask(fake, fake.component(button["custom_id"], message=offer.message, user=fake.admin))
+        [refused] = await ask(
+            fake, fake.component(button["custom_id"], message=offer.message, user=fake.admin)
+        )
         assert refused.ephemeral and "expired" in refused.content  # another member cannot open it
 
 
 # ---- buttons -------------------------------------------------------------------------------------------
 
 
-async def test_an_rsvp_button_still_works_after_a_restart_with_a_new_client(sqlite_settings: Settings,
-                                                                           fake: FakeDiscord) -> None:
+async def test_an_rsvp_button_still_works_after_a_restart_with_a_new_client(
+    sqlite_settings: Settings, fake: FakeDiscord
+) -> None:
     async with world(sqlite_settings, fake) as w:
         conv = await network_with_convening(w)
-        [shown] = await ask(fake, fake.slash_command("convening", [subcommand("show", option("convening", conv))]))
+        [shown] = await ask(
+            fake, fake.slash_command("convening", [subcommand("show", option("convening", conv))])
+        )
         buttons = [b for row in shown.components for b in row["components"]]
         going = next(b for b in buttons if b["label"] == "Going")
         assert going["custom_id"] == f"cop:convening rsvp {conv} going"
@@ -252,13 +331,18 @@ async def test_an_rsvp_button_still_works_after_a_restart_with_a_new_client(sqli
         assert answers == ["going"]
 
 
-async def test_a_long_button_command_is_stored_and_found_after_a_restart(sqlite_settings: Settings,
-                                                                         fake: FakeDiscord) -> None:
+async def test_a_long_button_command_is_stored_and_found_after_a_restart(
+    sqlite_settings: Settings, fake: FakeDiscord
+) -> None:
     long_query = "budget " + "x" * 120
     async with world(sqlite_settings, fake) as w:
         for n in range(6):
-            await w.ok(f'practice share --title "Budget {n}" --what "budget {long_query} {n}" --attribution named')
-        [page] = await ask(fake, fake.slash_command("practice", [subcommand("search", option("query", long_query))]))
+            await w.ok(
+                f'practice share --title "Budget {n}" --what "budget {long_query} {n}" --attribution named'
+            )
+        [page] = await ask(
+            fake, fake.slash_command("practice", [subcommand("search", option("query", long_query))])
+        )
         next_page = next(b for row in page.components for b in row["components"] if b["label"] == "Next page")
         assert next_page["custom_id"].startswith("cop#")
     async with world(sqlite_settings, fake):
@@ -266,11 +350,14 @@ async def test_a_long_button_command_is_stored_and_found_after_a_restart(sqlite_
         assert "Practices for" in second.content and "6–6" in second.content
 
 
-async def test_bad_input_gets_a_private_clear_message_and_changes_nothing(sqlite_settings: Settings,
-                                                                         fake: FakeDiscord) -> None:
+async def test_bad_input_gets_a_private_clear_message_and_changes_nothing(
+    sqlite_settings: Settings, fake: FakeDiscord
+) -> None:
     async with world(sqlite_settings, fake) as w:
         conv = await network_with_convening(w)
-        [shown] = await ask(fake, fake.slash_command("convening", [subcommand("show", option("convening", conv))]))
+        [shown] = await ask(
+            fake, fake.slash_command("convening", [subcommand("show", option("convening", conv))])
+        )
         [too_many] = await ask(fake, fake.slash_command("forum", [subcommand("next", option("count", 99))]))
         assert too_many.ephemeral and "--count: must be at most 12, got 99" in too_many.content
         await w.ok(f"convening cancel {conv}")
@@ -294,18 +381,25 @@ def fill(modal: dict[str, Any], values: dict[str, Any]) -> list[dict[str, Any]]:
         value = values.get(inner["custom_id"], kept)
         if inner["type"] == 3:
             chosen = value if isinstance(value, list) else ([value] if value else [])
-            out.append({"type": 18, "component": {"type": 3, "custom_id": inner["custom_id"], "values": chosen}})
+            out.append(
+                {"type": 18, "component": {"type": 3, "custom_id": inner["custom_id"], "values": chosen}}
+            )
         else:
-            out.append({"type": 18, "component": {"type": 4, "custom_id": inner["custom_id"], "value": value or ""}})
+            out.append(
+                {"type": 18, "component": {"type": 4, "custom_id": inner["custom_id"], "value": value or ""}}
+            )
     return out
 
 
-async def submit_pages(fake: FakeDiscord, first_modal: dict[str, Any], values: dict[str, Any],
-                       user: FakeUser | None = None) -> list[Any]:
+async def submit_pages(
+    fake: FakeDiscord, first_modal: dict[str, Any], values: dict[str, Any], user: FakeUser | None = None
+) -> list[Any]:
     """Submit every page of a multi-page form, pressing Continue in between; the last page's replies."""
     modal = first_modal
     while True:
-        replies = await ask(fake, fake.modal_submit(modal["custom_id"], components=fill(modal, values), user=user))
+        replies = await ask(
+            fake, fake.modal_submit(modal["custom_id"], components=fill(modal, values), user=user)
+        )
         buttons = [b for row in replies[0].components for b in row["components"]]
         nxt = next((b for b in buttons if b["label"] == "Continue"), None)
         if nxt is None:
@@ -316,8 +410,13 @@ async def submit_pages(fake: FakeDiscord, first_modal: dict[str, Any], values: d
         modal = opened.data
 
 
-SHARED = {"title": "Budget town halls", "what": "We held open budget sessions online.", "attribution": "named",
-          "sectors": ["public", "nonprofit"], "tags": "budget, outreach"}
+SHARED = {
+    "title": "Budget town halls",
+    "what": "We held open budget sessions online.",
+    "attribution": "named",
+    "sectors": ["public", "nonprofit"],
+    "tags": "budget, outreach",
+}
 
 
 async def test_a_modal_submission_creates_a_practice(sqlite_settings: Settings, fake: FakeDiscord) -> None:
@@ -331,8 +430,9 @@ async def test_a_modal_submission_creates_a_practice(sqlite_settings: Settings, 
         assert ("Tags", "budget, outreach") in found.items[0].fields
 
 
-async def test_an_empty_required_field_is_refused_and_fix_it_reopens_the_page(sqlite_settings: Settings,
-                                                                              fake: FakeDiscord) -> None:
+async def test_an_empty_required_field_is_refused_and_fix_it_reopens_the_page(
+    sqlite_settings: Settings, fake: FakeDiscord
+) -> None:
     async with world(sqlite_settings, fake) as w:
         [opened] = await ask(fake, fake.slash_command("practice", [subcommand("share")]))
         [refused] = await submit_pages(fake, opened.data, {**SHARED, "title": ""})
@@ -348,10 +448,12 @@ async def test_an_empty_required_field_is_refused_and_fix_it_reopens_the_page(sq
 
 
 async def test_save_as_practice_opens_the_form_for_your_own_message_and_asks_the_author_otherwise(
-        sqlite_settings: Settings, fake: FakeDiscord) -> None:
+    sqlite_settings: Settings, fake: FakeDiscord
+) -> None:
     async with world(sqlite_settings, fake) as w:
-        said = await fake.send_user_message(fake.text_channel.id, fake.member,
-                                            "We paired new directors with peers. It cut turnover in half.")
+        said = await fake.send_user_message(
+            fake.text_channel.id, fake.member, "We paired new directors with peers. It cut turnover in half."
+        )
         link = f"https://discord.com/channels/{fake.guild_id}/{fake.text_channel.id}/{said['id']}"
         [own] = await ask(fake, fake.message_context_menu("Save as practice", said, user=fake.member))
         inputs = {c["component"]["custom_id"]: c["component"] for c in own.data["components"]}
@@ -366,7 +468,9 @@ async def test_save_as_practice_opens_the_form_for_your_own_message_and_asks_the
         await w.app.scheduler.tick()
         [dm] = fake.dm_messages(fake.member)
         assert "Cora Coordinator would like to save what you wrote" in dm["content"]
-        anonymous = next(b for row in dm["components"] for b in row["components"] if b["label"] == "Anonymous")
+        anonymous = next(
+            b for row in dm["components"] for b in row["components"] if b["label"] == "Anonymous"
+        )
         [thanks] = await ask(fake, fake.component(anonymous["custom_id"], message=dm, user=fake.member))
         assert "Saved as P1: Peer pairing. Credited as: anonymous" in thanks.content
         shown = await w.ok("practice show P1")
@@ -374,6 +478,7 @@ async def test_save_as_practice_opens_the_form_for_your_own_message_and_asks_the
 
 
 # ---- the forum -----------------------------------------------------------------------------------------
+
 
 class ThreadMessages:
     """Watches what the adapter hands the core for thread messages: the message events it took on (in the
@@ -404,21 +509,31 @@ RULE = "first Tuesday of every month, 12:00 to 13:00, America/New_York"
 
 
 async def test_the_scheduler_opens_the_forum_as_a_tagged_forum_post_and_records_replies(
-        sqlite_settings: Settings, fake: FakeDiscord) -> None:
+    sqlite_settings: Settings, fake: FakeDiscord
+) -> None:
     async with world(sqlite_settings, fake, message_content=True) as w:
-        [set_reply] = await ask(fake, fake.slash_command("forum", [subcommand(
-            "set", option("rule", RULE), option("channel", fake.forum_channel.mention))], user=fake.coordinator))
+        [set_reply] = await ask(
+            fake,
+            fake.slash_command(
+                "forum",
+                [subcommand("set", option("rule", RULE), option("channel", fake.forum_channel.mention))],
+                user=fake.coordinator,
+            ),
+        )
         assert "The open forum meets" in set_reply.content and not set_reply.ephemeral
         await w.run_until(utc(2027, 3, 2, 17, 1))  # 12:00 in New York: the thread opens
         posts = fake.threads(fake.forum_channel.id)
         opened = next(t for t in posts if t["name"].startswith("Open forum 2027-03-02"))
         assert opened["applied_tags"] == [str(fake.forum_channel.tags["Open forum"])]
-        assert any("starts in one hour" in (fake.messages_in(int(t["id"])) or [{}])[0].get("content", "")
-                   for t in posts)  # reminders are posts of their own in a forum channel
+        assert any(
+            "starts in one hour" in (fake.messages_in(int(t["id"])) or [{}])[0].get("content", "")
+            for t in posts
+        )  # reminders are posts of their own in a forum channel
         watched = ThreadMessages(w.app)
         await fake.send_user_message(int(opened["id"]), fake.bot_user, "bots are ignored")
-        member_message = await fake.send_user_message(int(opened["id"]), fake.member,
-                                                      "We started budget office hours.")
+        member_message = await fake.send_user_message(
+            int(opened["id"]), fake.member, "We started budget office hours."
+        )
         assert await watched.next_heard() == "We started budget office hours."
         # Messages are handled in the order they arrive, so the bot's, sent first, was already let go.
         assert watched.taken == [f"message:{member_message['id']}"]
@@ -428,12 +543,25 @@ async def test_the_scheduler_opens_the_forum_as_a_tagged_forum_post_and_records_
         assert len(wrap) == 1 and "Took part: 1 member(s)." in wrap[0]["content"]
 
 
-async def test_forum_set_tags_decides_the_tags_of_every_forum_post(sqlite_settings: Settings,
-                                                                  fake: FakeDiscord) -> None:
+async def test_forum_set_tags_decides_the_tags_of_every_forum_post(
+    sqlite_settings: Settings, fake: FakeDiscord
+) -> None:
     async with world(sqlite_settings, fake) as w:
-        [set_reply] = await ask(fake, fake.slash_command("forum", [subcommand(
-            "set", option("rule", RULE), option("channel", fake.forum_channel.mention),
-            option("tags", "question, Resolved, Not a tag here"))], user=fake.coordinator))
+        [set_reply] = await ask(
+            fake,
+            fake.slash_command(
+                "forum",
+                [
+                    subcommand(
+                        "set",
+                        option("rule", RULE),
+                        option("channel", fake.forum_channel.mention),
+                        option("tags", "question, Resolved, Not a tag here"),
+                    )
+                ],
+                user=fake.coordinator,
+            ),
+        )
         assert "Its posts are tagged: question, Resolved, Not a tag here" in set_reply.content
         await w.run_until(utc(2027, 3, 2, 17, 1))  # reminded (a day, an hour before), and the thread opened
         posts = fake.threads(fake.forum_channel.id)
@@ -441,39 +569,107 @@ async def test_forum_set_tags_decides_the_tags_of_every_forum_post(sqlite_settin
         tags = fake.forum_channel.tags
         assert all(t["applied_tags"] == [str(tags["Question"]), str(tags["Resolved"])] for t in posts)
         # Back to the default (no --tags): the tags named like forum, as before.
-        await ask(fake, fake.slash_command("forum", [subcommand(
-            "set", option("rule", RULE), option("channel", fake.forum_channel.mention))], user=fake.coordinator))
+        await ask(
+            fake,
+            fake.slash_command(
+                "forum",
+                [subcommand("set", option("rule", RULE), option("channel", fake.forum_channel.mention))],
+                user=fake.coordinator,
+            ),
+        )
         await w.run_until(utc(2027, 4, 6, 16, 1))  # April's thread opens (New York is on summer time)
-        april = [t for t in fake.threads(fake.forum_channel.id) if t["name"].startswith("Open forum 2027-04-06")]
+        april = [
+            t for t in fake.threads(fake.forum_channel.id) if t["name"].startswith("Open forum 2027-04-06")
+        ]
         assert [t["applied_tags"] for t in april] == [[str(tags["Open forum"])]]
 
 
 async def test_without_message_content_a_reply_that_mentions_the_bot_is_recorded(
-        sqlite_settings: Settings, fake: FakeDiscord) -> None:
+    sqlite_settings: Settings, fake: FakeDiscord
+) -> None:
     async with world(sqlite_settings, fake) as w:
         assert not w.adapter.intents().message_content
-        await ask(fake, fake.slash_command("forum", [subcommand(
-            "set", option("rule", RULE), option("channel", str(fake.text_channel.id)))], user=fake.coordinator))
+        await ask(
+            fake,
+            fake.slash_command(
+                "forum",
+                [subcommand("set", option("rule", RULE), option("channel", str(fake.text_channel.id)))],
+                user=fake.coordinator,
+            ),
+        )
         await w.run_until(utc(2027, 3, 2, 17, 1))
         [thread] = [t for t in fake.threads(fake.text_channel.id) if t["name"].startswith("Open forum")]
         starter = fake.messages[int(thread["id"])]  # a text channel: a message, then a thread from it
         assert "The open forum is open" in starter["content"]
         watched = ThreadMessages(w.app)
         await fake.send_user_message(int(thread["id"]), fake.member, "Not seen without the intent.")
-        mention = await fake.send_user_message(int(thread["id"]), fake.member,
-                                               f"<@{fake.bot_user.id}> Stay interviews work.")
+        mention = await fake.send_user_message(
+            int(thread["id"]), fake.member, f"<@{fake.bot_user.id}> Stay interviews work."
+        )
         assert await watched.next_heard() == "Stay interviews work."
         # Messages are handled in the order they arrive: the first one, without its text, was let go.
         assert watched.taken == [f"message:{mention['id']}"]
-        rows = await w.app.store.run(lambda s: s.execute(text("SELECT text FROM forum_reply")).scalars().all())
+        rows = await w.app.store.run(
+            lambda s: s.execute(text("SELECT text FROM forum_reply")).scalars().all()
+        )
         assert rows == ["Stay interviews work."]
+
+
+async def test_a_post_resent_after_its_sent_mark_was_lost_is_one_message_on_discord(
+    settings: Settings, fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As if the process died after Discord accepted the forum's opening and before it was marked sent:
+    the post is sent again once its claim lapses, with the same nonce, so Discord keeps one message (and
+    its thread)."""
+    from scheduling.engine import outbox
+
+    real_mark_sent, lost = outbox.mark_sent, []
+
+    def crash_once(session, done):  # type: ignore[no-untyped-def]
+        if not lost and any(c.kind == "forum.open" for c, _, _ in done):
+            lost.append(True)
+            raise RuntimeError("the process died before the sent mark")
+        return real_mark_sent(session, done)
+
+    monkeypatch.setattr(outbox, "mark_sent", crash_once)
+    async with world(settings, fake) as w:  # on SQLite and on PostgreSQL
+        forum_set = subcommand("set", option("rule", RULE), option("channel", str(fake.text_channel.id)))
+        await ask(fake, fake.slash_command("forum", [forum_set], user=fake.coordinator))
+        await w.run_until(utc(2027, 3, 2, 17, 0))  # 12:00 in New York: sent, but its mark is lost
+        assert (
+            lost
+            and await w.app.store.run(
+                lambda s: s.execute(
+                    text("SELECT state FROM planned_post WHERE key = 'forum:2027-03-02:open'")
+                ).scalar()
+            )
+            == "claimed"
+        )
+        await w.run_until(utc(2027, 3, 2, 17, 1))  # its claim has lapsed: sent again
+        opened = [m for m in fake.messages_in(fake.text_channel.id) if "open forum is open" in m["content"]]
+        sends = [
+            c
+            for c in fake.calls_to("POST", f"/channels/{fake.text_channel.id}/messages")
+            if "open forum is open" in c.json["content"]
+        ]
+        assert len(opened) == 1 and len(sends) == 2 and sends[0].json["nonce"] == sends[1].json["nonce"]
+        assert [t["id"] for t in fake.threads(fake.text_channel.id)] == [opened[0]["id"]]
+        assert (
+            await w.app.store.run(
+                lambda s: s.execute(
+                    text("SELECT state FROM planned_post WHERE key = 'forum:2027-03-02:open'")
+                ).scalar()
+            )
+            == "sent"
+        )
 
 
 # ---- convenings as Guild Scheduled Events ---------------------------------------------------------------
 
 
-async def test_a_convening_creates_moves_and_cancels_its_scheduled_event(settings: Settings,
-                                                                        fake: FakeDiscord) -> None:
+async def test_a_convening_creates_moves_and_cancels_its_scheduled_event(
+    settings: Settings, fake: FakeDiscord
+) -> None:
     async with world(settings, fake) as w:  # on SQLite and on PostgreSQL
         conv = await network_with_convening(w)
         await w.app.scheduler.tick()
@@ -482,7 +678,9 @@ async def test_a_convening_creates_moves_and_cancels_its_scheduled_event(setting
         assert event["entity_metadata"] == {"location": "Room 4B"}
         assert event["scheduled_start_time"].startswith("2027-03-14T15:00:00")
         assert event["scheduled_end_time"].startswith("2027-03-14T16:30:00")
-        assert event["description"].startswith("Cuts and keeps") and f"convening:{conv}" in event["description"]
+        assert (
+            event["description"].startswith("Cuts and keeps") and f"convening:{conv}" in event["description"]
+        )
         await w.ok(f'convening move {conv} --to "March 21 2027 11:00 Central"')
         await w.ok(f'convening edit {conv} --title "Budget season, take two"')
         await w.app.scheduler.tick()
@@ -492,23 +690,34 @@ async def test_a_convening_creates_moves_and_cancels_its_scheduled_event(setting
         await w.ok(f"convening cancel {conv}")
         await w.app.scheduler.tick()
         assert event["status"] == 4 and len(fake.scheduled_events) == 1
-        rows = await w.app.store.run(lambda s: s.execute(text(
-            "SELECT platform, scope_id, external_id, synced_sequence FROM convening_mirror")).all())
+        rows = await w.app.store.run(
+            lambda s: s.execute(
+                text("SELECT platform, scope_id, external_id, synced_sequence FROM convening_mirror")
+            ).all()
+        )
         assert [tuple(r) for r in rows] == [("discord", str(fake.guild_id), event["id"], 3)]
         calls = len(fake.calls)
         await w.app.scheduler.tick()
         assert len(fake.calls) == calls  # nothing repeats
-        posts = await w.app.store.run(lambda s: s.execute(text(
-            "SELECT state, count(*) FROM planned_post WHERE kind = 'convening.mirror' GROUP BY state")).all())
+        posts = await w.app.store.run(
+            lambda s: s.execute(
+                text(
+                    "SELECT state, count(*) FROM planned_post WHERE kind = 'convening.mirror' GROUP BY state"
+                )
+            ).all()
+        )
         assert dict(posts) == {"sent": 4}
 
 
 async def test_a_mirror_retried_after_a_lost_answer_finds_its_event_instead_of_doubling(
-        sqlite_settings: Settings, fake: FakeDiscord) -> None:
+    sqlite_settings: Settings, fake: FakeDiscord
+) -> None:
     async with world(sqlite_settings, fake) as w:
         conv = await network_with_convening(w)
         await w.app.scheduler.tick()
-        await w.app.store.run(lambda s: s.execute(text("DELETE FROM convening_mirror")))  # as if never recorded
+        await w.app.store.run(
+            lambda s: s.execute(text("DELETE FROM convening_mirror"))
+        )  # as if never recorded
         await w.ok(f'convening edit {conv} --place "Room 5"')
         await w.app.scheduler.tick()
         [event] = fake.scheduled_events.values()
@@ -519,13 +728,18 @@ async def test_a_mirror_retried_after_a_lost_answer_finds_its_event_instead_of_d
 
 
 async def rsvp_going(fake: FakeDiscord, conv: int, user: FakeUser) -> None:
-    [reply] = await ask(fake, fake.slash_command("convening", [subcommand("rsvp", option("convening", conv),
-                                                                          option("answer", "going"))], user=user))
+    [reply] = await ask(
+        fake,
+        fake.slash_command(
+            "convening", [subcommand("rsvp", option("convening", conv), option("answer", "going"))], user=user
+        ),
+    )
     assert "You are going" in reply.content
 
 
 async def test_a_429_on_a_dm_is_waited_out_the_dm_arrives_once_and_commands_are_not_held_up(
-        sqlite_settings: Settings, fake: FakeDiscord) -> None:
+    sqlite_settings: Settings, fake: FakeDiscord
+) -> None:
     async with world(sqlite_settings, fake) as w:
         conv = await network_with_convening(w)
         await rsvp_going(fake, conv, fake.member)
@@ -545,18 +759,23 @@ async def test_a_429_on_a_dm_is_waited_out_the_dm_arrives_once_and_commands_are_
 
 
 async def test_a_member_who_takes_no_dms_is_mentioned_in_the_notice_channel_once_per_reminder(
-        sqlite_settings: Settings, fake: FakeDiscord) -> None:
+    sqlite_settings: Settings, fake: FakeDiscord
+) -> None:
     async with world(sqlite_settings, fake) as w:
         conv = await network_with_convening(w)
         await rsvp_going(fake, conv, fake.no_dm_user)
         await w.run_until(utc(2027, 3, 7, 16, 1))
         await w.app.scheduler.tick()
         [notice] = fake.messages_in(fake.reminder_channel.id)
-        assert notice["content"].startswith(f"<@{fake.no_dm_user.id}> Reminder: Budget season starts in 7 days")
+        assert notice["content"].startswith(
+            f"<@{fake.no_dm_user.id}> Reminder: Budget season starts in 7 days"
+        )
         assert "allow direct messages from server members" in notice["content"]
         assert [m["id"] for m in notice["mentions"]] == [str(fake.no_dm_user.id)]
         assert fake.dm_messages(fake.no_dm_user) == []
-        [listed] = await ask(fake, fake.slash_command("schedule", [subcommand("unreachable")], user=fake.coordinator))
+        [listed] = await ask(
+            fake, fake.slash_command("schedule", [subcommand("unreachable")], user=fake.coordinator)
+        )
         assert "1 member(s) could not be reached" in listed.content
         assert "Nadia NoDMs" in str(listed.embeds)
         await w.run_until(utc(2027, 3, 13, 16, 1))  # the next reminder: one more notice, without the hint
@@ -568,8 +787,9 @@ async def test_a_member_who_takes_no_dms_is_mentioned_in_the_notice_channel_once
         assert "Every member the bot wrote to could be reached" in (await w.ok("schedule unreachable")).text
 
 
-async def test_without_a_notice_channel_an_undeliverable_dm_fails_for_good(sqlite_settings: Settings,
-                                                                          fake: FakeDiscord) -> None:
+async def test_without_a_notice_channel_an_undeliverable_dm_fails_for_good(
+    sqlite_settings: Settings, fake: FakeDiscord
+) -> None:
     async with world(sqlite_settings, fake) as w:
         w.app.settings.discord_notice_channel_id = ""
         with pytest.raises(DeliveryError) as failed:
@@ -605,8 +825,13 @@ def test_typed_options_become_the_equivalent_command_line() -> None:
 
     line = command_line("convening rsvp", {"convening": 3, "answer": "maybe", "remind": True})
     assert line == "convening rsvp --convening 3 --answer maybe --remind=yes"
-    assert command_line("practice search", {"query": 'town "halls"'}) == "practice search --query 'town \"halls\"'"
-    assert command_line("forum propose", {"topic": "we can't hire"}) == 'forum propose --topic "we can\'t hire"'
+    assert (
+        command_line("practice search", {"query": 'town "halls"'})
+        == "practice search --query 'town \"halls\"'"
+    )
+    assert (
+        command_line("forum propose", {"topic": "we can't hire"}) == 'forum propose --topic "we can\'t hire"'
+    )
 
 
 def test_submitted_values_need_no_modal_objects() -> None:
@@ -614,12 +839,15 @@ def test_submitted_values_need_no_modal_objects() -> None:
     from bot.app import build_registry
 
     form = build_registry().commands["practice share"].to_form()
-    values = submitted_values(form, [
-        {"type": 18, "component": {"type": 4, "custom_id": "title", "value": "  Halls "}},
-        {"type": 18, "component": {"type": 3, "custom_id": "sectors", "values": ["public"]}},
-        {"type": 18, "component": {"type": 3, "custom_id": "attribution", "values": ["named"]}},
-        {"type": 1, "components": [{"type": 4, "custom_id": "region", "value": ""}]},
-    ])
+    values = submitted_values(
+        form,
+        [
+            {"type": 18, "component": {"type": 4, "custom_id": "title", "value": "  Halls "}},
+            {"type": 18, "component": {"type": 3, "custom_id": "sectors", "values": ["public"]}},
+            {"type": 18, "component": {"type": 3, "custom_id": "attribution", "values": ["named"]}},
+            {"type": 1, "components": [{"type": 4, "custom_id": "region", "value": ""}]},
+        ],
+    )
     assert values == {"title": "Halls", "sectors": ["public"], "attribution": "named", "region": None}
 
 
@@ -650,15 +878,23 @@ async def test_forms_in_progress_belong_to_their_member_and_expire() -> None:
     assert forms.get(pending.key, 1) is None
 
 
-async def test_everyday_sentences_with_apostrophes_work_in_cop_command(sqlite_settings: Settings,
-                                                                       fake: FakeDiscord) -> None:
+async def test_everyday_sentences_with_apostrophes_work_in_cop_command(
+    sqlite_settings: Settings, fake: FakeDiscord
+) -> None:
     from tests import everyday
 
     async with world(sqlite_settings, fake) as w:
-        await ask(fake, fake.slash_command("forum", [subcommand(
-            "set", option("rule", RULE), option("channel", str(fake.text_channel.id)))], user=fake.coordinator))
-        await w.ok('practice share --title "Office hours" --what "Weekly, for department heads." '
-                   "--attribution named")
+        await ask(
+            fake,
+            fake.slash_command(
+                "forum",
+                [subcommand("set", option("rule", RULE), option("channel", str(fake.text_channel.id)))],
+                user=fake.coordinator,
+            ),
+        )
+        await w.ok(
+            'practice share --title "Office hours" --what "Weekly, for department heads." --attribution named'
+        )
         await w.run_until(utc(2027, 3, 2, 17, 1))  # the forum thread is open
         for line, answer in zip(everyday.LINES, everyday.ANSWERS):
             [reply] = await ask(fake, fake.slash_command("cop", [option("command", line)]))

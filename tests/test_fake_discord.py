@@ -33,8 +33,9 @@ def make_client() -> discord.Client:
 
 
 @contextlib.asynccontextmanager
-async def running(client: discord.Client, fake: FakeDiscord,
-                  caplog: pytest.LogCaptureFixture) -> AsyncIterator[discord.Client]:
+async def running(
+    client: discord.Client, fake: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> AsyncIterator[discord.Client]:
     """client.start() as a task in this loop; on exit close it and check that nothing leaked."""
     caplog.set_level(logging.WARNING)
     task = asyncio.create_task(client.start(fake.token))
@@ -52,8 +53,13 @@ async def running(client: discord.Client, fake: FakeDiscord,
     gc.collect()  # an unclosed aiohttp session logs "Unclosed client session" on the asyncio logger here
     leftover = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
     assert not leftover, leftover
-    problems = [r.getMessage() for r in caplog.records if r.name.startswith(("asyncio", "aiohttp"))
-                or "Unclosed" in r.getMessage() or r.levelno >= logging.ERROR]
+    problems = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith(("asyncio", "aiohttp"))
+        or "Unclosed" in r.getMessage()
+        or r.levelno >= logging.ERROR
+    ]
     assert not problems, problems
 
 
@@ -87,8 +93,9 @@ async def test_client_logs_in_and_sees_the_guild(fake: FakeDiscord, caplog: pyte
     assert fake.identifies[0]["intents"] == discord.Intents.default().value and fake.heartbeats >= 1
 
 
-async def test_channel_messages_files_threads_and_echo(fake: FakeDiscord,
-                                                       caplog: pytest.LogCaptureFixture) -> None:
+async def test_channel_messages_files_threads_and_echo(
+    fake: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
     client = make_client()
     seen: list[str] = []
 
@@ -99,8 +106,9 @@ async def test_channel_messages_files_threads_and_echo(fake: FakeDiscord,
     async with running(client, fake, caplog):
         channel = client.get_channel(fake.text_channel.id)
         hello = f"Hello {fake.member.mention}"
-        sent = await channel.send(hello, embed=discord.Embed(title="Agenda"),
-                                  allowed_mentions=discord.AllowedMentions(users=False))
+        sent = await channel.send(
+            hello, embed=discord.Embed(title="Agenda"), allowed_mentions=discord.AllowedMentions(users=False)
+        )
         [call] = fake.calls_to("POST", "/channels/{id}/messages")
         assert call.json["content"] == hello and call.json["embeds"][0]["title"] == "Agenda"
         assert "users" not in call.json["allowed_mentions"]["parse"]
@@ -132,7 +140,8 @@ async def test_channel_messages_files_threads_and_echo(fake: FakeDiscord,
 
 
 async def test_slash_command_reaches_the_tree_and_answers_ephemerally(
-        fake: FakeDiscord, caplog: pytest.LogCaptureFixture) -> None:
+    fake: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
     client = make_client()
     tree = app_commands.CommandTree(client)
     guild = discord.Object(fake.guild_id)
@@ -142,8 +151,9 @@ async def test_slash_command_reaches_the_tree_and_answers_ephemerally(
 
     @event.command(name="move", description="Move an event")
     async def move(interaction: discord.Interaction, when: str, notify: bool = False) -> None:
-        received.update(when=when, notify=notify, user=interaction.user,
-                        admin=interaction.permissions.administrator)
+        received.update(
+            when=when, notify=notify, user=interaction.user, admin=interaction.permissions.administrator
+        )
         await interaction.response.send_message(f"Moved to {when}", ephemeral=True)
         await interaction.followup.send("Everyone was told", ephemeral=True)
         await interaction.edit_original_response(content=f"Moved to {when} (done)")
@@ -154,8 +164,11 @@ async def test_slash_command_reaches_the_tree_and_answers_ephemerally(
         assert [c.name for c in synced] == ["cop"]
         assert fake.guild_commands[fake.guild_id][0]["options"][0]["name"] == "event"
 
-        options = [subcommand_group("event", subcommand("move", option("when", "friday 3pm"),
-                                                        option("notify", True)))]
+        options = [
+            subcommand_group(
+                "event", subcommand("move", option("when", "friday 3pm"), option("notify", True))
+            )
+        ]
         iid = await fake.send_interaction(fake.slash_command("cop", options, user=fake.admin))
         callback, followup, edit = await fake.wait_for_replies(iid, count=3)
         assert (callback.kind, callback.type, callback.content) == ("callback", 4, "Moved to friday 3pm")
@@ -169,7 +182,8 @@ async def test_slash_command_reaches_the_tree_and_answers_ephemerally(
 
 
 async def test_components_modals_autocomplete_and_context_menus(
-        fake: FakeDiscord, caplog: pytest.LogCaptureFixture) -> None:
+    fake: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
     client = make_client()
     tree = app_commands.CommandTree(client)
     guild = discord.Object(fake.guild_id)
@@ -260,8 +274,9 @@ async def test_forum_post_with_tags(fake: FakeDiscord, caplog: pytest.LogCapture
     async with running(client, fake, caplog):
         forum = client.get_channel(fake.forum_channel.id)
         tag = next(t for t in forum.available_tags if t.name == "Open forum")
-        created = await forum.create_thread(name="How do you run retros?", content="Share your formats",
-                                            applied_tags=[tag])
+        created = await forum.create_thread(
+            name="How do you run retros?", content="Share your formats", applied_tags=[tag]
+        )
         [call] = fake.calls_to("POST", "/channels/{id}/threads")
         assert call.json["applied_tags"] == [str(fake.forum_channel.tags["Open forum"])]
         assert call.json["message"]["content"] == "Share your formats"
@@ -278,15 +293,21 @@ async def test_forum_post_with_tags(fake: FakeDiscord, caplog: pytest.LogCapture
 
 
 async def test_scheduled_event_created_moved_cancelled_deleted(
-        fake: FakeDiscord, caplog: pytest.LogCaptureFixture) -> None:
+    fake: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
     client = make_client()
     start = dt.datetime(2031, 5, 6, 15, 0, tzinfo=dt.UTC)
     async with running(client, fake, caplog):
         guild = client.get_guild(fake.guild_id)
         event = await guild.create_scheduled_event(
-            name="Monthly meetup", start_time=start, end_time=start + dt.timedelta(hours=1),
-            entity_type=discord.EntityType.external, location="https://meet.example/cop",
-            privacy_level=discord.PrivacyLevel.guild_only, description="Agenda in #general")
+            name="Monthly meetup",
+            start_time=start,
+            end_time=start + dt.timedelta(hours=1),
+            entity_type=discord.EntityType.external,
+            location="https://meet.example/cop",
+            privacy_level=discord.PrivacyLevel.guild_only,
+            description="Agenda in #general",
+        )
         [stored] = fake.scheduled_events.values()
         assert stored["entity_type"] == 3
         assert stored["entity_metadata"] == {"location": "https://meet.example/cop"}
@@ -303,19 +324,28 @@ async def test_scheduled_event_created_moved_cancelled_deleted(
         await event.delete()
         assert fake.scheduled_events == {} and fake.deleted_event_ids == [event.id]
 
-        voice = await guild.create_scheduled_event(name="Office hours", start_time=start,
-                                                   channel=guild.get_channel(fake.voice_channel.id),
-                                                   privacy_level=discord.PrivacyLevel.guild_only)
+        voice = await guild.create_scheduled_event(
+            name="Office hours",
+            start_time=start,
+            channel=guild.get_channel(fake.voice_channel.id),
+            privacy_level=discord.PrivacyLevel.guild_only,
+        )
         assert voice.entity_type is discord.EntityType.voice and voice.channel_id == fake.voice_channel.id
         with pytest.raises(discord.HTTPException) as bad:  # an external event needs an end time
             await guild._state.http.create_guild_scheduled_event(
-                guild.id, name="x", scheduled_start_time=start.isoformat(), entity_type=3, privacy_level=2,
-                entity_metadata={"location": "here"})
+                guild.id,
+                name="x",
+                scheduled_start_time=start.isoformat(),
+                entity_type=3,
+                privacy_level=2,
+                entity_metadata={"location": "here"},
+            )
         assert bad.value.code == 50035
 
 
-async def test_rate_limited_dm_is_retried_and_sent_once(fake: FakeDiscord,
-                                                        caplog: pytest.LogCaptureFixture) -> None:
+async def test_rate_limited_dm_is_retried_and_sent_once(
+    fake: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
     client = make_client()
     async with running(client, fake, caplog):
         fake.fail_next("POST", r"/channels/\d+/messages", retry_after=0.2)
@@ -323,20 +353,50 @@ async def test_rate_limited_dm_is_retried_and_sent_once(fake: FakeDiscord,
         sending = asyncio.create_task(user.send("Your reminder"))  # logs a WARNING, sleeps, retries
         # Call.route is the matched route template; status is what the fake answered
         delivered = await fake.wait_for(
-            lambda c: c.route == "/channels/{channel}/messages" and c.status == 200)
+            lambda c: c.route == "/channels/{channel}/messages" and c.status == 200
+        )
         message = await sending
         assert delivered.json["content"] == "Your reminder"
         posts = fake.calls_to("POST", "/channels/{id}/messages")
         assert [c.status for c in posts] == [429, 200]
-        assert posts[0].response == {"message": "You are being rate limited.", "retry_after": 0.2,
-                                     "global": False}
+        assert posts[0].response == {
+            "message": "You are being rate limited.",
+            "retry_after": 0.2,
+            "global": False,
+        }
         assert [m["content"] for m in fake.dm_messages(fake.member)] == ["Your reminder"]
         assert message.id == int(fake.dm_messages(fake.member)[0]["id"])
         assert "rate limited" in caplog.text
 
 
-async def test_user_who_refuses_dms_gives_forbidden_50007(fake: FakeDiscord,
-                                                          caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_repeated_nonce_gets_the_first_message_back_like_discord(
+    fake: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
+    """discord.py sends every nonce with enforce_nonce; Discord then answers a repeat by the same author
+    within a few minutes with the message it already made, and creates nothing."""
+    client = make_client()
+    async with running(client, fake, caplog):
+        channel = client.get_channel(fake.text_channel.id)
+        first = await channel.send("Reminder", nonce="post-1")
+        again = await channel.send("Reminder", nonce="post-1")
+        other = await channel.send("Reminder", nonce="post-2")
+        assert again.id == first.id != other.id
+        posts = fake.calls_to("POST", "/channels/{id}/messages")
+        assert [c.json["enforce_nonce"] for c in posts] == [True] * 3
+        assert [m["content"] for m in fake.messages_in(fake.text_channel.id)] == ["Reminder", "Reminder"]
+        await other.delete()
+        with pytest.raises(discord.NotFound):  # deleted shortly before: Discord does not make it again
+            await channel.send("Reminder", nonce="post-2")
+        fake.nonce_window = 0  # minutes later the nonce is forgotten
+        assert (await channel.send("Reminder", nonce="post-1")).id != first.id
+        with pytest.raises(discord.HTTPException) as long_nonce:
+            await channel.send("Reminder", nonce="x" * 26)
+        assert long_nonce.value.status == 400
+
+
+async def test_user_who_refuses_dms_gives_forbidden_50007(
+    fake: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
     client = make_client()
     async with running(client, fake, caplog):
         user = await client.fetch_user(fake.no_dm_user.id)
@@ -346,8 +406,9 @@ async def test_user_who_refuses_dms_gives_forbidden_50007(fake: FakeDiscord,
         assert fake.dm_messages(fake.no_dm_user) == []
 
 
-async def test_reconnect_resumes_and_dm_interactions(fake: FakeDiscord,
-                                                     caplog: pytest.LogCaptureFixture) -> None:
+async def test_reconnect_resumes_and_dm_interactions(
+    fake: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
     client = make_client()
     seen: list[int] = []
 

@@ -50,7 +50,9 @@ async def test_a_full_cycle_posts_each_step_exactly_once(fb: ForumBot) -> None:
     assert "topic: Onboarding a new mayor" in announce and "Facilitator: Ana" in announce
     assert "starts tomorrow" in day and "starts in one hour" in hour
     assert "Ana is facilitating" in opened
-    await fb.ok("forum reply We hired a transition coordinator for the new mayor, see https://example.gov/t", "bob")
+    await fb.ok(
+        "forum reply We hired a transition coordinator for the new mayor, see https://example.gov/t", "bob"
+    )
     await fb.ok("forum reply We paired each new director with a peer.", "cy")
     await fb.run_until(utc(2026, 3, 3, 19, 0))
     wrap = [s for s in fb.messenger.sent if s.kind == "reply" and "Wrap-up" in s.reply.text]
@@ -76,8 +78,10 @@ async def test_reply_captured_by_its_author_is_a_practice_linked_to_the_forum(fb
     await fb.ok("forum reply Stay interviews with every manager cut turnover.", "bob")
     form = await fb.ok("forum capture R1", "bob")
     assert form.form is not None and form.form.prefilled["what"].startswith("Stay interviews")
-    saved = await fb.ok('forum capture R1 --title "Stay interviews" --attribution role '
-                        '--role-description "a city manager"', "bob")
+    saved = await fb.ok(
+        'forum capture R1 --title "Stay interviews" --attribution role --role-description "a city manager"',
+        "bob",
+    )
     assert "Credited as: a city manager" in saved.text
     found = await fb.ok("practice search interview")
     assert [i.title for i in found.items] == ["Stay interviews"]
@@ -96,8 +100,12 @@ async def test_capture_by_someone_else_asks_the_author_first(fb: ForumBot) -> No
     assert await fb.count("practice") == 0
     await fb.app.scheduler.tick()
     dm = [s for s in fb.messenger.sent if s.kind == "dm"][-1]
-    assert dm.target == "bob" and [c.label for c in dm.reply.choices] == ["Named", "Role only", "Anonymous",
-                                                                          "No thanks"]
+    assert dm.target == "bob" and [c.label for c in dm.reply.choices] == [
+        "Named",
+        "Role only",
+        "Anonymous",
+        "No thanks",
+    ]
     assert "Only the person who wrote it" in await fb.fails(dm.reply.choices[2].command, "cy")
     done = await fb.ok(dm.reply.choices[2].command, "bob")
     assert "Credited as: anonymous (Chatham House Rule)" in done.text
@@ -131,12 +139,13 @@ async def test_the_author_asked_by_someone_else_may_reword_before_saving(fb: For
     asked = [s.reply.text for s in fb.messenger.sent if s.kind == "dm"]
     assert "your reply stays in the thread under your name" in asked[0]
     assert 'forum consent C1 anonymous --what "your reworded text"' in asked[0]
-    done = await fb.ok('forum consent C1 anonymous --what "A county and a city share one permit desk."',
-                       "bob")
+    done = await fb.ok(
+        'forum consent C1 anonymous --what "A county and a city share one permit desk."', "bob"
+    )
     assert "Credited as: anonymous" in done.text and "still visible" not in done.text
     shown = (await fb.ok("practice show P1")).plain_text()
     assert "share one permit desk" in shown and "Lake County" not in shown
-    verbatim = await fb.ok("forum consent C2 role --role-description \"a city manager\"", "bob")
+    verbatim = await fb.ok('forum consent C2 role --role-description "a city manager"', "bob")
     assert "your reply in the forum thread is still visible under your name" in verbatim.text
 
 
@@ -152,27 +161,46 @@ async def test_skip_and_move_tell_members_once_and_replan(fb: ForumBot) -> None:
     await fb.run_until(utc(2026, 4, 8, 19, 0))  # 15:00 EDT
     threads = [s for s in fb.messenger.sent if s.kind == "thread"]
     assert len(threads) == 1 and "Open forum" not in fb.messenger.texts("post")[0]
-    states = dict(await fb.app.store.run(lambda s: s.execute(text(
-        "SELECT key, state FROM planned_post WHERE key LIKE 'forum:2026-03-03:%'")).all()))
+    states = dict(
+        await fb.app.store.run(
+            lambda s: s.execute(
+                text("SELECT key, state FROM planned_post WHERE key LIKE 'forum:2026-03-03:%'")
+            ).all()
+        )
+    )
     assert set(states.values()) <= {"cancelled", "sent"}  # the skip notice went, nothing else
     assert [state for key, state in states.items() if ":skip-notice:" in key] == ["sent"]
 
 
-@pytest.mark.parametrize(("zone", "since", "until", "hours"), [
-    ("America/New_York", utc(2026, 10, 20, 12, 0), utc(2026, 11, 11, 0, 0),
-     {"2026-10-27": "16", "2026-11-03": "17"}),  # EDT, then EST after 1 November
-    ("Europe/London", utc(2027, 3, 16, 12, 0), utc(2027, 4, 1, 0, 0),
-     {"2027-03-23": "12", "2027-03-30": "11"}),  # GMT, then BST from 28 March
-], ids=["new-york-november", "london-march"])
+@pytest.mark.parametrize(
+    ("zone", "since", "until", "hours"),
+    [
+        (
+            "America/New_York",
+            utc(2026, 10, 20, 12, 0),
+            utc(2026, 11, 11, 0, 0),
+            {"2026-10-27": "16", "2026-11-03": "17"},
+        ),  # EDT, then EST after 1 November
+        (
+            "Europe/London",
+            utc(2027, 3, 16, 12, 0),
+            utc(2027, 4, 1, 0, 0),
+            {"2027-03-23": "12", "2027-03-30": "11"},
+        ),  # GMT, then BST from 28 March
+    ],
+    ids=["new-york-november", "london-march"],
+)
 async def test_a_weekly_forum_lands_at_noon_local_across_a_daylight_saving_change(
-        fb: ForumBot, zone: str, since: datetime, until: datetime, hours: dict[str, str]) -> None:
+    fb: ForumBot, zone: str, since: datetime, until: datetime, hours: dict[str, str]
+) -> None:
     """The whole path (rule, planning, posting, stored start) keeps noon local; the cadence tests check the
     offsets themselves for more dates and zones."""
     fb.clock.set(since)
     await fb.ok(f'forum set --rule "every Tuesday 12:00 to 13:00 {zone}" --channel forum')
     await fb.run_until(until)
-    rows = await fb.app.store.run(lambda s: s.execute(text(
-        "SELECT slot, starts_at FROM forum_occurrence ORDER BY slot")).all())
+    rows = await fb.app.store.run(
+        lambda s: s.execute(text("SELECT slot, starts_at FROM forum_occurrence ORDER BY slot")).all()
+    )
     stored = {str(slot): str(start)[11:13] for slot, start in rows}
     assert {slot: stored.get(slot) for slot in hours} == hours
 
@@ -202,8 +230,10 @@ async def test_a_reminder_is_not_sent_after_the_start_when_the_bot_was_down(fb: 
     sent = fb.messenger.texts()
     assert not any("starts tomorrow" in t for t in sent) and not any("in one hour" in t for t in sent)
     problems = await fb.ok("schedule list --show problems")
-    assert {i.title.split(" · ")[1] for i in problems.items} >= {"forum:2026-03-03:remind-day",
-                                                                 "forum:2026-03-03:remind-hour"}
+    assert {i.title.split(" · ")[1] for i in problems.items} >= {
+        "forum:2026-03-03:remind-day",
+        "forum:2026-03-03:remind-hour",
+    }
     assert all(("State", "skipped") in i.fields for i in problems.items)
 
 
@@ -212,18 +242,24 @@ async def test_deleting_a_forum_keeps_its_practices(fb: ForumBot) -> None:
     await fb.run_until(utc(2026, 3, 3, 17, 0))
     await fb.ok("forum reply Shared fleet garage.", "bob")
     await fb.ok('forum capture R1 --title "Fleet" --attribution named', "bob")
-    await fb.app.store.run(lambda s: s.execute(text("DELETE FROM forum_occurrence WHERE slot = '2026-03-03'")))
-    link = await fb.app.store.run(lambda s: s.execute(text("SELECT forum_occurrence_id FROM practice")).scalar())
+    await fb.app.store.run(
+        lambda s: s.execute(text("DELETE FROM forum_occurrence WHERE slot = '2026-03-03'"))
+    )
+    link = await fb.app.store.run(
+        lambda s: s.execute(text("SELECT forum_occurrence_id FROM practice")).scalar()
+    )
     assert link is None and await fb.count("practice") == 1
 
 
 async def test_setting_a_rule_warns_about_public_holidays(fb: ForumBot) -> None:
     fb.clock.set(utc(2026, 7, 1, 12, 0))
-    reply = await fb.ok('forum set --rule "first Monday of every month at noon for 1 hour America/New_York" '
-                        "--channel forum")
+    reply = await fb.ok(
+        'forum set --rule "first Monday of every month at noon for 1 hour America/New_York" --channel forum'
+    )
     assert "Warning: Mon 7 Sep 2026, 12:00 EDT falls on Labor Day" in reply.text
-    gb = await fb.ok('forum set --rule "last Monday of the month at 10:00 Europe/London" --holidays GB '
-                     "--channel forum")
+    gb = await fb.ok(
+        'forum set --rule "last Monday of the month at 10:00 Europe/London" --holidays GB --channel forum'
+    )
     assert "Summer Bank Holiday" in gb.text or "Bank Holiday" in gb.text
     assert "--holidays" in await fb.fails('forum set --rule "first Monday monthly at noon" --holidays XX')
 
@@ -254,6 +290,7 @@ async def test_forum_set_tags_go_with_every_post_the_forum_makes(fb: ForumBot) -
 
 
 # ---- the forum agrees with itself ------------------------------------------------------------------------
+
 
 async def _vote(fb: ForumBot) -> None:
     """T1 "Budget freeze" gets two votes, T2 "New mayor" one."""
@@ -288,8 +325,11 @@ async def test_two_forums_due_together_each_get_their_own_topic(fb: ForumBot) ->
     march = next(t for t in fb.messenger.texts("post") if t.startswith("Reminder"))
     april = next(t for t in fb.messenger.texts("post") if t.startswith("Monthly open forum"))
     assert "Topic: Budget freeze." in march and "topic: New mayor" in april  # the earlier forum, the top vote
-    topics = await fb.app.store.run(lambda s: s.execute(text(
-        "SELECT slot, topic_id FROM forum_occurrence WHERE topic_id IS NOT NULL ORDER BY slot")).all())
+    topics = await fb.app.store.run(
+        lambda s: s.execute(
+            text("SELECT slot, topic_id FROM forum_occurrence WHERE topic_id IS NOT NULL ORDER BY slot")
+        ).all()
+    )
     assert [tuple(r) for r in topics] == [("2026-03-03", 1), ("2026-04-07", 2)]
 
 
@@ -310,7 +350,8 @@ async def test_a_forum_cannot_be_moved_onto_another(fb: ForumBot) -> None:
     assert "--to: the forum on 2026-03-03 already takes that time (Tue 3 Mar 2026, 12:00 EST)" in refused
     # June's forum is not planned yet (three are), but the cadence will bring it: that time is taken too.
     assert "the forum on 2026-06-02 already takes that time" in await fb.fails(
-        'forum move 2026-05-05 --to "2026-06-02 12:00"')
+        'forum move 2026-05-05 --to "2026-06-02 12:00"'
+    )
     await fb.ok("forum skip 2026-03-03")  # a skipped forum takes no time
     await fb.ok('forum move 2026-04-07 --to "2026-03-03 12:00"')
 
@@ -319,14 +360,19 @@ async def test_moving_a_skipped_forum_says_it_takes_place_again(fb: ForumBot) ->
     await fb.ok(f"forum set --rule {RULE} --channel forum")
     await fb.ok("forum skip 2026-03-03 spring break")
     moved = await fb.ok('forum move 2026-03-03 --to "2026-03-05 12:00"')
-    assert moved.text.startswith("The forum of 2026-03-03 was skipped: moving it un-skips it. It now takes place")
+    assert moved.text.startswith(
+        "The forum of 2026-03-03 was skipped: moving it un-skips it. It now takes place"
+    )
     await fb.app.scheduler.tick()
     assert "will after all" in fb.messenger.texts("post")[-1]
     shown = await fb.ok("forum show 2026-03-03")
     assert ("Status", "planned") in shown.fields
     await fb.ok("forum skip 2026-03-03 the room flooded")  # skipped again: members are told again
     await fb.app.scheduler.tick()
-    assert fb.messenger.texts("post")[-1] == "The open forum on 2026-03-03 will not take place: the room flooded."
+    assert (
+        fb.messenger.texts("post")[-1]
+        == "The open forum on 2026-03-03 will not take place: the room flooded."
+    )
 
 
 async def test_forum_set_without_channel_keeps_the_channel(fb: ForumBot) -> None:
@@ -339,9 +385,16 @@ async def test_forum_set_without_channel_keeps_the_channel(fb: ForumBot) -> None
 
 
 async def test_resources_named_by_id_or_slug_are_in_the_wrap_up(fb: ForumBot) -> None:
-    ids = dict(await fb.app.store.run(lambda s: s.execute(text(
-        "SELECT slug, id FROM resource WHERE slug IN ('heifetz-practice-of-adaptive-leadership', "
-        "'heifetz-linsky-leadership-on-the-line')")).all()))
+    ids = dict(
+        await fb.app.store.run(
+            lambda s: s.execute(
+                text(
+                    "SELECT slug, id FROM resource WHERE slug IN ('heifetz-practice-of-adaptive-leadership', "
+                    "'heifetz-linsky-leadership-on-the-line')"
+                )
+            ).all()
+        )
+    )
     titles = dict(await fb.app.store.run(lambda s: s.execute(text("SELECT slug, title FROM resource")).all()))
     practice, line = "heifetz-practice-of-adaptive-leadership", "heifetz-linsky-leadership-on-the-line"
     await fb.ok(f"forum set --rule {RULE} --channel forum")
@@ -350,10 +403,14 @@ async def test_resources_named_by_id_or_slug_are_in_the_wrap_up(fb: ForumBot) ->
     await fb.ok(f"forum reply Chapter 2 of {practice} helped us; L999999 is not a resource", "cy")
     await fb.run_until(utc(2026, 3, 3, 19, 0))
     [wrap] = [t for t in fb.messenger.texts("reply") if "Wrap-up" in t]
-    assert (f"Resources mentioned: L{ids[line]} {titles[line]}; L{ids[practice]} {titles[practice]}; "
-            "https://example.gov/t") in wrap
-    assert f"L{ids[practice]} {titles[practice]}" in dict((await fb.ok("forum show 2026-03-03")).fields)[
-        "Resources mentioned"]
+    assert (
+        f"Resources mentioned: L{ids[line]} {titles[line]}; L{ids[practice]} {titles[practice]}; "
+        "https://example.gov/t"
+    ) in wrap
+    assert (
+        f"L{ids[practice]} {titles[practice]}"
+        in dict((await fb.ok("forum show 2026-03-03")).fields)["Resources mentioned"]
+    )
 
 
 async def test_reminders_by_dm_for_those_who_opt_in_in_their_zone(fb: ForumBot) -> None:
@@ -371,7 +428,8 @@ async def test_reminders_by_dm_for_those_who_opt_in_in_their_zone(fb: ForumBot) 
     topic = "Topic: Open floor: bring what you are working on. How to join: https://meet.example/forum"
     assert [r.text for r in bob] == [
         f"Reminder: the open forum starts tomorrow, Tue 3 Mar 2026, 17:00 GMT (Europe/London). {topic}",
-        f"Reminder: the open forum starts in one hour, Tue 3 Mar 2026, 17:00 GMT (Europe/London). {topic}"]
+        f"Reminder: the open forum starts in one hour, Tue 3 Mar 2026, 17:00 GMT (Europe/London). {topic}",
+    ]
     assert bob[0].choices[0].command == "forum reminders off"
     cy = [s.reply.text for s in fb.messenger.sent if s.kind == "dm" and s.target == "cy"]
     assert len(cy) == 1 and "tomorrow, Wed 4 Mar 2026, 02:00 JST" in cy[0]

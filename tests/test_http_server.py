@@ -27,8 +27,13 @@ async def test_healthz_and_calendar_routes() -> None:
             return HttpAnswer(b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", "text/calendar; charset=utf-8")
         return HttpAnswer(b"No such calendar. Ask the bot for your link: me calendar", status=404)
 
-    server = HttpServer(health=health, services=object(), routes=(Route("/calendar/{token}.ics", feed),),  # type: ignore[arg-type]
-                        host="127.0.0.1", port=0)
+    server = HttpServer(
+        health=health,
+        services=object(),
+        routes=(Route("/calendar/{token}.ics", feed),),  # type: ignore[arg-type]
+        host="127.0.0.1",
+        port=0,
+    )
     port = await server.start()
     base = f"http://127.0.0.1:{port}"
     try:
@@ -47,7 +52,9 @@ async def test_healthz_and_calendar_routes() -> None:
         await server.stop()
 
 
-async def test_copbot_serve_answers_health_and_feeds_and_stops_on_sigterm(tmp_path: Path, database_url: str) -> None:
+async def test_copbot_serve_answers_health_and_feeds_and_stops_on_sigterm(
+    tmp_path: Path, database_url: str
+) -> None:
     """The real command: a process on a free port, asked over HTTP once it says it is serving, stopped
     with SIGTERM."""
     with socket.socket() as s:
@@ -74,15 +81,17 @@ async def test_a_members_feed_is_served_over_http_with_their_convening(bot, sett
 
     bot.app.add_messenger(RecordingMessenger())
     await bot.ok('network create "Digital Leaders"')
-    reply = await bot.ok('convening schedule digital-leaders --title "Budget season" '
-                         '--start "2027-03-14 10:00 Central"')
+    reply = await bot.ok(
+        'convening schedule digital-leaders --title "Budget season" --start "2027-03-14 10:00 Central"'
+    )
     assert not reply.is_error
     listed = await bot.ok("convening list digital-leaders", "ana")
     ref = listed.items[0].ref
     await bot.ok(f"convening rsvp {ref} going", "ana")
     path = (await bot.ok("me calendar", "ana")).text.split(": ")[1].split("\n")[0]
-    server = HttpServer(health=bot.app.healthy, services=bot.app.services, routes=bot.app.routes,
-                        host="127.0.0.1", port=0)
+    server = HttpServer(
+        health=bot.app.healthy, services=bot.app.services, routes=bot.app.routes, host="127.0.0.1", port=0
+    )
     port = await server.start()
     try:
         async with aiohttp.ClientSession() as http:
@@ -110,11 +119,20 @@ def test_copbot_serve_host_and_port_flags_override_the_environment(tmp_path, dat
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COPBOT_", "DATABASE_URL", "SLACK_", "DISCORD_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("COPBOT_", "DATABASE_URL", "SLACK_", "DISCORD_"))
+    }
     env.update(DATABASE_URL=database_url, COPBOT_DATA_DIR=str(tmp_path), HOST="192.0.2.1", PORT="1")
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-                             "--demo"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--demo"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -137,8 +155,13 @@ def test_a_bad_port_flag_is_one_clear_line(tmp_path) -> None:  # type: ignore[no
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, "-m", "bot.cli", "serve", "--port", "eighty"], capture_output=True,
-                            text=True, cwd=tmp_path, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "serve", "--port", "eighty"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "'eighty' is not a port: give a whole number from 0 to 65535" in result.stderr
     assert "Traceback" not in result.stderr

@@ -17,13 +17,25 @@ from scheduling.engine.runner import Delivery, Scheduler
 from tests.fakes import FakeClock, RecordingMessenger
 
 
-def make_scheduler(app: App, clock: FakeClock, messenger: RecordingMessenger, notices: list[str],
-                   store: Store | None = None, instance: str | None = None) -> Scheduler:
+def make_scheduler(
+    app: App,
+    clock: FakeClock,
+    messenger: RecordingMessenger,
+    notices: list[str],
+    store: Store | None = None,
+    instance: str | None = None,
+) -> Scheduler:
     async def notify(text: str) -> None:
         notices.append(text)
 
-    scheduler = Scheduler(store or app.store, app.settings, clock, messengers={"console": messenger},
-                          notify=notify, instance=instance)
+    scheduler = Scheduler(
+        store or app.store,
+        app.settings,
+        clock,
+        messengers={"console": messenger},
+        notify=notify,
+        instance=instance,
+    )
 
     @scheduler.handle("test.say")
     async def say(d: Delivery) -> dict:
@@ -33,14 +45,26 @@ def make_scheduler(app: App, clock: FakeClock, messenger: RecordingMessenger, no
     return scheduler
 
 
-async def plan(app: App, clock: FakeClock, n: int, *, due_in: timedelta = timedelta(minutes=5),
-               expires_in: timedelta = timedelta(hours=1)) -> None:
+async def plan(
+    app: App,
+    clock: FakeClock,
+    n: int,
+    *,
+    due_in: timedelta = timedelta(minutes=5),
+    expires_in: timedelta = timedelta(hours=1),
+) -> None:
     due = clock() + due_in
 
     def apply(session):  # type: ignore[no-untyped-def]
         for i in range(n):
-            outbox.plan(session, key=f"test:{i}", kind="test.say", due_at=due, expires_at=due + expires_in,
-                        payload={"n": i})
+            outbox.plan(
+                session,
+                key=f"test:{i}",
+                kind="test.say",
+                due_at=due,
+                expires_at=due + expires_in,
+                payload={"n": i},
+            )
 
     await app.store.run(apply)
 
@@ -79,7 +103,9 @@ async def test_a_failing_platform_is_retried_with_backoff_then_reported(app: App
         clock.advance(seconds=wait)
         await scheduler.tick()
     assert (await states(app)) == {"test:0": "failed"}
-    assert len(notices) == 1 and "failed after 4 tries (test:0)" in notices[0] and "schedule retry" in notices[0]
+    assert (
+        len(notices) == 1 and "failed after 4 tries (test:0)" in notices[0] and "schedule retry" in notices[0]
+    )
     messenger.fail_always = False
     post_id = await app.store.run(lambda s: s.execute(outbox.select(outbox.PlannedPost.id)).scalar())
     await app.store.run(lambda s: outbox.retry(s, post_id, clock()))
@@ -162,8 +188,9 @@ async def test_cancel_stops_pending_posts(app: App) -> None:
     assert messenger.texts() == ["hello 0"]
 
 
-async def test_a_really_killed_process_leaves_its_claim_and_the_post_goes_out_once(app: App,
-                                                                                    database_url: str) -> None:
+async def test_a_really_killed_process_leaves_its_claim_and_the_post_goes_out_once(
+    app: App, database_url: str
+) -> None:
     import signal
     import subprocess
     import sys
@@ -181,8 +208,12 @@ async def test_a_really_killed_process_leaves_its_claim_and_the_post_goes_out_on
         "assert len(claimed) == 1\n"
         "os.kill(os.getpid(), signal.SIGKILL)  # dies after claiming, before posting\n"
     )
-    result = subprocess.run([sys.executable, "-c", script, database_url, clock().isoformat()], timeout=60,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", script, database_url, clock().isoformat()],
+        timeout=60,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == -signal.SIGKILL, result.stderr
     assert (await states(app)) == {"test:0": "claimed"}
     restarted = make_scheduler(app, clock, messenger, notices, instance="after-restart")
@@ -192,9 +223,9 @@ async def test_a_really_killed_process_leaves_its_claim_and_the_post_goes_out_on
     assert messenger.texts() == ["hello 0"] and (await states(app)) == {"test:0": "sent"}
 
 
-
 async def test_posts_finishing_while_sent_marks_are_written_are_all_recorded(
-        app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Regression: a post that finished while the batch's last sent-marks were being written was never marked
     sent, so it stayed claimed and went out again after the claim timeout. The interleaving is forced: the
     first post's mark is held until the second post has finished and the batch has ended."""
@@ -248,14 +279,18 @@ async def test_planning_in_bulk_is_exactly_once_and_replans_only_what_is_not_yet
     clock, messenger, notices = FakeClock(), RecordingMessenger(), []
     scheduler = make_scheduler(app, clock, messenger, notices)
     due = clock() + timedelta(minutes=5)
-    plans = [outbox.Plan(f"test:{i}", "test.say", due, due + timedelta(hours=1), {"n": i}) for i in range(1200)]
+    plans = [
+        outbox.Plan(f"test:{i}", "test.say", due, due + timedelta(hours=1), {"n": i}) for i in range(1200)
+    ]
     assert await app.store.run(lambda s: outbox.plan_many(s, plans)) == 1200
     assert await app.store.run(lambda s: outbox.plan_many(s, plans)) == 0  # nothing twice
     clock.advance(minutes=5)
     assert (await scheduler.tick()).sent == 1200
     later = due + timedelta(days=1)
-    moved = [outbox.Plan("test:0", "test.say", later, later + timedelta(hours=1), {"n": 0}),
-             outbox.Plan("test:new", "test.say", later, later + timedelta(hours=1), {"n": "new"})]
+    moved = [
+        outbox.Plan("test:0", "test.say", later, later + timedelta(hours=1), {"n": 0}),
+        outbox.Plan("test:new", "test.say", later, later + timedelta(hours=1), {"n": "new"}),
+    ]
     assert await app.store.run(lambda s: outbox.plan_many(s, moved)) == 1
     clock.set(later)
     await scheduler.tick()
@@ -264,7 +299,8 @@ async def test_planning_in_bulk_is_exactly_once_and_replans_only_what_is_not_yet
 
 
 async def test_stopping_lets_an_alarm_pass_under_way_finish_and_record_its_post(
-        app: App, caplog: pytest.LogCaptureFixture) -> None:
+    app: App, caplog: pytest.LogCaptureFixture
+) -> None:
     """APScheduler cancels its own jobs at shutdown; the pass it started is ours and is not cancelled."""
     clock, messenger, notices = FakeClock(), RecordingMessenger(), []
     scheduler = make_scheduler(app, clock, messenger, notices)
@@ -278,8 +314,11 @@ async def test_stopping_lets_an_alarm_pass_under_way_finish_and_record_its_post(
         return {}
 
     due = clock() + timedelta(minutes=5)
-    await app.store.run(lambda s: outbox.plan(s, key="test:slow", kind="test.slow", due_at=due,
-                                              expires_at=due + timedelta(hours=1)))
+    await app.store.run(
+        lambda s: outbox.plan(
+            s, key="test:slow", kind="test.slow", due_at=due, expires_at=due + timedelta(hours=1)
+        )
+    )
     await scheduler.start()  # takes the lease; its first pass finds nothing due yet
     clock.advance(minutes=5)
     scheduler.wake()  # the alarm: APScheduler runs a pass, whose handler now waits

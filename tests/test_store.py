@@ -22,8 +22,12 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path) -> None:  # t
     upgrade(engine)
     store = Store(engine)
     try:
-        mode, fks = await store.run(lambda s: (s.execute(text("PRAGMA journal_mode")).scalar(),
-                                               s.execute(text("PRAGMA foreign_keys")).scalar()))
+        mode, fks = await store.run(
+            lambda s: (
+                s.execute(text("PRAGMA journal_mode")).scalar(),
+                s.execute(text("PRAGMA foreign_keys")).scalar(),
+            )
+        )
         assert (mode, fks) == ("wal", 1)
     finally:
         store.close()
@@ -74,44 +78,75 @@ async def test_a_database_at_the_previous_head_upgrades_and_keeps_its_rows(tmp_p
     engine = make_engine(url)
     command.upgrade(alembic_config(engine), "0010")
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO member (platform, user_id, display_name, created_at) "
-                          "VALUES ('console', 'ana', 'Ana', '2026-11-01 10:00:00')"))
-        conn.execute(text("INSERT INTO forum_settings (cadence, platform, channel_id, announce_days, prompt, "
-                          "join_info, holiday_country, facilitator_platform, facilitator_user_id, "
-                          "facilitator_name, updated_at) VALUES ('x', 'console', 'forum', 7, '', '', 'US', '', "
-                          "'', '', '2026-11-01 10:00:00')"))
+        conn.execute(
+            text(
+                "INSERT INTO member (platform, user_id, display_name, created_at) "
+                "VALUES ('console', 'ana', 'Ana', '2026-11-01 10:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO forum_settings (cadence, platform, channel_id, announce_days, prompt, "
+                "join_info, holiday_country, facilitator_platform, facilitator_user_id, "
+                "facilitator_name, updated_at) VALUES ('x', 'console', 'forum', 7, '', '', 'US', '', "
+                "'', '', '2026-11-01 10:00:00')"
+            )
+        )
     engine.dispose()
-    app = build_app(load_settings(_env_file=None, database_url=url, data_dir=tmp_path / "data",
-                                  admins="console:root", timezone="America/New_York"))
+    app = build_app(
+        load_settings(
+            _env_file=None,
+            database_url=url,
+            data_dir=tmp_path / "data",
+            admins="console:root",
+            timezone="America/New_York",
+        )
+    )
     try:
-        rows = await app.store.run(lambda s: s.execute(text(
-            "SELECT m.display_name, f.channel_id FROM member m, forum_settings f")).all())
+        rows = await app.store.run(
+            lambda s: s.execute(
+                text("SELECT m.display_name, f.channel_id FROM member m, forum_settings f")
+            ).all()
+        )
         assert [tuple(r) for r in rows] == [("Ana", "forum")]
         assert current_revision(app.store.engine) != "0010"
     finally:
         app.close()
 
 
-def test_the_shared_postgresql_database_is_emptied_between_tests(postgres_url: str,
-                                                                  postgres_cleaner: PostgresCleaner) -> None:
+def test_the_shared_postgresql_database_is_emptied_between_tests(
+    postgres_url: str, postgres_cleaner: PostgresCleaner
+) -> None:
     """The fixture every PostgreSQL test relies on: rows gone and ids from 1 again, even for a table whose
     only insert was rolled back (it still used the sequence)."""
     engine = make_engine(postgres_url)
     try:
         with engine.begin() as conn:
-            conn.execute(text("INSERT INTO member (platform, user_id, display_name, created_at) "
-                              "VALUES ('console', 'ana', 'Ana', now())"))
+            conn.execute(
+                text(
+                    "INSERT INTO member (platform, user_id, display_name, created_at) "
+                    "VALUES ('console', 'ana', 'Ana', now())"
+                )
+            )
         with pytest.raises(RuntimeError), engine.begin() as conn:
-            conn.execute(text("INSERT INTO audit_log (platform, user_id, action, actor_name, detail, at) "
-                              "VALUES ('console', 'ana', 'x', 'Ana', '', now())"))
+            conn.execute(
+                text(
+                    "INSERT INTO audit_log (platform, user_id, action, actor_name, detail, at) "
+                    "VALUES ('console', 'ana', 'x', 'Ana', '', now())"
+                )
+            )
             raise RuntimeError("rolled back")
         postgres_cleaner.empty()
         with engine.begin() as conn:
             assert conn.execute(text("SELECT count(*) FROM member")).scalar() == 0
-            ids = [conn.execute(text(f"INSERT INTO {sql} RETURNING id")).scalar() for sql in (
-                "member (platform, user_id, display_name, created_at) VALUES ('console', 'bo', 'Bo', now())",
-                "audit_log (platform, user_id, action, actor_name, detail, at) "
-                "VALUES ('console', 'bo', 'x', 'Bo', '', now())")]
+            ids = [
+                conn.execute(text(f"INSERT INTO {sql} RETURNING id")).scalar()
+                for sql in (
+                    "member (platform, user_id, display_name, created_at) VALUES ('console', 'bo', 'Bo', now())",
+                    "audit_log (platform, user_id, action, actor_name, detail, at) "
+                    "VALUES ('console', 'bo', 'x', 'Bo', '', now())",
+                )
+            ]
             assert ids == [1, 1]
         postgres_cleaner.empty()
     finally:

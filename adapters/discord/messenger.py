@@ -3,22 +3,28 @@ Guild Scheduled Events. Implements bot.messenger.Messenger and bot.messenger.Eve
 
 discord.py waits out 429s itself (per route and globally); what reaches us is a real failure, mapped to
 DeliveryError(retryable=...) so the outbox retries what may succeed later and gives up on the rest.
+
+A scheduled message carries a nonce made from SEND_KEY, and discord.py sends it with `enforce_nonce`, so
+Discord answers a repeat within a few minutes (a retry after a crash between Discord's answer and the
+sent mark) with the message it already made. Posts in forum channels (a thread with its first message)
+take no nonce on Discord's side; they stay at-least-once.
 """
 
 from __future__ import annotations
 
-import asyncio
+import hashlib
 import io
 import logging
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 
 import aiohttp
 import discord
 
 from adapters.discord.render import clip, hashed_buttons, render_reply
 from bot.messages import Reply
-from bot.messenger import DeliveryError, MirrorEvent, Posted, PostTags, render_times
+from bot.messenger import SEND_KEY, DeliveryError, MirrorEvent, Posted, PostTags, render_times
 from bot.ports import Core
 
 log = logging.getLogger(__name__)
@@ -28,6 +34,15 @@ CANNOT_DM = 50007  # "Cannot send messages to this user": DMs from server member
 EVENT_NAME_MAX, EVENT_DESCRIPTION_MAX, EVENT_LOCATION_MAX = 100, 1000, 100
 EXTERNAL, GUILD_ONLY, CANCELLED = 3, 2, 4
 THREAD_NAME_MAX = 100
+THREAD_EXISTS = 160004  # "A thread has already been created for this message"
+
+
+def nonce(part: str = "") -> dict[str, Any]:
+    """The message nonce for the scheduler's current call (SEND_KEY, plus `part` for a second message in
+    the same call), as `send` keywords: stable across retries, at most 25 characters. None outside the
+    scheduler, where discord.py picks a random one."""
+    key = SEND_KEY.get()
+    return {"nonce": hashlib.sha256(f"{key}{part}".encode()).hexdigest()[:25]} if key else {}
 
 
 async def outgoing(core: Core, reply: Reply) -> tuple[dict[str, Any], bool]:
@@ -46,7 +61,9 @@ async def outgoing(core: Core, reply: Reply) -> tuple[dict[str, Any], bool]:
         rendered.view.stop()
         kwargs["view"] = rendered.view
     if reply.attachments:
-        kwargs["files"] = [discord.File(io.BytesIO(a.content), filename=a.filename) for a in reply.attachments]
+        kwargs["files"] = [
+            discord.File(io.BytesIO(a.content), filename=a.filename) for a in reply.attachments
+        ]
     return kwargs, rendered.ephemeral or reply.is_error
 
 
@@ -60,9 +77,11 @@ async def delivering(what: str) -> AsyncIterator[None]:
     except discord.DiscordServerError as exc:
         raise DeliveryError(f"{what}: Discord answered {exc.status}", retryable=True) from None
     except discord.HTTPException as exc:
-        raise DeliveryError(f"{what}: Discord refused ({exc.status}, code {exc.code}: {exc.text[:200]})",
-                            retryable=exc.status == 429) from None
-    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        raise DeliveryError(
+            f"{what}: Discord refused ({exc.status}, code {exc.code}: {exc.text[:200]})",
+            retryable=exc.status == 429,
+        ) from None
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
         raise DeliveryError(f"{what}: {exc.__class__.__name__}", retryable=True) from None
 
 
@@ -96,21 +115,26 @@ class DiscordMessenger:
             if isinstance(channel, discord.ForumChannel):
                 title = render_times(reply.text.strip().split("\n")[0], self.core.settings.timezone)
                 return await self._forum_post(channel, title, kwargs, tags or PostTags())
-            message = await channel.send(**kwargs)
+            message = await channel.send(**kwargs, **nonce())
         return Posted(PLATFORM, channel_id, str(message.id), None, message.jump_url)
 
     @staticmethod
-    async def _forum_post(channel: discord.ForumChannel, title: str, kwargs: dict[str, Any],
-                          tags: PostTags) -> Posted:
+    async def _forum_post(
+        channel: discord.ForumChannel, title: str, kwargs: dict[str, Any], tags: PostTags
+    ) -> Posted:
         available = channel.available_tags
         chosen = tags.choose([t.name for t in available], title, channel.flags.require_tag)
         applied = [next(t for t in available if t.name == name) for name in chosen]
-        made = await channel.create_thread(name=clip(" ".join(title.split()) or "Post", THREAD_NAME_MAX),
-                                           applied_tags=applied, **kwargs)
-        return Posted(PLATFORM, str(channel.id), str(made.message.id), str(made.thread.id), made.thread.jump_url)
+        made = await channel.create_thread(
+            name=clip(" ".join(title.split()) or "Post", THREAD_NAME_MAX), applied_tags=applied, **kwargs
+        )
+        return Posted(
+            PLATFORM, str(channel.id), str(made.message.id), str(made.thread.id), made.thread.jump_url
+        )
 
-    async def open_thread(self, channel_id: str, title: str, reply: Reply, *,
-                          tags: PostTags | None = None) -> Posted:
+    async def open_thread(
+        self, channel_id: str, title: str, reply: Reply, *, tags: PostTags | None = None
+    ) -> Posted:
         """A forum channel gets a forum post, tagged as `tags` chooses; a text channel a message with a
         thread started from it."""
         name = clip(" ".join(title.split()) or "Thread", THREAD_NAME_MAX)
@@ -119,15 +143,20 @@ class DiscordMessenger:
             channel = await self._channel(channel_id)
             if isinstance(channel, discord.ForumChannel):
                 return await self._forum_post(channel, title, kwargs, tags or PostTags())
-            message = await channel.send(**kwargs)
-            thread = await message.create_thread(name=name)
-        return Posted(PLATFORM, channel_id, str(message.id), str(thread.id), message.jump_url)
+            message = await channel.send(**kwargs, **nonce())
+            try:
+                thread_id = str((await message.create_thread(name=name)).id)
+            except discord.HTTPException as exc:
+                if exc.code != THREAD_EXISTS:
+                    raise
+                thread_id = str(message.id)  # a retry got its message back, thread and all (same id)
+        return Posted(PLATFORM, channel_id, str(message.id), thread_id, message.jump_url)
 
     async def reply_in_thread(self, channel_id: str, thread_id: str, reply: Reply) -> Posted:
         async with delivering(f"reply in thread {thread_id}"):
             kwargs, _ = await outgoing(self.core, reply)
             thread = await self._channel(thread_id)
-            message = await thread.send(**kwargs)
+            message = await thread.send(**kwargs, **nonce())
         return Posted(PLATFORM, channel_id, str(message.id), thread_id, message.jump_url)
 
     async def send_dm(self, user_id: str, reply: Reply) -> Posted:
@@ -137,12 +166,14 @@ class DiscordMessenger:
             kwargs, _ = await outgoing(self.core, reply)
             dm = await self.client.create_dm(discord.Object(id=int(user_id)))
             try:
-                message = await dm.send(**kwargs)
+                message = await dm.send(**kwargs, **nonce())
             except discord.Forbidden as exc:
                 if exc.code != CANNOT_DM:
                     raise
                 self._unreachable.add(user_id)
-                return await self._notice_instead(user_id, reply, exc.text or "does not accept direct messages")
+                return await self._notice_instead(
+                    user_id, reply, exc.text or "does not accept direct messages"
+                )
         if user_id in self._unreachable:  # they allowed DMs again: off the coordinators' list
             self._unreachable.discard(user_id)
             await self.core.reachable(PLATFORM, user_id)
@@ -153,16 +184,31 @@ class DiscordMessenger:
         log.info("Discord member %s does not accept DMs; mentioning them in the notice channel", user_id)
         notice = self.core.settings.discord_notice_channel_id.strip()
         if not notice:
-            raise DeliveryError(f"member {user_id} does not accept direct messages and "
-                                "DISCORD_NOTICE_CHANNEL_ID is not set", retryable=False)
-        hint = ("\n(I could not send you this privately: allow direct messages from server members "
-                "to get reminders by DM.)" if first else "")
-        kwargs, _ = await outgoing(self.core, Reply(f"<@{user_id}> {reply.text}{hint}", items=reply.items,
-                                                    fields=reply.fields, choices=reply.choices, footer=reply.footer))
-        kwargs["allowed_mentions"] = discord.AllowedMentions(everyone=False, roles=False,
-                                                             users=[discord.Object(id=int(user_id))])
+            raise DeliveryError(
+                f"member {user_id} does not accept direct messages and DISCORD_NOTICE_CHANNEL_ID is not set",
+                retryable=False,
+            )
+        hint = (
+            "\n(I could not send you this privately: allow direct messages from server members "
+            "to get reminders by DM.)"
+            if first
+            else ""
+        )
+        kwargs, _ = await outgoing(
+            self.core,
+            Reply(
+                f"<@{user_id}> {reply.text}{hint}",
+                items=reply.items,
+                fields=reply.fields,
+                choices=reply.choices,
+                footer=reply.footer,
+            ),
+        )
+        kwargs["allowed_mentions"] = discord.AllowedMentions(
+            everyone=False, roles=False, users=[discord.Object(id=int(user_id))]
+        )
         channel = await self._channel(notice)
-        message = await channel.send(**kwargs)
+        message = await channel.send(**kwargs, **nonce(":notice"))
         return Posted(PLATFORM, notice, str(message.id), None, message.jump_url)
 
     # ---- convenings as Guild Scheduled Events (bot.messenger.EventMirror) ---------------------------------
@@ -177,12 +223,19 @@ class DiscordMessenger:
     def _event_body(event: MirrorEvent) -> dict[str, Any]:
         tag = event_tag(event.convening_id)
         description = clip(event.description, EVENT_DESCRIPTION_MAX - len(tag) - 2) + "\n\n" + tag
-        return {"name": clip(event.title, EVENT_NAME_MAX) or "Convening", "description": description,
-                "entity_type": EXTERNAL, "privacy_level": GUILD_ONLY,
-                "entity_metadata": {"location": clip(event.location, EVENT_LOCATION_MAX) or "Online"},
-                "scheduled_start_time": event.starts_at.isoformat(), "scheduled_end_time": event.ends_at.isoformat()}
+        return {
+            "name": clip(event.title, EVENT_NAME_MAX) or "Convening",
+            "description": description,
+            "entity_type": EXTERNAL,
+            "privacy_level": GUILD_ONLY,
+            "entity_metadata": {"location": clip(event.location, EVENT_LOCATION_MAX) or "Online"},
+            "scheduled_start_time": event.starts_at.isoformat(),
+            "scheduled_end_time": event.ends_at.isoformat(),
+        }
 
-    async def mirror_convening(self, scope_id: str, event: MirrorEvent, external_id: str | None) -> str | None:
+    async def mirror_convening(
+        self, scope_id: str, event: MirrorEvent, external_id: str | None
+    ) -> str | None:
         http = self.client.http
         async with delivering(f"scheduled event for convening {event.convening_id}"):
             if external_id is None:

@@ -71,12 +71,9 @@ async def search_all(
         ),
     ],
     *,
-    area: Annotated[
-        Area | None,
-        Opt(
-            help="resources in this learning area, and practices drawing on the "  # type: ignore[valid-type]
-            "framework of the same name"
-        ),
+    area: Annotated[  # type: ignore[valid-type]
+        Area | None,  # type: ignore[valid-type]
+        Opt(help="resources in this learning area, and practices drawing on the framework of the same name"),
     ] = None,
     page: Annotated[int, Opt(help="which page of results", min=1, max=100)] = 1,
 ) -> Reply:

@@ -7,12 +7,16 @@ Every post the bot makes on its own (announcements, reminders, thread openings, 
        ^                  |--error, tries left--> pending (retried later, with backoff)
        |                  |--error, no tries left--> failed (coordinators are told)
        |                  |--not now (the reader's quiet hours)--> pending until then, the try not counted
-       +-- a claim older than the claim timeout (its process died) goes back to pending
+       +-- a claim not renewed within CLAIM_WINDOW (its process died or stalled) goes back to pending
     pending past its expiry (the bot was down too long) --> skipped (coordinators are told)
     pending --cancel--> cancelled
 
-A claim is one UPDATE ... WHERE state = 'pending', so a retry, a restart or a second process never
-posts the same row twice. Every function here takes a session and runs inside the caller's transaction.
+A claim is one statement that takes only pending rows and stamps them with a token, so two processes
+never claim one row. A claim is also fenced: right before each platform call the sender re-checks and
+extends it in one UPDATE (`renew`), which matches only while the token is still on the row, the claim
+has not lapsed and (for the leader) the scheduler lease is still its own. A process that paused past its
+window, or lost the lease, therefore sends nothing more: another process has taken its posts over.
+Every function here takes a session and runs inside the caller's transaction.
 """
 
 from __future__ import annotations
@@ -24,16 +28,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from bot.store.db import rowcount
 from scheduling.engine.models import PlannedPost, PostState, SchedulerLease
 
 BACKOFF = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(minutes=30))
-CLAIM_TIMEOUT = timedelta(minutes=2)
+CLAIM_WINDOW = timedelta(seconds=20)  # a claim not renewed for this long has lapsed (see renew)
+LEASE_NAME = "scheduler"
 
 
 @dataclass(frozen=True)
@@ -79,33 +85,68 @@ def plan_many(session: Session, plans: Sequence[Plan]) -> int:
     existing: dict[str, str] = {}
     keys = list(by_key)
     for i in range(0, len(keys), 500):
-        existing.update(session.execute(select(table.c.key, table.c.state)
-                                        .where(table.c.key.in_(keys[i:i + 500]))).tuples().all())
+        existing.update(
+            session.execute(select(table.c.key, table.c.state).where(table.c.key.in_(keys[i : i + 500])))
+            .tuples()
+            .all()
+        )
 
     def row(p: Plan) -> dict[str, Any]:
-        return {"key": p.key, "kind": p.kind, "due_at": p.due_at, "expires_at": max(p.expires_at, p.due_at),
-                "next_try_at": p.due_at, "payload": json.dumps(p.payload or {}, sort_keys=True),
-                "max_attempts": p.max_attempts}
+        return {
+            "key": p.key,
+            "kind": p.kind,
+            "due_at": p.due_at,
+            "expires_at": max(p.expires_at, p.due_at),
+            "next_try_at": p.due_at,
+            "payload": json.dumps(p.payload or {}, sort_keys=True),
+            "max_attempts": p.max_attempts,
+        }
 
     new = [row(p) for k, p in by_key.items() if k not in existing]
     if new:
         insert_for = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
         stmt = insert_for(table).on_conflict_do_nothing(index_elements=["key"])
-        defaults = {"state": PostState.PENDING.value, "attempts": 0, "claimed_by": "", "last_error": "",
-                    "result": "", "created_at": now, "updated_at": now}
+        defaults = {
+            "state": PostState.PENDING.value,
+            "attempts": 0,
+            "claimed_by": "",
+            "last_error": "",
+            "result": "",
+            "created_at": now,
+            "updated_at": now,
+        }
         for i in range(0, len(new), 1000):
-            session.execute(stmt, [{**defaults, **r} for r in new[i:i + 1000]])
+            session.execute(stmt, [{**defaults, **r} for r in new[i : i + 1000]])
     again = [row(p) for k, p in by_key.items() if existing.get(k) in _REPLANNABLE]
     if again:
         session.execute(
-            update(table).where(table.c.key == bindparam("k"),
-                                or_(*(table.c.state == state for state in _REPLANNABLE)))
-            .values(kind=bindparam("kind_"), due_at=bindparam("due_"), expires_at=bindparam("exp_"),
-                    next_try_at=bindparam("due_"), payload=bindparam("payload_"),
-                    max_attempts=bindparam("max_"), state=PostState.PENDING.value, attempts=0, last_error="",
-                    claimed_by="", updated_at=now),
-            [{"k": r["key"], "kind_": r["kind"], "due_": r["due_at"], "exp_": r["expires_at"],
-              "payload_": r["payload"], "max_": r["max_attempts"]} for r in again])
+            update(table)
+            .where(table.c.key == bindparam("k"), or_(*(table.c.state == state for state in _REPLANNABLE)))
+            .values(
+                kind=bindparam("kind_"),
+                due_at=bindparam("due_"),
+                expires_at=bindparam("exp_"),
+                next_try_at=bindparam("due_"),
+                payload=bindparam("payload_"),
+                max_attempts=bindparam("max_"),
+                state=PostState.PENDING.value,
+                attempts=0,
+                last_error="",
+                claimed_by="",
+                updated_at=now,
+            ),
+            [
+                {
+                    "k": r["key"],
+                    "kind_": r["kind"],
+                    "due_": r["due_at"],
+                    "exp_": r["expires_at"],
+                    "payload_": r["payload"],
+                    "max_": r["max_attempts"],
+                }
+                for r in again
+            ],
+        )
     return len(new)
 
 
@@ -127,58 +168,136 @@ def cancel(session: Session, key_prefix: str) -> int:
     """Cancel every pending post whose key starts with `key_prefix`."""
     result = session.execute(
         update(PlannedPost)
-        .where(col(PlannedPost.key).startswith(key_prefix, autoescape=True),
-               PlannedPost.state == PostState.PENDING.value)
+        .where(
+            col(PlannedPost.key).startswith(key_prefix, autoescape=True),
+            col(PlannedPost.state) == PostState.PENDING.value,
+        )
         .values(state=PostState.CANCELLED.value)
     )
-    return int(result.rowcount or 0)
+    return rowcount(result)
 
 
 def skip_expired(session: Session, now: datetime) -> list[PlannedPost]:
     """Mark pending posts past their expiry as skipped and return them (to be reported)."""
-    stale = list(session.execute(
-        select(PlannedPost).where(PlannedPost.state == PostState.PENDING.value, PlannedPost.expires_at < now)
-    ).scalars())
+    stale = list(
+        session.execute(
+            select(PlannedPost).where(
+                col(PlannedPost.state) == PostState.PENDING.value, col(PlannedPost.expires_at) < now
+            )
+        ).scalars()
+    )
     for post in stale:
         post.state = PostState.SKIPPED.value
-        post.last_error = (f"missed: due {post.due_at:%Y-%m-%d %H:%M} UTC, and by "
-                           f"{post.expires_at:%Y-%m-%d %H:%M} UTC it was too late to send")
+        post.last_error = (
+            f"missed: due {post.due_at:%Y-%m-%d %H:%M} UTC, and by "
+            f"{post.expires_at:%Y-%m-%d %H:%M} UTC it was too late to send"
+        )
         post.updated_at = now
         session.add(post)
     return stale
 
 
-def release_stale_claims(session: Session, now: datetime, timeout: timedelta = CLAIM_TIMEOUT) -> int:
-    """Claims older than `timeout` belong to a process that died mid-post: make them pending again."""
+def release_stale_claims(session: Session, now: datetime, window: timedelta = CLAIM_WINDOW) -> int:
+    """Claims not renewed within `window` belong to a process that died or stalled: make them pending
+    again. Its fence (renew) refuses such a claim from then on, so the post is sent by one process only."""
     result = session.execute(
         update(PlannedPost)
-        .where(PlannedPost.state == PostState.CLAIMED.value, col(PlannedPost.claimed_at) < now - timeout)
-        .values(state=PostState.PENDING.value, claimed_by="", next_try_at=now)
+        .where(col(PlannedPost.state) == PostState.CLAIMED.value, col(PlannedPost.claimed_at) <= now - window)
+        .values(state=PostState.PENDING.value, claimed_by="")
     )
-    return int(result.rowcount or 0)
+    return rowcount(result)
 
 
-def claim_due(session: Session, now: datetime, holder: str, limit: int = 200) -> list[Claimed]:
-    """Atomically claim up to `limit` due posts. Only rows still pending are taken, so two processes
-    (or a retry racing a restart) can never both claim one row."""
+def _holds_lease(holder: str) -> Any:
+    return exists().where(col(SchedulerLease.name) == LEASE_NAME, col(SchedulerLease.holder) == holder)
+
+
+def claim_due(
+    session: Session, now: datetime, holder: str, limit: int = 200, *, lease: str | None = None
+) -> list[Claimed]:
+    """Atomically claim up to `limit` due posts, in one statement: a CTE picks the ids once (on
+    PostgreSQL `FOR UPDATE SKIP LOCKED`, so concurrent claimers take different rows), then they are
+    updated. With `lease`, nothing is claimed unless that holder has the scheduler lease."""
+    table = PlannedPost.__table__  # type: ignore[attr-defined]
     token = f"{holder}:{uuid.uuid4().hex[:12]}"
-    due = (select(PlannedPost.id).where(PlannedPost.state == PostState.PENDING.value,
-                                        PlannedPost.next_try_at <= now)
-           .order_by(col(PlannedPost.next_try_at)).limit(limit))
-    if session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    session.execute(
-        update(PlannedPost)
-        .where(col(PlannedPost.id).in_(due.scalar_subquery()), PlannedPost.state == PostState.PENDING.value)
-        .values(state=PostState.CLAIMED.value, claimed_by=token, claimed_at=now,
-                attempts=PlannedPost.attempts + 1, updated_at=now)
-        .execution_options(synchronize_session=False)
+    due = (
+        select(table.c.id)
+        .where(table.c.state == PostState.PENDING.value, table.c.next_try_at <= now)
+        .order_by(table.c.next_try_at, table.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
     )
-    rows = session.execute(select(PlannedPost).where(PlannedPost.claimed_by == token,
-                                                     PlannedPost.state == PostState.CLAIMED.value)
-                           .order_by(col(PlannedPost.next_try_at))).scalars()
-    return [Claimed(p.id or 0, p.key, p.kind, p.due_at, p.expires_at, p.attempts, p.max_attempts,
-                    json.loads(p.payload or "{}"), token) for p in rows]
+    if lease is not None:
+        due = due.where(_holds_lease(lease))
+    picked = due.cte("picked").prefix_with("MATERIALIZED", dialect="postgresql")
+    rows = session.execute(
+        update(table)
+        .where(table.c.id == picked.c.id, table.c.state == PostState.PENDING.value)
+        .values(
+            state=PostState.CLAIMED.value,
+            claimed_by=token,
+            claimed_at=now,
+            attempts=table.c.attempts + 1,
+            updated_at=now,
+        )
+        .returning(
+            table.c.id,
+            table.c.key,
+            table.c.kind,
+            table.c.due_at,
+            table.c.expires_at,
+            table.c.attempts,
+            table.c.max_attempts,
+            table.c.payload,
+            table.c.next_try_at,
+        )
+    ).all()
+    rows = sorted(rows, key=lambda r: (r.next_try_at, r.id))
+    return [
+        Claimed(
+            r.id,
+            r.key,
+            r.kind,
+            r.due_at,
+            r.expires_at,
+            r.attempts,
+            r.max_attempts,
+            json.loads(r.payload or "{}"),
+            token,
+        )
+        for r in rows
+    ]
+
+
+def renew(
+    session: Session,
+    token: str,
+    now: datetime,
+    ids: Sequence[int] | None = None,
+    *,
+    lease: str | None = None,
+    window: timedelta = CLAIM_WINDOW,
+) -> set[int]:
+    """The fence: re-check and extend claims in one UPDATE. A claim holds while it is still ours
+    (`token`), still claimed, renewed within `window` and, with `lease`, while that holder still has the
+    scheduler lease. Returns the ids that hold (of `ids`, or of the whole claim when `ids` is None);
+    only those may be sent."""
+    table = PlannedPost.__table__  # type: ignore[attr-defined]
+    stmt = (
+        update(table)
+        .where(
+            table.c.claimed_by == token,
+            table.c.state == PostState.CLAIMED.value,
+            table.c.claimed_at > now - window,
+        )
+        .values(claimed_at=now)
+        .returning(table.c.id)
+    )
+    if ids is not None:
+        stmt = stmt.where(table.c.id.in_(list(ids)))
+    if lease is not None:
+        stmt = stmt.where(_holds_lease(lease))
+    return set(session.execute(stmt).scalars())
 
 
 def mark_sent(session: Session, done: list[tuple[Claimed, datetime, dict[str, Any] | None]]) -> set[int]:
@@ -187,16 +306,34 @@ def mark_sent(session: Session, done: list[tuple[Claimed, datetime, dict[str, An
     if not done:
         return set()
     table = PlannedPost.__table__  # type: ignore[attr-defined]
-    stmt = (update(table)
-            .where(table.c.id == bindparam("pid"), table.c.claimed_by == bindparam("token"),
-                   table.c.state == PostState.CLAIMED.value)
-            .values(state=PostState.SENT.value, sent_at=bindparam("at"), updated_at=bindparam("at"),
-                    last_error="", result=bindparam("res")))
-    session.execute(stmt, [{"pid": c.id, "token": c.token, "at": at, "res": json.dumps(r or {}, sort_keys=True)}
-                           for c, at, r in done])
-    sent = session.execute(select(PlannedPost.id, PlannedPost.claimed_by)
-                           .where(col(PlannedPost.id).in_([c.id for c, _, _ in done]),
-                                  PlannedPost.state == PostState.SENT.value)).all()
+    stmt = (
+        update(table)
+        .where(
+            table.c.id == bindparam("pid"),
+            table.c.claimed_by == bindparam("token"),
+            table.c.state == PostState.CLAIMED.value,
+        )
+        .values(
+            state=PostState.SENT.value,
+            sent_at=bindparam("at"),
+            updated_at=bindparam("at"),
+            last_error="",
+            result=bindparam("res"),
+        )
+    )
+    session.execute(
+        stmt,
+        [
+            {"pid": c.id, "token": c.token, "at": at, "res": json.dumps(r or {}, sort_keys=True)}
+            for c, at, r in done
+        ],
+    )
+    sent = session.execute(
+        select(col(PlannedPost.id), col(PlannedPost.claimed_by)).where(
+            col(PlannedPost.id).in_([c.id for c, _, _ in done]),
+            col(PlannedPost.state) == PostState.SENT.value,
+        )
+    ).all()
     tokens = {c.id: c.token for c, _, _ in done}
     return {pid for pid, holder in sent if tokens.get(pid) == holder}
 
@@ -208,9 +345,10 @@ def mark_failed(session: Session, claimed: Claimed, now: datetime, error: str, *
     next_try = now + BACKOFF[min(claimed.attempts - 1, len(BACKOFF) - 1)]
     session.execute(
         update(PlannedPost)
-        .where(PlannedPost.id == claimed.id, PlannedPost.claimed_by == claimed.token)
-        .values(state=state.value, claimed_by="", last_error=error[:500], updated_at=now,
-                next_try_at=next_try)
+        .where(col(PlannedPost.id) == claimed.id, col(PlannedPost.claimed_by) == claimed.token)
+        .values(
+            state=state.value, claimed_by="", last_error=error[:500], updated_at=now, next_try_at=next_try
+        )
     )
     return state.value
 
@@ -220,17 +358,35 @@ def postpone(session: Session, claimed: Claimed, until: datetime, now: datetime,
     are not a failure)."""
     session.execute(
         update(PlannedPost)
-        .where(PlannedPost.id == claimed.id, PlannedPost.claimed_by == claimed.token)
-        .values(state=PostState.PENDING.value, claimed_by="", attempts=PlannedPost.attempts - 1,
-                next_try_at=until, last_error=f"waiting: {why}"[:500], updated_at=now)
+        .where(col(PlannedPost.id) == claimed.id, col(PlannedPost.claimed_by) == claimed.token)
+        .values(
+            state=PostState.PENDING.value,
+            claimed_by="",
+            attempts=col(PlannedPost.attempts) - 1,
+            next_try_at=until,
+            last_error=f"waiting: {why}"[:500],
+            updated_at=now,
+        )
     )
 
 
 def next_due(session: Session) -> datetime | None:
     return session.execute(
-        select(PlannedPost.next_try_at).where(PlannedPost.state == PostState.PENDING.value)
-        .order_by(col(PlannedPost.next_try_at)).limit(1)
+        select(col(PlannedPost.next_try_at))
+        .where(col(PlannedPost.state) == PostState.PENDING.value)
+        .order_by(col(PlannedPost.next_try_at))
+        .limit(1)
     ).scalar()
+
+
+def next_wakeup(session: Session, window: timedelta = CLAIM_WINDOW) -> datetime | None:
+    """When the scheduler must look next: the next pending post falls due, or the oldest claim lapses
+    (its process died: release_stale_claims then hands the post to whoever looks)."""
+    oldest = session.execute(
+        select(func.min(col(PlannedPost.claimed_at))).where(col(PlannedPost.state) == PostState.CLAIMED.value)
+    ).scalar()
+    times = [t for t in (next_due(session), oldest + window if oldest else None) if t is not None]
+    return min(times, default=None)
 
 
 def retry(session: Session, post_id: int, now: datetime) -> PlannedPost | None:
@@ -251,11 +407,13 @@ def take_lease(session: Session, name: str, holder: str, now: datetime, duration
     expires = now + duration
     taken = session.execute(
         update(SchedulerLease)
-        .where(SchedulerLease.name == name,
-               or_(SchedulerLease.holder == holder, and_(SchedulerLease.expires_at < now)))
+        .where(
+            col(SchedulerLease.name) == name,
+            or_(col(SchedulerLease.holder) == holder, and_(col(SchedulerLease.expires_at) < now)),
+        )
         .values(holder=holder, expires_at=expires)
     )
-    if taken.rowcount:
+    if rowcount(taken):
         return True
     if session.get(SchedulerLease, name) is not None:
         return False
@@ -269,5 +427,8 @@ def take_lease(session: Session, name: str, holder: str, now: datetime, duration
 
 
 def drop_lease(session: Session, name: str, holder: str) -> None:
-    session.execute(update(SchedulerLease).where(SchedulerLease.name == name, SchedulerLease.holder == holder)
-                    .values(expires_at=datetime(2000, 1, 1, tzinfo=UTC)))
+    session.execute(
+        update(SchedulerLease)
+        .where(col(SchedulerLease.name) == name, col(SchedulerLease.holder) == holder)
+        .values(expires_at=datetime(2000, 1, 1, tzinfo=UTC))
+    )

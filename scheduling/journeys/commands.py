@@ -114,9 +114,9 @@ async def start(
     ctx: Context,
     journey: JourneyName,
     *,
-    level: LevelOpt,
-    role: RoleOpt = None,
-    starts: Starts = None,  # type: ignore[valid-type]
+    level: LevelOpt,  # type: ignore[valid-type]
+    role: RoleOpt = None,  # type: ignore[valid-type]
+    starts: Starts = None,
 ) -> Reply:
     """Start a leadership-transition journey: a short step by DM on the days that matter.
 
