@@ -73,7 +73,7 @@ async def test_requests_from_another_workspace_are_refused_and_grant_nothing(
     caplog.set_level(logging.INFO)
     grant = "role grant <@U0BOB> admin"
     for _ in range(3):  # the report: 3 of 3 tries granted roles
-        status, body, _ = await slack.send(
+        status, body = await slack.send(
             fs.slash_command(grant, team=ELSEWHERE, response_url=slack.fake.response_url())
         )
         assert status == 200 and body == "This app does not serve this workspace; nothing was done."
@@ -143,7 +143,7 @@ async def test_an_org_wide_install_serves_every_workspace_of_its_org_and_no_othe
         )
         await world.settle()
         assert "bob is now coordinator" in world.last_response()["text"]
-        status, body, _ = await world.send(
+        status, body = await world.send(
             fs.slash_command("role grant <@U0CY|cy> admin", team="T0AGENCY2", enterprise="E0ELSEWHR")
         )
         assert status == 200 and "does not serve" in body
