@@ -12,7 +12,8 @@ each time) and SIGSTOP once for longer than the claim window (then SIGCONT). It 
   doubled    extra deliveries (a post delivered twice counts 1); per strike, those of the posts at risk
   at risk    calls the struck process had in flight at the strike (begun, past the fence) whose post it
              never marked sent: the only ones the engine cannot protect (doubled may not exceed this)
-  refused    platform calls a resumed process did not make because its claim or lease had moved on
+  refused    platform calls a resumed process did not make because its claim or lease had moved on;
+             per pause, posts it sent after resuming without holding their claim (must be 0)
   takeover   per strike: seconds until the next lease holder delivered its first post
   stranded   per strike: the posts the struck process held claimed, and the seconds until the last of
              them was delivered (by the new leader, or by a paused process that resumed in time)
@@ -20,7 +21,8 @@ each time) and SIGSTOP once for longer than the claim window (then SIGCONT). It 
 
 and how many doubles came within 3 minutes of the first delivery, which a platform that honours a
 message nonce (Discord with enforce_nonce) would have answered with the first message instead.
-Exit status 1 when a post is lost or doubles exceed the posts at risk.
+Exit status 1 when a post is lost, doubles exceed the posts at risk, or a resumed process sent a post
+it no longer held.
 
 Run: ./dev bench failover [--posts 2000] [--backends postgresql,sqlite] [--seed 7]
 Everything runs on 127.0.0.1 and local files; every wait is bounded.
@@ -62,7 +64,7 @@ from scheduling.engine.runner import Delivery, Scheduler  # noqa: E402
 KIND = "bench.failover"
 WORKER_LIFETIME = 900.0  # a worker never outlives this, whatever happens to the bench
 NONCE_WINDOW = 180.0
-PAUSE_MARGIN = 5.0  # the pause lasts the claim window and this much more
+PAUSE_MARGIN = 15.0  # the pause lasts the claim window and this much more: time for a takeover
 
 
 def utcnow() -> datetime:
@@ -354,7 +356,7 @@ def report(backend: str, r: dict[str, Any], posts: int) -> bool:
         absorbed += sum(1 for at in times[1:] if at - times[0] < NONCE_WINDOW)
     last = max((rec.at for rec in run.records), default=0.0)
     first_strike = run.strikes[0].at if run.strikes else last
-    risky = 0
+    risky = unheld_total = 0
     details = []
     for s in run.strikes:
         unmarked = {
@@ -372,8 +374,13 @@ def report(backend: str, r: dict[str, Any], posts: int) -> bool:
             if len(out) == len(s.stranded) and out
             else (f"{len(s.stranded) - len(out)} never delivered" if s.stranded else "none")
         )
-        late = sum(1 for rec in run.records if rec.who == s.victim and rec.started > s.at)
-        resumed = f"; calls begun after it resumed {late}" if s.kind == "stop" else ""
+        unheld = sum(
+            1
+            for rec in run.records
+            if rec.who == s.victim and rec.started > s.at and r["holders"].get(rec.key) != rec.who
+        )
+        unheld_total += unheld
+        resumed = f"; posts sent after it resumed without their claim {unheld}" if s.kind == "stop" else ""
         details.append(
             f"{s.kind} {s.victim} +{s.at - first_strike:.0f}s: takeover {took}; stranded "
             f"{len(s.stranded)} ({went}); in flight {at_risk}, doubled {doubles}{resumed}"
@@ -388,7 +395,7 @@ def report(backend: str, r: dict[str, Any], posts: int) -> bool:
         f"{'':<13}of the doubles, {absorbed} came within {NONCE_WINDOW:.0f} s of the first delivery "
         "(a platform honouring a message nonce answers those with the first message)"
     )
-    return lost == 0 and r["sent"] == posts and doubled <= risky
+    return lost == 0 and r["sent"] == posts and doubled <= risky and not unheld_total
 
 
 def main() -> int:
