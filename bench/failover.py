@@ -55,7 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import postgres_database  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.messages import Reply  # noqa: E402
-from bot.messenger import Posted  # noqa: E402
+from bot.messenger import Posted, PostTags  # noqa: E402
 from bot.store.db import Store, make_engine, upgrade  # noqa: E402
 from scheduling.engine import outbox  # noqa: E402
 from scheduling.engine.models import PlannedPost, SchedulerLease  # noqa: E402
@@ -84,7 +84,7 @@ class RecordingPlatform:
         self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self.instance, self.latency, self.n = instance, latency, 0
 
-    async def post(self, channel_id: str, reply: Reply) -> Posted:
+    async def post(self, channel_id: str, reply: Reply, *, tags: PostTags | None = None) -> Posted:
         started = time.time()  # the fence has passed: the call is in flight from here
         await asyncio.sleep(random.uniform(0, self.latency))
         line = f"{reply.text}\t{self.instance}\t{started:.3f}\t{time.time():.3f}\n"
@@ -93,7 +93,9 @@ class RecordingPlatform:
         self.n += 1
         return Posted(self.platform, channel_id, f"{self.instance}-{self.n}")
 
-    async def open_thread(self, channel_id: str, title: str, reply: Reply) -> Posted:
+    async def open_thread(
+        self, channel_id: str, title: str, reply: Reply, *, tags: PostTags | None = None
+    ) -> Posted:
         return await self.post(channel_id, reply)
 
     async def reply_in_thread(self, channel_id: str, thread_id: str, reply: Reply) -> Posted:
