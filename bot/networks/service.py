@@ -24,7 +24,7 @@ from bot.members.roles import COMMUNITY, role_of
 from bot.messages import Member
 from bot.networks.models import JoinPolicy, MembershipState, Network, NetworkMember
 from bot.permissions import Role
-from bot.store.db import contains_pattern
+from bot.store.db import contains_pattern, delete_rows, unlink
 from bot.store.models import MemberProfile, MemberRecord, RoleGrant, member_of
 from scheduling.engine.notices import plan_notice
 
@@ -375,16 +375,8 @@ def export_member(session: Session, record: MemberRecord) -> list[dict[str, Any]
 
 def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
     """Memberships, requests and invitations go; networks they created stay, without their creator."""
-    changed = 0
-    for row in session.execute(
-        select(NetworkMember).where(col(NetworkMember.member_id) == record.id)
-    ).scalars():
-        session.delete(row)
-        changed += 1
-    for network in session.execute(select(Network).where(col(Network.created_by) == record.id)).scalars():
-        network.created_by = None
-        session.add(network)
-        changed += 1
+    changed = delete_rows(session, col(NetworkMember.member_id), record.id)
+    changed += unlink(session, col(Network.created_by), record.id)
     session.flush()
     return changed
 

@@ -16,7 +16,7 @@ from typing import Any, TypeVar, cast
 
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import CursorResult, Engine, create_engine, event, text
+from sqlalchemy import CursorResult, Engine, create_engine, event, select, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -122,3 +122,22 @@ def contains_pattern(text: str) -> str:
 def rowcount(result: Any) -> int:
     """How many rows an UPDATE or DELETE changed (SQLAlchemy types `execute` as a plain Result)."""
     return cast(CursorResult[Any], result).rowcount
+
+
+def delete_rows(session: Session, column: Any, value: Any) -> int:
+    """Delete, through the ORM, the rows of `column`'s table whose `column` equals `value`; how many.
+    For `forget_member` hooks: `delete_rows(session, col(Rsvp.member_id), record.id)`."""
+    rows = session.execute(select(column.class_).where(column == value)).scalars().all()
+    for row in rows:
+        session.delete(row)
+    return len(rows)
+
+
+def unlink(session: Session, column: Any, value: Any) -> int:
+    """Set `column` to NULL on the rows where it equals `value` (a forgotten member's name leaves the
+    things they created); how many."""
+    rows = session.execute(select(column.class_).where(column == value)).scalars().all()
+    for row in rows:
+        setattr(row, column.key, None)
+        session.add(row)
+    return len(rows)

@@ -36,7 +36,7 @@ from bot.messenger import format_in_zone
 from bot.networks.models import JoinPolicy, MembershipState, Network, NetworkMember
 from bot.networks.service import member_records as network_members
 from bot.networks.service import record_of, tell
-from bot.store.db import contains_pattern, rowcount
+from bot.store.db import contains_pattern, rowcount, unlink
 from bot.store.models import MemberProfile, MemberRecord
 from bot.zones import zone_of_record
 from scheduling.convenings import mirror as convening_mirror
@@ -513,16 +513,8 @@ def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
             cancel_reminders(session, conv, [record.id or 0])
             if row.answer == Answer.GOING.value and conv.status == ConveningStatus.SCHEDULED.value:
                 promote(session, conv, now, conv.tz)
-    for conv in session.execute(select(Convening).where(col(Convening.created_by) == record.id)).scalars():
-        conv.created_by = None
-        session.add(conv)
-        changed += 1
-    for series in session.execute(
-        select(ConveningSeries).where(col(ConveningSeries.created_by) == record.id)
-    ).scalars():
-        series.created_by = None
-        session.add(series)
-        changed += 1
+    changed += unlink(session, col(Convening.created_by), record.id)
+    changed += unlink(session, col(ConveningSeries.created_by), record.id)
     session.flush()
     return changed
 

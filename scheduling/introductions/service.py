@@ -32,6 +32,7 @@ from bot.messages import Member
 from bot.messenger import DeliveryError
 from bot.networks import service as networks
 from bot.networks.models import MembershipState, Network, NetworkMember
+from bot.store.db import delete_rows, unlink
 from bot.store.models import MemberProfile, MemberRecord
 from bot.zones import zone_of_record
 from scheduling.engine import outbox
@@ -605,18 +606,10 @@ def export_member(session: Session, record: MemberRecord) -> dict[str, Any]:
 
 def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
     """Opt-ins, skips and their place in pairings go; rounds they planned stay, without their planner."""
-    changed = 0
-    for model, column in (
-        (IntroOptIn, col(IntroOptIn.member_id)),
-        (IntroSkip, col(IntroSkip.member_id)),
-        (IntroPairingMember, col(IntroPairingMember.member_id)),
-    ):
-        for row in session.execute(select(model).where(column == record.id)).scalars():
-            session.delete(row)
-            changed += 1
-    for rnd in session.execute(select(IntroRound).where(col(IntroRound.created_by) == record.id)).scalars():
-        rnd.created_by = None
-        session.add(rnd)
-        changed += 1
+    changed = sum(
+        delete_rows(session, column, record.id)
+        for column in (col(IntroOptIn.member_id), col(IntroSkip.member_id), col(IntroPairingMember.member_id))
+    )
+    changed += unlink(session, col(IntroRound.created_by), record.id)
     session.flush()
     return changed

@@ -21,6 +21,7 @@ from bot.errors import ArgumentError, CommandError, NotAllowed, NotFound
 from bot.messages import Member
 from bot.networks import service as networks
 from bot.networks.models import MembershipState, Network
+from bot.store.db import delete_rows, unlink
 from bot.store.models import MemberRecord
 from bot.zones import zone_for, zone_of_record
 from scheduling.convenings import service as svc
@@ -309,15 +310,7 @@ def export_member(session: Session, record: MemberRecord) -> list[dict[str, Any]
 
 def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
     """Marks go; polls they created stay, without their creator."""
-    changed = 0
-    for row in session.execute(
-        select(DatePollMark).where(col(DatePollMark.member_id) == record.id)
-    ).scalars():
-        session.delete(row)
-        changed += 1
-    for poll in session.execute(select(DatePoll).where(col(DatePoll.created_by) == record.id)).scalars():
-        poll.created_by = None
-        session.add(poll)
-        changed += 1
+    changed = delete_rows(session, col(DatePollMark.member_id), record.id)
+    changed += unlink(session, col(DatePoll.created_by), record.id)
     session.flush()
     return changed
