@@ -430,21 +430,106 @@ async def test_a_modal_submission_creates_a_practice(sqlite_settings: Settings, 
         assert ("Tags", "budget, outreach") in found.items[0].fields
 
 
-async def test_an_empty_required_field_is_refused_and_fix_it_reopens_the_page(
+def buttons_of(reply: Any) -> dict[str, dict[str, Any]]:
+    return {b["label"]: b for row in reply.components for b in row["components"]}
+
+
+def page_one(modal: dict[str, Any]) -> set[str]:
+    return {c["component"]["custom_id"] for c in modal["components"]}
+
+
+async def test_a_mistake_on_page_one_is_named_right_after_page_one_and_fixed_there(
     sqlite_settings: Settings, fake: FakeDiscord
 ) -> None:
     async with world(sqlite_settings, fake) as w:
         [opened] = await ask(fake, fake.slash_command("practice", [subcommand("share")]))
-        [refused] = await submit_pages(fake, opened.data, {**SHARED, "title": ""})
-        assert refused.ephemeral and refused.content.startswith("Please fix “Title”")
-        assert await w.count("practice") == 0
-        fix = next(b for row in refused.components for b in row["components"] if b["label"] == "Fix it")
-        [again] = await ask(fake, fake.component(fix["custom_id"], message=refused.message))
+        assert opened.data["title"].endswith("(1/4)") and "role_description" in page_one(opened.data)
+        # Role-only credit without saying which role: the core's rule, named on page 1, not after page 4.
+        role_only = {**SHARED, "attribution": "role", "role_description": ""}
+        [refused] = await ask(
+            fake, fake.modal_submit(opened.data["custom_id"], components=fill(opened.data, role_only))
+        )
+        assert refused.ephemeral and refused.content.startswith(
+            "Page 1 of 4 is not saved yet. Please fix “Role description”: --role-description is needed "
+            "when --attribution is role"
+        )
+        assert 'e.g. "a chief of staff in a large city"' in refused.content
+        assert set(buttons_of(refused)) == {"Fix it"}  # no Continue: page 2 waits until page 1 is right
+        [again] = await ask(
+            fake, fake.component(buttons_of(refused)["Fix it"]["custom_id"], message=refused.message)
+        )
         assert again.type == 9 and again.data["title"].endswith("(1/4)")
         inputs = {c["component"]["custom_id"]: c["component"] for c in again.data["components"]}
-        assert inputs["what"]["value"] == SHARED["what"]  # what was given is kept
-        [saved] = await submit_pages(fake, again.data, {**SHARED, "title": "Fixed title"})
-        assert saved.content.startswith("Saved P1: Fixed title")
+        assert inputs["title"]["value"] == SHARED["title"] and inputs["what"]["value"] == SHARED["what"]
+        chosen = [o["value"] for o in inputs["attribution"]["options"] if o.get("default")]
+        assert chosen == ["role"]  # what was given is kept
+        [saved] = await submit_pages(fake, again.data, {**role_only, "role_description": "a city manager"})
+        assert saved.content.startswith("Saved P1: Budget town halls")
+        assert (await w.ok("practice show P1")).fields[0] == ("Shared by", "a city manager")
+
+
+async def test_an_empty_title_or_a_bad_link_is_refused_on_its_own_page_with_an_example(
+    sqlite_settings: Settings, fake: FakeDiscord
+) -> None:
+    async with world(sqlite_settings, fake) as w:
+        [opened] = await ask(fake, fake.slash_command("practice", [subcommand("share")]))
+        [refused] = await ask(
+            fake,
+            fake.modal_submit(
+                opened.data["custom_id"], components=fill(opened.data, {**SHARED, "title": ""})
+            ),
+        )
+        assert refused.content.startswith("Page 1 of 4 is not saved yet. Please fix “Title”: Missing --title")
+        assert "Example: practice share --title" in refused.content
+        # Page 1 right: Continue to page 2, then page 3 with a link that is not one.
+        [saved_1] = await ask(
+            fake, fake.modal_submit(opened.data["custom_id"], components=fill(opened.data, SHARED))
+        )
+        assert saved_1.content.startswith("Page 1 of 4 is saved") and set(buttons_of(saved_1)) == {"Continue"}
+        [page_2] = await ask(
+            fake, fake.component(buttons_of(saved_1)["Continue"]["custom_id"], message=saved_1.message)
+        )
+        [saved_2] = await ask(
+            fake, fake.modal_submit(page_2.data["custom_id"], components=fill(page_2.data, SHARED))
+        )
+        [page_3] = await ask(
+            fake, fake.component(buttons_of(saved_2)["Continue"]["custom_id"], message=saved_2.message)
+        )
+        assert "links" in page_one(page_3.data)
+        bad_link = {**SHARED, "links": "https://www.example.gov/report, our intranet"}
+        [refused_3] = await ask(
+            fake, fake.modal_submit(page_3.data["custom_id"], components=fill(page_3.data, bad_link))
+        )
+        assert refused_3.content.startswith("Page 3 of 4 is not saved yet. Please fix “Links”")
+        assert "'our intranet' is not a web address. Example: --links https://" in refused_3.content
+        [fixed_3] = await ask(
+            fake, fake.component(buttons_of(refused_3)["Fix it"]["custom_id"], message=refused_3.message)
+        )
+        assert fixed_3.data["title"].endswith("(3/4)")
+        [saved] = await submit_pages(
+            fake, fixed_3.data, {**SHARED, "links": "https://www.example.gov/report"}
+        )
+        assert saved.content.startswith("Saved P1: Budget town halls")
+        assert await w.count("practice") == 1
+
+
+async def test_a_rule_of_the_whole_command_is_named_at_the_end_and_fix_it_reopens_its_page(
+    sqlite_settings: Settings, fake: FakeDiscord
+) -> None:
+    async with world(sqlite_settings, fake) as w:
+        [opened] = await ask(fake, fake.slash_command("practice", [subcommand("share")]))
+        links = ", ".join(f"https://www.example.gov/{n}" for n in range(6))  # each is fine; six are too many
+        [refused] = await submit_pages(fake, opened.data, {**SHARED, "links": links})
+        assert refused.ephemeral and refused.content.startswith("Please fix “Links”: --links: give at most 5")
+        assert await w.count("practice") == 0
+        [again] = await ask(
+            fake, fake.component(buttons_of(refused)["Fix it"]["custom_id"], message=refused.message)
+        )
+        assert again.type == 9 and again.data["title"].endswith("(3/4)")
+        inputs = {c["component"]["custom_id"]: c["component"] for c in again.data["components"]}
+        assert inputs["links"]["value"] == links  # what was given is kept
+        [saved] = await submit_pages(fake, again.data, {**SHARED, "links": "https://www.example.gov/0"})
+        assert saved.content.startswith("Saved P1: Budget town halls")
 
 
 async def test_save_as_practice_opens_the_form_for_your_own_message_and_asks_the_author_otherwise(

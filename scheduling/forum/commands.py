@@ -87,7 +87,7 @@ ForumDate = Annotated[
 ]
 
 
-def _topic_id(raw: str) -> int:
+def parse_topic_id(raw: str) -> int:
     value = raw.strip().lstrip("#")
     value = value[1:] if value[:1] in "Tt" else value
     if not value.isdigit():
@@ -95,10 +95,12 @@ def _topic_id(raw: str) -> int:
     return int(value)
 
 
-TopicId = Annotated[int, Opt(help="the topic's id, like T3", converter=_topic_id, metavar="TOPIC")]
+TopicId = Annotated[
+    int, Opt(help="the topic's id, like T3", converter=parse_topic_id, metavar="TOPIC", suggest="topic")
+]
 
 
-def _reply_id(raw: str) -> int:
+def parse_reply_id(raw: str) -> int:
     value = raw.strip().lstrip("#")
     value = value[1:] if value[:1] in "Rr" else value
     if not value.isdigit():
@@ -697,7 +699,9 @@ def _capture(
 @forum_group.command("capture")
 async def forum_capture(
     ctx: Context,
-    reply: Annotated[int, Opt(help="the reply's id, like R12", converter=_reply_id, metavar="REPLY")],
+    reply: Annotated[
+        int, Opt(help="the reply's id, like R12", converter=parse_reply_id, metavar="REPLY", suggest="reply")
+    ],
     *,
     title: Annotated[str | None, Opt(help="a short name for the practice", max_length=200)] = None,
     what: Annotated[str | None, Opt(help=REWORD, long=True, label="What you did")] = None,
