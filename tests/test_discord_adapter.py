@@ -127,6 +127,33 @@ async def test_start_connects_syncs_one_command_per_group_and_stop_closes(
     assert fake.token not in caplog.text
 
 
+def discord_size(node: dict[str, Any]) -> int:
+    """A command's size as Discord counts it against its 8,000 cap: the name, description and value of the
+    command, of its options (subcommands and groups included) and of their choices, all the way down; of
+    a localized field only its longest text (developers/interactions/application-commands, "Limits")."""
+    total = 0
+    for key in ("name", "description", "value"):
+        texts = [str(node[key])] if key in node else []
+        texts += list((node.get(f"{key}_localizations") or {}).values())
+        total += max((len(t) for t in texts), default=0)
+    return total + sum(discord_size(child) for child in [*node.get("options", []), *node.get("choices", [])])
+
+
+HEADROOM_CAP = 6000  # copbot's own budget per top-level command, a quarter below Discord's 8,000
+
+
+async def test_every_registered_command_keeps_headroom_under_discords_size_cap(
+    sqlite_settings: Settings, fake: FakeDiscord
+) -> None:
+    async with world(sqlite_settings, fake):
+        [put] = fake.calls_to("PUT", f"/applications/{fake.application_id}/guilds/{fake.guild_id}/commands")
+    sizes = {c["name"]: discord_size(c) for c in put.json}
+    assert {"practice", "resource", "me", "forum", "convening"} <= set(sizes)
+    too_big = {name: size for name, size in sizes.items() if size > HEADROOM_CAP}
+    assert not too_big, f"over copbot's {HEADROOM_CAP:,}-character budget: {too_big}"
+    assert sizes["practice"] > 1000  # the count sees the options, not only the top-level names
+
+
 @pytest.mark.usefixtures("quick_discord_ready")
 async def test_copbot_run_starts_discord_through_the_runtime(
     sqlite_settings: Settings, fake: FakeDiscord
@@ -287,6 +314,105 @@ async def test_autocomplete_suggests_from_the_store(settings: Settings, fake: Fa
         assert [c["value"] for c in convs.choices] == [conv] and "Budget season" in convs.choices[0]["name"]
         [paths] = await ask(fake, fake.autocomplete("cop", [option("command", "practice se", focused=True)]))
         assert [c["value"] for c in paths.choices] == ["practice search"]
+
+
+async def test_ids_are_typed_as_members_see_them_and_suggested_as_they_type(
+    settings: Settings, fake: FakeDiscord
+) -> None:
+    async with world(settings, fake) as w:  # on SQLite and on PostgreSQL
+        for title in ("Budget town halls", "Office hours for heads", "Budget games"):
+            await w.ok(f'practice share --title "{title}" --what "What we did." --attribution named')
+        await w.ok("practice edit P1 --sectors public,nonprofit")
+        await ask(
+            fake,
+            fake.slash_command(
+                "forum",
+                [subcommand("set", option("rule", RULE), option("channel", str(fake.text_channel.id)))],
+                user=fake.coordinator,
+            ),
+        )
+        await w.run_until(utc(2027, 3, 2, 17, 1))  # the forum thread is open
+        await w.ok("forum propose Keeping staff when we can't hire", "ana")  # topics for the next forum
+        await w.ok("forum propose Budget season", "bob")
+        await w.ok("forum reply We started weekly office hours for department heads.", "ana")
+
+        # "P2", "p2" and "2" all name practice P2: the option is text, as members see ids everywhere else.
+        for typed in ("P2", "p2", "2"):
+            [shown] = await ask(
+                fake, fake.slash_command("practice", [subcommand("show", option("practice_id", typed))])
+            )
+            assert shown.content.startswith("P2: Office hours for heads"), (typed, shown.content)
+        [voted] = await ask(fake, fake.slash_command("forum", [subcommand("vote", option("topic", "T1"))]))
+        assert voted.content.startswith("Voted for T1")
+        [bad] = await ask(
+            fake, fake.slash_command("practice", [subcommand("show", option("practice_id", "budget"))])
+        )
+        assert bad.ephemeral and "'budget' is not a practice id; ids look like P12" in bad.content
+
+        async def suggested(command: str, sub: str, name: str, typed: str) -> list[dict[str, Any]]:
+            [answer] = await ask(
+                fake, fake.autocomplete(command, [subcommand(sub, option(name, typed, focused=True))])
+            )
+            assert answer.type == 8 and len(answer.choices) <= 25
+            return answer.choices
+
+        by_title = await suggested("practice", "show", "practice_id", "budg")
+        assert [(c["name"], c["value"]) for c in by_title] == [
+            ("P3 Budget games", "P3"),
+            ("P1 Budget town halls", "P1"),
+        ]
+        assert [c["value"] for c in await suggested("practice", "endorse", "practice_id", "P2")][:1] == ["P2"]
+        assert [c["value"] for c in await suggested("practice", "edit", "practice_id", "")] == [
+            "P3",
+            "P2",
+            "P1",
+        ]
+        await w.ok("practice retire P3")
+        assert [c["value"] for c in await suggested("practice", "show", "practice_id", "budg")] == ["P1"]
+        topics = await suggested("forum", "vote", "topic", "staff")
+        assert [(c["name"], c["value"]) for c in topics] == [("T1 Keeping staff when we can't hire", "T1")]
+        assert [c["value"] for c in await suggested("forum", "unvote", "topic", "t2")] == ["T2"]
+        [reply] = await suggested("forum", "capture", "reply", "office")
+        assert reply == {"name": "R1 We started weekly office hours for department heads.", "value": "R1"}
+        assert "ana" not in reply["name"].lower()  # the words only, never who wrote them
+
+        # A long list of choices, or one to pick several of, is suggested as typed (not a fixed menu).
+        assert [c["value"] for c in await suggested("practice", "search", "policy_area", "hous")] == [
+            "housing"
+        ]
+        several = await suggested("practice", "search", "sector", "public, non")
+        assert [c["value"] for c in several] == ["public, nonprofit"]
+        assert "public" not in [
+            c["value"] for c in await suggested("practice", "search", "sector", "public, ")
+        ]
+        assert len(await suggested("practice", "search", "policy_area", "")) == 15
+        [found] = await ask(
+            fake,
+            fake.slash_command(
+                "practice",
+                [subcommand("search", option("query", "budget"), option("sector", "public, nonprofit"))],
+            ),
+        )
+        assert [e["title"] for e in found.embeds] == ["Budget town halls"]  # both sectors are read
+
+
+async def test_suggestions_that_take_too_long_are_none_rather_than_an_error(
+    sqlite_settings: Settings, fake: FakeDiscord
+) -> None:
+    async with world(sqlite_settings, fake) as w:
+        await w.ok('practice share --title "Budget town halls" --what "What we did." --attribution named')
+        w.adapter.interactions.suggest_within = 0.0  # the core cannot answer within the time Discord allows
+        [late] = await ask(
+            fake,
+            fake.autocomplete("practice", [subcommand("show", option("practice_id", "bud", focused=True))]),
+        )
+        assert late.type == 8 and late.choices == []
+        w.adapter.interactions.suggest_within = 2.0
+        [timely] = await ask(
+            fake,
+            fake.autocomplete("practice", [subcommand("show", option("practice_id", "bud", focused=True))]),
+        )
+        assert [c["value"] for c in timely.choices] == ["P1"]
 
 
 async def test_a_form_after_a_deferral_opens_from_a_button(
@@ -888,12 +1014,19 @@ async def test_without_a_notice_channel_an_undeliverable_dm_fails_for_good(
 
 @pytest.mark.parametrize("demo", [False, True], ids=["real-clock", "demo-clock"])
 def test_every_registry_command_has_one_slash_command_within_discord_limits(demo: bool) -> None:
-    from adapters.discord.commands import COMMAND_CHARS_MAX, _chars, application_commands, command_paths
+    from adapters.discord.commands import (
+        COMMAND_CHARS_BUDGET,
+        COMMAND_CHARS_MAX,
+        _chars,
+        application_commands,
+        command_paths,
+    )
     from bot.app import build_registry
 
     registry = build_registry(demo=demo)
     payloads = application_commands(registry)
-    assert all(_chars(p) <= COMMAND_CHARS_MAX for p in payloads) and len(payloads) <= 100
+    assert all(discord_size(p) == _chars(p) <= COMMAND_CHARS_BUDGET < COMMAND_CHARS_MAX for p in payloads)
+    assert len(payloads) <= 100
     paths = command_paths(registry)
     assert sorted(paths.values()) == sorted(c.path for c in registry)
     tops = {p["name"]: p for p in payloads}

@@ -6,7 +6,8 @@ group-less commands on their own (`/help`, `/home`, `/search`), `/cop command:<t
 command exactly as typed in Slack or the console, the admin-only `/copbot-sync`, and a message context
 menu entry for each MessageAction a command declares (`practice from-message`). Everything but `/cop` and
 `/copbot-sync` is generated from the command registry. (Discord has no global shortcuts: a GlobalAction's
-command is reached by its slash command.)
+command is reached by its slash command.) Each top-level command stays within COMMAND_CHARS_BUDGET,
+well under Discord's cap: long lists of choices are suggested as typed rather than listed in the command.
 """
 
 from __future__ import annotations
@@ -142,7 +143,10 @@ def _subcommand(name: str, command: Command) -> dict[str, Any]:
 
 
 def _chars(node: Any) -> int:
-    """Characters Discord counts against the 8000 limit: names, descriptions and choice values."""
+    """Characters Discord counts against the 8,000 limit: the name, description and value of the command,
+    of its options (subcommands and groups included) and of their choices (names and values), all the way
+    down (Discord's docs, application commands, "Limits"; copbot sets no localizations, of which only
+    the longest would count)."""
     if isinstance(node, list):
         return sum(_chars(n) for n in node)
     if not isinstance(node, dict):
