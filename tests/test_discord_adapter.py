@@ -320,8 +320,14 @@ async def test_ids_are_typed_as_members_see_them_and_suggested_as_they_type(
     settings: Settings, fake: FakeDiscord
 ) -> None:
     async with world(settings, fake) as w:  # on SQLite and on PostgreSQL
-        for title in ("Budget town halls", "Office hours for heads", "Budget games"):
+        for title in ("Budget town halls", "Office hours for heads"):
             await w.ok(f'practice share --title "{title}" --what "What we did." --attribution named')
+        mine = [
+            option("title", "Budget games"),
+            option("what", "What we did."),
+            option("attribution", "named"),
+        ]
+        await ask(fake, fake.slash_command("practice", [subcommand("share", *mine)]))  # P3, by the member
         await w.ok("practice edit P1 --sectors public,nonprofit")
         await ask(
             fake,
@@ -367,8 +373,14 @@ async def test_ids_are_typed_as_members_see_them_and_suggested_as_they_type(
             "P2",
             "P1",
         ]
-        await w.ok("practice retire P3")
-        assert [c["value"] for c in await suggested("practice", "show", "practice_id", "budg")] == ["P1"]
+        assert await suggested("practice", "restore", "practice_id", "") == []  # nothing retired yet
+        await w.ok("practice retire P1")  # someone else's
+        await ask(fake, fake.slash_command("practice", [subcommand("retire", option("practice_id", "P3"))]))
+        assert [c["value"] for c in await suggested("practice", "show", "practice_id", "")] == ["P2"]
+        assert [c["value"] for c in await suggested("practice", "restore", "practice_id", "")] == [
+            "P3"
+        ]  # own
+        await w.ok("practice restore P1")
         topics = await suggested("forum", "vote", "topic", "staff")
         assert [(c["name"], c["value"]) for c in topics] == [("T1 Keeping staff when we can't hire", "T1")]
         assert [c["value"] for c in await suggested("forum", "unvote", "topic", "t2")] == ["T2"]

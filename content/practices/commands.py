@@ -48,6 +48,16 @@ PracticeId = Annotated[
         suggest="practice",
     ),
 ]
+RetiredPracticeId = Annotated[
+    int,
+    Opt(
+        help="the retired practice's id, like P12",
+        converter=parse_practice_id,
+        metavar="ID",
+        example="P12",
+        suggest="retired-practice",
+    ),
+]
 
 
 def practice_item(v: PracticeView, *, body: str | None = None) -> Item:
@@ -535,7 +545,7 @@ async def retire(ctx: Context, practice_id: PracticeId) -> Reply:
 
 
 @practices.command("restore")
-async def restore(ctx: Context, practice_id: PracticeId) -> Reply:
+async def restore(ctx: Context, practice_id: RetiredPracticeId) -> Reply:
     """Bring a retired practice back into search (author or coordinator).
 
     Example: practice restore P12

@@ -528,14 +528,30 @@ def suggest_practices(
 ) -> list[tuple[str, str]]:
     """Active practices whose id is what is typed (P12, 12) or whose title contains it, newest first
     (autocomplete for practice ids). Retired ones are left out, as search leaves them out."""
+    return _suggested(session, prefix, limit, col(Practice.status) == Status.ACTIVE.value)
+
+
+def suggest_retired_practices(
+    session: Session, prefix: str, member: Member, now: datetime, limit: int
+) -> list[tuple[str, str]]:
+    """The member's own retired practices (autocomplete for restore): retired ones are out of search, so
+    others' are not listed here either (a coordinator types the id)."""
+    record = find_member(session, member)
+    return _suggested(
+        session,
+        prefix,
+        limit,
+        col(Practice.status) == Status.RETIRED.value,
+        col(Practice.author_id) == (record.id if record else -1),
+    )
+
+
+def _suggested(session: Session, prefix: str, limit: int, *where: Any) -> list[tuple[str, str]]:
     wanted = typed_id(prefix, parse_practice_id)
     matches = col(Practice.title).ilike(contains_pattern(prefix), escape="\\")
     rows = session.execute(
         select(Practice)
-        .where(
-            col(Practice.status) == Status.ACTIVE.value,
-            or_(col(Practice.id) == wanted, matches) if wanted is not None else matches,
-        )
+        .where(*where, or_(col(Practice.id) == wanted, matches) if wanted is not None else matches)
         .order_by((col(Practice.id) == (wanted or 0)).desc(), col(Practice.id).desc())
         .limit(limit)
     ).scalars()
