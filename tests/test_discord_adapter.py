@@ -408,6 +408,57 @@ async def test_ids_are_typed_as_members_see_them_and_suggested_as_they_type(
         assert [e["title"] for e in found.embeds] == ["Budget town halls"]  # both sectors are read
 
 
+async def test_consent_ids_are_suggested_only_to_the_member_asked(
+    sqlite_settings: Settings, fake: FakeDiscord
+) -> None:
+    async with world(sqlite_settings, fake) as w:
+        await ask(
+            fake,
+            fake.slash_command(
+                "forum",
+                [subcommand("set", option("rule", RULE), option("channel", str(fake.text_channel.id)))],
+                user=fake.coordinator,
+            ),
+        )
+        await w.run_until(utc(2027, 3, 2, 17, 1))  # the forum thread is open
+        await ask(
+            fake,
+            fake.slash_command("forum", [subcommand("reply", option("text", "We ran budget office hours."))]),
+        )
+        await ask(
+            fake, fake.slash_command("forum", [subcommand("capture", option("reply", "R1"))], user=fake.admin)
+        )
+        proposal = [
+            option("author", str(fake.member.id), 6),
+            option("title", "Weekly huddles"),
+            option("what", "Ten minutes every Monday."),
+        ]
+        await ask(fake, fake.slash_command("practice", [subcommand("propose", *proposal)], user=fake.admin))
+        assert await w.count("forum_capture_request") == await w.count("practice_proposal") == 1
+
+        async def suggested(command: str, sub: str, name: str, user: Any) -> list[tuple[str, str]]:
+            focused = option(name, "", focused=True)
+            [answer] = await ask(fake, fake.autocomplete(command, [subcommand(sub, focused)], user=user))
+            return [(c["name"], c["value"]) for c in answer.choices]
+
+        assert await suggested("forum", "consent", "request", fake.member) == [
+            ("C1 We ran budget office hours.", "C1")
+        ]
+        assert await suggested("practice", "consent", "proposal", fake.member) == [
+            ("Q1 Weekly huddles", "Q1")
+        ]
+        assert await suggested("forum", "consent", "request", fake.admin) == []  # not theirs to answer
+        assert await suggested("practice", "consent", "proposal", fake.admin) == []
+        [answered] = await ask(
+            fake,
+            fake.slash_command(
+                "practice", [subcommand("consent", option("proposal", "Q1"), option("answer", "named"))]
+            ),
+        )
+        assert not answered.content.startswith("There is no") and await w.count("practice") == 1
+        assert await suggested("practice", "consent", "proposal", fake.member) == []  # answered
+
+
 async def test_suggestions_that_take_too_long_are_none_rather_than_an_error(
     sqlite_settings: Settings, fake: FakeDiscord
 ) -> None:
@@ -588,7 +639,7 @@ async def test_a_mistake_on_page_one_is_named_right_after_page_one_and_fixed_the
             fake, fake.modal_submit(opened.data["custom_id"], components=fill(opened.data, role_only))
         )
         assert refused.ephemeral and refused.content.startswith(
-            "Page 1 of 4 is not saved yet. Please fix “Role description”: --role-description is needed "
+            "Please fix “Role description” on page 1 of 4: --role-description is needed "
             "when --attribution is role"
         )
         assert 'e.g. "a chief of staff in a large city"' in refused.content
@@ -617,7 +668,7 @@ async def test_an_empty_title_or_a_bad_link_is_refused_on_its_own_page_with_an_e
                 opened.data["custom_id"], components=fill(opened.data, {**SHARED, "title": ""})
             ),
         )
-        assert refused.content.startswith("Page 1 of 4 is not saved yet. Please fix “Title”: Missing --title")
+        assert refused.content.startswith("Please fix “Title” on page 1 of 4: Missing --title")
         assert "Example: practice share --title" in refused.content
         # Page 1 right: Continue to page 2, then page 3 with a link that is not one.
         [saved_1] = await ask(
@@ -638,7 +689,7 @@ async def test_an_empty_title_or_a_bad_link_is_refused_on_its_own_page_with_an_e
         [refused_3] = await ask(
             fake, fake.modal_submit(page_3.data["custom_id"], components=fill(page_3.data, bad_link))
         )
-        assert refused_3.content.startswith("Page 3 of 4 is not saved yet. Please fix “Links”")
+        assert refused_3.content.startswith("Please fix “Links” on page 3 of 4: --links: ")
         assert "'our intranet' is not a web address. Example: --links https://" in refused_3.content
         [fixed_3] = await ask(
             fake, fake.component(buttons_of(refused_3)["Fix it"]["custom_id"], message=refused_3.message)

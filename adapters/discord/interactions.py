@@ -217,7 +217,7 @@ class Interactions:
         except ArgumentError as exc:
             label = pending.label_of(exc.field or "")
             reply = replace(
-                error(f"Page {page} of {pending.pages} is not saved yet. Please fix “{label}”: {exc}"),
+                error(f"Please fix “{label}” on page {page} of {pending.pages}: {exc}"),
                 error_field=exc.field,
             )
             await self._send(

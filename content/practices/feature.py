@@ -44,5 +44,6 @@ FEATURE = Feature(
         "tag": service.suggest_tags,
         "practice": service.suggest_practices,
         "retired-practice": service.suggest_retired_practices,
+        "proposal": proposals.suggest_proposals,
     },
 )

@@ -806,7 +806,7 @@ async def forum_capture(
     return result
 
 
-def _request_id(raw: str) -> int:
+def parse_request_id(raw: str) -> int:
     value = raw.strip().lstrip("#")
     value = value[1:] if value[:1] in "Cc" else value
     if not value.isdigit():
@@ -817,7 +817,15 @@ def _request_id(raw: str) -> int:
 @forum_group.command("consent")
 async def forum_consent(
     ctx: Context,
-    request: Annotated[int, Opt(help="the request's id, like C4", converter=_request_id, metavar="REQUEST")],
+    request: Annotated[
+        int,
+        Opt(
+            help="the request's id, like C4",
+            converter=parse_request_id,
+            metavar="REQUEST",
+            suggest="capture-request",
+        ),
+    ],
     answer: Annotated[Consent, Opt(help="named, role, anonymous, or no")],
     *,
     role_description: Annotated[

@@ -20,6 +20,10 @@ FEATURE = Feature(
     posts=service.POSTS,
     home=(HomeSection(10, "Next open forum", _next_forum),),
     on_thread_message=thread_reply,
-    suggest={"topic": suggest.suggest_topics, "reply": suggest.suggest_replies},
+    suggest={
+        "topic": suggest.suggest_topics,
+        "reply": suggest.suggest_replies,
+        "capture-request": suggest.suggest_capture_requests,
+    },
     uses=("practices", "resources"),
 )
