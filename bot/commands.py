@@ -219,8 +219,8 @@ class Param:
             kind = FieldKind.MULTI_CHOICE if self.multiple else FieldKind.CHOICE
         elif self.is_bool:
             kind = FieldKind.FLAG
-        elif self.base is int:
-            kind = FieldKind.NUMBER
+        elif self.base is int and self.opt.converter is None:
+            kind = FieldKind.NUMBER  # an id with a converter (P12, R12) is typed as text, as it is shown
         elif self.opt.long:
             kind = FieldKind.LONG_TEXT
         else:

@@ -278,3 +278,14 @@ def test_a_rule_between_two_fields_is_declared_once_and_checked_with_any_part_of
         @parts.command("bad")
         async def bad(ctx: object, *, shade: Annotated[str, Opt(needed_if=("colour", "red"))] = "") -> None:
             """Bad."""
+
+
+def test_an_id_with_its_letter_is_a_text_field_in_forms_and_a_plain_number_is_a_number() -> None:
+    from bot.app import build_registry
+
+    registry = build_registry()
+    capture = {f.name: f for f in registry.commands["forum capture"].to_form({"reply": "R12"}).fields}
+    assert capture["reply"].kind is FieldKind.TEXT  # a number field could not hold "R12"
+    assert registry.commands["forum capture"].to_form({"reply": "R12"}).prefilled["reply"] == "R12"
+    search = {f.name: f for f in registry.commands["practice search"].to_form().fields}
+    assert search["page"].kind is FieldKind.NUMBER
