@@ -658,8 +658,9 @@ class CommandRegistry:
 
     def check_values(self, cmd: Command, values: Mapping[str, Any], mentions: Mapping[str, Member]) -> None:
         """Check some of a form's fields as submitting the whole form would, before the rest is filled in
-        (a form in pages checks each page as it comes): the same ArgumentError, naming the field. Rules
-        that span fields are the command's own and are checked when the form is submitted."""
+        (a form in pages checks each page as it comes): the same ArgumentError, naming the field. A rule
+        between two fields (`Opt(needed_if=...)`) is checked when both are among `values`; the rules in a
+        command's handler, when the whole form is submitted."""
         args: dict[str, Any] = {}
         for name, value in values.items():
             param = cmd.param(name)
@@ -696,9 +697,8 @@ def _check_needed(cmd: Command, args: Mapping[str, Any]) -> None:
         if other not in args or args[p.name] not in (None, "", []):
             continue
         chosen = args[other]
-        if chosen is not None and slug(str(chosen.value if isinstance(chosen, Enum) else chosen)) == slug(
-            value
-        ):
+        chosen = chosen.value if isinstance(chosen, Enum) else chosen
+        if chosen is not None and slug(str(chosen)) == slug(value):
             q = cmd.param(other)
             raise ArgumentError(
                 f"{p.display()} is needed when {q.display() if q else other} is {value}: "
