@@ -50,6 +50,9 @@ class Opt:
     item_max_length: int = 60
     verbatim: bool = False  # the last text parameter keeps "a phrase" in quotes even alone (search queries)
     suggest: str | None = None  # what to suggest while a member types (a kind some feature supplies)
+    # ("attribution", "role"): this parameter must be given when that parameter has that value. Declared
+    # here, it is checked wherever both are known: a whole command, or one page of a form in pages.
+    needed_if: tuple[str, str] | None = None
 
 
 def slug(text: str) -> str:
@@ -216,8 +219,8 @@ class Param:
             kind = FieldKind.MULTI_CHOICE if self.multiple else FieldKind.CHOICE
         elif self.is_bool:
             kind = FieldKind.FLAG
-        elif self.base is int:
-            kind = FieldKind.NUMBER
+        elif self.base is int and self.opt.converter is None:
+            kind = FieldKind.NUMBER  # an id with a converter (P12, R12) is typed as text, as it is shown
         elif self.opt.long:
             kind = FieldKind.LONG_TEXT
         else:
@@ -476,6 +479,11 @@ def build_command(path: str, func: Handler, *, role: Role, form: bool, audited: 
         if multiple and default is None:
             default = []
         params.append(Param(name, base, positional, required, default, multiple, opt))
+    for p in params:
+        if p.opt.needed_if is not None and not any(q.name == p.opt.needed_if[0] for q in params):
+            raise TypeError(
+                f"command {path!r}: {p.name} is needed_if a parameter it lacks: {p.opt.needed_if[0]!r}"
+            )
     doc = inspect.cleandoc(func.__doc__ or "").strip()
     if not doc:
         raise TypeError(f"command {path!r}: the docstring is the help text and must not be empty")
@@ -648,20 +656,63 @@ class CommandRegistry:
             raw[name] = value
         return self.convert(cmd, raw, mentions)
 
+    def check_values(self, cmd: Command, values: Mapping[str, Any], mentions: Mapping[str, Member]) -> None:
+        """Check some of a form's fields as submitting the whole form would, before the rest is filled in
+        (a form in pages checks each page as it comes): the same ArgumentError, naming the field. A rule
+        between two fields (`Opt(needed_if=...)`) is checked when both are among `values`; the rules in a
+        command's handler, when the whole form is submitted."""
+        args: dict[str, Any] = {}
+        for name, value in values.items():
+            param = cmd.param(name)
+            if param is None:
+                raise ArgumentError(f"{cmd.path} has no field {name!r}.")
+            if value is None or value == "" or value == []:
+                if param.required:
+                    raise _missing(cmd, param)
+                args[name] = None
+                continue
+            args[name] = param.convert(value, cmd, mentions)
+        _check_needed(cmd, args)
+
     def convert(self, cmd: Command, raw: Mapping[str, Any], mentions: Mapping[str, Member]) -> Parsed:
         args: dict[str, Any] = {}
         for p in cmd.params:
             if p.name in raw:
                 args[p.name] = p.convert(raw[p.name], cmd, mentions)
             elif p.required:
-                raise ArgumentError(
-                    f"Missing {p.display() if not p.positional else '<' + p.metavar.lower() + '>'}"
-                    f" ({p.opt.help or p.label}). {cmd.example_hint()}",
-                    field=p.name,
-                )
+                raise _missing(cmd, p)
             else:
                 args[p.name] = list(p.default) if p.multiple else p.default
+        _check_needed(cmd, args)
         return Parsed(cmd, args, set(raw))
+
+
+def _check_needed(cmd: Command, args: Mapping[str, Any]) -> None:
+    """Each parameter declared `needed_if` another's value is given when that value is chosen (checked
+    when both are among `args`)."""
+    for p in cmd.params:
+        if p.opt.needed_if is None or p.name not in args:
+            continue
+        other, value = p.opt.needed_if
+        if other not in args or args[p.name] not in (None, "", []):
+            continue
+        chosen = args[other]
+        chosen = chosen.value if isinstance(chosen, Enum) else chosen
+        if chosen is not None and slug(str(chosen)) == slug(value):
+            q = cmd.param(other)
+            raise ArgumentError(
+                f"{p.display()} is needed when {q.display() if q else other} is {value}: "
+                f"{p.opt.help or p.label}.",
+                field=p.name,
+            )
+
+
+def _missing(cmd: Command, p: Param) -> ArgumentError:
+    return ArgumentError(
+        f"Missing {p.display() if not p.positional else '<' + p.metavar.lower() + '>'}"
+        f" ({p.opt.help or p.label}). {cmd.example_hint()}",
+        field=p.name,
+    )
 
 
 def with_page(command_text: str, page: int) -> str:

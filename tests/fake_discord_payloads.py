@@ -356,6 +356,25 @@ def option(name: str, value: Any, type: int | None = None, *, focused: bool = Fa
     return data
 
 
+def _as_registered(where: str, sent: list[dict[str, Any]], registered: list[dict[str, Any]]) -> None:
+    """Discord's client sends only options the registered command has, each of its registered type (a
+    member cannot type "P12" into a number option): a test that sends anything else is refused here."""
+    for opt in sent:
+        known = next((r for r in registered if r["name"] == opt["name"]), None)
+        if known is None:
+            raise ValueError(f"/{where} has no option {opt['name']!r} registered")
+        if int(known["type"]) != int(opt["type"]):
+            raise ValueError(
+                f"/{where} {opt['name']}: registered as type {known['type']}, a client cannot send type "
+                f"{opt['type']} ({opt.get('value')!r})"
+            )
+        if not opt.get("focused") and known.get("choices"):
+            if opt["value"] not in [c["value"] for c in known["choices"]]:
+                raise ValueError(f"/{where} {opt['name']}: {opt['value']!r} is not one of its choices")
+        if opt["type"] in (1, 2):
+            _as_registered(f"{where} {opt['name']}", opt.get("options") or [], known.get("options") or [])
+
+
 def builtin_type(value: Any) -> type:
     return bool if isinstance(value, bool) else type(value)
 
@@ -501,6 +520,8 @@ class InteractionBuilders:
             guild_command = registered is not None or global_ is None
         command = registered if guild_command else global_
         command_id = command["id"] if command else str(snowflake())
+        if command is not None and kind == 1:
+            _as_registered(name, options, command.get("options") or [])
         data: dict[str, Any] = {"id": command_id, "name": name, "type": kind}
         if options:
             data["options"] = options

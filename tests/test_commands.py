@@ -231,3 +231,61 @@ def test_with_page_replaces_any_page_option() -> None:
         == "resource search adaptive --area systems-thinking --page 3"
     )
     assert with_page("search budget --page=4", 5) == "search budget --page 5"
+
+
+def test_a_rule_between_two_fields_is_declared_once_and_checked_with_any_part_of_a_form() -> None:
+    parts = CommandGroup("part", "")
+
+    @parts.command("add", form=True)
+    async def add(
+        ctx: object,
+        *,
+        title: Annotated[str, Opt(max_length=20)],
+        colour: Annotated[Colour, Opt(help="a colour")],
+        shade: Annotated[str, Opt(help="which blue, e.g. navy", needed_if=("colour", "dark-blue"))] = "",
+        page: Annotated[int, Opt(min=1, max=10)] = 1,
+    ) -> None:
+        """Add a part.
+
+        Example: part add --title Lid --colour red
+        """
+
+    r = CommandRegistry()
+    r.include(parts)
+    cmd = r.commands["part add"]
+    with pytest.raises(
+        ArgumentError, match=r"--shade is needed when --colour is dark-blue: which blue, e\.g\. navy"
+    ) as e:
+        r.parse("part add --title Lid --colour 'dark blue'", Role.MEMBER)
+    assert e.value.field == "shade"
+    assert (
+        r.parse("part add --title Lid --colour dark-blue --shade navy", Role.MEMBER).args["shade"] == "navy"
+    )
+    # One page of a form: only the fields on it, by the same rules, naming the field.
+    r.check_values(cmd, {"title": "Lid", "colour": "red"}, {})
+    r.check_values(cmd, {"page": "3"}, {})  # title is on another page: not asked for here
+    for values, field, words in (
+        ({"title": "", "colour": "red"}, "title", "Missing --title"),
+        ({"title": "x" * 21}, "title", "too long"),
+        ({"page": "eleven"}, "page", "expected a whole number"),
+        ({"colour": "dark-blue", "shade": ""}, "shade", "--shade is needed"),
+    ):
+        with pytest.raises(ArgumentError, match=words) as e:
+            r.check_values(cmd, values, {})
+        assert e.value.field == field
+    with pytest.raises(TypeError, match="needed_if a parameter it lacks"):
+
+        @parts.command("bad")
+        async def bad(ctx: object, *, shade: Annotated[str, Opt(needed_if=("colour", "red"))] = "") -> None:
+            """Bad."""
+
+
+def test_an_id_with_its_letter_is_a_text_field_in_forms_and_a_plain_number_is_a_number() -> None:
+    from bot.app import build_registry
+
+    registry = build_registry()
+    capture = {f.name: f for f in registry.commands["forum capture"].to_form({"reply": "R12"}).fields}
+    assert capture["reply"].kind is FieldKind.TEXT  # a number field could not hold "R12"
+    assert registry.commands["forum capture"].to_form({"reply": "R12"}).prefilled["reply"] == "R12"
+    search = {f.name: f for f in registry.commands["practice search"].to_form().fields}
+    assert search["page"].kind is FieldKind.NUMBER

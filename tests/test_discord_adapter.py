@@ -127,6 +127,33 @@ async def test_start_connects_syncs_one_command_per_group_and_stop_closes(
     assert fake.token not in caplog.text
 
 
+def discord_size(node: dict[str, Any]) -> int:
+    """A command's size as Discord counts it against its 8,000 cap: the name, description and value of the
+    command, of its options (subcommands and groups included) and of their choices, all the way down; of
+    a localized field only its longest text (developers/interactions/application-commands, "Limits")."""
+    total = 0
+    for key in ("name", "description", "value"):
+        texts = [str(node[key])] if key in node else []
+        texts += list((node.get(f"{key}_localizations") or {}).values())
+        total += max((len(t) for t in texts), default=0)
+    return total + sum(discord_size(child) for child in [*node.get("options", []), *node.get("choices", [])])
+
+
+HEADROOM_CAP = 6000  # copbot's own budget per top-level command, a quarter below Discord's 8,000
+
+
+async def test_every_registered_command_keeps_headroom_under_discords_size_cap(
+    sqlite_settings: Settings, fake: FakeDiscord
+) -> None:
+    async with world(sqlite_settings, fake):
+        [put] = fake.calls_to("PUT", f"/applications/{fake.application_id}/guilds/{fake.guild_id}/commands")
+    sizes = {c["name"]: discord_size(c) for c in put.json}
+    assert {"practice", "resource", "me", "forum", "convening"} <= set(sizes)
+    too_big = {name: size for name, size in sizes.items() if size > HEADROOM_CAP}
+    assert not too_big, f"over copbot's {HEADROOM_CAP:,}-character budget: {too_big}"
+    assert sizes["practice"] > 1000  # the count sees the options, not only the top-level names
+
+
 @pytest.mark.usefixtures("quick_discord_ready")
 async def test_copbot_run_starts_discord_through_the_runtime(
     sqlite_settings: Settings, fake: FakeDiscord
@@ -289,6 +316,168 @@ async def test_autocomplete_suggests_from_the_store(settings: Settings, fake: Fa
         assert [c["value"] for c in paths.choices] == ["practice search"]
 
 
+async def test_ids_are_typed_as_members_see_them_and_suggested_as_they_type(
+    settings: Settings, fake: FakeDiscord
+) -> None:
+    async with world(settings, fake) as w:  # on SQLite and on PostgreSQL
+        for title in ("Budget town halls", "Office hours for heads"):
+            await w.ok(f'practice share --title "{title}" --what "What we did." --attribution named')
+        mine = [
+            option("title", "Budget games"),
+            option("what", "What we did."),
+            option("attribution", "named"),
+        ]
+        await ask(fake, fake.slash_command("practice", [subcommand("share", *mine)]))  # P3, by the member
+        await w.ok("practice edit P1 --sectors public,nonprofit")
+        await ask(
+            fake,
+            fake.slash_command(
+                "forum",
+                [subcommand("set", option("rule", RULE), option("channel", str(fake.text_channel.id)))],
+                user=fake.coordinator,
+            ),
+        )
+        await w.run_until(utc(2027, 3, 2, 17, 1))  # the forum thread is open
+        await w.ok("forum propose Keeping staff when we can't hire", "ana")  # topics for the next forum
+        await w.ok("forum propose Budget season", "bob")
+        await w.ok("forum reply We started weekly office hours for department heads.", "ana")
+
+        # "P2", "p2" and "2" all name practice P2: the option is text, as members see ids everywhere else.
+        for typed in ("P2", "p2", "2"):
+            [shown] = await ask(
+                fake, fake.slash_command("practice", [subcommand("show", option("practice_id", typed))])
+            )
+            assert shown.content.startswith("P2: Office hours for heads"), (typed, shown.content)
+        [voted] = await ask(fake, fake.slash_command("forum", [subcommand("vote", option("topic", "T1"))]))
+        assert voted.content.startswith("Voted for T1")
+        [bad] = await ask(
+            fake, fake.slash_command("practice", [subcommand("show", option("practice_id", "budget"))])
+        )
+        assert bad.ephemeral and "'budget' is not a practice id; ids look like P12" in bad.content
+
+        async def suggested(command: str, sub: str, name: str, typed: str) -> list[dict[str, Any]]:
+            [answer] = await ask(
+                fake, fake.autocomplete(command, [subcommand(sub, option(name, typed, focused=True))])
+            )
+            assert answer.type == 8 and len(answer.choices) <= 25
+            return answer.choices
+
+        by_title = await suggested("practice", "show", "practice_id", "budg")
+        assert [(c["name"], c["value"]) for c in by_title] == [
+            ("P3 Budget games", "P3"),
+            ("P1 Budget town halls", "P1"),
+        ]
+        assert [c["value"] for c in await suggested("practice", "endorse", "practice_id", "P2")][:1] == ["P2"]
+        assert [c["value"] for c in await suggested("practice", "edit", "practice_id", "")] == [
+            "P3",
+            "P2",
+            "P1",
+        ]
+        assert await suggested("practice", "restore", "practice_id", "") == []  # nothing retired yet
+        await w.ok("practice retire P1")  # someone else's
+        await ask(fake, fake.slash_command("practice", [subcommand("retire", option("practice_id", "P3"))]))
+        assert [c["value"] for c in await suggested("practice", "show", "practice_id", "")] == ["P2"]
+        assert [c["value"] for c in await suggested("practice", "restore", "practice_id", "")] == [
+            "P3"
+        ]  # own
+        await w.ok("practice restore P1")
+        topics = await suggested("forum", "vote", "topic", "staff")
+        assert [(c["name"], c["value"]) for c in topics] == [("T1 Keeping staff when we can't hire", "T1")]
+        assert [c["value"] for c in await suggested("forum", "unvote", "topic", "t2")] == ["T2"]
+        [reply] = await suggested("forum", "capture", "reply", "office")
+        assert reply == {"name": "R1 We started weekly office hours for department heads.", "value": "R1"}
+        assert "ana" not in reply["name"].lower()  # the words only, never who wrote them
+
+        # A long list of choices, or one to pick several of, is suggested as typed (not a fixed menu).
+        assert [c["value"] for c in await suggested("practice", "search", "policy_area", "hous")] == [
+            "housing"
+        ]
+        several = await suggested("practice", "search", "sector", "public, non")
+        assert [c["value"] for c in several] == ["public, nonprofit"]
+        assert "public" not in [
+            c["value"] for c in await suggested("practice", "search", "sector", "public, ")
+        ]
+        assert len(await suggested("practice", "search", "policy_area", "")) == 15
+        [found] = await ask(
+            fake,
+            fake.slash_command(
+                "practice",
+                [subcommand("search", option("query", "budget"), option("sector", "public, nonprofit"))],
+            ),
+        )
+        assert [e["title"] for e in found.embeds] == ["Budget town halls"]  # both sectors are read
+
+
+async def test_consent_ids_are_suggested_only_to_the_member_asked(
+    sqlite_settings: Settings, fake: FakeDiscord
+) -> None:
+    async with world(sqlite_settings, fake) as w:
+        await ask(
+            fake,
+            fake.slash_command(
+                "forum",
+                [subcommand("set", option("rule", RULE), option("channel", str(fake.text_channel.id)))],
+                user=fake.coordinator,
+            ),
+        )
+        await w.run_until(utc(2027, 3, 2, 17, 1))  # the forum thread is open
+        await ask(
+            fake,
+            fake.slash_command("forum", [subcommand("reply", option("text", "We ran budget office hours."))]),
+        )
+        await ask(
+            fake, fake.slash_command("forum", [subcommand("capture", option("reply", "R1"))], user=fake.admin)
+        )
+        proposal = [
+            option("author", str(fake.member.id), 6),
+            option("title", "Weekly huddles"),
+            option("what", "Ten minutes every Monday."),
+        ]
+        await ask(fake, fake.slash_command("practice", [subcommand("propose", *proposal)], user=fake.admin))
+        assert await w.count("forum_capture_request") == await w.count("practice_proposal") == 1
+
+        async def suggested(command: str, sub: str, name: str, user: Any) -> list[tuple[str, str]]:
+            focused = option(name, "", focused=True)
+            [answer] = await ask(fake, fake.autocomplete(command, [subcommand(sub, focused)], user=user))
+            return [(c["name"], c["value"]) for c in answer.choices]
+
+        assert await suggested("forum", "consent", "request", fake.member) == [
+            ("C1 We ran budget office hours.", "C1")
+        ]
+        assert await suggested("practice", "consent", "proposal", fake.member) == [
+            ("Q1 Weekly huddles", "Q1")
+        ]
+        assert await suggested("forum", "consent", "request", fake.admin) == []  # not theirs to answer
+        assert await suggested("practice", "consent", "proposal", fake.admin) == []
+        [answered] = await ask(
+            fake,
+            fake.slash_command(
+                "practice", [subcommand("consent", option("proposal", "Q1"), option("answer", "named"))]
+            ),
+        )
+        assert not answered.content.startswith("There is no") and await w.count("practice") == 1
+        assert await suggested("practice", "consent", "proposal", fake.member) == []  # answered
+
+
+async def test_suggestions_that_take_too_long_are_none_rather_than_an_error(
+    sqlite_settings: Settings, fake: FakeDiscord
+) -> None:
+    async with world(sqlite_settings, fake) as w:
+        await w.ok('practice share --title "Budget town halls" --what "What we did." --attribution named')
+        w.adapter.interactions.suggest_within = 0.0  # the core cannot answer within the time Discord allows
+        [late] = await ask(
+            fake,
+            fake.autocomplete("practice", [subcommand("show", option("practice_id", "bud", focused=True))]),
+        )
+        assert late.type == 8 and late.choices == []
+        w.adapter.interactions.suggest_within = 2.0
+        [timely] = await ask(
+            fake,
+            fake.autocomplete("practice", [subcommand("show", option("practice_id", "bud", focused=True))]),
+        )
+        assert [c["value"] for c in timely.choices] == ["P1"]
+
+
 async def test_a_form_after_a_deferral_opens_from_a_button(
     sqlite_settings: Settings, fake: FakeDiscord
 ) -> None:
@@ -430,21 +619,106 @@ async def test_a_modal_submission_creates_a_practice(sqlite_settings: Settings, 
         assert ("Tags", "budget, outreach") in found.items[0].fields
 
 
-async def test_an_empty_required_field_is_refused_and_fix_it_reopens_the_page(
+def buttons_of(reply: Any) -> dict[str, dict[str, Any]]:
+    return {b["label"]: b for row in reply.components for b in row["components"]}
+
+
+def page_one(modal: dict[str, Any]) -> set[str]:
+    return {c["component"]["custom_id"] for c in modal["components"]}
+
+
+async def test_a_mistake_on_page_one_is_named_right_after_page_one_and_fixed_there(
     sqlite_settings: Settings, fake: FakeDiscord
 ) -> None:
     async with world(sqlite_settings, fake) as w:
         [opened] = await ask(fake, fake.slash_command("practice", [subcommand("share")]))
-        [refused] = await submit_pages(fake, opened.data, {**SHARED, "title": ""})
-        assert refused.ephemeral and refused.content.startswith("Please fix “Title”")
-        assert await w.count("practice") == 0
-        fix = next(b for row in refused.components for b in row["components"] if b["label"] == "Fix it")
-        [again] = await ask(fake, fake.component(fix["custom_id"], message=refused.message))
+        assert opened.data["title"].endswith("(1/4)") and "role_description" in page_one(opened.data)
+        # Role-only credit without saying which role: the core's rule, named on page 1, not after page 4.
+        role_only = {**SHARED, "attribution": "role", "role_description": ""}
+        [refused] = await ask(
+            fake, fake.modal_submit(opened.data["custom_id"], components=fill(opened.data, role_only))
+        )
+        assert refused.ephemeral and refused.content.startswith(
+            "Please fix “Role description” on page 1 of 4: --role-description is needed "
+            "when --attribution is role"
+        )
+        assert 'e.g. "a chief of staff in a large city"' in refused.content
+        assert set(buttons_of(refused)) == {"Fix it"}  # no Continue: page 2 waits until page 1 is right
+        [again] = await ask(
+            fake, fake.component(buttons_of(refused)["Fix it"]["custom_id"], message=refused.message)
+        )
         assert again.type == 9 and again.data["title"].endswith("(1/4)")
         inputs = {c["component"]["custom_id"]: c["component"] for c in again.data["components"]}
-        assert inputs["what"]["value"] == SHARED["what"]  # what was given is kept
-        [saved] = await submit_pages(fake, again.data, {**SHARED, "title": "Fixed title"})
-        assert saved.content.startswith("Saved P1: Fixed title")
+        assert inputs["title"]["value"] == SHARED["title"] and inputs["what"]["value"] == SHARED["what"]
+        chosen = [o["value"] for o in inputs["attribution"]["options"] if o.get("default")]
+        assert chosen == ["role"]  # what was given is kept
+        [saved] = await submit_pages(fake, again.data, {**role_only, "role_description": "a city manager"})
+        assert saved.content.startswith("Saved P1: Budget town halls")
+        assert (await w.ok("practice show P1")).fields[0] == ("Shared by", "a city manager")
+
+
+async def test_an_empty_title_or_a_bad_link_is_refused_on_its_own_page_with_an_example(
+    sqlite_settings: Settings, fake: FakeDiscord
+) -> None:
+    async with world(sqlite_settings, fake) as w:
+        [opened] = await ask(fake, fake.slash_command("practice", [subcommand("share")]))
+        [refused] = await ask(
+            fake,
+            fake.modal_submit(
+                opened.data["custom_id"], components=fill(opened.data, {**SHARED, "title": ""})
+            ),
+        )
+        assert refused.content.startswith("Please fix “Title” on page 1 of 4: Missing --title")
+        assert "Example: practice share --title" in refused.content
+        # Page 1 right: Continue to page 2, then page 3 with a link that is not one.
+        [saved_1] = await ask(
+            fake, fake.modal_submit(opened.data["custom_id"], components=fill(opened.data, SHARED))
+        )
+        assert saved_1.content.startswith("Page 1 of 4 is saved") and set(buttons_of(saved_1)) == {"Continue"}
+        [page_2] = await ask(
+            fake, fake.component(buttons_of(saved_1)["Continue"]["custom_id"], message=saved_1.message)
+        )
+        [saved_2] = await ask(
+            fake, fake.modal_submit(page_2.data["custom_id"], components=fill(page_2.data, SHARED))
+        )
+        [page_3] = await ask(
+            fake, fake.component(buttons_of(saved_2)["Continue"]["custom_id"], message=saved_2.message)
+        )
+        assert "links" in page_one(page_3.data)
+        bad_link = {**SHARED, "links": "https://www.example.gov/report, our intranet"}
+        [refused_3] = await ask(
+            fake, fake.modal_submit(page_3.data["custom_id"], components=fill(page_3.data, bad_link))
+        )
+        assert refused_3.content.startswith("Please fix “Links” on page 3 of 4: --links: ")
+        assert "'our intranet' is not a web address. Example: --links https://" in refused_3.content
+        [fixed_3] = await ask(
+            fake, fake.component(buttons_of(refused_3)["Fix it"]["custom_id"], message=refused_3.message)
+        )
+        assert fixed_3.data["title"].endswith("(3/4)")
+        [saved] = await submit_pages(
+            fake, fixed_3.data, {**SHARED, "links": "https://www.example.gov/report"}
+        )
+        assert saved.content.startswith("Saved P1: Budget town halls")
+        assert await w.count("practice") == 1
+
+
+async def test_a_rule_of_the_whole_command_is_named_at_the_end_and_fix_it_reopens_its_page(
+    sqlite_settings: Settings, fake: FakeDiscord
+) -> None:
+    async with world(sqlite_settings, fake) as w:
+        [opened] = await ask(fake, fake.slash_command("practice", [subcommand("share")]))
+        links = ", ".join(f"https://www.example.gov/{n}" for n in range(6))  # each is fine; six are too many
+        [refused] = await submit_pages(fake, opened.data, {**SHARED, "links": links})
+        assert refused.ephemeral and refused.content.startswith("Please fix “Links”: --links: give at most 5")
+        assert await w.count("practice") == 0
+        [again] = await ask(
+            fake, fake.component(buttons_of(refused)["Fix it"]["custom_id"], message=refused.message)
+        )
+        assert again.type == 9 and again.data["title"].endswith("(3/4)")
+        inputs = {c["component"]["custom_id"]: c["component"] for c in again.data["components"]}
+        assert inputs["links"]["value"] == links  # what was given is kept
+        [saved] = await submit_pages(fake, again.data, {**SHARED, "links": "https://www.example.gov/0"})
+        assert saved.content.startswith("Saved P1: Budget town halls")
 
 
 async def test_save_as_practice_opens_the_form_for_your_own_message_and_asks_the_author_otherwise(
@@ -803,12 +1077,19 @@ async def test_without_a_notice_channel_an_undeliverable_dm_fails_for_good(
 
 @pytest.mark.parametrize("demo", [False, True], ids=["real-clock", "demo-clock"])
 def test_every_registry_command_has_one_slash_command_within_discord_limits(demo: bool) -> None:
-    from adapters.discord.commands import COMMAND_CHARS_MAX, _chars, application_commands, command_paths
+    from adapters.discord.commands import (
+        COMMAND_CHARS_BUDGET,
+        COMMAND_CHARS_MAX,
+        _chars,
+        application_commands,
+        command_paths,
+    )
     from bot.app import build_registry
 
     registry = build_registry(demo=demo)
     payloads = application_commands(registry)
-    assert all(_chars(p) <= COMMAND_CHARS_MAX for p in payloads) and len(payloads) <= 100
+    assert all(discord_size(p) == _chars(p) <= COMMAND_CHARS_BUDGET < COMMAND_CHARS_MAX for p in payloads)
+    assert len(payloads) <= 100
     paths = command_paths(registry)
     assert sorted(paths.values()) == sorted(c.path for c in registry)
     tops = {p["name"]: p for p in payloads}

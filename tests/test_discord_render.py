@@ -167,7 +167,9 @@ def test_practice_search_options() -> None:
     assert by_name["page"]["type"] == INTEGER
     assert (by_name["page"]["min_value"], by_name["page"]["max_value"]) == (1, 1000)
     assert [c["value"] for c in by_name["level"]["choices"]][:2] == ["local", "county"]
-    assert len(by_name["policy_area"]["choices"]) == 15
+    # A long list, or one the member may pick several of, is suggested as they type (not a fixed menu).
+    assert by_name["policy_area"]["autocomplete"] is True and "choices" not in by_name["policy_area"]
+    assert by_name["sector"]["autocomplete"] is True and "comma-separated" in by_name["sector"]["description"]
     assert all(1 <= len(o["description"]) <= 100 and len(o["name"]) <= 32 for o in options)
 
 

@@ -6,7 +6,8 @@ group-less commands on their own (`/help`, `/home`, `/search`), `/cop command:<t
 command exactly as typed in Slack or the console, the admin-only `/copbot-sync`, and a message context
 menu entry for each MessageAction a command declares (`practice from-message`). Everything but `/cop` and
 `/copbot-sync` is generated from the command registry. (Discord has no global shortcuts: a GlobalAction's
-command is reached by its slash command.)
+command is reached by its slash command.) Each top-level command stays within COMMAND_CHARS_BUDGET,
+well under Discord's cap: long lists of choices are suggested as typed rather than listed in the command.
 """
 
 from __future__ import annotations
@@ -24,11 +25,19 @@ from bot.permissions import Role
 from bot.words import quote
 
 OPTIONS_MAX = 25  # options per command / subcommands per group / groups per command
-CHOICES_MAX = 25
+CHOICES_MAX = 25  # also suggestions in one autocomplete answer
+CHOICE_VALUE_MAX = 100  # characters of a choice's (or a suggestion's) name and string value
 NAME_MAX = 32  # also a context menu entry's name (which may have capitals and spaces)
 DESCRIPTION_MAX = 100
 STRING_OPTION_MAX_LENGTH = 6000
 COMMAND_CHARS_MAX = 8000  # names + descriptions + choice names/values of one top-level command
+# What copbot allows itself, so that a new option or a longer description never comes near Discord's cap
+# (a test holds every top-level command to it; registration fails only beyond COMMAND_CHARS_MAX).
+COMMAND_CHARS_BUDGET = 6000
+# A single choice among at most this many is a fixed menu in the option; a longer list, or a list the
+# member may pick several of (comma-separated), is suggested as they type instead (autocomplete), which
+# also keeps the long lists out of the command's size.
+MENU_CHOICES_MAX = 8
 TOP_COMMAND = "cop"
 # Application command option types.
 SUB_COMMAND, SUB_COMMAND_GROUP, STRING, INTEGER, BOOLEAN, USER = 1, 2, 3, 4, 5, 6
@@ -52,11 +61,23 @@ def autocomplete_kind(param: Param) -> str | None:
     return param.opt.suggest if not param.choices else None
 
 
+def menu_choices(param: Param) -> bool:
+    """Whether the option offers its declared choices as a fixed menu (one of a few)."""
+    return bool(param.choices) and not param.multiple and len(param.choices) <= MENU_CHOICES_MAX
+
+
+def autocompleted(param: Param) -> bool:
+    """Whether Discord asks copbot what to suggest while the member types this option."""
+    if param.choices:
+        return not menu_choices(param)
+    return autocomplete_kind(param) is not None
+
+
 def _option_type(param: Param) -> int:
     if param.is_bool:
         return BOOLEAN
-    if param.base is int:
-        return INTEGER
+    if param.base is int and param.opt.converter is None:
+        return INTEGER  # a number with a converter is an id such as P12: the member types it as shown
     if param.base is Member:
         return USER
     return STRING
@@ -76,8 +97,9 @@ def _description(text: str, fallback: str) -> str:
 def slash_options(command: Command) -> list[dict[str, Any]]:
     """Option payloads for a command's parameters, required ones first as Discord requires.
 
-    Lists (``multiple`` parameters) are a STRING the member separates with commas; a list of choices
-    offers its choices, so a slash invocation picks one of them (the text command takes several).
+    Lists (``multiple`` parameters) are a STRING the member separates with commas. A choice among a few
+    is a menu; a longer list of choices, or several of them, is suggested as the member types. An id
+    with a converter (``P12``, ``T3``) is a STRING, so it is typed as members see it everywhere else.
     """
     if len(command.params) > OPTIONS_MAX:
         raise DiscordLimitError(
@@ -88,7 +110,7 @@ def slash_options(command: Command) -> list[dict[str, Any]]:
     for p in sorted(command.params, key=lambda p: not p.required):
         kind = _option_type(p)
         description = p.opt.help or p.label
-        if p.multiple and not p.choices:
+        if p.multiple:
             description += " (comma-separated)"
         option: dict[str, Any] = {
             "type": kind,
@@ -96,9 +118,9 @@ def slash_options(command: Command) -> list[dict[str, Any]]:
             "description": _description(description, p.label),
             "required": p.required,
         }
-        if p.choices and len(p.choices) <= CHOICES_MAX:
+        if menu_choices(p):
             option["choices"] = [{"name": clip(c, 100), "value": c} for c in p.choices]
-        elif autocomplete_kind(p) is not None:
+        elif autocompleted(p):
             option["autocomplete"] = True
         if kind == INTEGER:
             if p.opt.min is not None:
@@ -121,7 +143,10 @@ def _subcommand(name: str, command: Command) -> dict[str, Any]:
 
 
 def _chars(node: Any) -> int:
-    """Characters Discord counts against the 8000 limit: names, descriptions and choice values."""
+    """Characters Discord counts against the 8,000 limit: the name, description and value of the command,
+    of its options (subcommands and groups included) and of their choices (names and values), all the way
+    down (Discord's docs, application commands, "Limits"; copbot sets no localizations, of which only
+    the longest would count)."""
     if isinstance(node, list):
         return sum(_chars(n) for n in node)
     if not isinstance(node, dict):

@@ -20,6 +20,8 @@ import discord
 from discord import app_commands
 
 from adapters.discord.commands import (
+    CHOICE_VALUE_MAX,
+    CHOICES_MAX,
     INTEGER,
     MESSAGE_MENU,
     SYNC_COMMAND,
@@ -47,6 +49,8 @@ from adapters.discord.render import (
     parse_modal_custom_id,
     submitted_values,
 )
+from bot.commands import Command, Param, slug
+from bot.errors import ArgumentError
 from bot.messages import Incoming, Member, Reply, error
 from bot.permissions import Role
 from bot.ports import Core
@@ -54,6 +58,7 @@ from bot.ports import Core
 log = logging.getLogger(__name__)
 
 DEFER_AFTER = 2.0
+SUGGEST_WITHIN = 2.0  # autocomplete: Discord's 3 s, less the way there and back
 
 
 class Interactions:
@@ -69,6 +74,7 @@ class Interactions:
         self.message_actions = message_actions(core.registry)
         self.forms = PendingForms()
         self.defer_after = DEFER_AFTER
+        self.suggest_within = SUGGEST_WITHIN
 
     async def handle(self, interaction: discord.Interaction) -> None:
         kind = interaction.type
@@ -175,7 +181,10 @@ class Interactions:
                 )
                 return
             pending = PendingForm(key, i.user.id, form)
-        pending.values.update(submitted_values(pending.form, submitted))
+        given = submitted_values(pending.form, submitted)
+        pending.values.update(given)
+        if pending.pages > 1 and await self._refused_page(i, pending, cmd, page, given):
+            return
         pending.done.add(page)
         following = pending.next_page()
         if following is not None:
@@ -196,6 +205,30 @@ class Interactions:
             link=pending.link,
         )
         await self._run(i, incoming, pending)
+
+    async def _refused_page(
+        self, i: discord.Interaction, pending: PendingForm, cmd: Command, page: int, given: dict[str, Any]
+    ) -> bool:
+        """One page of a form in pages, checked as soon as it is submitted with the core's own rules for
+        its fields: a mistake is named now, with a *Fix it* button reopening this page as filled in, rather
+        than after the last page. True when the page was refused (it stays to do)."""
+        try:
+            self.core.registry.check_values(cmd, given, pending.mentions)
+        except ArgumentError as exc:
+            label = pending.label_of(exc.field or "")
+            reply = replace(
+                error(f"Please fix “{label}” on page {page} of {pending.pages}: {exc}"),
+                error_field=exc.field,
+            )
+            await self._send(
+                i,
+                reply,
+                first=True,
+                deferred=False,
+                extra=page_button(pending.key, pending.page_of(exc.field or "") or page, "Fix it"),
+            )
+            return True
+        return False
 
     async def _message_action(self, i: discord.Interaction, data: dict[str, Any]) -> None:
         """A message menu entry: its command gets the message (author, text, link) and decides. For
@@ -245,6 +278,10 @@ class Interactions:
         await i.followup.send(f"Registered {count} commands again.", ephemeral=True)
 
     async def _autocomplete(self, i: discord.Interaction) -> None:
+        """Suggestions while a member types an option: command paths for `/cop`, a declared list of choices,
+        or what a feature supplies for the option's kind (`Opt(suggest=...)`: tags, practices, topics, ...).
+        Discord waits 3 s for these and cannot be put off, so the core gets `suggest_within`; later, the
+        member sees no suggestions this time rather than an error."""
         data: dict[str, Any] = dict(i.data or {})
         names, options = leaf_options(data)
         focused = next((o for o in options if o.get("focused")), None)
@@ -255,17 +292,43 @@ class Interactions:
         elif focused is not None:
             cmd = self.core.registry.commands.get(self.paths.get(tuple(names), ""))
             param = cmd.param(str(focused["name"])) if cmd else None
-            kind = autocomplete_kind(param) if param else None
-            if kind:
-                head, _, last = typed.rpartition(",") if param and param.multiple else ("", "", typed)
-                pairs = await self.core.suggest(kind, last.strip(), member_of(i.user))
-                for label, value in pairs:
-                    full = f"{head.strip()}, {value}".lstrip(", ") if head.strip() else value
-                    if focused.get("type") == INTEGER and value.isdigit():
-                        choices.append(app_commands.Choice(name=clip(label, 100), value=int(value)))
-                    elif len(full) <= 100:
-                        choices.append(app_commands.Choice(name=clip(label, 100), value=full))
-        await i.response.autocomplete(choices[:25])
+            if param is not None:
+                try:
+                    choices = await asyncio.wait_for(
+                        self._suggestions(param, typed, int(focused.get("type") or 0), i.user),
+                        self.suggest_within,
+                    )
+                except TimeoutError:
+                    log.warning(
+                        "suggestions for %s %s took too long; none shown", cmd and cmd.path, param.name
+                    )
+        await i.response.autocomplete(choices[:CHOICES_MAX])
+
+    async def _suggestions(
+        self, param: Param, typed: str, option_type: int, user: discord.abc.User
+    ) -> list[app_commands.Choice[Any]]:
+        """For a list (comma-separated) the last item is completed and the ones before it are kept."""
+        head, _, last = typed.rpartition(",") if param.multiple else ("", "", typed)
+        taken = {slug(v) for v in head.split(",") if v.strip()}
+        if param.choices:
+            wanted = slug(last)
+            pairs = [(c, c) for c in param.choices if c.startswith(wanted) and c not in taken]
+            pairs += [
+                (c, c) for c in param.choices if wanted in c and not c.startswith(wanted) and c not in taken
+            ]
+        elif (kind := autocomplete_kind(param)) is not None:
+            pairs = await self.core.suggest(kind, last.strip(), member_of(user), limit=CHOICES_MAX)
+        else:
+            return []
+        choices: list[app_commands.Choice[Any]] = []
+        for label, value in pairs:
+            if head.strip():
+                label, value = f"{head.strip()}, {label}", f"{head.strip()}, {value}"
+            if option_type == INTEGER and value.isdigit():
+                choices.append(app_commands.Choice(name=clip(label, 100), value=int(value)))
+            elif option_type != INTEGER and len(value) <= CHOICE_VALUE_MAX:
+                choices.append(app_commands.Choice(name=clip(label, 100), value=value))
+        return choices
 
     def _command_choices(self, typed: str) -> list[app_commands.Choice[Any]]:
         """`/cop command:` suggestions: command paths matching what is typed, then its usage once named."""

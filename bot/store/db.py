@@ -119,6 +119,16 @@ def contains_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
+def typed_id(text: str, parse: Callable[[str], int]) -> int | None:
+    """The id a member is typing (`P12`, `12`) read by its kind's own parser, when it is one a database
+    INTEGER can hold (autocomplete matches it besides titles); None for anything else."""
+    try:
+        number = parse(text) if text.strip() else None
+    except ValueError:
+        return None
+    return number if number is not None and 0 < number <= 2**31 - 1 else None
+
+
 def rowcount(result: Any) -> int:
     """How many rows an UPDATE or DELETE changed (SQLAlchemy types `execute` as a plain Result)."""
     return cast(CursorResult[Any], result).rowcount

@@ -39,7 +39,24 @@ practices = CommandGroup("practice", "record and find what members tried")
 PAGE_SIZE = 5
 
 PracticeId = Annotated[
-    int, Opt(help="the practice's id, like P12", converter=parse_practice_id, metavar="ID", example="P12")
+    int,
+    Opt(
+        help="the practice's id, like P12",
+        converter=parse_practice_id,
+        metavar="ID",
+        example="P12",
+        suggest="practice",
+    ),
+]
+RetiredPracticeId = Annotated[
+    int,
+    Opt(
+        help="the retired practice's id, like P12",
+        converter=parse_practice_id,
+        metavar="ID",
+        example="P12",
+        suggest="retired-practice",
+    ),
 ]
 
 
@@ -152,7 +169,25 @@ RoleDescription = Annotated[
 ]
 Region = Annotated[str, Opt(help="region, e.g. Midwest or Ontario", max_length=100)]
 Tags = Annotated[list[str], Opt(help="free tags, e.g. budgeting,equity", suggest="tag")]
-Links = Annotated[list[str], Opt(help="web links to reports or pages", item_max_length=500)]
+Links = Annotated[
+    list[str],
+    Opt(
+        help="web links to reports or pages",
+        item_max_length=500,
+        converter=lambda raw: service.check_links([raw])[0],
+    ),
+]
+
+
+# practice share: needed with role-only credit (declared, so a form in pages asks for it on its own page)
+NeededRoleDescription = Annotated[
+    str,
+    Opt(
+        help='how to describe you if credited by role, e.g. "a chief of staff in a large city"',
+        max_length=200,
+        needed_if=("attribution", Attribution.ROLE.value),
+    ),
+]
 
 
 def _check_attribution(attribution: Attribution | None, role_description: str | None) -> None:
@@ -173,7 +208,7 @@ async def share(
     title: Title,
     what: What,
     attribution: AttributionOpt,
-    role_description: RoleDescription = "",
+    role_description: NeededRoleDescription = "",
     level: Annotated[Level | None, Opt(help="level of government")] = None,
     size: Annotated[
         Size | None,
@@ -196,7 +231,6 @@ async def share(
     With no options it opens a form.
     Example: practice share --title "Budget town halls on Zoom" --what "We moved our budget hearings online..." --attribution named --level local --tags budgeting
     """
-    _check_attribution(attribution, role_description)
     args = dict(
         title=title,
         what=what,
@@ -511,7 +545,7 @@ async def retire(ctx: Context, practice_id: PracticeId) -> Reply:
 
 
 @practices.command("restore")
-async def restore(ctx: Context, practice_id: PracticeId) -> Reply:
+async def restore(ctx: Context, practice_id: RetiredPracticeId) -> Reply:
     """Bring a retired practice back into search (author or coordinator).
 
     Example: practice restore P12

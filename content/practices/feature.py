@@ -40,5 +40,10 @@ FEATURE = Feature(
         PrivacyHook("practice_proposals", proposals.export_member, proposals.forget_member),
     ),
     home=(HomeSection(40, "Recent practices", _recent),),
-    suggest={"tag": service.suggest_tags},
+    suggest={
+        "tag": service.suggest_tags,
+        "practice": service.suggest_practices,
+        "retired-practice": service.suggest_retired_practices,
+        "proposal": proposals.suggest_proposals,
+    },
 )

@@ -10,13 +10,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlmodel import Session, col
 
 from bot.commands import CommandGroup, MessageAction, Opt
-from bot.context import Context, ensure_member
+from bot.context import Context, ensure_member, find_member
 from bot.errors import ArgumentError, CommandError, NotFound
 from bot.messages import Member, Reply
+from bot.store.db import contains_pattern, typed_id
 from bot.store.models import MemberRecord
 from content.practices import service
 from content.practices.commands import practice_ref
@@ -142,7 +143,10 @@ async def practice_from_message(
 async def practice_consent(
     ctx: Context,
     proposal: Annotated[
-        int, Opt(help="the proposal's id, like Q4", converter=_proposal_id, metavar="PROPOSAL")
+        int,
+        Opt(
+            help="the proposal's id, like Q4", converter=_proposal_id, metavar="PROPOSAL", suggest="proposal"
+        ),
     ],
     answer: Annotated[Consent, Opt(help="named, role, anonymous, or no")],
     *,
@@ -217,3 +221,24 @@ def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
     for r in rows:
         session.delete(r)
     return len(rows)
+
+
+def suggest_proposals(
+    session: Session, prefix: str, member: Member, now: datetime, limit: int
+) -> list[tuple[str, str]]:
+    """Proposals to save one of the member's own messages that wait for their answer (autocomplete for
+    practice consent); nobody else's."""
+    record = find_member(session, member)
+    wanted = typed_id(prefix, _proposal_id)
+    matches = col(PracticeProposal.title).ilike(contains_pattern(prefix), escape="\\")
+    rows = session.execute(
+        select(PracticeProposal)
+        .where(
+            col(PracticeProposal.state) == "pending",
+            col(PracticeProposal.author_id) == (record.id if record else -1),
+            or_(col(PracticeProposal.id) == wanted, matches) if wanted is not None else matches,
+        )
+        .order_by(col(PracticeProposal.id).desc())
+        .limit(limit)
+    ).scalars()
+    return [(f"Q{p.id} {p.title}", f"Q{p.id}") for p in rows]

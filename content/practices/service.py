@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, text
+from sqlalchemy import func, or_, text
 from sqlmodel import Session, col, select
 
 from bot.context import ensure_member, find_member
 from bot.errors import ArgumentError, NotAllowed, NotFound
 from bot.messages import Member
 from bot.store import fulltext
-from bot.store.db import contains_pattern
+from bot.store.db import contains_pattern, typed_id
 from bot.store.models import MemberRecord
 from content.practices.models import (
     Attribution,
@@ -521,3 +521,38 @@ def suggest_tags(
         .limit(limit)
     ).all()
     return [(f"{value} ({n})", value) for value, n in rows]
+
+
+def suggest_practices(
+    session: Session, prefix: str, member: Member, now: datetime, limit: int
+) -> list[tuple[str, str]]:
+    """Active practices whose id is what is typed (P12, 12) or whose title contains it, newest first
+    (autocomplete for practice ids). Retired ones are left out, as search leaves them out."""
+    return _suggested(session, prefix, limit, col(Practice.status) == Status.ACTIVE.value)
+
+
+def suggest_retired_practices(
+    session: Session, prefix: str, member: Member, now: datetime, limit: int
+) -> list[tuple[str, str]]:
+    """The member's own retired practices (autocomplete for restore): retired ones are out of search, so
+    others' are not listed here either (a coordinator types the id)."""
+    record = find_member(session, member)
+    return _suggested(
+        session,
+        prefix,
+        limit,
+        col(Practice.status) == Status.RETIRED.value,
+        col(Practice.author_id) == (record.id if record else -1),
+    )
+
+
+def _suggested(session: Session, prefix: str, limit: int, *where: Any) -> list[tuple[str, str]]:
+    wanted = typed_id(prefix, parse_practice_id)
+    matches = col(Practice.title).ilike(contains_pattern(prefix), escape="\\")
+    rows = session.execute(
+        select(Practice)
+        .where(*where, or_(col(Practice.id) == wanted, matches) if wanted is not None else matches)
+        .order_by((col(Practice.id) == (wanted or 0)).desc(), col(Practice.id).desc())
+        .limit(limit)
+    ).scalars()
+    return [(f"{practice_ref(p.id or 0)} {p.title}", practice_ref(p.id or 0)) for p in rows]

@@ -87,7 +87,7 @@ ForumDate = Annotated[
 ]
 
 
-def _topic_id(raw: str) -> int:
+def parse_topic_id(raw: str) -> int:
     value = raw.strip().lstrip("#")
     value = value[1:] if value[:1] in "Tt" else value
     if not value.isdigit():
@@ -95,10 +95,12 @@ def _topic_id(raw: str) -> int:
     return int(value)
 
 
-TopicId = Annotated[int, Opt(help="the topic's id, like T3", converter=_topic_id, metavar="TOPIC")]
+TopicId = Annotated[
+    int, Opt(help="the topic's id, like T3", converter=parse_topic_id, metavar="TOPIC", suggest="topic")
+]
 
 
-def _reply_id(raw: str) -> int:
+def parse_reply_id(raw: str) -> int:
     value = raw.strip().lstrip("#")
     value = value[1:] if value[:1] in "Rr" else value
     if not value.isdigit():
@@ -697,7 +699,9 @@ def _capture(
 @forum_group.command("capture")
 async def forum_capture(
     ctx: Context,
-    reply: Annotated[int, Opt(help="the reply's id, like R12", converter=_reply_id, metavar="REPLY")],
+    reply: Annotated[
+        int, Opt(help="the reply's id, like R12", converter=parse_reply_id, metavar="REPLY", suggest="reply")
+    ],
     *,
     title: Annotated[str | None, Opt(help="a short name for the practice", max_length=200)] = None,
     what: Annotated[str | None, Opt(help=REWORD, long=True, label="What you did")] = None,
@@ -802,7 +806,7 @@ async def forum_capture(
     return result
 
 
-def _request_id(raw: str) -> int:
+def parse_request_id(raw: str) -> int:
     value = raw.strip().lstrip("#")
     value = value[1:] if value[:1] in "Cc" else value
     if not value.isdigit():
@@ -813,7 +817,15 @@ def _request_id(raw: str) -> int:
 @forum_group.command("consent")
 async def forum_consent(
     ctx: Context,
-    request: Annotated[int, Opt(help="the request's id, like C4", converter=_request_id, metavar="REQUEST")],
+    request: Annotated[
+        int,
+        Opt(
+            help="the request's id, like C4",
+            converter=parse_request_id,
+            metavar="REQUEST",
+            suggest="capture-request",
+        ),
+    ],
     answer: Annotated[Consent, Opt(help="named, role, anonymous, or no")],
     *,
     role_description: Annotated[

@@ -4,7 +4,7 @@ from bot.context import Context
 from bot.feature import Feature, HomeSection, PrivacyHook
 from bot.guide.home import run_section
 from bot.messages import Reply
-from scheduling.forum import models, service
+from scheduling.forum import models, service, suggest
 from scheduling.forum.commands import forum_group, thread_reply
 
 
@@ -20,5 +20,10 @@ FEATURE = Feature(
     posts=service.POSTS,
     home=(HomeSection(10, "Next open forum", _next_forum),),
     on_thread_message=thread_reply,
+    suggest={
+        "topic": suggest.suggest_topics,
+        "reply": suggest.suggest_replies,
+        "capture-request": suggest.suggest_capture_requests,
+    },
     uses=("practices", "resources"),
 )
