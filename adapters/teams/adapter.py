@@ -166,6 +166,8 @@ class TeamsAdapter:
     async def _work(self, activity: dict[str, Any]) -> None:
         try:
             await self._message(activity)
+        except DeliveryError as exc:  # Teams would not take the answer (throttled twice, refused): logged
+            log.warning("Teams: could not answer a message: %s", exc)
         except Exception:  # noqa: BLE001 - one failed activity must not take the adapter down
             log.exception("Teams: a message activity failed")
             try:
@@ -254,13 +256,14 @@ class TeamsAdapter:
         return text.strip(), mentioned_bot, mentions
 
     async def _platform_role(self, member: Member) -> Role | None:
-        """Coordinator when the member is in one of TEAMS_COORDINATOR_GROUPS (Graph checkMemberGroups)."""
+        """Coordinator when the member is in one of TEAMS_COORDINATOR_GROUPS (Graph checkMemberGroups),
+        member when not (a coordinator role that followed the group is then taken back); None when no group
+        is configured or Graph could not answer (the stored role stands)."""
         groups = self.settings.teams_groups
         if not groups:
             return None
         held = self._groups.get(member.user_id)
         if held is None or held[0] < time.monotonic():
-            inside = False
             try:
                 token = await self.tokens.get(self.cloud.graph_scope)
                 async with self.session.post(
@@ -268,13 +271,16 @@ class TeamsAdapter:
                     json={"groupIds": list(groups)},
                     headers={"Authorization": f"Bearer {token}"},
                 ) as response:
-                    body = await response.json(content_type=None) if response.status == 200 else {}
-                inside = bool(set(body.get("value") or []) & set(groups)) if isinstance(body, dict) else False
+                    if response.status != 200:
+                        raise ValueError(f"Graph answered {response.status}")
+                    body = await response.json(content_type=None)
             except (TokenError, aiohttp.ClientError, TimeoutError, ValueError) as exc:
-                log.warning("Teams: could not check coordinator groups (%s)", type(exc).__name__)
+                log.warning("Teams: could not check coordinator groups (%s)", exc)
+                return None
+            inside = bool(set(body.get("value") or []) & set(groups)) if isinstance(body, dict) else False
             held = (time.monotonic() + GROUPS_TTL, inside)
             self._groups[member.user_id] = held
-        return Role.COORDINATOR if held[1] else None
+        return Role.COORDINATOR if held[1] else Role.MEMBER
 
     async def _submitted(
         self, activity: dict[str, Any], member: Member, place: Place, role: Role | None, value: dict[str, Any]
