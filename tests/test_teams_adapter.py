@@ -227,11 +227,23 @@ async def test_the_forum_thread_is_opened_by_the_scheduler_and_a_reply_in_it_is_
         mention_bot=False,
     )
     assert await teams.count("forum_reply") == 1
+    # Ana captures Bob's reply as a practice: Bob is asked first, in his personal chat, and answers by button
+    await teams.say(ANA, "forum capture R1", conversation_type="personal")
+    await teams.run_until(teams.clock())
+    [ask] = [c for c in teams.fake.sent("send") if "would like to save" in json.dumps(c.body)]
+    assert ask.path == f"a:personal-{BOB}" and await teams.count("practice") == 0
+    named = next(a for a in ask.body["attachments"][0]["content"]["actions"] if a["title"] == "Named")
+    await teams.send(
+        teams.fake.activity(
+            teams.user(BOB), conversation_type="personal", value=named["data"], reply_to="ask"
+        )
+    )
+    assert await teams.count("practice") == 1
     await teams.run_until(utc(2026, 3, 3, 19, 0))
     wrap = [c for c in teams.fake.sent("send") if c.path == f"{ft.CHANNEL};messageid={opened}"]
     assert len(wrap) == 1 and "Took part: 1 member(s)." in json.dumps(wrap[0].body)
-    invite = [c for c in teams.fake.sent("send") if c.path == f"a:personal-{BOB}"]
-    assert len(invite) == 1 and "Write it up" in json.dumps(invite[0].body)
+    # Bob's practice is captured already, so he gets no invitation to write it up
+    assert not [c for c in teams.fake.sent("send") if "Write it up" in json.dumps(c.body)]
 
 
 async def test_a_reminder_comes_by_personal_chat_and_a_member_without_the_app_is_reported(
