@@ -379,3 +379,59 @@ def test_each_cloud_has_its_endpoints_and_each_can_be_overridden() -> None:
 
     with pytest.raises(ConfigError, match="TEAMS_CLOUD"):
         load_settings(_env_file=None, teams_cloud="mars")
+
+
+async def test_a_mentioned_member_is_that_member_of_this_tenant(teams: TeamsWorld) -> None:
+    bob = teams.user(BOB)
+    await teams.say(ANA, f"role grant <at>{bob.name}</at> coordinator", mentions=(bob,))
+    assert "Bob Member" in teams.fake.texts("send")[-1]  # the answer, in Ana's personal chat
+    rows = await teams.app.store.run(
+        lambda s: s.execute(text("SELECT platform, workspace, user_id, role FROM role_grant")).all()
+    )
+    assert [tuple(r)[:3] for r in rows] == [("teams", ft.TENANT, BOB)]
+
+
+@pytest.mark.usefixtures("sqlite_url")
+async def test_copbot_run_with_teams_settings_serves_teams_at_api_messages(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """The real entry point: `copbot run --demo` with TEAMS_* set serves /api/messages on PORT, the demo
+    clock works from Teams, and no secret reaches the log."""
+    import asyncio
+    import os
+    import signal
+    import socket
+
+    from tests.processes import start_copbot
+
+    async with ft.FakeTeams() as fake:
+        ana = fake.add_user(ANA, "Ana Admin")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("COPBOT_", "DATABASE_URL", "SLACK_", "DISCORD_", "TEAMS_"))
+        }
+        env.update({k.upper(): v for k, v in fake.settings().items()})
+        env.update(
+            DATABASE_URL=sqlite_url,
+            COPBOT_DATA_DIR=str(tmp_path),
+            HOST="127.0.0.1",
+            PORT=str(port),
+            COPBOT_ADMINS=f"teams:{ANA}",
+        )
+        proc = await start_copbot("run", "--demo", env=env, cwd=tmp_path)
+        try:
+            url = f"http://127.0.0.1:{port}/api/messages"
+            activity = fake.activity(ana, "clock set 2029-06-15 09:00", conversation_type="personal")
+            assert await fake.deliver(url, activity) == 200
+            await fake.wait_for(lambda: fake.sent("reply"), timeout=15)
+            assert "Set the clock. It is now Fri 15 Jun 2029, 09:00 EDT." in fake.texts("reply")[0]
+            assert await fake.deliver(url, fake.activity(ana, "help"), token=None) == 401
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(proc.wait(), 30) == 0
+        err = (await proc.stderr.read()).decode() if proc.stderr else ""
+        assert ft.APP_PASSWORD not in err and "Bearer" not in err

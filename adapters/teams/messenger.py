@@ -55,7 +55,6 @@ class Connector:
         self.session, self.tokens, self.cloud = session, tokens, cloud
         self.app_id, self.tenant = app_id, tenant
         self.service_url = cloud.service_url  # the last one an activity named (see cloud.py)
-        self.sleep = asyncio.sleep
 
     @property
     def bot(self) -> dict[str, str]:
@@ -93,7 +92,7 @@ class Connector:
                 return data if isinstance(data, dict) else {}
             if status == 429 and not retried_429:
                 retried_429 = True
-                await self.sleep(_seconds(retry_after))
+                await asyncio.sleep(_seconds(retry_after))
                 continue
             if status == 401 and not retried_401:
                 retried_401 = True
