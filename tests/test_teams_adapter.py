@@ -435,3 +435,23 @@ async def test_copbot_run_with_teams_settings_serves_teams_at_api_messages(
             assert await asyncio.wait_for(proc.wait(), 30) == 0
         err = (await proc.stderr.read()).decode() if proc.stderr else ""
         assert ft.APP_PASSWORD not in err and "Bearer" not in err
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"type": "message", "from": "ana"}'])
+async def test_a_signed_but_unreadable_activity_gets_400_and_a_forged_one_401(
+    teams: TeamsWorld, body: bytes
+) -> None:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        for token, status in (
+            (teams.fake.token(), 400),
+            (teams.fake.token(**teams.fake.forged_token()), 401),
+        ):
+            async with http.post(
+                teams.url,
+                data=body,
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            ) as r:
+                assert r.status == status
+    assert teams.fake.calls == [] and await teams.count("processed_event") == 0

@@ -127,17 +127,17 @@ class TeamsAdapter:
         raw = await request.content.read(MAX_BODY + 1)
         if len(raw) > MAX_BODY:
             return web.Response(status=413, text="Request too large.")
-        try:
-            activity = json.loads(raw)
-            if not isinstance(activity, dict) or not isinstance(activity.get("serviceUrl", ""), str):
-                raise ValueError
-        except ValueError:
-            return web.Response(status=400, text="Expected a Bot Framework activity (JSON).")
-        try:
-            await self.verifier.verify(authorization, str(activity.get("serviceUrl", "")))
+        activity = well_formed(raw)
+        try:  # the token first: a forged request learns nothing about what else was wrong with it
+            await self.verifier.verify(authorization, activity["serviceUrl"] if activity else None)
         except Unauthorized as exc:
             log.warning("Teams: refused an activity: %s", exc)
             return web.Response(status=401, text="Unauthorized.")
+        if activity is None:
+            return web.Response(
+                status=400,
+                text="Expected a Bot Framework activity: JSON with type, id, serviceUrl, from and conversation.",
+            )
         tenant = tenant_of(activity)
         if tenant != self.tenant:
             log.warning(
@@ -208,18 +208,17 @@ class TeamsAdapter:
         if isinstance(value, dict) and (FORM_KEY in value or COMMAND_KEY in value):
             await self._submitted(activity, member, place, role, value)
             return
-        text, mentioned_bot, mentions = await self._text(activity)
-        conversation_type = (activity.get("conversation") or {}).get("conversationType")
+        said, mentioned_bot = self._said(activity)
+        conversation_type = activity["conversation"].get("conversationType")
+        link = self.messenger.link(place.channel_id, str(activity.get("id", ""))) if place.thread_id else None
         if conversation_type != "personal" and not mentioned_bot:
-            if place.thread_id and text:
-                await self.core.heard(
-                    member, place, text, self.messenger.link(place.channel_id, str(activity.get("id", "")))
-                )
+            if place.thread_id and said:  # a reply in a thread: the forum's is recorded
+                await self.core.heard(member, place, said, link)
             return
-        if place.thread_id and conversation_type == "channel" and text and not self._is_command(text):
-            link = self.messenger.link(place.channel_id, str(activity.get("id", "")))
-            if await self.core.heard(member, place, text, link):
+        if place.thread_id and conversation_type == "channel" and said and not self._is_command(said):
+            if await self.core.heard(member, place, said, link):  # "@copbot we tried…" in the forum thread
                 return
+        text, mentions = await self._command_text(activity)
         incoming = Incoming(
             member=member, place=place, text=text or "help", mentions=mentions, platform_role=role
         )
@@ -228,32 +227,40 @@ class TeamsAdapter:
     def _is_command(self, text: str) -> bool:
         return text.split(maxsplit=1)[0].lower() in self._command_words if text.strip() else False
 
-    async def _text(self, activity: dict[str, Any]) -> tuple[str, bool, dict[str, Member]]:
-        """The message as command text: the bot's mention removed, other members' mentions as their stable
-        ids (`teams:<tenant>:<object id>`, which the core reads as that member)."""
+    def _bot_mention(self, activity: dict[str, Any]) -> tuple[str, bool]:
+        """The raw text without the bot's own mention, and whether it was there."""
         raw = str(activity.get("text") or "")
-        bot_id = str((activity.get("recipient") or {}).get("id") or f"28:{self.app_id}")
-        mentioned_bot = False
+        bot_id = str(activity["recipient"].get("id") or f"28:{self.app_id}")
+        for entity in mention_entities(activity):
+            if str(entity["mentioned"].get("id")) in (bot_id, self.app_id):
+                shown = str(entity.get("text") or "")
+                return (raw.replace(shown, " ", 1) if shown else raw), True
+        return raw, False
+
+    def _said(self, activity: dict[str, Any]) -> tuple[str, bool]:
+        """What the member wrote, as a reader sees it (other members' mentions as their names)."""
+        raw, mentioned_bot = self._bot_mention(activity)
+        return tidy(plain_text(raw)), mentioned_bot
+
+    async def _command_text(self, activity: dict[str, Any]) -> tuple[str, dict[str, Member]]:
+        """The message as command text: other members' mentions as their stable ids
+        (`teams:<tenant>:<object id>`, which the core reads as that member, via `mentions`)."""
+        raw, _ = self._bot_mention(activity)
+        bot_id = str(activity["recipient"].get("id") or f"28:{self.app_id}")
         mentions: dict[str, Member] = {}
-        conversation_id = str((activity.get("conversation") or {}).get("id", ""))
-        for entity in activity.get("entities") or []:
-            if not isinstance(entity, dict) or entity.get("type") != "mention":
-                continue
-            who = entity.get("mentioned") or {}
-            shown = str(entity.get("text") or "")
-            if str(who.get("id")) == bot_id or str(who.get("id")) == self.app_id:
-                mentioned_bot = True
-                raw = raw.replace(shown, " ", 1) if shown else raw
+        conversation_id = str(activity["conversation"].get("id", ""))
+        for entity in mention_entities(activity):
+            who, shown = entity["mentioned"], str(entity.get("text") or "")
+            if str(who.get("id")) in (bot_id, self.app_id) or not shown:
                 continue
             object_id = str(who.get("aadObjectId") or "") or await self.messenger.member_object_id(
                 conversation_id, str(who.get("id", "")), str(activity.get("serviceUrl") or "")
             )
-            if object_id and shown:
+            if object_id:
                 mentioned = Member(PLATFORM, object_id, str(who.get("name") or ""), workspace=self.tenant)
                 raw = raw.replace(shown, f" {mentioned.ref} ", 1)
                 mentions[mentioned.ref] = mentioned
-        text = "\n".join(" ".join(line.split()) for line in plain_text(raw).splitlines())
-        return text.strip(), mentioned_bot, mentions
+        return tidy(plain_text(raw)), mentions
 
     async def _platform_role(self, member: Member) -> Role | None:
         """Coordinator when the member is in one of TEAMS_COORDINATOR_GROUPS (Graph checkMemberGroups),
@@ -370,11 +377,40 @@ def with_files(reply: Reply) -> Reply:
     return replace(reply, attachments=(), footer="\n".join(parts))
 
 
+def mention_entities(activity: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        e
+        for e in activity.get("entities") or []
+        if isinstance(e, dict) and e.get("type") == "mention" and isinstance(e.get("mentioned"), dict)
+    ]
+
+
+def tidy(text: str) -> str:
+    """Runs of spaces made one, line breaks kept (a practice's text may have paragraphs)."""
+    return "\n".join(" ".join(line.split()) for line in text.splitlines()).strip()
+
+
+def well_formed(raw: bytes) -> dict[str, Any] | None:
+    """The activity, when it has the shape copbot reads (signed activities from Teams always do)."""
+    try:
+        activity = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(activity, dict) or not isinstance(activity.get("serviceUrl"), str):
+        return None
+    for part in ("from", "conversation", "recipient", "channelData"):
+        if not isinstance(activity.setdefault(part, {}), dict):
+            return None
+    if not isinstance(activity.get("entities", []), list) or not isinstance(activity.get("id", ""), str):
+        return None
+    return activity
+
+
 def tenant_of(activity: dict[str, Any]) -> str:
     conversation = activity.get("conversation") or {}
     channel_data = activity.get("channelData") or {}
-    tenant = conversation.get("tenantId") or (channel_data.get("tenant") or {}).get("id") or ""
-    return str(tenant)
+    named = channel_data.get("tenant")
+    return str(conversation.get("tenantId") or (named.get("id") if isinstance(named, dict) else "") or "")
 
 
 def event_key(activity: dict[str, Any]) -> str:

@@ -133,8 +133,9 @@ class Verifier:
             raise Unauthorized("unknown signing key")
         return self._keys[kid]
 
-    async def verify(self, authorization: str | None, service_url: str) -> dict[str, Any]:
-        """The token's claims, or Unauthorized."""
+    async def verify(self, authorization: str | None, service_url: str | None) -> dict[str, Any]:
+        """The token's claims, or Unauthorized. `service_url` None: the activity could not be read, so
+        there is nothing to compare the token's serviceurl claim with (the request is refused anyway)."""
         scheme, _, raw = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not raw.strip():
             raise Unauthorized("no bearer token")
@@ -163,6 +164,6 @@ class Verifier:
         except jwt.InvalidTokenError as exc:
             raise Unauthorized(f"token refused ({type(exc).__name__})") from None
         claimed = str(claims.get("serviceurl") or claims.get("serviceUrl") or "")
-        if claimed and claimed.rstrip("/") != service_url.rstrip("/"):
+        if service_url is not None and claimed and claimed.rstrip("/") != service_url.rstrip("/"):
             raise Unauthorized("serviceUrl does not match the token")
         return claims

@@ -112,14 +112,19 @@ def _input(f: FormField, value: Any, error: str | None) -> list[dict[str, Any]]:
             "type": "Input.ChoiceSet",
             "choices": [{"title": clip(c, 100), "value": c} for c in f.choices],
             "isMultiSelect": multi,
-            "style": "expanded" if len(f.choices) <= 4 and not multi else "compact",
+            # radio buttons for a short required choice; a list that can be left empty otherwise
+            "style": "expanded" if len(f.choices) <= 4 and not multi and f.required else "compact",
             "value": picked,
             **base,
         }
     elif f.kind is FieldKind.NUMBER:
         element = {"type": "Input.Number", **base}
-        if shown != "":
-            element["value"] = shown
+        try:
+            element["value"] = float(shown) if shown != "" else None
+        except (TypeError, ValueError):
+            pass  # not a number: the input starts empty
+        if element.get("value") is None:
+            element.pop("value", None)
     else:
         element = {
             "type": "Input.Text",
