@@ -31,6 +31,7 @@ import aiohttp
 import jwt
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
 
 APP_ID = "00000000-0000-4000-8000-00000000b07a"
 APP_PASSWORD = "test-teams-client-secret"
@@ -257,6 +258,14 @@ class FakeTeams:
             activity["replyToId"] = reply_to
         return activity
 
+    def installed(self, user: User) -> dict[str, Any]:
+        """The conversationUpdate Teams sends when a member adds the app as a personal app."""
+        user.installed = True
+        activity = self.activity(user, conversation_type="personal")
+        activity.pop("text", None)
+        activity.update(type="conversationUpdate", membersAdded=[{"id": f"28:{APP_ID}"}], entities=[])
+        return activity
+
     async def deliver(
         self,
         url: str,
@@ -291,7 +300,7 @@ class FakeTeams:
         )
 
     async def _keys(self, request: web.Request) -> web.Response:
-        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(_KEY.public_key()))
+        jwk = json.loads(RSAAlgorithm.to_jwk(_KEY.public_key()))
         jwk.update({"kid": KID, "use": "sig", "endorsements": ["msteams"]})
         return web.json_response({"keys": [jwk]})
 

@@ -271,6 +271,13 @@ async def test_a_reminder_comes_by_personal_chat_and_a_member_without_the_app_is
     assert [tuple(r) for r in unreachable] == [("teams", ft.TENANT, CAROL)]
     await teams.say(ANA, "schedule unreachable", conversation_type="personal")
     assert "Carol" in teams.fake.texts("reply")[-1] or CAROL in teams.fake.texts("reply")[-1]
+    # Carol adds copbot as a personal app: she is welcomed and off the list
+    assert await teams.send(teams.fake.installed(teams.user(CAROL))) == 200
+    assert (
+        "Say help" in teams.fake.texts("send")[-1]
+        and teams.fake.sent("send")[-1].path == f"a:personal-{CAROL}"
+    )
+    assert await teams.count("unreachable_member") == 0
 
 
 async def test_a_429_is_waited_out_once_and_the_message_sent_once(teams: TeamsWorld) -> None:

@@ -146,8 +146,13 @@ class TeamsAdapter:
                 self.tenant,
             )
             return web.Response(status=403, text="This app does not serve this tenant; nothing was done.")
-        if activity.get("channelId", "msteams") != "msteams" or activity.get("type") != "message":
-            return web.Response(status=200)  # conversation updates, typing, reactions: nothing to do
+        if activity.get("channelId", "msteams") != "msteams":
+            return web.Response(status=200)
+        if activity.get("type") == "conversationUpdate" and self._installed_personally(activity):
+            await self._welcome(activity)
+            return web.Response(status=200)
+        if activity.get("type") != "message":
+            return web.Response(status=200)  # other conversation updates, typing, reactions: nothing to do
         service_url = str(activity.get("serviceUrl") or "")
         if service_url:
             self.connector.service_url = service_url
@@ -162,6 +167,35 @@ class TeamsAdapter:
         task.add_done_callback(self._tasks.discard)
         await asyncio.wait({task}, timeout=ANSWER_WITHIN)  # usually done: the answer follows the replies
         return web.Response(status=200)
+
+    def _installed_personally(self, activity: dict[str, Any]) -> bool:
+        """A member added copbot as a personal app (Teams tells the bot it joined a personal chat)."""
+        added = activity.get("membersAdded")
+        bot_id = str(activity["recipient"].get("id") or "")
+        return (
+            activity["conversation"].get("conversationType") == "personal"
+            and isinstance(added, list)
+            and any(isinstance(m, dict) and str(m.get("id")) == bot_id for m in added)
+        )
+
+    async def _welcome(self, activity: dict[str, Any]) -> None:
+        """Now reminders can reach them: off the coordinators' unreachable list, and a first hello."""
+        member = self._member(activity)
+        if member is None or not await self.core.claim_event(PLATFORM, event_key(activity)):
+            return
+        self.messenger.teams_ids[member.user_id] = str(activity["from"].get("id", ""))
+        self.messenger.forget_chat(member.user_id)
+        await self.core.reachable(PLATFORM, member.user_id)
+        hello = Reply(
+            "Hi, I'm copbot, the community of practice's bot. Reminders and answers meant only for you come "
+            "here. Say help to see what you can do, or home for what is coming up."
+        )
+        try:
+            await self.messenger.send_to(
+                activity["conversation"]["id"], message(hello, self.settings.timezone), activity["serviceUrl"]
+            )
+        except DeliveryError as exc:
+            log.warning("Teams: could not say hello: %s", exc)
 
     async def _work(self, activity: dict[str, Any]) -> None:
         try:

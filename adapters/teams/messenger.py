@@ -192,6 +192,11 @@ class TeamsMessenger:
             self._chats[user_id] = str(made["id"])
         return self._chats[user_id]
 
+    def forget_chat(self, user_id: str) -> None:
+        """The app was (re)installed for them: make the personal chat afresh next time."""
+        self._chats.pop(user_id, None)
+        self._unreachable.discard(user_id)
+
     async def send_dm(self, user_id: str, reply: Reply) -> Posted:
         tz = await self.core.member_zone(Member(PLATFORM, user_id, workspace=self.connector.tenant))
         try:
