@@ -174,6 +174,11 @@ class Settings(BaseSettings):
         validation_alias=_env("TEAMS_GRAPH_URL"),
         description="Overrides the cloud's Microsoft Graph endpoint (coordinator groups).",
     )
+    teams_notice_channel_id: str = Field(
+        "",
+        validation_alias=_env("TEAMS_NOTICE_CHANNEL_ID"),
+        description="Teams channel where members copbot cannot message privately get reminders, as a mention.",
+    )
     teams_coordinator_groups: str = Field(
         "",
         validation_alias=_env("TEAMS_COORDINATOR_GROUPS"),

@@ -40,6 +40,7 @@ OTHER_TENANT = "99999999-9999-4999-8999-999999999999"
 ISSUER = "https://api.botframework.com"  # the commercial cloud's issuer: the adapter's own setting is checked
 KID = "test-key-1"
 CHANNEL = "19:forum0channel@thread.tacv2"
+NOTICES = "19:notices0channel@thread.tacv2"
 
 _KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # one per test session
 _OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # a forger's
@@ -385,7 +386,7 @@ class FakeTeams:
         if not self._authorised(request):
             return web.json_response({"error": {"code": "Unauthorized"}}, status=401)
         wanted = unquote(request.match_info["member"])
-        user = next((u for u in self.users.values() if u.teams_id == wanted), None)
+        user = next((u for u in self.users.values() if wanted in (u.teams_id, u.object_id)), None)
         if user is None:
             return web.json_response({"error": {"code": "MemberNotFoundInConversation"}}, status=404)
         return web.json_response({"id": user.teams_id, "name": user.name, "aadObjectId": user.object_id})

@@ -93,6 +93,7 @@ async def teams(database_url: str, tmp_path: Path) -> AsyncIterator[TeamsWorld]:
             admins=f"teams:{ANA}",
             timezone="America/New_York",
             port=0,
+            teams_notice_channel_id=ft.NOTICES,
             **fake.settings(),
         )
         clock = FakeClock(utc(2026, 2, 20, 15, 0))
@@ -260,11 +261,17 @@ async def test_a_reminder_comes_by_personal_chat_and_a_member_without_the_app_is
     )
     for who in (BOB, CAROL):
         await teams.say(who, "convening rsvp 1 going", conversation_type="personal")
-    teams.fake.calls.clear()
     await teams.run_until(utc(2026, 3, 10, 13, 0))
     reminders = [c for c in teams.fake.sent("send") if "Reminder: Spring convening" in json.dumps(c.body)]
     assert reminders and {c.path for c in reminders} == {f"a:personal-{BOB}"}
     assert len(reminders) == len({json.dumps(c.body) for c in reminders})  # no reminder twice
+    # Carol has no personal chat with copbot: what was meant for her comes as a mention in the notice channel
+    notices = [c.body["activity"] for c in teams.fake.sent("post") if c.path == ft.NOTICES]
+    assert len([n for n in notices if "Reminder: Spring convening" in json.dumps(n)]) == len(reminders)
+    assert all(n["entities"][0]["mentioned"]["id"] == teams.user(CAROL).teams_id for n in notices)
+    assert all("<at>Carol Noapp</at>" in n["text"] for n in notices)
+    hinted = ["add copbot as a personal app" in json.dumps(n) for n in notices]
+    assert hinted[0] and not any(hinted[1:])  # how to get them privately: said once
     unreachable = await teams.app.store.run(
         lambda s: s.execute(text("SELECT platform, workspace, user_id FROM unreachable_member")).all()
     )

@@ -8,11 +8,12 @@ personal chats for DMs. Implements bot.messenger.Messenger.
   429 means Teams did not take the message, so the second try cannot double it.
 - Server errors and timeouts are retryable DeliveryErrors, never retried here: a post Teams may have made
   is not sent again by this process (the outbox's fenced claim decides). The Bot Connector takes no
-  idempotency key, so a crash between Teams' answer and the sent mark can still repeat one post (as on
-  Slack); SEND_KEY is carried as the activity's `channelData.copbotSendKey` for tracing.
+  idempotency key (nothing like Discord's nonce for SEND_KEY to ride on), so a crash between Teams' answer
+  and the outbox's sent mark can still repeat that one post, as on Slack.
 - A member the bot cannot reach (the app is not installed for them, so Teams refuses the personal chat)
-  is recorded with `core.unreachable` (coordinators see them in `schedule unreachable`) and the DM fails
-  for good; when a later DM gets through they come off that list.
+  is recorded with `core.unreachable` (coordinators see them in `schedule unreachable`); the message goes
+  to TEAMS_NOTICE_CHANNEL_ID with a mention of them, as Discord's closed DMs go to its notice channel, or
+  without that channel fails for good. When a later DM gets through they come off that list.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from adapters.teams.auth import BotTokens, TokenError
 from adapters.teams.cloud import Cloud
 from adapters.teams.render import message
 from bot.messages import Member, Reply
-from bot.messenger import SEND_KEY, DeliveryError, Posted, PostTags
+from bot.messenger import DeliveryError, Posted, PostTags
 from bot.ports import Core
 
 log = logging.getLogger(__name__)
@@ -130,11 +131,7 @@ class TeamsMessenger:
         self._unreachable: set[str] = set()
 
     def _activity(self, reply: Reply, tz: str) -> dict[str, Any]:
-        activity = message(reply, tz)
-        key = SEND_KEY.get()
-        if key:
-            activity["channelData"] = {"copbotSendKey": key}
-        return activity
+        return message(reply, tz)
 
     def link(self, channel_id: str, message_id: str) -> str:
         host = {"gcch": "gov.teams.microsoft.us", "dod": "dod.teams.microsoft.us"}.get(
@@ -210,19 +207,76 @@ class TeamsMessenger:
         except Refused as exc:
             if exc.status not in UNREACHABLE:
                 raise
-            self._unreachable.add(user_id)
             self._chats.pop(user_id, None)
-            await self.core.unreachable(PLATFORM, user_id, "copbot is not installed for them in Teams")
-            log.info("Teams member %s cannot be reached (the app is not installed for them)", user_id)
-            raise DeliveryError(
-                f"member {user_id} cannot be reached in Teams: copbot is not installed for them "
-                "(install it for everyone from the Teams admin centre, or ask them to add it)",
-                retryable=False,
-            ) from None
+            return await self._notice_instead(user_id, reply)
         if user_id in self._unreachable:
             self._unreachable.discard(user_id)
             await self.core.reachable(PLATFORM, user_id)
         return Posted(PLATFORM, chat, str(made.get("id", "")))
+
+    async def _notice_instead(self, user_id: str, reply: Reply) -> Posted:
+        """The member cannot get a personal chat (copbot is not installed for them): noted for the
+        coordinators, and, with TEAMS_NOTICE_CHANNEL_ID, the message goes there with a mention of them (the
+        first time with a hint how to get it privately); without it, the DM fails for good."""
+        self._unreachable.add(user_id)
+        first = await self.core.unreachable(PLATFORM, user_id, "copbot is not installed for them in Teams")
+        notice = self.core.settings.teams_notice_channel_id.strip()
+        if not notice:
+            raise DeliveryError(
+                f"member {user_id} cannot be reached in Teams: copbot is not installed for them and "
+                "TEAMS_NOTICE_CHANNEL_ID is not set (install copbot for everyone in the Teams admin centre)",
+                retryable=False,
+            )
+        log.info(
+            "Teams member %s cannot be messaged privately; mentioning them in the notice channel", user_id
+        )
+        name = await self._name_in(notice, user_id) or "member"
+        hint = (
+            "\n(I could not send you this privately: add copbot as a personal app to get reminders in a "
+            "personal chat.)"
+            if first
+            else ""
+        )
+        tagged = Reply(
+            f"<at>{name}</at> {reply.text}{hint}",
+            items=reply.items,
+            fields=reply.fields,
+            choices=reply.choices,
+            footer=reply.footer,
+        )
+        activity = self._activity(tagged, self.core.settings.timezone)
+        if "text" not in activity:  # a card: the mention goes in a text line above it
+            activity["text"] = f"<at>{name}</at>"
+        activity["entities"] = [
+            {
+                "type": "mention",
+                "text": f"<at>{name}</at>",
+                "mentioned": {"id": self.teams_ids.get(user_id, user_id), "name": name},
+            }
+        ]
+        body = {
+            "isGroup": True,
+            "bot": self.connector.bot,
+            "tenantId": self.connector.tenant,
+            "channelData": {"channel": {"id": notice}, "tenant": {"id": self.connector.tenant}},
+            "activity": activity,
+        }
+        made = await self.connector.call("POST", "/v3/conversations", body, what=f"notice for {user_id}")
+        message_id = str(made.get("activityId") or "")
+        return Posted(PLATFORM, notice, message_id, None, self.link(notice, message_id))
+
+    async def _name_in(self, channel_id: str, user_id: str) -> str | None:
+        """The member's name as the channel's team knows it (the Bot Connector takes an Entra object id)."""
+        try:
+            found = await self.connector.call(
+                "GET",
+                f"{conversation_path(channel_id)}/members/{quote(user_id, safe='')}",
+                None,
+                what="member lookup",
+            )
+        except DeliveryError:
+            return None
+        return str(found.get("name") or "") or None
 
     # ---- replies to an activity -----------------------------------------------------------------------
 
