@@ -469,3 +469,26 @@ async def test_a_signed_but_unreadable_activity_gets_400_and_a_forged_one_401(
             ) as r:
                 assert r.status == status
     assert teams.fake.calls == [] and await teams.count("processed_event") == 0
+
+
+def test_a_long_list_is_cut_to_fit_teams_message_size_and_says_how_many_more() -> None:
+    from adapters.teams.render import message
+    from bot.messages import Choice, Item, Reply
+
+    items = tuple(
+        Item(
+            f"Practice {n}",
+            "x" * 1500,
+            (("Level", "local"),),
+            f"P{n}",
+            (Choice("Endorse", f"practice endorse P{n}"),),
+        )
+        for n in range(1, 41)
+    )
+    activity = message(Reply("40 practices", items=items), "America/New_York")
+    assert len(json.dumps(activity).encode()) < 28_000
+    card = json.dumps(activity["attachments"][0]["content"])
+    assert "Practice 1" in card and "more." in card and "Practice 40" not in card
+    assert (
+        "Practice 40" in activity["summary"] or len(activity["summary"]) <= 2000
+    )  # the text fallback, clipped

@@ -12,6 +12,7 @@ own zone; the text fallback shows them in the reader's (or the community's) zone
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ FIXED_KEY = "copbot_fixed"
 MAX_ITEMS = 25  # Teams refuses a message over about 28 KB: long lists are cut, the text says how many
 MAX_ACTIONS = 6  # Teams shows at most six top-level card buttons
 MAX_TEXT = 4000
+MAX_CARD_BYTES = 20_000  # Teams refuses a message over about 28 KB; the summary and envelope need room too
 
 _TIME = re.compile(r"⟨time:(-?\d+)⟩")
 _TAG = re.compile(r"<[^>]+>")
@@ -186,8 +188,17 @@ def _card(body: list[dict[str, Any]], actions: list[dict[str, Any]], *, fallback
     return card
 
 
-def reply_card(reply: Reply, tz: str) -> dict[str, Any] | None:
-    """The reply as a card, or None when plain text says it all."""
+def reply_card(reply: Reply, tz: str, *, max_items: int = MAX_ITEMS) -> dict[str, Any] | None:
+    """The reply as a card, or None when plain text says it all. At most `max_items` items, and fewer
+    when the card would pass Teams' message size limit (the card then says how many more there are)."""
+    card = _reply_card(reply, tz, max_items)
+    while card is not None and max_items > 1 and len(json.dumps(card)) > MAX_CARD_BYTES:
+        max_items //= 2
+        card = _reply_card(reply, tz, max_items)
+    return card
+
+
+def _reply_card(reply: Reply, tz: str, max_items: int) -> dict[str, Any] | None:
     if not (reply.items or reply.fields or reply.choices or reply.form):
         return None
     if reply.form is not None and not (reply.items or reply.fields):
@@ -202,10 +213,10 @@ def reply_card(reply: Reply, tz: str) -> dict[str, Any] | None:
             body.append(_block(rest))
     if reply.fields:
         body.append(_facts(reply.fields))
-    for n, item in enumerate(reply.items[:MAX_ITEMS], 1):
+    for n, item in enumerate(reply.items[:max_items], 1):
         body.append(_item(n, item))
-    if len(reply.items) > MAX_ITEMS:
-        body.append(_block(f"…and {len(reply.items) - MAX_ITEMS} more.", isSubtle=True))
+    if len(reply.items) > max_items:
+        body.append(_block(f"…and {len(reply.items) - max_items} more.", isSubtle=True))
     if reply.footer:
         body.append(_block(reply.footer, isSubtle=True, size="Small"))
     actions = [_submit(c) for c in reply.choices[:MAX_ACTIONS]]
@@ -228,7 +239,7 @@ def message(reply: Reply, tz: str, *, card: dict[str, Any] | None = None) -> dic
     if card is None:
         return {
             "type": "message",
-            "text": clip(render_times(reply.text or plain, tz), 20000),
+            "text": clip(render_times(reply.text or plain, tz), 12000),
             "textFormat": "markdown",
         }
     return {
