@@ -239,7 +239,7 @@ def message(reply: Reply, tz: str, *, card: dict[str, Any] | None = None) -> dic
     if card is None:
         return {
             "type": "message",
-            "text": clip(render_times(reply.text or plain, tz), 12000),
+            "text": hard_breaks(clip(plain, 12000)),
             "textFormat": "markdown",
         }
     return {
@@ -247,6 +247,19 @@ def message(reply: Reply, tz: str, *, card: dict[str, Any] | None = None) -> dic
         "summary": clip(plain, 2000),
         "attachments": [{"contentType": CARD_TYPE, "content": card}],
     }
+
+
+def hard_breaks(text: str) -> str:
+    """Teams' markdown joins lines split by a single line break: end each line with two spaces (a hard
+    break), except inside ``` code blocks, where line breaks already hold."""
+    out, fenced = [], False
+    for line in text.split("\n"):
+        if line.startswith("```"):
+            fenced = not fenced
+            out.append(line)
+        else:
+            out.append(line if fenced or not line.strip() else line.rstrip() + "  ")
+    return "\n".join(out).rstrip()
 
 
 def submitted(form_fields: tuple[FormField, ...] | None, value: Mapping[str, Any]) -> dict[str, Any]:
