@@ -162,6 +162,10 @@ async def test_a_card_button_runs_its_command_as_the_member_who_pressed_it(teams
     )
     rows = await teams.app.store.run(lambda s: s.execute(text("SELECT answer FROM rsvp")).all())
     assert [r[0] for r in rows] == ["going"]
+    # a calendar file: a Teams bot cannot attach it without SharePoint, so it is shown in the message
+    await teams.say(BOB, "convening ics 1", conversation_type="personal")
+    shown_file = teams.fake.texts("reply")[-1]
+    assert "convening-1.ics" in shown_file and "BEGIN:VCALENDAR" in shown_file
 
 
 async def test_a_form_is_a_card_and_a_mistake_is_shown_on_that_card_until_it_is_right(
