@@ -129,6 +129,10 @@ async def test_a_command_in_a_channel_is_answered_in_its_thread_and_private_answ
     found = json.dumps(private.body)
     assert "Budget office hours" in found and "Ana Admin" in found  # credited by the Teams name
     assert "personal chat" in teams.fake.texts("reply")[-1]  # a note in the thread, not the answer
+    # Carol has not added copbot as a personal app: told how, and her private answer is not posted publicly
+    await teams.say(CAROL, "practice search office hours")
+    said = teams.fake.texts("reply")[-1]
+    assert "add copbot as a personal app" in said and "Budget office hours" not in said
 
 
 async def test_anything_in_the_personal_chat_is_a_command_answered_there(teams: TeamsWorld) -> None:

@@ -375,7 +375,7 @@ class TeamsAdapter:
             return
         personal = (activity.get("conversation") or {}).get("conversationType") == "personal"
         tz = await self.core.member_zone(member)
-        noted = False
+        noted: set[str] = set()
         for reply in replies:
             reply = with_files(reply)
             rendered = message(reply, tz)
@@ -391,8 +391,8 @@ class TeamsAdapter:
                 if exc.status not in (403, 404):
                     raise
                 note = CANNOT_DM_NOTE
-            if not noted or note == CANNOT_DM_NOTE:
-                noted = True
+            if note not in noted:  # one note in the thread per request, however many answers
+                noted.add(note)
                 await self._reply(activity, message(Reply(note), tz))
 
 
