@@ -136,13 +136,20 @@ class Settings(BaseSettings):
     teams_app_id: str = Field(
         "",
         validation_alias=_env("TEAMS_APP_ID"),
-        description="The bot's Microsoft App ID (Azure Bot resource); with TEAMS_APP_PASSWORD enables Teams.",
+        description="The bot's Microsoft App ID (Azure Bot resource); with TEAMS_APP_PASSWORD or "
+        "TEAMS_APP_CERTIFICATE enables Teams.",
     )
     teams_app_password: str = Field(
         "",
         validation_alias=_env("TEAMS_APP_PASSWORD"),
         repr=False,
         description="The bot's client secret (Entra app registration, Certificates & secrets).",
+    )
+    teams_app_certificate: str = Field(
+        "",
+        validation_alias=_env("TEAMS_APP_CERTIFICATE"),
+        description="Path to a PEM file with the private key and certificate registered on the app, "
+        "used instead of TEAMS_APP_PASSWORD.",
     )
     teams_tenant_id: str = Field(
         "",
@@ -282,7 +289,7 @@ class Settings(BaseSettings):
 
     @property
     def teams_enabled(self) -> bool:
-        return bool(self.teams_app_id and self.teams_app_password)
+        return bool(self.teams_app_id and (self.teams_app_password or self.teams_app_certificate))
 
     @property
     def teams_groups(self) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ Action.Submit `value`, `replyToId`).
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import secrets
@@ -30,6 +31,8 @@ from urllib.parse import unquote
 import aiohttp
 import jwt
 from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
@@ -68,6 +71,9 @@ class FakeTeams:
         self.calls: list[Call] = []
         self.refused: list[Call] = []  # answered 429
         self.tokens: dict[str, str] = {}  # issued token -> scope
+        self.token_requests: list[str] = []  # how each token was asked for: "secret" or "certificate"
+        self.password = APP_PASSWORD
+        self.certificate: x509.Certificate | None = None  # registered for certificate credentials
         self.users: dict[str, User] = {}
         self.groups: dict[str, set[str]] = {}  # group id -> member object ids
         self._limits: dict[str, int] = {}
@@ -305,15 +311,43 @@ class FakeTeams:
         jwk.update({"kid": KID, "use": "sig", "endorsements": ["msteams"]})
         return web.json_response({"keys": [jwk]})
 
+    def _assertion_ok(self, request: web.Request, assertion: str) -> bool:
+        """A certificate credential: the client assertion is signed by the registered certificate's key,
+        names it by thumbprint, and is for this token endpoint and this app."""
+        if self.certificate is None:
+            return False
+        try:
+            header = jwt.get_unverified_header(assertion)
+            claims = jwt.decode(
+                assertion,
+                self.certificate.public_key(),
+                algorithms=["PS256", "RS256"],
+                audience=str(request.url),
+                options={"require": ["exp", "nbf", "jti"]},
+            )
+        except jwt.InvalidTokenError:
+            return False
+        thumbprint = (
+            base64.urlsafe_b64encode(self.certificate.fingerprint(hashes.SHA256())).rstrip(b"=").decode()
+        )
+        return header.get("x5t#S256") == thumbprint and claims.get("iss") == claims.get("sub") == APP_ID
+
     async def _token(self, request: web.Request) -> web.Response:
         form = await request.post()
+        assertion = str(form.get("client_assertion", ""))
+        proven = (
+            self._assertion_ok(request, assertion)
+            if assertion
+            else form.get("client_secret") == self.password and bool(self.password)
+        )
         if (
             request.match_info["tenant"] != TENANT
             or form.get("grant_type") != "client_credentials"
             or form.get("client_id") != APP_ID
-            or form.get("client_secret") != APP_PASSWORD
+            or not proven
         ):
             return web.json_response({"error": "invalid_client"}, status=401)
+        self.token_requests.append("certificate" if assertion else "secret")
         token = secrets.token_urlsafe(24)
         self.tokens[token] = str(form.get("scope", ""))
         return web.json_response({"token_type": "Bearer", "expires_in": 3599, "access_token": token})

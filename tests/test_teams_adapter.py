@@ -500,3 +500,79 @@ def test_a_long_list_is_cut_to_fit_teams_message_size_and_says_how_many_more() -
     assert (
         "Practice 40" in activity["summary"] or len(activity["summary"]) <= 2000
     )  # the text fallback, clipped
+
+
+def _certificate_pem() -> tuple[bytes, Any]:
+    """A self-signed certificate and its key, as an administrator would upload to the app registration."""
+    from datetime import timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "copbot")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ) + cert.public_bytes(serialization.Encoding.PEM)
+    return pem, cert
+
+
+async def test_a_certificate_can_stand_in_for_the_secret(database_url: str, tmp_path: Path) -> None:
+    pem, cert = _certificate_pem()
+    (tmp_path / "copbot-teams.pem").write_bytes(pem)
+    async with ft.FakeTeams() as fake:
+        fake.certificate, fake.password = cert, ""
+        bob = fake.add_user(BOB, "Bob Member")
+        settings = load_settings(
+            _env_file=None,
+            database_url=database_url,
+            data_dir=tmp_path,
+            port=0,
+            **{**fake.settings(), "teams_app_password": ""},
+            teams_app_certificate=str(tmp_path / "copbot-teams.pem"),
+        )
+        app = build_app(settings, clock=FakeClock(utc(2026, 2, 20, 15, 0)))
+        running = await start_platforms(app)
+        try:
+            url = f"http://127.0.0.1:{running.port}/api/messages"
+            assert await fake.deliver(url, fake.activity(bob, "help", conversation_type="personal")) == 200
+            await running.adapters["teams"].drain()  # type: ignore[attr-defined]
+            assert fake.token_requests == ["certificate"] and "practice" in fake.texts("reply")[0]
+        finally:
+            await running.stop()
+            app.close()
+
+
+async def test_credentials_the_login_refuses_stop_the_start_with_one_line_naming_the_settings(
+    database_url: str, tmp_path: Path
+) -> None:
+    from bot.errors import StartError
+
+    async with ft.FakeTeams() as fake:
+        settings = load_settings(
+            _env_file=None,
+            database_url=database_url,
+            data_dir=tmp_path,
+            port=0,
+            **{**fake.settings(), "teams_app_password": "not-the-secret"},
+        )
+        app = build_app(settings)
+        try:
+            with pytest.raises(StartError, match="TEAMS_APP_PASSWORD") as refused:
+                await start_platforms(app)
+            assert "not-the-secret" not in str(refused.value)
+        finally:
+            app.close()

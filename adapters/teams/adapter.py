@@ -38,7 +38,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from adapters.teams.auth import BotTokens, TokenError, Unauthorized, Verifier
+from adapters.teams.auth import BotTokens, Certificate, TokenError, Unauthorized, Verifier
 from adapters.teams.cloud import cloud_of
 from adapters.teams.messenger import PLATFORM, Connector, Refused, TeamsMessenger
 from adapters.teams.render import (
@@ -51,6 +51,7 @@ from adapters.teams.render import (
     plain_text,
     submitted,
 )
+from bot.errors import StartError
 from bot.messages import Incoming, Member, Place, Reply, Visibility, error
 from bot.messenger import DeliveryError, render_times
 from bot.permissions import Role
@@ -75,16 +76,22 @@ class TeamsAdapter:
     def __init__(self, core: Core) -> None:
         settings = core.settings
         if not settings.teams_tenant_id:
-            raise ValueError(
-                "TEAMS_TENANT_ID is required: the Entra tenant (directory) id the bot serves, "
+            raise StartError(
+                "Teams: TEAMS_TENANT_ID is required: the Entra tenant (directory) id the bot serves, "
                 "from the app registration's Overview page"
             )
         self.core, self.settings = core, settings
         self.cloud = cloud_of(settings)
         self.app_id, self.tenant = settings.teams_app_id, settings.teams_tenant_id.strip()
+        certificate = None
+        if settings.teams_app_certificate:
+            try:
+                certificate = Certificate.from_file(settings.teams_app_certificate)
+            except TokenError as exc:
+                raise StartError(f"Teams: {exc}") from None
         self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20))
         self.tokens = BotTokens(
-            self.session, self.cloud, self.app_id, settings.teams_app_password, self.tenant
+            self.session, self.cloud, self.app_id, settings.teams_app_password, self.tenant, certificate
         )
         self.verifier = Verifier(self.session, self.cloud, self.app_id)
         self.connector = Connector(self.session, self.tokens, self.cloud, self.app_id, self.tenant)
@@ -101,7 +108,7 @@ class TeamsAdapter:
             await self.tokens.get()
         except TokenError as exc:
             await self.session.close()
-            raise RuntimeError(f"Teams: {exc}") from None
+            raise StartError(f"Teams: {exc}") from None
         await self.core.serve_workspace(PLATFORM, self.tenant)
         log.info("Teams: ready at /api/messages for tenant %s (%s cloud)", self.tenant, self.cloud.name)
 

@@ -7,21 +7,27 @@ app id, it is within its lifetime (5 minutes' leeway for clock skew), the key is
 when the key lists endorsements, and its `serviceurl` claim is the activity's serviceUrl. Anything else is
 401. Keys are kept for a day and fetched again at once for an unknown key id (at most every 5 minutes).
 
-Outgoing: OAuth 2.0 client credentials at {login}/{tenant}/oauth2/v2.0/token, kept until five minutes
-before they expire. The secret is never logged.
+Outgoing: OAuth 2.0 client credentials at {login}/{tenant}/oauth2/v2.0/token, with the client secret or a
+certificate (a client assertion signed with its private key), kept until five minutes before they expire.
+Neither the secret nor the key is ever logged.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import time
+import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 
 from adapters.teams.cloud import Cloud
 
@@ -47,14 +53,57 @@ class _Token:
     expires: float
 
 
+class Certificate:
+    """A certificate credential: the app proves itself with a JWT signed by the certificate's private key
+    (Entra's "client assertion"), naming the certificate by its SHA-256 thumbprint (`x5t#S256`)."""
+
+    def __init__(self, pem: bytes) -> None:
+        try:
+            self.key = serialization.load_pem_private_key(pem, password=None)
+            cert = x509.load_pem_x509_certificate(pem)
+        except (ValueError, TypeError):
+            raise TokenError(
+                "TEAMS_APP_CERTIFICATE must be a PEM file holding the unencrypted private key and the "
+                "certificate uploaded to the app registration"
+            ) from None
+        digest = cert.fingerprint(hashes.SHA256())
+        self.thumbprint = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    @classmethod
+    def from_file(cls, path: str) -> Certificate:
+        try:
+            return cls(Path(path).read_bytes())
+        except OSError as exc:
+            raise TokenError(f"TEAMS_APP_CERTIFICATE: cannot read {path} ({exc.strerror})") from None
+
+    def assertion(self, app_id: str, token_url: str) -> str:
+        now = int(time.time())
+        claims = {
+            "aud": token_url,
+            "iss": app_id,
+            "sub": app_id,
+            "jti": str(uuid.uuid4()),
+            "nbf": now,
+            "exp": now + 600,
+        }
+        return jwt.encode(claims, self.key, algorithm="PS256", headers={"x5t#S256": self.thumbprint})  # type: ignore[arg-type]
+
+
 class BotTokens:
-    """The bot's access tokens, one per scope, from client credentials."""
+    """The bot's access tokens, one per scope, from client credentials (a secret or a certificate)."""
 
     def __init__(
-        self, session: aiohttp.ClientSession, cloud: Cloud, app_id: str, secret: str, tenant: str
+        self,
+        session: aiohttp.ClientSession,
+        cloud: Cloud,
+        app_id: str,
+        secret: str,
+        tenant: str,
+        certificate: Certificate | None = None,
     ) -> None:
         self.session, self.cloud = session, cloud
         self._app_id, self._secret, self._tenant = app_id, secret, tenant
+        self._certificate = certificate
         self._tokens: dict[str, _Token] = {}
         self._lock = asyncio.Lock()
 
@@ -68,12 +117,12 @@ class BotTokens:
             held = self._tokens.get(scope)
             if held is not None and held.expires - TOKEN_MARGIN > time.monotonic():
                 return held.value
-            form = {
-                "grant_type": "client_credentials",
-                "client_id": self._app_id,
-                "client_secret": self._secret,
-                "scope": scope,
-            }
+            form = {"grant_type": "client_credentials", "client_id": self._app_id, "scope": scope}
+            if self._certificate is not None:
+                form["client_assertion_type"] = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+                form["client_assertion"] = self._certificate.assertion(self._app_id, self.token_url)
+            else:
+                form["client_secret"] = self._secret
             try:
                 async with self.session.post(self.token_url, data=form) as response:
                     body = await response.json(content_type=None)
