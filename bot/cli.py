@@ -172,7 +172,8 @@ async def _serve(settings: Settings, *, http: bool | None, demo: bool) -> int:
         running = await start_platforms(app, http=http)
         try:
             platforms = (
-                ", ".join(running.adapters) or "no chat platform (set SLACK_BOT_TOKEN or DISCORD_TOKEN)"
+                ", ".join(running.adapters)
+                or "no chat platform (set SLACK_BOT_TOKEN, DISCORD_TOKEN or TEAMS_APP_ID)"
             )
             where = (
                 f"; serving on http://{settings.host}:{running.port} (health: /healthz)"
