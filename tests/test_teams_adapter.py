@@ -576,3 +576,12 @@ async def test_credentials_the_login_refuses_stop_the_start_with_one_line_naming
             assert "not-the-secret" not in str(refused.value)
         finally:
             app.close()
+
+
+async def test_a_scheduled_post_throttled_twice_is_sent_later_once(teams: TeamsWorld) -> None:
+    await teams.say(ANA, f"forum set --rule {RULE} --announce-days 5")
+    teams.fake.limit("create", times=2, retry_after=0)  # the announcement: 429, waited out, 429 again
+    await teams.run_until(utc(2026, 3, 3, 17, 0))
+    assert len(teams.fake.refused) == 2
+    posts = teams.fake.texts("post")
+    assert len(posts) == 4 and len(set(posts)) == 4  # each post once, the announcement after the pause
