@@ -87,6 +87,11 @@ def _parser() -> argparse.ArgumentParser:
         "--privacy-url", default="", help="https address of the privacy statement (default --website)"
     )
     tman.add_argument("--terms-url", default="", help="https address of the terms of use (default --website)")
+    tman.add_argument(
+        "--app-version",
+        default="",
+        help="the package's version, higher for each upload that replaces one (default: copbot's version)",
+    )
     db = sub.add_parser("db", help="database commands")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations")
@@ -196,6 +201,15 @@ def _with_flags(settings: Settings, args: argparse.Namespace) -> Settings:
     return settings.model_copy(update=update) if update else settings
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("copbot")
+    except PackageNotFoundError:
+        return "1.0.0"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
@@ -257,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
                     privacy_url=args.privacy_url,
                     terms_url=args.terms_url,
                     name=args.name,
+                    version=args.app_version or _version(),
                 )
             except ValueError as exc:
                 print(f"copbot: teams manifest: {exc}", file=sys.stderr)

@@ -585,3 +585,20 @@ async def test_a_scheduled_post_throttled_twice_is_sent_later_once(teams: TeamsW
     assert len(teams.fake.refused) == 2
     posts = teams.fake.texts("post")
     assert len(posts) == 4 and len(set(posts)) == 4  # each post once, the announcement after the pause
+
+
+def test_copbot_teams_manifest_writes_the_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    monkeypatch.chdir(tmp_path)  # no .env of the developer's
+    monkeypatch.setenv("TEAMS_APP_ID", ft.APP_ID)
+    monkeypatch.setenv("COPBOT_PUBLIC_URL", "https://copbot.example.gov")
+    assert main(["teams", "manifest", "--out", "pkg.zip", "--app-version", "1.2.3"]) == 0
+    assert "suggested commands: help" in capsys.readouterr().out
+    with zipfile.ZipFile(tmp_path / "pkg.zip") as z:
+        found = json.loads(z.read("manifest.json"))
+    assert found["version"] == "1.2.3" and found["developer"]["websiteUrl"] == "https://copbot.example.gov"
+    assert main(["teams", "manifest", "--website", "http://insecure.example"]) == 2
+    assert "https" in capsys.readouterr().err

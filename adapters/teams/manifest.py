@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 import struct
 import zipfile
 import zlib
@@ -69,6 +70,8 @@ def manifest(
     for label, url in (("--website", website), ("--privacy-url", privacy_url), ("--terms-url", terms_url)):
         if url and not url.startswith("https://"):
             raise ValueError(f"{label} must be an https address, for example https://copbot.example.gov")
+    if not re.fullmatch(r"\d+\.\d+\.\d+", version):
+        raise ValueError(f"--app-version must be three numbers such as 1.2.0, not {version!r}")
     if not website:
         raise ValueError(
             "--website is needed (or COPBOT_PUBLIC_URL): Teams shows it as the app's website, "
