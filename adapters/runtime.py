@@ -3,6 +3,7 @@
 `copbot run` and `copbot serve` call `start_platforms`; tests call it too, so they run the real thing.
 Slack runs in Socket Mode when SLACK_APP_TOKEN is set, otherwise over HTTP at /slack/events on the same
 aiohttp server as /healthz and the calendar feeds. Discord connects with `Client.start()` in this loop.
+Teams (TEAMS_APP_ID and TEAMS_APP_PASSWORD set) is served at /api/messages on that same HTTP server.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ class Running:
 async def start_platforms(app: App, *, http: bool | None = None) -> Running:
     """Build the configured adapters, register their messengers, start the scheduler, then connect.
 
-    `http`: serve HTTP (health, calendar feeds, Slack events). None means "when Slack needs it".
+    `http`: serve HTTP (health, calendar feeds, Slack events, Teams activities). None means "when Slack or
+    Teams needs it".
     """
     settings = app.settings
     running = Running(app)
@@ -63,11 +65,15 @@ async def start_platforms(app: App, *, http: bool | None = None) -> Running:
         from adapters.discord.adapter import DiscordAdapter
 
         running.adapters["discord"] = DiscordAdapter(app)
+    if settings.teams_enabled:
+        from adapters.teams.adapter import TeamsAdapter
+
+        running.adapters["teams"] = TeamsAdapter(app)
     for adapter in running.adapters.values():
         app.add_messenger(adapter.messenger)
     slack_http = settings.slack_enabled and not settings.slack_app_token
     if http is None:
-        http = slack_http
+        http = slack_http or settings.teams_enabled
     if http:
         running.http = HttpServer(
             health=app.healthy,
@@ -79,6 +85,9 @@ async def start_platforms(app: App, *, http: bool | None = None) -> Running:
         slack = running.adapters.get("slack")
         if slack is not None and slack_http:
             running.http.app.router.add_post("/slack/events", slack.handle_http)  # type: ignore[attr-defined]
+        teams = running.adapters.get("teams")
+        if teams is not None:
+            running.http.app.router.add_post("/api/messages", teams.handle_http)  # type: ignore[attr-defined]
     await app.start()
     try:
         for adapter in running.adapters.values():

@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -69,6 +70,28 @@ def _parser() -> argparse.ArgumentParser:
         "(default: COPBOT_PUBLIC_URL + /slack/events; none = Socket Mode)",
     )
     man.add_argument("--name", default="copbot", help="the app's name in Slack")
+    teams = sub.add_parser("teams", help="Microsoft Teams helpers")
+    teams_sub = teams.add_subparsers(dest="teams_command", required=True)
+    tman = teams_sub.add_parser(
+        "manifest",
+        help="write the Teams app package (manifest.json and icons) to upload in Teams' admin centre",
+    )
+    tman.add_argument(
+        "--out", default="copbot-teams.zip", help="where to write the zip (default copbot-teams.zip)"
+    )
+    tman.add_argument("--name", default="copbot", help="the app's name in Teams")
+    tman.add_argument(
+        "--website", default="", help="https address shown as the app's website (default COPBOT_PUBLIC_URL)"
+    )
+    tman.add_argument(
+        "--privacy-url", default="", help="https address of the privacy statement (default --website)"
+    )
+    tman.add_argument("--terms-url", default="", help="https address of the terms of use (default --website)")
+    tman.add_argument(
+        "--app-version",
+        default="",
+        help="the package's version, higher for each upload that replaces one (default: copbot's version)",
+    )
     db = sub.add_parser("db", help="database commands")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations")
@@ -154,7 +177,8 @@ async def _serve(settings: Settings, *, http: bool | None, demo: bool) -> int:
         running = await start_platforms(app, http=http)
         try:
             platforms = (
-                ", ".join(running.adapters) or "no chat platform (set SLACK_BOT_TOKEN or DISCORD_TOKEN)"
+                ", ".join(running.adapters)
+                or "no chat platform (set SLACK_BOT_TOKEN, DISCORD_TOKEN or TEAMS_APP_ID)"
             )
             where = (
                 f"; serving on http://{settings.host}:{running.port} (health: /healthz)"
@@ -177,6 +201,15 @@ def _with_flags(settings: Settings, args: argparse.Namespace) -> Settings:
     return settings.model_copy(update=update) if update else settings
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("copbot")
+    except PackageNotFoundError:
+        return "1.0.0"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
@@ -190,7 +223,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     demo = bool(getattr(args, "demo", False))
     try:
-        if command == "run" and (settings.slack_enabled or settings.discord_enabled):
+        if command == "run" and (
+            settings.slack_enabled or settings.discord_enabled or settings.teams_enabled
+        ):
             _configure_logging(settings, to_file=False)
             return asyncio.run(_serve(settings, http=None, demo=demo))
         if command in ("run", "console"):
@@ -222,6 +257,31 @@ def main(argv: list[str] | None = None) -> int:
                     indent=2,
                 )
             )
+            return 0
+        if command == "teams":
+            from adapters.teams.manifest import manifest as teams_manifest
+            from adapters.teams.manifest import package
+            from bot.app import build_registry
+
+            try:
+                found = teams_manifest(
+                    build_registry(),
+                    app_id=settings.teams_app_id,
+                    website=args.website or settings.public_url.rstrip("/"),
+                    privacy_url=args.privacy_url,
+                    terms_url=args.terms_url,
+                    name=args.name,
+                    version=args.app_version or _version(),
+                )
+            except ValueError as exc:
+                print(f"copbot: teams manifest: {exc}", file=sys.stderr)
+                return 2
+            Path(args.out).write_bytes(package(found))
+            listed = ", ".join(c["title"] for c in found["bots"][0]["commandLists"][0]["commands"])
+            print(
+                f"wrote {args.out}: upload it in the Teams admin centre (Teams apps > Manage apps > Upload)"
+            )
+            print(f"suggested commands: {listed}")
             return 0
         if command == "db":
             from bot.store.db import current_revision, make_engine, upgrade

@@ -131,6 +131,67 @@ class Settings(BaseSettings):
         description="Another Discord-compatible gateway URL (tests, self-hosting).",
     )
 
+    # Microsoft Teams (adapters/teams/). With TEAMS_APP_ID and TEAMS_APP_PASSWORD set, copbot serves Teams
+    # at /api/messages on the HTTP server.
+    teams_app_id: str = Field(
+        "",
+        validation_alias=_env("TEAMS_APP_ID"),
+        description="The bot's Microsoft App ID (Azure Bot resource); with TEAMS_APP_PASSWORD or "
+        "TEAMS_APP_CERTIFICATE enables Teams.",
+    )
+    teams_app_password: str = Field(
+        "",
+        validation_alias=_env("TEAMS_APP_PASSWORD"),
+        repr=False,
+        description="The bot's client secret (Entra app registration, Certificates & secrets).",
+    )
+    teams_app_certificate: str = Field(
+        "",
+        validation_alias=_env("TEAMS_APP_CERTIFICATE"),
+        description="Path to a PEM file with the private key and certificate registered on the app, "
+        "used instead of TEAMS_APP_PASSWORD.",
+    )
+    teams_tenant_id: str = Field(
+        "",
+        validation_alias=_env("TEAMS_TENANT_ID"),
+        description="The Entra tenant (directory) id the bot serves; activities from any other are refused.",
+    )
+    teams_cloud: str = Field(
+        "commercial",
+        validation_alias=_env("TEAMS_CLOUD"),
+        description="commercial, gcc, gcch (GCC High) or dod: selects the login and service endpoints.",
+    )
+    teams_login_url: str = Field(
+        "",
+        validation_alias=_env("TEAMS_LOGIN_URL"),
+        description="Overrides the cloud's Entra login endpoint (tests, proxies).",
+    )
+    teams_openid_metadata_url: str = Field(
+        "",
+        validation_alias=_env("TEAMS_OPENID_METADATA_URL"),
+        description="Overrides the cloud's Bot Framework OpenID metadata URL (signing keys).",
+    )
+    teams_service_url: str = Field(
+        "",
+        validation_alias=_env("TEAMS_SERVICE_URL"),
+        description="Overrides the cloud's Bot Connector service URL for proactive posts.",
+    )
+    teams_graph_url: str = Field(
+        "",
+        validation_alias=_env("TEAMS_GRAPH_URL"),
+        description="Overrides the cloud's Microsoft Graph endpoint (coordinator groups).",
+    )
+    teams_notice_channel_id: str = Field(
+        "",
+        validation_alias=_env("TEAMS_NOTICE_CHANNEL_ID"),
+        description="Teams channel where members copbot cannot message privately get reminders, as a mention.",
+    )
+    teams_coordinator_groups: str = Field(
+        "",
+        validation_alias=_env("TEAMS_COORDINATOR_GROUPS"),
+        description="Comma-separated Entra group object ids whose members are coordinators.",
+    )
+
     # The workspace each platform's installation serves (a Slack team or Enterprise Grid org), learned from
     # the platform when its adapter starts (Slack: auth.test); "" until then and for platforms without one.
     _workspaces: dict[str, str] = PrivateAttr(default_factory=dict)
@@ -206,6 +267,33 @@ class Settings(BaseSettings):
     @property
     def discord_enabled(self) -> bool:
         return bool(self.discord_token)
+
+    @field_validator("teams_cloud")
+    @classmethod
+    def _check_teams_cloud(cls, value: str) -> str:
+        cloud = value.strip().lower().replace("-", "").replace("_", "").replace(" ", "")
+        cloud = {"public": "commercial", "gcchigh": "gcch", "usgov": "gcch", "usgovdod": "dod"}.get(
+            cloud, cloud
+        )
+        if cloud not in ("commercial", "gcc", "gcch", "dod"):
+            raise ValueError("must be commercial, gcc, gcch (GCC High) or dod; example: TEAMS_CLOUD=gcch")
+        return cloud
+
+    @field_validator("teams_login_url", "teams_openid_metadata_url", "teams_service_url", "teams_graph_url")
+    @classmethod
+    def _check_teams_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL, for example https://login.microsoftonline.us")
+        return value
+
+    @property
+    def teams_enabled(self) -> bool:
+        return bool(self.teams_app_id and (self.teams_app_password or self.teams_app_certificate))
+
+    @property
+    def teams_groups(self) -> tuple[str, ...]:
+        return tuple(p for p in (x.strip() for x in self.teams_coordinator_groups.split(",")) if p)
 
     def serve_workspace(self, platform: str, workspace: str) -> None:
         """Record the workspace `platform`'s installation serves (its adapter learns it at start)."""
