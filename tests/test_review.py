@@ -191,6 +191,7 @@ async def test_election_import_from_a_calendar_file_on_the_web(rb: ReviewBot) ->
         b"BEGIN:VEVENT\r\nUID:a\r\nDTSTART;VALUE=DATE:20271102\r\nSUMMARY:General\r\nEND:VEVENT\r\n"
         b"END:VCALENDAR\r\n"
     )
+
     async def serve(_: web.Request) -> web.Response:
         return web.Response(body=ics, content_type="text/calendar")
 

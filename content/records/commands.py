@@ -307,7 +307,7 @@ def _run_reply(run_id: int, rows: list[service.Listed], head: str) -> Reply:
         head,
         items=items,
         choices=choices,
-        footer=f"Approve: records approve R{run_id} --items 1 2 (or --all). Nothing is deleted until then."
+        footer=f"Approve: records approve R{run_id} --items 1,2 (or --all). Nothing is deleted until then."
         if waiting
         else "",
     )
@@ -356,10 +356,10 @@ async def approve(
 ) -> Reply:
     """Approve the disposition of expired records: they are deleted, unless a legal hold covers them.
 
-    Example: records approve R2 --items 1 3
+    Example: records approve R2 --items 1,3
     """
     if bool(items) == all:
-        raise ArgumentError(f"Say which: records approve R{run_id} --items 1 3, or --all", "items")
+        raise ArgumentError(f"Say which: records approve R{run_id} --items 1,3, or --all", "items")
     member, now = ctx.member, ctx.now()
 
     def apply(session: Session) -> dict[str, list[str]]:

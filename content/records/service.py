@@ -308,12 +308,15 @@ def approve(
     outcome: dict[str, list[str]] = {"deleted": [], "held": [], "gone": [], "already decided": []}
     for d in chosen:
         ref = f"{d.kind} {d.record_id}"
-        if d.state != DispositionState.LISTED.value:
-            outcome["already decided" if d.state != DispositionState.HELD.value else "held"].append(ref)
+        if d.state in (DispositionState.DELETED.value, DispositionState.GONE.value):
+            outcome["already decided"].append(ref)
             continue
         kind = RecordKind(d.kind)
         row = session.get(MODELS[kind], d.record_id)
-        if row is None:
+        if d.state == DispositionState.HELD.value:
+            # Listed as held: it stays, whatever happened to the hold since (a new run lists it again).
+            outcome["held"].append(ref)
+        elif row is None:
             d.state = DispositionState.GONE.value
             outcome["gone"].append(ref)
         else:
