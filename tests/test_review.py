@@ -138,6 +138,7 @@ async def test_review_falls_due_asks_once_escalates_once_and_search_shows_it(rb:
 
 
 async def test_owner_leaving_sends_the_review_to_coordinators(rb: ReviewBot) -> None:
+    await rb.ok("review settings --every-days 365", "cora")
     await rb.ok(SHARE, "ana")
     await rb.ok(SHARE.replace("Budget town halls", "Open data portal"), "bob")
     await rb.run_until(utc(2027, 1, 6, 15))  # swept once: both have owners
@@ -169,6 +170,23 @@ async def test_freshness_filter_and_ranking(rb: ReviewBot) -> None:
     recent = await rb.ok("practice search --reviewed-within 6")
     assert [i.ref for i in recent.items] == ["P2"]
     assert "No practices found" in (await rb.ok("practice search budget --reviewed-within 6 --tag none")).text
+
+
+async def test_reviews_are_off_until_a_coordinator_turns_them_on(rb: ReviewBot) -> None:
+    await rb.ok(SHARE, "ana")
+    assert "reviews are off" in (await rb.ok("review settings", "cora")).text
+    assert await rb.count("planned_post") == 0
+    await rb.run_until(utc(2028, 2, 1, 15))  # more than a year: nobody is asked while reviews are off
+    assert rb.messenger.sent == []
+    assert "365 days" in (await rb.ok("review settings --answer-days 3", "cora")).text
+    assert await rb.count("planned_post WHERE kind = 'review.sweep' AND state = 'pending'") > 0
+    await rb.run_until(utc(2028, 2, 3, 15))
+    assert len(rb.dms("ana", "still true")) == 1
+    assert "Use --off alone" in await rb.fails("review settings --off --every-days 30", "cora")
+    assert "reviews are off" in (await rb.ok("review settings --off", "cora")).text
+    assert await rb.count("planned_post WHERE kind = 'review.sweep' AND state = 'pending'") == 0
+    await rb.run_until(utc(2028, 3, 3, 15))
+    assert rb.dms("cora") == [] and len(rb.dms("ana")) == 1
 
 
 async def test_settings_and_elections_refuse_bad_input_and_members(rb: ReviewBot) -> None:

@@ -15,8 +15,8 @@ from bot.errors import ArgumentError, NotFound
 from bot.messages import Choice, Item, Member, Reply
 from bot.permissions import Role
 from content.practices.service import parse_practice_id, practice_ref, reviewed_text
-from content.review import calendar_import, service
-from content.review.models import PracticeReview
+from content.review import calendar_import, posts, service
+from content.review.models import PracticeReview, ReviewSettings
 
 review = CommandGroup("review", "keep shared practices true: reviews, owners, election dates")
 
@@ -185,23 +185,42 @@ async def settings_(
         str | None,
         Opt(help="month-day the fiscal year starts, like 07-01; none turns it off", max_length=10),
     ] = None,
+    off: Annotated[bool, Opt(help="stop reviews (nothing is deleted; settings again restarts them)")] = False,
 ) -> Reply:
-    """Show or change how often practices fall due for review, and the fiscal year's start.
+    """Turn practice reviews on and set how often practices fall due, or show the settings.
 
+    Reviews start with the first change here: a daily sweep then asks owners whose practices fell due.
     Example: review settings --every-days 365 --answer-days 14 --fiscal-year-start 07-01
     """
     fiscal = service.parse_fiscal_start(fiscal_year_start) if fiscal_year_start is not None else None
-    now = ctx.now()
+    now, tz = ctx.now(), ctx.settings.timezone
     changed = every_days is not None or answer_days is not None or fiscal is not None
-    rs = await ctx.store.run(
-        lambda s: (
-            service.configure(
-                s, now, every_days=every_days, answer_days=answer_days, fiscal_year_start=fiscal
-            )
-            if changed
-            else service.settings_row(s)
+    if off:
+        if changed:
+            raise ArgumentError("Use --off alone: review settings --off", "off")
+
+        def stop(session: Session) -> bool:
+            posts.stop(session)
+            return service.turn_off(session)
+
+        was_on = await ctx.store.run(stop)
+        return Reply("Practice reviews are off." if was_on else "Practice reviews were already off.")
+
+    def apply(session: Session) -> tuple[ReviewSettings, bool]:
+        if not changed:
+            return service.settings_row(session), service.reviews_on(session)
+        rs = service.configure(
+            session, now, every_days=every_days, answer_days=answer_days, fiscal_year_start=fiscal
         )
-    )
+        posts.ensure_planned(session, now, tz)
+        return rs, True
+
+    rs, on = await ctx.store.run(apply)
+    if not on:
+        return Reply(
+            "Practice reviews are off. A coordinator turns them on, for example: "
+            "review settings --every-days 365 --answer-days 14"
+        )
     fy = rs.fiscal_year_start or "not set"
     return Reply(
         ("Review settings changed. " if changed else "Review settings. ")

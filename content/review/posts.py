@@ -1,6 +1,7 @@
 """The review sweep on the scheduler: one planned post a day (key `review:sweep:<local date>`, at 08:00 in
-the community's zone). Each sweep plans the next days, so one missed sweep does not end the series; the
-DMs a sweep decides on are planned posts of their own (scheduling/engine/notices.py), each once."""
+the community's zone) while reviews are on (a coordinator set them up with `review settings`). Each sweep
+plans the next days, so one missed sweep does not end the series; the DMs a sweep decides on are planned
+posts of their own (scheduling/engine/notices.py), each once."""
 
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ GRACE = timedelta(hours=20)
 
 
 def ensure_planned(session: Session, now: datetime, tz: str) -> list[datetime]:
-    """Plan the next sweeps. Idempotent: a date already planned or swept is kept."""
+    """Plan the next sweeps, if reviews are on. Idempotent: a date already planned or swept is kept."""
+    if not service.reviews_on(session):
+        return []
     zone = ZoneInfo(tz)
     today = now.astimezone(zone).date()
     planned: list[datetime] = []
@@ -43,7 +46,13 @@ def ensure_planned(session: Session, now: datetime, tz: str) -> list[datetime]:
     return planned
 
 
+def stop(session: Session) -> None:
+    outbox.cancel(session, PREFIX)
+
+
 def run_sweep(session: Session, now: datetime, settings: Settings) -> dict[str, Any]:
+    if not service.reviews_on(session):
+        return {"not_sent": "reviews were turned off"}
     report = service.sweep(session, now, settings)
     ensure_planned(session, now, settings.timezone)
     return asdict(report)

@@ -53,6 +53,18 @@ def settings_row(session: Session) -> ReviewSettings:
     return session.get(ReviewSettings, 1) or ReviewSettings()
 
 
+def reviews_on(session: Session) -> bool:
+    """Reviews run once a coordinator set them up (`review settings`), until turned off."""
+    return session.get(ReviewSettings, 1) is not None
+
+
+def turn_off(session: Session) -> bool:
+    rs = session.get(ReviewSettings, 1)
+    if rs is not None:
+        session.delete(rs)
+    return rs is not None
+
+
 def _local_start(day: date, tz: str) -> datetime:
     return datetime.combine(day, time(0, 0), ZoneInfo(tz))
 
