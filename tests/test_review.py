@@ -160,6 +160,19 @@ async def test_owner_leaving_sends_the_review_to_coordinators(rb: ReviewBot) -> 
     assert len(rb.dms("cora", "Review needed")) == 2  # still once each
 
 
+async def test_an_owner_who_leaves_while_asked_is_not_waited_for(rb: ReviewBot) -> None:
+    await rb.ok("review settings --every-days 30 --answer-days 10", "cora")
+    await rb.ok(SHARE, "ana")
+    await rb.run_until(utc(2027, 2, 6, 15))
+    assert len(rb.dms("ana", "still true")) == 1
+    await rb.ok("review gone @ana", "cora")
+    await rb.run_until(utc(2027, 2, 7, 15))  # the next sweep, not ten days later
+    [needed] = rb.dms("cora", "Review needed")
+    assert "it has no owner" in needed.text
+    await rb.run_until(utc(2027, 2, 25, 15))
+    assert len(rb.dms("cora", "Review needed")) == 1 and len(rb.dms("ana", "still true")) == 1
+
+
 async def test_freshness_filter_and_ranking(rb: ReviewBot) -> None:
     for title in ("Budget one", "Budget two", "Budget three"):
         await rb.ok(SHARE.replace("Budget town halls", title), "ana")

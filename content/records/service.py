@@ -55,34 +55,59 @@ class Rec:
         return f"{self.kind.value} {self.id}"
 
 
+def _practice(p: Practice) -> Rec:
+    text = " ".join((p.title, p.what, p.how_much or "", p.how_well or "", p.better_off or ""))
+    return Rec(RecordKind.PRACTICE, p.id or 0, p.created_at, p.author_id, text)
+
+
+def _reply(r: ForumReply) -> Rec:
+    return Rec(RecordKind.FORUM_REPLY, r.id or 0, r.created_at, r.member_id, r.text)
+
+
+def _note(n: ConveningNote) -> Rec:
+    return Rec(RecordKind.CONVENING_NOTE, n.id or 0, n.created_at, n.member_id, n.text)
+
+
+def _attendance(a: ConveningAttendance, c: Convening) -> Rec:
+    return Rec(RecordKind.ATTENDANCE, a.id or 0, a.recorded_at, a.member_id, c.title)
+
+
 def records(session: Session, kinds: Sequence[RecordKind] = tuple(RecordKind)) -> Iterator[Rec]:
     """Every record of these kinds, in kind then id order."""
     for kind in kinds:
         if kind is RecordKind.PRACTICE:
-            for p in session.exec(select(Practice).order_by(col(Practice.id))):
-                text = " ".join((p.title, p.what, p.how_much or "", p.how_well or "", p.better_off or ""))
-                yield Rec(kind, p.id or 0, p.created_at, p.author_id, text)
+            yield from map(_practice, session.exec(select(Practice).order_by(col(Practice.id))))
         elif kind is RecordKind.FORUM_REPLY:
-            for r in session.exec(select(ForumReply).order_by(col(ForumReply.id))):
-                yield Rec(kind, r.id or 0, r.created_at, r.member_id, r.text)
+            yield from map(_reply, session.exec(select(ForumReply).order_by(col(ForumReply.id))))
         elif kind is RecordKind.CONVENING_NOTE:
-            for n in session.exec(select(ConveningNote).order_by(col(ConveningNote.id))):
-                yield Rec(kind, n.id or 0, n.created_at, n.member_id, n.text)
+            yield from map(_note, session.exec(select(ConveningNote).order_by(col(ConveningNote.id))))
         else:
             rows = session.exec(
                 select(ConveningAttendance, Convening)
                 .join(Convening, col(Convening.id) == col(ConveningAttendance.convening_id))
                 .order_by(col(ConveningAttendance.id))
             )
-            for a, c in rows:
-                yield Rec(kind, a.id or 0, a.recorded_at, a.member_id, c.title)
+            yield from (_attendance(a, c) for a, c in rows)
+
+
+def one(session: Session, kind: RecordKind, record_id: int) -> Rec | None:
+    """One record as the policy sees it, or None when it is gone."""
+    row = session.get(MODELS[kind], record_id)
+    if row is None:
+        return None
+    if kind is RecordKind.ATTENDANCE:
+        conv = session.get(Convening, row.convening_id)
+        return _attendance(row, conv) if conv is not None else None
+    return {RecordKind.PRACTICE: _practice, RecordKind.FORUM_REPLY: _reply, RecordKind.CONVENING_NOTE: _note}[
+        kind
+    ](row)
 
 
 def record(session: Session, kind: RecordKind, record_id: int) -> Rec:
-    row = session.get(MODELS[kind], record_id)
-    if row is None:
+    found = one(session, kind, record_id)
+    if found is None:
         raise NotFound(f"There is no {kind.value} {record_id}. See: records list --kind {kind.value}")
-    return next(r for r in records(session, (kind,)) if r.id == record_id)
+    return found
 
 
 # ---- the policy -----------------------------------------------------------------------------------------
@@ -312,21 +337,20 @@ def approve(
             outcome["already decided"].append(ref)
             continue
         kind = RecordKind(d.kind)
-        row = session.get(MODELS[kind], d.record_id)
+        rec = one(session, kind, d.record_id)
         if d.state == DispositionState.HELD.value:
             # Listed as held: it stays, whatever happened to the hold since (a new run lists it again).
             outcome["held"].append(ref)
-        elif row is None:
+        elif rec is None:
             d.state = DispositionState.GONE.value
             outcome["gone"].append(ref)
         else:
-            rec = next(r for r in records(session, (kind,)) if r.id == d.record_id)
             held = [h.id for h in holds if covers(h, rec)]
             if held:
                 d.state, d.hold_ids = DispositionState.HELD.value, ",".join(f"H{i}" for i in held)[:200]
                 outcome["held"].append(ref)
             else:
-                session.delete(row)
+                session.delete(session.get(MODELS[kind], d.record_id))
                 for label in session.exec(
                     select(RecordsLabel).where(
                         col(RecordsLabel.kind) == d.kind, col(RecordsLabel.record_id) == d.record_id

@@ -104,9 +104,21 @@ def due_for(
     return min(candidates, key=lambda c: c[0])
 
 
-def _elections(session: Session, region: str | None) -> list[date]:
+Known = dict[str, list[date]]  # election days by jurisdiction key, loaded once for a sweep
+
+
+def _all_elections(session: Session) -> Known:
+    known: Known = {}
+    for e in session.exec(select(Election)):
+        known.setdefault(e.jurisdiction_key, []).append(e.held_on)
+    return known
+
+
+def _elections(session: Session, region: str | None, known: Known | None = None) -> list[date]:
     if not region or not region.strip():
         return []
+    if known is not None:
+        return known.get(jurisdiction_key(region), [])
     rows = session.exec(select(Election).where(col(Election.jurisdiction_key) == jurisdiction_key(region)))
     return [e.held_on for e in rows]
 
@@ -115,19 +127,29 @@ def _baseline(p: Practice) -> datetime:
     return p.reviewed_at or p.created_at
 
 
-def review_for(session: Session, p: Practice, settings: ReviewSettings, tz: str) -> PracticeReview:
+def review_for(
+    session: Session, p: Practice, settings: ReviewSettings, tz: str, known: Known | None = None
+) -> PracticeReview:
     """The practice's review row, made on first sight (owned by its author)."""
     r = session.get(PracticeReview, p.id)
     if r is None:
-        due, why = due_for(_baseline(p), settings, _elections(session, p.region), None, tz)
+        due, why = due_for(_baseline(p), settings, _elections(session, p.region, known), None, tz)
         r = PracticeReview(practice_id=p.id or 0, owner_id=p.author_id, due_at=due, reason=why)
         session.add(r)
         session.flush()
     return r
 
 
-def _recompute(session: Session, p: Practice, r: PracticeReview, settings: ReviewSettings, tz: str) -> None:
-    r.due_at, r.reason = due_for(_baseline(p), settings, _elections(session, p.region), r.owner_left_at, tz)
+def _recompute(
+    session: Session,
+    p: Practice,
+    r: PracticeReview,
+    settings: ReviewSettings,
+    tz: str,
+    known: Known | None = None,
+) -> None:
+    elections = _elections(session, p.region, known)
+    r.due_at, r.reason = due_for(_baseline(p), settings, elections, r.owner_left_at, tz)
     session.add(r)
 
 
@@ -214,10 +236,12 @@ def sweep(session: Session, now: datetime, settings: Settings) -> SweepReport:
     tz, report = settings.timezone, SweepReport()
     rs = settings_row(session)
     active = list(session.exec(select(Practice).where(col(Practice.status) == Status.ACTIVE.value)))
+    list(session.exec(select(PracticeReview)))  # into the session: review_for finds each without a query
+    known = _all_elections(session)
     for p in active:
-        r = review_for(session, p, rs, tz)
+        r = review_for(session, p, rs, tz, known)
         if r.state == ReviewState.CURRENT.value:
-            _recompute(session, p, r, rs, tz)
+            _recompute(session, p, r, rs, tz, known)
             if r.due_at > now:
                 continue
             r.state, r.cycle, r.asked_at, r.escalated_at = ReviewState.ASKED.value, r.cycle + 1, now, None
@@ -344,6 +368,8 @@ def owner_gone(session: Session, record: MemberRecord, now: datetime) -> int:
     changed = 0
     for r in session.exec(select(PracticeReview).where(col(PracticeReview.owner_id) == record.id)):
         r.owner_id, r.owner_left_at = None, now
+        if r.state == ReviewState.ASKED.value and r.escalated_at is None:
+            r.state = ReviewState.CURRENT.value  # the owner will not answer: the next sweep asks coordinators
         session.add(r)
         changed += 1
     # Practices they shared that no review row names yet (never swept): made now, without an owner.
