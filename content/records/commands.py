@@ -19,16 +19,20 @@ from content.records import bundle, service
 from content.records.models import RecordKind
 
 ABOUT = """\
-What copbot keeps: the practices you share, your replies in forum threads, your notes about convenings, \
-attendance, commitments and their answers, your profile and settings. Direct messages to the bot are not kept.
-For how long: until you delete them or use `me forget` (your practices then stay, credited anonymously), \
-unless your community set a records policy: `records policy` shows each class and how long it is kept. \
-Expired records are deleted only after a coordinator approves the list, and never while a legal hold covers them.
+What copbot keeps: what you share (practices, replies in forum threads, notes about convenings, \
+commitments and their answers, glossary terms, journey answers), what you choose (RSVPs, endorsements, \
+ratings, interests, your profile and settings), attendance, and an audit log of what coordinators and admins \
+did. `me data` shows everything about you. Commands you type are not stored as messages.
+For how long: until you delete them or use `me forget` (your practices then stay, credited anonymously). \
+If your community set a records policy (`records policy` shows it), practices, forum replies, convening notes \
+and attendance are kept for their class's period and then deleted, only after a coordinator approves the \
+list and never while a legal hold covers them.
 What a records request can reveal: many members are public employees, and what they write about agency \
 business can be a public record. An admin can export everything matching a request (dates, words, members, \
-networks) for your agency's records officer. Credit you chose is kept: an anonymous or role-only author is \
-withheld and the cover sheet says so; only an admin's explicit disclosure flag names them, and that is audited. \
-Attendance names you only if you agreed to appear in exports. Share knowing this."""
+networks) for an agency's records officer: practices, forum replies, convening notes and attendance. Credit \
+you chose is kept: an anonymous or role-only author is withheld and the cover sheet says so; only an admin's \
+explicit disclosure flag names them, and that is audited. Attendance names you only if you agreed to appear \
+in exports. Share knowing this."""
 
 records = CommandGroup(
     "records", "public records: what is kept, for how long, holds and records requests", about=ABOUT
