@@ -26,7 +26,7 @@ did. `me data` shows everything about you. Commands you type are not stored as m
 For how long: until you delete them or use `me forget` (your practices then stay, credited anonymously). \
 If your community set a records policy (`records policy` shows it), practices, forum replies, convening notes \
 and attendance are kept for their class's period and then deleted, only after a coordinator approves the \
-list and never while a legal hold covers them.
+list and never while a legal hold covers them (a hold also pauses `me forget` for what it covers).
 What a records request can reveal: many members are public employees, and what they write about agency \
 business can be a public record. An admin can export everything matching a request (dates, words, members, \
 networks) for an agency's records officer: practices, forum replies, convening notes and attendance. Credit \

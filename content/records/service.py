@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot.errors import ArgumentError, NotFound
+from bot.errors import ArgumentError, CommandError, NotFound
 from bot.store.models import MemberRecord
 from content.practices.models import Practice
 from content.records.models import (
@@ -395,8 +395,25 @@ def export_member(session: Session, record: MemberRecord) -> dict[str, Any]:
 
 
 def forget_member(session: Session, record: MemberRecord, now: datetime) -> int:
-    """A hold keeps its other criteria but no longer names the member (it then matches nothing of theirs:
-    `me forget` has already removed what they wrote, except practices, kept anonymously)."""
+    """Refused while a legal hold covers something `me forget` would delete (deleting it would destroy
+    evidence); otherwise a hold keeps its other criteria but no longer names the member (what they wrote is
+    gone by then, and their practices stay, credited anonymously)."""
+    holds = active_holds(session)
+    if holds:
+        deleted_kinds = (RecordKind.FORUM_REPLY, RecordKind.CONVENING_NOTE, RecordKind.ATTENDANCE)
+        held = [
+            h
+            for rec in records(session, deleted_kinds)
+            if rec.member_id == record.id
+            for h in holds
+            if covers(h, rec)
+        ]
+        if held:
+            raise CommandError(
+                "Some of what you wrote is under a legal hold, so copbot may not delete it now. "
+                "Nothing was deleted. Ask a coordinator when the hold ends; `me data` still shows you "
+                "everything copbot keeps about you."
+            )
     changed = 0
     for h in session.exec(select(LegalHold).where(col(LegalHold.member_id) == record.id)):
         h.member_id = None
