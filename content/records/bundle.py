@@ -119,7 +119,7 @@ def collect(session: Session, req: Request) -> tuple[dict[RecordKind, list[dict[
     people = set(req.members)
     rows: dict[RecordKind, list[dict[str, Any]]] = {k: [] for k in RecordKind}
     withheld: list[str] = []
-    labels, kind_defaults = service._labels(session), service.defaults(session)
+    labels, kind_defaults = service.labels(session), service.defaults(session)
 
     def class_of(rec: service.Rec) -> str:
         return labels.get((rec.kind.value, rec.id)) or kind_defaults.get(rec.kind) or ""

@@ -14,6 +14,7 @@ from bot.context import Context, ensure_member, find_member, write_audit
 from bot.errors import ArgumentError, NotFound
 from bot.messages import Attachment, Choice, Item, Member, Reply
 from bot.permissions import Role
+from bot.store.models import MemberRecord
 from content.practices.service import practice_ref
 from content.records import bundle, service
 from content.records.models import RecordKind
@@ -191,7 +192,7 @@ async def list_records(
     """
 
     def load(session: Session) -> list[tuple[service.Rec, str]]:
-        labels, defaults = service._labels(session), service.defaults(session)
+        labels, defaults = service.labels(session), service.defaults(session)
         found = list(service.records(session, (kind,)))[(page - 1) * 20 : page * 20]
         return [(r, labels.get((kind.value, r.id)) or defaults.get(kind) or "no class") for r in found]
 
@@ -254,8 +255,7 @@ async def hold_list(ctx: Context) -> Reply:
         for h in service.active_holds(session):
             facts = [("From", str(h.from_day or "any")), ("To", str(h.to_day or "any"))]
             if h.by_member:
-                m = find_member_by_id(session, h.member_id)
-                facts.append(("Member", m or "a forgotten member"))
+                facts.append(("Member", _member_name(session, h.member_id)))
             if h.keyword:
                 facts.append(("Keyword", h.keyword))
             items.append(Item(title=h.name, ref=f"H{h.id}", fields=tuple(facts)))
@@ -267,11 +267,11 @@ async def hold_list(ctx: Context) -> Reply:
     return Reply(f"{len(items)} legal hold(s) in force.", items=tuple(items))
 
 
-def find_member_by_id(session: Session, member_id: int | None) -> str | None:
-    from bot.store.models import MemberRecord
-
+def _member_name(session: Session, member_id: int | None) -> str:
     m = session.get(MemberRecord, member_id) if member_id else None
-    return m.display_name or m.as_member().ref if m else None
+    if m is None:
+        return "a forgotten member"
+    return m.display_name or m.as_member().ref
 
 
 @records.command("hold release", role=Role.COORDINATOR)

@@ -171,12 +171,12 @@ def classify(
     return before or "none"
 
 
-def _labels(session: Session) -> dict[tuple[str, int], str]:
+def labels(session: Session) -> dict[tuple[str, int], str]:
     return {(lb.kind, lb.record_id): lb.class_name for lb in session.exec(select(RecordsLabel))}
 
 
 def class_of(session: Session, kind: RecordKind, record_id: int) -> str | None:
-    return _labels(session).get((kind.value, record_id)) or defaults(session).get(kind)
+    return labels(session).get((kind.value, record_id)) or defaults(session).get(kind)
 
 
 # ---- legal holds ------------------------------------------------------------------------------------------
@@ -261,13 +261,13 @@ class Listed:
 def start_run(session: Session, now: datetime) -> tuple[int, list[Listed]]:
     """List every record past its class's retention period, held ones marked, for approval."""
     keep = {c.name: c.keep_days for c in classes(session)}
-    labels, kind_defaults, holds = _labels(session), defaults(session), active_holds(session)
+    given, kind_defaults, holds = labels(session), defaults(session), active_holds(session)
     run = RetentionRun(created_at=now)
     session.add(run)
     session.flush()
     n = 0
     for rec in records(session):
-        class_name = labels.get((rec.kind.value, rec.id)) or kind_defaults.get(rec.kind)
+        class_name = given.get((rec.kind.value, rec.id)) or kind_defaults.get(rec.kind)
         days = keep.get(class_name) if class_name else None
         if class_name is None or days is None:
             continue

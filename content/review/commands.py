@@ -14,6 +14,7 @@ from bot.context import Context, find_member, write_audit
 from bot.errors import ArgumentError, NotFound
 from bot.messages import Choice, Item, Member, Reply
 from bot.permissions import Role
+from content.practices.models import Practice
 from content.practices.service import parse_practice_id, practice_ref, reviewed_text
 from content.review import calendar_import, posts, service
 from content.review.models import PracticeReview, ReviewSettings
@@ -106,7 +107,7 @@ async def adopt(ctx: Context, practice_id: PracticeId) -> Reply:
     ref = practice_ref(practice_id)
     return Reply(
         f"You now own the reviews of {ref} ({p.title}). {_next(r)}",
-        choices=tuple(Choice(label, cmd) for label, cmd in service._choices(ref)),
+        choices=tuple(Choice(label, cmd) for label, cmd in service.answer_choices(ref)),
     )
 
 
@@ -146,10 +147,7 @@ async def mine(ctx: Context) -> Reply:
     return Reply(f"You own the reviews of {len(rows)} practice(s).", items=items)
 
 
-def _item(p: object, r: PracticeReview) -> Item:
-    from content.practices.models import Practice
-
-    assert isinstance(p, Practice)
+def _item(p: Practice, r: PracticeReview) -> Item:
     ref = practice_ref(p.id or 0)
     facts = [("State", r.state), ("Due", f"{r.due_at:%Y-%m-%d} ({r.reason})")]
     if p.reviewed_at:
@@ -158,7 +156,7 @@ def _item(p: object, r: PracticeReview) -> Item:
         title=p.title,
         ref=ref,
         fields=tuple(facts),
-        choices=tuple(Choice(label, cmd) for label, cmd in service._choices(ref)),
+        choices=tuple(Choice(label, cmd) for label, cmd in service.answer_choices(ref)),
     )
 
 

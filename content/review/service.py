@@ -168,7 +168,7 @@ def coordinators(session: Session, settings: Settings) -> list[tuple[str, str]]:
     return sorted(found)
 
 
-def _choices(ref: str) -> list[tuple[str, str]]:
+def answer_choices(ref: str) -> list[tuple[str, str]]:
     return [
         ("Still true", f"review confirm {ref}"),
         ("Update", f"review update {ref}"),
@@ -192,7 +192,7 @@ def _ask_owner(
         text,
         default_zone=tz,
         reminder=False,
-        choices=_choices(ref),
+        choices=answer_choices(ref),
         expires=timedelta(days=7),
     )
 
@@ -215,7 +215,7 @@ def _escalate(
             text,
             default_zone=settings.timezone,
             reminder=False,
-            choices=[*_choices(ref), ("Adopt", f"review adopt {ref}")],
+            choices=[*answer_choices(ref), ("Adopt", f"review adopt {ref}")],
             expires=timedelta(days=7),
         )
     r.escalated_at = now
