@@ -199,6 +199,7 @@ async def test_records_request_bundle_matches_verifies_withholds_and_repeats(
     net = unzip(await cb.ok("records export --network digital-leaders"))
     assert len(json.loads(net["attendance.json"])) == 2
     assert [p["id"] for p in json.loads(net["practices.json"])] == ["P1"]
+    assert "no network 'nope'" in await cb.fails("records export --network nope")
     assert "is after" in await cb.fails("records export --from-day 2027-04-01 --to-day 2027-03-01")
     assert "2027-03-01" in await cb.fails("records export --from-day 03/01/2027")
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from bot.errors import ArgumentError
 from bot.networks.models import MembershipState, Network, NetworkMember
 from bot.store.models import MemberRecord
 from content.practices import service as practices
@@ -90,6 +91,13 @@ class Bundle:
 def _network_members(session: Session, slugs: Sequence[str]) -> tuple[set[int], set[int]]:
     """(network ids, member ids of those networks)."""
     nets = list(session.exec(select(Network).where(col(Network.slug).in_(list(slugs)))))
+    unknown = sorted(set(slugs) - {n.slug for n in nets})
+    if unknown:
+        raise ArgumentError(
+            f"There is no network {unknown[0]!r}; give its short name, as network list shows it "
+            "(e.g. --network digital-leaders).",
+            "network",
+        )
     ids = {n.id for n in nets if n.id is not None}
     members = session.exec(
         select(NetworkMember.member_id).where(
