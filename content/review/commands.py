@@ -14,16 +14,13 @@ from bot.context import Context, find_member, write_audit
 from bot.errors import ArgumentError, NotFound
 from bot.messages import Choice, Item, Member, Reply
 from bot.permissions import Role
+from content.practices.commands import PracticeId
 from content.practices.models import Practice
-from content.practices.service import parse_practice_id, practice_ref, reviewed_text
+from content.practices.service import practice_ref, reviewed_text
 from content.review import calendar_import, posts, service
 from content.review.models import PracticeReview, ReviewSettings
 
 review = CommandGroup("review", "keep shared practices true: reviews, owners, election dates")
-
-PracticeId = Annotated[
-    int, Opt(help="the practice's id, like P12", converter=parse_practice_id, metavar="ID", example="P12")
-]
 
 
 def _date(raw: str) -> date:
