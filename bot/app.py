@@ -35,7 +35,9 @@ from bot.store.db import Store, make_engine, upgrade
 from bot.store.models import RoleGrant
 from content.glossary.feature import FEATURE as glossary
 from content.practices.feature import FEATURE as practices
+from content.records.feature import FEATURE as records
 from content.resources.feature import FEATURE as resources
+from content.review.feature import FEATURE as review
 from content.search.feature import FEATURE as search
 from scheduling.convenings.after.feature import FEATURE as after
 from scheduling.convenings.datepoll.feature import FEATURE as datepoll
@@ -64,6 +66,8 @@ FEATURES: tuple[Feature, ...] = (
     after,
     introductions,
     journeys,
+    review,
+    records,
 )
 
 

@@ -385,9 +385,10 @@ class Parsed:
 class CommandGroup:
     """A feature's commands, collected by decorator and added to a registry by the app wiring."""
 
-    def __init__(self, name: str, summary: str = "") -> None:
+    def __init__(self, name: str, summary: str = "", about: str = "") -> None:
         self.name = name
         self.summary = summary
+        self.about = about  # plain words `help <group>` shows above the group's commands
         self.commands: list[Command] = []
 
     def command(
@@ -507,12 +508,15 @@ class CommandRegistry:
     def __init__(self) -> None:
         self.commands: dict[str, Command] = {}
         self.groups: dict[str, str] = {}
+        self.about: dict[str, str] = {}  # a group's plain-words explanation, for `help <group>`
         self.absent: dict[str, str] = {}  # a group left out of this registry -> why (said when it is typed)
 
     def include(self, group: CommandGroup) -> None:
         if group.name and (group.summary or group.name not in self.groups):
             # A group may be extended by another feature (`me interests`); an empty summary keeps the first.
             self.groups[group.name] = group.summary
+        if group.name and group.about:
+            self.about[group.name] = group.about
         for cmd in group.commands:
             if cmd.path in self.commands:
                 raise ValueError(f"command {cmd.path!r} declared twice")

@@ -46,8 +46,10 @@ async def help_command(
         in_group = [c for c in visible if c.group == words[0]]
         if in_group and len(words) == 1:
             lines = [f"{c.path} — {c.summary}" for c in in_group]
+            about = registry.about.get(words[0], "")
             return Reply(
                 f"{words[0]}: {registry.groups.get(words[0], '')}\n"
+                + (f"{about}\n" if about else "")
                 + "\n".join(lines)
                 + f"\nMore on one: help {in_group[0].path}"
             )

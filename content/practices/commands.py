@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Annotated, Any
 
 from sqlmodel import Session
@@ -71,6 +72,8 @@ def practice_item(v: PracticeView, *, body: str | None = None) -> Item:
     if v.tags:
         facts.append(("Tags", ", ".join(v.tags)))
     facts.append(("Endorsed", str(v.endorsements)))
+    if p.reviewed_at:
+        facts.append(("Reviewed", service.reviewed_text(p)))
     if p.status != Status.ACTIVE.value:
         facts.append(("Status", p.status))
     summary = body if body is not None else (v.snippet or _clip(p.what, 220))
@@ -308,6 +311,11 @@ async def search(
     level: Annotated[Level | None, Opt(help="only this level of government")] = None,
     sector: Annotated[list[Sector], Opt(help="only practices involving this sector")] = [],
     policy_area: Annotated[PolicyArea | None, Opt(help="only this policy area")] = None,
+    reviewed_within: Annotated[
+        int | None,
+        Opt(help="only practices reviewed (or shared) in the last this many months", min=1, max=600),
+    ] = None,
+    freshest: Annotated[bool, Opt(help="the most recently reviewed first, not the best matches")] = False,
     page: Annotated[int, Opt(help="which page of results", min=1, max=1000)] = 1,
 ) -> Reply:
     """Find shared practices by words and filters, best matches first.
@@ -315,16 +323,28 @@ async def search(
     Words match other forms of the same word: "partnerships" finds "partnership", and an acronym or
     synonym from the glossary finds the full term ("RBA" finds "Results Based Accountability").
     With no words, lists the newest practices that pass the filters.
+    Each result says when it was last reviewed ("Reviewed: March 2027"); --reviewed-within 12 keeps those
+    confirmed in the last year, --freshest puts the most recently reviewed first.
     Example: practice search "public private" --tag transitions --level local
     """
     filters = _filters(tag, framework, sector, level, policy_area)
+    if reviewed_within is not None:
+        filters.reviewed_since = ctx.now() - timedelta(days=round(reviewed_within * 30.44))
     offset = (page - 1) * PAGE_SIZE
     found, more = await ctx.store.run(
         lambda s: service.search(
-            s, query, filters, limit=PAGE_SIZE, offset=offset, expand=ctx.services.expand_query
+            s,
+            query,
+            filters,
+            limit=PAGE_SIZE,
+            offset=offset,
+            expand=ctx.services.expand_query,
+            freshest=freshest,
         )
     )
     what = (f"for {query!r}" + fulltext.ignored_note(query)) if query.strip() else "(newest first)"
+    if freshest:
+        what = (f"for {query!r} " if query.strip() else "") + "(most recently reviewed first)"
     if not found:
         hint = " Try fewer words or filters." if page == 1 else " There are no more pages."
         return Reply(f"No practices found {what}.{hint}")
@@ -367,6 +387,7 @@ async def show(ctx: Context, practice_id: PracticeId) -> Reply:
         ("Status", p.status),
         ("Shared", p.created_at.strftime("%Y-%m-%d")),
         ("Updated", p.updated_at.strftime("%Y-%m-%d")),
+        ("Reviewed", service.reviewed_text(p)),
     ):
         if value:
             facts.append((label, value))

@@ -123,6 +123,7 @@ class Practice(SQLModel, table=True):
     search_extra: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    reviewed_at: datetime | None = None  # its owner (or a coordinator) last said it is still true
 
 
 class PracticeLabel(SQLModel, table=True):

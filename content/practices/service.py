@@ -313,6 +313,17 @@ def update(
     _set_labels(session, p, labels)
 
 
+def mark_reviewed(session: Session, p: Practice, now: datetime) -> None:
+    """Its owner (or a coordinator) confirmed it is still true: search shows "reviewed <month>"."""
+    p.reviewed_at = now
+    session.add(p)
+
+
+def reviewed_text(p: Practice) -> str:
+    """'March 2027', or '' when never reviewed."""
+    return f"{p.reviewed_at:%B %Y}" if p.reviewed_at else ""
+
+
 def set_status(session: Session, p: Practice, status: Status, now: datetime) -> bool:
     if p.status == status.value:
         return False
@@ -361,12 +372,18 @@ class Filters:
     sectors: list[str] = field(default_factory=list)
     level: str | None = None
     policy_area: str | None = None
+    reviewed_since: datetime | None = None  # only practices confirmed (or shared) since then
+    fresh_ids: list[int] | None = None  # filled by `prepare` from reviewed_since
 
     def sql(self) -> tuple[list[str], dict[str, Any]]:
         """Subqueries selecting the practice ids each filter allows, each answered from an index.
-        Whether a practice is active is the search index's business."""
+        Whether a practice is active is the search index's business; `fresh_ids` answers reviewed_since."""
         sets: list[str] = []
         params: dict[str, Any] = {}
+        if self.fresh_ids is not None:
+            sets.append(
+                f"SELECT id FROM practice WHERE id IN ({','.join(map(str, self.fresh_ids)) or 'NULL'})"
+            )
         if self.level:
             sets.append("SELECT id FROM practice WHERE level = :f_level")
             params["f_level"] = self.level
@@ -387,6 +404,37 @@ class Filters:
         return sets, params
 
 
+def freshness() -> Any:
+    """When a practice was last known to be true: its last review, else when it was shared."""
+    return func.coalesce(col(Practice.reviewed_at), col(Practice.created_at))
+
+
+def _prepare(session: Session, filters: Filters) -> Filters:
+    if filters.reviewed_since is not None and filters.fresh_ids is None:
+        ids = session.exec(select(Practice.id).where(freshness() >= filters.reviewed_since)).all()
+        filters.fresh_ids = sorted(i for i in ids if i is not None)
+    return filters
+
+
+def _freshest_page(session: Session, ids: list[int], limit: int, offset: int) -> tuple[list[Practice], bool]:
+    """One page of these practices, the most recently confirmed first."""
+    if not ids:
+        return [], False
+    found = list(
+        session.exec(
+            select(Practice)
+            .where(col(Practice.id).in_(ids))
+            .order_by(freshness().desc(), col(Practice.id).desc())
+            .offset(offset)
+            .limit(limit + 1)
+        )
+    )
+    return found[:limit], len(found) > limit
+
+
+FRESH_LIMIT = 5000  # matches ranked by freshness at most
+
+
 def search(
     session: Session,
     query: str,
@@ -395,10 +443,12 @@ def search(
     limit: int,
     offset: int,
     expand: Callable[[Session, fulltext.Query], fulltext.Query] | None = None,
+    freshest: bool = False,
 ) -> tuple[list[PracticeView], bool]:
-    """One page of practices matching `query` and `filters`, best first; and whether more follow.
+    """One page of practices matching `query` and `filters`, best first (or, with `freshest`, the most
+    recently reviewed first); and whether more follow.
     `expand` widens the words with names that mean the same (the glossary's acronyms and synonyms)."""
-    where, params = filters.sql()
+    where, params = _prepare(session, filters).sql()
     parsed = fulltext.parse_query(query)
     if query.strip() and not parsed:
         raise ArgumentError(
@@ -408,6 +458,12 @@ def search(
     if parsed:
         if expand is not None:
             parsed = expand(session, parsed)
+        if freshest:
+            hits = fulltext.search(
+                session, PRACTICE_INDEX, parsed, id_sets=where, params=params, limit=FRESH_LIMIT, offset=0
+            )
+            page, more = _freshest_page(session, [h.id for h in hits], limit, offset)
+            return views(session, page, {h.id: h.snippet for h in hits}), more
         hits = fulltext.search(
             session, PRACTICE_INDEX, parsed, id_sets=where, params=params, limit=limit + 1, offset=offset
         )
@@ -419,6 +475,10 @@ def search(
         practices = [by_id[h.id] for h in hits if h.id in by_id]
         return views(session, practices, {h.id: h.snippet for h in hits}), more
     clause = " AND ".join([PRACTICE_INDEX.searchable_sql, *(f"d.id IN ({w})" for w in where)])
+    if freshest:
+        ids = [r[0] for r in session.execute(text(f"SELECT d.id FROM practice d WHERE {clause}"), params)]
+        page, more = _freshest_page(session, ids, limit, offset)
+        return views(session, page), more
     ids = [
         r[0]
         for r in session.execute(
@@ -446,7 +506,7 @@ def authored_by(session: Session, member: Member) -> list[PracticeView]:
 
 
 def all_for_export(session: Session, filters: Filters) -> list[PracticeView]:
-    where, params = filters.sql()
+    where, params = _prepare(session, filters).sql()
     clause = " AND ".join([PRACTICE_INDEX.searchable_sql, *(f"d.id IN ({w})" for w in where)])
     ids = [
         r[0]

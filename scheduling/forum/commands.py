@@ -614,9 +614,13 @@ def _open_occurrence(session: Session, now: datetime) -> ForumOccurrence | None:
     )
 
 
-def record_reply(session: Session, occ: ForumOccurrence, member: Member, text: str, link: str) -> ForumReply:
+def record_reply(
+    session: Session, occ: ForumOccurrence, member: Member, text: str, link: str, now: datetime
+) -> ForumReply:
     record = ensure_member(session, member)
-    reply = ForumReply(occurrence_id=occ.id or 0, member_id=record.id or 0, text=text, link=link)
+    reply = ForumReply(
+        occurrence_id=occ.id or 0, member_id=record.id or 0, text=text, link=link, created_at=now
+    )
     session.add(reply)
     session.flush()
     return reply
@@ -639,7 +643,7 @@ async def forum_reply(
         occ = _open_occurrence(session, now)
         if occ is None:
             raise CommandError("No forum thread is open right now. See when the next one is: forum next")
-        reply = record_reply(session, occ, member, text, ctx.incoming.link or "")
+        reply = record_reply(session, occ, member, text, ctx.incoming.link or "", now)
         plan_notice(
             session,
             f"forum:{occ.slot}:reply:{reply.id}",
@@ -1027,5 +1031,5 @@ def thread_reply(session: Session, member: Member, place: Place, text: str, link
         or (occ.thread_platform or place.platform) != place.platform
     ):
         return False
-    record_reply(session, occ, member, text.strip()[:4000], link)
+    record_reply(session, occ, member, text.strip()[:4000], link, now)
     return True

@@ -1,0 +1,2 @@
+"""Public-records duties: a records policy (classes with retention), classification, legal holds,
+approved dispositions, and records-request exports."""
