@@ -1,7 +1,7 @@
 """practice review and public records (issue 16): review dates, owners and election dates; records classes,
 classification, legal holds, retention runs and their disposition log.
 
-Revision ID: 0019
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-03
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0019"
+revision = "0016"
 down_revision = "0015"
 branch_labels = None
 depends_on = None
