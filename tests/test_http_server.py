@@ -6,6 +6,8 @@ import asyncio
 import os
 import signal
 import socket
+import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -165,3 +167,25 @@ def test_a_bad_port_flag_is_one_clear_line(tmp_path) -> None:  # type: ignore[no
     assert result.returncode == 2
     assert "'eighty' is not a port: give a whole number from 0 to 65535" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_slack_token_without_its_signing_secret_ends_with_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """Set-up mistakes in a platform's settings are told in one line naming the setting, as every other
+    start error is, with exit code 2."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COPBOT_", "DATABASE_URL", "SLACK_"))}
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'copbot.db'}",
+        COPBOT_DATA_DIR=str(tmp_path),
+        SLACK_BOT_TOKEN="xoxb-test",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "serve"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "SLACK_SIGNING_SECRET is required" in done.stderr
+    assert "Traceback" not in done.stderr

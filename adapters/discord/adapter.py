@@ -24,6 +24,7 @@ import yarl
 from adapters.discord.commands import application_commands, member_of, place_of
 from adapters.discord.interactions import Interactions
 from adapters.discord.messenger import DiscordMessenger
+from bot.errors import StartError
 from bot.messenger import DeliveryError
 from bot.ports import Core
 
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 READY_TIMEOUT = 30.0
 
 
-class DiscordStartError(RuntimeError):
+class DiscordStartError(StartError):
     """Discord could not be reached or refused the bot; the message says which setting to check."""
 
 

@@ -48,6 +48,7 @@ from adapters.slack.render import (
 )
 from adapters.slack.workspace import Served, request_kind
 from bot.commands import Entry, MessageAction
+from bot.errors import StartError
 from bot.messages import Form, Incoming, Member, Place
 from bot.ports import Core
 
@@ -87,7 +88,7 @@ class SlackAdapter:
         self.messenger = SlackMessenger(self.client, self.pause, settings.timezone, self._zone_for_id)
         self.socket_mode = bool(settings.slack_app_token)
         if not self.socket_mode and not settings.slack_signing_secret:
-            raise ValueError(
+            raise StartError(
                 "SLACK_SIGNING_SECRET is required for HTTP mode (or set SLACK_APP_TOKEN for "
                 "Socket Mode); find it under Basic Information in your Slack app's settings"
             )

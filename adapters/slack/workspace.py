@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.errors import StartError
+
 
 @dataclass(frozen=True)
 class Served:
@@ -22,11 +24,11 @@ class Served:
 
     @classmethod
     def from_auth_test(cls, answer: Mapping[str, Any]) -> Served:
-        """Read `auth.test`'s answer. Raises ValueError when it names no team (or org)."""
+        """Read `auth.test`'s answer. Raises StartError when it names no team (or org)."""
         org_wide = bool(answer.get("is_enterprise_install"))
         workspace = str((answer.get("enterprise_id") if org_wide else answer.get("team_id")) or "")
         if not workspace:
-            raise ValueError("Slack's auth.test named no workspace for SLACK_BOT_TOKEN")
+            raise StartError("Slack's auth.test named no workspace for SLACK_BOT_TOKEN")
         return cls(workspace, org_wide)
 
     def of_request(self, body: Mapping[str, Any], context: Any) -> str | None:
