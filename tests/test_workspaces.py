@@ -284,7 +284,7 @@ async def test_a_database_from_before_workspaces_is_migrated_and_adopted_by_the_
                 text(statement).bindparams(bindparam("now", type_=DateTime(timezone=True))),
                 {"now": datetime(2026, 1, 5, 10, 0, tzinfo=UTC)},
             )
-    upgrade(engine)
+    upgrade(engine, "0015")
     assert current_revision(engine) == "0015"
     with Session(engine) as session:
         before = _identities(session)
