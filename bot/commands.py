@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from bot import vocabulary
 from bot.errors import ArgumentError, CommandError
 from bot.messages import FieldKind, Form, FormField, Member, unstorable_character
 from bot.permissions import Role
@@ -50,6 +51,11 @@ class Opt:
     item_max_length: int = 60
     verbatim: bool = False  # the last text parameter keeps "a phrase" in quotes even alone (search queries)
     suggest: str | None = None  # what to suggest while a member types (a kind some feature supplies)
+
+
+# The one wording for "that is not a command": every adapter, typed text, buttons and forms end with it.
+SAY_HELP = "Say help to see every command."
+OUT_OF_DATE = f"That button or form is out of date. {SAY_HELP}"
 
 
 def slug(text: str) -> str:
@@ -142,7 +148,7 @@ class Param:
                 ) from None
             return self._in_range(number, where)
         if self.choices:
-            value = slug(str(raw))
+            value = vocabulary.canonical(slug(str(raw)), self.choices)
             for member in self.base:  # type: ignore[attr-defined]
                 if value == slug(str(member.value)) or value == slug(member.name):
                     return member
@@ -580,7 +586,7 @@ class CommandRegistry:
         suggestions = self.suggest(words, role)
         if suggestions:
             message += " Did you mean: " + ", ".join(suggestions) + "?"
-        return message + " Say help to see every command."
+        return f"{message} {SAY_HELP}"
 
     def bind(
         self, cmd: Command, words: Sequence[str], mentions: Mapping[str, Member], line: str = ""

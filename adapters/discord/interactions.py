@@ -47,6 +47,7 @@ from adapters.discord.render import (
     parse_modal_custom_id,
     submitted_values,
 )
+from bot.commands import OUT_OF_DATE
 from bot.messages import Incoming, Member, Reply, error
 from bot.permissions import Role
 from bot.ports import Core
@@ -148,7 +149,7 @@ class Interactions:
         if command is None and custom_id.startswith(HASHED_ID_PREFIX):
             command = await self.core.button_command(custom_id)
         if command is None:
-            await self._say(i, error("That button is out of date. Say help to see what you can do."))
+            await self._say(i, error(OUT_OF_DATE))
             return
         await self._run(i, self._incoming(i, text=command))
 

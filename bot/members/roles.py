@@ -10,7 +10,7 @@ from bot.commands import CommandGroup, Opt
 from bot.config import Settings
 from bot.context import Context, write_audit
 from bot.errors import CommandError
-from bot.messages import Item, Member, Reply
+from bot.messages import Item, Member, Reply, mention
 from bot.permissions import Role
 from bot.store.models import AuditEntry, RoleGrant, is_member, member_of
 
@@ -99,7 +99,7 @@ async def grant(
     new_role: Role = role  # type: ignore[assignment]
     if ctx.settings.is_bootstrap_admin(member):
         raise CommandError(
-            f"{member.name} is an admin from configuration (COPBOT_ADMINS); nothing to change."
+            f"{mention(member)} is an admin from configuration (COPBOT_ADMINS); nothing to change."
         )
 
     def apply(session: Session) -> Role:
@@ -114,8 +114,10 @@ async def grant(
 
     previous = await ctx.store.run(apply)
     if previous == new_role:
-        return Reply(f"{member.name} was already {new_role.label}; nothing changed.")
-    return Reply(f"{member.name} is now {new_role.label} (was {previous.label}). This is in the audit log.")
+        return Reply(f"{mention(member)} was already {new_role.label}; nothing changed.")
+    return Reply(
+        f"{mention(member)} is now {new_role.label} (was {previous.label}). This is in the audit log."
+    )
 
 
 @roles.command("revoke", role=Role.ADMIN, audited=False)
@@ -126,7 +128,7 @@ async def revoke(ctx: Context, member: Annotated[Member, Opt(help="whose role to
     """
     if ctx.settings.is_bootstrap_admin(member):
         raise CommandError(
-            f"{member.name} is an admin from configuration (COPBOT_ADMINS); remove them there and restart."
+            f"{mention(member)} is an admin from configuration (COPBOT_ADMINS); remove them there and restart."
         )
     if member.key == ctx.member.key:
         raise CommandError("You cannot revoke your own role; ask another admin.")
@@ -141,8 +143,8 @@ async def revoke(ctx: Context, member: Annotated[Member, Opt(help="whose role to
 
     previous = await ctx.store.run(apply)
     if previous == Role.MEMBER:
-        return Reply(f"{member.name} had no role to revoke; nothing changed.")
-    return Reply(f"{member.name} is no longer {previous.label}. This is in the audit log.")
+        return Reply(f"{mention(member)} had no role to revoke; nothing changed.")
+    return Reply(f"{mention(member)} is no longer {previous.label}. This is in the audit log.")
 
 
 @roles.command("list", role=Role.COORDINATOR, audited=False)
