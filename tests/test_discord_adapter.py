@@ -463,7 +463,8 @@ async def test_save_as_practice_opens_the_form_for_your_own_message_and_asks_the
         fields = {c["component"]["custom_id"]: c["component"] for c in other.data["components"]}
         assert sorted(fields) == ["link", "title", "what"] and fields["link"]["value"] == link
         [asked] = await submit_pages(fake, other.data, {"title": "Peer pairing"}, user=fake.coordinator)
-        assert asked.ephemeral and "Asked Ben Member whether it may be saved" in asked.content
+        # The author as Discord shows people: a mention, never their raw id or a stale name.
+        assert asked.ephemeral and f"Asked <@{fake.member.id}> whether it may be saved" in asked.content
         assert await w.count("practice") == 0  # nothing is saved before the author answers
         await w.app.scheduler.tick()
         [dm] = fake.dm_messages(fake.member)

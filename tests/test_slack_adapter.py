@@ -511,7 +511,8 @@ async def test_save_as_practice_on_someone_elses_message_asks_the_author_first(s
     assert "Nothing is saved until they answer" in slack.last_response()["text"]
     await slack.run_until(slack.clock())
     dm = [p for p in slack.fake.posts() if p["channel"] == "D0BOB"]
-    assert len(dm) == 1 and "Ana would like to save what you wrote" in dm[0]["text"]
+    assert len(dm) == 1 and "<@U0ANA> would like to save what you wrote" in dm[0]["text"]  # a mention
+    assert "This is proposal Q1" in dm[0]["text"] and "practice consent Q1 named" in dm[0]["text"]
     buttons = [e for b in dm[0]["blocks"] if b["type"] == "actions" for e in b["elements"]]
     consent = next(b["value"] for b in buttons if b["text"]["text"] == "Role only")
     await slack.send(

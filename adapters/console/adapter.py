@@ -18,7 +18,18 @@ from typing import Any, TextIO
 
 from bot.commands import SAY_HELP
 from bot.members.files import member_folder
-from bot.messages import Choice, FieldKind, Form, Incoming, Member, Place, Reply, list_head, render_members
+from bot.messages import (
+    Choice,
+    FieldKind,
+    Form,
+    Incoming,
+    Member,
+    Place,
+    Reply,
+    list_head,
+    plain_name,
+    render_members,
+)
 from bot.messenger import Posted, PostTags, render_times
 
 PLATFORM = "console"
@@ -34,6 +45,11 @@ BANNER = """copbot console: you are {name}. Type help for commands, a number to 
 
 def console_member(name: str) -> Member:
     return Member(PLATFORM, name, name)
+
+
+def console_name(member: Member) -> str:
+    """How the console shows a member: as they are mentioned here (@ana), anyone else by name."""
+    return f"@{member.user_id}" if member.platform == PLATFORM else plain_name(member)
 
 
 class ConsoleAdapter:
@@ -234,7 +250,7 @@ class ConsoleAdapter:
         if reply.footer:
             lines.append(reply.footer)
         self.last_choices = choices
-        return render_members(render_times("\n".join(lines), self.timezone))
+        return render_members(render_times("\n".join(lines), self.timezone), console_name)
 
     def form_hint(self, form: Form) -> str:
         lines = [f"{form.title}: give the fields as options on one line."]
@@ -355,7 +371,7 @@ class ConsoleMessenger:
     ) -> Posted:
         self._n += 1
         thread = f"thread-{self._n}"
-        self.console.announce(f"[#{channel_id} › new thread: {render_members(title)}]")
+        self.console.announce(f"[#{channel_id} › new thread: {render_members(title, console_name)}]")
         posted = self._show(f"#{channel_id} › {thread}", reply)
         return Posted(PLATFORM, channel_id, posted.message_id, thread, None)
 
