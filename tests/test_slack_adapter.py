@@ -822,3 +822,25 @@ async def test_everyday_sentences_with_apostrophes_work_in_slash_cop(slack: Slac
     assert await everyday.stored(slack.app) == everyday.STORED
     await slack.cop("forum propose R&amp;D budgets &lt;2% &amp;amp; no &gt; signs")  # as Slack sends & < >
     assert (await everyday.stored(slack.app))["topic"][-1] == "R&D budgets <2% &amp; no > signs"
+
+
+async def test_an_unknown_command_reads_the_same_in_slash_cop_a_mention_and_a_dm(slack: SlackWorld) -> None:
+    from tests.test_messages_read_well import UNKNOWN
+
+    await slack.cop("practice serch budget")
+    assert slack.last_response()["text"] == UNKNOWN
+    await slack.send(fs.app_mention(f"<@{fs.BOT_USER}> practice serch budget"))
+    await slack.send(fs.message("practice serch budget"))
+    await slack.settle()
+    [ephemeral] = slack.fake.called("chat.postEphemeral")
+    [dm] = slack.fake.posts()
+    assert ephemeral["text"] == UNKNOWN and dm["text"] == UNKNOWN
+
+
+async def test_a_member_named_in_a_reply_is_a_slack_mention_not_their_id(slack: SlackWorld) -> None:
+    await slack.cop('practice propose <@U0BOB> --title "Budget explainer" --what "One page per proposal."')
+    answer = slack.last_response()
+    assert answer["text"].startswith("Asked <@U0BOB> whether it may be saved")  # Slack shows @Bob
+    assert "<@U0BOB>" in answer["blocks"][0]["text"]["text"]
+    await slack.cop("role grant <@U0BOB> coordinator")
+    assert slack.last_response()["text"].startswith("<@U0BOB> is now coordinator")
