@@ -614,7 +614,9 @@ RULE = '"first Tuesday of every month, 12:00 to 13:00, America/New_York"'
 
 
 async def test_a_forum_cycle_through_slack(slack: SlackWorld) -> None:
-    await slack.cop(f"forum set --rule {RULE} --channel <#C0FORUM|open-forum> --announce-days 5")
+    await slack.cop(
+        f"forum set --rule {RULE} --channel <#C0FORUM|open-forum> --announce-days 5 --facilitator <@U0BOB>"
+    )
     assert "Tue 3 Mar 2026" in slack.last_response()["text"]
     await slack.cop("forum propose Onboarding a new mayor", user="U0BOB", name="bob")
     await slack.run_until(utc(2026, 3, 3, 17, 0))
@@ -622,6 +624,8 @@ async def test_a_forum_cycle_through_slack(slack: SlackWorld) -> None:
     assert len(forum_posts) == 4 and all(p["blocks"] and p["text"] for p in forum_posts)
     opened = forum_posts[-1]
     assert "Onboarding a new mayor" in forum_posts[0]["text"]
+    assert "Facilitator: <@U0BOB>" in forum_posts[0]["text"]  # a mention, not the id U0BOB
+    assert "<@U0BOB> is facilitating." in forum_posts[-1]["text"]
     thread_ts = next(c.args for c in slack.fake.calls if c.method == "chat.getPermalink")["message_ts"]
     # Bob replies in the thread, in Slack itself
     await slack.send(

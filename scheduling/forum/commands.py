@@ -644,7 +644,7 @@ async def forum_reply(
             platform=occ.thread_platform or fs.platform,
             channel_id=occ.thread_channel_id or fs.channel_id,
             thread_id=occ.thread_id,
-            text=f"{member.name}: {text}",
+            text=f"{mention(member)}: {text}",
         )
         return reply, occ, fs
 
