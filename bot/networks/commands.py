@@ -131,8 +131,8 @@ async def join(ctx: Context, network: NetworkRef) -> Reply:
             record = ensure_member(session, member)
             who = svc.typed_ref(record)
             text = (
-                f"{mention(member)} asks to join {n.name}. Approve with: network approve {n.slug} {who} "
-                f"(or use the buttons)."
+                f"{mention(member)} asks to join {n.name}. Approve with: network approve {n.slug} "
+                f"{mention(member)} (or use the buttons)."
             )
             for to in svc.coordinators(session, settings, n):
                 svc.tell(
