@@ -143,13 +143,14 @@ def date_problem(text: str) -> str | None:
 
 
 def read_date(raw: str, example: str) -> date:
-    """A date typed as YYYY-MM-DD; ValueError in plain words with `example` when it is not one."""
+    """A date typed as YYYY-MM-DD; ValueError in plain words when it is not one (the command's own example
+    follows it in the message a member sees)."""
     text = raw.strip()
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         raise ValueError(f"{raw!r} is not a date like {example}")
     problem = date_problem(text)
     if problem is not None:
-        raise ValueError(f"{problem}. Example: {example}")
+        raise ValueError(problem)
     return date.fromisoformat(text)
 
 
