@@ -202,7 +202,7 @@ def coordinator_names(session: Session, network: Network) -> list[str]:
     names = []
     for g in grants:
         record = find_member(session, member_of(g))
-        names.append(record.display_name if record and record.display_name else g.user_id)
+        names.append(mention(record.as_member() if record and record.display_name else member_of(g)))
     return names
 
 

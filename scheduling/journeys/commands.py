@@ -435,7 +435,7 @@ async def handover_note(
         ("Your practices", ", ".join(f"{practice_ref(p.id or 0)} {p.title}" for p in ho.practices) or "none"),
         (
             "Passed to",
-            ho.successor.display_name
+            mention(ho.successor.as_member())
             if ho.successor
             else ("the coordinators" if note and note.practices_to == "coordinators" else "nobody yet"),
         ),
