@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from bot import vocabulary
 from bot.errors import ArgumentError, CommandError
 from bot.messages import FieldKind, Form, FormField, Member, unstorable_character
 from bot.permissions import Role
@@ -53,6 +54,11 @@ class Opt:
     # ("attribution", "role"): this parameter must be given when that parameter has that value. Declared
     # here, it is checked wherever both are known: a whole command, or one page of a form in pages.
     needed_if: tuple[str, str] | None = None
+
+
+# The one wording for "that is not a command": every adapter, typed text, buttons and forms end with it.
+SAY_HELP = "Say help to see every command."
+OUT_OF_DATE = f"That button or form is out of date. {SAY_HELP}"
 
 
 def slug(text: str) -> str:
@@ -145,7 +151,7 @@ class Param:
                 ) from None
             return self._in_range(number, where)
         if self.choices:
-            value = slug(str(raw))
+            value = vocabulary.canonical(slug(str(raw)), self.choices)
             for member in self.base:  # type: ignore[attr-defined]
                 if value == slug(str(member.value)) or value == slug(member.name):
                     return member
@@ -592,7 +598,7 @@ class CommandRegistry:
         suggestions = self.suggest(words, role)
         if suggestions:
             message += " Did you mean: " + ", ".join(suggestions) + "?"
-        return message + " Say help to see every command."
+        return f"{message} {SAY_HELP}"
 
     def bind(
         self, cmd: Command, words: Sequence[str], mentions: Mapping[str, Member], line: str = ""

@@ -7,11 +7,11 @@ import secrets
 from dataclasses import replace
 from typing import Any
 
-from bot.commands import Command, CommandRegistry
+from bot.commands import OUT_OF_DATE, SAY_HELP, Command, CommandRegistry
 from bot.context import Context, Services, write_audit
 from bot.errors import ArgumentError, CommandError
 from bot.members.roles import follow_platform_role, role_of
-from bot.messages import Incoming, Member, Reply, error
+from bot.messages import Incoming, Member, Reply, error, mention
 from bot.permissions import Role
 
 log = logging.getLogger(__name__)
@@ -27,11 +27,11 @@ def _as_replies(result: Any) -> list[Reply]:
     return [r if isinstance(r, Reply) else Reply(str(r)) for r in result]
 
 
-def refusal(cmd: Command, role: Role) -> str:
+def refusal(cmd: Command, role: Role, member: Member) -> str:
     article = "an" if role == Role.ADMIN else "a"
     return (
         f"Only {cmd.role.label}s can use {cmd.path}; you are {article} {role.label}. "
-        f"An admin can give you the role with: role grant @you {cmd.role.label}"
+        f"An admin can give you the role with: role grant {mention(member)} {cmd.role.label}"
     )
 
 
@@ -88,20 +88,20 @@ class Dispatcher:
         if incoming.command is not None:
             cmd = self.registry.commands.get(incoming.command)
             if cmd is None:
-                raise CommandError(f"That button or form is out of date ({incoming.command!r}); say help.")
+                raise CommandError(OUT_OF_DATE)
             if cmd.role > role:
-                raise CommandError(refusal(cmd, role))
+                raise CommandError(refusal(cmd, role, incoming.member))
             parsed = self.registry.bind_values(cmd, incoming.values or {}, incoming.mentions)
             detail = ", ".join(f"{k}={v}" for k, v in (incoming.values or {}).items())
         else:
             words = self.registry.read(incoming.text)
             if not words:
-                raise CommandError("Say a command, for example: help")
+                raise CommandError(f"Say a command. {SAY_HELP}")
             cmd, used = self.registry.lookup(words)
             if cmd is None:
                 raise CommandError(self.registry.unknown_message(words, role))
             if cmd.role > role:
-                raise CommandError(refusal(cmd, role))
+                raise CommandError(refusal(cmd, role, incoming.member))
             rest = words[used:]
             if cmd.form and not rest:
                 return [Reply(f"{cmd.summary} Fill in the form.", form=cmd.to_form())]

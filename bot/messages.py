@@ -8,9 +8,10 @@ name is only for showing.
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
@@ -59,6 +60,35 @@ class Member:
 
     def __str__(self) -> str:
         return self.name
+
+
+# A member named in a message. Each adapter shows it as its platform shows people (a Slack or Discord mention
+# for one of its own members, the display name otherwise); `render_members` gives the plain form. Like the
+# time marks of bot/messenger.py, the core writes the mark and never a platform's mention syntax.
+_MEMBER_MARK = re.compile(r"⟨@([^|⟩]+)\|([^⟩]*)⟩")
+
+
+def mention(member: Member) -> str:
+    """How the core names a member in text: a mark each adapter renders (never a raw platform id)."""
+    name = member.display_name.replace("⟩", ")").replace("|", "/")
+    return f"⟨@{member.ref}|{name}⟩"
+
+
+def plain_name(member: Member) -> str:
+    """A member's name where no mention can be shown: their display name, else a neutral description."""
+    return member.display_name or (member.user_id if member.platform == "console" else "a member")
+
+
+def render_members(text: str, show: Callable[[Member], str] = plain_name) -> str:
+    """Replace each member mark in `text` with `show(member)`; by default the member's plain name."""
+
+    def one(m: re.Match[str]) -> str:
+        found = Member.from_ref(m.group(1))
+        if found is None:
+            return m.group(2) or "a member"
+        return show(Member(found.platform, found.user_id, m.group(2), found.workspace))
+
+    return _MEMBER_MARK.sub(one, text)
 
 
 @dataclass(frozen=True)
@@ -184,7 +214,7 @@ class Reply:
         for label, value in self.fields:
             lines.append(f"{label}: {value}")
         for n, item in enumerate(self.items, 1):
-            head = f"{n}. {item.title}" + (f" [{item.ref}]" if item.ref else "")
+            head = list_head(n, item)
             lines.append(head)
             if item.body:
                 lines.extend("   " + line for line in item.body.splitlines())
@@ -203,6 +233,31 @@ class Reply:
         if self.footer:
             lines.append(self.footer)
         return "\n".join(lines)
+
+
+def names_shown(reply: Reply, show: Callable[[Member], str] = plain_name) -> Reply:
+    """The reply with every member mark replaced by `show(member)` (a plain name by default): what an
+    adapter without rich rendering shows, and what tests of the core read."""
+
+    def r(text: str) -> str:
+        return render_members(text, show)
+
+    def pairs(fields: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+        return tuple((r(label), r(value)) for label, value in fields)
+
+    items = tuple(
+        replace(item, title=r(item.title), body=r(item.body), fields=pairs(item.fields))
+        for item in reply.items
+    )
+    return replace(reply, text=r(reply.text), footer=r(reply.footer), fields=pairs(reply.fields), items=items)
+
+
+def list_head(n: int, item: Item, gap: str = " ") -> str:
+    """An item's first line in a plain list: numbered, unless it has its own ref (P12, slot 2), which is the
+    one number a member types; a second number beside it would only mislead."""
+    if item.ref:
+        return f"- {item.title}{gap}[{item.ref}]"
+    return f"{n}. {item.title}"
 
 
 def error(text: str) -> Reply:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bot.messages import Reply
+from bot.messages import Reply, names_shown
 from bot.messenger import DeliveryError, Posted, PostTags
 
 
@@ -56,6 +56,7 @@ class RecordingMessenger:
 
     async def post(self, channel_id: str, reply: Reply, *, tags: PostTags | None = None) -> Posted:
         self._check()
+        reply = names_shown(reply)  # members by name, as a plain platform shows them
         self.sent.append(Sent("post", channel_id, reply, tags=tags))
         return self._posted(channel_id)
 
@@ -65,19 +66,19 @@ class RecordingMessenger:
         self._check()
         self._n += 1
         thread = f"T{self._n}"
-        self.sent.append(Sent("thread", channel_id, reply, thread, tags))
+        self.sent.append(Sent("thread", channel_id, names_shown(reply), thread, tags))
         return Posted(
             self.platform, channel_id, thread, thread, f"https://chat.example/{channel_id}/{thread}"
         )
 
     async def reply_in_thread(self, channel_id: str, thread_id: str, reply: Reply) -> Posted:
         self._check()
-        self.sent.append(Sent("reply", channel_id, reply, thread_id))
+        self.sent.append(Sent("reply", channel_id, names_shown(reply), thread_id))
         return self._posted(channel_id, thread_id)
 
     async def send_dm(self, user_id: str, reply: Reply) -> Posted:
         self._check()
-        self.sent.append(Sent("dm", user_id, reply))
+        self.sent.append(Sent("dm", user_id, names_shown(reply)))
         return self._posted(f"dm-{user_id}")
 
     def texts(self, kind: str | None = None) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.app import App
-from bot.messages import Incoming, Member, Place, Reply
+from bot.messages import Incoming, Member, Place, Reply, names_shown
 from bot.permissions import Role
 
 ROOT = Member("console", "root", "Root Admin")  # a bootstrap admin in the test settings
@@ -26,7 +26,10 @@ class Harness:
         for word in text.split():
             if word.startswith("@") and word not in found:
                 found[word] = member(word[1:])
-        return await self.app.dispatch(Incoming(member=speaker, place=self.place, text=text, mentions=found))
+        replies = await self.app.dispatch(
+            Incoming(member=speaker, place=self.place, text=text, mentions=found)
+        )
+        return [names_shown(r) for r in replies]  # members by name, as the console shows them
 
     async def one(self, text: str, who: Member | str = ROOT) -> Reply:
         replies = await self.say(text, who)
@@ -49,7 +52,7 @@ class Harness:
             Incoming(member=speaker, place=self.place, command=command, values=values)
         )
         assert len(replies) == 1
-        return replies[0]
+        return names_shown(replies[0])
 
     async def grant(self, who: str, role: Role) -> None:
         await self.app.set_local_role(member(who), role, "test")

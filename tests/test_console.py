@@ -249,5 +249,5 @@ def test_everyday_sentences_with_apostrophes_are_read_as_typed(tmp_path: Path, d
     for answer in everyday.ANSWERS:
         assert answer in out
     assert "Proposed T1: Keeping staff when we can't hire" in out
-    assert "] me: We didn't stop hiring; we ran office hours." in out  # the thread gets the reply as typed
+    assert "] @me: We didn't stop hiring; we ran office hours." in out  # the thread gets the reply as typed
     assert "Notes from members who used it: we didn't try it" in out

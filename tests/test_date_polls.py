@@ -55,14 +55,14 @@ async def test_propose_mark_tally_in_two_zones_and_confirm_tells_each_voter_once
     await cb.ok(f"datepoll mark {poll} 1,2", "ana")
     await cb.ok(f"datepoll mark {poll} 2", "leo")
     assert await _tally(cb, poll, "ana") == [
-        ("1. Sun 14 Mar 2027, 08:00 PDT (America/Los_Angeles)", "1 can make it (you too)"),
-        ("2. Tue 16 Mar 2027, 12:00 PDT (America/Los_Angeles)", "2 can make it (you too)"),
-        ("3. Sat 20 Mar 2027, 07:00 PDT (America/Los_Angeles)", "0 can make it"),
+        ("Sun 14 Mar 2027, 08:00 PDT (America/Los_Angeles)", "1 can make it (you too)"),
+        ("Tue 16 Mar 2027, 12:00 PDT (America/Los_Angeles)", "2 can make it (you too)"),
+        ("Sat 20 Mar 2027, 07:00 PDT (America/Los_Angeles)", "0 can make it"),
     ]
     assert await _tally(cb, poll, "leo") == [
-        ("1. Sun 14 Mar 2027, 15:00 GMT (Europe/London)", "1 can make it"),
-        ("2. Tue 16 Mar 2027, 19:00 GMT (Europe/London)", "2 can make it (you too)"),
-        ("3. Sat 20 Mar 2027, 14:00 GMT (Europe/London)", "0 can make it"),
+        ("Sun 14 Mar 2027, 15:00 GMT (Europe/London)", "1 can make it"),
+        ("Tue 16 Mar 2027, 19:00 GMT (Europe/London)", "2 can make it (you too)"),
+        ("Sat 20 Mar 2027, 14:00 GMT (Europe/London)", "0 can make it"),
     ]
     confirmed = await cb.ok(f"datepoll confirm {poll} 2", "cora")
     assert "Tue 16 Mar 2027, 14:00 CDT (America/Chicago)" in confirmed.text and "2 voter(s)" in confirmed.text

@@ -92,10 +92,10 @@ async def test_the_readme_forum_walkthrough_shows_the_whole_cycle_whatever_the_d
         "[#forum] Reminder: the open forum starts tomorrow",
         "[#forum] Reminder: the open forum starts in one hour",
         "[#forum › new thread: Open forum",
-        "[#forum › thread-4] me: We started monthly budget office hours for department heads.",
-        "[#forum › thread-4] bob: We ran stay interviews with every manager.",
+        "[#forum › thread-4] @me: We started monthly budget office hours for department heads.",
+        "[#forum › thread-4] @bob: We ran stay interviews with every manager.",
         "Saved P1: Budget office hours",
-        "[DM to bob] me would like to save what you shared in the open forum",
+        "[DM to bob] @me would like to save what you shared in the open forum",
         "Wrap-up of the open forum",
         "[DM to bob] Thanks for taking part in the open forum",
     ]

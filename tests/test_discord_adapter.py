@@ -16,6 +16,7 @@ from sqlalchemy import text
 from adapters.discord.adapter import DiscordAdapter, DiscordStartError
 from adapters.discord.render import form_pages
 from bot.app import App, build_app
+from bot.commands import OUT_OF_DATE
 from bot.config import Settings, load_settings
 from bot.messages import Reply
 from bot.messenger import DeliveryError
@@ -553,7 +554,7 @@ async def test_bad_input_gets_a_private_clear_message_and_changes_nothing(
         [stale] = await ask(fake, fake.component(f"cop:convening rsvp {conv} going", message=shown.message))
         assert stale.ephemeral and "was cancelled; you cannot answer it" in stale.content
         [unknown] = await ask(fake, fake.component("cop#0123456789abcdef", message=shown.message))
-        assert unknown.ephemeral and "out of date" in unknown.content
+        assert unknown.ephemeral and unknown.content == OUT_OF_DATE  # the core's one wording
         assert await w.count("rsvp") == 0
 
 
@@ -737,11 +738,13 @@ async def test_save_as_practice_opens_the_form_for_your_own_message_and_asks_the
         fields = {c["component"]["custom_id"]: c["component"] for c in other.data["components"]}
         assert sorted(fields) == ["link", "title", "what"] and fields["link"]["value"] == link
         [asked] = await submit_pages(fake, other.data, {"title": "Peer pairing"}, user=fake.coordinator)
-        assert asked.ephemeral and "Asked Ben Member whether it may be saved" in asked.content
+        # The author as Discord shows people: a mention, never their raw id or a stale name.
+        assert asked.ephemeral and f"Asked <@{fake.member.id}> whether it may be saved" in asked.content
         assert await w.count("practice") == 0  # nothing is saved before the author answers
         await w.app.scheduler.tick()
         [dm] = fake.dm_messages(fake.member)
-        assert "Cora Coordinator would like to save what you wrote" in dm["content"]
+        assert f"<@{fake.coordinator.id}> would like to save what you wrote" in dm["content"]
+        assert "This is proposal Q1" in dm["content"] and "practice consent Q1 named" in dm["content"]
         anonymous = next(
             b for row in dm["components"] for b in row["components"] if b["label"] == "Anonymous"
         )
@@ -1181,3 +1184,13 @@ async def test_everyday_sentences_with_apostrophes_work_in_cop_command(
             [reply] = await ask(fake, fake.slash_command("cop", [option("command", line)]))
             assert reply.content.startswith(answer), (line, reply.content)
         assert await everyday.stored(w.app) == everyday.STORED
+
+
+async def test_an_unknown_command_in_cop_command_reads_as_everywhere_else(
+    sqlite_settings: Settings, fake: FakeDiscord
+) -> None:
+    from tests.test_messages_read_well import UNKNOWN
+
+    async with world(sqlite_settings, fake):
+        [reply] = await ask(fake, fake.slash_command("cop", [option("command", "practice serch budget")]))
+        assert reply.ephemeral and reply.content == UNKNOWN

@@ -106,6 +106,8 @@ async def test_capture_by_someone_else_asks_the_author_first(fb: ForumBot) -> No
         "Anonymous",
         "No thanks",
     ]
+    assert "This is request C1" in dm.reply.text and "forum consent C1 named" in dm.reply.text  # what to type
+    assert "Cy would like to save what you shared" in dm.reply.text
     assert "Only the person who wrote it" in await fb.fails(dm.reply.choices[2].command, "cy")
     done = await fb.ok(dm.reply.choices[2].command, "bob")
     assert "Credited as: anonymous (Chatham House Rule)" in done.text

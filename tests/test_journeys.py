@@ -20,7 +20,7 @@ from sqlalchemy import text
 
 from bot.app import build_app
 from bot.config import Settings
-from bot.messages import Reply
+from bot.messages import Reply, names_shown
 from bot.store.db import Store, make_engine
 from scheduling.journeys.definitions import JOURNEYS_DIR, JourneyError
 from tests.fakes import FakeClock, RecordingMessenger
@@ -52,7 +52,7 @@ class TimedMessenger(RecordingMessenger):
         posted = await super().send_dm(user_id, reply)
         if self.timed is None:
             self.timed = []
-        self.timed.append(TimedDm(user_id, self.clock(), reply))
+        self.timed.append(TimedDm(user_id, self.clock(), names_shown(reply)))
         return posted
 
 

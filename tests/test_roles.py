@@ -12,7 +12,7 @@ async def test_member_is_refused_admin_grants_audit_shows_it(bot: Harness) -> No
     granted = await bot.ok("role grant @bob coordinator")
     assert "Bob is now coordinator (was member)" in granted.text
     listed = await bot.ok("role list", "bob")
-    assert any(i.title == "console:bob" and ("Role", "coordinator") in i.fields for i in listed.items)
+    assert any(i.title == "bob" and ("Id", "console:bob") in i.fields for i in listed.items)  # a mention
     audit = await bot.ok("audit list")
     assert "role grant: console:bob (Bob) member -> coordinator" in audit.items[0].body
     assert "Root Admin" in audit.items[0].title

@@ -108,7 +108,7 @@ async def test_a_failing_platform_is_retried_with_backoff_then_reported(app: App
     )
     messenger.fail_always = False
     post_id = await app.store.run(lambda s: s.execute(outbox.select(outbox.PlannedPost.id)).scalar())
-    await app.store.run(lambda s: outbox.retry(s, post_id, clock()))
+    assert (await app.store.run(lambda s: outbox.retry(s, post_id, clock())))[1]  # type: ignore[index]
     assert (await scheduler.tick()).sent == 1 and messenger.texts() == ["hello 0"]
 
 

@@ -511,7 +511,8 @@ async def test_save_as_practice_on_someone_elses_message_asks_the_author_first(s
     assert "Nothing is saved until they answer" in slack.last_response()["text"]
     await slack.run_until(slack.clock())
     dm = [p for p in slack.fake.posts() if p["channel"] == "D0BOB"]
-    assert len(dm) == 1 and "Ana would like to save what you wrote" in dm[0]["text"]
+    assert len(dm) == 1 and "<@U0ANA> would like to save what you wrote" in dm[0]["text"]  # a mention
+    assert "This is proposal Q1" in dm[0]["text"] and "practice consent Q1 named" in dm[0]["text"]
     buttons = [e for b in dm[0]["blocks"] if b["type"] == "actions" for e in b["elements"]]
     consent = next(b["value"] for b in buttons if b["text"]["text"] == "Role only")
     await slack.send(
@@ -613,7 +614,9 @@ RULE = '"first Tuesday of every month, 12:00 to 13:00, America/New_York"'
 
 
 async def test_a_forum_cycle_through_slack(slack: SlackWorld) -> None:
-    await slack.cop(f"forum set --rule {RULE} --channel <#C0FORUM|open-forum> --announce-days 5")
+    await slack.cop(
+        f"forum set --rule {RULE} --channel <#C0FORUM|open-forum> --announce-days 5 --facilitator <@U0BOB>"
+    )
     assert "Tue 3 Mar 2026" in slack.last_response()["text"]
     await slack.cop("forum propose Onboarding a new mayor", user="U0BOB", name="bob")
     await slack.run_until(utc(2026, 3, 3, 17, 0))
@@ -621,6 +624,8 @@ async def test_a_forum_cycle_through_slack(slack: SlackWorld) -> None:
     assert len(forum_posts) == 4 and all(p["blocks"] and p["text"] for p in forum_posts)
     opened = forum_posts[-1]
     assert "Onboarding a new mayor" in forum_posts[0]["text"]
+    assert "Facilitator: <@U0BOB>" in forum_posts[0]["text"]  # a mention, not the id U0BOB
+    assert "<@U0BOB> is facilitating." in forum_posts[-1]["text"]
     thread_ts = next(c.args for c in slack.fake.calls if c.method == "chat.getPermalink")["message_ts"]
     # Bob replies in the thread, in Slack itself
     await slack.send(
@@ -821,3 +826,25 @@ async def test_everyday_sentences_with_apostrophes_work_in_slash_cop(slack: Slac
     assert await everyday.stored(slack.app) == everyday.STORED
     await slack.cop("forum propose R&amp;D budgets &lt;2% &amp;amp; no &gt; signs")  # as Slack sends & < >
     assert (await everyday.stored(slack.app))["topic"][-1] == "R&D budgets <2% &amp; no > signs"
+
+
+async def test_an_unknown_command_reads_the_same_in_slash_cop_a_mention_and_a_dm(slack: SlackWorld) -> None:
+    from tests.test_messages_read_well import UNKNOWN
+
+    await slack.cop("practice serch budget")
+    assert slack.last_response()["text"] == UNKNOWN
+    await slack.send(fs.app_mention(f"<@{fs.BOT_USER}> practice serch budget"))
+    await slack.send(fs.message("practice serch budget"))
+    await slack.settle()
+    [ephemeral] = slack.fake.called("chat.postEphemeral")
+    [dm] = slack.fake.posts()
+    assert ephemeral["text"] == UNKNOWN and dm["text"] == UNKNOWN
+
+
+async def test_a_member_named_in_a_reply_is_a_slack_mention_not_their_id(slack: SlackWorld) -> None:
+    await slack.cop('practice propose <@U0BOB> --title "Budget explainer" --what "One page per proposal."')
+    answer = slack.last_response()
+    assert answer["text"].startswith("Asked <@U0BOB> whether it may be saved")  # Slack shows @Bob
+    assert "<@U0BOB>" in answer["blocks"][0]["text"]["text"]
+    await slack.cop("role grant <@U0BOB> coordinator")
+    assert slack.last_response()["text"].startswith("<@U0BOB> is now coordinator")

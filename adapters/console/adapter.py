@@ -16,8 +16,20 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.commands import SAY_HELP
 from bot.members.files import member_folder
-from bot.messages import Choice, FieldKind, Form, Incoming, Member, Place, Reply
+from bot.messages import (
+    Choice,
+    FieldKind,
+    Form,
+    Incoming,
+    Member,
+    Place,
+    Reply,
+    list_head,
+    plain_name,
+    render_members,
+)
 from bot.messenger import Posted, PostTags, render_times
 
 PLATFORM = "console"
@@ -33,6 +45,11 @@ BANNER = """copbot console: you are {name}. Type help for commands, a number to 
 
 def console_member(name: str) -> Member:
     return Member(PLATFORM, name, name)
+
+
+def console_name(member: Member) -> str:
+    """How the console shows a member: as they are mentioned here (@ana), anyone else by name."""
+    return f"@{member.user_id}" if member.platform == PLATFORM else plain_name(member)
 
 
 class ConsoleAdapter:
@@ -156,7 +173,7 @@ class ConsoleAdapter:
         if line.isdigit():
             n = int(line)
             if not self.last_choices:
-                self.say("Error: there are no numbered options to pick right now. Type help for commands.")
+                self.say(f"Error: there are no numbered options to pick right now. {SAY_HELP}")
                 return
             if not 1 <= n <= len(self.last_choices):
                 self.say(f"Error: pick an option from 1 to {len(self.last_choices)}.")
@@ -213,7 +230,7 @@ class ConsoleAdapter:
         choices: list[Choice] = []
         for n, item in enumerate(reply.items, 1):
             lines.append("")
-            lines.append(f"{n}. {item.title}" + (f"  [{item.ref}]" if item.ref else ""))
+            lines.append(list_head(n, item, gap="  "))
             for body_line in item.body.splitlines():
                 lines.append(f"   {body_line}")
             for label, value in item.fields:
@@ -233,7 +250,7 @@ class ConsoleAdapter:
         if reply.footer:
             lines.append(reply.footer)
         self.last_choices = choices
-        return "\n".join(lines)
+        return render_members(render_times("\n".join(lines), self.timezone), console_name)
 
     def form_hint(self, form: Form) -> str:
         lines = [f"{form.title}: give the fields as options on one line."]
@@ -354,7 +371,7 @@ class ConsoleMessenger:
     ) -> Posted:
         self._n += 1
         thread = f"thread-{self._n}"
-        self.console.announce(f"[#{channel_id} › new thread: {title}]")
+        self.console.announce(f"[#{channel_id} › new thread: {render_members(title, console_name)}]")
         posted = self._show(f"#{channel_id} › {thread}", reply)
         return Posted(PLATFORM, channel_id, posted.message_id, thread, None)
 

@@ -49,7 +49,7 @@ from adapters.discord.render import (
     parse_modal_custom_id,
     submitted_values,
 )
-from bot.commands import Command, Param, slug
+from bot.commands import OUT_OF_DATE, Command, Param, slug
 from bot.errors import ArgumentError
 from bot.messages import Incoming, Member, Reply, error
 from bot.permissions import Role
@@ -154,7 +154,7 @@ class Interactions:
         if command is None and custom_id.startswith(HASHED_ID_PREFIX):
             command = await self.core.button_command(custom_id)
         if command is None:
-            await self._say(i, error("That button is out of date. Say help to see what you can do."))
+            await self._say(i, error(OUT_OF_DATE))
             return
         await self._run(i, self._incoming(i, text=command))
 

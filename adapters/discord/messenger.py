@@ -23,7 +23,7 @@ import aiohttp
 import discord
 
 from adapters.discord.render import clip, hashed_buttons, render_reply
-from bot.messages import Reply
+from bot.messages import Reply, render_members
 from bot.messenger import SEND_KEY, DeliveryError, MirrorEvent, Posted, PostTags, render_times
 from bot.ports import Core
 
@@ -113,7 +113,8 @@ class DiscordMessenger:
             kwargs, _ = await outgoing(self.core, reply)
             channel = await self._channel(channel_id)
             if isinstance(channel, discord.ForumChannel):
-                title = render_times(reply.text.strip().split("\n")[0], self.core.settings.timezone)
+                first_line = reply.text.strip().split("\n")[0]
+                title = render_members(render_times(first_line, self.core.settings.timezone))
                 return await self._forum_post(channel, title, kwargs, tags or PostTags())
             message = await channel.send(**kwargs, **nonce())
         return Posted(PLATFORM, channel_id, str(message.id), None, message.jump_url)
@@ -137,7 +138,7 @@ class DiscordMessenger:
     ) -> Posted:
         """A forum channel gets a forum post, tagged as `tags` chooses; a text channel a message with a
         thread started from it."""
-        name = clip(" ".join(title.split()) or "Thread", THREAD_NAME_MAX)
+        name = clip(" ".join(render_members(title).split()) or "Thread", THREAD_NAME_MAX)
         async with delivering(f"thread in {channel_id}"):
             kwargs, _ = await outgoing(self.core, reply)
             channel = await self._channel(channel_id)

@@ -20,7 +20,18 @@ from typing import Any
 
 import discord
 
-from bot.messages import Choice, FieldKind, Form, FormField, Item, Reply, Visibility
+from bot.messages import (
+    Choice,
+    FieldKind,
+    Form,
+    FormField,
+    Item,
+    Member,
+    Reply,
+    Visibility,
+    plain_name,
+    render_members,
+)
 
 # Discord's limits (https://discord.com/developers/docs/resources/message, .../interactions).
 CONTENT_MAX = 2000
@@ -63,8 +74,13 @@ class RenderedMessage:
 
 
 def discord_times(text: str) -> str:
-    """``⟨time:UNIX⟩`` -> ``<t:UNIX:f>``: Discord shows the date and time in each reader's own zone."""
-    return _TIME.sub(lambda m: f"<t:{m.group(1)}:f>", text)
+    """``⟨time:UNIX⟩`` -> ``<t:UNIX:f>``: Discord shows the date and time in each reader's own zone. Member
+    marks (bot.messages.mention) become mentions of Discord members and names of anyone else."""
+    return render_members(_TIME.sub(lambda m: f"<t:{m.group(1)}:f>", text), discord_name)
+
+
+def discord_name(member: Member) -> str:
+    return f"<@{member.user_id}>" if member.platform == "discord" else plain_name(member)
 
 
 def clip(text: str, limit: int) -> str:
@@ -113,7 +129,8 @@ def _fields_embeds(fields: tuple[tuple[str, str], ...]) -> list[discord.Embed]:
 
 def _item_embed(item: Item) -> discord.Embed:
     embed = discord.Embed(
-        title=_text(item.title, EMBED_TITLE_MAX, "\u200b"),
+        title=clip(render_members(_TIME.sub(lambda m: f"<t:{m.group(1)}:f>", item.title)), EMBED_TITLE_MAX)
+        or "\u200b",
         description=_text(item.body, EMBED_DESCRIPTION_MAX) or None,
     )
     for label, value in item.fields[:EMBED_FIELDS_MAX]:

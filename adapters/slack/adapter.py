@@ -49,7 +49,7 @@ from adapters.slack.render import (
 from adapters.slack.workspace import Served, request_kind
 from bot.commands import Entry, MessageAction
 from bot.errors import StartError
-from bot.messages import Form, Incoming, Member, Place
+from bot.messages import Form, Incoming, Member, Place, render_members
 from bot.ports import Core
 
 log = logging.getLogger(__name__)
@@ -461,7 +461,7 @@ class SlackAdapter:
             block = inputs[0]
             await ack(
                 response_action="errors",
-                errors={block: truncate(first_error.plain_text().replace("**", ""), 150)},
+                errors={block: truncate(render_members(first_error.plain_text()).replace("**", ""), 150)},
             )
             return
         await ack()

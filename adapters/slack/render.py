@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.commands import CommandRegistry, MessageAction
-from bot.messages import Choice, FieldKind, Form, FormField, Item, Member, Reply
+from bot.messages import Choice, FieldKind, Form, FormField, Item, Member, Reply, plain_name, render_members
 from bot.messenger import format_in_zone, render_times
 
 # Block Kit limits (docs.slack.dev; also slack_sdk.models.blocks / views validators).
@@ -64,9 +64,20 @@ def time_tokens(text: str, tz_fallback: str = "UTC") -> str:
     return _TIME.sub(token, text)
 
 
+def slack_name(member: Member) -> str:
+    """A Slack member as Slack shows people (a mention, after `escape`); anyone else by name."""
+    return f"<@{member.user_id}>" if member.platform == "slack" else plain_name(member)
+
+
+def members(text: str) -> str:
+    """Member marks (bot.messages.mention) -> Slack mentions, in text that is already escaped."""
+    return render_members(text, slack_name)
+
+
 def mrkdwn(text: str, tz_fallback: str = "UTC") -> str:
-    """Core text -> Slack mrkdwn: escape user text, `**bold**` -> `*bold*`, time markers -> date tokens."""
-    return time_tokens(_BOLD.sub(r"*\1*", escape(text)), tz_fallback)
+    """Core text -> Slack mrkdwn: escape user text, `**bold**` -> `*bold*`, time markers -> date tokens,
+    member marks -> mentions."""
+    return members(time_tokens(_BOLD.sub(r"*\1*", escape(text)), tz_fallback))
 
 
 def truncate(text: str, limit: int) -> str:
@@ -84,7 +95,7 @@ def truncate(text: str, limit: int) -> str:
 
 
 def _plain(text: str, limit: int) -> dict[str, Any]:
-    return {"type": "plain_text", "text": truncate(text, limit) or " ", "emoji": True}
+    return {"type": "plain_text", "text": truncate(render_members(text), limit) or " ", "emoji": True}
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -179,7 +190,7 @@ def render_reply(reply: Reply, *, tz_fallback: str = "UTC") -> dict[str, Any]:
         item_blocks.append(_context(f"…and {len(reply.items) - shown} more"))
 
     blocks = head + item_blocks + buttons.actions(reply.choices) + tail
-    text = escape(render_times(reply.plain_text(), tz))
+    text = members(escape(render_times(reply.plain_text(), tz)))
     return {"text": text, "blocks": blocks[:MAX_BLOCKS_MESSAGE]}
 
 
@@ -341,7 +352,7 @@ def field_errors(reply: Reply) -> dict[str, Any] | None:
     """The view_submission ack body that shows an error under the field a member must fix, or None."""
     if not reply.is_error or not reply.error_field:
         return None
-    message = render_times(reply.text, "UTC").replace("**", "")
+    message = render_members(render_times(reply.text, "UTC")).replace("**", "")
     return {"response_action": "errors", "errors": {reply.error_field: truncate(message, MAX_ERROR_TEXT)}}
 
 

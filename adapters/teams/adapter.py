@@ -52,7 +52,7 @@ from adapters.teams.render import (
     submitted,
 )
 from bot.errors import StartError
-from bot.messages import Incoming, Member, Place, Reply, Visibility, error
+from bot.messages import Incoming, Member, Place, Reply, Visibility, error, render_members
 from bot.messenger import DeliveryError, render_times
 from bot.permissions import Role
 from bot.ports import Core
@@ -356,7 +356,7 @@ class TeamsAdapter:
         tz = await self.core.member_zone(member)
         if card_id:
             if first.is_error:  # the mistake on the card itself, filled in as submitted
-                text = render_times(first.text, tz).replace("**", "")
+                text = render_members(render_times(first.text, tz)).replace("**", "")
                 card = form_card(form, values=values, error=text, error_field=first.error_field)
                 await self.messenger.update(
                     conversation_id, card_id, message(first, tz, card=card), service_url

@@ -28,7 +28,7 @@ import aiohttp
 from adapters.teams.auth import BotTokens, TokenError
 from adapters.teams.cloud import Cloud
 from adapters.teams.render import message
-from bot.messages import Member, Reply
+from bot.messages import Member, Reply, render_members
 from bot.messenger import DeliveryError, Posted, PostTags
 from bot.ports import Core
 
@@ -238,7 +238,7 @@ class TeamsMessenger:
             else ""
         )
         tagged = Reply(
-            f"<at>{name}</at> {reply.text}{hint}",
+            f"<at>{name}</at> {render_members(reply.text)}{hint}",
             items=reply.items,
             fields=reply.fields,
             choices=reply.choices,

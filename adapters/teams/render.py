@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.messages import Choice, FieldKind, Form, FormField, Item, Member, Reply
+from bot.messages import Choice, FieldKind, Form, FormField, Item, Member, Reply, render_members
 from bot.messenger import render_times
 
 CARD_VERSION = "1.5"
@@ -38,13 +38,15 @@ _TAG = re.compile(r"<[^>]+>")
 
 
 def card_times(text: str) -> str:
-    """⟨time:UNIX⟩ -> "{{DATE(...,SHORT)}} {{TIME(...)}}", shown in each reader's zone by Teams."""
+    """⟨time:UNIX⟩ -> "{{DATE(...,SHORT)}} {{TIME(...)}}", shown in each reader's zone by Teams; a member
+    mark -> the member's name (Teams' own mentions need the member's Teams id, which other platforms' members
+    do not have)."""
 
     def token(m: re.Match[str]) -> str:
         stamp = datetime.fromtimestamp(int(m.group(1)), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         return f"{{{{DATE({stamp}, SHORT)}}}} {{{{TIME({stamp})}}}}"
 
-    return _TIME.sub(token, text)
+    return render_members(_TIME.sub(token, text))
 
 
 def clip(text: str, limit: int = MAX_TEXT) -> str:
@@ -228,13 +230,13 @@ def _reply_card(reply: Reply, tz: str, max_items: int) -> dict[str, Any] | None:
                 "data": {COMMAND_KEY: reply.form.command},
             }
         )
-    return _card(body, actions, fallback=render_times(reply.plain_text(), tz))
+    return _card(body, actions, fallback=render_members(render_times(reply.plain_text(), tz)))
 
 
 def message(reply: Reply, tz: str, *, card: dict[str, Any] | None = None) -> dict[str, Any]:
     """A message activity for `reply`: markdown text when that is all, else a card with the plain text
     as `summary` (what notifications and screen readers read) and as the card's own fallback."""
-    plain = render_times(reply.plain_text(), tz)
+    plain = render_members(render_times(reply.plain_text(), tz))
     card = card if card is not None else reply_card(reply, tz)
     if card is None:
         return {

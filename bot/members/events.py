@@ -107,7 +107,8 @@ def unreachable_rows(session: Session) -> list[dict[str, Any]]:
         {
             "platform": u.platform,
             "user_id": u.user_id,
-            "name": name or u.user_id,
+            "workspace": u.workspace,
+            "name": name or "",
             "reason": u.reason,
             "failures": u.failures,
             "last_at": u.last_at,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Annotated
 
 from sqlmodel import Session, col, select
@@ -10,9 +11,11 @@ from bot.commands import CommandGroup, Opt
 from bot.config import Settings
 from bot.context import Context, write_audit
 from bot.errors import CommandError
-from bot.messages import Item, Member, Reply
+from bot.messages import Item, Member, Reply, mention
+from bot.messenger import format_in_zone
 from bot.permissions import Role
-from bot.store.models import AuditEntry, RoleGrant, is_member, member_of
+from bot.store.models import AuditEntry, MemberRecord, RoleGrant, is_member, member_of
+from bot.zones import zone_for
 
 COMMUNITY = "community"
 
@@ -22,6 +25,12 @@ def role_of(session: Session, settings: Settings, member: Member, scope: str = C
         return Role.ADMIN
     grant = _grant(session, member, scope)
     return Role(grant.role) if grant else Role.MEMBER
+
+
+def _known(session: Session, member: Member) -> Member:
+    """The member with the name copbot last saw them by, when it knows one."""
+    record = session.exec(select(MemberRecord).where(is_member(MemberRecord, member))).first()
+    return record.as_member() if record is not None and record.display_name else member
 
 
 def _grant(session: Session, member: Member, scope: str) -> RoleGrant | None:
@@ -99,7 +108,7 @@ async def grant(
     new_role: Role = role  # type: ignore[assignment]
     if ctx.settings.is_bootstrap_admin(member):
         raise CommandError(
-            f"{member.name} is an admin from configuration (COPBOT_ADMINS); nothing to change."
+            f"{mention(member)} is an admin from configuration (COPBOT_ADMINS); nothing to change."
         )
 
     def apply(session: Session) -> Role:
@@ -114,8 +123,10 @@ async def grant(
 
     previous = await ctx.store.run(apply)
     if previous == new_role:
-        return Reply(f"{member.name} was already {new_role.label}; nothing changed.")
-    return Reply(f"{member.name} is now {new_role.label} (was {previous.label}). This is in the audit log.")
+        return Reply(f"{mention(member)} was already {new_role.label}; nothing changed.")
+    return Reply(
+        f"{mention(member)} is now {new_role.label} (was {previous.label}). This is in the audit log."
+    )
 
 
 @roles.command("revoke", role=Role.ADMIN, audited=False)
@@ -126,7 +137,7 @@ async def revoke(ctx: Context, member: Annotated[Member, Opt(help="whose role to
     """
     if ctx.settings.is_bootstrap_admin(member):
         raise CommandError(
-            f"{member.name} is an admin from configuration (COPBOT_ADMINS); remove them there and restart."
+            f"{mention(member)} is an admin from configuration (COPBOT_ADMINS); remove them there and restart."
         )
     if member.key == ctx.member.key:
         raise CommandError("You cannot revoke your own role; ask another admin.")
@@ -141,33 +152,36 @@ async def revoke(ctx: Context, member: Annotated[Member, Opt(help="whose role to
 
     previous = await ctx.store.run(apply)
     if previous == Role.MEMBER:
-        return Reply(f"{member.name} had no role to revoke; nothing changed.")
-    return Reply(f"{member.name} is no longer {previous.label}. This is in the audit log.")
+        return Reply(f"{mention(member)} had no role to revoke; nothing changed.")
+    return Reply(f"{mention(member)} is no longer {previous.label}. This is in the audit log.")
 
 
 @roles.command("list", role=Role.COORDINATOR, audited=False)
 async def list_roles(ctx: Context) -> Reply:
     """List coordinators and admins."""
 
-    def load(session: Session) -> list[RoleGrant]:
-        return list(
-            session.exec(
-                select(RoleGrant)
-                .where(col(RoleGrant.scope) == COMMUNITY)
-                .order_by(col(RoleGrant.role).desc(), col(RoleGrant.user_id))
-            )
+    def load(session: Session) -> list[tuple[RoleGrant, Member]]:
+        grants = session.exec(
+            select(RoleGrant)
+            .where(col(RoleGrant.scope) == COMMUNITY)
+            .order_by(col(RoleGrant.role).desc(), col(RoleGrant.user_id))
         )
+        return [(g, _known(session, member_of(g))) for g in grants]
 
     grants = await ctx.store.run(load)
     items = [
         Item(
-            title=member_of(g).ref, fields=(("Role", Role(g.role).label), ("Granted by", g.granted_by or "—"))
+            title=mention(who),
+            fields=(("Role", Role(g.role).label), ("Granted by", g.granted_by or "—"), ("Id", who.ref)),
         )
-        for g in grants
+        for g, who in grants
     ]
     items += [
-        Item(title=Member(p, u, workspace=w).ref, fields=(("Role", "admin"), ("Granted by", "configuration")))
-        for p, w, u in sorted(ctx.settings.bootstrap_admins)
+        Item(
+            title=mention(who),
+            fields=(("Role", "admin"), ("Granted by", "configuration"), ("Id", who.ref)),
+        )
+        for who in (Member(p, u, workspace=w) for p, w, u in sorted(ctx.settings.bootstrap_admins))
     ]
     if not items:
         return Reply("Nobody has a role yet. An admin gives one with: role grant @member coordinator")
@@ -185,15 +199,17 @@ async def audit_list(
     Example: audit list --limit 50
     """
 
-    def load(session: Session) -> list[AuditEntry]:
-        return list(session.exec(select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(limit)))
+    def load(session: Session) -> tuple[list[AuditEntry], str]:
+        rows = session.exec(select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(limit))
+        return list(rows), zone_for(session, ctx.member, ctx.settings.timezone)
 
-    entries = await ctx.store.run(load)
+    entries, zone = await ctx.store.run(load)
     if not entries:
         return Reply("The audit log is empty.")
     items = tuple(
         Item(
-            title=f"{e.at:%Y-%m-%d %H:%M} UTC · {e.actor_name} ({member_of(e).ref})",
+            title=f"{format_in_zone(e.at if e.at.tzinfo else e.at.replace(tzinfo=UTC), zone)} · "
+            f"{e.actor_name} ({member_of(e).ref})",
             body=f"{e.action}: {e.detail}" if e.detail else e.action,
         )
         for e in entries

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.commands import CommandGroup
 from bot.context import Context
 from bot.members.events import unreachable_rows
-from bot.messages import Item, Reply, Visibility
+from bot.messages import Item, Member, Reply, Visibility, mention
 from bot.messenger import time_mark
 from bot.permissions import Role
 
@@ -23,7 +23,7 @@ async def schedule_unreachable(ctx: Context) -> Reply:
         return Reply("Every member the bot wrote to could be reached by direct message.")
     items = tuple(
         Item(
-            title=r["name"],
+            title=mention(Member(r["platform"], r["user_id"], r["name"], r["workspace"])),
             fields=(
                 ("Platform", r["platform"]),
                 ("Why", r["reason"] or "refused"),

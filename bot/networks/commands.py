@@ -12,7 +12,7 @@ from bot.commands import CommandGroup, Opt
 from bot.context import Context, ensure_member, write_audit
 from bot.errors import CommandError
 from bot.members.roles import set_role
-from bot.messages import Choice, Item, Member, Reply
+from bot.messages import Choice, Item, Member, Reply, mention
 from bot.networks import service as svc
 from bot.networks.models import JoinPolicy, MembershipState, Network
 from bot.networks.params import NetworkRef, coordinators_of
@@ -129,10 +129,10 @@ async def join(ctx: Context, network: NetworkRef) -> Reply:
         state = svc.join(session, n, member)
         if state is MembershipState.REQUESTED:
             record = ensure_member(session, member)
-            who = svc.mention(record)
+            who = svc.typed_ref(record)
             text = (
-                f"{member.name} asks to join {n.name}. Approve with: network approve {n.slug} {who} "
-                f"(or use the buttons)."
+                f"{mention(member)} asks to join {n.name}. Approve with: network approve {n.slug} "
+                f"{mention(member)} (or use the buttons)."
             )
             for to in svc.coordinators(session, settings, n):
                 svc.tell(
@@ -190,11 +190,11 @@ async def requests(ctx: Context, network: NetworkRef) -> Reply:
         n = svc.find(session, network)
         items = [
             Item(
-                title=rec.display_name or rec.user_id,
+                title=mention(rec.as_member()),
                 fields=(("Asked", f"{nm.joined_at:%Y-%m-%d}"),),
                 choices=(
-                    Choice("Approve", f"network approve {n.slug} {svc.mention(rec)}", style="primary"),
-                    Choice("Decline", f"network decline {n.slug} {svc.mention(rec)}"),
+                    Choice("Approve", f"network approve {n.slug} {svc.typed_ref(rec)}", style="primary"),
+                    Choice("Decline", f"network decline {n.slug} {svc.typed_ref(rec)}"),
                 ),
             )
             for nm, rec in svc.pending(session, n)
@@ -226,9 +226,9 @@ async def _answer(ctx: Context, network: str, who: Member, approve: bool) -> Rep
             (who.platform, who.user_id),
             text,
         )
-        name = record.display_name or who.name
-        write_audit(session, member, f"network {verb}", f"{n.slug} {who.ref} ({name})")
-        return n, name
+        named = record.as_member() if record.display_name else who
+        write_audit(session, member, f"network {verb}", f"{n.slug} {who.ref} ({named.name})")
+        return n, mention(named)
 
     n, name = await ctx.store.run(apply)
     ctx.services.scheduler.wake()
@@ -267,7 +267,7 @@ async def invite(ctx: Context, network: NetworkRef, member: Who) -> Reply:
         n = svc.find(session, network)
         record, state = svc.invite(session, n, who)
         if state is MembershipState.INVITED:
-            text = f"{me.name} invites you to join the network {n.name}." + (
+            text = f"{mention(me)} invites you to join the network {n.name}." + (
                 f" {n.description[:300]}" if n.description else ""
             )
             svc.tell(
@@ -286,9 +286,9 @@ async def invite(ctx: Context, network: NetworkRef, member: Who) -> Reply:
                 (who.platform, who.user_id),
                 f"Welcome: your request to join {n.name} was approved.",
             )
-        name = record.display_name or who.name
-        write_audit(session, me, "network invite", f"{n.slug} {who.ref} ({name})")
-        return n, state, name
+        named = record.as_member() if record.display_name else who
+        write_audit(session, me, "network invite", f"{n.slug} {who.ref} ({named.name})")
+        return n, state, mention(named)
 
     n, state, name = await ctx.store.run(apply)
     ctx.services.scheduler.wake()
@@ -307,7 +307,7 @@ async def members(ctx: Context, network: NetworkRef) -> Reply:
     def load(session: Session) -> tuple[Network, list[str], int]:
         n = svc.find(session, network)
         shown, hidden = svc.visible_members(session, n)
-        return n, [r.display_name or r.user_id for r in shown], hidden
+        return n, [mention(r.as_member()) for r in shown], hidden
 
     n, names, hidden = await ctx.store.run(load)
     total = len(names) + hidden
@@ -338,8 +338,8 @@ async def coordinator_add(ctx: Context, network: NetworkRef, member: Who) -> Rep
 
     n, previous = await ctx.store.run(apply)
     if previous >= Role.COORDINATOR:
-        return Reply(f"{member.name} was already a coordinator of {n.name}; nothing changed.")
-    return Reply(f"{member.name} is now a coordinator of {n.name}. This is in the audit log.")
+        return Reply(f"{mention(member)} was already a coordinator of {n.name}; nothing changed.")
+    return Reply(f"{mention(member)} is now a coordinator of {n.name}. This is in the audit log.")
 
 
 @network_group.command("coordinator remove", role=Role.COORDINATOR)
@@ -356,8 +356,8 @@ async def coordinator_remove(ctx: Context, network: NetworkRef, member: Who) -> 
 
     n, previous = await ctx.store.run(apply)
     if previous == Role.MEMBER:
-        raise CommandError(f"{member.name} is not a coordinator of {n.name}; nothing changed.")
-    return Reply(f"{member.name} no longer coordinates {n.name}. This is in the audit log.")
+        raise CommandError(f"{mention(member)} is not a coordinator of {n.name}; nothing changed.")
+    return Reply(f"{mention(member)} no longer coordinates {n.name}. This is in the audit log.")
 
 
 @network_group.command("archive", role=Role.COORDINATOR)

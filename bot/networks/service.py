@@ -21,7 +21,7 @@ from bot.config import Settings
 from bot.context import ensure_member, find_member
 from bot.errors import ArgumentError, CommandError, NotAllowed, NotFound
 from bot.members.roles import COMMUNITY, role_of
-from bot.messages import Member
+from bot.messages import Member, mention
 from bot.networks.models import JoinPolicy, MembershipState, Network, NetworkMember
 from bot.permissions import Role
 from bot.store.db import contains_pattern, delete_rows, unlink
@@ -202,7 +202,7 @@ def coordinator_names(session: Session, network: Network) -> list[str]:
     names = []
     for g in grants:
         record = find_member(session, member_of(g))
-        names.append(record.display_name if record and record.display_name else g.user_id)
+        names.append(mention(record.as_member() if record and record.display_name else member_of(g)))
     return names
 
 
@@ -276,7 +276,7 @@ def answer(session: Session, network: Network, who: Member, approve: bool) -> Me
     row = membership(session, network, record) if record is not None else None
     if record is None or row is None or row.state != MembershipState.REQUESTED.value:
         raise CommandError(
-            f"{who.name} has not asked to join {network.name}. "
+            f"{mention(who)} has not asked to join {network.name}. "
             f"See the requests with: network requests {network.slug}"
         )
     if approve:
@@ -293,7 +293,7 @@ def invite(session: Session, network: Network, who: Member) -> tuple[MemberRecor
     record = record_of(session, who, create=True)
     assert record is not None
     row = membership(session, network, record)
-    name = record.display_name or who.name
+    name = mention(record.as_member() if record.display_name else who)
     if row is not None and row.state == MembershipState.MEMBER.value:
         raise CommandError(f"{name} is already a member of {network.name}.")
     if row is not None and row.state == MembershipState.INVITED.value:
@@ -354,7 +354,7 @@ def tell(
     plan_notice(session, f"{key}:{who}"[:200], now, platform=to[0], user_id=to[1], text=text, choices=choices)
 
 
-def mention(record: MemberRecord) -> str:
+def typed_ref(record: MemberRecord) -> str:
     """How a button names a member: their stable id is accepted wherever @member is."""
     return record.as_member().ref
 

@@ -55,13 +55,17 @@ class Sector(str, Enum):
 
 
 class Framework(str, Enum):
+    """The learning areas (bot/vocabulary.py AREAS, the same slugs resources use) a practice draws on."""
+
     SYSTEMS_THINKING = "systems-thinking"
     ADAPTIVE_LEADERSHIP = "adaptive-leadership"
     RESULTS_BASED_ACCOUNTABILITY = "results-based-accountability"
     FACILITATIVE_LEADERSHIP = "facilitative-leadership"
     LEADERSHIP_TRANSITIONS = "leadership-transitions"
     CROSS_SECTOR_COLLABORATION = "cross-sector-collaboration"
-    CUSTOMER_FOCUSED_LEADERSHIP = "customer-focused-leadership"
+    CUSTOMER_FOCUSED_SERVICE = "customer-focused-service"
+    SUSTAINABLE_LEADERSHIP = "sustainable-leadership"
+    NETWORKS_AND_COMMUNITIES_OF_PRACTICE = "networks-and-communities-of-practice"
 
 
 class PolicyArea(str, Enum):

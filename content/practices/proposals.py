@@ -16,7 +16,7 @@ from sqlmodel import Session, col
 from bot.commands import CommandGroup, MessageAction, Opt
 from bot.context import Context, ensure_member, find_member
 from bot.errors import ArgumentError, CommandError, NotFound
-from bot.messages import Member, Reply
+from bot.messages import Member, Reply, mention
 from bot.store.db import contains_pattern, typed_id
 from bot.store.models import MemberRecord
 from content.practices import service
@@ -58,7 +58,7 @@ async def practice_propose(
     if not title.strip() or not what.strip():
         cmd = ctx.services.registry.commands["practice propose"]
         return Reply(
-            f"Check what {author.name} wrote; they will be asked before anything is saved.",
+            f"Check what {mention(author)} wrote; they will be asked before anything is saved.",
             form=cmd.to_form({"title": title, "what": what, "link": link}, fixed={"author": author.ref}),
         )
     if link and not link.startswith(("https://", "http://")):
@@ -81,9 +81,12 @@ async def practice_propose(
             user_id=author.user_id,
             expires=timedelta(days=7),
             text=(
-                f"{member.name} would like to save what you wrote as a shared practice, "
+                f"{mention(member)} would like to save what you wrote as a shared practice, "
                 f'"{proposal.title}": "{excerpt}"\n'
-                "Nothing is saved unless you agree. How should you be credited?"
+                f"Nothing is saved unless you agree. This is proposal Q{proposal.id}. How should you be "
+                f"credited? Press a button, or type one of: practice consent Q{proposal.id} named, practice "
+                f'consent Q{proposal.id} role --role-description "a city manager", practice consent '
+                f"Q{proposal.id} anonymous, practice consent Q{proposal.id} no."
             ),
             choices=[
                 ("Named", f"practice consent Q{proposal.id} named"),
@@ -92,7 +95,7 @@ async def practice_propose(
                 ("No thanks", f"practice consent Q{proposal.id} no"),
             ],
         )
-        return proposal.id or 0, record.display_name or author.name
+        return proposal.id or 0, mention(record.as_member() if record.display_name else author)
 
     pid, name = await ctx.store.run(apply)
     ctx.services.scheduler.wake()
@@ -136,7 +139,9 @@ async def practice_from_message(
     form = registry.commands["practice propose"].to_form(
         {"title": title, "what": words, "link": link}, fixed={"author": author.ref}
     )
-    return Reply(f"Check what {author.name} wrote; they will be asked before anything is saved.", form=form)
+    return Reply(
+        f"Check what {mention(author)} wrote; they will be asked before anything is saved.", form=form
+    )
 
 
 @proposals.command("consent")

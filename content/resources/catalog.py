@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
+from bot import vocabulary
 from bot.errors import StartError
 
 __all__ = [
@@ -34,18 +35,9 @@ __all__ = [
     "load_catalog",
 ]
 
-#: Learning-area slug -> human title.  A catalog file is named ``<slug>.yaml``.
-AREAS: dict[str, str] = {
-    "systems-thinking": "Systems Thinking",
-    "adaptive-leadership": "Adaptive Leadership",
-    "results-based-accountability": "Results-Based Accountability",
-    "facilitative-leadership": "Facilitative Leadership",
-    "leadership-transitions": "Leadership Transitions",
-    "cross-sector-collaboration": "Cross-Sector Collaboration",
-    "customer-focused-service": "Customer-Focused Service",
-    "sustainable-leadership": "Sustainable Leadership",
-    "networks-and-communities-of-practice": "Networks and Communities of Practice",
-}
+#: Learning-area slug -> human title (the one vocabulary, bot/vocabulary.py). A catalog file is named
+#: ``<slug>.yaml``.
+AREAS: dict[str, str] = vocabulary.AREAS
 
 KINDS: tuple[str, ...] = (
     "course",

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from bot.commands import CommandGroup, Opt, with_page
 from bot.context import Context
-from bot.messages import Choice, Item, Reply, Visibility
+from bot.messages import Choice, Item, Reply, Visibility, mention
 from bot.store import fulltext
 from content.resources import service
 from content.resources.catalog import AREAS, COSTS, KINDS, LEVELS
@@ -215,7 +215,7 @@ async def share(
     v = await ctx.store.run(load)
     said = f": “{note}”" if note else "."
     return Reply(
-        f"{ctx.member.name} recommends {v.ref}, {v.resource.title}{said}",
+        f"{mention(ctx.member)} recommends {v.ref}, {v.resource.title}{said}",
         items=(item(v, body=clip(v.resource.summary, 300)),),
         visibility=Visibility.PUBLIC,
     )

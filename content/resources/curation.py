@@ -25,14 +25,13 @@ from content.resources.catalog import AREAS
 from content.resources.commands import Area, Cost, Kind, Level, ResourceRef, item
 from content.resources.models import Origin, Resource, RetiredBy, Status
 from scheduling.time.cadence import Cadence, CadenceError, parse_cadence
+from scheduling.time.when import read_date
 
 curation = CommandGroup("resource", "curated learning resources")
 
 
 def _date(raw: str) -> date:
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw.strip()):
-        raise ValueError(f"{raw!r} is not a date like 2026-11-22")
-    return date.fromisoformat(raw.strip())
+    return read_date(raw, "2026-11-22")
 
 
 Title = Annotated[str, Opt(help="the resource's title", max_length=300, example='"Thinking in Systems"')]

@@ -22,8 +22,6 @@ from content.resources.commands import item as resource_item
 everything = CommandGroup("", "")
 PAGE_SIZE = 6
 FRAMEWORKS = {f.value for f in Framework}
-# A learning area and the practice framework that names the same idea.
-AREA_FRAMEWORK = {"customer-focused-service": "customer-focused-leadership"}
 
 
 @dataclass
@@ -88,7 +86,7 @@ async def search_all(
         raise ArgumentError(f"{query[:60]!r} has no words to look for. Example: search budget", "query")
     wanted = page * PAGE_SIZE + 1
     area_value = area.value if area is not None else None
-    framework = AREA_FRAMEWORK.get(area_value or "", area_value)
+    framework = area_value  # practices' frameworks are the learning areas (bot/vocabulary.py)
 
     def run(session: Session) -> tuple[list[Found], bool]:
         wide = ctx.services.expand_query(session, parsed)

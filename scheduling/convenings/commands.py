@@ -15,7 +15,7 @@ from sqlmodel import Session, col
 from bot.commands import CommandGroup, Opt
 from bot.context import Context, ensure_member, write_audit
 from bot.errors import ArgumentError, CommandError
-from bot.messages import Attachment, Choice, Item, Reply
+from bot.messages import Attachment, Choice, Item, Reply, mention
 from bot.networks import service as networks
 from bot.networks.models import Network
 from bot.networks.params import NetworkRef, coordinators_of
@@ -463,7 +463,7 @@ async def rsvp(
         Answer.MAYBE: "You might go to",
         Answer.NOT_GOING: "You are not going to",
     }[stored]
-    extra = f" Your seat went to {promoted[0].display_name or promoted[0].user_id}." if promoted else ""
+    extra = f" Your seat went to {mention(promoted[0].as_member())}." if promoted else ""
     return Reply(
         f"{said} {conv.title}.{extra}", choices=(Choice("Calendar file", f"convening ics {conv.id}"),)
     )
@@ -484,7 +484,7 @@ async def attendees(ctx: Context, convening: Id) -> Reply:
             if profile is not None and not profile.show_in_lists:
                 hidden += 1
                 continue
-            names[r.answer].append(record.display_name or record.user_id)
+            names[r.answer].append(mention(record.as_member()))
         return conv, names, hidden
 
     conv, names, hidden = await ctx.store.run(load)

@@ -38,7 +38,7 @@ from bot.networks.service import member_records as network_members
 from bot.networks.service import record_of, tell
 from bot.store.db import contains_pattern, rowcount, unlink
 from bot.store.models import MemberProfile, MemberRecord
-from bot.zones import zone_of_record
+from bot.zones import known_zone, zone_of_record
 from scheduling.convenings import mirror as convening_mirror
 from scheduling.convenings.models import (
     DEFAULT_LEADS,
@@ -544,7 +544,8 @@ def suggest_convenings(
     elif text:
         query = query.where(col(Convening.title).ilike(contains_pattern(text), escape="\\"))
     rows = session.execute(query.order_by(col(Convening.starts_at)).limit(limit)).scalars()
-    return [(f"{c.id}: {c.title} ({c.starts_at:%Y-%m-%d %H:%M} UTC)", str(c.id)) for c in rows]
+    reader = known_zone(session, member)  # else each convening's own zone, as its notices say
+    return [(f"{c.id}: {c.title} ({format_in_zone(c.starts_at, reader or c.tz)})", str(c.id)) for c in rows]
 
 
 def network_of(session: Session, convening: int) -> Network:

@@ -40,6 +40,14 @@ class StateFilter(str, Enum):
     ALL = "all"
 
 
+NOTHING = {
+    StateFilter.PLANNED: "Nothing is planned in the schedule.",
+    StateFilter.PROBLEMS: "No problems in the schedule: nothing failed or was skipped.",
+    StateFilter.SENT: "Nothing has been sent yet.",
+    StateFilter.ALL: "The schedule is empty.",
+}
+
+
 @schedule_group.command("list", role=Role.COORDINATOR, audited=False)
 async def schedule_list(
     ctx: Context,
@@ -80,7 +88,7 @@ async def schedule_list(
 
     rows, tz = await ctx.store.run(load)
     if not rows:
-        return Reply(f"Nothing {show.value} in the schedule.")
+        return Reply(NOTHING[show])
     items = []
     for p in rows:
         facts = [("State", p.state), ("Due", format_in_zone(p.due_at, tz))]
@@ -95,6 +103,13 @@ async def schedule_list(
     return Reply(f"Schedule ({show.value}), times in {tz}:", items=tuple(items))
 
 
+NOT_RETRIED = {
+    PostState.PENDING.value: "has not failed: it is planned and will be sent when it is due",
+    PostState.CLAIMED.value: "is being sent right now",
+    PostState.SENT.value: "was already sent",
+}
+
+
 @schedule_group.command("retry", role=Role.COORDINATOR)
 async def schedule_retry(
     ctx: Context,
@@ -105,12 +120,14 @@ async def schedule_retry(
     Example: schedule retry 42
     """
     now = ctx.now()
-    row = await ctx.store.run(lambda s: outbox.retry(s, post, now))
-    if row is None:
+    found = await ctx.store.run(lambda s: outbox.retry(s, post, now))
+    if found is None:
         raise NotFound(f"There is no planned post {post}. See: schedule list --show problems")
-    if row.state != PostState.PENDING.value or row.attempts != 0:
+    row, retried = found
+    if not retried:
         raise CommandError(
-            f"Post {post} is {row.state}; only failed, skipped or cancelled posts can be retried."
+            f"Post {post} ({row.key}) {NOT_RETRIED.get(row.state, 'is ' + row.state)}; only a failed, "
+            "skipped or cancelled post can be retried. See them with: schedule list --show problems"
         )
     report = await ctx.services.scheduler.tick()
     return Reply(

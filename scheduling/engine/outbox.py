@@ -34,6 +34,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from bot.messenger import time_mark
 from bot.store.db import rowcount
 from scheduling.engine.models import PlannedPost, PostState, SchedulerLease
 
@@ -189,8 +190,8 @@ def skip_expired(session: Session, now: datetime) -> list[PlannedPost]:
     for post in stale:
         post.state = PostState.SKIPPED.value
         post.last_error = (
-            f"missed: due {post.due_at:%Y-%m-%d %H:%M} UTC, and by "
-            f"{post.expires_at:%Y-%m-%d %H:%M} UTC it was too late to send"
+            f"missed: due {time_mark(post.due_at)}, and by {time_mark(post.expires_at)} it was too late "
+            "to send"
         )
         post.updated_at = now
         session.add(post)
@@ -389,17 +390,19 @@ def next_wakeup(session: Session, window: timedelta = CLAIM_WINDOW) -> datetime 
     return min(times, default=None)
 
 
-def retry(session: Session, post_id: int, now: datetime) -> PlannedPost | None:
-    """Send a failed or skipped post again now (a coordinator's decision)."""
+def retry(session: Session, post_id: int, now: datetime) -> tuple[PlannedPost, bool] | None:
+    """Send a failed, skipped or cancelled post again now (a coordinator's decision). Returns the post and
+    whether it was made due again (False for one that had not failed); None when there is no such post."""
     post = session.get(PlannedPost, post_id)
     if post is None:
         return None
-    if post.state in (PostState.FAILED.value, PostState.SKIPPED.value, PostState.CANCELLED.value):
-        post.state, post.attempts, post.next_try_at, post.last_error = PostState.PENDING.value, 0, now, ""
-        post.expires_at = max(post.expires_at, now + timedelta(hours=1))
-        post.updated_at = now
-        session.add(post)
-    return post
+    if post.state not in (PostState.FAILED.value, PostState.SKIPPED.value, PostState.CANCELLED.value):
+        return post, False
+    post.state, post.attempts, post.next_try_at, post.last_error = PostState.PENDING.value, 0, now, ""
+    post.expires_at = max(post.expires_at, now + timedelta(hours=1))
+    post.updated_at = now
+    session.add(post)
+    return post, True
 
 
 def take_lease(session: Session, name: str, holder: str, now: datetime, duration: timedelta) -> bool:

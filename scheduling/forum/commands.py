@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Annotated, Any
@@ -16,7 +15,7 @@ from bot.commands import CommandGroup, Opt
 from bot.context import Context, ensure_member, write_audit
 from bot.errors import ArgumentError, CommandError, NotFound
 from bot.members.profile import OnOff
-from bot.messages import Choice, Item, Member, Place, Reply, Visibility
+from bot.messages import Choice, Item, Member, Place, Reply, Visibility, mention
 from bot.messenger import TAGS_MAX, time_mark
 from bot.permissions import Role
 from bot.store.models import MemberProfile, MemberRecord
@@ -38,6 +37,7 @@ from scheduling.forum.models import (
     TopicStatus,
 )
 from scheduling.time.cadence import Cadence, CadenceError, holiday_conflicts, parse_cadence
+from scheduling.time.when import date_problem, read_date
 
 forum_group = CommandGroup("forum", "the monthly open forum")
 IN_THREAD = "your reply in the forum thread"
@@ -76,10 +76,7 @@ def _occurrence(session: Session, date: str) -> ForumOccurrence:
 
 
 def _date(raw: str) -> str:
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw.strip()):
-        raise ValueError(f"{raw!r} is not a date like 2026-03-03")
-    datetime.strptime(raw.strip(), "%Y-%m-%d")
-    return raw.strip()
+    return read_date(raw, "2026-03-03").isoformat()
 
 
 ForumDate = Annotated[
@@ -109,6 +106,8 @@ def parse_reply_id(raw: str) -> int:
 
 
 def _parse_when(raw: str, tz: str, now: datetime) -> datetime:
+    if (problem := date_problem(raw)) is not None:
+        raise ArgumentError(f'--to: {problem}. Example: --to "2026-03-10 12:00"', "to")
     parsed = dateparser.parse(
         raw,
         settings={
@@ -651,7 +650,7 @@ async def forum_reply(
             platform=occ.thread_platform or fs.platform,
             channel_id=occ.thread_channel_id or fs.channel_id,
             thread_id=occ.thread_id,
-            text=f"{member.name}: {text}",
+            text=f"{mention(member)}: {text}",
         )
         return reply, occ, fs
 
@@ -770,9 +769,7 @@ async def forum_capture(
             .first()
         )
         if existing is not None:
-            raise CommandError(
-                f"{author.display_name or 'The author'} has already been asked about R{reply}."
-            )
+            raise CommandError(f"{mention(author.as_member())} has already been asked about R{reply}.")
         asker = ensure_member(session, member)
         request = CaptureRequest(reply_id=reply, requested_by=asker.id)
         session.add(request)
@@ -785,9 +782,12 @@ async def forum_capture(
             platform=author.platform,
             user_id=author.user_id,
             text=(
-                f"{member.name} would like to save what you shared in the open forum of {occ.slot} as a "
-                f'shared practice: "{excerpt}"\nNothing is saved unless you agree. How should you be '
-                "credited?\nIf you choose role only or anonymous: your reply stays in the thread under "
+                f"{mention(member)} would like to save what you shared in the open forum of {occ.slot} as a "
+                f'shared practice: "{excerpt}"\nNothing is saved unless you agree. This is request '
+                f"C{request.id}. How should you be credited? Press a button, or type one of: forum consent "
+                f"C{request.id} named, forum consent C{request.id} role --role-description "
+                f'"a city manager", forum consent C{request.id} anonymous, forum consent C{request.id} no.'
+                "\nIf you choose role only or anonymous: your reply stays in the thread under "
                 "your name, so its exact words point to you. To save it reworded, answer with: forum "
                 f'consent C{request.id} anonymous --what "your reworded text" (or role, with '
                 "--role-description)."
@@ -801,7 +801,7 @@ async def forum_capture(
             expires=timedelta(days=7),
         )
         return Reply(
-            f"Asked {author.display_name or 'the author'} whether R{reply} may be saved as a practice, "
+            f"Asked {mention(author.as_member())} whether R{reply} may be saved as a practice, "
             "and how they want to be credited. Nothing is saved until they answer."
         )
 

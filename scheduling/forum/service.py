@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlmodel import Session, col
 
-from bot.messages import Choice, Member, Reply, Visibility
+from bot.messages import Choice, Member, Reply, Visibility, mention
 from bot.messenger import DeliveryError, PostTags, format_in_zone, time_mark
 from bot.store.db import rowcount
 from bot.store.models import MemberProfile, MemberRecord, is_member
@@ -323,11 +323,17 @@ def _load(d: Delivery, *, topic: bool = True) -> Awaitable[tuple[ForumSettings, 
     return d.store.run(read)
 
 
+def facilitator_of(fs: ForumSettings) -> str:
+    """The facilitator, named as each platform shows people (a name kept only if it is not their id)."""
+    name = "" if fs.facilitator_name == fs.facilitator_user_id else fs.facilitator_name
+    return mention(Member(fs.facilitator_platform, fs.facilitator_user_id, name, fs.facilitator_workspace))
+
+
 async def on_announce(d: Delivery) -> dict[str, Any]:
     fs, occ = await _load(d)
     if occ.status == OccurrenceStatus.SKIPPED.value:
         return {"skipped": True}
-    who = f"\nFacilitator: {fs.facilitator_name}" if fs.facilitator_name else ""
+    who = f"\nFacilitator: {facilitator_of(fs)}" if fs.facilitator_user_id else ""
     join = (
         f"\nHow to join: {fs.join_info}"
         if fs.join_info
@@ -414,7 +420,7 @@ async def on_open(d: Delivery) -> dict[str, Any]:
     fs, occ = await _load(d)
     if occ.status == OccurrenceStatus.SKIPPED.value:
         return {"skipped": True}
-    facilitator = f"{fs.facilitator_name} is facilitating. " if fs.facilitator_name else ""
+    facilitator = f"{facilitator_of(fs)} is facilitating. " if fs.facilitator_user_id else ""
     reply = Reply(
         f"The open forum is open: {occ.topic_text}\n{facilitator}{fs.prompt or DEFAULT_PROMPT}\n"
         f"(Until {time_mark(occ.ends_at)}. To save a reply as a shared practice: forum capture <reply>.)",

@@ -113,8 +113,8 @@ async def skip(ctx: Context, round: RoundId) -> Reply:  # noqa: A002 - the comma
 
     Example: intro skip 3
     """
-    member = ctx.member
-    rnd = await ctx.store.run(lambda s: svc.skip(s, round, member))
+    member, now = ctx.member, ctx.now()
+    rnd = await ctx.store.run(lambda s: svc.skip(s, round, member, now))
     return Reply(f"You sit out round {rnd.id}; you stay in for the next ones.")
 
 
@@ -143,11 +143,11 @@ async def status(ctx: Context, network: NetworkRef) -> Reply:
 
     Example: intro status digital-leaders
     """
-    member, settings = ctx.member, ctx.settings
+    member, settings, now = ctx.member, ctx.settings, ctx.now()
 
     def load(session: Session) -> tuple[svc.Status, str]:
         n = networks.find(session, network)
-        return svc.status(session, n, member), zone_for(session, member, settings.timezone)
+        return svc.status(session, n, member, now), zone_for(session, member, settings.timezone)
 
     st, zone = await ctx.store.run(load)
     n = st.network

@@ -28,8 +28,8 @@ from sqlmodel import Session, col
 from bot.config import Settings
 from bot.context import ensure_member
 from bot.errors import CommandError, NotAllowed, NotFound
-from bot.messages import Member
-from bot.messenger import DeliveryError
+from bot.messages import Member, mention
+from bot.messenger import DeliveryError, time_mark
 from bot.networks import service as networks
 from bot.networks.models import MembershipState, Network, NetworkMember
 from bot.store.db import delete_rows, unlink
@@ -257,15 +257,18 @@ def participants(session: Session, rnd: IntroRound) -> list[MemberRecord]:
     return list(rows)
 
 
-def skip(session: Session, round_id: int, member: Member) -> IntroRound:
+def skip(session: Session, round_id: int, member: Member, now: datetime) -> IntroRound:
     rnd, network = get_round(session, round_id)
     record = ensure_member(session, member)
     if _opt_in_row(session, network, record) is None:
         raise CommandError(
             f"You are not in the introductions of {network.name}, so there is nothing to skip."
         )
-    if rnd.state != RoundState.ANNOUNCED.value:
-        raise CommandError(f"Round {rnd.id} has already been paired; it is too late to skip it.")
+    if rnd.state != RoundState.ANNOUNCED.value or _utc(rnd.scheduled_for) <= now:
+        raise CommandError(
+            f"Round {rnd.id} was due {time_mark(rnd.scheduled_for)}; it is too late to skip it. "
+            f"See the coming rounds with: intro status {network.slug}"
+        )
     found = (
         session.execute(
             select(IntroSkip).where(col(IntroSkip.round_id) == rnd.id, col(IntroSkip.member_id) == record.id)
@@ -300,7 +303,7 @@ def answer_met(session: Session, pairing_id: int, member: Member, met: bool, now
 
 def _name(session: Session, member_id: int) -> str:
     record = session.get(MemberRecord, member_id)
-    return (record.display_name or record.user_id) if record else "a former member"
+    return mention(record.as_member()) if record else "a former member"
 
 
 def history(session: Session, network_id: int, before_round: IntroRound) -> list[list[tuple[int, ...]]]:
@@ -348,7 +351,9 @@ class Status:
     mine: list[tuple[int, list[str], bool | None]]  # pairing id, partners, your answer
 
 
-def status(session: Session, network: Network, member: Member) -> Status:
+def status(session: Session, network: Network, member: Member, now: datetime) -> Status:
+    """Whether the member takes part, the rounds still ahead (a round whose time has come is being paired,
+    or was missed: it is not offered to skip) and their latest introductions."""
     record = networks.record_of(session, member)
     opted = record is not None and _opt_in_row(session, network, record) is not None
     count = len(
@@ -358,7 +363,9 @@ def status(session: Session, network: Network, member: Member) -> Status:
         session.execute(
             select(IntroRound)
             .where(
-                col(IntroRound.network_id) == network.id, col(IntroRound.state) == RoundState.ANNOUNCED.value
+                col(IntroRound.network_id) == network.id,
+                col(IntroRound.state) == RoundState.ANNOUNCED.value,
+                col(IntroRound.scheduled_for) > now,
             )
             .order_by(col(IntroRound.scheduled_for))
         )
@@ -475,7 +482,7 @@ def _hours(zone: str, reader_zone: str, at: datetime) -> str:
 def _describe(session: Session, member_id: int, reader_zone: str, default_zone: str, at: datetime) -> str:
     record = session.get(MemberRecord, member_id)
     profile = session.get(MemberProfile, member_id)
-    name = (record.display_name or record.user_id) if record else "a former member"
+    name = mention(record.as_member()) if record else "a former member"
     work = [x for x in ((profile.role_title, profile.organisation) if profile else ()) if x]
     zone = profile.zone if profile and profile.zone else default_zone
     return f"{name}" + (f" ({', '.join(work)})" if work else "") + f", works {_hours(zone, reader_zone, at)}"

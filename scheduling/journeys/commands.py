@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from enum import Enum
 from typing import Annotated
@@ -14,7 +13,7 @@ from bot.commands import CommandGroup, Opt
 from bot.context import Context, ensure_member
 from bot.errors import ArgumentError, CommandError
 from bot.members.dm_prefs import dm_prefs
-from bot.messages import Choice, Item, Member, Reply
+from bot.messages import Choice, Item, Member, Reply, mention
 from bot.messenger import format_in_zone
 from bot.permissions import Role
 from bot.store.models import MemberRecord
@@ -25,6 +24,7 @@ from scheduling.journeys.definitions import LEVELS, ROLES, Journey
 from scheduling.journeys.delivery import compose
 from scheduling.journeys.models import Journey as JourneyRow
 from scheduling.journeys.models import JourneyAnswer, JourneyPeer, JourneyRun, RunState, StepState
+from scheduling.time.when import read_date
 
 mine = CommandGroup("me", "")  # adds `me transition ...` to the core's `me` group
 transition = CommandGroup("transition", "leadership-transition journeys")
@@ -39,9 +39,7 @@ class OnOff(str, Enum):
 
 
 def _date(raw: str) -> date:
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw.strip()):
-        raise ValueError(f"{raw!r} is not a date like 2027-03-01")
-    return date.fromisoformat(raw.strip())
+    return read_date(raw, "2027-03-01")
 
 
 JourneyName = Annotated[
@@ -437,7 +435,7 @@ async def handover_note(
         ("Your practices", ", ".join(f"{practice_ref(p.id or 0)} {p.title}" for p in ho.practices) or "none"),
         (
             "Passed to",
-            ho.successor.display_name
+            mention(ho.successor.as_member())
             if ho.successor
             else ("the coordinators" if note and note.practices_to == "coordinators" else "nobody yet"),
         ),
@@ -515,7 +513,7 @@ async def start_for(
             f"journey:{started.run.id}:started",
             now,
             record,
-            f"{by.name} started '{row.title}' for you. {_started_reply(started, 'You are').text} "
+            f"{mention(by)} started '{row.title}' for you. {_started_reply(started, 'You are').text} "
             "Not for you? me transition stop",
             [("My journey", "me transition status")],
         )
@@ -523,7 +521,7 @@ async def start_for(
 
     started = await ctx.store.run(apply)
     ctx.services.scheduler.wake()
-    return _started_reply(started, f"{member.name} is")
+    return _started_reply(started, f"{mention(member)} is")
 
 
 @transition.command("list", role=Role.COORDINATOR)
@@ -557,7 +555,7 @@ async def list_runs(
             n, shared = counts.get(run.id or 0, (0, 0))
             items.append(
                 Item(
-                    f"{record.display_name or record.user_id}: {journey.title}",
+                    f"{mention(record.as_member())}: {journey.title}",
                     f"{len(done)} of {len(journey.steps)} steps; {where}",
                     fields=(
                         ("Role", f"{run.role.replace('-', ' ')}, {run.level} level"),

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from bot.members.dm_prefs import dm_prefs, quiet_end
+from bot.messages import mention
 from bot.messenger import DeliveryError
 from bot.store.models import MemberProfile, MemberRecord
 from scheduling.engine import outbox
@@ -37,7 +38,7 @@ def describe(session: Session, record: MemberRecord, default_zone: str) -> str:
     work = [x for x in ((profile.role_title, profile.organisation) if profile else ()) if x]
     zone = (profile.zone if profile else None) or default_zone
     return (
-        (record.display_name or record.user_id)
+        mention(record.as_member())
         + (f" ({', '.join(work)})" if work else "")
         + f", works 09:00-17:00 {zone}"
     )

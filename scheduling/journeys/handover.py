@@ -12,7 +12,7 @@ from sqlmodel import Session, col
 
 from bot.context import ensure_member
 from bot.errors import ArgumentError, CommandError
-from bot.messages import Member
+from bot.messages import Member, mention
 from bot.permissions import Role
 from bot.store.models import MemberRecord, RoleGrant
 from content.practices import service as practices
@@ -127,7 +127,7 @@ def record(
         handed = practices.hand_over(session, me.id or 0, heir.id or 0, now)
         note.successor_id, note.practices_to = heir.id, "successor"
         text = (
-            f"{me.display_name or me.user_id} is leaving their role and named you as their successor. "
+            f"{mention(me.as_member())} is leaving their role and named you as their successor. "
             "They passed you their practices to look after (you may edit, retire or restore them; the credit "
             f"stays theirs): {_refs(handed)}."
         )
@@ -143,13 +143,11 @@ def record(
             text,
             [("My practices", "practice mine")],
         )
-        told = (
-            f"{heir.display_name or heir.user_id} is told once, with your note and {len(handed)} practice(s)."
-        )
+        told = f"{mention(heir.as_member())} is told once, with your note and {len(handed)} practice(s)."
     elif to_coordinators:
         note.practices_to = "coordinators"
         text = (
-            f"{me.display_name or me.user_id} is leaving their role and passed their practices to the "
+            f"{mention(me.as_member())} is leaving their role and passed their practices to the "
             f"coordinators for review: {_refs(mine)}."
         )
         for platform, user_id in coordinators(session):

@@ -15,8 +15,9 @@ Pure functions (no database, scheduler or I/O). `parse_start` returns an aware U
 
 from __future__ import annotations
 
+import calendar
 import re
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import dateparser
@@ -117,6 +118,42 @@ def _localize(naive: datetime, zone: ZoneInfo, examples: str) -> datetime:
     return local
 
 
+_YMD_RE = re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 11 <= n % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def date_problem(text: str) -> str | None:
+    """What is wrong with a year-month-day date written in `text`, in plain words; None when there is
+    none (or no such date). Python's own words ("day is out of range for month") are not for members."""
+    for m in _YMD_RE.finditer(text):
+        year, month, day = (int(g) for g in m.groups())
+        if not 1 <= month <= 12:
+            return f"{m.group(0)} has no month {month}: months run from 01 to 12"
+        days = calendar.monthrange(year, month)[1]
+        if not 1 <= day <= days:
+            name = calendar.month_name[month]
+            if month == 2 and day == 29:
+                return f"February {year} has no 29th (it is not a leap year)"
+            return f"{name} has no {_ordinal(day)}" if day else f"{m.group(0)} has no day 0"
+    return None
+
+
+def read_date(raw: str, example: str) -> date:
+    """A date typed as YYYY-MM-DD; ValueError in plain words when it is not one (the command's own example
+    follows it in the message a member sees)."""
+    text = raw.strip()
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise ValueError(f"{raw!r} is not a date like {example}")
+    problem = date_problem(text)
+    if problem is not None:
+        raise ValueError(problem)
+    return date.fromisoformat(text)
+
+
 def parse_start(text: str, default_tz: str, now: datetime) -> datetime:
     """Read a meeting start typed by a person as aware UTC; WhenError (with an example) if unusable.
 
@@ -138,6 +175,8 @@ def parse_start(text: str, default_tz: str, now: datetime) -> datetime:
         raise WhenError(f"no date and time in {text!r}", examples)
     if not _HAS_TIME_RE.search(rest):
         raise WhenError(f"no time of day in {text!r} (say when the meeting starts)", examples)
+    if (problem := date_problem(rest)) is not None:
+        raise WhenError(problem, examples)
     found = _read(rest, now.astimezone(zone).replace(tzinfo=None))
     if found is None:
         raise WhenError(f"could not read {text!r} as a date and time", examples)

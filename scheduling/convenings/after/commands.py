@@ -15,7 +15,7 @@ from sqlmodel import Session
 from bot.commands import CommandGroup, Opt
 from bot.context import Context, write_audit
 from bot.errors import ArgumentError, CommandError
-from bot.messages import Attachment, Choice, Member, Reply
+from bot.messages import Attachment, Choice, Member, Reply, mention
 from bot.networks.params import coordinators_of
 from bot.store.models import MemberRecord
 from content.practices import service as practices
@@ -93,7 +93,7 @@ async def attend(
 
     title, new, already = await ctx.store.run(apply)
     ctx.services.scheduler.wake()
-    names = ", ".join(r.display_name or r.user_id for r in new) or "nobody new"
+    names = ", ".join(mention(r.as_member()) for r in new) or "nobody new"
     return Reply(f"Marked as attending {title}: {names}." + (f" {already} already were." if already else ""))
 
 

@@ -24,7 +24,7 @@ from sqlmodel import Session, col
 
 from bot.errors import CommandError, NotAllowed, NotFound
 from bot.members.dm_prefs import dm_prefs
-from bot.messages import Choice, Member, Reply
+from bot.messages import Choice, Member, Reply, mention
 from bot.networks.service import record_of
 from bot.store.db import rowcount
 from bot.store.models import MemberRecord
@@ -112,7 +112,7 @@ def check_in(session: Session, conv: Convening, member: Member, now: datetime) -
         raise CommandError(
             f"Check-in for {conv.title} is open from 15 minutes before the start until the end "
             "only. If you were there, ask a coordinator to mark you: after attend "
-            f"{conv.id} @you"
+            f"{conv.id} {mention(member)}"
         )
     record = record_of(session, member, create=True)
     assert record is not None

@@ -80,8 +80,8 @@ async def show(ctx: Context, poll: PollId) -> Reply:
     t, zone = await ctx.store.run(load)
     items = tuple(
         Item(
-            title=f"{slot.position}. {format_in_zone(slot.starts_at, zone)} ({zone})",
-            ref=str(slot.position),
+            title=f"{format_in_zone(slot.starts_at, zone)} ({zone})",
+            ref=f"slot {slot.position}",
             body=f"{count} can make it" + (" (you too)" if mine else ""),
         )
         for slot, count, mine in t.slots

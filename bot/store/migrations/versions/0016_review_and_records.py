@@ -129,5 +129,6 @@ def downgrade() -> None:
         "review_settings",
     ):
         op.drop_table(table)
-    with op.batch_alter_table("practice") as batch:
-        batch.drop_column("reviewed_at")
+    # A plain DROP COLUMN on both engines (SQLite has it since 3.35): a batch rebuild of `practice` would
+    # cascade-delete its labels and drop its full-text triggers on SQLite.
+    op.execute("ALTER TABLE practice DROP COLUMN reviewed_at")
