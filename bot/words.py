@@ -127,3 +127,9 @@ def quote(value: str) -> str:
         if not any(ch == closing and value[k + 1].isspace() for k, ch in enumerate(value[:-1])):
             return f"{opening}{value}{closing}"
     return f'"{value}"'  # every kind of quote ends a word inside: the closest reading there is
+
+
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """`n` with the noun agreeing: counted(1, "member") -> "1 member", counted(3, "reply", "replies") ->
+    "3 replies". Replies say "2 members", never "2 member(s)"."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"

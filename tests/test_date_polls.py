@@ -65,7 +65,7 @@ async def test_propose_mark_tally_in_two_zones_and_confirm_tells_each_voter_once
         ("Sat 20 Mar 2027, 14:00 GMT (Europe/London)", "0 can make it"),
     ]
     confirmed = await cb.ok(f"datepoll confirm {poll} 2", "cora")
-    assert "Tue 16 Mar 2027, 14:00 CDT (America/Chicago)" in confirmed.text and "2 voter(s)" in confirmed.text
+    assert "Tue 16 Mar 2027, 14:00 CDT (America/Chicago)" in confirmed.text and "2 voters" in confirmed.text
     [(cid, starts, status, series)] = await _starts(cb)
     assert starts == utc(2027, 3, 16, 19, 0) and status == "scheduled" and series is None
     shown = dict((await cb.ok(f"convening show {cid}", "leo")).fields)
@@ -94,7 +94,7 @@ async def test_marks_can_be_changed_and_cleared(cb: ConvBot) -> None:
     ]
     await cb.ok(f"datepoll mark {poll} none", "ana")
     assert await cb.count("date_poll_mark") == 0
-    assert "0 member(s) answered" in (await cb.ok(f"datepoll show {poll}", "ana")).text
+    assert "0 members answered" in (await cb.ok(f"datepoll show {poll}", "ana")).text
 
 
 async def test_bad_input_changes_nothing(cb: ConvBot) -> None:

@@ -103,7 +103,7 @@ async def test_the_readme_forum_walkthrough_shows_the_whole_cycle_whatever_the_d
     assert all(p >= 0 for p in places), [s for s, p in zip(steps, places) if p < 0]
     assert places == sorted(places), text  # in this order
     wrap = text[text.find("Wrap-up of the open forum") :]
-    assert "Took part: 2 member(s)." in wrap and "Practices captured: P1 Budget office hours" in wrap
+    assert "Took part: 2 members." in wrap and "Practices captured: P1 Budget office hours" in wrap
     assert "No forum thread is open right now" not in text
 
 

@@ -49,7 +49,7 @@ async def test_twenty_weeks_never_repeat_before_all_are_shown_and_post_once_acro
     clock = FakeClock(START)
     first = _start(settings, clock)
     reply = await first.ok(f"resource digest --channel learning --rule {RULE} --count 5")
-    assert "posts 5 resource(s) every Monday, at 09:00 America/New_York in #learning" in reply.text
+    assert "posts 5 resources every Monday, at 09:00 America/New_York in #learning" in reply.text
     assert "Next: Mon 2 Mar 2026 09:00; Mon 9 Mar 2026 09:00" in reply.text
     await first.run_until(START + timedelta(weeks=10))
     sent = first.digests()
@@ -127,7 +127,7 @@ async def test_changing_and_stopping_the_digest(db: DigestBot) -> None:
     assert "The digest is not set yet" in await db.fails("resource digest --count 3")
     await db.ok(f"resource digest --rule {RULE}")
     moved = await db.ok('resource digest --rule "every Friday at 8:00" --count 1')
-    assert "posts 1 resource(s) every Friday, at 08:00" in moved.text and "#general" in moved.text
+    assert "posts 1 resource every Friday, at 08:00" in moved.text and "#general" in moved.text
     await db.run_until(START + timedelta(weeks=1))
     assert [s.reply.text.split()[3] for s in db.digests()] == ["2026-03-06:"]
     assert len(db.digests()[0].reply.items) == 1

@@ -817,7 +817,7 @@ async def test_the_scheduler_opens_the_forum_as_a_tagged_forum_post_and_records_
         assert await w.count("forum_reply") == 1
         await w.run_until(utc(2027, 3, 2, 18, 5))  # the wrap-up goes in the thread
         wrap = [m for m in fake.messages_in(int(opened["id"])) if "Wrap-up" in m["content"]]
-        assert len(wrap) == 1 and "Took part: 1 member(s)." in wrap[0]["content"]
+        assert len(wrap) == 1 and "Took part: 1 member." in wrap[0]["content"]
 
 
 async def test_forum_set_tags_decides_the_tags_of_every_forum_post(
@@ -1053,7 +1053,7 @@ async def test_a_member_who_takes_no_dms_is_mentioned_in_the_notice_channel_once
         [listed] = await ask(
             fake, fake.slash_command("schedule", [subcommand("unreachable")], user=fake.coordinator)
         )
-        assert "1 member(s) could not be reached" in listed.content
+        assert "1 member could not be reached" in listed.content
         assert "Nadia NoDMs" in str(listed.embeds)
         await w.run_until(utc(2027, 3, 13, 16, 1))  # the next reminder: one more notice, without the hint
         notices = fake.messages_in(fake.reminder_channel.id)

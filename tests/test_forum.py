@@ -57,7 +57,7 @@ async def test_a_full_cycle_posts_each_step_exactly_once(fb: ForumBot) -> None:
     await fb.run_until(utc(2026, 3, 3, 19, 0))
     wrap = [s for s in fb.messenger.sent if s.kind == "reply" and "Wrap-up" in s.reply.text]
     assert len(wrap) == 1
-    assert "Took part: 2 member(s)." in wrap[0].reply.text
+    assert "Took part: 2 members." in wrap[0].reply.text
     assert "Resources mentioned: https://example.gov/t" in wrap[0].reply.text
     assert "Topics carried over to next time: Keeping staff through a budget freeze" in wrap[0].reply.text
     invites = [s for s in fb.messenger.sent if s.kind == "dm"]

@@ -124,7 +124,7 @@ async def test_coordinators_add_and_edit_terms_and_export_them_as_files(bot: Har
     )
     assert "Only coordinators" in await bot.fails(add, "ana")
     await bot.grant("cora", Role.COORDINATOR)
-    assert "--definition: has 1 sentence(s)" in await bot.fails(
+    assert "--definition: has 1 sentence" in await bot.fails(
         add.replace("collaboratives. It", "collaboratives, it"), "cora"
     )
     assert "--resources: 'no-such-book'" in await bot.fails(add + " --resources no-such-book", "cora")

@@ -132,7 +132,7 @@ async def test_pausing_stops_steps_until_resumed_and_later_steps_move(jb: Journe
     await jb.run_until(utc(2027, 3, 20))
     assert len(jb.dms("ana", CHIEF)) == 2
     resumed = await jb.ok("me transition resume", "ana")
-    assert "moved by 14 day(s)" in resumed.text
+    assert "moved by 14 days" in resumed.text
     await jb.run_until(utc(2027, 3, 24))
     third = jb.dms("ana", CHIEF)[2]
     assert _step_number(third) == 3 and third.at.astimezone(CHICAGO).date() == date(2027, 3, 23)  # day 7 + 14

@@ -113,7 +113,7 @@ async def test_member_list_respects_each_members_choice(bot: Harness) -> None:
     await bot.ok("me lists hide", "bob")
     listed = await bot.ok("network members data-evidence", "dee")
     assert [i.title for i in listed.items] == ["Ana", "Cy"]
-    assert "3 member(s); 1 chose not to be listed" in listed.text
+    assert "3 members; 1 chose not to be listed" in listed.text
     assert "Bob" not in listed.plain_text()
     await bot.ok("me lists show", "bob")
     assert len((await bot.ok("network members data-evidence", "dee")).items) == 3

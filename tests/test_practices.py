@@ -182,7 +182,7 @@ async def test_endorse_once_per_member_with_note(bot: Harness) -> None:
     assert "already endorsed" in again.text and "note was updated" in again.text
     await bot.ok("practice endorse #1", "cy")
     shown = await bot.ok("practice show P1")
-    assert ("Endorsed by", "2 member(s)") in shown.fields
+    assert ("Endorsed by", "2 members") in shown.fields
     assert "better note" in shown.text
     assert "you shared this practice" in (await bot.fails("practice endorse P1", "ana")).lower()
     assert "There is no practice P99" in await bot.fails("practice endorse P99", "bob")

@@ -86,7 +86,7 @@ async def test_retention_deletes_only_approved_records_never_held_ones_and_logs_
     listed = await cb.ok("records run", "rhea")
     assert (
         listed.text
-        == "Retention run R2: 6 record(s) past their retention period, 2 of them on legal hold (they stay)."
+        == "Retention run R2: 6 records past their retention period, 2 of them on legal hold (they stay)."
     )
     rows = {i.title.split(". ", 1)[1]: dict(i.fields)["State"] for i in listed.items}
     assert rows == {

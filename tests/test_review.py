@@ -143,7 +143,7 @@ async def test_owner_leaving_sends_the_review_to_coordinators(rb: ReviewBot) -> 
     await rb.ok(SHARE.replace("Budget town halls", "Open data portal"), "bob")
     await rb.run_until(utc(2027, 1, 6, 15))  # swept once: both have owners
     assert "Done" in (await rb.ok("me forget --confirm", "ana")).text
-    assert "1 practice review(s) owned by Bob" in (await rb.ok("review gone @bob", "cora")).text
+    assert "1 practice review owned by Bob" in (await rb.ok("review gone @bob", "cora")).text
     await rb.run_until(utc(2027, 1, 8, 15))
     needed = rb.dms("cora", "Review needed")
     assert sorted(t.text.split('"')[1] for t in needed) == ["Budget town halls", "Open data portal"]

@@ -642,7 +642,7 @@ async def test_a_forum_cycle_through_slack(slack: SlackWorld) -> None:
     assert await slack.count("forum_reply") == 1
     await slack.run_until(utc(2026, 3, 3, 19, 0))
     wrap = [p for p in slack.fake.posts() if p.get("thread_ts") == thread_ts and "Wrap-up" in p["text"]]
-    assert len(wrap) == 1 and "Took part: 1 member(s)." in wrap[0]["text"]
+    assert len(wrap) == 1 and "Took part: 1 member." in wrap[0]["text"]
     invite = [p for p in slack.fake.posts() if p["channel"] == "D0BOB"]
     assert len(invite) == 1 and "Write it up" in json.dumps(invite[0]["blocks"])
     assert opened["text"]

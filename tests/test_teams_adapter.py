@@ -250,7 +250,7 @@ async def test_the_forum_thread_is_opened_by_the_scheduler_and_a_reply_in_it_is_
     assert await teams.count("practice") == 1
     await teams.run_until(utc(2026, 3, 3, 19, 0))
     wrap = [c for c in teams.fake.sent("send") if c.path == f"{ft.CHANNEL};messageid={opened}"]
-    assert len(wrap) == 1 and "Took part: 1 member(s)." in json.dumps(wrap[0].body)
+    assert len(wrap) == 1 and "Took part: 1 member." in json.dumps(wrap[0].body)
     # Bob's practice is captured already, so he gets no invitation to write it up
     assert not [c for c in teams.fake.sent("send") if "Write it up" in json.dumps(c.body)]
 

@@ -23,6 +23,7 @@ from bot.members import events as platform_events
 from bot.members import files
 from bot.messages import Attachment, Member, Reply
 from bot.store.models import AuditEntry, MemberProfile, MemberRecord, RoleGrant, UnreachableMember, is_member
+from bot.words import counted
 
 PROFILE_FIELDS = (
     "timezone",
@@ -178,7 +179,7 @@ async def forget_me(
     if changed is None and not removed:
         return Reply("copbot stored nothing about you; there was nothing to delete.")
     changed = (changed or 0) + removed
-    return Reply(f"Done: copbot has forgotten you ({changed} record(s) deleted or made anonymous).")
+    return Reply(f"Done: copbot has forgotten you ({counted(changed, 'record')} deleted or made anonymous).")
 
 
 def _zone_name(raw: str) -> str:

@@ -15,6 +15,7 @@ from bot.messages import Item, Member, Reply, mention
 from bot.messenger import format_in_zone
 from bot.permissions import Role
 from bot.store.models import AuditEntry, MemberRecord, RoleGrant, is_member, member_of
+from bot.words import counted
 from bot.zones import zone_for
 
 COMMUNITY = "community"
@@ -185,7 +186,9 @@ async def list_roles(ctx: Context) -> Reply:
     ]
     if not items:
         return Reply("Nobody has a role yet. An admin gives one with: role grant @member coordinator")
-    return Reply(f"{len(items)} coordinator(s) and admin(s):", items=tuple(items))
+    return Reply(
+        f"{counted(len(items), 'coordinator or admin', 'coordinators and admins')}:", items=tuple(items)
+    )
 
 
 @audit.command("list", role=Role.ADMIN, audited=False)

@@ -8,6 +8,7 @@ from bot.members.events import unreachable_rows
 from bot.messages import Item, Member, Reply, Visibility, mention
 from bot.messenger import time_mark
 from bot.permissions import Role
+from bot.words import counted
 
 unreachable_group = CommandGroup("schedule", "")  # adds to the scheduler's `schedule` group
 
@@ -34,7 +35,7 @@ async def schedule_unreachable(ctx: Context) -> Reply:
         for r in rows
     )
     return Reply(
-        f"{len(rows)} member(s) could not be reached by direct message (for example, they turned off "
+        f"{counted(len(rows), 'member')} could not be reached by direct message (for example, they turned off "
         "messages from the server). Where a notice channel is set, they were mentioned there instead.",
         items=items,
         visibility=Visibility.PRIVATE,

@@ -17,6 +17,7 @@ from bot.networks import service as svc
 from bot.networks.models import JoinPolicy, MembershipState, Network
 from bot.networks.params import NetworkRef, coordinators_of
 from bot.permissions import Role
+from bot.words import counted
 
 network_group = CommandGroup("network", "networks within the community: join, leave, coordinate")
 
@@ -72,7 +73,7 @@ async def list_networks(ctx: Context) -> Reply:
     if not views:
         return Reply("There are no networks yet. A coordinator creates one with: network create <name>")
     return Reply(
-        f"{len(views)} network(s):",
+        f"{counted(len(views), 'network')}:",
         items=tuple(_item(v) for v in views),
         footer="Join one: network join <network>",
     )
@@ -204,7 +205,7 @@ async def requests(ctx: Context, network: NetworkRef) -> Reply:
     n, items = await ctx.store.run(load)
     if not items:
         return Reply(f"Nobody is waiting to join {n.name}.")
-    return Reply(f"{len(items)} request(s) to join {n.name}:", items=tuple(items))
+    return Reply(f"{counted(len(items), 'request')} to join {n.name}:", items=tuple(items))
 
 
 async def _answer(ctx: Context, network: str, who: Member, approve: bool) -> Reply:
@@ -313,7 +314,7 @@ async def members(ctx: Context, network: NetworkRef) -> Reply:
     total = len(names) + hidden
     if total == 0:
         return Reply(f"{n.name} has no members yet. Join with: network join {n.slug}")
-    text = f"{n.name} has {total} member(s)"
+    text = f"{n.name} has {counted(total, 'member')}"
     text += f"; {hidden} chose not to be listed." if hidden else "."
     return Reply(
         text,

@@ -12,6 +12,7 @@ from bot.context import Context
 from bot.errors import ArgumentError
 from bot.messages import Attachment, Choice, Item, Reply
 from bot.permissions import Role
+from bot.words import counted
 from content.glossary import service
 from content.glossary.service import Definition
 from content.resources.catalog import AREAS
@@ -110,7 +111,7 @@ async def list_terms(
     for row in rows:
         by.setdefault(row.area, []).append(row.term)
     items = tuple(Item(AREAS.get(a, a), ", ".join(terms), ref=a) for a, terms in by.items())
-    return Reply(f"{len(rows)} term(s):", items=items, footer="Say: define <term>")
+    return Reply(f"{counted(len(rows), 'term')}:", items=items, footer="Say: define <term>")
 
 
 def _values(
@@ -205,6 +206,6 @@ async def export(
     total = sum(n for _, _, n in files)
     attachments = tuple(Attachment(name, body.encode(), "application/yaml") for name, body, _ in files)
     return Reply(
-        f"Exported {total} term(s) in {len(files)} file(s). Put them in content/glossary/terms/ and commit.",
+        f"Exported {counted(total, 'term')} in {counted(len(files), 'file')}. Put them in content/glossary/terms/ and commit.",
         attachments=attachments,
     )

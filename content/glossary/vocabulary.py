@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from bot.errors import StartError
+from bot.words import counted
 from content.resources.catalog import AREAS, display_path, first_problem
 
 GLOSSARY_DIR: Path = Path(__file__).resolve().parent / "terms"
@@ -118,7 +119,7 @@ class Term(BaseModel):
         n = count_sentences(value)
         if not MIN_SENTENCES <= n <= MAX_SENTENCES:
             raise ValueError(
-                f"has {n} sentence(s); write {MIN_SENTENCES} to {MAX_SENTENCES}, each ending with a full stop"
+                f"has {counted(n, 'sentence')}; write {MIN_SENTENCES} to {MAX_SENTENCES}, each ending with a full stop"
             )
         if len(value) > MAX_DEFINITION_CHARS:
             raise ValueError(f"{len(value)} characters; keep it to {MAX_DEFINITION_CHARS} or fewer")

@@ -14,6 +14,7 @@ from bot.errors import ArgumentError, NotAllowed
 from bot.messages import Attachment, Choice, Item, Reply, Visibility
 from bot.permissions import Role
 from bot.store import fulltext
+from bot.words import counted
 from content.practices import service
 from content.practices.export import MIME, SUFFIX, ExportFormat, render
 from content.practices.models import (
@@ -383,7 +384,7 @@ async def show(ctx: Context, practice_id: PracticeId) -> Reply:
         ("Tags", ", ".join(view.tags)),
         ("Links", " ".join(view.links)),
         ("Source", public_source(p)),
-        ("Endorsed by", f"{view.endorsements} member(s)"),
+        ("Endorsed by", f"{counted(view.endorsements, 'member')}"),
         ("Status", p.status),
         ("Shared", p.created_at.strftime("%Y-%m-%d")),
         ("Updated", p.updated_at.strftime("%Y-%m-%d")),
@@ -421,7 +422,7 @@ async def endorse(
     if not created:
         extra = " Your note was updated." if note else ""
         return Reply(f"You had already endorsed {ref} ({title}); each member endorses once.{extra}")
-    return Reply(f"Thanks: you endorsed {ref} ({title}). It now has {count} endorsement(s).")
+    return Reply(f"Thanks: you endorsed {ref} ({title}). It now has {counted(count, 'endorsement')}.")
 
 
 @practices.command("edit", form=False)
@@ -588,7 +589,7 @@ async def mine(ctx: Context) -> Reply:
         practice_item(v, body="You look after this one: " + _clip(v.practice.what, 140)) for v in kept
     )
     kept_text = f" You look after {len(kept)} more." if kept else ""
-    return Reply(f"You shared {len(found)} practice(s).{kept_text}", items=items)
+    return Reply(f"You shared {counted(len(found), 'practice')}.{kept_text}", items=items)
 
 
 @practices.command("export")
@@ -612,6 +613,6 @@ async def export(
     stamp = ctx.now().strftime("%Y%m%d-%H%M%S")
     name = f"practices-{stamp}.{SUFFIX[format]}"
     return Reply(
-        f"Exported {len(found)} practice(s) as {format.value}.",
+        f"Exported {counted(len(found), 'practice')} as {format.value}.",
         attachments=(Attachment(name, data, MIME[format]),),
     )

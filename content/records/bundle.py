@@ -27,6 +27,7 @@ from sqlmodel import Session, col, select
 from bot.errors import ArgumentError
 from bot.networks.models import MembershipState, Network, NetworkMember
 from bot.store.models import MemberRecord
+from bot.words import counted
 from content.practices import service as practices
 from content.practices.export import record as practice_record
 from content.practices.models import Attribution
@@ -233,7 +234,7 @@ def _cover(req: Request, counts: dict[str, int], withheld: list[str]) -> bytes:
         "direct messages, files on the chat platform.",
         "",
         "What was found",
-        *(f"  {name}: {n} record(s) ({name}.json and {name}.csv)" for name, n in counts.items()),
+        *(f"  {name}: {counted(n, 'record')} ({name}.json and {name}.csv)" for name, n in counts.items()),
         "",
         "Withheld by policy",
         "  Authors credited anonymously or by role only are not named, and their practices are not matched "

@@ -15,6 +15,7 @@ from bot.errors import ArgumentError, NotFound
 from bot.messages import Attachment, Choice, Item, Member, Reply
 from bot.permissions import Role
 from bot.store.models import MemberRecord
+from bot.words import counted
 from content.practices.service import practice_ref
 from content.records import bundle, service
 from content.records.models import RecordKind
@@ -264,7 +265,7 @@ async def hold_list(ctx: Context) -> Reply:
     items = await ctx.store.run(load)
     if not items:
         return Reply("No legal hold is in force.")
-    return Reply(f"{len(items)} legal hold(s) in force.", items=tuple(items))
+    return Reply(f"{counted(len(items), 'legal hold')} in force.", items=tuple(items))
 
 
 def _member_name(session: Session, member_id: int | None) -> str:
@@ -328,7 +329,7 @@ async def run(ctx: Context) -> Reply:
     return _run_reply(
         run_id,
         rows,
-        f"Retention run R{run_id}: {len(rows)} record(s) past their retention period"
+        f"Retention run R{run_id}: {counted(len(rows), 'record')} past their retention period"
         + (f", {held} of them on legal hold (they stay)." if held else "."),
     )
 
@@ -345,7 +346,7 @@ async def show_run(ctx: Context, run_id: RunId) -> Reply:
         return service.listed(session, run_id)
 
     rows = await ctx.store.run(load)
-    return _run_reply(run_id, rows, f"Retention run R{run_id}: {len(rows)} record(s).")
+    return _run_reply(run_id, rows, f"Retention run R{run_id}: {counted(len(rows), 'record')}.")
 
 
 @records.command("approve", role=Role.COORDINATOR, audited=False)
@@ -391,7 +392,7 @@ async def disposition_log(ctx: Context) -> Reply:
     if not rows:
         return Reply("No disposition yet.")
     return Reply(
-        f"The last {len(rows)} disposition(s).",
+        f"The last {counted(len(rows), 'disposition')}.",
         items=tuple(
             Item(
                 title=f"R{run_id}.{d.number} {_ref(d.kind, d.record_id)}: {d.state}",
@@ -464,6 +465,6 @@ async def export(
     made = await ctx.store.run(apply)
     found = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in made.counts.items())
     return Reply(
-        f"Records request bundle: {found}; {len(made.withheld)} item(s) withheld by policy (see its cover sheet).",
+        f"Records request bundle: {found}; {counted(len(made.withheld), 'item')} withheld by policy (see its cover sheet).",
         attachments=(Attachment(made.name, made.data, "application/zip"),),
     )

@@ -14,6 +14,7 @@ from bot.commands import CommandGroup, Opt, with_page
 from bot.context import Context
 from bot.messages import Choice, Item, Reply, Visibility, mention
 from bot.store import fulltext
+from bot.words import counted
 from content.resources import service
 from content.resources.catalog import AREAS, COSTS, KINDS, LEVELS
 from content.resources.models import Origin, Status
@@ -64,7 +65,7 @@ def item(v: ResourceView, *, body: str | None = None) -> Item:
     facts.append(("Areas", ", ".join(AREAS.get(a, a) for a in v.areas)))
     facts.append(("Link", v.link()))
     if v.ratings:
-        facts.append(("Found useful by", f"{v.ratings} member(s)"))
+        facts.append(("Found useful by", f"{counted(v.ratings, 'member')}"))
     if r.status != Status.ACTIVE.value:
         facts.append(("Status", r.status))
     summary = body if body is not None else (v.snippet or clip(r.summary, 220))
@@ -159,7 +160,7 @@ async def show(ctx: Context, resource: ResourceRef) -> Reply:
         ("Link", r.url or ""),
         ("About the link", r.url_note or ""),
         ("Link checked", r.checked.isoformat()),
-        ("Found useful by", f"{v.ratings} member(s)"),
+        ("Found useful by", f"{counted(v.ratings, 'member')}"),
         ("Slug", r.slug),
     ]
     if r.origin == Origin.CHAT.value:
@@ -238,9 +239,11 @@ async def rate(ctx: Context, resource: ResourceRef) -> Reply:
     if not created:
         return Reply(
             f"You have already rated {ref} ({title}) as useful; each member rates a resource once. "
-            f"{count} member(s) found it useful."
+            f"{counted(count, 'member')} found it useful."
         )
-    return Reply(f"Thanks: you found {ref} ({title}) useful. {count} member(s) have so far.")
+    return Reply(
+        f"Thanks: you found {ref} ({title}) useful. Found useful by {counted(count, 'member')} so far."
+    )
 
 
 @resources.command("suggest")

@@ -19,6 +19,7 @@ from bot.context import Context, ensure_member
 from bot.errors import ArgumentError, CommandError
 from bot.messages import Attachment, Reply, Visibility
 from bot.permissions import Role
+from bot.words import counted
 from content.resources import catalog_sync, digest, service
 from content.resources import digest_posts as digest_schedule
 from content.resources.catalog import AREAS
@@ -265,7 +266,7 @@ async def export(
     attachments = tuple(Attachment(name, text.encode(), "application/yaml") for name, text, _ in files)
     where = f"the {AREAS[wanted]} file" if wanted else f"{len(files)} catalog files"
     return Reply(
-        f"Exported {total} resource(s) in {where}. Put them in content/catalog/ and commit.",
+        f"Exported {counted(total, 'resource')} in {where}. Put them in content/catalog/ and commit.",
         attachments=attachments,
     )
 
@@ -319,7 +320,7 @@ async def digest_command(
     ctx.services.scheduler.wake()
     nexts = "; ".join(f"{d.astimezone(_zone(chosen)):%a %-d %b %Y %H:%M}" for d in dates)
     return Reply(
-        f"The resource digest posts {per} resource(s) {_describe(chosen)} in #{channel_id}. Next: {nexts}.",
+        f"The resource digest posts {counted(per, 'resource')} {_describe(chosen)} in #{channel_id}. Next: {nexts}.",
         visibility=Visibility.PUBLIC,
     )
 
@@ -345,6 +346,6 @@ def _status(session: Session, now: Any) -> Reply:
     upcoming = cadence.occurrences(now, 1)
     nxt = f" Next: {upcoming[0].start.astimezone(_zone(cadence)):%a %-d %b %Y %H:%M}." if upcoming else ""
     return Reply(
-        f"The resource digest posts {ds.per_digest} resource(s) {_describe(cadence)} in #{ds.channel_id}."
+        f"The resource digest posts {counted(ds.per_digest, 'resource')} {_describe(cadence)} in #{ds.channel_id}."
         f"{nxt} Round {round_no}: {shown} of {active} resources shown."
     )

@@ -14,6 +14,7 @@ from bot.context import Context, find_member, write_audit
 from bot.errors import ArgumentError, NotFound
 from bot.messages import Choice, Item, Member, Reply
 from bot.permissions import Role
+from bot.words import counted
 from content.practices.commands import PracticeId
 from content.practices.models import Practice
 from content.practices.service import practice_ref, reviewed_text
@@ -128,7 +129,7 @@ async def gone(
     if not n:
         return Reply(f"{who.name} owns no practice reviews; nothing changed.")
     return Reply(
-        f"{n} practice review(s) owned by {who.name} are due now and go to the coordinators "
+        f"{counted(n, 'practice review')} owned by {who.name} {'is' if n == 1 else 'are'} due now and go to the coordinators "
         "at the next daily review sweep."
     )
 
@@ -141,7 +142,7 @@ async def mine(ctx: Context) -> Reply:
     if not rows:
         return Reply("You own no practice reviews. Practices you share are yours to review.")
     items = tuple(_item(p, r) for p, r in rows)
-    return Reply(f"You own the reviews of {len(rows)} practice(s).", items=items)
+    return Reply(f"You own the reviews of {counted(len(rows), 'practice')}.", items=items)
 
 
 def _item(p: Practice, r: PracticeReview) -> Item:
@@ -163,7 +164,9 @@ async def due(ctx: Context) -> Reply:
     rows = await ctx.store.run(service.overdue)
     if not rows:
         return Reply("No practice review is overdue.")
-    return Reply(f"{len(rows)} practice review(s) overdue.", items=tuple(_item(p, r) for p, r in rows[:25]))
+    return Reply(
+        f"{counted(len(rows), 'practice review')} overdue.", items=tuple(_item(p, r) for p, r in rows[:25])
+    )
 
 
 @review.command("settings", role=Role.COORDINATOR)
@@ -266,7 +269,7 @@ async def election_import(
 
     added = await ctx.store.run(apply)
     return Reply(
-        f"Read {len(found)} election date(s) from the calendar; {added} new, "
+        f"Read {counted(len(found), 'election date')} from the calendar; {added} new, "
         f"{len(found) - added} already known."
     )
 
@@ -280,7 +283,7 @@ async def election_list(ctx: Context) -> Reply:
             "No election dates yet. A coordinator adds one with: review election add Ohio 2027-11-02"
         )
     return Reply(
-        f"{len(rows)} election date(s).",
+        f"{counted(len(rows), 'election date')}.",
         items=tuple(Item(title=f"{e.jurisdiction}: {e.held_on}", body=e.note, ref=f"E{e.id}") for e in rows),
     )
 

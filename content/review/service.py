@@ -22,6 +22,7 @@ from bot.errors import ArgumentError, NotAllowed
 from bot.messages import Member
 from bot.permissions import Role
 from bot.store.models import MemberRecord, RoleGrant
+from bot.words import counted
 from content.practices import service as practices
 from content.practices.models import Practice, Status
 from content.review.models import Election, PracticeReview, ReviewSettings, ReviewState
@@ -289,7 +290,7 @@ def _weekly_note(session: Session, now: datetime, settings: Settings, day: date)
         for p, r in late[:30]
     ]
     more = f"\n…and {len(late) - 30} more: review due" if len(late) > 30 else ""
-    text = f"Weekly review note: {len(late)} practice review(s) overdue.\n" + "\n".join(lines) + more
+    text = f"Weekly review note: {counted(len(late), 'practice review')} overdue.\n" + "\n".join(lines) + more
     targets = coordinators(session, settings)
     for platform, user_id in targets:
         plan_dm(

@@ -12,6 +12,7 @@ from bot.context import Context
 from bot.errors import ArgumentError
 from bot.messages import Choice, Item, Reply
 from bot.store import fulltext
+from bot.words import counted
 from content.practices import service as practices
 from content.practices.commands import practice_item
 from content.practices.models import Framework, Practice
@@ -126,7 +127,7 @@ async def search_all(
         return Reply(f"Nothing found for {query!r}{fulltext.ignored_note(query)}.{hint}")
     kinds = {f.kind for f in found}
     counts = ", ".join(
-        f"{sum(f.kind == k for f in found)} {k.lower()}(s)" for k in ("Practice", "Resource") if k in kinds
+        counted(sum(f.kind == k for f in found), k.lower()) for k in ("Practice", "Resource") if k in kinds
     )
     first = (page - 1) * PAGE_SIZE + 1
     text = f"Results for {query!r}{fulltext.ignored_note(query)}: {first}–{first + len(found) - 1} ({counts})"

@@ -19,6 +19,7 @@ from bot.messages import Attachment, Choice, Item, Reply, mention
 from bot.networks import service as networks
 from bot.networks.models import Network
 from bot.networks.params import NetworkRef, coordinators_of
+from bot.words import counted
 from bot.zones import zone_for
 from scheduling.convenings import calendar as cal
 from scheduling.convenings import mirror as convening_mirror
@@ -248,7 +249,7 @@ async def list_convenings(ctx: Context, network: NetworkRef = "") -> Reply:
     items, feed = await ctx.store.run(load)
     if not items:
         return Reply("No convenings are coming up." + (f"\n{feed}" if feed else ""))
-    return Reply(f"{len(items)} upcoming convening(s):", items=tuple(items), footer=feed)
+    return Reply(f"{counted(len(items), 'upcoming convening')}:", items=tuple(items), footer=feed)
 
 
 def _change(

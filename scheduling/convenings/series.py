@@ -22,6 +22,7 @@ from bot.messages import Choice, Item, Member, Reply
 from bot.networks import service as networks
 from bot.networks.models import Network
 from bot.networks.params import NetworkRef, coordinators_of
+from bot.words import counted
 from bot.zones import zone_for
 from scheduling.convenings import mirror as convening_mirror
 from scheduling.convenings import service as svc
@@ -217,7 +218,7 @@ async def series_command(
         for c in convs
     )
     return Reply(
-        f"Scheduled series {series.id}, {series.title} ({described}): {len(convs)} convening(s). "
+        f"Scheduled series {series.id}, {series.title} ({described}): {counted(len(convs), 'convening')}. "
         f"Each is moved, cancelled or answered on its own (convening move|cancel|rsvp <id>); "
         f"to end the series: convening series-cancel {series.id}",
         items=items,
@@ -254,6 +255,6 @@ async def series_cancel(
     if not cancelled:
         return Reply(f"Series {s.id} ({s.title}) has no scheduled convenings ahead; nothing to cancel.")
     return Reply(
-        f"Cancelled {len(cancelled)} upcoming convening(s) of series {s.id} ({s.title}): "
+        f"Cancelled {counted(len(cancelled), 'upcoming convening')} of series {s.id} ({s.title}): "
         f"{', '.join(str(c.id) for c in cancelled)}. Those who answered are told."
     )

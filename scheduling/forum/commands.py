@@ -19,6 +19,7 @@ from bot.messages import Choice, Item, Member, Place, Reply, Visibility, mention
 from bot.messenger import TAGS_MAX, time_mark
 from bot.permissions import Role
 from bot.store.models import MemberProfile, MemberRecord
+from bot.words import counted
 from bot.zones import zone_for
 from content.practices import service as practices
 from content.practices.consent import Consent, consent_answer, still_visible
@@ -218,7 +219,7 @@ async def forum_set(
     occs, tz, channel_id = await ctx.store.run(apply)
     ctx.services.scheduler.wake()
     lines = [
-        f"The open forum meets {cadence.describe()}, in #{channel_id}. Announced {announce_days} day(s) ahead, "
+        f"The open forum meets {cadence.describe()}, in #{channel_id}. Announced {counted(announce_days, 'day')} ahead, "
         "reminders the day before and an hour before, the thread opens at the start."
     ]
     if tags:
@@ -485,10 +486,10 @@ async def forum_vote(ctx: Context, topic: TopicId) -> Reply:
     added, count = await ctx.store.run(apply)
     if not added:
         raise CommandError(
-            f"You already voted for T{topic} ({count} vote(s)); one vote per member. "
+            f"You already voted for T{topic} ({counted(count, 'vote')}); one vote per member. "
             f"Take it back with: forum unvote T{topic}"
         )
-    return Reply(f"Voted for T{topic}; it has {count} vote(s).")
+    return Reply(f"Voted for T{topic}; it has {counted(count, 'vote')}.")
 
 
 @forum_group.command("unvote")
@@ -535,7 +536,7 @@ async def forum_topics(ctx: Context) -> Reply:
         )
         for t, n in ranked
     )
-    return Reply(f"{len(ranked)} proposed topic(s), most votes first:", items=items)
+    return Reply(f"{counted(len(ranked), 'proposed topic')}, most votes first:", items=items)
 
 
 @forum_group.command("pick", role=Role.COORDINATOR, audited=False)
@@ -984,7 +985,7 @@ async def forum_history(
         )
         for f in past
     )
-    return Reply(f"The last {len(items)} forum(s):", items=items)
+    return Reply(f"The last {counted(len(items), 'forum')}:", items=items)
 
 
 @forum_group.command("show")
@@ -1002,7 +1003,7 @@ async def forum_show(ctx: Context, date: ForumDate) -> Reply:
         ("When", forum.local(f.occ.starts_at, tz)),
         ("Status", f.occ.status),
         ("Topic", f.occ.topic_text or "—"),
-        ("Took part", f"{f.participants} member(s)"),
+        ("Took part", f"{counted(f.participants, 'member')}"),
     ]
     if f.occ.thread_link:
         facts.append(("Thread", f.occ.thread_link))

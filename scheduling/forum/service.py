@@ -26,6 +26,7 @@ from bot.messages import Choice, Member, Reply, Visibility, mention
 from bot.messenger import DeliveryError, PostTags, format_in_zone, time_mark
 from bot.store.db import rowcount
 from bot.store.models import MemberProfile, MemberRecord, is_member
+from bot.words import counted
 from bot.zones import zone_of_record
 from content.practices.models import Practice
 from content.resources.models import Resource
@@ -467,7 +468,7 @@ async def on_wrapup(d: Delivery) -> dict[str, Any]:
     f, carried, posters = await d.store.run(gather)
     lines = [
         f"Thank you all. Wrap-up of the open forum on {occ.slot}: {occ.topic_text or OPEN_FLOOR}",
-        f"Took part: {f.participants} member(s).",
+        f"Took part: {counted(f.participants, 'member')}.",
     ]
     if f.practices:
         lines.append("Practices captured: " + "; ".join(f"P{p.id} {p.title}" for p in f.practices))

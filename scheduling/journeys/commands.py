@@ -17,6 +17,7 @@ from bot.messages import Choice, Item, Member, Reply, mention
 from bot.messenger import format_in_zone
 from bot.permissions import Role
 from bot.store.models import MemberRecord
+from bot.words import counted
 from content.practices.models import Attribution
 from content.practices.service import practice_ref
 from scheduling.journeys import answers, handover, service
@@ -85,7 +86,7 @@ def _started_reply(started: service.Started, whose: str) -> Reply:
     ]
     if started.passed:
         lines.append(
-            f"{started.passed} step(s) were already behind the start date; read any with: "
+            f"{counted(started.passed, 'step was', 'steps were')} already behind the start date; read any with: "
             "me transition step <number>."
         )
     if started.first is not None:
@@ -237,7 +238,7 @@ async def resume(ctx: Context) -> Reply:
     run, planned = await ctx.store.run(lambda s: service.resume(s, member, now, tz))
     ctx.services.scheduler.wake()
     return Reply(
-        f"Your journey goes on: {planned} step(s) ahead, moved by {run.shift_days} day(s) paused in all. "
+        f"Your journey goes on: {counted(planned, 'step')} ahead, moved by {counted(run.shift_days, 'day')} paused in all. "
         "See them with: me transition status"
     )
 
@@ -471,7 +472,7 @@ async def journeys(ctx: Context) -> Reply:
         for row, j in found
     )
     return Reply(
-        f"{len(items)} journey(s):",
+        f"{counted(len(items), 'journey')}:",
         items=items,
         footer="Start one: me transition start <journey> --level city --starts 2027-03-01",
     )
@@ -572,4 +573,4 @@ async def list_runs(
         return Reply(
             "Nobody is on a journey right now." + ("" if all else " Include past ones: transition list --all")
         )
-    return Reply(f"{len(items)} member(s) on a journey:", items=tuple(items))
+    return Reply(f"{counted(len(items), 'member')} on a journey:", items=tuple(items))

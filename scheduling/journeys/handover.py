@@ -15,6 +15,7 @@ from bot.errors import ArgumentError, CommandError
 from bot.messages import Member, mention
 from bot.permissions import Role
 from bot.store.models import MemberRecord, RoleGrant
+from bot.words import counted
 from content.practices import service as practices
 from content.practices.models import Practice
 from scheduling.journeys import service
@@ -143,7 +144,7 @@ def record(
             text,
             [("My practices", "practice mine")],
         )
-        told = f"{mention(heir.as_member())} is told once, with your note and {len(handed)} practice(s)."
+        told = f"{mention(heir.as_member())} is told once, with your note and {counted(len(handed), 'practice')}."
     elif to_coordinators:
         note.practices_to = "coordinators"
         text = (
@@ -159,7 +160,7 @@ def record(
                     MemberRecord(platform=platform, user_id=user_id),
                     text,
                 )
-        told = f"The coordinators are told once about your {len(mine)} practice(s)."
+        told = f"The coordinators are told once about your {counted(len(mine), 'practice')}."
     session.add(note)
     session.flush()
     return Handover(

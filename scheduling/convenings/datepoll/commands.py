@@ -13,6 +13,7 @@ from bot.errors import ArgumentError
 from bot.messages import Choice, Item, Reply
 from bot.messenger import format_in_zone
 from bot.networks.params import NetworkRef, coordinators_of
+from bot.words import counted
 from bot.zones import zone_for
 from scheduling.convenings import service as svc
 from scheduling.convenings.datepoll import service as polls
@@ -93,7 +94,7 @@ async def show(ctx: Context, poll: PollId) -> Reply:
     )
     return Reply(
         f"Date poll {t.poll.id}: {t.poll.title} ({t.network.name}), {t.poll.duration_minutes} minutes. "
-        f"{t.voters} member(s) answered; {state}.",
+        f"{counted(t.voters, 'member')} answered; {state}.",
         items=items,
     )
 
@@ -116,7 +117,7 @@ async def mark(
     if not wanted:
         return Reply(f"None of the slots of date poll {p.id} ({p.title}) is marked as working for you.")
     return Reply(
-        f"Marked slot(s) {', '.join(map(str, wanted))} of date poll {p.id} ({p.title}) as working for you. "
+        f"Marked {'slot' if len(wanted) == 1 else 'slots'} {', '.join(map(str, wanted))} of date poll {p.id} ({p.title}) as working for you. "
         "You can change this until a date is confirmed.",
         choices=(Choice("Tally", f"datepoll show {p.id}"),),
     )
@@ -141,6 +142,6 @@ async def confirm(
     ctx.services.scheduler.wake()
     return Reply(
         f"Confirmed slot {slot} of date poll {poll_id}: convening {conv_id}, {when}. "
-        f"{told} voter(s) are told by direct message.",
+        f"{counted(told, 'voter')} are told by direct message.",
         choices=(Choice("Show", f"convening show {conv_id}"),),
     )
