@@ -19,6 +19,7 @@ from bot.commands import CommandGroup, Opt
 from bot.context import Context, ensure_member, find_member
 from bot.errors import CommandError
 from bot.feature import PrivacyHook
+from bot.members.roles import forget_cached_role
 from bot.members import events as platform_events
 from bot.members import files
 from bot.messages import Attachment, Member, Reply
@@ -76,6 +77,7 @@ def _core_export(session: Session, record: MemberRecord) -> dict[str, Any]:
 
 def _core_forget(session: Session, record: MemberRecord, now: datetime) -> int:
     changed, who = 0, record.as_member()
+    forget_cached_role(session, who)
     for g in session.exec(select(RoleGrant).where(is_member(RoleGrant, who))):
         session.delete(g)
         changed += 1
