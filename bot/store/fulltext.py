@@ -279,16 +279,15 @@ def search(
         rows = session.execute(text(sql), bind).all()
         return [Hit(int(r[0]), -float(r[1]), r[2] or "") for r in rows]
     bind["q"] = to_tsquery(query)
-    bind["qt"] = to_tsquery(query, index.title_weight)
     vec = f"d.{index.vector_column}"
     extra = f" AND ({index.searchable_sql})" + "".join(f" AND d.id IN ({ids})" for ids in id_sets)
+    # PostgreSQL: the candidates are the first matches the GIN index (or a scan, when the planner expects
+    # plenty) finds, ranked as they are read; the title weighs most in the rank itself ('A').
     sql = (
-        "WITH q AS MATERIALIZED (SELECT to_tsquery('english', :q) AS q, to_tsquery('english', :qt) AS qt), "
-        f"cand AS ((SELECT d.id FROM {index.table} d WHERE {vec} @@ to_tsquery('english', :qt){extra} LIMIT :cap) "
-        f"UNION (SELECT d.id FROM {index.table} d WHERE {vec} @@ to_tsquery('english', :q){extra} LIMIT :cap)), "
-        f"page AS (SELECT d.id, ts_rank({vec}, q.q, 1) AS rank "
-        f"FROM cand JOIN {index.table} d ON d.id = cand.id, q "
-        "ORDER BY rank DESC, d.id DESC LIMIT :limit OFFSET :offset) "
+        "WITH q AS MATERIALIZED (SELECT to_tsquery('english', :q) AS q), "
+        f"cand AS MATERIALIZED (SELECT d.id, ts_rank({vec}, q.q, 1) AS rank FROM {index.table} d, q "
+        f"WHERE {vec} @@ to_tsquery('english', :q){extra} LIMIT :cap), "
+        "page AS (SELECT id, rank FROM cand ORDER BY rank DESC, id DESC LIMIT :limit OFFSET :offset) "
         f"SELECT page.id, page.rank, ts_headline('english', {index.headline_sql}, q.q, "
         f"'StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=18, MinWords=8, MaxFragments=1, "
         "FragmentDelimiter=…') "
