@@ -255,7 +255,9 @@ def main() -> int:
     args = parser.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
     print(f"practice search benchmark: {args.rounds} queries per path, raw and dispatch alternated")
-    print("raw = fulltext.search() alone (the floor); dispatch = 'practice search ...' through the dispatcher")
+    print(
+        "raw = fulltext.search() alone (the floor); dispatch = 'practice search ...' through the dispatcher"
+    )
     print(
         f"{'backend':<11} {'size':>9} {'kind':<10} {'load s':>7} {'raw p50':>8} {'raw p99':>8} "
         f"{'disp p50':>9} {'disp p99':>9} {'p50 ratio':>9} {'p99 ratio':>9}"

@@ -19,9 +19,9 @@ from bot.commands import CommandGroup, Opt
 from bot.context import Context, ensure_member, find_member
 from bot.errors import CommandError
 from bot.feature import PrivacyHook
-from bot.members.roles import forget_cached_role
 from bot.members import events as platform_events
 from bot.members import files
+from bot.members.roles import forget_cached_role
 from bot.messages import Attachment, Member, Reply
 from bot.store.models import AuditEntry, MemberProfile, MemberRecord, RoleGrant, UnreachableMember, is_member
 

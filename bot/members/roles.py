@@ -25,7 +25,9 @@ COMMUNITY = "community"
 # than a version check: checking a version is itself a round trip per command, the cost this removes,
 # and a role change taking effect on other replicas within seconds is what an admin expects anyway.
 ROLE_TTL = 5.0
-_role_caches: weakref.WeakKeyDictionary[Any, dict[tuple[tuple[str, str, str], Role | None], tuple[float, Role]]]
+_role_caches: weakref.WeakKeyDictionary[
+    Any, dict[tuple[tuple[str, str, str], Role | None], tuple[float, Role]]
+]
 _role_caches = weakref.WeakKeyDictionary()
 
 
