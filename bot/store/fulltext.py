@@ -239,7 +239,7 @@ def search(
     params: dict[str, Any] | None = None,
     limit: int = 10,
     offset: int = 0,
-    candidates: int = CANDIDATES,
+    candidates: int | None = None,
 ) -> list[Hit]:
     """The searchable documents matching `query`, best first, each with a highlighted excerpt.
 
@@ -247,14 +247,14 @@ def search(
     be in all of them. Write them to use an index (they are built once per query).
 
     The cost follows the page, not the number of matches: the candidates are the newest `candidates`
-    documents matching in the title and the newest `candidates` matching anywhere (both found in index
+    documents matching in the title and the newest `candidates` (default CANDIDATES) matching anywhere (both found in index
     order, without scoring), only those are ranked, and only the returned page is excerpted, all in one
     statement. When a query matches fewer than `candidates` documents every match is ranked.
     """
     if not query:
         return []
     bind: dict[str, Any] = dict(params or {})
-    bind.update(limit=limit, offset=offset, cap=max(candidates, limit + offset))
+    bind.update(limit=limit, offset=offset, cap=max(candidates or CANDIDATES, limit + offset))
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
         bind["q"] = to_fts5(query)
