@@ -225,9 +225,11 @@ MARK_END = "**"
 
 
 # Ranking touches at most this many candidates per query. A broad query ("budget" matches a quarter of
-# a million practices) is ranked among its newest CANDIDATES title matches and its newest CANDIDATES
-# other matches, not among all of them; a query with fewer matches than that is ranked in full.
+# a million practices) is ranked among its newest CANDIDATES title matches (SQLite: within its newest
+# TITLE_WINDOW x CANDIDATES matches) and its newest CANDIDATES other matches, not among all of them; a
+# query with fewer matches than that is ranked in full.
 CANDIDATES = 1000
+TITLE_WINDOW = 20  # SQLite: title matches are candidates among the newest 20 x CANDIDATES matches
 
 
 def search(
@@ -265,8 +267,19 @@ def search(
         # per candidate row); instead FTS5 walks its matches newest first and checks each set, built once.
         restrict = "".join(f" AND +{fts}.rowid IN ({ids})" for ids in id_sets)
         newest = f"FROM {fts} WHERE {fts} MATCH :{{}}{restrict} ORDER BY {fts}.rowid DESC LIMIT :cap"
+        # Title matches are looked for among the newest TITLE_WINDOW x cap matches only: a column filter
+        # reads position lists, so walking every match of a common word for them would cost what
+        # ranking them all does.
+        bind["wide"] = bind["cap"] * TITLE_WINDOW
+        window = (
+            f"SELECT coalesce(min(id), 0) FROM (SELECT {fts}.rowid AS id FROM {fts} WHERE {fts} MATCH :q"
+            f"{restrict} ORDER BY {fts}.rowid DESC LIMIT :wide)"
+        )
+        newest_titles = newest.format("qt").replace(
+            f"{restrict} ORDER BY", f" AND {fts}.rowid >= ({window}){restrict} ORDER BY", 1
+        )
         sql = (
-            f"WITH cand AS (SELECT id FROM (SELECT {fts}.rowid AS id {newest.format('qt')}) "
+            f"WITH cand AS (SELECT id FROM (SELECT {fts}.rowid AS id {newest_titles}) "
             f"UNION SELECT id FROM (SELECT {fts}.rowid AS id {newest.format('q')})), "
             f"page AS MATERIALIZED (SELECT {fts}.rowid AS id, bm25({fts}, {weights}) AS rank FROM {fts} "
             f"WHERE {fts} MATCH :q AND {fts}.rowid >= (SELECT min(id) FROM cand) "
