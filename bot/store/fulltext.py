@@ -265,7 +265,9 @@ def search(
         weights = ", ".join(str(w) for w in index.bm25_weights)
         # The unary + keeps SQLite from driving the FTS table by rowid from the filter sets (one MATCH
         # per candidate row); instead FTS5 walks its matches newest first and checks each set, built once.
-        restrict = "".join(f" AND +{fts}.rowid IN ({ids})" for ids in id_sets)
+        # Each filter set is built once per statement (a materialized CTE), however often it is used.
+        sets = "".join(f"f{i} AS MATERIALIZED ({ids}), " for i, ids in enumerate(id_sets))
+        restrict = "".join(f" AND +{fts}.rowid IN (SELECT * FROM f{i})" for i in range(len(id_sets)))
         newest = f"FROM {fts} WHERE {fts} MATCH :{{}}{restrict} ORDER BY {fts}.rowid DESC LIMIT :cap"
         # Title matches are looked for among the newest TITLE_WINDOW x cap matches only: a column filter
         # reads position lists, so walking every match of a common word for them would cost what
@@ -279,7 +281,7 @@ def search(
             f"{restrict} ORDER BY", f" AND {fts}.rowid >= ({window}){restrict} ORDER BY", 1
         )
         sql = (
-            f"WITH cand AS (SELECT id FROM (SELECT {fts}.rowid AS id {newest_titles}) "
+            f"WITH {sets}cand AS (SELECT id FROM (SELECT {fts}.rowid AS id {newest_titles}) "
             f"UNION SELECT id FROM (SELECT {fts}.rowid AS id {newest.format('q')})), "
             f"page AS MATERIALIZED (SELECT {fts}.rowid AS id, bm25({fts}, {weights}) AS rank FROM {fts} "
             f"WHERE {fts} MATCH :q AND {fts}.rowid >= (SELECT min(id) FROM cand) "
