@@ -10,7 +10,7 @@ from typing import Any
 from bot.commands import OUT_OF_DATE, SAY_HELP, Command, CommandRegistry
 from bot.context import Context, Services, write_audit
 from bot.errors import ArgumentError, CommandError
-from bot.members.roles import follow_platform_role, role_of
+from bot.members.roles import cached_role, remembered_role
 from bot.messages import Incoming, Member, Reply, error, mention
 from bot.permissions import Role
 
@@ -46,12 +46,10 @@ class Dispatcher:
     async def role_for(self, incoming: Incoming) -> Role:
         settings = self.services.settings
         hint = incoming.platform_role
-        if hint is None:
-            return await self.services.store.run(lambda s: role_of(s, settings, incoming.member))
-        stored = await self.services.store.run(
-            lambda s: follow_platform_role(s, settings, incoming.member, hint)
-        )
-        return max(stored, hint)
+        stored = remembered_role(self.services.store.engine, incoming.member, hint)
+        if stored is None:
+            stored = await self.services.store.run(lambda s: cached_role(s, settings, incoming.member, hint))
+        return stored if hint is None else max(stored, hint)
 
     def _served(self, value: Any) -> Any:
         """A member named by a stable id without a workspace (`slack:U123`, as buttons made before ids

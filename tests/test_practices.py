@@ -72,6 +72,30 @@ async def test_search_ranks_title_matches_first_and_supports_phrases_prefix_and_
     }
 
 
+async def test_a_search_matching_more_than_the_candidates_ranks_title_matches_and_the_newest(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broad search ranks a bounded set (README: what "best matches first" means for a very broad
+    search): on SQLite the title matches and the newest matches. Here the page needs 6 candidates, so the oldest
+    match, the strongest in its body, is ranked only when every match is."""
+    from bot.store import fulltext
+
+    await share(bot, title="Snow plow routes", what="Budget, budget, budget.")
+    await share(bot, title="Budget town halls", what="Residents joined online hearings.")
+    for n in range(7):
+        await share(
+            bot, title=f"Open data {n}", what=f"The budget office helped in round {n} of many long rounds."
+        )
+    monkeypatch.setattr(fulltext, "CANDIDATES", 1)
+    bounded = titles(await bot.ok("practice search budget"))
+    assert bounded[0] == "Budget town halls" and len(bounded) == 5
+    if bot.app.store.engine.dialect.name == "sqlite":  # PostgreSQL: the first matches its index yields
+        assert "Snow plow routes" not in bounded
+    monkeypatch.setattr(fulltext, "CANDIDATES", 1000)
+    full = titles(await bot.ok("practice search budget"))
+    assert full[:2] == ["Budget town halls", "Snow plow routes"]
+
+
 async def test_filters_narrow_results_and_bad_filter_values_are_explained(bot: Harness) -> None:
     await share(
         bot,

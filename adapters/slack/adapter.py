@@ -59,8 +59,9 @@ CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>")
 PROFILE_TTL = 3600.0  # seconds a member's Slack name and zone are trusted before asking users.info again
 HOME_MAX_BLOCKS = 100
 WORKERS = 4  # requests worked on at once after their ack (each mostly waits on the store or Slack)
-ACK_FIRST_WAIT = 0.1  # at most this long (seconds) a worker lets acknowledgements go first
-QUIET = 0.003  # a pause in requests this long lets the work go on
+ANSWER_WAIT = 1.0  # at most this long (seconds) a request's work waits for acknowledgements to go first
+QUIET = 0.003  # a pause in requests this long (with none being acknowledged) lets the work go on
+BACKLOG = 64  # with this much work waiting, workers stop yielding to acks until it is worked off
 IGNORED_SUBTYPES = {
     "bot_message",
     "message_changed",
@@ -104,15 +105,20 @@ class SlackAdapter:
         )
         # Work that follows an ack waits in a queue for a few workers: a burst of requests is acknowledged
         # at once and the work catches up after, instead of every ack queueing behind every search.
-        self._work: asyncio.Queue[tuple[Awaitable[Any], str]] = asyncio.Queue()
+        self._work: asyncio.Queue[tuple[Awaitable[Any], str, float]] = asyncio.Queue()
         self._workers: list[asyncio.Task[Any]] = []
         # One request is computed at a time (the store, search, rendering: CPU in this process) while the
         # others wait on Slack's network; so acks are never stuck behind several searches at once.
         self._thinking = asyncio.Lock()
-        # Acks first: a worker starts its next piece of work once no request has arrived for QUIET seconds,
-        # or after ACK_FIRST_WAIT at the latest, so a burst is acknowledged at full speed (Slack retries
-        # what is not acknowledged in 3 s, which would only add load) and worked off right after.
+        # Acks first: a worker starts its next piece of work once no request is being acknowledged and
+        # none has arrived for QUIET seconds, so a burst is acknowledged at full speed (Slack retries what
+        # is not acknowledged in 3 s, which would only add load) and worked off in the gaps and right
+        # after. Bounded both ways: a piece of work waits at most ANSWER_WAIT after its request (its answer
+        # still comes within Slack's 3 s), and once BACKLOG pieces wait, work goes first until it is
+        # below that again, so a long burst cannot pile up work without end.
         self._last_request = 0.0
+        self._acking = 0
+        self.worked = 0  # pieces of post-ack work finished (bench: the work's own throughput)
         self._profiles: dict[str, tuple[float, str]] = {}
         self._socket: Any = None
         self.served: Served | None = None  # from auth.test at start; until then every request is refused
@@ -173,32 +179,42 @@ class SlackAdapter:
         """POST /slack/events: every kind of Slack request, once checked (adapters/slack/inbound.py): 401
         unsigned or stale, 400 malformed, 413 (aiohttp) too big; a replay is acknowledged and ignored."""
         self._last_request = time.monotonic()
-        checked = self.inbound.check(await request.read(), request.headers, request.query_string)
-        if isinstance(checked, Answer):
-            return web.Response(status=checked.status, text=checked.reason)
-        key = self.inbound.replay_key(checked)
-        if key is not None and not await self.core.claim_event(PLATFORM, key):
-            log.info("Slack: ignored a replayed request")
-            return web.Response(status=200)
-        return await to_aiohttp_response(await self.bolt.async_dispatch(checked))
+        self._acking += 1
+        try:
+            checked = self.inbound.check(await request.read(), request.headers, request.query_string)
+            if isinstance(checked, Answer):
+                return web.Response(status=checked.status, text=checked.reason)
+            key = self.inbound.replay_key(checked)
+            if key is not None and not await self.core.claim_event(PLATFORM, key):
+                log.info("Slack: ignored a replayed request")
+                return web.Response(status=200)
+            return await to_aiohttp_response(await self.bolt.async_dispatch(checked))
+        finally:
+            self._acking -= 1
+            self._last_request = time.monotonic()
 
-    async def _acks_first(self) -> None:
-        deadline = time.monotonic() + ACK_FIRST_WAIT
-        while (now := time.monotonic()) < deadline and (idle := now - self._last_request) < QUIET:
-            await asyncio.sleep(QUIET - idle)
+    async def _acks_first(self, queued_at: float) -> None:
+        """Wait while requests are being acknowledged (see the policy in __init__)."""
+        deadline = queued_at + ANSWER_WAIT
+        while (now := time.monotonic()) < deadline and self._work.qsize() < BACKLOG:
+            idle = now - self._last_request
+            if not self._acking and idle >= QUIET:
+                return
+            await asyncio.sleep(max(QUIET - idle, 0.001))
 
     def _spawn(self, work: Awaitable[Any], what: str) -> None:
-        self._work.put_nowait((work, what))
+        self._work.put_nowait((work, what, time.monotonic()))
 
     async def _worker(self) -> None:
         while True:
-            work, what = await self._work.get()
-            await self._acks_first()
+            work, what, queued_at = await self._work.get()
+            await self._acks_first(queued_at)
             try:
                 await work
             except Exception:  # noqa: BLE001 - one failed request must not take the adapter down
                 log.exception("Slack: %s failed", what)
             finally:
+                self.worked += 1
                 self._work.task_done()
 
     def _register(self) -> None:

@@ -21,6 +21,7 @@ from bot.errors import CommandError
 from bot.feature import PrivacyHook
 from bot.members import events as platform_events
 from bot.members import files
+from bot.members.roles import forget_cached_role
 from bot.messages import Attachment, Member, Reply
 from bot.store.models import AuditEntry, MemberProfile, MemberRecord, RoleGrant, UnreachableMember, is_member
 from bot.words import counted
@@ -77,6 +78,7 @@ def _core_export(session: Session, record: MemberRecord) -> dict[str, Any]:
 
 def _core_forget(session: Session, record: MemberRecord, now: datetime) -> int:
     changed, who = 0, record.as_member()
+    forget_cached_role(session, who)
     for g in session.exec(select(RoleGrant).where(is_member(RoleGrant, who))):
         session.delete(g)
         changed += 1

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
+import weakref
 from datetime import UTC
-from typing import Annotated
+from typing import Annotated, Any
 
 from sqlmodel import Session, col, select
 
@@ -19,6 +21,55 @@ from bot.words import counted
 from bot.zones import zone_for
 
 COMMUNITY = "community"
+
+
+# The community role each member has, remembered per database for a few seconds so a command does not
+# spend a transaction on it. A grant or revoke forgets the entry at once in this process; another replica
+# of the bot sharing the database sees the change within ROLE_TTL seconds. A short time-to-live rather
+# than a version check: checking a version is itself a round trip per command, the cost this removes,
+# and a role change taking effect on other replicas within seconds is what an admin expects anyway.
+ROLE_TTL = 5.0
+_role_caches: weakref.WeakKeyDictionary[
+    Any, dict[tuple[tuple[str, str, str], Role | None], tuple[float, Role]]
+]
+_role_caches = weakref.WeakKeyDictionary()
+
+
+def _cache_of(session: Session) -> dict[tuple[tuple[str, str, str], Role | None], tuple[float, Role]]:
+    bind = session.get_bind()
+    engine = getattr(bind, "engine", bind)
+    return _role_caches.setdefault(engine, {})
+
+
+def remembered_role(engine: Any, member: Member, hint: Role | None) -> Role | None:
+    """The member's role as remembered for this database (no transaction), or None when not known or
+    older than ROLE_TTL."""
+    found = _role_caches.get(engine, {}).get((member.key, hint))
+    if found is not None and time.monotonic() - found[0] < ROLE_TTL:
+        return found[1]
+    return None
+
+
+def cached_role(session: Session, settings: Settings, member: Member, hint: Role | None) -> Role:
+    """The member's community role (following the platform's `hint` when given, see
+    follow_platform_role), read from the database and remembered for ROLE_TTL seconds."""
+    cache = _cache_of(session)
+    key = (member.key, hint)
+    now = time.monotonic()
+    if hint is None:
+        role = role_of(session, settings, member)
+    else:
+        role = follow_platform_role(session, settings, member, hint)
+    if len(cache) > 50_000:
+        cache.clear()
+    cache[key] = (now, role)
+    return role
+
+
+def forget_cached_role(session: Session, member: Member) -> None:
+    cache = _cache_of(session)
+    for key in [k for k in cache if k[0] == member.key]:
+        cache.pop(key, None)
 
 
 def role_of(session: Session, settings: Settings, member: Member, scope: str = COMMUNITY) -> Role:
@@ -44,6 +95,7 @@ def set_role(session: Session, member: Member, role: Role, granted_by: str, scop
     """Give `member` exactly `role` (member removes the grant). Returns the previous role."""
     grant = _grant(session, member, scope)
     previous = Role(grant.role) if grant else Role.MEMBER
+    forget_cached_role(session, member)
     if role == Role.MEMBER:
         if grant is not None:
             session.delete(grant)

@@ -158,7 +158,10 @@ def ignored_note(raw: str) -> str:
     return f" (searched for the first {MAX_TERMS} words; {ignored} more left out)" if ignored else ""
 
 
-def to_fts5(query: Query) -> str:
+def to_fts5(query: Query, column: str | None = None) -> str:
+    """The FTS5 MATCH expression for `query`; with `column`, its wanted words must be in that column
+    (the excluded ones still in none)."""
+
     def term(t: Term) -> str:
         return '"' + " ".join(t.words) + '"' + ("*" if t.prefix else "")
 
@@ -167,23 +170,27 @@ def to_fts5(query: Query) -> str:
         rendered = [term(t) for t in clause]
         parts.append(rendered[0] if len(rendered) == 1 else "(" + " OR ".join(rendered) + ")")
     expr = " AND ".join(parts)
+    if column is not None:
+        expr = "{" + column + "} : (" + expr + ")"
     for t in query.excluded:
         expr += f" NOT {term(t)}"
     return expr
 
 
-def to_tsquery(query: Query) -> str:
-    def term(t: Term) -> str:
+def to_tsquery(query: Query, weight: str = "") -> str:
+    """The tsquery text for `query`; with `weight` (e.g. "A"), its wanted words must carry that weight."""
+
+    def term(t: Term, w: str = weight) -> str:
         if t.prefix:
-            return f"{t.words[0]}:*"
-        joined = " <-> ".join(t.words)
+            return f"{t.words[0]}:*{w}"
+        joined = " <-> ".join(f"{x}:{w}" if w else x for x in t.words)
         return f"({joined})" if len(t.words) > 1 else joined
 
     parts = []
     for clause in query.clauses:
         rendered = [term(t) for t in clause]
         parts.append(rendered[0] if len(rendered) == 1 else "(" + " | ".join(rendered) + ")")
-    parts += [f"!{term(t)}" for t in query.excluded]
+    parts += [f"!{term(t, '')}" for t in query.excluded]
     return " & ".join(parts)
 
 
@@ -202,6 +209,8 @@ class Index:
     headline_sql: str  # PostgreSQL: the text to excerpt, in terms of alias d
     bm25_weights: tuple[float, ...]  # SQLite: one per FTS5 column
     searchable_sql: str = "1=1"  # PostgreSQL: which rows are searchable, in terms of alias d
+    title_column: str = "title"  # SQLite: the FTS5 column whose matches are candidates first
+    title_weight: str = "A"  # PostgreSQL: the tsvector weight the title carries
 
 
 @dataclass(frozen=True)
@@ -215,6 +224,14 @@ MARK_START = "**"
 MARK_END = "**"
 
 
+# Ranking touches at most this many candidates per query. A broad query ("budget" matches a quarter of
+# a million practices) is ranked among its newest CANDIDATES title matches (SQLite: within its newest
+# TITLE_WINDOW x CANDIDATES matches) and its newest CANDIDATES other matches, not among all of them; a
+# query with fewer matches than that is ranked in full.
+CANDIDATES = 1000
+TITLE_WINDOW = 20  # SQLite: title matches are candidates among the newest 20 x CANDIDATES matches
+
+
 def search(
     session: Session,
     index: Index,
@@ -224,52 +241,68 @@ def search(
     params: dict[str, Any] | None = None,
     limit: int = 10,
     offset: int = 0,
+    candidates: int | None = None,
 ) -> list[Hit]:
     """The searchable documents matching `query`, best first, each with a highlighted excerpt.
 
     `id_sets` are SQL subqueries (with bound `params`) each selecting the ids a filter allows; a hit must
-    be in all of them. Write them to use an index (they are built once per query). Only the returned page
-    is excerpted: ranking touches every match that passes the filters, excerpting only a few.
+    be in all of them. Write them to use an index (they are built once per query).
+
+    The cost follows the page, not the number of matches: the candidates are the newest `candidates`
+    documents matching in the title and the newest `candidates` (default CANDIDATES) matching anywhere (both found in index
+    order, without scoring), only those are ranked, and only the returned page is excerpted, all in one
+    statement. When a query matches fewer than `candidates` documents every match is ranked.
     """
     if not query:
         return []
     bind: dict[str, Any] = dict(params or {})
-    bind.update(limit=limit, offset=offset)
+    bind.update(limit=limit, offset=offset, cap=max(candidates or CANDIDATES, limit + offset))
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
         bind["q"] = to_fts5(query)
+        bind["qt"] = to_fts5(query, index.title_column)
         fts = index.fts_table
         weights = ", ".join(str(w) for w in index.bm25_weights)
         # The unary + keeps SQLite from driving the FTS table by rowid from the filter sets (one MATCH
-        # per candidate row); instead FTS5 walks its matches and checks each set, built once.
-        restrict = "".join(f" AND +{fts}.rowid IN ({ids})" for ids in id_sets)
-        sql = (
-            f"SELECT {fts}.rowid, bm25({fts}, {weights}) AS rank FROM {fts} WHERE {fts} MATCH :q{restrict} "
-            "ORDER BY rank LIMIT :limit OFFSET :offset"
+        # per candidate row); instead FTS5 walks its matches newest first and checks each set, built once.
+        # Each filter set is built once per statement (a materialized CTE), however often it is used.
+        sets = "".join(f"f{i} AS MATERIALIZED ({ids}), " for i, ids in enumerate(id_sets))
+        restrict = "".join(f" AND +{fts}.rowid IN (SELECT * FROM f{i})" for i in range(len(id_sets)))
+        newest = f"FROM {fts} WHERE {fts} MATCH :{{}}{restrict} ORDER BY {fts}.rowid DESC LIMIT :cap"
+        # Title matches are looked for among the newest TITLE_WINDOW x cap matches only: a column filter
+        # reads position lists, so walking every match of a common word for them would cost what
+        # ranking them all does.
+        bind["wide"] = bind["cap"] * TITLE_WINDOW
+        window = (
+            f"SELECT coalesce(min(id), 0) FROM (SELECT {fts}.rowid AS id FROM {fts} WHERE {fts} MATCH :q"
+            f"{restrict} ORDER BY {fts}.rowid DESC LIMIT :wide)"
         )
-        ranked = session.execute(text(sql), bind).all()
-        if not ranked:
-            return []
-        ids = [int(r[0]) for r in ranked]
-        marks = ", ".join(f":id{i}" for i in range(len(ids)))
-        snippets: dict[int, str] = {
-            row[0]: row[1]
-            for row in session.execute(
-                text(
-                    f"SELECT rowid, snippet({fts}, -1, '{MARK_START}', '{MARK_END}', '…', 14) FROM {fts} "
-                    f"WHERE {fts} MATCH :q AND rowid IN ({marks})"
-                ),
-                {"q": bind["q"], **{f"id{i}": v for i, v in enumerate(ids)}},
-            )
-        }
-        return [Hit(int(r[0]), -float(r[1]), snippets.get(r[0]) or "") for r in ranked]
+        newest_titles = newest.format("qt").replace(
+            f"{restrict} ORDER BY", f" AND {fts}.rowid >= ({window}){restrict} ORDER BY", 1
+        )
+        sql = (
+            f"WITH {sets}cand AS (SELECT id FROM (SELECT {fts}.rowid AS id {newest_titles}) "
+            f"UNION SELECT id FROM (SELECT {fts}.rowid AS id {newest.format('q')})), "
+            f"page AS MATERIALIZED (SELECT {fts}.rowid AS id, bm25({fts}, {weights}) AS rank FROM {fts} "
+            f"WHERE {fts} MATCH :q AND {fts}.rowid >= (SELECT min(id) FROM cand) "
+            f"AND +{fts}.rowid IN (SELECT id FROM cand) ORDER BY rank, {fts}.rowid DESC "
+            "LIMIT :limit OFFSET :offset) "
+            f"SELECT page.id, page.rank, snippet({fts}, -1, '{MARK_START}', '{MARK_END}', '…', 14) "
+            f"FROM page JOIN {fts} ON {fts}.rowid = page.id WHERE {fts} MATCH :q "
+            f"ORDER BY page.rank, page.id DESC"
+        )
+        rows = session.execute(text(sql), bind).all()
+        return [Hit(int(r[0]), -float(r[1]), r[2] or "") for r in rows]
     bind["q"] = to_tsquery(query)
+    vec = f"d.{index.vector_column}"
     extra = f" AND ({index.searchable_sql})" + "".join(f" AND d.id IN ({ids})" for ids in id_sets)
+    # PostgreSQL: the candidates are the first matches the GIN index (or a scan, when the planner expects
+    # plenty) finds, ranked as they are read; the title weighs most in the rank itself ('A').
     sql = (
-        "WITH q AS (SELECT to_tsquery('english', :q) AS q), "
-        f"page AS (SELECT d.id, ts_rank(d.{index.vector_column}, q.q, 1) AS rank "
-        f"FROM {index.table} d, q WHERE d.{index.vector_column} @@ q.q{extra} "
-        "ORDER BY rank DESC, d.id DESC LIMIT :limit OFFSET :offset) "
+        "WITH q AS MATERIALIZED (SELECT to_tsquery('english', :q) AS q), "
+        f"cand AS MATERIALIZED (SELECT d.id, ts_rank({vec}, q.q, 1) AS rank FROM {index.table} d, q "
+        f"WHERE {vec} @@ to_tsquery('english', :q){extra} LIMIT :cap), "
+        "page AS (SELECT id, rank FROM cand ORDER BY rank DESC, id DESC LIMIT :limit OFFSET :offset) "
         f"SELECT page.id, page.rank, ts_headline('english', {index.headline_sql}, q.q, "
         f"'StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=18, MinWords=8, MaxFragments=1, "
         "FragmentDelimiter=…') "
