@@ -338,3 +338,31 @@ async def test_fulltext_count_agrees_with_search(bot: Harness) -> None:
     await bot.ok("practice retire P3")
     query = fulltext.parse_query("water")
     assert await bot.app.store.run(lambda s: fulltext.count(s, PRACTICE_INDEX, query)) == 2
+
+
+async def test_search_results_carry_labels_endorsements_and_attribution(bot: Harness) -> None:
+    """A page of results is read in one statement; every result still shows its own labels, endorsement
+    count and the credit its author chose, in `practice search`, a filters-only list and `search`."""
+    await share(bot, "ana", title="Budget lab", tags="budgeting,equity", frameworks="systems-thinking")
+    await share(
+        bot,
+        "ana",
+        title="Budget games",
+        attr="anonymous",
+        tags="engagement",
+        frameworks="adaptive-leadership",
+    )
+    await bot.ok("practice endorse P1 we did this too", "bob")
+    await bot.ok("practice endorse P1", "cy")
+    for command in ("practice search budget", "practice search --tag equity", "search budget"):
+        reply = await bot.ok(command, "bob")
+        by_title = {it.title.removeprefix("Practice: "): dict(it.fields) for it in reply.items}
+        lab = by_title["Budget lab"]
+        assert lab["Tags"] == "budgeting, equity" and lab["Frameworks"] == "systems-thinking", command
+        assert lab["Endorsed"] == "2", command
+        assert "Ana" in reply.plain_text(), command
+        if "Budget games" in by_title:
+            assert by_title["Budget games"]["Endorsed"] == "0", command
+            assert by_title["Budget games"]["Frameworks"] == "adaptive-leadership", command
+    games = (await bot.ok("practice search games", "bob")).plain_text()
+    assert "Budget games" in games and "Ana" not in games

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, text
+from sqlalchemy import func, literal_column, or_, text
 from sqlmodel import Session, col, select
 
 from bot.context import ensure_member, find_member
@@ -171,6 +171,52 @@ def views(
         )
         for p in practices
     ]
+
+
+def views_of(
+    session: Session, ids: Sequence[int], snippets: dict[int, str] | None = None
+) -> list[PracticeView]:
+    """The practices with these ids, in that order, each with its labels and endorsement count: one Core
+    statement (no ORM loading, no identity map), for read paths such as a page of search results. The
+    Practice objects are detached copies for display; change practices through `get`/`views` instead."""
+    if not ids:
+        return []
+    table = Practice.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        labels_sql = (
+            "(SELECT coalesce(json_agg(json_build_array(l.kind, l.value) ORDER BY l.id), '[]')::text "
+            "FROM practice_label l WHERE l.practice_id = practice.id)"
+        )
+    else:
+        labels_sql = (
+            "(SELECT json_group_array(json_array(kind, value)) FROM (SELECT l.kind, l.value "
+            "FROM practice_label l WHERE l.practice_id = practice.id ORDER BY l.id))"
+        )
+    endorsed = (
+        select(func.count())
+        .where(col(Endorsement.practice_id) == table.c.id)
+        .correlate(table)
+        .scalar_subquery()
+        .label("_endorsements")
+    )
+    stmt = select(table, endorsed, literal_column(labels_sql).label("_labels")).where(
+        table.c.id.in_(list(ids))
+    )
+    rows = session.connection().execute(stmt).mappings().all()
+    by_id: dict[int, PracticeView] = {}
+    for row in rows:
+        data = dict(row)
+        count = int(data.pop("_endorsements") or 0)
+        raw = data.pop("_labels")
+        labels: dict[str, list[str]] = {}
+        for kind, value in json.loads(raw or "[]"):
+            labels.setdefault(kind, []).append(value)
+        practice = Practice(**data)
+        by_id[practice.id or 0] = PracticeView(
+            practice, labels, count, (snippets or {}).get(practice.id or 0, "")
+        )
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def _search_extra(labels: dict[str, list[str]], p: Practice) -> str:
@@ -469,11 +515,7 @@ def search(
         )
         more = len(hits) > limit
         hits = hits[:limit]
-        by_id = {
-            p.id: p for p in session.exec(select(Practice).where(col(Practice.id).in_([h.id for h in hits])))
-        }
-        practices = [by_id[h.id] for h in hits if h.id in by_id]
-        return views(session, practices, {h.id: h.snippet for h in hits}), more
+        return views_of(session, [h.id for h in hits], {h.id: h.snippet for h in hits}), more
     clause = " AND ".join([PRACTICE_INDEX.searchable_sql, *(f"d.id IN ({w})" for w in where)])
     if freshest:
         ids = [r[0] for r in session.execute(text(f"SELECT d.id FROM practice d WHERE {clause}"), params)]
@@ -490,9 +532,7 @@ def search(
         )
     ]
     more = len(ids) > limit
-    ids = ids[:limit]
-    by_id = {p.id: p for p in session.exec(select(Practice).where(col(Practice.id).in_(ids)))}
-    return views(session, [by_id[i] for i in ids]), more
+    return views_of(session, ids[:limit]), more
 
 
 def authored_by(session: Session, member: Member) -> list[PracticeView]:

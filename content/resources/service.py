@@ -148,6 +148,8 @@ def views(
 
 
 def by_ids(session: Session, ids: Sequence[int]) -> list[Resource]:
+    if not ids:
+        return []  # no statement for a page that shows no resources
     found = {r.id: r for r in session.exec(select(Resource).where(col(Resource.id).in_(list(ids))))}
     return [found[i] for i in ids if i in found]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.commands import CommandGroup, Opt, with_page
 from bot.context import Context
@@ -15,7 +15,7 @@ from bot.store import fulltext
 from bot.words import counted
 from content.practices import service as practices
 from content.practices.commands import practice_item
-from content.practices.models import Framework, Practice
+from content.practices.models import Framework
 from content.resources import service as resources
 from content.resources.commands import Area
 from content.resources.commands import item as resource_item
@@ -47,10 +47,6 @@ def merge(practice_ranks: list[float], resource_ranks: list[float]) -> list[tupl
             scored.append((kind, i, rank / best if best > 0 else 0.0))
     scored.sort(key=lambda t: (-t[2], t[0] != "Practice", t[1]))
     return scored
-
-
-def _practices(session: Session, ids: list[int]) -> list[Practice]:
-    return list(session.exec(select(Practice).where(col(Practice.id).in_(ids)))) if ids else []
 
 
 def _marked(kind: str, it: Item) -> Item:
@@ -104,8 +100,7 @@ async def search_all(
         p_ids = [p_hits[i].id for kind, i, _ in shown if kind == "Practice"]
         r_ids = [r_hits[i].id for kind, i, _ in shown if kind == "Resource"]
         p_found = {
-            v.practice.id: v
-            for v in practices.views(session, _practices(session, p_ids), {h.id: h.snippet for h in p_hits})
+            v.practice.id: v for v in practices.views_of(session, p_ids, {h.id: h.snippet for h in p_hits})
         }
         r_found = {
             v.resource.id: v
