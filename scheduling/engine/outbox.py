@@ -358,11 +358,32 @@ def renew(
     return set(session.execute(stmt).scalars())
 
 
+_PG_SENT = text(
+    "UPDATE planned_post AS p SET state = 'sent', sent_at = t.at, updated_at = t.at, last_error = '', "
+    "result = t.res FROM unnest(CAST(:ids AS integer[]), CAST(:tokens AS varchar[]), "
+    "CAST(:ats AS timestamptz[]), CAST(:results AS text[])) AS t(id, token, at, res) "
+    "WHERE p.id = t.id AND p.claimed_by = t.token AND p.state = 'claimed' RETURNING p.id"
+)
+
+
 def mark_sent(session: Session, done: list[tuple[Claimed, datetime, dict[str, Any] | None]]) -> set[int]:
-    """Record posts as sent, in one transaction and one batched statement. Returns the ids whose claim
-    still held (a lapsed claim means another process may have taken the post over)."""
+    """Record posts as sent, in one transaction: on PostgreSQL one UPDATE ... FROM unnest(...) RETURNING
+    (one round trip for the whole group), on SQLite one batched UPDATE and a read-back. Returns the ids
+    whose claim still held (a lapsed claim means another process may have taken the post over)."""
     if not done:
         return set()
+    if session.get_bind().dialect.name == "postgresql":
+        return set(
+            session.execute(
+                _PG_SENT,
+                {
+                    "ids": [c.id for c, _, _ in done],
+                    "tokens": [c.token for c, _, _ in done],
+                    "ats": [at for _, at, _ in done],
+                    "results": [json.dumps(r or {}, sort_keys=True) for _, _, r in done],
+                },
+            ).scalars()
+        )
     table = PlannedPost.__table__  # type: ignore[attr-defined]
     stmt = (
         update(table)
