@@ -20,6 +20,7 @@ again when it sends, and then drops (does not move) a reminder that now falls in
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
@@ -57,6 +58,8 @@ from scheduling.time.calendar_files import stable_uid
 _LEAD = re.compile(r"(\d{1,3})([wdhm])")
 _UNIT = {"w": "week", "d": "day", "h": "hour", "m": "minute"}
 REMIND = "convening.remind"
+PLAN_REMINDERS = "convening.plan_reminders"  # a big convening's reminders, planned by the scheduler
+IN_LINE = 1_000  # reminders planned within a command's own transaction; more go through PLAN_REMINDERS
 
 
 def parse_leads(text: str) -> list[str]:
@@ -362,9 +365,33 @@ def reminder_key(conv: Convening, lead: str, member_id: int) -> str:
 def plan_reminders(
     session: Session, conv: Convening, now: datetime, community_tz: str, member_ids: list[int] | None = None
 ) -> int:
-    """Plan each wanted reminder (bulk, exactly once per key) for the attendees (or only `member_ids`)."""
+    """Plan each wanted reminder (bulk, exactly once per key) for the attendees (or only `member_ids`).
+    Up to IN_LINE reminders are planned in the caller's transaction; a bigger plan (a convening of
+    thousands moved, or its reminder times changed) is handed to the scheduler as one durable post
+    (PLAN_REMINDERS) that plans them in committed chunks, so no command waits on one long transaction,
+    and a crash midway only means the post is taken up again (planning is idempotent). Returns how many
+    reminders are wanted."""
+    plans = reminder_plans(session, conv, now, community_tz, member_ids)
+    if len(plans) <= IN_LINE:
+        outbox.plan_many(session, plans)
+        return len(plans)
+    outbox.plan(
+        session,
+        key=f"convening:{conv.id}:plan-reminders:{uuid.uuid4().hex[:12]}",
+        kind=PLAN_REMINDERS,
+        due_at=now,
+        expires_at=max(now, conv.starts_at),
+        payload={"convening_id": conv.id, "member_ids": member_ids},
+    )
+    return len(plans)
+
+
+def reminder_plans(
+    session: Session, conv: Convening, now: datetime, community_tz: str, member_ids: list[int] | None = None
+) -> list[outbox.Plan]:
+    """The reminders wanted now for the attendees (or only `member_ids`), one Plan per member and lead."""
     if conv.status != ConveningStatus.SCHEDULED.value:
-        return 0
+        return []
     leads = parse_leads(conv.lead_times)
     rows = attendees(session, conv, (Answer.GOING.value, Answer.MAYBE.value))
     plans = []
@@ -387,7 +414,7 @@ def plan_reminders(
                     {"convening_id": conv.id, "member_id": record.id, "lead": lead},
                 )
             )
-    return outbox.plan_many(session, plans)
+    return plans
 
 
 def cancel_reminders(session: Session, conv: Convening, member_ids: list[int] | None = None) -> int:
@@ -475,7 +502,24 @@ async def on_remind(d: Delivery) -> dict[str, Any]:
     return {"message_id": posted.message_id}
 
 
-POSTS = {REMIND: on_remind}
+async def on_plan_reminders(d: Delivery) -> dict[str, Any]:
+    """A big convening's reminders, planned in committed chunks of outbox.PLAN_CHUNK (see plan_reminders),
+    from the convening and its answers as they are now."""
+    p = d.post.payload
+
+    def read(session: Session) -> list[outbox.Plan]:
+        conv = session.get(Convening, p["convening_id"])
+        if conv is None:
+            return []
+        return reminder_plans(session, conv, d.now, d.settings.timezone, p.get("member_ids"))
+
+    plans = await d.store.run(read)
+    new = await outbox.plan_in_chunks(d.store, plans)
+    d.scheduler.wake()
+    return {"planned": len(plans), "new": new}
+
+
+POSTS = {REMIND: on_remind, PLAN_REMINDERS: on_plan_reminders}
 
 
 def export_member(session: Session, record: MemberRecord) -> list[dict[str, Any]]:
