@@ -1075,6 +1075,20 @@ async def test_without_a_notice_channel_an_undeliverable_dm_fails_for_good(
         assert fake.messages_in(fake.reminder_channel.id) == []
 
 
+async def test_a_members_dm_channel_is_opened_once_however_many_members_are_written_to(
+    sqlite_settings: Settings, fake: FakeDiscord
+) -> None:
+    """More members than discord.py keeps DM channels for (128): the second round of DMs opens none."""
+    async with world(sqlite_settings, fake) as w:
+        members = [fake.add_member(f"reader{i}") for i in range(140)]
+        for round_ in (1, 2):
+            for m in members:
+                await w.adapter.messenger.send_dm(str(m.id), Reply(f"Round {round_}"))
+        assert len(fake.calls_to("POST", "/users/@me/channels")) == len(members)
+        for m in members:
+            assert [d["content"] for d in fake.dm_messages(m)] == ["Round 1", "Round 2"]
+
+
 # ---- the pure pieces -------------------------------------------------------------------------------------
 
 

@@ -4,17 +4,24 @@ batches from several processes, without ever making a post twice or handing one 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, overload
 
-from sqlalchemy import text
+from sqlalchemy import insert, select, text
+from sqlmodel import Session, col
 
 from bot.app import App
+from bot.config import Settings
 from bot.messages import Reply
 from bot.store.db import Store, make_engine
+from bot.store.models import MemberRecord
+from scheduling.convenings import service as convenings
+from scheduling.convenings.models import Rsvp
 from scheduling.engine import outbox
 from scheduling.engine.runner import Delivery, Scheduler
+from tests.convening_world import digital_leaders, schedule, utc
 from tests.fakes import FakeClock, RecordingMessenger
 
 
@@ -143,3 +150,58 @@ async def test_bulk_claims_from_many_workers_never_hand_one_post_to_two(app: App
         lambda s: s.execute(text("SELECT state, COUNT(*) FROM planned_post GROUP BY state")).all()
     )
     assert dict(rows) == {"sent": 3_000}
+
+
+async def test_moving_a_big_convening_plans_its_reminders_in_chunks_once_each(settings: Settings) -> None:
+    """More reminders than a command plans in its own transaction: the move hands them to the scheduler,
+    which plans them in committed chunks; each member then gets each reminder exactly once."""
+    members = convenings.IN_LINE // 3 + 50  # three leads each: more than IN_LINE reminders
+    async with digital_leaders(settings, zones=False) as cb:
+        cid = await schedule(cb)
+        now = cb.clock()
+
+        def going(session: Session) -> None:
+            session.execute(
+                insert(MemberRecord.__table__),  # type: ignore[attr-defined]
+                [
+                    {"platform": "console", "user_id": f"m{i}", "display_name": f"M {i}", "created_at": now}
+                    for i in range(members)
+                ],
+            )
+            ids = session.execute(
+                select(col(MemberRecord.id)).where(col(MemberRecord.user_id).like("m%"))
+            ).scalars()
+            session.execute(
+                insert(Rsvp.__table__),  # type: ignore[attr-defined]
+                [
+                    {
+                        "convening_id": cid,
+                        "member_id": i,
+                        "answer": "going",
+                        "remind_on_maybe": False,
+                        "answered_at": now,
+                    }
+                    for i in ids
+                ],
+            )
+
+        await cb.app.store.run(going)
+        await cb.ok(f'convening move {cid} --to "March 21 2027 10:00"', "cora")
+        await cb.app.scheduler.tick()  # the planning post: chunks of outbox.PLAN_CHUNK
+        assert len(await cb.reminder_dues()) == members * 3
+        await cb.ok(f'convening move {cid} --to "March 22 2027 10:00"', "cora")
+        await cb.app.scheduler.tick()
+        dues = await cb.reminder_dues()
+        assert len(dues) == members * 3
+        assert sorted(set(dues.values())) == [
+            utc(2027, 3, 15, 15),
+            utc(2027, 3, 21, 15),
+            utc(2027, 3, 22, 14),
+        ]
+        await cb.run_until(utc(2027, 3, 22, 16, 0))
+        reminders = Counter(
+            s.target for s in cb.messenger.sent if s.kind == "dm" and s.reply.text.startswith("Reminder:")
+        )
+        assert len(reminders) == members and set(reminders.values()) == {3}
+        planned = await cb.count("planned_post WHERE kind = 'convening.remind'")
+        assert planned == members * 3
