@@ -689,6 +689,20 @@ async def test_the_messenger_posts_threads_and_dms(slack: SlackWorld) -> None:
     assert posts[2]["channel"] == "D0BOB" and slack.fake.called("conversations.open")[0]["users"] == "U0BOB"
 
 
+async def test_a_members_dm_channel_is_opened_once_and_reused(slack: SlackWorld) -> None:
+    messenger = slack.adapter.messenger
+    for text in ("First", "Second", "Third"):
+        await messenger.send_dm("U0BOB", Reply(text))
+    await messenger.send_dm("U0CAROL", Reply("Hello Carol"))
+    assert [a["users"] for a in slack.fake.called("conversations.open")] == ["U0BOB", "U0CAROL"]
+    assert [(p["channel"], p["text"]) for p in slack.fake.posts()] == [
+        ("D0BOB", "First"),
+        ("D0BOB", "Second"),
+        ("D0BOB", "Third"),
+        ("D0CAROL", "Hello Carol"),
+    ]
+
+
 async def test_a_permanent_slack_error_is_not_retried_forever(slack: SlackWorld) -> None:
     from bot.messenger import DeliveryError
 
