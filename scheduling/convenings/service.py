@@ -60,6 +60,7 @@ _UNIT = {"w": "week", "d": "day", "h": "hour", "m": "minute"}
 REMIND = "convening.remind"
 PLAN_REMINDERS = "convening.plan_reminders"  # a big convening's reminders, planned by the scheduler
 IN_LINE = 1_000  # reminders planned within a command's own transaction; more go through PLAN_REMINDERS
+BACKGROUND_CHUNK = 250  # reminders per committed transaction when the scheduler plans them
 
 
 def parse_leads(text: str) -> list[str]:
@@ -503,8 +504,8 @@ async def on_remind(d: Delivery) -> dict[str, Any]:
 
 
 async def on_plan_reminders(d: Delivery) -> dict[str, Any]:
-    """A big convening's reminders, planned in committed chunks of outbox.PLAN_CHUNK (see plan_reminders),
-    from the convening and its answers as they are now."""
+    """A big convening's reminders, planned in committed chunks of BACKGROUND_CHUNK with a rest after each
+    (see plan_reminders and outbox.plan_in_chunks), from the convening and its answers as they are now."""
     p = d.post.payload
 
     def read(session: Session) -> list[outbox.Plan]:
@@ -514,7 +515,7 @@ async def on_plan_reminders(d: Delivery) -> dict[str, Any]:
         return reminder_plans(session, conv, d.now, d.settings.timezone, p.get("member_ids"))
 
     plans = await d.store.run(read)
-    new = await outbox.plan_in_chunks(d.store, plans)
+    new = await outbox.plan_in_chunks(d.store, plans, BACKGROUND_CHUNK, pause=1.0)  # commands first
     d.scheduler.wake()
     return {"planned": len(plans), "new": new}
 

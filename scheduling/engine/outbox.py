@@ -21,7 +21,9 @@ Every function here takes a session and runs inside the caller's transaction.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -196,15 +198,23 @@ def _plan_postgresql(session: Session, rows: list[dict[str, Any]], now: datetime
 PLAN_CHUNK = 1000  # posts per transaction in plan_in_chunks
 
 
-async def plan_in_chunks(store: Store, plans: Sequence[Plan], chunk: int = PLAN_CHUNK) -> int:
+async def plan_in_chunks(
+    store: Store, plans: Sequence[Plan], chunk: int = PLAN_CHUNK, *, pause: float = 0.0
+) -> int:
     """Plan many posts in short transactions of `chunk` posts each, committed one after another, so
     commands running meanwhile wait for one chunk at most (a few milliseconds), never for the whole
-    plan. Each chunk is idempotent (plan_many), so a plan cut short by a crash is completed by planning
-    the same list again. Returns how many new rows were inserted."""
+    plan. With `pause`, it rests `pause` times as long as each chunk took before the next one, leaving
+    the process (two cores, one interpreter lock) to the commands that arrive meanwhile: background
+    planning uses it, bulk planning that someone waits for does not. Each chunk is idempotent
+    (plan_many), so a plan cut short by a crash is completed by planning the same list again. Returns
+    how many new rows were inserted."""
     total = 0
     for i in range(0, len(plans), chunk):
         part = list(plans[i : i + chunk])
+        started = time.perf_counter()
         total += await store.run(lambda s, p=part: plan_many(s, p))
+        if pause and i + chunk < len(plans):
+            await asyncio.sleep((time.perf_counter() - started) * pause)
     return total
 
 
