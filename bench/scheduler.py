@@ -12,7 +12,8 @@ Checks: exactly the burst sent, the rest pending, none failed/skipped, no duplic
 Targets (issue 14): lateness p99 < 1 s; planning 100,000 posts < 10 s (scaled for other sizes).
 Exit status 1 when a check or a target fails. The figures are only as quiet as the machine.
 
-Run: ./dev bench scheduler [--sizes 10000:1000,100000:10000] [--lead 8] [--backends sqlite,postgresql]
+Run: ./dev bench scheduler [--sizes 10000:1000,100000:10000] [--lead 8] [--concurrency 50]
+     [--backends sqlite,postgresql]
 """
 
 from __future__ import annotations
@@ -192,7 +193,9 @@ async def run_backend(
     probe = make_engine(url)  # the bench's own reads, outside the scheduler's thread pool
     settings = load_settings(_env_file=None, database_url=url, data_dir=data_dir)
     messenger = MemoryMessenger()
-    scheduler = Scheduler(store, settings, utcnow, messengers={messenger.platform: messenger})
+    scheduler = Scheduler(
+        store, settings, utcnow, messengers={messenger.platform: messenger}, concurrency=args.concurrency
+    )
 
     @scheduler.handle(KIND)
     async def send(d: Delivery) -> dict[str, Any]:
@@ -242,6 +245,9 @@ def main() -> int:
     )
     parser.add_argument("--lead", type=float, default=8.0, help="seconds from planning the burst to T")
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for the burst")
+    parser.add_argument(
+        "--concurrency", type=int, default=50, help="platform calls at once (the Scheduler's default: 50)"
+    )
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
