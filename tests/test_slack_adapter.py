@@ -710,8 +710,8 @@ async def test_the_messenger_posts_threads_and_dms(slack: SlackWorld) -> None:
 
 async def test_a_members_dm_channel_is_opened_once_and_reused(slack: SlackWorld) -> None:
     messenger = slack.adapter.messenger
-    for text in ("First", "Second", "Third"):
-        await messenger.send_dm("U0BOB", Reply(text))
+    for words in ("First", "Second", "Third"):
+        await messenger.send_dm("U0BOB", Reply(words))
     await messenger.send_dm("U0CAROL", Reply("Hello Carol"))
     assert [a["users"] for a in slack.fake.called("conversations.open")] == ["U0BOB", "U0CAROL"]
     assert [(p["channel"], p["text"]) for p in slack.fake.posts()] == [
