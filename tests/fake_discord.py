@@ -319,6 +319,10 @@ class FakeDiscord(InteractionBuilders):
         self.guild_commands: dict[int, list[dict[str, Any]]] = {}
         self.interactions: dict[int, _Interaction] = {}
         self._failures: list[_Failure] = []
+        # sustained limits, like Discord's per-route buckets: (method, path matcher) -> (allowed, window)
+        self._sustained: list[tuple[str, re.Pattern[str], int, float]] = []
+        self._windows: dict[int, tuple[float, int]] = {}  # limit's index -> (window start, calls used)
+        self.refused: list[Call] = []  # answered 429 by a sustained limit
         self._holds: list[Hold] = []
         self._sessions: dict[str, _Session] = {}
         self._connections: set[_Connection] = set()
@@ -450,6 +454,28 @@ class FakeDiscord(InteractionBuilders):
         and headers, other statuses `body` or {"message": "Injected failure", "code": 0}."""
         failure = _Failure(method.upper(), path_matcher(path), status, times, retry_after, global_, body)
         self._failures.append(failure)
+
+    def limit_sustained(
+        self, method: str, path: str | re.Pattern[str], per_window: int, window: float = 1.0
+    ) -> None:
+        """Allow `per_window` matching requests per `window` seconds (one shared bucket, like a Discord
+        route's); answer the rest 429 with the time left in the window as retry_after."""
+        self._sustained.append((method.upper(), path_matcher(path), per_window, window))
+
+    def _throttled(self, call: Call) -> float | None:
+        """Seconds until the call's bucket refills when it is over its sustained limit, else None."""
+        for index, (method, matcher, allowed, window) in enumerate(self._sustained):
+            if method != call.method or not matcher.fullmatch(call.path):
+                continue
+            now = time.monotonic()
+            start, used = self._windows.get(index, (now, 0))
+            if now - start >= window:
+                start, used = now, 0
+            if used >= allowed:
+                self._windows[index] = (start, used)
+                return max(0.001, start + window - now)
+            self._windows[index] = (start, used + 1)
+        return None
 
     def hold_next(self, method: str, path: str | re.Pattern[str]) -> Hold:
         """Keep the next matching request that would be answered normally (one answered by an injected
@@ -774,6 +800,11 @@ class FakeDiscord(InteractionBuilders):
             if (failure := self._take_failure(call)) is not None:
                 call.status, call.response, extra = self._failure_response(failure)
                 headers.update(extra)
+            elif (wait := self._throttled(call)) is not None:
+                limited = _Failure(call.method, path_matcher(path), 429, 0, wait, False, None)
+                call.status, call.response, extra = self._failure_response(limited)
+                headers.update(extra)
+                self.refused.append(call)
             elif handler is None:
                 raise DiscordError(404, "404: Not Found", 0)
             else:

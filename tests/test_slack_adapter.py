@@ -425,6 +425,25 @@ async def test_a_429_delays_the_post_and_loses_nothing(slack: SlackWorld) -> Non
     assert slack.fake.rate_limited == 1
 
 
+async def test_a_429_on_one_method_does_not_hold_up_another(slack: SlackWorld) -> None:
+    """Slack limits each method on its own: while chat.postMessage waits out its Retry-After, a
+    chat.getPermalink goes straight through, and the post still goes out once, after the wait."""
+    messenger = slack.adapter.messenger
+    slack.fake.limit("chat.postMessage", times=1, retry_after=3)
+    post = asyncio.create_task(messenger.post("C0GENERAL", Reply("Held back")))
+    while not slack.fake.refused:
+        await asyncio.sleep(0.01)
+    link = await messenger.permalink("C0GENERAL", "1700000000.000100")
+    assert link and not post.done()  # answered while the post was still waiting
+    await post
+    [refused] = slack.fake.refused
+    [permalink] = [c for c in slack.fake.calls if c.method == "chat.getPermalink"]
+    [posted] = [c for c in slack.fake.calls if c.method == "chat.postMessage"]
+    assert refused.seq < permalink.seq < posted.seq and posted.args == refused.args
+    # by the fake's clock: the other method did not wait out the Retry-After, the post did
+    assert permalink.at - refused.at < 3 <= posted.at - refused.at
+
+
 async def test_the_members_slack_time_zone_is_used_until_they_choose_one(slack: SlackWorld) -> None:
     await slack.cop("me show", user="U0BOB", name="bob")
     assert "Europe/London (from your chat profile)" in slack.last_response()["text"]
@@ -687,6 +706,20 @@ async def test_the_messenger_posts_threads_and_dms(slack: SlackWorld) -> None:
     posts = slack.fake.posts()
     assert posts[1]["thread_ts"] == thread.thread_id
     assert posts[2]["channel"] == "D0BOB" and slack.fake.called("conversations.open")[0]["users"] == "U0BOB"
+
+
+async def test_a_members_dm_channel_is_opened_once_and_reused(slack: SlackWorld) -> None:
+    messenger = slack.adapter.messenger
+    for words in ("First", "Second", "Third"):
+        await messenger.send_dm("U0BOB", Reply(words))
+    await messenger.send_dm("U0CAROL", Reply("Hello Carol"))
+    assert [a["users"] for a in slack.fake.called("conversations.open")] == ["U0BOB", "U0CAROL"]
+    assert [(p["channel"], p["text"]) for p in slack.fake.posts()] == [
+        ("D0BOB", "First"),
+        ("D0BOB", "Second"),
+        ("D0BOB", "Third"),
+        ("D0CAROL", "Hello Carol"),
+    ]
 
 
 async def test_a_permanent_slack_error_is_not_retried_forever(slack: SlackWorld) -> None:

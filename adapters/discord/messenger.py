@@ -94,6 +94,10 @@ class DiscordMessenger:
         self.core = core
         self._client = client
         self._unreachable: set[str] = set()  # refused a DM since this process started
+        # user id -> their DM channel's id, so a DM costs no POST /users/@me/channels after the first
+        # (discord.py keeps only the last 128 DM channels; a 5,000-member reminder run needs them all).
+        # In memory only: it names no member anywhere that outlives the process.
+        self._dm_channels: dict[str, int] = {}
 
     @property
     def client(self) -> discord.Client:
@@ -165,7 +169,7 @@ class DiscordMessenger:
         mentioned in DISCORD_NOTICE_CHANNEL_ID instead; without that channel the DM fails for good."""
         async with delivering(f"DM to {user_id}"):
             kwargs, _ = await outgoing(self.core, reply)
-            dm = await self.client.create_dm(discord.Object(id=int(user_id)))
+            dm = await self._dm(user_id)
             try:
                 message = await dm.send(**kwargs, **nonce())
             except discord.Forbidden as exc:
@@ -179,6 +183,14 @@ class DiscordMessenger:
             self._unreachable.discard(user_id)
             await self.core.reachable(PLATFORM, user_id)
         return Posted(PLATFORM, str(dm.id), str(message.id), None, message.jump_url)
+
+    async def _dm(self, user_id: str) -> Any:
+        known = self._dm_channels.get(user_id)
+        if known is not None:
+            return self.client.get_partial_messageable(known, type=discord.ChannelType.private)
+        dm = await self.client.create_dm(discord.Object(id=int(user_id)))
+        self._dm_channels[user_id] = dm.id
+        return dm
 
     async def _notice_instead(self, user_id: str, reply: Reply, reason: str) -> Posted:
         first = await self.core.unreachable(PLATFORM, user_id, reason[:200])

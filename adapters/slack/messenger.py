@@ -2,9 +2,11 @@
 
 Every call goes through one AsyncWebClient whose base URL is SLACK_API_BASE_URL (GovSlack included).
 Rate limits: slack_sdk retries no 429 by default, and its handler's single retry still drops messages under
-a sustained limit. Here a 429 pauses *every* send for its Retry-After (one shared pause, so a fan-out of
-DMs backs off together instead of hammering), and the call is retried up to MAX_RATE_LIMIT_RETRIES times;
-what still fails becomes a retryable DeliveryError, which the scheduler's outbox tries again later.
+a sustained limit. Slack limits each Web API method on its own, so a 429 pauses every send *of that method*
+for its Retry-After (one pause per method, so a fan-out of DMs backs off together instead of hammering,
+while other methods carry on), and the call is retried up to MAX_RATE_LIMIT_RETRIES times; what still
+fails becomes a retryable DeliveryError, which the scheduler's outbox tries again later. Nothing waits
+before a method has been refused: sends go at full speed until Slack says otherwise.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from bot.messenger import DeliveryError, Posted, PostTags
 log = logging.getLogger(__name__)
 PLATFORM = "slack"
 MAX_RATE_LIMIT_RETRIES = 30
+RESPONSE_URL = "response_url"  # the pause key of replies through a slash command's response_url
 # Errors that trying again cannot fix (the bot is not in the channel, the user is gone, bad token...).
 PERMANENT = {
     "channel_not_found",
@@ -53,25 +56,33 @@ PERMANENT = {
 
 
 class Pause:
-    """A shared 'send nothing before' time, set by any 429 and honoured by every send."""
+    """A 'send nothing before' time per Web API method, set by that method's 429 and honoured by every
+    later call of it; other methods are not held up."""
 
     def __init__(self) -> None:
-        self.until = 0.0
+        self.until: dict[str, float] = {}
 
-    def push(self, seconds: float) -> None:
-        self.until = max(self.until, time.monotonic() + seconds)
+    def push(self, method: str, seconds: float) -> None:
+        self.until[method] = max(self.until.get(method, 0.0), time.monotonic() + seconds)
 
-    async def wait(self) -> None:
-        while (delay := self.until - time.monotonic()) > 0:
+    async def wait(self, method: str) -> None:
+        while (delay := self.until.get(method, 0.0) - time.monotonic()) > 0:
             await asyncio.sleep(delay)
 
 
-class PacedRateLimitHandler(AsyncRateLimitErrorRetryHandler):
-    """Retry a 429 after its Retry-After, pausing all other sends for the same time."""
+def api_method(url: str) -> str:
+    """The Web API method a request URL calls (".../api/chat.postMessage?x=1" -> "chat.postMessage")."""
+    return url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
 
-    def __init__(self, pause: Pause, max_retry_count: int = MAX_RATE_LIMIT_RETRIES) -> None:
+
+class PacedRateLimitHandler(AsyncRateLimitErrorRetryHandler):
+    """Retry a 429 after its Retry-After, pausing the other calls of the same method for the same time."""
+
+    def __init__(
+        self, pause: Pause, max_retry_count: int = MAX_RATE_LIMIT_RETRIES, method: str | None = None
+    ) -> None:
         super().__init__(max_retry_count=max_retry_count)
-        self.pause = pause
+        self.pause, self.method = pause, method  # method: a fixed key (response_url), else from the URL
 
     async def prepare_for_next_attempt_async(
         self,
@@ -89,8 +100,9 @@ class PacedRateLimitHandler(AsyncRateLimitErrorRetryHandler):
             seconds = float(header[0] if isinstance(header, list) else header) if header else 1.0
         except ValueError:
             seconds = 1.0
-        self.pause.push(seconds + random.random() * 0.2)
-        await self.pause.wait()
+        method = self.method or api_method(request.url)
+        self.pause.push(method, seconds + random.random() * 0.2)
+        await self.pause.wait(method)
         state.increment_current_attempt()
 
 
@@ -137,7 +149,7 @@ class SlackMessenger:
         self._dm_channels: dict[str, str] = {}
 
     async def _call(self, method: str, **kwargs: Any) -> Any:
-        await self.pause.wait()
+        await self.pause.wait(method)
         try:
             return await self.client.api_call(method, json=kwargs)
         except SlackApiError as exc:
@@ -161,7 +173,7 @@ class SlackMessenger:
     async def upload(
         self, channel: str, filename: str, content: bytes, *, thread_ts: str | None = None
     ) -> None:
-        await self.pause.wait()
+        await self.pause.wait("files.getUploadURLExternal")  # the first call files_upload_v2 makes
         try:
             await self.client.files_upload_v2(
                 channel=channel, filename=filename, content=content, thread_ts=thread_ts, title=filename
@@ -259,12 +271,12 @@ class SlackMessenger:
     async def _respond(self, target: Target, reply: Reply, tz: str, private: bool) -> None:
         assert target.response_url
         body = render_reply(reply, tz_fallback=tz)
-        await self.pause.wait()
+        await self.pause.wait(RESPONSE_URL)
         hook = AsyncWebhookClient(
             target.response_url,
             timeout=20,
             session=self.client.session,
-            retry_handlers=[PacedRateLimitHandler(self.pause)],
+            retry_handlers=[PacedRateLimitHandler(self.pause, method=RESPONSE_URL)],
         )
         response = await hook.send(
             text=body["text"],

@@ -19,7 +19,10 @@ again when it sends, and then drops (does not move) a reminder that now falls in
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
+import uuid
 from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
@@ -57,6 +60,9 @@ from scheduling.time.calendar_files import stable_uid
 _LEAD = re.compile(r"(\d{1,3})([wdhm])")
 _UNIT = {"w": "week", "d": "day", "h": "hour", "m": "minute"}
 REMIND = "convening.remind"
+PLAN_REMINDERS = "convening.plan_reminders"  # a big convening's reminders, planned by the scheduler
+IN_LINE = 1_000  # reminders planned within a command's own transaction; more go through PLAN_REMINDERS
+BACKGROUND_PAGE = 100  # attendees whose reminders are planned per committed transaction in the background
 
 
 def parse_leads(text: str) -> list[str]:
@@ -343,15 +349,18 @@ def when_for(conv: Convening, zone: str, start: datetime | None = None) -> str:
 
 
 def attendees(
-    session: Session, conv: Convening, answers: tuple[str, ...]
+    session: Session, conv: Convening, answers: tuple[str, ...], member_ids: Collection[int] | None = None
 ) -> list[tuple[Rsvp, MemberRecord, MemberProfile | None]]:
-    rows = session.execute(
+    query = (
         select(Rsvp, MemberRecord, MemberProfile)
         .join(MemberRecord, col(MemberRecord.id) == col(Rsvp.member_id))
         .outerjoin(MemberProfile, col(MemberProfile.member_id) == col(Rsvp.member_id))
         .where(col(Rsvp.convening_id) == conv.id, col(Rsvp.answer).in_(answers))
         .order_by(col(Rsvp.answered_at), col(Rsvp.id))
-    ).all()
+    )
+    if member_ids is not None:
+        query = query.where(col(Rsvp.member_id).in_(list(member_ids)))
+    rows = session.execute(query).all()
     return [(r, m, p) for r, m, p in rows]
 
 
@@ -362,15 +371,37 @@ def reminder_key(conv: Convening, lead: str, member_id: int) -> str:
 def plan_reminders(
     session: Session, conv: Convening, now: datetime, community_tz: str, member_ids: list[int] | None = None
 ) -> int:
-    """Plan each wanted reminder (bulk, exactly once per key) for the attendees (or only `member_ids`)."""
+    """Plan each wanted reminder (bulk, exactly once per key) for the attendees (or only `member_ids`).
+    Up to IN_LINE reminders are planned in the caller's transaction; a bigger plan (a convening of
+    thousands moved, or its reminder times changed) is handed to the scheduler as one durable post
+    (PLAN_REMINDERS) that plans them in committed chunks, so no command waits on one long transaction,
+    and a crash midway only means the post is taken up again (planning is idempotent). Returns how many
+    reminders are wanted."""
+    plans = reminder_plans(session, conv, now, community_tz, member_ids)
+    if len(plans) <= IN_LINE:
+        outbox.plan_many(session, plans)
+        return len(plans)
+    outbox.plan(
+        session,
+        key=f"convening:{conv.id}:plan-reminders:{uuid.uuid4().hex[:12]}",
+        kind=PLAN_REMINDERS,
+        due_at=now,
+        expires_at=max(now, conv.starts_at),
+        payload={"convening_id": conv.id, "member_ids": member_ids},
+    )
+    return len(plans)
+
+
+def reminder_plans(
+    session: Session, conv: Convening, now: datetime, community_tz: str, member_ids: list[int] | None = None
+) -> list[outbox.Plan]:
+    """The reminders wanted now for the attendees (or only `member_ids`), one Plan per member and lead."""
     if conv.status != ConveningStatus.SCHEDULED.value:
-        return 0
+        return []
     leads = parse_leads(conv.lead_times)
-    rows = attendees(session, conv, (Answer.GOING.value, Answer.MAYBE.value))
+    rows = attendees(session, conv, (Answer.GOING.value, Answer.MAYBE.value), member_ids)
     plans = []
     for r, record, profile in rows:
-        if member_ids is not None and record.id not in member_ids:
-            continue
         prefs = prefs_of(profile, community_tz)
         if r.answer == Answer.MAYBE.value and not r.remind_on_maybe or not prefs.reminders:
             continue
@@ -387,7 +418,7 @@ def plan_reminders(
                     {"convening_id": conv.id, "member_id": record.id, "lead": lead},
                 )
             )
-    return outbox.plan_many(session, plans)
+    return plans
 
 
 def cancel_reminders(session: Session, conv: Convening, member_ids: list[int] | None = None) -> int:
@@ -475,7 +506,46 @@ async def on_remind(d: Delivery) -> dict[str, Any]:
     return {"message_id": posted.message_id}
 
 
-POSTS = {REMIND: on_remind}
+async def on_plan_reminders(d: Delivery) -> dict[str, Any]:
+    """A big convening's reminders, from the convening and its answers as they are now, planned a page of
+    BACKGROUND_PAGE attendees at a time: each page read and planned in one short committed transaction,
+    then a rest as long as the page took (outbox.plan_in_chunks's `pause`), so commands arriving meanwhile
+    keep the database and the interpreter. Planning is idempotent, so a retry after a crash redoes
+    nothing twice."""
+    p = d.post.payload
+    wanted = p.get("member_ids")
+
+    def who(session: Session) -> list[int]:
+        conv = session.get(Convening, p["convening_id"])
+        if conv is None:
+            return []
+        ids = session.execute(
+            select(col(Rsvp.member_id))
+            .where(col(Rsvp.convening_id) == conv.id, col(Rsvp.answer).in_(("going", "maybe")))
+            .order_by(col(Rsvp.member_id))
+        ).scalars()
+        keep = None if wanted is None else set(wanted)
+        return [i for i in ids if keep is None or i in keep]
+
+    def page(session: Session, ids: list[int]) -> tuple[int, int]:
+        conv = session.get(Convening, p["convening_id"])
+        if conv is None:
+            return 0, 0
+        plans = reminder_plans(session, conv, d.now, d.settings.timezone, ids)
+        return len(plans), outbox.plan_many(session, plans)
+
+    ids = await d.store.run(who)
+    planned = new = 0
+    for i in range(0, len(ids), BACKGROUND_PAGE):
+        started = time.perf_counter()
+        n, added = await d.store.run(lambda s, part=ids[i : i + BACKGROUND_PAGE]: page(s, part))
+        planned, new = planned + n, new + added
+        await asyncio.sleep(time.perf_counter() - started)  # commands first
+    d.scheduler.wake()
+    return {"planned": planned, "new": new}
+
+
+POSTS = {REMIND: on_remind, PLAN_REMINDERS: on_plan_reminders}
 
 
 def export_member(session: Session, record: MemberRecord) -> list[dict[str, Any]]:

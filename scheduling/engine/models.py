@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import Enum
 from typing import ClassVar
 
-from sqlalchemy import Column, Text
+from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
 
 from bot.store.models import utcnow
@@ -29,6 +29,8 @@ class PlannedPost(SQLModel, table=True):
     """One thing the bot will post. `key` is unique, so planning twice never posts twice."""
 
     __tablename__: ClassVar[str] = "planned_post"
+    # claims, lapsed claims, wake-ups and renewals select by state first (migration 0018)
+    __table_args__ = (Index("ix_planned_post_state_next_try_at", "state", "next_try_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=200, unique=True)

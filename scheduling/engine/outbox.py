@@ -21,21 +21,22 @@ Every function here takes a session and runs inside the caller's transaction.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import and_, bindparam, exists, func, or_, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from bot.messenger import time_mark
-from bot.store.db import rowcount
+from bot.store.db import Store, rowcount
 from scheduling.engine.models import PlannedPost, PostState, SchedulerLease
 
 BACKOFF = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(minutes=30))
@@ -73,27 +74,25 @@ class Plan:
 _REPLANNABLE = (PostState.PENDING.value, PostState.CANCELLED.value, PostState.SKIPPED.value)
 
 
+PLAN_BATCH = 1000  # rows per multi-row INSERT (SQLAlchemy's insertmanyvalues pages at this size)
+
+
 def plan_many(session: Session, plans: Sequence[Plan]) -> int:
-    """Plan posts in bulk: new keys are inserted with one INSERT ... ON CONFLICT (key) DO NOTHING (so a
-    second process planning the same key at the same moment is harmless); existing keys that are still
-    pending, cancelled or skipped are re-planned; sent, failed and claimed posts are left alone.
-    Returns how many new rows were inserted."""
+    """Plan posts in bulk, inside the caller's transaction. Every key is offered to INSERT ... ON
+    CONFLICT (key) DO NOTHING RETURNING key in batches (on SQLite multi-row VALUES of PLAN_BATCH rows,
+    on PostgreSQL one array per column through unnest), so a fresh plan costs no lookup and a second
+    process planning the same key at the same moment is harmless. Keys that were already there and are
+    still pending, cancelled or skipped are then re-planned in one batched UPDATE; sent, failed and
+    claimed posts are left alone. Returns how many new rows were inserted. For thousands of posts
+    outside a command's own transaction use `plan_in_chunks`, which commits every chunk so no
+    transaction is held long enough to delay commands."""
     if not plans:
         return 0
     table = PlannedPost.__table__  # type: ignore[attr-defined]
     now = datetime.now(UTC)
     by_key = {p.key: p for p in plans}  # the last plan for a key wins
-    existing: dict[str, str] = {}
-    keys = list(by_key)
-    for i in range(0, len(keys), 500):
-        existing.update(
-            session.execute(select(table.c.key, table.c.state).where(table.c.key.in_(keys[i : i + 500])))
-            .tuples()
-            .all()
-        )
-
-    def row(p: Plan) -> dict[str, Any]:
-        return {
+    rows = [
+        {
             "key": p.key,
             "kind": p.kind,
             "due_at": p.due_at,
@@ -101,13 +100,6 @@ def plan_many(session: Session, plans: Sequence[Plan]) -> int:
             "next_try_at": p.due_at,
             "payload": json.dumps(p.payload or {}, sort_keys=True),
             "max_attempts": p.max_attempts,
-        }
-
-    new = [row(p) for k, p in by_key.items() if k not in existing]
-    if new:
-        insert_for = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
-        stmt = insert_for(table).on_conflict_do_nothing(index_elements=["key"])
-        defaults = {
             "state": PostState.PENDING.value,
             "attempts": 0,
             "claimed_by": "",
@@ -116,9 +108,15 @@ def plan_many(session: Session, plans: Sequence[Plan]) -> int:
             "created_at": now,
             "updated_at": now,
         }
-        for i in range(0, len(new), 1000):
-            session.execute(stmt, [{**defaults, **r} for r in new[i : i + 1000]])
-    again = [row(p) for k, p in by_key.items() if existing.get(k) in _REPLANNABLE]
+        for p in by_key.values()
+    ]
+    if session.get_bind().dialect.name == "postgresql":
+        return _plan_postgresql(session, rows, now)
+    stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.key)
+    inserted: set[str] = set()
+    for i in range(0, len(rows), PLAN_BATCH):
+        inserted.update(session.execute(stmt, rows[i : i + PLAN_BATCH]).scalars())
+    again = [r for r in rows if r["key"] not in inserted]
     if again:
         session.execute(
             update(table)
@@ -148,7 +146,76 @@ def plan_many(session: Session, plans: Sequence[Plan]) -> int:
                 for r in again
             ],
         )
-    return len(new)
+    return len(inserted)
+
+
+_PG_ROWS = (
+    "unnest(CAST(:keys AS varchar[]), CAST(:kinds AS varchar[]), CAST(:dues AS timestamptz[]), "
+    "CAST(:exps AS timestamptz[]), CAST(:payloads AS text[]), CAST(:maxes AS integer[])) "
+    "AS t(key, kind, due_at, expires_at, payload, max_attempts)"
+)
+_PG_INSERT = text(
+    "INSERT INTO planned_post (key, kind, due_at, expires_at, next_try_at, payload, max_attempts, state, "
+    "attempts, claimed_by, last_error, result, created_at, updated_at) "
+    "SELECT t.key, t.kind, t.due_at, t.expires_at, t.due_at, t.payload, t.max_attempts, 'pending', 0, '', "
+    f"'', '', :now, :now FROM {_PG_ROWS} ON CONFLICT (key) DO NOTHING RETURNING key"
+)
+_PG_REPLAN = text(
+    "UPDATE planned_post AS p SET kind = t.kind, due_at = t.due_at, expires_at = t.expires_at, "
+    "next_try_at = t.due_at, payload = t.payload, max_attempts = t.max_attempts, state = 'pending', "
+    f"attempts = 0, last_error = '', claimed_by = '', updated_at = :now FROM {_PG_ROWS} "
+    "WHERE p.key = t.key AND p.state IN ('pending', 'cancelled', 'skipped')"
+)
+PG_PLAN_BATCH = 5000  # rows per statement on PostgreSQL: one array per column, one round trip
+
+
+def _pg_columns(rows: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
+    return {
+        "keys": [r["key"] for r in rows],
+        "kinds": [r["kind"] for r in rows],
+        "dues": [r["due_at"] for r in rows],
+        "exps": [r["expires_at"] for r in rows],
+        "payloads": [r["payload"] for r in rows],
+        "maxes": [r["max_attempts"] for r in rows],
+        "now": now,
+    }
+
+
+def _plan_postgresql(session: Session, rows: list[dict[str, Any]], now: datetime) -> int:
+    """plan_many on PostgreSQL: each batch goes as one array per column into INSERT ... SELECT FROM
+    unnest(...) ON CONFLICT DO NOTHING RETURNING key (a short statement, so the driver and the server
+    parse it once, not once per row); keys already there are re-planned the same way, in one UPDATE."""
+    inserted: set[str] = set()
+    for i in range(0, len(rows), PG_PLAN_BATCH):
+        batch = rows[i : i + PG_PLAN_BATCH]
+        inserted.update(session.execute(_PG_INSERT, _pg_columns(batch, now)).scalars())
+    again = [r for r in rows if r["key"] not in inserted]
+    for i in range(0, len(again), PG_PLAN_BATCH):
+        session.execute(_PG_REPLAN, _pg_columns(again[i : i + PG_PLAN_BATCH], now))
+    return len(inserted)
+
+
+PLAN_CHUNK = 1000  # posts per transaction in plan_in_chunks
+
+
+async def plan_in_chunks(
+    store: Store, plans: Sequence[Plan], chunk: int = PLAN_CHUNK, *, pause: float = 0.0
+) -> int:
+    """Plan many posts in short transactions of `chunk` posts each, committed one after another, so
+    commands running meanwhile wait for one chunk at most (a few milliseconds), never for the whole
+    plan. With `pause`, it rests `pause` times as long as each chunk took before the next one, leaving
+    the process (two cores, one interpreter lock) to the commands that arrive meanwhile: background
+    planning uses it, bulk planning that someone waits for does not. Each chunk is idempotent
+    (plan_many), so a plan cut short by a crash is completed by planning the same list again. Returns
+    how many new rows were inserted."""
+    total = 0
+    for i in range(0, len(plans), chunk):
+        part = list(plans[i : i + chunk])
+        started = time.perf_counter()
+        total += await store.run(lambda s, p=part: plan_many(s, p))
+        if pause and i + chunk < len(plans):
+            await asyncio.sleep((time.perf_counter() - started) * pause)
+    return total
 
 
 def plan(
@@ -301,11 +368,32 @@ def renew(
     return set(session.execute(stmt).scalars())
 
 
+_PG_SENT = text(
+    "UPDATE planned_post AS p SET state = 'sent', sent_at = t.at, updated_at = t.at, last_error = '', "
+    "result = t.res FROM unnest(CAST(:ids AS integer[]), CAST(:tokens AS varchar[]), "
+    "CAST(:ats AS timestamptz[]), CAST(:results AS text[])) AS t(id, token, at, res) "
+    "WHERE p.id = t.id AND p.claimed_by = t.token AND p.state = 'claimed' RETURNING p.id"
+)
+
+
 def mark_sent(session: Session, done: list[tuple[Claimed, datetime, dict[str, Any] | None]]) -> set[int]:
-    """Record posts as sent, in one transaction and one batched statement. Returns the ids whose claim
-    still held (a lapsed claim means another process may have taken the post over)."""
+    """Record posts as sent, in one transaction: on PostgreSQL one UPDATE ... FROM unnest(...) RETURNING
+    (one round trip for the whole group), on SQLite one batched UPDATE and a read-back. Returns the ids
+    whose claim still held (a lapsed claim means another process may have taken the post over)."""
     if not done:
         return set()
+    if session.get_bind().dialect.name == "postgresql":
+        return set(
+            session.execute(
+                _PG_SENT,
+                {
+                    "ids": [c.id for c, _, _ in done],
+                    "tokens": [c.token for c, _, _ in done],
+                    "ats": [at for _, at, _ in done],
+                    "results": [json.dumps(r or {}, sort_keys=True) for _, _, r in done],
+                },
+            ).scalars()
+        )
     table = PlannedPost.__table__  # type: ignore[attr-defined]
     stmt = (
         update(table)

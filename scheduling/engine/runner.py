@@ -37,7 +37,7 @@ LEASE_TIME = timedelta(seconds=15)
 SWEEP_SECONDS = 30
 SEND_TIMEOUT = 60.0  # may exceed CLAIM_WINDOW: the fence keeps renewing a live batch's claims meanwhile
 FLUSH_SECONDS = 0.025
-MAX_CLAIM = 200
+MAX_CLAIM = 1000  # a batch's claims are renewed as a whole (fence.py), so a big batch is safe
 _NOT_SENT = object()  # failed, lost its claim, or postponed
 
 
