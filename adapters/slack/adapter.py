@@ -35,8 +35,8 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 
-from adapters.slack.inbound import Answer, Inbound, quiet_bolt_logs
 from adapters.ratelimit import RateLimiter
+from adapters.slack.inbound import Answer, Inbound, quiet_bolt_logs
 from adapters.slack.messenger import PLATFORM, SlackMessenger, Target, web_client
 from adapters.slack.render import (
     ACTION_PREFIX,
