@@ -1,8 +1,11 @@
 """Outbound on Discord: posts, threads (forum posts in forum channels), DMs, and convenings mirrored as
 Guild Scheduled Events. Implements bot.messenger.Messenger and bot.messenger.EventMirror.
 
-discord.py waits out 429s itself (per route and globally); what reaches us is a real failure, mapped to
-DeliveryError(retryable=...) so the outbox retries what may succeed later and gives up on the rest.
+discord.py is the rate limiter here: it keeps one bucket per route (per channel for messages), paces each
+from Discord's X-RateLimit-Limit/Remaining/Reset-After headers and waits out a 429's retry_after for that
+bucket alone (all requests only for a global 429, as Discord asks); what reaches us is a real failure,
+mapped to DeliveryError(retryable=...) so the outbox retries what may succeed later and gives up on the
+rest. A member's DM channel is made once (discord.py keeps it; concurrent sends share the call).
 
 A scheduled message carries a nonce made from SEND_KEY, and discord.py sends it with `enforce_nonce`, so
 Discord answers a repeat within a few minutes (a retry after a crash between Discord's answer and the
@@ -12,6 +15,7 @@ take no nonce on Discord's side; they stay at-least-once.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import logging
@@ -94,6 +98,7 @@ class DiscordMessenger:
         self.core = core
         self._client = client
         self._unreachable: set[str] = set()  # refused a DM since this process started
+        self._dm_opening: dict[str, asyncio.Future[discord.DMChannel]] = {}
 
     @property
     def client(self) -> discord.Client:
@@ -160,12 +165,25 @@ class DiscordMessenger:
             message = await thread.send(**kwargs, **nonce())
         return Posted(PLATFORM, channel_id, str(message.id), thread_id, message.jump_url)
 
+    async def _dm(self, user_id: str) -> discord.DMChannel:
+        """The member's DM channel. discord.py keeps it once made; concurrent sends to a member whose
+        channel is not known yet share one POST /users/@me/channels instead of each making it."""
+        opening = self._dm_opening.get(user_id)
+        if opening is None:
+            opening = asyncio.ensure_future(self.client.create_dm(discord.Object(id=int(user_id))))
+            self._dm_opening[user_id] = opening
+        try:
+            return await asyncio.shield(opening)
+        finally:
+            if opening.done():
+                self._dm_opening.pop(user_id, None)
+
     async def send_dm(self, user_id: str, reply: Reply) -> Posted:
         """A direct message. A member who does not accept them (code 50007) is noted as unreachable and
         mentioned in DISCORD_NOTICE_CHANNEL_ID instead; without that channel the DM fails for good."""
         async with delivering(f"DM to {user_id}"):
             kwargs, _ = await outgoing(self.core, reply)
-            dm = await self.client.create_dm(discord.Object(id=int(user_id)))
+            dm = await self._dm(user_id)
             try:
                 message = await dm.send(**kwargs, **nonce())
             except discord.Forbidden as exc:
