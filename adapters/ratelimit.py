@@ -3,10 +3,10 @@
 Platforms publish their limits loosely ("about 1 per second per channel", tiers per minute) and change
 them, so nothing here is configured: a bucket sends freely until the platform first answers 429, then
 (1) honours Retry-After for that key only: a 429 on `chat.postMessage` holds back no `conversations.open`,
-and (2) paces the key at a little under the rate that was getting through when the 429 came (the calls
-that succeeded in the window before it), so a sustained fan-out settles at the platform's rate instead of
-bursting into 429s and waiting out a second after each. Calls take their turn in order of arrival, and a
-call that is next in line starts as soon as its slot comes, whatever else is still in flight.
+and (2) lets the key make at most a little under the number of calls that got through in the window before
+the 429, in any such window, so a sustained fan-out settles at the platform's rate instead of bursting
+into 429s and waiting out a second after each. A call starts as soon as its slot comes, whatever else is
+still in flight.
 """
 
 from __future__ import annotations
@@ -16,19 +16,21 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-MARGIN = 0.97  # pace at this share of the rate that got through: jitter alone should not cross the limit
-HISTORY = 60.0  # seconds of successful calls remembered per bucket, to estimate the rate from
+MARGIN = 0.96  # keep this share of the calls that got through: a little room for jitter in arrival
+HISTORY = 60.0  # seconds of calls remembered per bucket
 
 
 class Bucket:
-    """One key's pacing: `rate` calls a second once learned (None before the first 429), nothing at all
-    before `blocked_until` (a Retry-After)."""
+    """One key's pacing: once learned, at most `limit` calls in any `window` seconds (a sliding window, so
+    a stall followed by a rush cannot crowd more than that into one of the platform's windows), and
+    nothing at all before `blocked_until` (a Retry-After)."""
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self.clock = clock
-        self.rate: float | None = None
+        self.limit: int | None = None
+        self.window = 1.0
         self.blocked_until = 0.0
-        self.next_slot = 0.0
+        self.started: deque[float] = deque()  # when calls were let go (the last HISTORY seconds)
         self.sent: deque[float] = deque()  # when calls got through (the last HISTORY seconds)
         self.refusals = 0
 
@@ -36,34 +38,39 @@ class Bucket:
         """Wait for this key's next slot, then take it."""
         while True:
             now = self.clock()
-            start = max(now, self.blocked_until, self.next_slot if self.rate else 0.0)
+            start = max(now, self.blocked_until)
+            if self.limit is not None and len(self.started) >= self.limit:
+                start = max(start, self.started[-self.limit] + self.window)
             if start <= now:
-                if self.rate:
-                    self.next_slot = max(self.next_slot, now) + 1.0 / self.rate
+                self.started.append(now)
+                self._forget(self.started, now)
                 return
             await asyncio.sleep(start - now)
 
+    def _forget(self, times: deque[float], now: float) -> None:
+        while times and times[0] < now - max(HISTORY, self.window):
+            times.popleft()
+
     def succeeded(self) -> None:
-        self.sent.append(self.clock())
-        while self.sent and self.sent[0] < self.clock() - HISTORY:
-            self.sent.popleft()
+        now = self.clock()
+        self.sent.append(now)
+        self._forget(self.sent, now)
 
     def refused(self, retry_after: float) -> None:
-        """A 429: nothing on this key for `retry_after` seconds, and a rate learned from what got through
-        in the window before it (never faster than the rate that just failed)."""
+        """A 429: nothing on this key for `retry_after` seconds, and a limit learned from what got through
+        in the window before it (lowered later only if fewer got through than were let go)."""
         now = self.clock()
         self.refusals += 1
         already_held = now < self.blocked_until  # a call sent before the first refusal: learnt from it
         self.blocked_until = max(self.blocked_until, now + retry_after)
-        self.next_slot = max(self.next_slot, self.blocked_until)
         if already_held:
             return
-        window = max(1.0, retry_after)
-        got_through = sum(1 for t in self.sent if t >= now - window)
-        learned = max(got_through / window, 1.0 / window) * MARGIN
-        if self.rate is not None and learned >= self.rate:
-            learned = self.rate * MARGIN
-        self.rate = learned
+        self.window = max(1.0, retry_after)
+        got_through = sum(1 for t in self.sent if t >= now - self.window)
+        if self.limit is None or got_through < self.limit:
+            self.limit = max(1, int(got_through * MARGIN))
+        # else: as many got through as were let go, so the limit is not lower than that; the 429 came from
+        # calls bunched up on the way (a busy loop, a slow network), which the MARGIN leaves room for
 
 
 class RateLimiter:
@@ -83,7 +90,7 @@ class RateLimiter:
         await self.bucket(key).acquire()
 
     def succeeded(self, key: str) -> None:
-        """A call on `key` got through: counted towards the rate learned at the next 429."""
+        """A call on `key` got through: counted towards the limit learned at the next 429."""
         self.bucket(key).succeeded()
 
     def refused(self, key: str, retry_after: float) -> None:

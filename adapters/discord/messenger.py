@@ -99,6 +99,7 @@ class DiscordMessenger:
         self._client = client
         self._unreachable: set[str] = set()  # refused a DM since this process started
         self._dm_opening: dict[str, asyncio.Future[discord.DMChannel]] = {}
+        self._dm_channels: dict[str, int] = {}  # user id -> DM channel id
 
     @property
     def client(self) -> discord.Client:
@@ -165,18 +166,23 @@ class DiscordMessenger:
             message = await thread.send(**kwargs, **nonce())
         return Posted(PLATFORM, channel_id, str(message.id), thread_id, message.jump_url)
 
-    async def _dm(self, user_id: str) -> discord.DMChannel:
-        """The member's DM channel. discord.py keeps it once made; concurrent sends to a member whose
-        channel is not known yet share one POST /users/@me/channels instead of each making it."""
+    async def _dm(self, user_id: str) -> discord.abc.Messageable:
+        """The member's DM channel, made once per member for the process's life (discord.py keeps only
+        the last 128; a fan-out to thousands would make each again). Concurrent sends to a member whose
+        channel is not known yet share one POST /users/@me/channels."""
+        if (known := self._dm_channels.get(user_id)) is not None:
+            return self.client.get_partial_messageable(known, type=discord.ChannelType.private)
         opening = self._dm_opening.get(user_id)
         if opening is None:
             opening = asyncio.ensure_future(self.client.create_dm(discord.Object(id=int(user_id))))
             self._dm_opening[user_id] = opening
         try:
-            return await asyncio.shield(opening)
+            channel = await asyncio.shield(opening)
         finally:
             if opening.done():
                 self._dm_opening.pop(user_id, None)
+        self._dm_channels[user_id] = channel.id
+        return channel
 
     async def send_dm(self, user_id: str, reply: Reply) -> Posted:
         """A direct message. A member who does not accept them (code 50007) is noted as unreachable and
