@@ -21,9 +21,9 @@ HISTORY = 60.0  # seconds of calls remembered per bucket
 
 
 class Bucket:
-    """One key's pacing: once learned, at most `limit` calls in any `window` seconds (a sliding window, so
-    a stall followed by a rush cannot crowd more than that into one of the platform's windows), and
-    nothing at all before `blocked_until` (a Retry-After)."""
+    """One key's pacing: once learned, calls evenly spaced at `limit` per `window` seconds and at most
+    `limit` in any `window` (so neither a burst after a pause nor a rush after a stall crowds one of the
+    platform's windows), and nothing at all before `blocked_until` (a Retry-After)."""
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self.clock = clock
@@ -39,8 +39,10 @@ class Bucket:
         while True:
             now = self.clock()
             start = max(now, self.blocked_until)
-            if self.limit is not None and len(self.started) >= self.limit:
-                start = max(start, self.started[-self.limit] + self.window)
+            if self.limit is not None and self.started:
+                start = max(start, self.started[-1] + self.window / self.limit)  # evenly spaced
+                if len(self.started) >= self.limit:
+                    start = max(start, self.started[-self.limit] + self.window)
             if start <= now:
                 self.started.append(now)
                 self._forget(self.started, now)
