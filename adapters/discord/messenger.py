@@ -166,7 +166,7 @@ class DiscordMessenger:
             message = await thread.send(**kwargs, **nonce())
         return Posted(PLATFORM, channel_id, str(message.id), thread_id, message.jump_url)
 
-    async def _dm(self, user_id: str) -> discord.abc.Messageable:
+    async def _dm(self, user_id: str) -> discord.DMChannel | discord.PartialMessageable:
         """The member's DM channel, made once per member for the process's life (discord.py keeps only
         the last 128; a fan-out to thousands would make each again). Concurrent sends to a member whose
         channel is not known yet share one POST /users/@me/channels."""
