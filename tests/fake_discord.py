@@ -40,6 +40,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import math
 import re
 import secrets
 import time
@@ -193,6 +194,26 @@ class _Failure:
 
 
 @dataclass
+class _Sustained:
+    """`per_window` requests each `window` seconds (a window starts at its first request), the rest 429.
+    `matcher` None is Discord's global limit (every request of the bot counts); otherwise one bucket per
+    concrete path, as Discord buckets a route per channel."""
+
+    method: str
+    matcher: re.Pattern[str] | None
+    per_window: int
+    window: float
+    windows: dict[str, tuple[float, int]] = field(default_factory=dict)
+
+    def key(self, call: Call) -> str | None:
+        if self.matcher is None:
+            return "global"
+        if call.method == self.method and self.matcher.fullmatch(call.path):
+            return call.path
+        return None
+
+
+@dataclass
 class Hold:
     """A request the fake keeps waiting, unanswered, until the test sets `release`."""
 
@@ -319,11 +340,9 @@ class FakeDiscord(InteractionBuilders):
         self.guild_commands: dict[int, list[dict[str, Any]]] = {}
         self.interactions: dict[int, _Interaction] = {}
         self._failures: list[_Failure] = []
-        # sustained limits, like Discord's per-route buckets: (method, path matcher) -> (allowed, window)
-        self._sustained: list[tuple[str, re.Pattern[str], int, float]] = []
-        self._windows: dict[int, tuple[float, int]] = {}  # limit's index -> (window start, calls used)
-        self.refused: list[Call] = []  # answered 429 by a sustained limit
         self._holds: list[Hold] = []
+        self._sustained: list[_Sustained] = []
+        self.rate_limited = 0  # requests answered 429 by a sustained limit
         self._sessions: dict[str, _Session] = {}
         self._connections: set[_Connection] = set()
         self._runner: web.AppRunner | None = None
@@ -456,26 +475,20 @@ class FakeDiscord(InteractionBuilders):
         self._failures.append(failure)
 
     def limit_sustained(
-        self, method: str, path: str | re.Pattern[str], per_window: int, window: float = 1.0
+        self,
+        per_window: int,
+        window: float = 1.0,
+        *,
+        method: str = "",
+        path: str | re.Pattern[str] | None = None,
     ) -> None:
-        """Allow `per_window` matching requests per `window` seconds (one shared bucket, like a Discord
-        route's); answer the rest 429 with the time left in the window as retry_after."""
-        self._sustained.append((method.upper(), path_matcher(path), per_window, window))
-
-    def _throttled(self, call: Call) -> float | None:
-        """Seconds until the call's bucket refills when it is over its sustained limit, else None."""
-        for index, (method, matcher, allowed, window) in enumerate(self._sustained):
-            if method != call.method or not matcher.fullmatch(call.path):
-                continue
-            now = time.monotonic()
-            start, used = self._windows.get(index, (now, 0))
-            if now - start >= window:
-                start, used = now, 0
-            if used >= allowed:
-                self._windows[index] = (start, used)
-                return max(0.001, start + window - now)
-            self._windows[index] = (start, used + 1)
-        return None
+        """From now on allow `per_window` requests per `window` seconds and answer the rest 429 as Discord
+        does: `retry_after` (to the window's end) in the body, Retry-After and X-RateLimit-* headers.
+        Without `path` this is the global limit (every request counts; X-RateLimit-Global: true); with
+        it, one bucket per matching channel's path, whose answers carry its Limit/Remaining/Reset-After
+        so a client can pace itself. Off unless called: other tests see no sustained limit."""
+        matcher = path_matcher(path) if path is not None else None
+        self._sustained.append(_Sustained(method.upper(), matcher, per_window, window))
 
     def hold_next(self, method: str, path: str | re.Pattern[str]) -> Hold:
         """Keep the next matching request that would be answered normally (one answered by an injected
@@ -797,14 +810,12 @@ class FakeDiscord(InteractionBuilders):
             authorized = request.headers.get("Authorization") == f"Bot {self.token}"
             if not path.startswith(UNAUTHENTICATED) and not authorized:
                 raise DiscordError(401, "401: Unauthorized", 0)
-            if (failure := self._take_failure(call)) is not None:
+            if (refusal := self._sustained_answer(call, headers)) is not None:
+                call.status, call.response = 429, refusal
+                self.rate_limited += 1
+            elif (failure := self._take_failure(call)) is not None:
                 call.status, call.response, extra = self._failure_response(failure)
                 headers.update(extra)
-            elif (wait := self._throttled(call)) is not None:
-                limited = _Failure(call.method, path_matcher(path), 429, 0, wait, False, None)
-                call.status, call.response, extra = self._failure_response(limited)
-                headers.update(extra)
-                self.refused.append(call)
             elif handler is None:
                 raise DiscordError(404, "404: Not Found", 0)
             else:
@@ -859,6 +870,48 @@ class FakeDiscord(InteractionBuilders):
             "X-RateLimit-Bucket": hashlib.md5(bucket_key.encode()).hexdigest(),
             "Via": "1.1 google",  # discord.py treats a 429 without Via as a Cloudflare ban and does not retry
         }
+
+    def _sustained_answer(self, call: Call, headers: dict[str, str]) -> dict[str, Any] | None:
+        """Count the call against every sustained limit it falls under; a 429 body if one is used up
+        (its headers set in `headers`), else None (a route's bucket headers set to its window)."""
+        now = time.monotonic()
+        for limit in self._sustained:
+            if (key := limit.key(call)) is None:
+                continue
+            start, used = limit.windows.get(key, (now, 0))
+            if now - start >= limit.window:
+                start, used = now, 0
+            reset_after = max(0.001, start + limit.window - now)
+            if used >= limit.per_window:
+                limit.windows[key] = (start, used)
+                is_global = limit.matcher is None
+                headers.update(
+                    {
+                        "Retry-After": str(math.ceil(reset_after)),
+                        "X-RateLimit-Remaining": "0",
+                        "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+                        "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+                        "X-RateLimit-Scope": "global" if is_global else "user",
+                    }
+                )
+                if is_global:
+                    headers["X-RateLimit-Global"] = "true"
+                return {
+                    "message": "You are being rate limited.",
+                    "retry_after": round(reset_after, 3),
+                    "global": is_global,
+                }
+            limit.windows[key] = (start, used + 1)
+            if limit.matcher is not None:
+                headers.update(
+                    {
+                        "X-RateLimit-Limit": str(limit.per_window),
+                        "X-RateLimit-Remaining": str(limit.per_window - used - 1),
+                        "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+                        "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+                    }
+                )
+        return None
 
     def _take_failure(self, call: Call) -> _Failure | None:
         for failure in self._failures:

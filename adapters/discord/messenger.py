@@ -1,8 +1,11 @@
 """Outbound on Discord: posts, threads (forum posts in forum channels), DMs, and convenings mirrored as
 Guild Scheduled Events. Implements bot.messenger.Messenger and bot.messenger.EventMirror.
 
-discord.py waits out 429s itself (per route and globally); what reaches us is a real failure, mapped to
-DeliveryError(retryable=...) so the outbox retries what may succeed later and gives up on the rest.
+discord.py is the rate limiter here: it keeps one bucket per route (per channel for messages), paces each
+from Discord's X-RateLimit-Limit/Remaining/Reset-After headers and waits out a 429's retry_after for that
+bucket alone (all requests only for a global 429, as Discord asks); what reaches us is a real failure,
+mapped to DeliveryError(retryable=...) so the outbox retries what may succeed later and gives up on the
+rest. A member's DM channel is made once (discord.py keeps it; concurrent sends share the call).
 
 A scheduled message carries a nonce made from SEND_KEY, and discord.py sends it with `enforce_nonce`, so
 Discord answers a repeat within a few minutes (a retry after a crash between Discord's answer and the
@@ -12,6 +15,7 @@ take no nonce on Discord's side; they stay at-least-once.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import logging
@@ -94,10 +98,8 @@ class DiscordMessenger:
         self.core = core
         self._client = client
         self._unreachable: set[str] = set()  # refused a DM since this process started
-        # user id -> their DM channel's id, so a DM costs no POST /users/@me/channels after the first
-        # (discord.py keeps only the last 128 DM channels; a 5,000-member reminder run needs them all).
-        # In memory only: it names no member anywhere that outlives the process.
-        self._dm_channels: dict[str, int] = {}
+        self._dm_opening: dict[str, asyncio.Future[discord.DMChannel]] = {}
+        self._dm_channels: dict[str, int] = {}  # user id -> DM channel id
 
     @property
     def client(self) -> discord.Client:
@@ -164,6 +166,24 @@ class DiscordMessenger:
             message = await thread.send(**kwargs, **nonce())
         return Posted(PLATFORM, channel_id, str(message.id), thread_id, message.jump_url)
 
+    async def _dm(self, user_id: str) -> discord.DMChannel | discord.PartialMessageable:
+        """The member's DM channel, made once per member for the process's life (discord.py keeps only
+        the last 128; a fan-out to thousands would make each again). Concurrent sends to a member whose
+        channel is not known yet share one POST /users/@me/channels."""
+        if (known := self._dm_channels.get(user_id)) is not None:
+            return self.client.get_partial_messageable(known, type=discord.ChannelType.private)
+        opening = self._dm_opening.get(user_id)
+        if opening is None:
+            opening = asyncio.ensure_future(self.client.create_dm(discord.Object(id=int(user_id))))
+            self._dm_opening[user_id] = opening
+        try:
+            channel = await asyncio.shield(opening)
+        finally:
+            if opening.done():
+                self._dm_opening.pop(user_id, None)
+        self._dm_channels[user_id] = channel.id
+        return channel
+
     async def send_dm(self, user_id: str, reply: Reply) -> Posted:
         """A direct message. A member who does not accept them (code 50007) is noted as unreachable and
         mentioned in DISCORD_NOTICE_CHANNEL_ID instead; without that channel the DM fails for good."""
@@ -183,14 +203,6 @@ class DiscordMessenger:
             self._unreachable.discard(user_id)
             await self.core.reachable(PLATFORM, user_id)
         return Posted(PLATFORM, str(dm.id), str(message.id), None, message.jump_url)
-
-    async def _dm(self, user_id: str) -> Any:
-        known = self._dm_channels.get(user_id)
-        if known is not None:
-            return self.client.get_partial_messageable(known, type=discord.ChannelType.private)
-        dm = await self.client.create_dm(discord.Object(id=int(user_id)))
-        self._dm_channels[user_id] = dm.id
-        return dm
 
     async def _notice_instead(self, user_id: str, reply: Reply, reason: str) -> Posted:
         first = await self.core.unreachable(PLATFORM, user_id, reason[:200])

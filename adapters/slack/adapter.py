@@ -35,8 +35,9 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 
+from adapters.ratelimit import RateLimiter
 from adapters.slack.inbound import Answer, Inbound, quiet_bolt_logs
-from adapters.slack.messenger import PLATFORM, Pause, SlackMessenger, Target, web_client
+from adapters.slack.messenger import PLATFORM, SlackMessenger, Target, web_client
 from adapters.slack.render import (
     ACTION_PREFIX,
     field_errors,
@@ -81,12 +82,12 @@ class SlackAdapter:
     def __init__(self, core: Core) -> None:
         settings = core.settings
         self.core, self.settings = core, settings
-        self.pause = Pause()
+        self.limiter = RateLimiter()
         self.session = aiohttp.ClientSession()
         self.client = web_client(
-            settings.slack_bot_token, settings.slack_api_base_url, self.pause, self.session
+            settings.slack_bot_token, settings.slack_api_base_url, self.limiter, self.session
         )
-        self.messenger = SlackMessenger(self.client, self.pause, settings.timezone, self._zone_for_id)
+        self.messenger = SlackMessenger(self.client, self.limiter, settings.timezone, self._zone_for_id)
         self.socket_mode = bool(settings.slack_app_token)
         if not self.socket_mode and not settings.slack_signing_secret:
             raise StartError(

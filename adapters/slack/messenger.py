@@ -2,21 +2,20 @@
 
 Every call goes through one AsyncWebClient whose base URL is SLACK_API_BASE_URL (GovSlack included).
 Rate limits: slack_sdk retries no 429 by default, and its handler's single retry still drops messages under
-a sustained limit. Slack limits each Web API method on its own, so a 429 pauses every send *of that method*
-for its Retry-After (one pause per method, so a fan-out of DMs backs off together instead of hammering,
-while other methods carry on), and the call is retried up to MAX_RATE_LIMIT_RETRIES times; what still
-fails becomes a retryable DeliveryError, which the scheduler's outbox tries again later. Nothing waits
-before a method has been refused: sends go at full speed until Slack says otherwise.
+a sustained limit. Here every call takes a slot from adapters/ratelimit.py's bucket for its method: a 429
+holds back that method alone for its Retry-After and teaches the bucket the rate that gets through, so a
+fan-out of DMs settles at Slack's rate; the call is retried up to MAX_RATE_LIMIT_RETRIES times, and what
+still fails becomes a retryable DeliveryError, which the scheduler's outbox tries again later.
+A member's DM channel id is remembered after the first `conversations.open` (for the process's life).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
-import time
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlparse
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -28,6 +27,7 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from adapters.ratelimit import RateLimiter
 from adapters.slack.render import render_reply
 from bot.messages import Choice, Reply, Visibility
 from bot.messenger import DeliveryError, Posted, PostTags
@@ -35,7 +35,6 @@ from bot.messenger import DeliveryError, Posted, PostTags
 log = logging.getLogger(__name__)
 PLATFORM = "slack"
 MAX_RATE_LIMIT_RETRIES = 30
-RESPONSE_URL = "response_url"  # the pause key of replies through a slash command's response_url
 # Errors that trying again cannot fix (the bot is not in the channel, the user is gone, bad token...).
 PERMANENT = {
     "channel_not_found",
@@ -55,34 +54,18 @@ PERMANENT = {
 }
 
 
-class Pause:
-    """A 'send nothing before' time per Web API method, set by that method's 429 and honoured by every
-    later call of it; other methods are not held up."""
-
-    def __init__(self) -> None:
-        self.until: dict[str, float] = {}
-
-    def push(self, method: str, seconds: float) -> None:
-        self.until[method] = max(self.until.get(method, 0.0), time.monotonic() + seconds)
-
-    async def wait(self, method: str) -> None:
-        while (delay := self.until.get(method, 0.0) - time.monotonic()) > 0:
-            await asyncio.sleep(delay)
-
-
-def api_method(url: str) -> str:
-    """The Web API method a request URL calls (".../api/chat.postMessage?x=1" -> "chat.postMessage")."""
-    return url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+def method_of(request: HttpRequest) -> str:
+    """The rate-limit key of a Web API call: its method (`chat.postMessage`), or `response_url`."""
+    path = urlparse(request.url).path
+    return path.rsplit("/", 1)[-1] if "/api/" in path else "response_url"
 
 
 class PacedRateLimitHandler(AsyncRateLimitErrorRetryHandler):
-    """Retry a 429 after its Retry-After, pausing the other calls of the same method for the same time."""
+    """Retry a 429 after its Retry-After. The limiter holds back that method alone, and learns its rate."""
 
-    def __init__(
-        self, pause: Pause, max_retry_count: int = MAX_RATE_LIMIT_RETRIES, method: str | None = None
-    ) -> None:
+    def __init__(self, limiter: RateLimiter, max_retry_count: int = MAX_RATE_LIMIT_RETRIES) -> None:
         super().__init__(max_retry_count=max_retry_count)
-        self.pause, self.method = pause, method  # method: a fixed key (response_url), else from the URL
+        self.limiter = limiter
 
     async def prepare_for_next_attempt_async(
         self,
@@ -100,17 +83,17 @@ class PacedRateLimitHandler(AsyncRateLimitErrorRetryHandler):
             seconds = float(header[0] if isinstance(header, list) else header) if header else 1.0
         except ValueError:
             seconds = 1.0
-        method = self.method or api_method(request.url)
-        self.pause.push(method, seconds + random.random() * 0.2)
-        await self.pause.wait(method)
+        key = method_of(request)
+        self.limiter.refused(key, seconds)
+        await self.limiter.acquire(key)
         state.increment_current_attempt()
 
 
 def web_client(
-    token: str, base_url: str, pause: Pause, session: aiohttp.ClientSession | None = None
+    token: str, base_url: str, limiter: RateLimiter, session: aiohttp.ClientSession | None = None
 ) -> AsyncWebClient:
     """One client, one connection pool (slack_sdk opens a new session per call unless given one)."""
-    handlers: list[AsyncRetryHandler] = [PacedRateLimitHandler(pause)]
+    handlers: list[AsyncRetryHandler] = [PacedRateLimitHandler(limiter)]
     return AsyncWebClient(
         token=token, base_url=base_url, retry_handlers=handlers, timeout=20, session=session
     )
@@ -143,17 +126,20 @@ class SlackMessenger:
 
     platform = PLATFORM
 
-    def __init__(self, client: AsyncWebClient, pause: Pause, community_tz: str, zone_of: Any) -> None:
-        self.client, self.pause, self.community_tz = client, pause, community_tz
+    def __init__(self, client: AsyncWebClient, limiter: RateLimiter, community_tz: str, zone_of: Any) -> None:
+        self.client, self.limiter, self.community_tz = client, limiter, community_tz
         self.zone_of = zone_of  # async (user_id) -> zone for a reader's fallback text
-        self._dm_channels: dict[str, str] = {}
+        self._dm_channels: dict[str, str] = {}  # user id -> DM channel id, for the process's life
+        self._dm_opening: dict[str, asyncio.Future[str]] = {}
 
     async def _call(self, method: str, **kwargs: Any) -> Any:
-        await self.pause.wait(method)
+        await self.limiter.acquire(method)
         try:
-            return await self.client.api_call(method, json=kwargs)
+            response = await self.client.api_call(method, json=kwargs)
         except SlackApiError as exc:
             raise delivery_error(exc) from None
+        self.limiter.succeeded(method)
+        return response
 
     async def _post(
         self, channel: str, reply: Reply, *, thread_ts: str | None = None, tz: str | None = None
@@ -173,7 +159,7 @@ class SlackMessenger:
     async def upload(
         self, channel: str, filename: str, content: bytes, *, thread_ts: str | None = None
     ) -> None:
-        await self.pause.wait("files.getUploadURLExternal")  # the first call files_upload_v2 makes
+        await self.limiter.acquire("files.getUploadURLExternal")
         try:
             await self.client.files_upload_v2(
                 channel=channel, filename=filename, content=content, thread_ts=thread_ts, title=filename
@@ -206,10 +192,22 @@ class SlackMessenger:
         return Posted(PLATFORM, str(data.get("channel", channel_id)), str(data["ts"]), thread_id)
 
     async def dm_channel(self, user_id: str) -> str:
-        if user_id not in self._dm_channels:
-            response = await self._call("conversations.open", users=user_id)
-            self._dm_channels[user_id] = str(response["channel"]["id"])
-        return self._dm_channels[user_id]
+        """The member's DM channel: opened once per member (concurrent sends to them share the call)."""
+        if (known := self._dm_channels.get(user_id)) is not None:
+            return known
+        opening = self._dm_opening.get(user_id)
+        if opening is None:
+            opening = self._dm_opening[user_id] = asyncio.ensure_future(self._open_dm(user_id))
+        try:
+            return await asyncio.shield(opening)
+        finally:
+            if opening.done():
+                self._dm_opening.pop(user_id, None)
+
+    async def _open_dm(self, user_id: str) -> str:
+        response = await self._call("conversations.open", users=user_id)
+        channel = self._dm_channels[user_id] = str(response["channel"]["id"])
+        return channel
 
     async def send_dm(self, user_id: str, reply: Reply) -> Posted:
         channel = await self.dm_channel(user_id)
@@ -271,12 +269,12 @@ class SlackMessenger:
     async def _respond(self, target: Target, reply: Reply, tz: str, private: bool) -> None:
         assert target.response_url
         body = render_reply(reply, tz_fallback=tz)
-        await self.pause.wait(RESPONSE_URL)
+        await self.limiter.acquire("response_url")
         hook = AsyncWebhookClient(
             target.response_url,
             timeout=20,
             session=self.client.session,
-            retry_handlers=[PacedRateLimitHandler(self.pause, method=RESPONSE_URL)],
+            retry_handlers=[PacedRateLimitHandler(self.limiter)],
         )
         response = await hook.send(
             text=body["text"],
