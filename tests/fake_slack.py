@@ -209,7 +209,9 @@ class FakeSlack:
         self._record(self.calls, Call(method, args, token=token))
         if method == "oauth.v2.access":
             return web.json_response(self._oauth_access(bearer, args))
-        return web.json_response(self._answer(method, args, token))
+        if method == "auth.test" and token in self.tokens:  # a token an OAuth install was given
+            return web.json_response({**self._answer(method, args), **self.tokens[token]})
+        return web.json_response(self._answer(method, args))
 
     def tokens_used(self, method: str) -> list[str]:
         """The token each call of `method` was made with, in order."""
@@ -255,7 +257,7 @@ class FakeSlack:
             "authed_user": {"id": "U0INSTALLER"},
         }
 
-    def _answer(self, method: str, args: dict[str, Any], token: str = "") -> dict[str, Any]:
+    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         ok: dict[str, Any] = {"ok": True}
         if method == "auth.test":
             return {
@@ -265,7 +267,7 @@ class FakeSlack:
                 "user": "copbot",
                 "user_id": BOT_USER,
                 "bot_id": BOT_ID,
-                **self.tokens.get(token, self.installed),
+                **self.installed,
             }
         if method == "chat.postMessage":
             ts = f"{1700000000 + next(self._ts)}.000100"

@@ -6,6 +6,7 @@ on 127.0.0.1, workspaces installed through its /slack/install page, the fake Sla
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -94,11 +95,12 @@ def _settings(database_url: str, tmp_path: Path, fake: fs.FakeSlack, **more: Any
 
 
 @asynccontextmanager
-async def installed_world(database_url: str, tmp_path: Path) -> AsyncIterator[Installed]:
+async def installed_world(database_url: str, tmp_path: Path, admins: str = "") -> AsyncIterator[Installed]:
     fake = await fs.FakeSlack().start()
     key = Fernet.generate_key().decode()
     app = build_app(
-        _settings(database_url, tmp_path, fake, slack_token_key=key), clock=FakeClock(utc(2026, 2, 20, 15))
+        _settings(database_url, tmp_path, fake, slack_token_key=key, admins=admins),
+        clock=FakeClock(utc(2026, 2, 20, 15)),
     )
     running = await start_platforms(app, http=True)
     assert fake.calls == []  # OAuth mode has no token of its own to ask auth.test about
@@ -170,6 +172,26 @@ async def test_a_workspace_that_did_not_install_is_refused_without_effect(world:
         assert (await world.rows(f"SELECT COUNT(*) FROM {table}"))[0][0] == 0, table
 
 
+async def test_an_admin_of_one_workspace_is_nobody_special_in_another(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with installed_world(database_url, tmp_path, admins=f"slack:{CITY}:U0ANA") as world:
+        world.fake.add_user("U0ANA", "Ana")
+        world.fake.add_user("U0BOB", "Bob")
+        for team in (CITY, COUNTY):
+            assert (await world.install(team))[0] == 200
+        grant = "role grant <@U0BOB|bob> coordinator"
+        for team in (COUNTY, CITY):
+            assert (
+                await world.send(fs.slash_command(grant, team=team, response_url=world.fake.response_url()))
+            )[0] == 200
+            await world.running.adapters["slack"].drain()  # type: ignore[attr-defined]
+        county, city = (r["text"] for r in world.fake.responses)
+        assert "is now coordinator" not in county and "is now coordinator" in city, (county, city)
+        grants = await world.rows("SELECT workspace, user_id FROM role_grant")
+        assert [tuple(g) for g in grants] == [(CITY, "U0BOB")]
+
+
 async def test_an_installation_row_holds_no_plaintext_token(world: Installed) -> None:
     assert (await world.install(CITY))[0] == 200
     token = world.fake.token_of(CITY)
@@ -216,6 +238,7 @@ async def test_the_authorize_link_and_token_exchange_follow_the_api_base_url_hos
         ({"slack_token_key": "not-a-key"}, "SLACK_TOKEN_KEY is not a Fernet key"),
         ({"slack_client_secret": ""}, "needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET"),
         ({"slack_bot_token": fs.BOT_TOKEN, "slack_token_key": "k"}, "not both"),
+        ({"admins": "slack:U0ANA", "slack_token_key": "k"}, "'slack:U0ANA' names no workspace"),
     ],
 )
 async def test_oauth_mode_refuses_to_start_without_what_it_needs(
@@ -234,3 +257,21 @@ async def test_oauth_mode_refuses_to_start_without_what_it_needs(
     finally:
         app.close()
         await fake.stop()
+
+
+def test_the_manifest_in_oauth_mode_names_the_redirect_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    monkeypatch.chdir(tmp_path)  # no .env of the developer's
+    monkeypatch.setenv("COPBOT_PUBLIC_URL", "https://copbot.example.gov")
+    monkeypatch.setenv("SLACK_CLIENT_ID", fs.CLIENT_ID)
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", fs.CLIENT_SECRET)
+    assert main(["slack", "manifest"]) == 0
+    oauth = json.loads(capsys.readouterr().out)["oauth_config"]
+    assert oauth["redirect_urls"] == ["https://copbot.example.gov/slack/oauth_redirect"]
+    monkeypatch.delenv("SLACK_CLIENT_ID")
+    monkeypatch.delenv("SLACK_CLIENT_SECRET")
+    assert main(["slack", "manifest"]) == 0
+    assert "redirect_urls" not in json.loads(capsys.readouterr().out)["oauth_config"]

@@ -156,6 +156,12 @@ class SlackAdapter:
             raise StartError(
                 "OAuth mode serves /slack/install over HTTP: unset SLACK_APP_TOKEN and run `copbot serve`"
             )
+        bare = [r for r in settings.admins.split(",") if r.strip().startswith("slack:") and r.count(":") == 1]
+        if bare:
+            raise StartError(
+                f"COPBOT_ADMINS entry {bare[0].strip()!r} names no workspace, and in OAuth mode copbot serves "
+                "several; example: COPBOT_ADMINS=slack:T0123ABCD:U012AB3CD"
+            )
         cipher = token_cipher(settings.slack_token_key)
         store = self.core.services.store
         public = settings.public_url.rstrip("/")
