@@ -165,7 +165,7 @@ class SlackAdapter:
         cipher = token_cipher(settings.slack_token_key)
         store = self.core.services.store
         public = settings.public_url.rstrip("/")
-        return AsyncOAuthSettings(
+        oauth = AsyncOAuthSettings(
             client_id=settings.slack_client_id,
             client_secret=settings.slack_client_secret,
             scopes=list(BOT_SCOPES),
@@ -177,6 +177,10 @@ class SlackAdapter:
             state_store=DbOAuthStateStore(store, self.core.services.clock),
             logger=logging.getLogger("copbot.bolt.oauth"),
         )
+        # bolt's authorize asks auth.test about a token once, not before every ack (the installation itself
+        # is still looked up in the store each time, so a removed one stops being served at once)
+        oauth.authorize.cache_enabled = True  # type: ignore[attr-defined]
+        return oauth
 
     @property
     def client(self) -> AsyncWebClient:
