@@ -172,7 +172,7 @@ class SlackAdapter:
             user_scopes=[],
             redirect_uri=f"{public}/slack/oauth_redirect" if public else None,
             authorization_url=authorize_url(settings.slack_api_base_url),
-            installation_store=DbInstallationStore(store, cipher, settings.slack_client_id),
+            installation_store=DbInstallationStore(store, cipher),
             installation_store_bot_only=True,
             state_store=DbOAuthStateStore(store, self.core.services.clock),
             logger=logging.getLogger("copbot.bolt.oauth"),

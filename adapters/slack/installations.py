@@ -13,7 +13,7 @@ import json
 import logging
 import secrets
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -59,8 +59,8 @@ def authorize_url(api_base_url: str) -> str:
 class DbInstallationStore(AsyncInstallationStore):
     """One row per workspace (or org-wide Enterprise Grid install); a new install of the same one replaces it."""
 
-    def __init__(self, store: Store, cipher: Fernet, client_id: str) -> None:
-        self.store, self.cipher, self.client_id = store, cipher, client_id
+    def __init__(self, store: Store, cipher: Fernet) -> None:
+        self.store, self.cipher = store, cipher
         self._logger = log
 
     @property
@@ -100,7 +100,7 @@ class DbInstallationStore(AsyncInstallationStore):
             row.bot_user_id = bot.bot_user_id or ""
             row.bot_scopes = ",".join(bot.bot_scopes or [])
             row.secret = secret
-            row.installed_at = datetime.fromtimestamp(bot.installed_at).astimezone()
+            row.installed_at = datetime.fromtimestamp(bot.installed_at, UTC)
             s.add(row)
 
         await self.store.run(save)
