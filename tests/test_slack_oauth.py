@@ -192,6 +192,32 @@ async def test_an_admin_of_one_workspace_is_nobody_special_in_another(
         assert [tuple(g) for g in grants] == [(CITY, "U0BOB")]
 
 
+async def test_an_uninstalled_workspace_is_refused_and_the_other_untouched(world: Installed) -> None:
+    for team in (CITY, COUNTY):
+        assert (await world.install(team))[0] == 200
+    await world.send(fs.slash_command("help", team=CITY, user="U0CITY"))  # served, and its token cached
+    await world.running.adapters["slack"].drain()  # type: ignore[attr-defined]
+    assert world.fake.tokens_used("chat.postEphemeral") == [world.fake.token_of(CITY)]
+    status, _ = await world.send(fs.event_callback({"type": "app_uninstalled"}, team=CITY))
+    assert status == 200
+    rows = await world.rows("SELECT team_id FROM slack_installation")
+    assert [r[0] for r in rows] == [COUNTY]
+    members = await world.rows("SELECT workspace, user_id FROM member")
+    assert [tuple(m) for m in members] == [(CITY, "U0CITY")]  # nothing else is lost
+    world.fake.calls.clear()
+    await world.send(
+        fs.slash_command("help", team=CITY, user="U0CITY", response_url=world.fake.response_url())
+    )
+    await world.send(fs.slash_command("help", team=COUNTY, user="U0COUNTY"))
+    await world.running.adapters["slack"].drain()  # type: ignore[attr-defined]
+    assert [r.get("text") for r in world.fake.responses] == [NOT_INSTALLED]
+    assert world.fake.tokens_used("chat.postEphemeral") == [world.fake.token_of(COUNTY)]
+    # a revoked bot token removes that installation too
+    event = {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": [fs.BOT_USER]}}
+    assert (await world.send(fs.event_callback(event, team=COUNTY)))[0] == 200
+    assert await world.rows("SELECT team_id FROM slack_installation") == []
+
+
 async def test_an_installation_row_holds_no_plaintext_token(world: Installed) -> None:
     assert (await world.install(CITY))[0] == 200
     token = world.fake.token_of(CITY)

@@ -75,6 +75,7 @@ QUIET = 0.003  # a pause in requests this long lets the work go on
 NOT_INSTALLED = (
     "copbot is not installed in this workspace, so nothing was done. Ask your Slack admin to install it."
 )
+REVOCATIONS = ("app_uninstalled", "tokens_revoked")
 # In OAuth mode, the workspace (or org) of the installation the request being worked on came through.
 REQUEST_SERVED: ContextVar[Served | None] = ContextVar("slack_request_served", default=None)
 IGNORED_SUBTYPES = {
@@ -316,6 +317,8 @@ class SlackAdapter:
     def _register(self) -> None:
         bolt = self.bolt
         bolt.middleware(self._only_served_workspace)
+        if self.oauth:  # an uninstall or revoked token removes that workspace's installation, nothing else
+            bolt.enable_token_revocation_listeners()
         bolt.command(self.settings.slack_command)(self._on_command)
         bolt.event("app_mention")(self._on_mention)
         bolt.event("message")(self._on_message)
@@ -335,6 +338,9 @@ class SlackAdapter:
         bolt's authorize has found the installation the request came through (or refused it already): that
         installation's workspace is the one served, and its token is used for the work the request causes."""
         served = self.served
+        if self.oauth and (body.get("event") or {}).get("type") in REVOCATIONS:
+            await next()  # about the installation itself, which bolt's own listener removes
+            return None
         if self.oauth:
             result = getattr(context, "authorize_result", None)
             served = Served.from_authorize(result, bool(getattr(context, "is_enterprise_install", False)))
