@@ -193,6 +193,8 @@ async def test_an_admin_of_one_workspace_is_nobody_special_in_another(
 
 
 async def test_an_uninstalled_workspace_is_refused_and_the_other_untouched(world: Installed) -> None:
+    world.fake.add_user("U0CITY", "Carla")
+    world.fake.add_user("U0COUNTY", "Dev")
     for team in (CITY, COUNTY):
         assert (await world.install(team))[0] == 200
     await world.send(fs.slash_command("help", team=CITY, user="U0CITY"))  # served, and its token cached
