@@ -71,6 +71,10 @@ class FakeSlack:
         self.tokens: dict[str, dict[str, Any]] = {}
         self.codes: dict[str, str] = {}
         self.redirect_uri = ""
+        self.expires_in: int | None = (
+            None  # set: tokens expire (token rotation) and come with a refresh token
+        )
+        self.refresh_tokens: dict[str, str] = {}  # refresh token -> team
         self.authorize_requests: list[dict[str, str]] = []
         self._ts = itertools.count(1)
         self._limits: dict[str, int] = {}  # method -> how many more 429s to answer
@@ -239,13 +243,24 @@ class FakeSlack:
         expected = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
         if basic != f"Basic {expected}":
             return {"ok": False, "error": "invalid_client_id"}
-        team = self.codes.pop(str(args.get("code", "")), None)
+        if args.get("grant_type") == "refresh_token":  # token rotation: a new token for the same team
+            team = self.refresh_tokens.pop(str(args.get("refresh_token", "")), None)
+        else:
+            team = self.codes.pop(str(args.get("code", "")), None)
         if team is None:
-            return {"ok": False, "error": "invalid_code"}
+            return {"ok": False, "error": "invalid_code" if "code" in args else "invalid_refresh_token"}
         token = f"xoxb-{team.lower()}-{next(self._ts)}"
         self.tokens[token] = {"team_id": team, "enterprise_id": None, "is_enterprise_install": False}
+        rotation: dict[str, Any] = {}
+        if self.expires_in is not None:
+            refresh = f"xoxe-1-{team.lower()}-{next(self._ts)}"
+            self.refresh_tokens[refresh] = team
+            rotation = {"refresh_token": refresh, "expires_in": self.expires_in}
+        if args.get("grant_type") == "refresh_token":
+            return {"ok": True, "access_token": token, "token_type": "bot", **rotation}
         return {
             "ok": True,
+            **rotation,
             "access_token": token,
             "token_type": "bot",
             "scope": "commands,chat:write",

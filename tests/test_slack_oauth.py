@@ -220,6 +220,26 @@ async def test_an_uninstalled_workspace_is_refused_and_the_other_untouched(world
     assert await world.rows("SELECT team_id FROM slack_installation") == []
 
 
+async def test_an_expiring_token_is_rotated_at_the_api_base_url_and_kept(world: Installed) -> None:
+    world.fake.expires_in = 600  # under bolt's 2 hours: the next request refreshes it first
+    world.fake.add_user("U0CITY", "Carla")
+    assert (await world.install(CITY))[0] == 200
+    first = world.fake.token_of(CITY)
+    world.fake.expires_in = 12 * 3600
+    await world.send(fs.slash_command("help", team=CITY, user="U0CITY"))
+    await world.running.adapters["slack"].drain()  # type: ignore[attr-defined]
+    refreshes = [a for a in world.fake.called("oauth.v2.access") if a.get("grant_type") == "refresh_token"]
+    assert len(refreshes) == 1  # at the fake (SLACK_API_BASE_URL), not slack.com
+    newest = list(world.fake.tokens)[-1]
+    assert newest != first and world.fake.tokens[newest]["team_id"] == CITY
+    assert world.fake.tokens_used("chat.postEphemeral") == [newest]
+    secret = (await world.rows("SELECT secret FROM slack_installation"))[0][0]
+    assert newest in Fernet(world.key.encode()).decrypt(secret.encode()).decode()  # kept for next time
+    await world.send(fs.slash_command("help", team=CITY, user="U0CITY"))
+    await world.running.adapters["slack"].drain()  # type: ignore[attr-defined]
+    assert len([a for a in world.fake.called("oauth.v2.access") if a.get("grant_type")]) == 1
+
+
 async def test_an_installation_row_holds_no_plaintext_token(world: Installed) -> None:
     assert (await world.install(CITY))[0] == 200
     token = world.fake.token_of(CITY)

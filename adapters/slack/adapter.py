@@ -111,6 +111,11 @@ class SlackAdapter:
             settings.slack_bot_token, settings.slack_api_base_url, self.pause, self.session
         )
         self.messenger = SlackMessenger(self.default_client, self.pause, settings.timezone, self._zone_for_id)
+        rotator = getattr(oauth_settings.authorize, "token_rotator", None) if oauth_settings else None
+        if (
+            rotator is not None
+        ):  # token rotation (when enabled on the app) refreshes at SLACK_API_BASE_URL too
+            rotator.client = self.default_client
         self.inbound = Inbound(settings.slack_signing_secret)  # HTTP requests: signed, well formed, new
         bolt_log = logging.getLogger("copbot.bolt")
         quiet_bolt_logs(bolt_log)
