@@ -3,6 +3,7 @@
 `copbot run` and `copbot serve` call `start_platforms`; tests call it too, so they run the real thing.
 Slack runs in Socket Mode when SLACK_APP_TOKEN is set, otherwise over HTTP at /slack/events on the same
 aiohttp server as /healthz and the calendar feeds. Discord connects with `Client.start()` in this loop.
+In Slack's OAuth mode that server also serves /slack/install and /slack/oauth_redirect.
 Teams (TEAMS_APP_ID and TEAMS_APP_PASSWORD set) is served at /api/messages on that same HTTP server.
 """
 
@@ -85,6 +86,9 @@ async def start_platforms(app: App, *, http: bool | None = None) -> Running:
         slack = running.adapters.get("slack")
         if slack is not None and slack_http:
             running.http.app.router.add_post("/slack/events", slack.handle_http)  # type: ignore[attr-defined]
+            if getattr(slack, "oauth", False):  # workspaces install the app through bolt's OAuth flow
+                running.http.app.router.add_get("/slack/install", slack.handle_install)  # type: ignore[attr-defined]
+                running.http.app.router.add_get("/slack/oauth_redirect", slack.handle_oauth_redirect)  # type: ignore[attr-defined]
         teams = running.adapters.get("teams")
         if teams is not None:
             running.http.app.router.add_post("/api/messages", teams.handle_http)  # type: ignore[attr-defined]

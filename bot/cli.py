@@ -253,6 +253,11 @@ def main(argv: list[str] | None = None) -> int:
                         command=settings.slack_command,
                         socket_mode=not url,
                         request_url=url or None,
+                        redirect_url=(
+                            url.removesuffix("/slack/events") + "/slack/oauth_redirect"
+                            if url and settings.slack_oauth
+                            else None
+                        ),
                     ),
                     indent=2,
                 )

@@ -87,6 +87,24 @@ class Settings(BaseSettings):
         validation_alias=_env("SLACK_API_BASE_URL"),
         description="Slack Web API base; GovSlack is https://slack-gov.com/api/.",
     )
+    slack_client_id: str = Field(
+        "",
+        validation_alias=_env("SLACK_CLIENT_ID"),
+        description="OAuth mode (several workspaces install the app): the app's client id, with "
+        "SLACK_CLIENT_SECRET and SLACK_TOKEN_KEY instead of SLACK_BOT_TOKEN.",
+    )
+    slack_client_secret: str = Field(
+        "",
+        validation_alias=_env("SLACK_CLIENT_SECRET"),
+        repr=False,
+        description="OAuth mode: the app's client secret (Basic Information, App Credentials).",
+    )
+    slack_token_key: str = Field(
+        "",
+        validation_alias=_env("SLACK_TOKEN_KEY"),
+        repr=False,
+        description="OAuth mode: the Fernet key installed workspaces' bot tokens are encrypted with.",
+    )
     slack_command: str = Field(
         "/cop",
         validation_alias=_env("SLACK_COMMAND"),
@@ -262,7 +280,12 @@ class Settings(BaseSettings):
 
     @property
     def slack_enabled(self) -> bool:
-        return bool(self.slack_bot_token)
+        return bool(self.slack_bot_token or self.slack_oauth)
+
+    @property
+    def slack_oauth(self) -> bool:
+        """OAuth mode: workspaces install the app (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET set)."""
+        return bool(self.slack_client_id or self.slack_client_secret)
 
     @property
     def discord_enabled(self) -> bool:

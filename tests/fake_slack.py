@@ -5,11 +5,16 @@ The payload shapes follow Slack's documentation (api.slack.com: slash commands, 
 block_actions, message_action, view_submission, url_verification). The server answers the Web API
 methods copbot uses with realistic bodies and can answer 429 with Retry-After, once or as a sustained
 limit, to test that nothing is dropped.
+
+For OAuth mode it also plays Slack's side of an install: the authorize page (`/oauth/v2/authorize`, which
+sends the browser back to the redirect URI with a code), `oauth.v2.access` (a distinct bot token per team)
+and `auth.test` per token; every call records the token it used.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import itertools
@@ -28,6 +33,8 @@ TEAM = "T0COMMUN1"
 OTHER_TEAM = "T0ELSEWHR"  # a workspace this installation does not serve
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-test-not-a-real-token"
+CLIENT_ID = "1111111111.2222222222"
+CLIENT_SECRET = "fake-client-secret-0123456789"
 
 
 _SEQUENCE = itertools.count(1)
@@ -39,6 +46,7 @@ class Call:
 
     method: str
     args: dict[str, Any]
+    token: str = ""  # the token the call was made with ("" for none)
     seq: int = field(default_factory=lambda: next(_SEQUENCE))
     at: float = field(default_factory=time.monotonic)
 
@@ -57,6 +65,17 @@ class FakeSlack:
             "enterprise_id": None,
             "is_enterprise_install": False,
         }
+        # OAuth: the tokens oauth.v2.access issued, each with what auth.test says it belongs to; codes the
+        # authorize page gave out (code -> team); where the authorize page sends the browser back to when
+        # the link names no redirect_uri (Slack then uses the app's configured one)
+        self.tokens: dict[str, dict[str, Any]] = {}
+        self.codes: dict[str, str] = {}
+        self.redirect_uri = ""
+        self.expires_in: int | None = (
+            None  # set: tokens expire (token rotation) and come with a refresh token
+        )
+        self.refresh_tokens: dict[str, str] = {}  # refresh token -> team
+        self.authorize_requests: list[dict[str, str]] = []
         self._ts = itertools.count(1)
         self._limits: dict[str, int] = {}  # method -> how many more 429s to answer
         self.sustained: dict[str, tuple[int, float]] = {}  # method -> (allowed per window, window seconds)
@@ -68,6 +87,7 @@ class FakeSlack:
         self.app.router.add_post("/respond/{n}", self._respond)
         self.app.router.add_post("/upload/{file}", self._upload)
         self.app.router.add_get("/socket", self._socket)
+        self.app.router.add_get("/oauth/v2/authorize", self._authorize)
         self.app.router.add_route("*", "/{tail:.*}", self._unknown)
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -188,8 +208,69 @@ class FakeSlack:
                 status=429,
                 headers={"Retry-After": str(self.retry_after)},
             )
-        self._record(self.calls, Call(method, args))
+        bearer = request.headers.get("Authorization", "")
+        token = bearer.removeprefix("Bearer ") if bearer.startswith("Bearer ") else str(args.get("token", ""))
+        self._record(self.calls, Call(method, args, token=token))
+        if method == "oauth.v2.access":
+            return web.json_response(self._oauth_access(bearer, args))
+        if method == "auth.test" and token in self.tokens:  # a token an OAuth install was given
+            return web.json_response({**self._answer(method, args), **self.tokens[token]})
         return web.json_response(self._answer(method, args))
+
+    def tokens_used(self, method: str) -> list[str]:
+        """The token each call of `method` was made with, in order."""
+        return [c.token for c in self.calls if c.method == method]
+
+    def token_of(self, team: str) -> str:
+        """The bot token oauth.v2.access issued to `team`."""
+        return next(t for t, who in self.tokens.items() if who["team_id"] == team)
+
+    async def _authorize(self, request: web.Request) -> web.Response:
+        """Slack's authorize page, as if the installer clicked Allow: back to the redirect URI with a code
+        for the team the link names (`team=`), the state passed through unchanged."""
+        query = dict(request.query)
+        self._record(self.authorize_requests, query)
+        if query.get("client_id") != CLIENT_ID:
+            return web.Response(status=400, text="invalid_client_id")
+        code = f"code-{next(self._ts)}"
+        self.codes[code] = query.get("team") or TEAM
+        back = query.get("redirect_uri") or self.redirect_uri
+        raise web.HTTPFound(f"{back}?{urlencode({'code': code, 'state': query.get('state', '')})}")
+
+    def _oauth_access(self, basic: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Exchange a code (once) for a bot token of its team; the app authenticates with its client id and
+        secret (HTTP Basic, as slack_sdk sends them)."""
+        expected = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+        if basic != f"Basic {expected}":
+            return {"ok": False, "error": "invalid_client_id"}
+        if args.get("grant_type") == "refresh_token":  # token rotation: a new token for the same team
+            team = self.refresh_tokens.pop(str(args.get("refresh_token", "")), None)
+        else:
+            team = self.codes.pop(str(args.get("code", "")), None)
+        if team is None:
+            return {"ok": False, "error": "invalid_code" if "code" in args else "invalid_refresh_token"}
+        token = f"xoxb-{team.lower()}-{next(self._ts)}"
+        self.tokens[token] = {"team_id": team, "enterprise_id": None, "is_enterprise_install": False}
+        rotation: dict[str, Any] = {}
+        if self.expires_in is not None:
+            refresh = f"xoxe-1-{team.lower()}-{next(self._ts)}"
+            self.refresh_tokens[refresh] = team
+            rotation = {"refresh_token": refresh, "expires_in": self.expires_in}
+        if args.get("grant_type") == "refresh_token":
+            return {"ok": True, "access_token": token, "token_type": "bot", **rotation}
+        return {
+            "ok": True,
+            **rotation,
+            "access_token": token,
+            "token_type": "bot",
+            "scope": "commands,chat:write",
+            "bot_user_id": BOT_USER,
+            "app_id": "A0COPBOT",
+            "team": {"name": f"Team {team}", "id": team},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "authed_user": {"id": "U0INSTALLER"},
+        }
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         ok: dict[str, Any] = {"ok": True}

@@ -16,6 +16,12 @@ messenger (adapters/slack/messenger.py). Slack's deadlines are kept here:
   and a request from any other workspace (or Enterprise Grid org) is refused before any listener runs
   (adapters/slack/workspace.py), with one log line and no effect;
 - the bot's own messages and other bots' messages are ignored.
+
+Two modes, chosen by the settings present: one workspace through SLACK_BOT_TOKEN, or OAuth mode
+(SLACK_CLIENT_ID and SLACK_CLIENT_SECRET), where any workspace installs the app through bolt's own flow at
+`/slack/install` and `/slack/oauth_redirect`, installations are kept in the database with their tokens
+encrypted (adapters/slack/installations.py), and each request is worked on with its own workspace's token;
+a request from a workspace that has not installed the app is refused before any listener runs.
 """
 
 from __future__ import annotations
@@ -26,20 +32,25 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import replace
 from typing import Any
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.ratelimit import RateLimiter
 from adapters.slack.inbound import Answer, Inbound, quiet_bolt_logs
-from adapters.slack.messenger import PLATFORM, SlackMessenger, Target, web_client
+from adapters.slack.installations import DbInstallationStore, DbOAuthStateStore, authorize_url, token_cipher
+from adapters.slack.messenger import PLATFORM, REQUEST_CLIENT, SlackMessenger, Target, web_client
 from adapters.slack.render import (
     ACTION_PREFIX,
+    BOT_SCOPES,
     field_errors,
     form_to_modal,
     modal_metadata,
@@ -63,6 +74,12 @@ WORKERS = 4  # requests worked on at once after their ack (each mostly waits on 
 ANSWER_WAIT = 1.0  # at most this long (seconds) a request's work waits for acknowledgements to go first
 QUIET = 0.003  # a pause in requests this long (with none being acknowledged) lets the work go on
 BACKLOG = 64  # with this much work waiting, workers stop yielding to acks until it is worked off
+NOT_INSTALLED = (
+    "copbot is not installed in this workspace, so nothing was done. Ask your Slack admin to install it."
+)
+REVOCATIONS = ("app_uninstalled", "tokens_revoked")
+# In OAuth mode, the workspace (or org) of the installation the request being worked on came through.
+REQUEST_SERVED: ContextVar[Served | None] = ContextVar("slack_request_served", default=None)
 IGNORED_SUBTYPES = {
     "bot_message",
     "message_changed",
@@ -83,26 +100,38 @@ class SlackAdapter:
         settings = core.settings
         self.core, self.settings = core, settings
         self.limiter = RateLimiter()
-        self.session = aiohttp.ClientSession()
-        self.client = web_client(
-            settings.slack_bot_token, settings.slack_api_base_url, self.limiter, self.session
-        )
-        self.messenger = SlackMessenger(self.client, self.limiter, settings.timezone, self._zone_for_id)
+        self.oauth = settings.slack_oauth
         self.socket_mode = bool(settings.slack_app_token)
+        oauth_settings = self._oauth_settings() if self.oauth else None
         if not self.socket_mode and not settings.slack_signing_secret:
             raise StartError(
                 "SLACK_SIGNING_SECRET is required for HTTP mode (or set SLACK_APP_TOKEN for "
                 "Socket Mode); find it under Basic Information in your Slack app's settings"
             )
+        self.session = aiohttp.ClientSession()
+        self.default_client = web_client(
+            settings.slack_bot_token, settings.slack_api_base_url, self.limiter, self.session
+        )
+        self.messenger = SlackMessenger(
+            self.default_client, self.limiter, settings.timezone, self._zone_for_id
+        )
+        rotator = getattr(oauth_settings.authorize, "token_rotator", None) if oauth_settings else None
+        if (
+            rotator is not None
+        ):  # token rotation (when enabled on the app) refreshes at SLACK_API_BASE_URL too
+            rotator.client = self.default_client
         self.inbound = Inbound(settings.slack_signing_secret)  # HTTP requests: signed, well formed, new
         bolt_log = logging.getLogger("copbot.bolt")
         quiet_bolt_logs(bolt_log)
         self.bolt = AsyncApp(
-            client=self.client,
+            client=self.default_client,
             signing_secret=settings.slack_signing_secret or "socket-mode",
             process_before_response=True,
             request_verification_enabled=not self.socket_mode or bool(settings.slack_signing_secret),
             logger=bolt_log,
+            oauth_settings=oauth_settings,
+            installation_store_bot_only=True if self.oauth else None,
+            user_facing_authorize_error_message=NOT_INSTALLED,
         )
         # Work that follows an ack waits in a queue for a few workers: a burst of requests is acknowledged
         # at once and the work catches up after, instead of every ack queueing behind every search.
@@ -125,17 +154,68 @@ class SlackAdapter:
         self.served: Served | None = None  # from auth.test at start; until then every request is refused
         self._register()
 
+    def _oauth_settings(self) -> AsyncOAuthSettings:
+        """OAuth mode's settings; raises StartError (one line) for what is missing or contradictory."""
+        settings = self.settings
+        if settings.slack_bot_token:
+            raise StartError(
+                "set either SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
+                "(workspaces install the app by OAuth), not both"
+            )
+        if not (settings.slack_client_id and settings.slack_client_secret):
+            raise StartError(
+                "OAuth mode needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (Basic Information, "
+                "App Credentials, in your Slack app's settings)"
+            )
+        if self.socket_mode:
+            raise StartError(
+                "OAuth mode serves /slack/install over HTTP: unset SLACK_APP_TOKEN and run `copbot serve`"
+            )
+        bare = [r for r in settings.admins.split(",") if r.strip().startswith("slack:") and r.count(":") == 1]
+        if bare:
+            raise StartError(
+                f"COPBOT_ADMINS entry {bare[0].strip()!r} names no workspace, and in OAuth mode copbot serves "
+                "several; example: COPBOT_ADMINS=slack:T0123ABCD:U012AB3CD"
+            )
+        cipher = token_cipher(settings.slack_token_key)
+        store = self.core.services.store
+        public = settings.public_url.rstrip("/")
+        oauth = AsyncOAuthSettings(
+            client_id=settings.slack_client_id,
+            client_secret=settings.slack_client_secret,
+            scopes=list(BOT_SCOPES),
+            user_scopes=[],
+            redirect_uri=f"{public}/slack/oauth_redirect" if public else None,
+            authorization_url=authorize_url(settings.slack_api_base_url),
+            installation_store=DbInstallationStore(store, cipher),
+            installation_store_bot_only=True,
+            state_store=DbOAuthStateStore(store, self.core.services.clock),
+            logger=logging.getLogger("copbot.bolt.oauth"),
+        )
+        # bolt's authorize asks auth.test about a token once, not before every ack (the installation itself
+        # is still looked up in the store each time, so a removed one stops being served at once)
+        oauth.authorize.cache_enabled = True  # type: ignore[attr-defined]
+        return oauth
+
+    @property
+    def client(self) -> AsyncWebClient:
+        """The client for this request's workspace (OAuth mode), else the one client."""
+        return REQUEST_CLIENT.get() or self.default_client
+
     # ---- lifecycle ------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        await self._learn_workspace()
+        if self.oauth:
+            log.info("Slack: OAuth mode; workspaces install the app at /slack/install")
+        else:
+            await self._learn_workspace()
         loop = asyncio.get_running_loop()
         self._workers = [loop.create_task(self._worker()) for _ in range(WORKERS)]
         if self.socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
             self._socket = AsyncSocketModeHandler(
-                self.bolt, self.settings.slack_app_token, web_client=self.client
+                self.bolt, self.settings.slack_app_token, web_client=self.default_client
             )
             await self._socket.connect_async()
             log.info("Slack: connected in Socket Mode")
@@ -189,10 +269,39 @@ class SlackAdapter:
             if key is not None and not await self.core.claim_event(PLATFORM, key):
                 log.info("Slack: ignored a replayed request")
                 return web.Response(status=200)
-            return await to_aiohttp_response(await self.bolt.async_dispatch(checked))
+            # In OAuth mode the workspace middleware sets this request's workspace and client for its
+            # listener; they are scoped to this dispatch, so nothing leaks to the next request.
+            served_token, client_token = REQUEST_SERVED.set(None), REQUEST_CLIENT.set(None)
+            try:
+                answer = await self.bolt.async_dispatch(checked)
+            finally:
+                REQUEST_SERVED.reset(served_token)
+                REQUEST_CLIENT.reset(client_token)
+            return await to_aiohttp_response(answer)
         finally:
             self._acking -= 1
             self._last_request = time.monotonic()
+
+    async def handle_install(self, request: web.Request) -> web.Response:
+        """GET /slack/install (OAuth mode): bolt's install page, its state kept in the store and a cookie."""
+        return await self._oauth_step(request, install=True)
+
+    async def handle_oauth_redirect(self, request: web.Request) -> web.Response:
+        """GET /slack/oauth_redirect (OAuth mode): Slack sends the installer back; bolt checks the state,
+        exchanges the code for the workspace's token and saves the installation."""
+        return await self._oauth_step(request, install=False)
+
+    async def _oauth_step(self, request: web.Request, *, install: bool) -> web.Response:
+        flow = self.bolt.oauth_flow
+        if flow is None:
+            return web.Response(status=404, text="This copbot is not installed by OAuth.")
+        try:
+            bolt_request = await to_bolt_request(request)
+            answer = await (flow.handle_installation if install else flow.handle_callback)(bolt_request)
+        except Exception:  # noqa: BLE001 - the installer gets a plain page, the log one line
+            log.exception("Slack: the OAuth %s step failed", "install" if install else "redirect")
+            return web.Response(status=500, text="The installation could not be completed; please try again.")
+        return await to_aiohttp_response(answer)
 
     async def _acks_first(self, queued_at: float) -> None:
         """Wait while requests are being acknowledged (see the policy in __init__)."""
@@ -204,7 +313,20 @@ class SlackAdapter:
             await asyncio.sleep(max(QUIET - idle, 0.001))
 
     def _spawn(self, work: Awaitable[Any], what: str) -> None:
-        self._work.put_nowait((work, what, time.monotonic()))
+        self._work.put_nowait(
+            (self._in_scope(work, REQUEST_SERVED.get(), REQUEST_CLIENT.get()), what, time.monotonic())
+        )
+
+    async def _in_scope(
+        self, work: Awaitable[Any], served: Served | None, client: AsyncWebClient | None
+    ) -> Any:
+        """Work on a request with the workspace and token it came with (OAuth mode), after its ack."""
+        served_token, client_token = REQUEST_SERVED.set(served), REQUEST_CLIENT.set(client)
+        try:
+            return await work
+        finally:
+            REQUEST_SERVED.reset(served_token)
+            REQUEST_CLIENT.reset(client_token)
 
     async def _worker(self) -> None:
         while True:
@@ -221,6 +343,8 @@ class SlackAdapter:
     def _register(self) -> None:
         bolt = self.bolt
         bolt.middleware(self._only_served_workspace)
+        if self.oauth:  # an uninstall or revoked token removes that workspace's installation, nothing else
+            bolt.enable_token_revocation_listeners()
         bolt.command(self.settings.slack_command)(self._on_command)
         bolt.event("app_mention")(self._on_mention)
         bolt.event("message")(self._on_message)
@@ -236,10 +360,24 @@ class SlackAdapter:
         self, body: dict[str, Any], context: Any, next: Any
     ) -> BoltResponse | None:  # noqa: A002 - bolt's name
         """Let through only requests from members of the workspace (or org) this installation serves: the
-        same user id in another workspace is another person, with none of this one's roles."""
+        same user id in another workspace is another person, with none of this one's roles. In OAuth mode
+        bolt's authorize has found the installation the request came through (or refused it already): that
+        installation's workspace is the one served, and its token is used for the work the request causes."""
         served = self.served
+        if self.oauth and (body.get("event") or {}).get("type") in REVOCATIONS:
+            await next()  # about the installation itself, which bolt's own listener removes
+            return None
+        if self.oauth:
+            result = getattr(context, "authorize_result", None)
+            served = Served.from_authorize(result, bool(getattr(context, "is_enterprise_install", False)))
         theirs = served.of_request(body, context) if served else None
         if served is not None and theirs == served.workspace:
+            if not self.oauth:
+                await next()
+                return None
+            # bolt runs the listener after this returns, in this request's task (handle_http scopes these)
+            REQUEST_SERVED.set(served)
+            REQUEST_CLIENT.set(context.client)
             await next()
             return None
         log.warning(
@@ -287,7 +425,8 @@ class SlackAdapter:
 
     def _member(self, user_id: str, name: str = "") -> Member:
         """A member of the workspace this installation serves (every request that gets here is from it)."""
-        return Member(PLATFORM, user_id, name, self.served.workspace if self.served else "")
+        served = REQUEST_SERVED.get() or self.served
+        return Member(PLATFORM, user_id, name, served.workspace if served else "")
 
     async def _zone_for_id(self, user_id: str) -> str:
         return await self.core.member_zone(self._member(user_id))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlparse
@@ -35,6 +36,9 @@ from bot.messenger import DeliveryError, Posted, PostTags
 log = logging.getLogger(__name__)
 PLATFORM = "slack"
 MAX_RATE_LIMIT_RETRIES = 30
+# In OAuth mode, the client holding the token of the workspace the request being worked on came from; unset,
+# the one client of single-token mode is used.
+REQUEST_CLIENT: ContextVar[AsyncWebClient | None] = ContextVar("slack_request_client", default=None)
 # Errors that trying again cannot fix (the bot is not in the channel, the user is gone, bad token...).
 PERMANENT = {
     "channel_not_found",
@@ -90,12 +94,12 @@ class PacedRateLimitHandler(AsyncRateLimitErrorRetryHandler):
 
 
 def web_client(
-    token: str, base_url: str, limiter: RateLimiter, session: aiohttp.ClientSession | None = None
+    token: str | None, base_url: str, limiter: RateLimiter, session: aiohttp.ClientSession | None = None
 ) -> AsyncWebClient:
     """One client, one connection pool (slack_sdk opens a new session per call unless given one)."""
     handlers: list[AsyncRetryHandler] = [PacedRateLimitHandler(limiter)]
     return AsyncWebClient(
-        token=token, base_url=base_url, retry_handlers=handlers, timeout=20, session=session
+        token=token or None, base_url=base_url, retry_handlers=handlers, timeout=20, session=session
     )
 
 
@@ -132,10 +136,15 @@ class SlackMessenger:
         self._dm_channels: dict[str, str] = {}  # user id -> DM channel id, for the process's life
         self._dm_opening: dict[str, asyncio.Future[str]] = {}
 
+    @property
+    def api(self) -> AsyncWebClient:
+        """The client for this request's workspace (OAuth mode), else the one client."""
+        return REQUEST_CLIENT.get() or self.client
+
     async def _call(self, method: str, **kwargs: Any) -> Any:
         await self.limiter.acquire(method)
         try:
-            response = await self.client.api_call(method, json=kwargs)
+            response = await self.api.api_call(method, json=kwargs)
         except SlackApiError as exc:
             raise delivery_error(exc) from None
         self.limiter.succeeded(method)
@@ -161,7 +170,7 @@ class SlackMessenger:
     ) -> None:
         await self.limiter.acquire("files.getUploadURLExternal")
         try:
-            await self.client.files_upload_v2(
+            await self.api.files_upload_v2(
                 channel=channel, filename=filename, content=content, thread_ts=thread_ts, title=filename
             )
         except SlackApiError as exc:
@@ -273,7 +282,7 @@ class SlackMessenger:
         hook = AsyncWebhookClient(
             target.response_url,
             timeout=20,
-            session=self.client.session,
+            session=self.api.session,
             retry_handlers=[PacedRateLimitHandler(self.limiter)],
         )
         response = await hook.send(

@@ -411,8 +411,10 @@ def manifest(
     command: str = "/cop",
     socket_mode: bool = True,
     request_url: str | None = None,
+    redirect_url: str | None = None,
 ) -> dict[str, Any]:
-    """A Slack app manifest with only the scopes and events the adapter uses."""
+    """A Slack app manifest with only the scopes and events the adapter uses; `redirect_url` (OAuth mode)
+    is where Slack sends an installer back to (`/slack/oauth_redirect`)."""
     if not socket_mode and not request_url:
         raise ValueError("an HTTP (non-Socket Mode) app needs a request_url")
     slash: dict[str, Any] = {
@@ -444,7 +446,10 @@ def manifest(
             "shortcuts": shortcuts(registry),
             "slash_commands": [slash],
         },
-        "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
+        "oauth_config": {
+            "scopes": {"bot": list(BOT_SCOPES)},
+            **({"redirect_urls": [redirect_url]} if redirect_url else {}),
+        },
         "settings": {
             "event_subscriptions": events,
             "interactivity": interactivity,

@@ -31,6 +31,14 @@ class Served:
             raise StartError("Slack's auth.test named no workspace for SLACK_BOT_TOKEN")
         return cls(workspace, org_wide)
 
+    @classmethod
+    def from_authorize(cls, result: Any, org_wide: bool) -> Served | None:
+        """The installation bolt's authorize found for a request (OAuth mode); None when it found none."""
+        if result is None:
+            return None
+        workspace = str((result.enterprise_id if org_wide else result.team_id) or "")
+        return cls(workspace, org_wide) if workspace else None
+
     def of_request(self, body: Mapping[str, Any], context: Any) -> str | None:
         """The workspace (or org, for an org-wide install) of the member a request comes from; None when
         the request does not say. `context` is bolt's: its actor ids name the acting member's team and org,

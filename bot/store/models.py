@@ -162,3 +162,34 @@ def is_member(table: Any, member: Member) -> ColumnElement[bool]:
 def member_of(row: Any, display_name: str = "") -> Member:
     """The member a row of one of those tables names."""
     return Member(row.platform, row.user_id, display_name, row.workspace)
+
+
+class SlackInstallation(SQLModel, table=True):
+    """A Slack workspace (or Enterprise Grid org, installed org-wide) that installed the app by OAuth.
+
+    It names no member (the installer's id is not kept): the bot token and its refresh token are kept only
+    encrypted (`secret`, Fernet with SLACK_TOKEN_KEY; adapters/slack/installations.py)."""
+
+    __tablename__: ClassVar[str] = "slack_installation"
+    __table_args__ = (UniqueConstraint("enterprise_id", "team_id", name="uq_slack_installation"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_id: str = Field(default="", max_length=32)  # "" when not on Enterprise Grid
+    team_id: str = Field(default="", max_length=32)  # "" for an org-wide install
+    is_enterprise_install: bool = False
+    app_id: str = Field(default="", max_length=32)
+    team_name: str = Field(default="", max_length=200)
+    bot_id: str = Field(default="", max_length=32)
+    bot_user_id: str = Field(default="", max_length=32)
+    bot_scopes: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    secret: str = Field(sa_column=Column(Text, nullable=False))
+    installed_at: datetime = Field(default_factory=utcnow)
+
+
+class OAuthState(SQLModel, table=True):
+    """A state issued to a browser starting an OAuth install: consumed once, before it expires."""
+
+    __tablename__: ClassVar[str] = "oauth_state"
+
+    state: str = Field(max_length=100, primary_key=True)
+    expires_at: datetime = Field(index=True)
