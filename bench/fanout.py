@@ -34,7 +34,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
-from sqlalchemy import insert, select  # noqa: E402
 
 DISCORD_IDS = 10**17  # member n's Discord user id is DISCORD_IDS + n, in the fake and the store
 
@@ -128,12 +127,11 @@ async def fake_call(fake: dict[str, Any], verb: str, what: str) -> dict[str, Any
 
 async def run_platform(platform: str, args: argparse.Namespace, fake: dict[str, Any], tmp: Path) -> bool:
     from adapters.runtime import start_platforms
+    from bench.common import convening_with_members_going
     from bot.app import build_app
     from bot.config import load_settings
-    from bot.messages import Incoming, Member, Place
-    from bot.store.models import MemberRecord
+    from bot.messages import Member, Place
     from scheduling.convenings import service as convenings
-    from scheduling.convenings.models import Convening, Rsvp
     from tests import fake_slack as fs
 
     class Clock:
@@ -171,45 +169,7 @@ async def run_platform(platform: str, args: argparse.Namespace, fake: dict[str, 
         user_ids = [str(DISCORD_IDS + n) for n in range(args.dms)]
     app = build_app(settings, clock=clock)
     running = await start_platforms(app, http=False)
-    start = (clock() + timedelta(days=30)).strftime("%Y-%m-%d 10:00")
-    for text in (
-        'network create "Bench Network"',
-        f'convening schedule bench-network --title "Annual convening" --start "{start} UTC"',
-    ):
-        reply = (await app.dispatch(Incoming(member=admin, place=place, text=text)))[0]
-        assert not reply.is_error, reply.text
-    now = clock()
-
-    def add_members(session: Any) -> None:
-        rows = [
-            {"platform": platform, "user_id": u, "display_name": f"Member {u}", "created_at": now}
-            for u in user_ids
-        ]
-        session.execute(insert(MemberRecord.__table__), rows)  # type: ignore[attr-defined]
-        ids = (
-            session.execute(select(MemberRecord.id).where(MemberRecord.user_id.in_(user_ids)))  # type: ignore[attr-defined]
-            .scalars()
-            .all()
-        )
-        session.execute(
-            insert(Rsvp.__table__),  # type: ignore[attr-defined]
-            [
-                {
-                    "convening_id": 1,
-                    "member_id": i,
-                    "answer": "going",
-                    "remind_on_maybe": False,
-                    "answered_at": now,
-                }
-                for i in ids
-            ],
-        )
-
-    await app.store.run(add_members)
-    await app.store.run(
-        lambda s: convenings.plan_reminders(s, s.get(Convening, 1), clock(), settings.timezone)
-    )
-    conv = await app.store.run(lambda s: s.get(Convening, 1))
+    conv = await convening_with_members_going(app, admin, place, platform, user_ids, clock)
     ok = True
     try:
         for lead, label in (("7d", "first DM to each member"), ("1d", "DM channels known")):

@@ -41,7 +41,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
-from sqlalchemy import insert, select  # noqa: E402
 
 from tests import fake_slack as fs  # noqa: E402
 
@@ -283,12 +282,11 @@ async def part_acks(args: argparse.Namespace, fake: dict[str, int], tmp: Path) -
 
 async def part_dms(args: argparse.Namespace, fake: dict[str, int], tmp: Path) -> bool:
     from adapters.runtime import start_platforms
+    from bench.common import convening_with_members_going
     from bot.app import build_app
     from bot.config import load_settings
-    from bot.messages import Incoming, Member, Place
-    from bot.store.models import MemberRecord
+    from bot.messages import Member, Place
     from scheduling.convenings import service as convenings
-    from scheduling.convenings.models import Convening, Rsvp
 
     async with aiohttp.ClientSession() as http:
         await http.post(f"http://127.0.0.1:{fake['stats']}/reset")
@@ -309,56 +307,15 @@ async def part_dms(args: argparse.Namespace, fake: dict[str, int], tmp: Path) ->
         slack_signing_secret=fs.SIGNING_SECRET,
         slack_api_base_url=base,
         port=0,
-        admins="slack:U0ADMIN",
+        admins="console:root",
         log_level="WARNING",
     )
     app = build_app(settings, clock=clock)
     running = await start_platforms(app, http=False)
-    admin, place = Member("slack", "U0ADMIN", "Admin"), Place("slack", "C0")
-    start = (clock() + timedelta(days=30)).strftime("%Y-%m-%d 10:00")
-    for text in (
-        'network create "Bench Network"',
-        f'convening schedule bench-network --title "Annual convening" --start "{start} UTC"',
-    ):
-        reply = (await app.dispatch(Incoming(member=admin, place=place, text=text)))[0]
-        assert not reply.is_error, reply.text
-    now = clock()
-
-    def add_members(session: Any) -> None:
-        session.execute(
-            insert(MemberRecord.__table__),
-            [  # type: ignore[attr-defined]
-                {
-                    "platform": "slack",
-                    "user_id": f"U{i:07d}",
-                    "display_name": f"Member {i}",
-                    "created_at": now,
-                }
-                for i in range(args.dms)
-            ],
-        )
-        ids = (
-            session.execute(select(MemberRecord.id).where(MemberRecord.user_id != "U0ADMIN")).scalars().all()
-        )
-        session.execute(
-            insert(Rsvp.__table__),
-            [  # type: ignore[attr-defined]
-                {
-                    "convening_id": 1,
-                    "member_id": i,
-                    "answer": "going",
-                    "remind_on_maybe": False,
-                    "answered_at": now,
-                }
-                for i in ids
-            ],
-        )
-
-    await app.store.run(add_members)
-    await app.store.run(
-        lambda s: convenings.plan_reminders(s, s.get(Convening, 1), clock(), settings.timezone)
-    )
-    conv = await app.store.run(lambda s: s.get(Convening, 1))
+    # the admin works from the console: a Slack admin would need the workspace the fake names
+    admin, place = Member("console", "root", "Root"), Place("console", "bench")
+    user_ids = [f"U{i:07d}" for i in range(args.dms)]
+    conv = await convening_with_members_going(app, admin, place, "slack", user_ids, clock)
     clock.now = convenings.lead_due(conv.starts_at, conv.tz, "7d")
     while (await app.scheduler.tick()).sent:  # the week-before reminders go first, unmeasured
         pass
