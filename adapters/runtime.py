@@ -5,6 +5,7 @@ Slack runs in Socket Mode when SLACK_APP_TOKEN is set, otherwise over HTTP at /s
 aiohttp server as /healthz and the calendar feeds. Discord connects with `Client.start()` in this loop.
 In Slack's OAuth mode that server also serves /slack/install and /slack/oauth_redirect.
 Teams (TEAMS_APP_ID and TEAMS_APP_PASSWORD set) is served at /api/messages on that same HTTP server.
+The web pages (adapters/web/: the library, the forum, convenings, a member's page) are served there too.
 """
 
 from __future__ import annotations
@@ -92,12 +93,19 @@ async def start_platforms(app: App, *, http: bool | None = None) -> Running:
         teams = running.adapters.get("teams")
         if teams is not None:
             running.http.app.router.add_post("/api/messages", teams.handle_http)  # type: ignore[attr-defined]
+        from adapters.web.adapter import WebAdapter  # the web pages (adapters/web/): on every HTTP server
+
+        WebAdapter(app).mount(running.http.app)
     await app.start()
     try:
         for adapter in running.adapters.values():
             await adapter.start()
         if running.http is not None:
-            await running.http.start()
+            port = await running.http.start()
+            if (
+                not settings.port
+            ):  # "any free port": links copbot gives (sign-in, calendars) name the real one
+                settings.port = port
     except BaseException:
         await running.stop()
         raise

@@ -24,7 +24,7 @@ from bot.dispatcher import Dispatcher
 from bot.feature import Feature, Route, StartOptions, StartStep
 from bot.guide.feature import FEATURE as guide
 from bot.guide.home import overview
-from bot.members import events
+from bot.members import events, signin
 from bot.members.feature import FEATURE as members
 from bot.members.roles import set_role
 from bot.messages import Incoming, Member, Place, Reply, printable
@@ -216,6 +216,25 @@ class App:
         incoming = Incoming(member=member, place=place, text="home")
         role = await self.dispatcher.role_for(incoming)
         return await overview(Context(incoming=incoming, role=role, services=self.services))
+
+    # ---- the web pages' sign-in (bot/members/signin.py) ------------------------------------------------
+
+    async def signin_holder(self, token: str) -> Member:
+        """Whom a sign-in link would sign in, before it is used; SigninRefused when it cannot be."""
+        return await self.store.run(lambda s: signin.link_holder(s, token, self.services.clock()))
+
+    async def sign_in(self, token: str) -> signin.SignedIn:
+        """Spend a sign-in link and open a web session; SigninRefused when unknown, used or expired."""
+        return await self.store.run(lambda s: signin.spend_link(s, token, self.services.clock()))
+
+    async def web_session(self, cookie: str) -> signin.SignedIn | None:
+        return await self.store.run(lambda s: signin.session_of(s, cookie, self.services.clock()))
+
+    async def sign_out(self, cookie: str) -> None:
+        await self.store.run(lambda s: signin.end_session(s, cookie))
+
+    async def library_public(self) -> bool:
+        return await self.store.run(signin.library_public)
 
     def close(self) -> None:
         self.scheduler.store.close()

@@ -14,6 +14,7 @@ from bot.commands import CommandRegistry
 from bot.config import Settings
 from bot.context import Services
 from bot.feature import Route
+from bot.members.signin import SignedIn
 from bot.messages import Incoming, Member, Place, Reply
 from bot.messenger import Messenger
 
@@ -55,6 +56,18 @@ class Core(Protocol):
     async def home(self, member: Member, place: Place) -> list[tuple[str, Reply]]: ...
 
     async def healthy(self) -> bool: ...
+
+    async def signin_holder(self, token: str) -> Member:
+        """Whom a web sign-in link (from `me web`) would sign in; SigninRefused when it cannot be used."""
+        ...
+
+    async def sign_in(self, token: str) -> SignedIn: ...
+
+    async def web_session(self, cookie: str) -> SignedIn | None: ...
+
+    async def sign_out(self, cookie: str) -> None: ...
+
+    async def library_public(self) -> bool: ...
 
     @property
     def routes(self) -> tuple[Route, ...]: ...

@@ -3,10 +3,11 @@
 from dataclasses import replace
 
 from bot.context import Context
-from bot.feature import Feature, HomeSection
+from bot.feature import Feature, HomeSection, PrivacyHook
 from bot.guide.home import run_section
 from bot.members.privacy import CORE_HOOK, me
 from bot.members.profile import profile_group
+from bot.members import signin
 from bot.members.roles import audit, roles
 from bot.members.unreachable import unreachable_group
 from bot.messages import Choice, Reply
@@ -29,8 +30,8 @@ async def _settings(ctx: Context) -> Reply:
 
 FEATURE = Feature(
     name="members",
-    groups=(roles, audit, me, profile_group, unreachable_group),
-    tables=(models,),
-    privacy=(CORE_HOOK,),
+    groups=(roles, audit, me, profile_group, unreachable_group, signin.signin_group, signin.web),
+    tables=(models, signin),
+    privacy=(CORE_HOOK, PrivacyHook("web sign-in", signin.export, signin.forget)),
     home=(HomeSection(90, "Your settings", _settings),),
 )
