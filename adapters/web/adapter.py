@@ -16,6 +16,7 @@ personal is put in an address; no page needs JavaScript, and none is sent.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -33,6 +34,9 @@ log = logging.getLogger(__name__)
 PLATFORM = "web"
 COOKIE = "copbot_session"
 PLACE = Place(PLATFORM, "web", is_direct=True)
+WHO = web.RequestKey("who", object)  # SignedIn | None
+ZONE = web.RequestKey("zone", str)
+FORM = web.RequestKey("form", object)  # the POSTed form, read once by the CSRF check
 VISITOR = Member(PLATFORM, "visitor", "Visitor")  # who reads a published library without signing in
 MAX_FORM = 64 * 1024
 _SEARCH_FIELDS = ("query", "tag", "framework", "level", "sector", "policy_area")
@@ -109,10 +113,8 @@ class WebAdapter:
         """Who is asking, CSRF on every form, security headers, and a page (never a trace) for errors."""
         if not self._ours(request.path):
             return await handler(request)
-        request["who"] = who = await self._who(request)
-        request["zone"] = (
-            await self.core.member_zone(who.member) if who is not None else self.settings.timezone
-        )
+        request[WHO] = who = await self._who(request)
+        request[ZONE] = await self.core.member_zone(who.member) if who is not None else self.settings.timezone
         try:
             if request.method == "POST" and not request.path.startswith("/signin/"):
                 await self._check_csrf(request)
@@ -176,11 +178,11 @@ class WebAdapter:
         if request.content_length is not None and request.content_length > MAX_FORM:
             raise BadRequest("That form was too large to accept.")
         data = await request.post()
-        request["form"] = data
-        who: SignedIn | None = request["who"]
+        request[FORM] = data
+        who: SignedIn | None = request[WHO]  # type: ignore[assignment]
         sent = str(data.get("csrf", ""))
         if who is None:
-            raise web.HTTPFound("/signin")
+            raise _SignInFirst()
         if not secrets.compare_digest(sent, who.csrf):
             raise BadRequest(
                 "This form was out of date (it came from an earlier session or another site). "
@@ -190,7 +192,7 @@ class WebAdapter:
     # ---- pages ----------------------------------------------------------------------------------------
 
     async def home(self, request: web.Request) -> web.StreamResponse:
-        who: SignedIn | None = request["who"]
+        who: SignedIn | None = request[WHO]  # type: ignore[assignment]
         if who is None:
             public = await self.core.library_public()
             return self._render(request, Page("Welcome to copbot", intro=_welcome(public), public=True))
@@ -235,14 +237,14 @@ class WebAdapter:
     async def practice(self, request: web.Request) -> web.StreamResponse:
         who = await self._reader(request)
         reply = await self._values(who, "practice show", {"practice_id": f"P{request.match_info['id']}"})
-        title = reply.items[0].title if reply.items and not reply.is_error else "Practice"
+        title, description = _title_of(reply, "Practice")
         return self._render(
             request,
             Page(
                 title,
                 [Section("", reply)],
                 status=404 if reply.is_error else 200,
-                description=(reply.items[0].body[:200] if reply.items else ""),
+                description=description,
                 public=who is VISITOR,
             ),
         )
@@ -270,7 +272,7 @@ class WebAdapter:
     async def resource(self, request: web.Request) -> web.StreamResponse:
         who = self._member(request)
         reply = await self._values(who, "resource show", {"resource": request.match_info["ref"]})
-        title = reply.items[0].title if reply.items and not reply.is_error else "Resource"
+        title, _ = _title_of(reply, "Resource")
         return self._render(request, Page(title, [Section("", reply)], status=404 if reply.is_error else 200))
 
     async def forum(self, request: web.Request) -> web.StreamResponse:
@@ -303,7 +305,8 @@ class WebAdapter:
         sections = [Section("", reply)]
         if not reply.is_error:
             sections.append(Section("Add to your calendar", _calendar_links(reply, cid)))
-        return self._render(request, Page("Convening", sections, status=_status(reply, 404)))
+        title, _ = _title_of(reply, "Convening")
+        return self._render(request, Page(title, sections, status=_status(reply, 404)))
 
     async def convening_ics(self, request: web.Request) -> web.StreamResponse:
         who = self._member(request)
@@ -332,7 +335,7 @@ class WebAdapter:
     async def act(self, request: web.Request) -> web.StreamResponse:
         """A button: run the command it carries, then go back to the page it was on."""
         who = self._member(request)
-        data = request["form"]
+        data: Any = request[FORM]
         command = " ".join(str(data.get("command", "")).split())
         if not command:
             raise BadRequest('This button named no command. Example of one: "practice endorse P12".')
@@ -343,7 +346,7 @@ class WebAdapter:
         """A form: its fields are the command's values; a mistake redraws the form, filled in, with the
         error under its field."""
         who = self._member(request)
-        data = request["form"]
+        data: Any = request[FORM]
         command = str(data.get("form_command", ""))
         cmd = self.core.registry.commands.get(command)
         if cmd is None:
@@ -379,10 +382,10 @@ class WebAdapter:
         self._flash.setdefault(cookie, []).extend(replies)
         if len(self._flash) > 10_000:  # never grows without bound
             self._flash.pop(next(iter(self._flash)))
-        back = str(request["form"].get("back", "/"))
+        back = str(request[FORM].get("back", "/"))  # type: ignore[attr-defined]
         if not back.startswith("/") or back.startswith("//"):
             back = "/"
-        raise web.HTTPSeeOther(back)
+        return _see_other(back)
 
     # ---- sign-in --------------------------------------------------------------------------------------
 
@@ -413,7 +416,7 @@ class WebAdapter:
             signed = await self.core.sign_in(token)
         except SigninRefused as exc:
             return self._render(request, _refused(str(exc)))
-        response = web.HTTPSeeOther("/")
+        response = _see_other("/")
         response.set_cookie(
             COOKIE,
             signed.cookie,
@@ -431,7 +434,7 @@ class WebAdapter:
         if cookie:
             await self.core.sign_out(cookie)
             self._flash.pop(cookie, None)
-        response = web.HTTPSeeOther("/signin?out=1")
+        response = _see_other("/signin?out=1")
         response.del_cookie(COOKIE, path="/")
         _secure_headers(response)
         return response
@@ -439,14 +442,14 @@ class WebAdapter:
     # ---- helpers --------------------------------------------------------------------------------------
 
     def _member(self, request: web.Request) -> Member:
-        who: SignedIn | None = request["who"]
+        who: SignedIn | None = request[WHO]  # type: ignore[assignment]
         if who is None:
             raise _SignInFirst()
         return who.member
 
     async def _reader(self, request: web.Request) -> Member:
         """The signed-in member, or a visitor when the library is published."""
-        who: SignedIn | None = request["who"]
+        who: SignedIn | None = request[WHO]  # type: ignore[assignment]
         if who is not None:
             return who.member
         if await self.core.library_public():
@@ -491,8 +494,8 @@ class WebAdapter:
         extra: Mapping[str, Any] | None = None,
         views: list[ReplyView] | None = None,
     ) -> web.Response:
-        who: SignedIn | None = request.get("who")
-        zone: str = request.get("zone") or self.settings.timezone
+        who: SignedIn | None = request.get(WHO)  # type: ignore[assignment]
+        zone: str = request.get(ZONE) or self.settings.timezone
         flash = self._flash.pop(request.cookies.get(COOKIE, ""), []) if who is not None else []
         sections = (
             views if views is not None else [reply_view(s.reply, zone, s.heading) for s in page.sections]
@@ -551,6 +554,21 @@ def _one(replies: list[Reply]) -> Reply:
     )
 
 
+_REF = re.compile(r"^(?:[A-Z]\d+|\d+): ")
+
+
+def _title_of(reply: Reply, fallback: str) -> tuple[str, str]:
+    """A page's title and short description from a "show" reply: its item's title, or its text's first
+    line without the id ("P12: Budget town halls" is titled "Budget town halls")."""
+    if reply.is_error:
+        return fallback, ""
+    if reply.items:
+        return reply.items[0].title, " ".join(reply.items[0].body.split())[:200]
+    first, _, rest = reply.text.partition("\n")
+    title = _REF.sub("", first.strip()) or fallback
+    return title[:150], " ".join(rest.split())[:200]
+
+
 def _status(reply: Reply, code: int = 400) -> int:
     return code if reply.is_error else 200
 
@@ -573,6 +591,11 @@ def _page_number(q: Mapping[str, str]) -> int:
 def _form_of(core: Core, command: str, values: Mapping[str, Any]) -> Any:
     cmd = core.registry.commands.get(command)
     return cmd.to_form(prefilled=values) if cmd is not None else None
+
+
+def _see_other(location: str) -> web.Response:
+    """POST, then redirect, then GET: a reload does not repeat what was done."""
+    return web.Response(status=303, headers={"Location": location})
 
 
 def _download(attachment: Attachment) -> web.Response:

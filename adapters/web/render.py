@@ -85,11 +85,13 @@ class Action:
     danger: bool
 
 
-def actions(choices: tuple[Choice, ...]) -> list[Action]:
-    return [
+def actions(choices: tuple[Choice, ...], can_act: bool = True) -> list[Action]:
+    """The choices as links and buttons; a visitor who is not signed in gets only the links."""
+    found = [
         Action(c.label, c.command, page_for(c.command), c.style == "primary", c.style == "danger")
         for c in choices
     ]
+    return [a for a in found if can_act or a.href is not None]
 
 
 @dataclass
@@ -157,7 +159,7 @@ def form_view(
     )
 
 
-def reply_view(reply: Reply, zone: str, heading: str = "") -> ReplyView:
+def reply_view(reply: Reply, zone: str, heading: str = "", *, can_act: bool = True) -> ReplyView:
     items = [
         ItemView(
             title=render_members(item.title, plain_name),
@@ -165,7 +167,9 @@ def reply_view(reply: Reply, zone: str, heading: str = "") -> ReplyView:
             ref=item.ref,
             body=rich(item.body, zone),
             fields=[(render_members(k, plain_name), rich(v, zone)) for k, v in item.fields],
-            actions=[a for a in actions(item.choices) if a.href != _item_href(item) or a.href is None],
+            actions=[
+                a for a in actions(item.choices, can_act) if a.href is None or a.href != _item_href(item)
+            ],
         )
         for item in reply.items
     ]
@@ -178,7 +182,7 @@ def reply_view(reply: Reply, zone: str, heading: str = "") -> ReplyView:
         is_error=reply.is_error,
         fields=[(render_members(k, plain_name), rich(v, zone)) for k, v in reply.fields],
         items=items,
-        actions=actions(reply.choices),
+        actions=actions(reply.choices, can_act),
         form=form_view(reply.form) if reply.form is not None else None,
         attachments=[a.filename for a in reply.attachments],
         footer=rich(reply.footer, zone),
