@@ -57,7 +57,13 @@ def _parser() -> argparse.ArgumentParser:
             help="a demo clock admins move with `clock next`, `clock set` or `clock advance 1d` "
             "to watch the forum run; it keeps its time across restarts (on every platform)",
         )
-    for p in (run, serve):
+    for p in (run, console):
+        p.add_argument(
+            "--web",
+            action="store_true",
+            help="console: also serve the web pages at HOST:PORT (sign in with the command me web)",
+        )
+    for p in (run, console, serve):
         p.add_argument("--host", help="address to listen on for HTTP (overrides HOST; default 127.0.0.1)")
         p.add_argument("--port", type=_port, help="port to listen on for HTTP (overrides PORT; default 8080)")
     slack = sub.add_parser("slack", help="Slack helpers")
@@ -125,7 +131,7 @@ def _clock(settings: Settings, demo: bool) -> Callable[[], datetime]:
     return DemoClock(settings.data_dir / STATE_FILE) if demo else system_clock
 
 
-async def _run_console(settings: Settings, user: str, role: str, demo: bool) -> int:
+async def _run_console(settings: Settings, user: str, role: str, demo: bool, web: bool = False) -> int:
     from adapters.console.adapter import ConsoleAdapter, console_member
     from bot.app import build_app
     from bot.members.files import exports_dir
@@ -152,11 +158,20 @@ async def _run_console(settings: Settings, user: str, role: str, demo: bool) -> 
             settle=app.scheduler.settle,
         )
         app.add_messenger(console.messenger)
-        await app.start()
+        if not web:
+            await app.start()
+            try:
+                return await console.run()
+            finally:
+                await app.stop()
+        from adapters.runtime import start_platforms
+
+        running = await start_platforms(app, http=True)  # the web pages beside the console
         try:
+            print(f"copbot: web pages on http://{settings.host}:{running.port} (sign in: me web)", flush=True)
             return await console.run()
         finally:
-            await app.stop()
+            await running.stop()
     finally:
         app.close()
 
@@ -232,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
             _configure_logging(settings, to_file=True)
             user = getattr(args, "user", "me")
             role = getattr(args, "role", "admin")
-            return asyncio.run(_run_console(settings, user, role, demo))
+            web = bool(getattr(args, "web", False))
+            return asyncio.run(_run_console(settings, user, role, demo, web))
         _configure_logging(settings, to_file=False)
         if command == "serve":
             return asyncio.run(_serve(settings, http=True, demo=demo))
