@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlmodel import Session, SQLModel, col
@@ -21,6 +22,7 @@ from bot.commands import CommandRegistry
 from bot.config import Settings
 from bot.context import Context, Services, system_clock, write_audit
 from bot.dispatcher import Dispatcher
+from bot.errors import CommandError
 from bot.feature import Feature, Route, StartOptions, StartStep
 from bot.guide.feature import FEATURE as guide
 from bot.guide.home import overview
@@ -216,6 +218,28 @@ class App:
         incoming = Incoming(member=member, place=place, text="home")
         role = await self.dispatcher.role_for(incoming)
         return await overview(Context(incoming=incoming, role=role, services=self.services))
+
+    async def preview(self, url: str, member: Member, place: Place) -> Reply | None:
+        """The card a link to one of copbot's own pages unfurls into where `member` pasted it, or None (not
+        a copbot page, or nothing to show that channel). Each feature decides for its pages."""
+        base = signin.web_address(self.settings, "")
+        parts = urlsplit(url)
+        if f"{parts.scheme}://{parts.netloc}".lower() != base.lower().rstrip("/") or parts.query:
+            return None
+        segments = [s for s in parts.path.split("/") if s]
+        if len(segments) != 2:
+            return None
+        supplier = next((f.previews[segments[0]] for f in self.features if segments[0] in f.previews), None)
+        if supplier is None:
+            return None
+        incoming = Incoming(member=member, place=place, text=f"preview {url}")
+        ctx = Context(
+            incoming=incoming, role=await self.dispatcher.role_for(incoming), services=self.services
+        )
+        try:
+            return await supplier(ctx, segments[1])
+        except CommandError:  # not there, or not for this member: no card
+            return None
 
     # ---- the web pages' sign-in (bot/members/signin.py) ------------------------------------------------
 

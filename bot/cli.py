@@ -254,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_serve(settings, http=True, demo=demo))
         if command == "slack":
             import json
+            from urllib.parse import urlsplit
 
             from adapters.slack.render import manifest
             from bot.app import build_registry
@@ -274,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
                             if url and settings.slack_oauth
                             else None
                         ),
+                        unfurl_domain=urlsplit(settings.public_url).hostname or None,
                     ),
                     indent=2,
                 )

@@ -77,6 +77,12 @@ class Route:
     handler: Callable[[Services, Mapping[str, str]], Awaitable[HttpAnswer]]
 
 
+PreviewSupplier = Callable[["Context", str], Awaitable["Reply | None"]]
+"""A card for one page (`/practices/12` gives "12"), as the member who pasted the link may show it to a
+channel whose readers copbot cannot list: None when it must not unfurl (the member may not see it, or it
+is for some members only, such as a closed network's, or it is not there)."""
+
+
 @dataclass(frozen=True)
 class StartOptions:
     settings: Settings
@@ -100,6 +106,9 @@ class Feature:
     home: tuple[HomeSection, ...] = ()
     suggest: Mapping[str, Supplier] = field(default_factory=dict)
     routes: tuple[Route, ...] = ()
+    previews: Mapping[str, PreviewSupplier] = field(default_factory=dict)
+    """Cards for links to copbot's own pages, by the page's first path segment (`practices` for
+    /practices/12): what a link pasted in a channel unfurls into (see `PreviewSupplier`)."""
     prepare: Callable[[StartOptions], StartStep | None] | None = None
     """Runs before the database is opened (read and check files); its step runs in one transaction after."""
     on_thread_message: ThreadListener | None = None

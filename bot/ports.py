@@ -69,6 +69,10 @@ class Core(Protocol):
 
     async def library_public(self) -> bool: ...
 
+    async def preview(self, url: str, member: Member, place: Place) -> Reply | None:
+        """The card a pasted link to a copbot page unfurls into there, or None (see Feature.previews)."""
+        ...
+
     @property
     def routes(self) -> tuple[Route, ...]: ...
 

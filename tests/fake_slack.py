@@ -497,6 +497,30 @@ def app_mention(
     return event_callback(event, event_id=event_id, team=team)
 
 
+def link_shared(
+    urls: list[str],
+    *,
+    user: str = "U0ANA",
+    channel: str = "C0GENERAL",
+    message_ts: str = "1700000300.000100",
+    event_id: str | None = None,
+    team: str = TEAM,
+) -> Request:
+    """Links in a posted message to a domain the app unfurls (Slack sends only those, by domain)."""
+    event: dict[str, Any] = {
+        "type": "link_shared",
+        "channel": channel,
+        "is_bot_user_member": True,
+        "user": user,
+        "message_ts": message_ts,
+        "unfurl_id": f"C{message_ts.replace('.', '')}.{user}",
+        "source": "conversations_history",
+        "event_ts": message_ts,
+        "links": [{"domain": url.split("/")[2].split(":")[0], "url": url} for url in urls],
+    }
+    return event_callback(event, event_id=event_id, team=team)
+
+
 def message(
     text: str,
     *,

@@ -232,12 +232,15 @@ def test_manifest_has_the_command_shortcuts_and_only_the_used_scopes() -> None:
             "users:read",
             "channels:history",
             "files:write",
+            "links:read",  # link_shared: copbot's own page links pasted in a channel unfurl into cards
+            "links:write",
         ]
     )
     # message.channels: replies in the forum thread are recorded; the scope is channels:history
     assert set(m["settings"]["event_subscriptions"]["bot_events"]) == {
         "app_home_opened",
         "app_mention",
+        "link_shared",
         "message.channels",
         "message.im",
     }
@@ -246,12 +249,17 @@ def test_manifest_has_the_command_shortcuts_and_only_the_used_scopes() -> None:
     assert sorted(settings["event_subscriptions"]["bot_events"]) == [
         "app_home_opened",
         "app_mention",
+        "link_shared",
         "message.channels",
         "message.im",
     ]
     assert settings["interactivity"]["is_enabled"] and settings["socket_mode_enabled"]
     assert settings["org_deploy_enabled"] is False
     assert m["features"]["app_home"]["home_tab_enabled"] and m["features"]["app_home"]["messages_tab_enabled"]
+    assert "unfurl_domains" not in m["features"]
+    assert manifest(build_registry(), unfurl_domain="cop.example.org")["features"]["unfurl_domains"] == [
+        "cop.example.org"
+    ]
 
 
 def test_http_manifest_carries_the_request_url() -> None:

@@ -78,6 +78,7 @@ NOT_INSTALLED = (
     "copbot is not installed in this workspace, so nothing was done. Ask your Slack admin to install it."
 )
 REVOCATIONS = ("app_uninstalled", "tokens_revoked")
+MAX_UNFURLS = 5  # cards added to one message at most
 # In OAuth mode, the workspace (or org) of the installation the request being worked on came through.
 REQUEST_SERVED: ContextVar[Served | None] = ContextVar("slack_request_served", default=None)
 IGNORED_SUBTYPES = {
@@ -349,6 +350,7 @@ class SlackAdapter:
         bolt.event("app_mention")(self._on_mention)
         bolt.event("message")(self._on_message)
         bolt.event("app_home_opened")(self._on_home_opened)
+        bolt.event("link_shared")(self._on_link_shared)
         bolt.action(re.compile("^" + re.escape(ACTION_PREFIX)))(self._on_action)
         bolt.view_submission(CALLBACK_ID)(self._on_view_submission)
         bolt.view_closed(CALLBACK_ID)(self._ack_only)
@@ -678,6 +680,36 @@ class SlackAdapter:
         )
 
     # ---- App Home -------------------------------------------------------------------------------------
+
+    async def _on_link_shared(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        if not event.get("user") or not await self._claim(body):
+            return
+        self._spawn(self._unfurl(event), "link preview")
+
+    async def _unfurl(self, event: dict[str, Any]) -> None:
+        """Links to copbot's pages pasted in a message (or being typed: `source` composer) become cards,
+        each as the member who pasted it may show it there (the core decides: Feature.previews)."""
+        channel = str(event.get("channel", ""))
+        member = await self.member(event["user"])
+        place = Place(PLATFORM, channel, event.get("thread_ts"), channel.startswith("D"))
+        tz = self.settings.timezone  # a card is read by many: its times are Slack date tokens anyway
+        unfurls: dict[str, Any] = {}
+        for link in (event.get("links") or [])[:MAX_UNFURLS]:
+            url = str(link.get("url", ""))
+            card = await self.core.preview(url, member, place) if url else None
+            if card is not None:
+                unfurls[url] = {"blocks": render_reply(card, tz_fallback=tz)["blocks"]}
+        if not unfurls:
+            return
+        where: dict[str, Any] = (
+            {"unfurl_id": event["unfurl_id"], "source": event.get("source", "composer")}
+            if event.get("unfurl_id") and not event.get("message_ts")
+            else {"channel": channel, "ts": event.get("message_ts", "")}
+        )
+        try:
+            await self.client.chat_unfurl(unfurls=unfurls, **where)
+        except Exception as exc:  # noqa: BLE001 - a card that could not be added costs nothing else
+            log.warning("Slack: chat.unfurl failed: %s", type(exc).__name__)
 
     async def _on_home_opened(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         if event.get("tab") != "home" or not await self._claim(body):

@@ -366,9 +366,11 @@ BOT_SCOPES = (
     "files:write",
     "im:history",
     "im:write",
+    "links:read",
+    "links:write",
     "users:read",
 )
-BOT_EVENTS = ("app_home_opened", "app_mention", "message.channels", "message.im")
+BOT_EVENTS = ("app_home_opened", "app_mention", "link_shared", "message.channels", "message.im")
 SHORTCUT_NAME_MAX, SHORTCUT_DESCRIPTION_MAX = 24, 150
 
 
@@ -412,9 +414,11 @@ def manifest(
     socket_mode: bool = True,
     request_url: str | None = None,
     redirect_url: str | None = None,
+    unfurl_domain: str | None = None,
 ) -> dict[str, Any]:
     """A Slack app manifest with only the scopes and events the adapter uses; `redirect_url` (OAuth mode)
-    is where Slack sends an installer back to (`/slack/oauth_redirect`)."""
+    is where Slack sends an installer back to (`/slack/oauth_redirect`); `unfurl_domain` is the host of
+    copbot's web pages, whose links copbot unfurls (link_shared)."""
     if not socket_mode and not request_url:
         raise ValueError("an HTTP (non-Socket Mode) app needs a request_url")
     slash: dict[str, Any] = {
@@ -445,6 +449,7 @@ def manifest(
             "bot_user": {"display_name": app_name, "always_online": True},
             "shortcuts": shortcuts(registry),
             "slash_commands": [slash],
+            **({"unfurl_domains": [unfurl_domain]} if unfurl_domain else {}),
         },
         "oauth_config": {
             "scopes": {"bot": list(BOT_SCOPES)},

@@ -5,9 +5,9 @@ from dataclasses import replace
 from bot.context import Context
 from bot.feature import Feature, HomeSection, PrivacyHook
 from bot.guide.home import run_section
+from bot.members import signin
 from bot.members.privacy import CORE_HOOK, me
 from bot.members.profile import profile_group
-from bot.members import signin
 from bot.members.roles import audit, roles
 from bot.members.unreachable import unreachable_group
 from bot.messages import Choice, Reply

@@ -5,10 +5,12 @@ from sqlmodel import Session, col
 
 from bot.context import Context
 from bot.feature import Feature, HomeSection, PrivacyHook
-from bot.messages import Choice, Reply
+from bot.messages import Choice, Item, Reply
+from bot.words import counted
 from content.practices import models, proposals, service
 from content.practices.commands import practice_item, practices
 from content.practices.models import Practice, Status
+from content.practices.service import practice_ref
 
 
 async def _recent(ctx: Context) -> Reply:
@@ -31,6 +33,29 @@ async def _recent(ctx: Context) -> Reply:
     return await ctx.store.run(load)
 
 
+async def _preview(ctx: Context, page: str) -> Reply | None:
+    """/practices/12 pasted in a channel: the practice's title, a short excerpt and its credit, exactly as
+    its author chose (anonymous names nobody). Retired practices and unknown ids do not unfurl."""
+    if not page.isdigit():
+        return None
+
+    def load(session: Session) -> Reply | None:
+        p = session.get(Practice, int(page))
+        if p is None or p.status != Status.ACTIVE.value:
+            return None
+        view = service.views(session, [p])[0]
+        facts = [("Shared by", service.attribution_text(p))]
+        if view.tags:
+            facts.append(("Tags", ", ".join(view.tags)))
+        facts.append(("Endorsed by", counted(view.endorsements, "member")))
+        what = " ".join(p.what.split())
+        excerpt = what if len(what) <= 280 else what[:279].rsplit(" ", 1)[0] + "…"
+        item = Item(title=p.title, body=excerpt, fields=tuple(facts), ref=practice_ref(p.id or 0))
+        return Reply(p.title, items=(item,))
+
+    return await ctx.store.run(load)
+
+
 FEATURE = Feature(
     name="practices",
     groups=(practices, proposals.proposals),
@@ -40,6 +65,7 @@ FEATURE = Feature(
         PrivacyHook("practice_proposals", proposals.export_member, proposals.forget_member),
     ),
     home=(HomeSection(40, "Recent practices", _recent),),
+    previews={"practices": _preview},
     suggest={
         "tag": service.suggest_tags,
         "practice": service.suggest_practices,

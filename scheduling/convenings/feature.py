@@ -8,8 +8,9 @@ from sqlmodel import Session, col
 from bot.context import Context, Services, find_member
 from bot.feature import Feature, HomeSection, HttpAnswer, PrivacyHook, Route
 from bot.messages import Choice, Item, Reply
+from bot.messenger import time_mark
 from bot.networks.models import Network
-from bot.networks.service import networks_of
+from bot.networks.service import is_closed, networks_of
 from bot.zones import zone_for
 from scheduling.convenings import calendar, mirror, models, service
 from scheduling.convenings.commands import calendar_group, convening_group
@@ -79,6 +80,27 @@ async def _feed(services: Services, params: Mapping[str, str]) -> HttpAnswer:
     return HttpAnswer(body, "text/calendar; charset=utf-8", headers={"Cache-Control": "private, max-age=300"})
 
 
+async def _preview(ctx: Context, page: str) -> Reply | None:
+    """/convenings/12 pasted in a channel: title, time (each reader sees their own zone), place and
+    network; only for open networks' convenings, since copbot cannot know who reads the channel."""
+    if not page.isdigit():
+        return None
+
+    def load(session: Session) -> Reply | None:
+        conv = session.get(Convening, int(page))
+        network = session.get(Network, conv.network_id) if conv is not None else None
+        if conv is None or network is None or is_closed(network):
+            return None
+        facts = [("When", time_mark(conv.starts_at)), ("Where", conv.place or "to be announced")]
+        facts.append(("Network", network.name))
+        if conv.status == ConveningStatus.CANCELLED.value:
+            facts.append(("Status", "cancelled"))
+        agenda = " ".join(conv.agenda.split())[:280]
+        return Reply(conv.title, items=(Item(title=conv.title, body=agenda, fields=tuple(facts)),))
+
+    return await ctx.store.run(load)
+
+
 FEATURE = Feature(
     name="convenings",
     groups=(convening_group, calendar_group, series_group),
@@ -88,5 +110,6 @@ FEATURE = Feature(
     home=(HomeSection(20, "Your upcoming convenings", _upcoming),),
     suggest={"convening": service.suggest_convenings},
     routes=(Route("/calendar/{token}.ics", _feed),),
+    previews={"convenings": _preview},
     uses=("networks",),
 )
