@@ -41,6 +41,7 @@ from content.records.feature import FEATURE as records
 from content.resources.feature import FEATURE as resources
 from content.review.feature import FEATURE as review
 from content.search.feature import FEATURE as search
+from content.stats.feature import FEATURE as stats
 from scheduling.convenings.after.feature import FEATURE as after
 from scheduling.convenings.datepoll.feature import FEATURE as datepoll
 from scheduling.convenings.feature import FEATURE as convenings
@@ -70,6 +71,7 @@ FEATURES: tuple[Feature, ...] = (
     journeys,
     review,
     records,
+    stats,
 )
 
 

@@ -188,6 +188,54 @@ class Attachment:
     mime_type: str = "application/octet-stream"
 
 
+@dataclass(frozen=True)
+class Series:
+    """One named row of numbers in a chart, a value per label."""
+
+    name: str
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """Figures to draw: `kind` is "bar" (series side by side), "stacked" (series on top of each other) or
+    "line". Every chart is also its table (labels down, series across): what chat shows, what a screen
+    reader reads, what the CSV holds. The web draws it with the table beside it."""
+
+    title: str
+    labels: tuple[str, ...]
+    series: tuple[Series, ...]
+    kind: str = "bar"
+    unit: str = ""  # what the numbers count, e.g. "members"
+    description: str = ""  # one sentence: what is counted and how
+
+    def rows(self) -> list[list[str]]:
+        """The table, header first."""
+        head = ["", *(s.name for s in self.series)]
+        return [head] + [
+            [label, *(_number(s.values[i]) if i < len(s.values) else "" for s in self.series)]
+            for i, label in enumerate(self.labels)
+        ]
+
+    def text_table(self) -> str:
+        """The table in fixed-width text, for chat and the console."""
+        if not self.labels:
+            return "(nothing in this period)"
+        rows = self.rows()
+        widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+        lines = [
+            "  ".join(
+                cell.ljust(widths[c]) if c == 0 else cell.rjust(widths[c]) for c, cell in enumerate(r)
+            ).rstrip()
+            for r in rows
+        ]
+        return "\n".join(lines)
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+
+
 class Visibility(str, Enum):
     PUBLIC = "public"  # everyone in the place sees it
     PRIVATE = "private"  # only the asker (Slack ephemeral, Discord ephemeral, console: same)
@@ -207,6 +255,7 @@ class Reply:
     is_error: bool = False
     footer: str = ""
     error_field: str | None = None  # the form field a member must fix, when the error is about one
+    charts: tuple[Chart, ...] = ()
 
     def plain_text(self) -> str:
         """The whole reply as plain text: for screen readers, notifications and the console."""
@@ -228,6 +277,9 @@ class Reply:
         choices = list(self.choices) + [c for item in self.items for c in item.choices]
         if choices:
             lines.append("Options: " + "; ".join(f"{c.label} ({c.command})" for c in choices))
+        for chart in self.charts:
+            lines.append(f"{chart.title}:")
+            lines.extend("   " + line for line in chart.text_table().splitlines())
         for a in self.attachments:
             lines.append(f"File: {a.filename}")
         if self.footer:

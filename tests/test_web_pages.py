@@ -11,6 +11,7 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -21,6 +22,7 @@ from bot.config import Settings
 from bot.messages import Member
 from tests import fake_slack as fs
 from tests.browser import axe_violations, browser_page, screenshot
+from tests.community_year import seed_year
 from tests.convening_world import START, ConvBot, digital_leaders, schedule
 from tests.test_slack_adapter import slack_world
 
@@ -296,6 +298,8 @@ PAGES = (
     "/networks/digital-leaders/convenings",
     "/convenings/{dl}",
     "/me",
+    "/dashboard",
+    "/dashboard?from=2026-13",
     "/practices?page=zero",
     "/no/such/page",
 )
@@ -304,11 +308,12 @@ PAGES = (
 async def test_every_page_has_no_wcag_21_aa_violations(web: Web) -> None:
     await web.bot.ok('forum set --rule "first Tuesday of every month, 12:00 to 13:00"')
     await web.bot.ok("forum propose Keeping staff through a budget freeze", "ana")
+    await web.bot.app.store.run(lambda s: seed_year(s, members=60, end=datetime(2027, 2, 15, 12, tzinfo=UTC)))
     found: dict[str, list[dict[str, object]]] = {}
     async with browser_page(web.base) as page:
         await page.goto("/signin")
         found["/signin (visitor)"] = await axe_violations(page)
-        await page.goto(await web.link("cora"))
+        await page.goto(await web.link("root"))
         found["/signin/<link>"] = await axe_violations(page)
         await page.get_by_role("button", name=re.compile("Sign in as")).click()
         await page.wait_for_url(web.base + "/")
@@ -316,6 +321,27 @@ async def test_every_page_has_no_wcag_21_aa_violations(web: Web) -> None:
             url = path.format(dl=web.dl_convening)
             await page.goto(url)
             found[url] = await axe_violations(page)
-            await screenshot(page, "web" + url, readme=url == "/practices?q=budget")
+            await screenshot(page, "web" + url, readme=url in ("/practices?q=budget", "/dashboard"))
     bad = {url: v for url, v in found.items() if v}
     assert not bad, bad
+
+
+async def test_the_dashboard_is_for_coordinators_and_downloads_its_figures(web: Web) -> None:
+    await web.bot.app.store.run(lambda s: seed_year(s, members=30, end=datetime(2027, 2, 15, 12, tzinfo=UTC)))
+    member = await web.signed_in("bob")
+    admin = await web.signed_in("root")
+    try:
+        status, page = await _get(member, web.base + "/dashboard")
+        assert status == 403 and "coordinator" in page and "<svg" not in page
+        status, page = await _get(admin, web.base + "/dashboard?from=2026-03&to=2027-02")
+        assert status == 200 and page.count('role="img"') == 6 and page.count("<table") == 6
+        assert "Practices shared per month, by framework" in page and "<caption>" in page
+        async with admin.get(web.base + "/dashboard.csv?from=2026-03&to=2027-02") as r:
+            assert r.status == 200 and r.headers["Content-Type"].startswith("text/csv")
+            assert "copbot-figures-2026-03-to-2027-02.csv" in r.headers["Content-Disposition"]
+            assert (await r.text()).startswith("chart,label,series,value")
+        status, page = await _get(admin, web.base + "/dashboard?from=March")
+        assert status == 400 and "2026-03" in page  # the example of a month
+    finally:
+        await member.close()
+        await admin.close()

@@ -241,6 +241,10 @@ class ConsoleAdapter:
                     choices.append(c)
                     labels.append(f"({len(choices)}) {c.label}")
                 lines.append("   " + "  ".join(labels))
+        for chart in reply.charts:  # a chart is its table here
+            lines.append("")
+            lines.append(chart.title)
+            lines.extend("   " + row for row in chart.text_table().splitlines())
         if reply.choices:
             labels = []
             for c in reply.choices:

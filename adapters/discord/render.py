@@ -21,6 +21,7 @@ from typing import Any
 import discord
 
 from bot.messages import (
+    Chart,
     Choice,
     FieldKind,
     Form,
@@ -175,9 +176,16 @@ def hashed_buttons(reply: Reply) -> dict[str, str]:
     return {cid: c.command for c in choices if (cid := custom_id_for(c.command)).startswith(HASHED_ID_PREFIX)}
 
 
+def _chart_embed(chart: Chart) -> discord.Embed:
+    """A chart as its table, in a code block (Discord draws no charts)."""
+    table = chart.text_table()
+    return discord.Embed(title=clip(chart.title, 256), description=clip(f"```\n{table}\n```", 4096))
+
+
 def render_reply(reply: Reply) -> RenderedMessage:
     """One Discord message: content (with the plain text), embeds for fields and items, a button view."""
     embeds = _fields_embeds(reply.fields) + [_item_embed(item) for item in reply.items]
+    embeds += [_chart_embed(chart) for chart in reply.charts]
     kept: list[discord.Embed] = []
     total = 0
     for embed in embeds:

@@ -163,6 +163,8 @@ def render_reply(reply: Reply, *, tz_fallback: str = "UTC") -> dict[str, Any]:
         for label, value in reply.fields
     ]
     head.extend({"type": "section", "fields": chunk} for chunk in _chunks(fields, MAX_SECTION_FIELDS))
+    for chart in reply.charts:  # a chart is shown as its table, in fixed-width text
+        head.append(_section(truncate(f"*{escape(chart.title)}*\n```{escape(chart.text_table())}```", 3000)))
 
     tail: list[dict[str, Any]] = []
     if reply.footer:

@@ -57,6 +57,18 @@ def _block(text: str, **style: Any) -> dict[str, Any]:
     return {"type": "TextBlock", "text": clip(card_times(text)), "wrap": True, **style}
 
 
+def _table(rows: list[list[str]]) -> dict[str, Any]:
+    return {
+        "type": "Table",
+        "firstRowAsHeader": True,
+        "columns": [{"width": 1} for _ in rows[0]],
+        "rows": [
+            {"type": "TableRow", "cells": [{"type": "TableCell", "items": [_block(c)]} for c in row]}
+            for row in rows
+        ],
+    }
+
+
 def _facts(fields: tuple[tuple[str, str], ...]) -> dict[str, Any]:
     return {
         "type": "FactSet",
@@ -201,7 +213,7 @@ def reply_card(reply: Reply, tz: str, *, max_items: int = MAX_ITEMS) -> dict[str
 
 
 def _reply_card(reply: Reply, tz: str, max_items: int) -> dict[str, Any] | None:
-    if not (reply.items or reply.fields or reply.choices or reply.form):
+    if not (reply.items or reply.fields or reply.choices or reply.form or reply.charts):
         return None
     if reply.form is not None and not (reply.items or reply.fields):
         return form_card(reply.form)
@@ -219,6 +231,9 @@ def _reply_card(reply: Reply, tz: str, max_items: int) -> dict[str, Any] | None:
         body.append(_item(n, item))
     if len(reply.items) > max_items:
         body.append(_block(f"…and {len(reply.items) - max_items} more.", isSubtle=True))
+    for chart in reply.charts:  # a chart as its table (Adaptive Cards 1.5 tables; Teams draws no charts)
+        body.append(_block(chart.title, weight="Bolder"))
+        body.append(_table(chart.rows()))
     if reply.footer:
         body.append(_block(reply.footer, isSubtle=True, size="Small"))
     actions = [_submit(c) for c in reply.choices[:MAX_ACTIONS]]

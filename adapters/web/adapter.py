@@ -63,6 +63,8 @@ class Page:
     status: int = 200
     description: str = ""
     public: bool = False
+    filters: dict[str, str] | None = None  # the dashboard's months
+    download: str = ""  # a CSV of what the page shows
 
 
 class WebAdapter:
@@ -92,6 +94,7 @@ class WebAdapter:
         r.add_get("/convenings/{id:\\d+}", self.convening)
         r.add_get("/convenings/{id:\\d+}.ics", self.convening_ics)
         r.add_get("/dashboard", self.dashboard)
+        r.add_get("/dashboard.csv", self.dashboard_csv)
         r.add_post("/act", self.act)
         r.add_post("/form", self.submit)
         r.add_get("/signin", self.signin_help)
@@ -316,19 +319,22 @@ class WebAdapter:
         return _download(reply.attachments[0])
 
     async def dashboard(self, request: web.Request) -> web.StreamResponse:
+        """Coordinators: `stats` for the months asked (?from=2026-01&to=2026-12), charts with tables."""
         who = self._member(request)
-        if "stats" not in self.core.registry.commands:
-            raise web.HTTPNotFound()
-        values = {
-            "since": request.query.get("from", "").strip(),
-            "until": request.query.get("to", "").strip(),
-        }
-        cmd = self.core.registry.commands["stats"]
-        values = {k: v for k, v in values.items() if cmd.param(k) is not None}
+        values = _range(request)
         reply = await self._values(who, "stats", values)
-        return self._render(
-            request, Page("Community dashboard", [Section("", reply)], status=_status(reply, 403))
-        )
+        status = _status(reply, 400 if reply.error_field else 403)  # a bad month, or not a coordinator
+        page = Page("Community dashboard", [Section("", reply)], status=status)
+        page.filters = {"from": request.query.get("from", ""), "to": request.query.get("to", "")}
+        page.download = "/dashboard.csv?" + urlencode({k: v for k, v in page.filters.items() if v})
+        return self._render(request, page)
+
+    async def dashboard_csv(self, request: web.Request) -> web.StreamResponse:
+        who = self._member(request)
+        reply = await self._values(who, "stats", {**_range(request), "csv": True})
+        if reply.is_error or not reply.attachments:
+            return self._render(request, Page("Community dashboard", [Section("", reply)], status=403))
+        return _download(reply.attachments[0])
 
     # ---- buttons and forms ----------------------------------------------------------------------------
 
@@ -579,6 +585,15 @@ def _many(q: Mapping[str, str], name: str) -> list[str]:
     for raw in q.getall(name, []) if hasattr(q, "getall") else [q.get(name, "")]:  # type: ignore[attr-defined]
         values.extend(v.strip() for v in str(raw).split(",") if v.strip())
     return values
+
+
+def _range(request: web.Request) -> dict[str, Any]:
+    """The dashboard's months, as `stats` takes them (its own checks name a bad one)."""
+    return {
+        name: request.query.get(key, "").strip()
+        for key, name in (("from", "since"), ("to", "until"))
+        if request.query.get(key, "").strip()
+    }
 
 
 def _page_number(q: Mapping[str, str]) -> int:

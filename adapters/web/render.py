@@ -17,11 +17,13 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from adapters.web.charts import render_chart
 from bot.messages import Choice, FieldKind, Form, FormField, Item, Reply, plain_name, render_members
 from bot.messenger import format_in_zone
 
 TEMPLATES = Path(__file__).with_name("templates")
 _TIME = re.compile(r"⟨time:(-?\d+)⟩")
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
 _URL = re.compile(r"https?://[^\s<>\"')\]]+")
 
 # Commands that are pages: the choice becomes a link. (pattern on the command text, the page's path)
@@ -67,11 +69,16 @@ def _linked(text: str) -> str:
     pos = 0
     for m in _URL.finditer(text):
         url = m.group(0).rstrip(".,;:")
-        out.append(str(escape(text[pos : m.start()])))
+        out.append(_marked(text[pos : m.start()]))
         out.append(f'<a href="{escape(url)}">{escape(url)}</a>')
         pos = m.start() + len(url)
-    out.append(str(escape(text[pos:])))
+    out.append(_marked(text[pos:]))
     return "".join(out)
+
+
+def _marked(text: str) -> str:
+    """Escaped text with the core's **emphasis** (search snippets mark the words found) as <strong>."""
+    return _BOLD.sub(r"<strong>\1</strong>", str(escape(text)))
 
 
 @dataclass
@@ -173,9 +180,7 @@ def reply_view(reply: Reply, zone: str, heading: str = "", *, can_act: bool = Tr
         )
         for item in reply.items
     ]
-    charts: list[Markup] = []
-    for chart in getattr(reply, "charts", ()) or ():
-        charts.append(_chart(chart))
+    charts = [render_chart(chart) for chart in reply.charts]
     return ReplyView(
         heading=heading,
         text=rich(reply.text, zone),
@@ -188,14 +193,6 @@ def reply_view(reply: Reply, zone: str, heading: str = "", *, can_act: bool = Tr
         footer=rich(reply.footer, zone),
         charts=charts,
     )
-
-
-def _chart(chart: Any) -> Markup:
-    try:
-        from adapters.web.charts import render_chart  # type: ignore[import-not-found]
-    except ImportError:  # the charts module arrives with the stats feature
-        return Markup("")
-    return render_chart(chart)
 
 
 def _item_href(item: Item) -> str | None:
