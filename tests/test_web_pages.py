@@ -16,6 +16,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from playwright.async_api import Page
 
 from adapters.runtime import Running, start_platforms
 from bot.config import Settings
@@ -345,3 +346,73 @@ async def test_the_dashboard_is_for_coordinators_and_downloads_its_figures(web: 
     finally:
         await member.close()
         await admin.close()
+
+
+async def test_a_convening_page_adds_to_google_and_outlook_calendars_at_its_time(web: Web) -> None:
+    http = await web.signed_in("bob")
+    try:
+        status, page = await _get(http, web.base + f"/convenings/{web.dl_convening}")
+        assert status == 200
+        # 10:00 Central on 14 March 2027 is 15:00 UTC; 90 minutes long
+        assert "dates=20270314T150000Z%2F20270314T163000Z" in page and "text=Budget+season" in page
+        assert "startdt=2027-03-14T15%3A00%3A00%2B00%3A00" in page
+        assert f'href="/convenings/{web.dl_convening}.ics"' in page
+    finally:
+        await http.close()
+
+
+async def test_a_button_that_opens_a_form_shows_it_and_a_mistake_is_shown_under_its_field(web: Web) -> None:
+    async with browser_page(web.base) as page:
+        await page.goto(await web.link("bob"))
+        await page.get_by_role("button", name="Sign in as Bob").click()
+        await page.wait_for_url(web.base + "/")
+        await page.get_by_role("button", name="Share a practice").click()
+        await page.get_by_label("Title").fill("Office hours for department heads")
+        await page.get_by_label("What you did").fill("Weekly open office hours with the budget team.")
+        await page.get_by_role("button", name=re.compile("Share|Submit")).last.click()
+        error = page.locator(".field-error")
+        await error.wait_for()
+        assert "Error:" in await error.inner_text()
+        field = page.locator("[aria-invalid=true]")
+        described = await field.get_attribute("aria-describedby") or ""
+        assert (await error.get_attribute("id") or "x") in described
+        assert await page.get_by_label("Title").input_value() == "Office hours for department heads"
+        await field.select_option("named")
+        await page.get_by_role("button", name=re.compile("Share|Submit")).last.click()
+        status = page.get_by_role("status")
+        await status.wait_for()
+        assert "Saved P3" in await status.inner_text()
+    assert await web.bot.count("practice") == 3
+
+
+async def tab_to(page: Page, text: str, most: int = 40) -> None:
+    """Press Tab until the element with this text has the focus (fails after `most` presses)."""
+    for _ in range(most):
+        await page.keyboard.press("Tab")
+        if await page.evaluate("document.activeElement.textContent.trim()") == text:
+            return
+    raise AssertionError(f"{text!r} cannot be reached with the Tab key")
+
+
+async def test_pages_work_by_keyboard_alone_and_at_200_percent_zoom(web: Web) -> None:
+    async with browser_page(web.base) as page:
+        await page.goto(await web.link("bob"))
+        await page.keyboard.press("Tab")  # the skip link first
+        assert await page.evaluate("document.activeElement.textContent") == "Skip to the main content"
+        await tab_to(page, "Sign in as Bob")
+        await page.keyboard.press("Enter")
+        await page.wait_for_url(web.base + "/")
+        assert "Signed in as" in await page.content()
+        await page.goto("/practices/1")
+        await tab_to(page, "Endorse")
+        await page.keyboard.press("Enter")
+        await page.get_by_role("status").wait_for()
+        # 200% zoom of a 1280-pixel window is a 640-pixel one at twice the pixels: nothing scrolls sideways
+        await page.set_viewport_size({"width": 640, "height": 800})
+        for path in ("/practices?q=budget", "/practices/1", f"/convenings/{web.dl_convening}", "/me"):
+            await page.goto(path)
+            overflow = await page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, (path, overflow)
+    assert await web.bot.count("practice_endorsement") == 1

@@ -20,10 +20,12 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from aiohttp import web
+from icalendar import Calendar
 
 from adapters.web.render import ReplyView, environment, form_view, reply_view
 from bot.members.signin import SignedIn, SigninRefused
@@ -65,6 +67,7 @@ class Page:
     public: bool = False
     filters: dict[str, str] | None = None  # the dashboard's months
     download: str = ""  # a CSV of what the page shows
+    links: list[tuple[str, str]] = field(default_factory=list)  # "add to your calendar" and the like
 
 
 class WebAdapter:
@@ -305,11 +308,13 @@ class WebAdapter:
         who = self._member(request)
         cid = request.match_info["id"]
         reply = await self._values(who, "convening show", {"convening": cid})
-        sections = [Section("", reply)]
-        if not reply.is_error:
-            sections.append(Section("Add to your calendar", _calendar_links(reply, cid)))
         title, _ = _title_of(reply, "Convening")
-        return self._render(request, Page(title, sections, status=_status(reply, 404)))
+        page = Page(title, [Section("", reply)], status=_status(reply, 404))
+        if not reply.is_error:
+            ics = await self._values(who, "convening ics", {"convening": cid})
+            if ics.attachments:
+                page.links = _calendar_links(ics.attachments[0].content, cid)
+        return self._render(request, page)
 
     async def convening_ics(self, request: web.Request) -> web.StreamResponse:
         who = self._member(request)
@@ -360,38 +365,46 @@ class WebAdapter:
         values: dict[str, Any] = {}
         for p in cmd.params:
             got = [str(v) for v in data.getall(p.name, [])]
-            if p.multiple:
-                values[p.name] = [v for v in got if v.strip()]
+            if p.multiple:  # a multiple choice sends each; a text box holds them comma-separated
+                values[p.name] = [v.strip() for g in got for v in g.split(",") if v.strip()]
             elif p.is_bool:
                 values[p.name] = bool(got and got[0] in ("on", "true", "yes"))
             elif got:
                 values[p.name] = got[0]
+        for name, value in data.items():  # values the form carried unedited (Form.fixed)
+            if name not in values and cmd.param(name) is not None:
+                values[name] = str(value)
         replies = await self.core.dispatch(Incoming(member=who, place=PLACE, command=command, values=values))
         failed = next((r for r in replies if r.is_error), None)
-        if failed is not None and failed.error_field:
-            form = next((r.form for r in replies if r.form is not None), None)
-            form = form or _form_of(self.core, command, values)
-            zone = await self.core.member_zone(who)
-            view = reply_view(Reply(""), zone)
-            if form is not None:
+        if failed is not None:
+            form = next((r.form for r in replies if r.form is not None), None) or cmd.to_form()
+            zone: str = request[ZONE]
+            if failed.error_field and cmd.param(failed.error_field) is not None:
+                view = reply_view(Reply(""), zone)
                 view.form = form_view(form, values, (failed.error_field, failed.text))
-            return self._render(
-                request, Page(form.title if form else "Form", [Section("", Reply(""))]), views=[view]
-            )
+            else:  # a mistake not about one field: said above the form, filled in as it was
+                view = reply_view(failed, zone)
+                view.form = form_view(form, values)
+            page = Page(form.title, [Section("", Reply(""))], status=400)
+            return self._render(request, page, views=[view], extra={"back": _safe_back(data)})
         return self._back(request, replies)
 
     def _back(self, request: web.Request, replies: list[Reply]) -> web.StreamResponse:
         attachment = next((a for r in replies for a in r.attachments), None)
         if attachment is not None:
             return _download(attachment)
+        asked = next((r for r in replies if r.form is not None and not r.is_error), None)
+        if asked is not None and asked.form is not None:  # the button opens a form: show it to fill in
+            return self._render(
+                request,
+                Page(asked.form.title, [Section("", asked)]),
+                extra={"back": _safe_back(request[FORM])},
+            )
         cookie = request.cookies.get(COOKIE, "")
         self._flash.setdefault(cookie, []).extend(replies)
         if len(self._flash) > 10_000:  # never grows without bound
             self._flash.pop(next(iter(self._flash)))
-        back = str(request[FORM].get("back", "/"))  # type: ignore[attr-defined]
-        if not back.startswith("/") or back.startswith("//"):
-            back = "/"
-        return _see_other(back)
+        return _see_other(_safe_back(request[FORM]))
 
     # ---- sign-in --------------------------------------------------------------------------------------
 
@@ -513,11 +526,11 @@ class WebAdapter:
             flash=[reply_view(r, zone) for r in flash],
             who=who.member.name if who is not None else "",
             csrf=who.csrf if who is not None else "",
-            here=request.path_qs,
+            here=request.path_qs if request.method == "GET" else (extra or {}).get("back", "/"),
             path=request.path,
             nav=NAV,
             og_url=(base + request.path) if base and page.public else "",
-            **(extra or {}),
+            **{k: v for k, v in (extra or {}).items() if k != "here"},
         )
         return web.Response(text=html, status=page.status, content_type="text/html", charset="utf-8")
 
@@ -587,6 +600,12 @@ def _many(q: Mapping[str, str], name: str) -> list[str]:
     return values
 
 
+def _safe_back(data: Any) -> str:
+    """Where to go after a button or form: a path on this site only."""
+    back = str(data.get("back", "/") or "/")
+    return back if back.startswith("/") and not back.startswith("//") and "\\" not in back else "/"
+
+
 def _range(request: web.Request) -> dict[str, Any]:
     """The dashboard's months, as `stats` takes them (its own checks name a bad one)."""
     return {
@@ -603,11 +622,6 @@ def _page_number(q: Mapping[str, str]) -> int:
     return int(raw)
 
 
-def _form_of(core: Core, command: str, values: Mapping[str, Any]) -> Any:
-    cmd = core.registry.commands.get(command)
-    return cmd.to_form(prefilled=values) if cmd is not None else None
-
-
 def _see_other(location: str) -> web.Response:
     """POST, then redirect, then GET: a reload does not repeat what was done."""
     return web.Response(status=303, headers={"Location": location})
@@ -622,20 +636,39 @@ def _download(attachment: Attachment) -> web.Response:
     )
 
 
-def _calendar_links(reply: Reply, cid: str) -> Reply:
-    """The convening as a calendar file, and as Google and Outlook "add" links, from what it shows."""
-    title = reply.items[0].title if reply.items else "Convening"
-    fields = dict(reply.items[0].fields) if reply.items else dict(reply.fields)
-    place = fields.get("Where", fields.get("Place", ""))
-    google = "https://calendar.google.com/calendar/render?" + urlencode(
-        {"action": "TEMPLATE", "text": title, "location": place}
-    )
-    outlook = "https://outlook.office.com/calendar/0/deeplink/compose?" + urlencode(
-        {"subject": title, "location": place}
-    )
-    return Reply(
-        f"Download the calendar file: /convenings/{cid}.ics\nGoogle Calendar: {google}\nOutlook: {outlook}"
-    )
+def _calendar_links(ics: bytes, cid: str) -> list[tuple[str, str]]:
+    """The convening as its calendar file, and as Google Calendar and Outlook "add" links made from that
+    same file (title, start and end in UTC, place, agenda)."""
+    event = next(iter(Calendar.from_ical(ics).walk("VEVENT")), None)
+    links: list[tuple[str, str]] = []  # the .ics itself is the page's own "Calendar file" link
+    if event is not None:
+        title = str(event.get("SUMMARY", "Convening"))
+        where = str(event.get("LOCATION", ""))
+        about = str(event.get("DESCRIPTION", ""))[:1000]
+        start = event.decoded("DTSTART").astimezone(UTC)
+        end = event.decoded("DTEND").astimezone(UTC) if event.get("DTEND") else start
+        google = "https://calendar.google.com/calendar/render?" + urlencode(
+            {
+                "action": "TEMPLATE",
+                "text": title,
+                "dates": f"{start:%Y%m%dT%H%M%SZ}/{end:%Y%m%dT%H%M%SZ}",
+                "location": where,
+                "details": about,
+            }
+        )
+        outlook = "https://outlook.office.com/calendar/0/deeplink/compose?" + urlencode(
+            {
+                "path": "/calendar/action/compose",
+                "rru": "addevent",
+                "subject": title,
+                "startdt": start.isoformat(),
+                "enddt": end.isoformat(),
+                "location": where,
+                "body": about,
+            }
+        )
+        links += [("Add to Google Calendar", google), ("Add to Outlook", outlook)]
+    return links
 
 
 def _welcome(public: bool) -> str:

@@ -156,6 +156,8 @@ def form_view(
         value = values.get(f.name, f.initial if f.initial is not None else "")
         if f.kind is FieldKind.MULTI_CHOICE and isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
+        elif f.kind is not FieldKind.MULTI_CHOICE and isinstance(value, (list, tuple)):
+            value = ", ".join(str(getattr(v, "value", v)) for v in value)  # several values, one box
         view = FieldView(f.name, f.label, f.kind.value, f.required, f.help, f.choices, f.max_length, value)
         if error and error[0] == f.name:
             view.error = error[1]
