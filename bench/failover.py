@@ -84,7 +84,9 @@ class RecordingPlatform:
         self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self.instance, self.latency, self.n = instance, latency, 0
 
-    async def post(self, channel_id: str, reply: Reply, *, tags: PostTags | None = None) -> Posted:
+    async def post(
+        self, channel_id: str, reply: Reply, *, tags: PostTags | None = None, workspace: str = ""
+    ) -> Posted:
         started = time.time()  # the fence has passed: the call is in flight from here
         await asyncio.sleep(random.uniform(0, self.latency))
         line = f"{reply.text}\t{self.instance}\t{started:.3f}\t{time.time():.3f}\n"
@@ -94,14 +96,16 @@ class RecordingPlatform:
         return Posted(self.platform, channel_id, f"{self.instance}-{self.n}")
 
     async def open_thread(
-        self, channel_id: str, title: str, reply: Reply, *, tags: PostTags | None = None
+        self, channel_id: str, title: str, reply: Reply, *, tags: PostTags | None = None, workspace: str = ""
     ) -> Posted:
         return await self.post(channel_id, reply)
 
-    async def reply_in_thread(self, channel_id: str, thread_id: str, reply: Reply) -> Posted:
+    async def reply_in_thread(
+        self, channel_id: str, thread_id: str, reply: Reply, *, workspace: str = ""
+    ) -> Posted:
         return await self.post(channel_id, reply)
 
-    async def send_dm(self, user_id: str, reply: Reply) -> Posted:
+    async def send_dm(self, user_id: str, reply: Reply, *, workspace: str = "") -> Posted:
         return await self.post(user_id, reply)
 
 

@@ -70,18 +70,22 @@ class MemoryMessenger:
         self.first = self.first or self.last
         return Posted(self.platform, channel_id, f"m{len(self.texts)}", thread_id)
 
-    async def post(self, channel_id: str, reply: Reply, *, tags: PostTags | None = None) -> Posted:
+    async def post(
+        self, channel_id: str, reply: Reply, *, tags: PostTags | None = None, workspace: str = ""
+    ) -> Posted:
         return self._posted(channel_id, reply.text)
 
     async def open_thread(
-        self, channel_id: str, title: str, reply: Reply, *, tags: PostTags | None = None
+        self, channel_id: str, title: str, reply: Reply, *, tags: PostTags | None = None, workspace: str = ""
     ) -> Posted:
         return self._posted(channel_id, reply.text, f"t{len(self.texts) + 1}")
 
-    async def reply_in_thread(self, channel_id: str, thread_id: str, reply: Reply) -> Posted:
+    async def reply_in_thread(
+        self, channel_id: str, thread_id: str, reply: Reply, *, workspace: str = ""
+    ) -> Posted:
         return self._posted(channel_id, reply.text, thread_id)
 
-    async def send_dm(self, user_id: str, reply: Reply) -> Posted:
+    async def send_dm(self, user_id: str, reply: Reply, *, workspace: str = "") -> Posted:
         return self._posted(f"dm:{user_id}", reply.text)
 
 

@@ -130,11 +130,11 @@ class App:
     async def notify_coordinators(self, text: str) -> None:
         """DM every coordinator and admin the bot can reach (skipped or failed posts, and the like)."""
         targets = await self.store.run(coordinator_ids)
-        targets |= {(platform, user_id) for platform, _, user_id in self.settings.bootstrap_admins}
-        for platform, user_id in sorted(targets):
+        targets |= set(self.settings.bootstrap_admins)
+        for platform, workspace, user_id in sorted(targets):
             messenger = self.scheduler.messengers.get(platform)
             if messenger is not None:
-                await messenger.send_dm(user_id, Reply(f"Coordinator notice: {text}"))
+                await messenger.send_dm(user_id, Reply(f"Coordinator notice: {text}"), workspace=workspace)
 
     async def set_local_role(self, member: Member, role: Role, reason: str) -> None:
         """Give a console identity a role (the console is local and trusted); audited."""
@@ -267,9 +267,10 @@ class App:
         self.store.close()
 
 
-def coordinator_ids(session: Session) -> set[tuple[str, str]]:
+def coordinator_ids(session: Session) -> set[tuple[str, str, str]]:
+    """(platform, workspace, user id) of every coordinator and admin granted in the store."""
     grants = session.execute(select(RoleGrant).where(col(RoleGrant.role) >= int(Role.COORDINATOR))).scalars()
-    return {(g.platform, g.user_id) for g in grants}
+    return {(g.platform, g.workspace, g.user_id) for g in grants}
 
 
 def build_app(

@@ -305,6 +305,9 @@ class Command:
     audited: bool = True
     scope: Scope | None = None
     entry: Entry | None = None
+    host_only: bool = (
+        False  # exports and attendance: a coordinator can keep them from guests (Incoming.guest)
+    )
 
     @property
     def group(self) -> str:
@@ -378,6 +381,11 @@ class Command:
             lines.append(f"For {self.role.label}s and above.")
         elif self.scope is not None:
             lines.append(f"For {self.scope.label} (and community coordinators and admins).")
+        if self.host_only:
+            lines.append(
+                "Coordinators can keep it to the host organisation, away from guests in shared channels "
+                "(role guests host-only)."
+            )
         return "\n".join(lines)
 
 
@@ -406,6 +414,7 @@ class CommandGroup:
         audited: bool | None = None,
         scope: Scope | None = None,
         entry: Entry | None = None,
+        host_only: bool = False,
     ) -> Callable[[Handler], Handler]:
         """Declare a command. `audited=False` only where the handler writes its own, richer audit entry
         in the same transaction as the change; role- and scope-gated commands are audited otherwise."""
@@ -424,6 +433,7 @@ class CommandGroup:
                 cmd.scope = scope
             if entry is not None:
                 cmd.entry = _bound_entry(cmd, entry)
+            cmd.host_only = host_only
             self.commands.append(cmd)
             return func
 

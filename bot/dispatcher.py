@@ -10,6 +10,7 @@ from typing import Any
 from bot.commands import OUT_OF_DATE, SAY_HELP, Command, CommandRegistry
 from bot.context import Context, Services, write_audit
 from bot.errors import ArgumentError, CommandError
+from bot.members import guests
 from bot.members.roles import cached_role, remembered_role
 from bot.messages import Incoming, Member, Reply, error, mention
 from bot.permissions import Role
@@ -105,6 +106,8 @@ class Dispatcher:
                 return [Reply(f"{cmd.summary} Fill in the form.", form=cmd.to_form())]
             parsed = self.registry.bind(cmd, rest, incoming.mentions, line=incoming.text)
             detail = " ".join(rest)
+        if incoming.guest and cmd.host_only and await self.services.store.run(guests.host_only):
+            raise CommandError(guests.REFUSED.format(path=cmd.path))
         args = {name: self._served(value) for name, value in parsed.args.items()}
         if cmd.scope is not None:
             await cmd.scope.allows(ctx, args[cmd.scope.param])

@@ -120,6 +120,10 @@ class Incoming:
     # What the platform itself says this member may do (a Discord role mapped to coordinator, a guild
     # administrator): a hint the core combines with its own grants. The core still checks every command.
     platform_role: Role | None = None
+    # The member belongs to another organisation than the one the request came through: a channel shared
+    # with it (Slack Connect). They use copbot as any member does, except the commands a coordinator keeps
+    # to the host organisation (`role guests host-only`; commands declared host_only).
+    guest: bool = False
 
 
 class FieldKind(str, Enum):

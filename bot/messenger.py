@@ -73,25 +73,33 @@ SEND_KEY: ContextVar[str] = ContextVar("copbot_send_key", default="")
 
 
 class Messenger(Protocol):
-    """Posts on one platform. See SEND_KEY for making a repeated call harmless."""
+    """Posts on one platform. See SEND_KEY for making a repeated call harmless.
+
+    `workspace` names where the channel or the member is, in the platform's own terms (a Slack team or
+    Enterprise Grid org id, as `Member.workspace`): a platform serving several workspaces with different
+    credentials (Slack installed by OAuth) posts there with that workspace's; the others ignore it."""
 
     platform: str
 
-    async def post(self, channel_id: str, reply: Reply, *, tags: PostTags | None = None) -> Posted:
+    async def post(
+        self, channel_id: str, reply: Reply, *, tags: PostTags | None = None, workspace: str = ""
+    ) -> Posted:
         """A message in the channel; where a channel holds only posts (a Discord forum), a post titled with
         the reply's first line, tagged as `tags` says."""
         ...
 
     async def open_thread(
-        self, channel_id: str, title: str, reply: Reply, *, tags: PostTags | None = None
+        self, channel_id: str, title: str, reply: Reply, *, tags: PostTags | None = None, workspace: str = ""
     ) -> Posted:
         """Start a thread in a channel with `reply` as its first message; Posted.thread_id names it. A post
         in a channel with tags gets those `tags` chooses."""
         ...
 
-    async def reply_in_thread(self, channel_id: str, thread_id: str, reply: Reply) -> Posted: ...
+    async def reply_in_thread(
+        self, channel_id: str, thread_id: str, reply: Reply, *, workspace: str = ""
+    ) -> Posted: ...
 
-    async def send_dm(self, user_id: str, reply: Reply) -> Posted: ...
+    async def send_dm(self, user_id: str, reply: Reply, *, workspace: str = "") -> Posted: ...
 
 
 # A time in a message that each reader should see in their own zone. Adapters render it natively

@@ -222,7 +222,7 @@ class FakeSlack:
         return [c.token for c in self.calls if c.method == method]
 
     def token_of(self, team: str) -> str:
-        """The bot token oauth.v2.access issued to `team`."""
+        """The bot token oauth.v2.access issued to `team` (or to an org installed org-wide)."""
         return next(t for t, who in self.tokens.items() if who["team_id"] == team)
 
     async def _authorize(self, request: web.Request) -> web.Response:
@@ -239,7 +239,8 @@ class FakeSlack:
 
     def _oauth_access(self, basic: str, args: dict[str, Any]) -> dict[str, Any]:
         """Exchange a code (once) for a bot token of its team; the app authenticates with its client id and
-        secret (HTTP Basic, as slack_sdk sends them)."""
+        secret (HTTP Basic, as slack_sdk sends them). A code for an org (`E...`, asked for as `team=E...` on
+        the authorize page) is an org-wide Enterprise Grid install: no team, the enterprise named."""
         expected = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
         if basic != f"Basic {expected}":
             return {"ok": False, "error": "invalid_client_id"}
@@ -250,7 +251,12 @@ class FakeSlack:
         if team is None:
             return {"ok": False, "error": "invalid_code" if "code" in args else "invalid_refresh_token"}
         token = f"xoxb-{team.lower()}-{next(self._ts)}"
-        self.tokens[token] = {"team_id": team, "enterprise_id": None, "is_enterprise_install": False}
+        org_wide = team.startswith("E")  # an Enterprise Grid org installed org-wide (its admin chose so)
+        self.tokens[token] = {
+            "team_id": team,
+            "enterprise_id": team if org_wide else None,
+            "is_enterprise_install": org_wide,
+        }
         rotation: dict[str, Any] = {}
         if self.expires_in is not None:
             refresh = f"xoxe-1-{team.lower()}-{next(self._ts)}"
@@ -266,9 +272,9 @@ class FakeSlack:
             "scope": "commands,chat:write",
             "bot_user_id": BOT_USER,
             "app_id": "A0COPBOT",
-            "team": {"name": f"Team {team}", "id": team},
-            "enterprise": None,
-            "is_enterprise_install": False,
+            "team": None if org_wide else {"name": f"Team {team}", "id": team},
+            "enterprise": {"name": f"Org {team}", "id": team} if org_wide else None,
+            "is_enterprise_install": org_wide,
             "authed_user": {"id": "U0INSTALLER"},
         }
 
@@ -414,7 +420,10 @@ def slash_command(
     command: str = "/cop",
     team: str = TEAM,
     enterprise: str | None = None,
+    org_wide: bool = False,
 ) -> Request:
+    """A slash command from `user` of `team`; `enterprise` names their Enterprise Grid org, and `org_wide`
+    says the app is installed org-wide there (Slack then sends is_enterprise_install=true)."""
     fields = {
         "token": "deprecated-verification-token",
         "team_id": team,
@@ -426,7 +435,7 @@ def slash_command(
         "command": command,
         "text": text,
         "api_app_id": "A0COPBOT",
-        "is_enterprise_install": "false",
+        "is_enterprise_install": "true" if org_wide else "false",
         "response_url": response_url,
         "trigger_id": trigger_id or _trigger(),
     }
@@ -445,9 +454,15 @@ def _trigger() -> str:
 
 
 def event_callback(
-    event: dict[str, Any], *, event_id: str | None = None, team: str = TEAM, enterprise: str | None = None
+    event: dict[str, Any],
+    *,
+    event_id: str | None = None,
+    team: str = TEAM,
+    enterprise: str | None = None,
+    shared: bool = False,
 ) -> Request:
-    """An Events API envelope; `team` (and `enterprise`) are the installation's the event was sent for."""
+    """An Events API envelope; `team` (and `enterprise`) are the installation's the event was sent for;
+    `shared`: it happened in a channel shared with another organisation (Slack Connect)."""
     envelope = {
         "token": "deprecated",
         "team_id": team,
@@ -466,7 +481,7 @@ def event_callback(
                 "is_enterprise_install": False,
             }
         ],
-        "is_ext_shared_channel": False,
+        "is_ext_shared_channel": shared,
         "event_context": "4-eyJldCI6ImFwcF9tZW50aW9uIn0",
     }
     return Request(json.dumps(envelope), "application/json")
@@ -481,7 +496,11 @@ def app_mention(
     thread_ts: str | None = None,
     event_id: str | None = None,
     team: str = TEAM,
+    user_team: str | None = None,
+    user_name: str = "",
 ) -> Request:
+    """A mention of the bot; `user_team` set: by a member of that other organisation, in a channel `team`
+    shares with it (Slack Connect), as Slack then says in the event (user_team, user_profile)."""
     event: dict[str, Any] = {
         "type": "app_mention",
         "user": user,
@@ -489,12 +508,16 @@ def app_mention(
         "ts": ts,
         "channel": channel,
         "event_ts": ts,
-        "team": team,
+        "team": user_team or team,
         "blocks": [{"type": "rich_text", "block_id": "b1", "elements": []}],
     }
+    if user_team:
+        event["user_team"] = user_team
+        event["source_team"] = user_team
+        event["user_profile"] = {"display_name": user_name, "real_name": user_name, "team": user_team}
     if thread_ts:
         event["thread_ts"] = thread_ts
-    return event_callback(event, event_id=event_id, team=team)
+    return event_callback(event, event_id=event_id, team=team, shared=user_team is not None)
 
 
 def link_shared(
@@ -590,7 +613,10 @@ def block_action(
     ephemeral: bool = False,
     trigger_id: str | None = None,
     team: str = TEAM,
+    user_team: str | None = None,
 ) -> Request:
+    """A button pressed; `user_team` set: by a member of that other organisation, on a message in a
+    channel `team` shares with it (Slack Connect)."""
     container = {
         "type": "message",
         "message_ts": message_ts,
@@ -600,7 +626,7 @@ def block_action(
     return _interactive(
         {
             "type": "block_actions",
-            "user": _user(user, name, team),
+            "user": _user(user, name, user_team or team),
             "api_app_id": "A0COPBOT",
             "token": "deprecated",
             "container": container,

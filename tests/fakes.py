@@ -54,14 +54,16 @@ class RecordingMessenger:
             self.platform, channel, f"m{self._n}", thread, f"https://chat.example/{channel}/m{self._n}"
         )
 
-    async def post(self, channel_id: str, reply: Reply, *, tags: PostTags | None = None) -> Posted:
+    async def post(
+        self, channel_id: str, reply: Reply, *, tags: PostTags | None = None, workspace: str = ""
+    ) -> Posted:
         self._check()
         reply = names_shown(reply)  # members by name, as a plain platform shows them
         self.sent.append(Sent("post", channel_id, reply, tags=tags))
         return self._posted(channel_id)
 
     async def open_thread(
-        self, channel_id: str, title: str, reply: Reply, *, tags: PostTags | None = None
+        self, channel_id: str, title: str, reply: Reply, *, tags: PostTags | None = None, workspace: str = ""
     ) -> Posted:
         self._check()
         self._n += 1
@@ -71,12 +73,14 @@ class RecordingMessenger:
             self.platform, channel_id, thread, thread, f"https://chat.example/{channel_id}/{thread}"
         )
 
-    async def reply_in_thread(self, channel_id: str, thread_id: str, reply: Reply) -> Posted:
+    async def reply_in_thread(
+        self, channel_id: str, thread_id: str, reply: Reply, *, workspace: str = ""
+    ) -> Posted:
         self._check()
         self.sent.append(Sent("reply", channel_id, names_shown(reply), thread_id))
         return self._posted(channel_id, thread_id)
 
-    async def send_dm(self, user_id: str, reply: Reply) -> Posted:
+    async def send_dm(self, user_id: str, reply: Reply, *, workspace: str = "") -> Posted:
         self._check()
         self.sent.append(Sent("dm", user_id, names_shown(reply)))
         return self._posted(f"dm-{user_id}")

@@ -48,7 +48,7 @@ class TimedMessenger(RecordingMessenger):
     clock: Any = None
     timed: list[TimedDm] | None = None
 
-    async def send_dm(self, user_id: str, reply: Reply) -> Any:
+    async def send_dm(self, user_id: str, reply: Reply, *, workspace: str = "") -> Any:
         posted = await super().send_dm(user_id, reply)
         if self.timed is None:
             self.timed = []

@@ -22,16 +22,21 @@ from sqlalchemy import text
 
 from adapters.runtime import Running, start_platforms
 from adapters.slack.adapter import NOT_INSTALLED
+from adapters.slack.install_page import SCOPE_WORDS, install_page
 from adapters.slack.installations import authorize_url
+from adapters.slack.render import BOT_SCOPES
 from bot.app import App, build_app
 from bot.config import load_settings
 from bot.errors import StartError
+from bot.messages import Reply
 from tests import fake_slack as fs
+from tests.browser import axe_violations, browser_page
 from tests.fakes import FakeClock
+from tests.harness import ClockedHarness
 from tests.test_slack_adapter import utc
 
 CITY, COUNTY, UNINSTALLED = "T0CITYHALL", "T0COUNTY1", "T0NOTHERE"
-HREF = re.compile(r'<a href="([^"]+)"')
+ADD_TO_SLACK = re.compile(r'<a class="button primary" id="add-to-slack" href="([^"]+)"')
 
 
 @dataclass
@@ -53,7 +58,7 @@ class Installed:
             page = await r.text()
             cookie = r.headers["Set-Cookie"].split(";")[0]
         assert "Add to Slack" in page
-        return html.unescape(HREF.search(page).group(1)), cookie  # type: ignore[union-attr]
+        return html.unescape(ADD_TO_SLACK.search(page).group(1)), cookie  # type: ignore[union-attr]
 
     async def install(self, team: str, *, with_cookie: bool = True) -> tuple[int, str]:
         """The whole install as a browser does it; returns the redirect page's status and text."""
@@ -317,9 +322,232 @@ def test_the_manifest_in_oauth_mode_names_the_redirect_url(
     monkeypatch.setenv("SLACK_CLIENT_ID", fs.CLIENT_ID)
     monkeypatch.setenv("SLACK_CLIENT_SECRET", fs.CLIENT_SECRET)
     assert main(["slack", "manifest"]) == 0
-    oauth = json.loads(capsys.readouterr().out)["oauth_config"]
-    assert oauth["redirect_urls"] == ["https://copbot.example.gov/slack/oauth_redirect"]
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["oauth_config"]["redirect_urls"] == ["https://copbot.example.gov/slack/oauth_redirect"]
+    assert printed["settings"]["org_deploy_enabled"] is True  # Enterprise Grid orgs may install org-wide
     monkeypatch.delenv("SLACK_CLIENT_ID")
     monkeypatch.delenv("SLACK_CLIENT_SECRET")
     assert main(["slack", "manifest"]) == 0
-    assert "redirect_urls" not in json.loads(capsys.readouterr().out)["oauth_config"]
+    printed = json.loads(capsys.readouterr().out)
+    assert "redirect_urls" not in printed["oauth_config"]
+    assert printed["settings"]["org_deploy_enabled"] is False
+
+
+# ---- what copbot posts on its own, in each workspace with that workspace's token ----------------------
+
+
+async def _two_installed(world: Installed) -> None:
+    world.fake.add_user("U0CITY", "Carla", tz="America/Chicago")
+    world.fake.add_user("U0COUNTY", "Dev", tz="America/Denver")
+    for team in (CITY, COUNTY):
+        assert (await world.install(team))[0] == 200
+
+
+async def _cop(world: Installed, text_: str, team: str, user: str) -> None:
+    status, _ = await world.send(
+        fs.slash_command(
+            text_, team=team, user=user, user_name=user.lower(), response_url=world.fake.response_url()
+        )
+    )
+    assert status == 200
+    await world.running.adapters["slack"].drain()  # type: ignore[attr-defined]
+
+
+async def _run_until(world: Installed, when: Any) -> None:
+    await ClockedHarness(world.app, world.app.services.clock, None).run_until(when)
+    await world.running.adapters["slack"].drain()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+async def city_admin_world(database_url: str, tmp_path: Path) -> AsyncIterator[Installed]:
+    async with installed_world(database_url, tmp_path, admins=f"slack:{CITY}:U0CITY") as w:
+        await _two_installed(w)
+        yield w
+
+
+async def test_the_forum_posts_in_its_channel_with_that_workspaces_token(city_admin_world: Installed) -> None:
+    world = city_admin_world
+    await _cop(
+        world,
+        'forum set --rule "first Tuesday of every month, 12:00 to 13:00" --channel C0CITYFORUM',
+        CITY,
+        "U0CITY",
+    )
+    world.fake.calls.clear()
+    await _run_until(world, utc(2026, 3, 3, 18))  # announced, reminded, opened, wrapped up
+    posts = [
+        c
+        for c in world.fake.calls
+        if c.method == "chat.postMessage" and c.args.get("channel") == "C0CITYFORUM"
+    ]
+    assert len(posts) >= 3, [(c.method, c.args.get("channel")) for c in world.fake.calls]
+    assert {c.token for c in posts} == {world.fake.token_of(CITY)}
+    assert world.fake.token_of(COUNTY) not in {c.token for c in world.fake.calls}
+
+
+async def test_a_dm_copbot_sends_goes_through_the_members_own_workspace(city_admin_world: Installed) -> None:
+    world = city_admin_world
+    await _cop(world, 'network create "Clerks"', CITY, "U0CITY")
+    await _cop(world, "network join clerks", COUNTY, "U0COUNTY")  # a member of the other workspace
+    await _cop(
+        world,
+        'convening schedule clerks --title "Records day" --start "March 10 2026 10:00 Central"',
+        CITY,
+        "U0CITY",
+    )
+    await _cop(world, "convening rsvp 1 going", COUNTY, "U0COUNTY")
+    await _run_until(world, utc(2026, 3, 10, 15))  # the reminders a week, a day and an hour before
+    opened = [
+        c for c in world.fake.calls if c.method == "conversations.open" and c.args.get("users") == "U0COUNTY"
+    ]
+    dms = [
+        c for c in world.fake.calls if c.method == "chat.postMessage" and c.args.get("channel") == "D0COUNTY"
+    ]
+    # told of the new convening, then reminded a week, a day and an hour before: all in their own workspace
+    assert opened and len(dms) == 4 and all("Records day" in c.args["text"] for c in dms)
+    assert {c.token for c in opened + dms} == {world.fake.token_of(COUNTY)}
+
+
+async def test_a_practice_shared_in_one_workspace_is_found_from_the_other(
+    city_admin_world: Installed,
+) -> None:
+    world = city_admin_world
+    await _cop(
+        world,
+        'practice share --title "Open records office hours" --what "Weekly hours for records requests." --attribution named',
+        CITY,
+        "U0CITY",
+    )
+    world.fake.responses.clear()
+    await _cop(world, "practice search records", COUNTY, "U0COUNTY")
+    found = json.dumps(world.fake.responses)
+    assert "Open records office hours" in found and "Carla" in found
+
+
+async def test_after_an_uninstall_nothing_more_is_posted_there_and_the_other_goes_on(
+    city_admin_world: Installed,
+) -> None:
+    world = city_admin_world
+    await _cop(
+        world,
+        'forum set --rule "first Tuesday of every month, 12:00 to 13:00" --channel C0CITYFORUM',
+        CITY,
+        "U0CITY",
+    )
+    await _cop(world, 'network create "Clerks"', CITY, "U0CITY")
+    await _cop(world, "network join clerks", COUNTY, "U0COUNTY")
+    await _cop(
+        world,
+        'convening schedule clerks --title "Records day" --start "March 10 2026 10:00 Central"',
+        CITY,
+        "U0CITY",
+    )
+    await _cop(world, "convening rsvp 1 going", COUNTY, "U0COUNTY")
+    assert (await world.send(fs.event_callback({"type": "app_uninstalled"}, team=CITY)))[0] == 200
+    world.fake.calls.clear()
+    await _run_until(world, utc(2026, 3, 10, 15))
+    assert not [c for c in world.fake.calls if c.args.get("channel") == "C0CITYFORUM"]  # not installed there
+    assert world.fake.token_of(CITY) not in {c.token for c in world.fake.calls}
+    assert [
+        c for c in world.fake.calls if c.method == "chat.postMessage" and c.args.get("channel") == "D0COUNTY"
+    ]
+    failed = await world.rows(
+        "SELECT last_error FROM planned_post WHERE state = 'failed' AND kind LIKE 'forum.%'"
+    )
+    assert failed and all("not installed" in r[0] for r in failed)
+
+
+# ---- Enterprise Grid: one org-wide install serves every workspace of the org --------------------------
+
+STATE_ORG, AGENCY_A, AGENCY_B, OTHER_ORG = "E0STATEGOV", "T0TRANSPORT", "T0HEALTH", "E0ELSEWHERE"
+
+
+async def _grid(world: Installed, text_: str, team: str, user: str, org: str = STATE_ORG) -> tuple[int, str]:
+    answer = await world.send(
+        fs.slash_command(
+            text_,
+            team=team,
+            user=user,
+            user_name=user.lower(),
+            enterprise=org,
+            org_wide=True,
+            response_url=world.fake.response_url(),
+        )
+    )
+    await world.running.adapters["slack"].drain()  # type: ignore[attr-defined]
+    return answer
+
+
+async def test_an_org_wide_install_serves_each_workspace_of_the_org_as_one_member(world: Installed) -> None:
+    world.fake.add_user("U0DIRECTOR", "Dana", tz="America/Los_Angeles")
+    status, page = await world.install(STATE_ORG)  # the org's admin installs org-wide
+    assert status == 200 and "Thank you" in page, page
+    rows = await world.rows("SELECT team_id, enterprise_id, is_enterprise_install FROM slack_installation")
+    assert [tuple(r) for r in rows] == [("", STATE_ORG, True)]
+    org_token = world.fake.token_of(STATE_ORG)
+
+    # Dana shares a practice from one workspace of the org and finds it as hers from another: Slack keeps
+    # her user id across the org, and copbot knows her as one member of the org
+    world.fake.calls.clear()
+    share = 'practice share --title "Shared fleet calendar" --what "One calendar for every vehicle." --attribution named'
+    assert (await _grid(world, share, AGENCY_A, "U0DIRECTOR"))[0] == 200
+    world.fake.responses.clear()
+    assert (await _grid(world, "practice mine", AGENCY_B, "U0DIRECTOR"))[0] == 200
+    assert "Shared fleet calendar" in json.dumps(world.fake.responses)
+    used = {c.token for c in world.fake.calls if c.method != "response_url"}
+    assert used == {org_token}  # both answered with the org's one token
+    members = await world.rows("SELECT platform, workspace, user_id FROM member WHERE platform = 'slack'")
+    assert [tuple(m) for m in members] == [("slack", STATE_ORG, "U0DIRECTOR")]
+
+    # a DM copbot starts on its own reaches her through the org's token
+    messenger = world.app.scheduler.messengers["slack"]
+    await messenger.send_dm("U0DIRECTOR", Reply("Your network meets on Tuesday."), workspace=STATE_ORG)
+    dm = [
+        c
+        for c in world.fake.calls
+        if c.method == "chat.postMessage" and c.args.get("channel") == "D0DIRECTOR"
+    ]
+    assert dm and dm[-1].token == org_token
+
+
+async def test_another_org_is_refused_by_an_org_wide_install(world: Installed) -> None:
+    assert (await world.install(STATE_ORG))[0] == 200
+    world.fake.calls.clear()
+    status, _ = await _grid(world, "practice mine", "T0STRANGER", "U0STRANGER", org=OTHER_ORG)
+    assert status == 200
+    assert [r.get("text") for r in world.fake.responses] == [NOT_INSTALLED]
+    assert [c.method for c in world.fake.calls] == ["response_url"]  # no Web API call, with any token
+    assert await world.rows("SELECT id FROM member WHERE platform = 'slack'") == []
+
+
+# ---- the install page ----------------------------------------------------------------------------------
+
+
+async def test_the_install_page_says_in_plain_words_what_copbot_may_do(world: Installed) -> None:
+    async with world.http.get(f"{world.base}/slack/install") as r:
+        assert r.status == 200 and r.headers["Cache-Control"] == "no-store"
+        page = html.unescape(await r.text())
+    assert "<h1>Add copbot to your Slack workspace</h1>" in page
+    allowed = page.split("<h2>What copbot will be allowed to do</h2>")[1].split("<h2>")[0]
+    for scope in BOT_SCOPES:  # every permission asked for is explained, none by its code name
+        assert SCOPE_WORDS[scope] in allowed
+        assert ":" not in scope or scope not in allowed
+    assert "direct messages between people" in page and "public record" in page
+    link = ADD_TO_SLACK.search(page)
+    assert link is not None and link.group(1).startswith(
+        f"http://127.0.0.1:{world.fake.port}/oauth/v2/authorize?"
+    )
+    assert (
+        f"Slack (127.0.0.1:{world.fake.port})" in page
+    )  # names where the button goes (slack-gov.com for GovSlack)
+    with pytest.raises(ValueError, match="plain words"):
+        install_page("https://slack.com/oauth/v2/authorize", ("admin",), "slack.com")
+
+
+async def test_the_install_page_passes_an_accessibility_check_in_a_browser(world: Installed) -> None:
+    async with browser_page(world.base) as page:
+        await page.goto("/slack/install")
+        assert await page.title() == "Add copbot to Slack · copbot"
+        assert await axe_violations(page) == []
+        await page.keyboard.press("Tab")  # the only link on the page is reachable from the keyboard
+        assert await page.evaluate("document.activeElement.id") == "add-to-slack"

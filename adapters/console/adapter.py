@@ -367,11 +367,13 @@ class ConsoleMessenger:
         self.console.announce(f"[{where}] " + body.replace("\n", "\n    "))
         return Posted(PLATFORM, where, f"c{self._n}", None, None)
 
-    async def post(self, channel_id: str, reply: Reply, *, tags: PostTags | None = None) -> Posted:
+    async def post(
+        self, channel_id: str, reply: Reply, *, tags: PostTags | None = None, workspace: str = ""
+    ) -> Posted:
         return self._show(f"#{channel_id}", reply)  # a console channel has no tags
 
     async def open_thread(
-        self, channel_id: str, title: str, reply: Reply, *, tags: PostTags | None = None
+        self, channel_id: str, title: str, reply: Reply, *, tags: PostTags | None = None, workspace: str = ""
     ) -> Posted:
         self._n += 1
         thread = f"thread-{self._n}"
@@ -379,9 +381,11 @@ class ConsoleMessenger:
         posted = self._show(f"#{channel_id} › {thread}", reply)
         return Posted(PLATFORM, channel_id, posted.message_id, thread, None)
 
-    async def reply_in_thread(self, channel_id: str, thread_id: str, reply: Reply) -> Posted:
+    async def reply_in_thread(
+        self, channel_id: str, thread_id: str, reply: Reply, *, workspace: str = ""
+    ) -> Posted:
         posted = self._show(f"#{channel_id} › {thread_id}", reply)
         return Posted(PLATFORM, channel_id, posted.message_id, thread_id, None)
 
-    async def send_dm(self, user_id: str, reply: Reply) -> Posted:
+    async def send_dm(self, user_id: str, reply: Reply, *, workspace: str = "") -> Posted:
         return self._show(f"DM to {user_id}", reply)

@@ -112,7 +112,9 @@ class DiscordMessenger:
             channel = await client.fetch_channel(int(channel_id))
         return channel
 
-    async def post(self, channel_id: str, reply: Reply, *, tags: PostTags | None = None) -> Posted:
+    async def post(
+        self, channel_id: str, reply: Reply, *, tags: PostTags | None = None, workspace: str = ""
+    ) -> Posted:
         """A message in the channel; in a forum channel, which holds only posts, a post titled with the
         reply's first line and tagged as `tags` chooses."""
         async with delivering(f"post in {channel_id}"):
@@ -140,7 +142,7 @@ class DiscordMessenger:
         )
 
     async def open_thread(
-        self, channel_id: str, title: str, reply: Reply, *, tags: PostTags | None = None
+        self, channel_id: str, title: str, reply: Reply, *, tags: PostTags | None = None, workspace: str = ""
     ) -> Posted:
         """A forum channel gets a forum post, tagged as `tags` chooses; a text channel a message with a
         thread started from it."""
@@ -159,7 +161,9 @@ class DiscordMessenger:
                 thread_id = str(message.id)  # a retry got its message back, thread and all (same id)
         return Posted(PLATFORM, channel_id, str(message.id), thread_id, message.jump_url)
 
-    async def reply_in_thread(self, channel_id: str, thread_id: str, reply: Reply) -> Posted:
+    async def reply_in_thread(
+        self, channel_id: str, thread_id: str, reply: Reply, *, workspace: str = ""
+    ) -> Posted:
         async with delivering(f"reply in thread {thread_id}"):
             kwargs, _ = await outgoing(self.core, reply)
             thread = await self._channel(thread_id)
@@ -184,7 +188,7 @@ class DiscordMessenger:
         self._dm_channels[user_id] = channel.id
         return channel
 
-    async def send_dm(self, user_id: str, reply: Reply) -> Posted:
+    async def send_dm(self, user_id: str, reply: Reply, *, workspace: str = "") -> Posted:
         """A direct message. A member who does not accept them (code 50007) is noted as unreachable and
         mentioned in DISCORD_NOTICE_CHANNEL_ID instead; without that channel the DM fails for good."""
         async with delivering(f"DM to {user_id}"):

@@ -35,6 +35,7 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -46,6 +47,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.ratelimit import RateLimiter
 from adapters.slack.inbound import Answer, Inbound, quiet_bolt_logs
+from adapters.slack.install_page import install_page
 from adapters.slack.installations import DbInstallationStore, DbOAuthStateStore, authorize_url, token_cipher
 from adapters.slack.messenger import PLATFORM, REQUEST_CLIENT, SlackMessenger, Target, web_client
 from adapters.slack.render import (
@@ -81,6 +83,9 @@ REVOCATIONS = ("app_uninstalled", "tokens_revoked")
 MAX_UNFURLS = 5  # cards added to one message at most
 # In OAuth mode, the workspace (or org) of the installation the request being worked on came through.
 REQUEST_SERVED: ContextVar[Served | None] = ContextVar("slack_request_served", default=None)
+# A guest's request (Slack Connect: a member of another organisation in a channel shared with ours): their
+# user id and their own workspace (or org). None for a member of the workspace the request came through.
+REQUEST_GUEST: ContextVar[tuple[str, str] | None] = ContextVar("slack_request_guest", default=None)
 IGNORED_SUBTYPES = {
     "bot_message",
     "message_changed",
@@ -113,8 +118,13 @@ class SlackAdapter:
         self.default_client = web_client(
             settings.slack_bot_token, settings.slack_api_base_url, self.limiter, self.session
         )
+        self._clients: dict[str, AsyncWebClient] = {}  # OAuth mode: a client per installation's token
         self.messenger = SlackMessenger(
-            self.default_client, self.limiter, settings.timezone, self._zone_for_id
+            self.default_client,
+            self.limiter,
+            settings.timezone,
+            self._zone_for_id,
+            client_for=self._client_for if self.oauth else None,
         )
         rotator = getattr(oauth_settings.authorize, "token_rotator", None) if oauth_settings else None
         if (
@@ -180,6 +190,7 @@ class SlackAdapter:
             )
         cipher = token_cipher(settings.slack_token_key)
         store = self.core.services.store
+        self.installations = DbInstallationStore(store, cipher)
         public = settings.public_url.rstrip("/")
         oauth = AsyncOAuthSettings(
             client_id=settings.slack_client_id,
@@ -188,7 +199,7 @@ class SlackAdapter:
             user_scopes=[],
             redirect_uri=f"{public}/slack/oauth_redirect" if public else None,
             authorization_url=authorize_url(settings.slack_api_base_url),
-            installation_store=DbInstallationStore(store, cipher),
+            installation_store=self.installations,
             installation_store_bot_only=True,
             state_store=DbOAuthStateStore(store, self.core.services.clock),
             logger=logging.getLogger("copbot.bolt.oauth"),
@@ -197,6 +208,21 @@ class SlackAdapter:
         # is still looked up in the store each time, so a removed one stops being served at once)
         oauth.authorize.cache_enabled = True  # type: ignore[attr-defined]
         return oauth
+
+    async def _client_for(self, workspace: str) -> AsyncWebClient | None:
+        """OAuth mode: the client with the bot token of the installation serving `workspace` (a team, or
+        an org installed org-wide), for what copbot posts on its own; None when none serves it."""
+        token = await self.installations.token_for(workspace)
+        if token is None:
+            return None
+        client = self._clients.get(token)
+        if client is None:
+            if len(self._clients) > 1000:  # tokens replaced by reinstalls or rotation are let go
+                self._clients.clear()
+            client = self._clients[token] = web_client(
+                token, self.settings.slack_api_base_url, self.limiter, self.session
+            )
+        return client
 
     @property
     def client(self) -> AsyncWebClient:
@@ -273,11 +299,13 @@ class SlackAdapter:
             # In OAuth mode the workspace middleware sets this request's workspace and client for its
             # listener; they are scoped to this dispatch, so nothing leaks to the next request.
             served_token, client_token = REQUEST_SERVED.set(None), REQUEST_CLIENT.set(None)
+            guest_token = REQUEST_GUEST.set(None)
             try:
                 answer = await self.bolt.async_dispatch(checked)
             finally:
                 REQUEST_SERVED.reset(served_token)
                 REQUEST_CLIENT.reset(client_token)
+                REQUEST_GUEST.reset(guest_token)
             return await to_aiohttp_response(answer)
         finally:
             self._acking -= 1
@@ -298,11 +326,24 @@ class SlackAdapter:
             return web.Response(status=404, text="This copbot is not installed by OAuth.")
         try:
             bolt_request = await to_bolt_request(request)
-            answer = await (flow.handle_installation if install else flow.handle_callback)(bolt_request)
+            if install:
+                return await self._install_page(flow, bolt_request)
+            answer = await flow.handle_callback(bolt_request)
         except Exception:  # noqa: BLE001 - the installer gets a plain page, the log one line
             log.exception("Slack: the OAuth %s step failed", "install" if install else "redirect")
             return web.Response(status=500, text="The installation could not be completed; please try again.")
         return await to_aiohttp_response(answer)
+
+    async def _install_page(self, flow: Any, bolt_request: Any) -> web.Response:
+        """Bolt issues the state (kept in the store, and in a cookie) and builds the authorize link; the
+        page around it says in plain words what the app will be allowed to do (install_page.py)."""
+        state = await flow.issue_new_state(bolt_request)
+        link = await flow.build_authorize_url(state, bolt_request)
+        page = install_page(link, BOT_SCOPES, urlsplit(link).netloc)
+        response = web.Response(text=page, content_type="text/html")
+        response.headers["Set-Cookie"] = flow.settings.state_utils.build_set_cookie_for_new_state(state)
+        response.headers["Cache-Control"] = "no-store"  # the link carries a state usable once
+        return response
 
     async def _acks_first(self, queued_at: float) -> None:
         """Wait while requests are being acknowledged (see the policy in __init__)."""
@@ -315,19 +356,30 @@ class SlackAdapter:
 
     def _spawn(self, work: Awaitable[Any], what: str) -> None:
         self._work.put_nowait(
-            (self._in_scope(work, REQUEST_SERVED.get(), REQUEST_CLIENT.get()), what, time.monotonic())
+            (
+                self._in_scope(work, REQUEST_SERVED.get(), REQUEST_CLIENT.get(), REQUEST_GUEST.get()),
+                what,
+                time.monotonic(),
+            )
         )
 
     async def _in_scope(
-        self, work: Awaitable[Any], served: Served | None, client: AsyncWebClient | None
+        self,
+        work: Awaitable[Any],
+        served: Served | None,
+        client: AsyncWebClient | None,
+        guest: tuple[str, str] | None,
     ) -> Any:
-        """Work on a request with the workspace and token it came with (OAuth mode), after its ack."""
+        """Work on a request with the workspace and token it came with (OAuth mode) and its guest (Slack
+        Connect), after its ack."""
         served_token, client_token = REQUEST_SERVED.set(served), REQUEST_CLIENT.set(client)
+        guest_token = REQUEST_GUEST.set(guest)
         try:
             return await work
         finally:
             REQUEST_SERVED.reset(served_token)
             REQUEST_CLIENT.reset(client_token)
+            REQUEST_GUEST.reset(guest_token)
 
     async def _worker(self) -> None:
         while True:
@@ -373,13 +425,19 @@ class SlackAdapter:
             result = getattr(context, "authorize_result", None)
             served = Served.from_authorize(result, bool(getattr(context, "is_enterprise_install", False)))
         theirs = served.of_request(body, context) if served else None
-        if served is not None and theirs == served.workspace:
-            if not self.oauth:
-                await next()
-                return None
+        user_id = getattr(context, "user_id", None)
+        guest = None
+        if served is not None and theirs and theirs != served.workspace and user_id:
+            # Slack Connect: the request came through our workspace (or org), from a member of another
+            # organisation in a channel shared with it; they are that organisation's member, a guest here.
+            if served.delivered_for(context) == served.workspace:
+                guest = (str(user_id), theirs)
+        if served is not None and (theirs == served.workspace or guest is not None):
             # bolt runs the listener after this returns, in this request's task (handle_http scopes these)
-            REQUEST_SERVED.set(served)
-            REQUEST_CLIENT.set(context.client)
+            REQUEST_GUEST.set(guest)
+            if self.oauth:
+                REQUEST_SERVED.set(served)
+                REQUEST_CLIENT.set(context.client)
             await next()
             return None
         log.warning(
@@ -426,7 +484,11 @@ class SlackAdapter:
         return self._member(user_id, name)
 
     def _member(self, user_id: str, name: str = "") -> Member:
-        """A member of the workspace this installation serves (every request that gets here is from it)."""
+        """A member of the workspace this installation serves, or the guest of this request (Slack
+        Connect), who is a member of their own workspace."""
+        guest = REQUEST_GUEST.get()
+        if guest is not None and guest[0] == user_id:
+            return Member(PLATFORM, user_id, name, guest[1])
         served = REQUEST_SERVED.get() or self.served
         return Member(PLATFORM, user_id, name, served.workspace if served else "")
 
@@ -440,6 +502,8 @@ class SlackAdapter:
         """Dispatch to the core and send its replies back where the request came from."""
         if incoming.text:  # a channel reference arrives escaped (<#C123|name>); the core wants the id
             incoming = replace(incoming, text=typed_text(CHANNEL.sub(lambda m: m.group(1), incoming.text)))
+        if REQUEST_GUEST.get() is not None:
+            incoming = replace(incoming, guest=True)
         async with self._thinking:
             replies = await self.core.dispatch(incoming)
             tz = await self.core.member_zone(incoming.member)
@@ -504,7 +568,7 @@ class SlackAdapter:
             thread_ts=event.get("thread_ts"),
             is_direct=event.get("channel_type") == "im",
         )
-        member = await self.member(event["user"])
+        member = await self.member(event["user"], _profile_name(event))
         place = Place(PLATFORM, channel, event.get("thread_ts"), target.is_direct)
         await self.run(Incoming(member=member, place=place, text=text, mentions=self.mentions(text)), target)
 
@@ -534,7 +598,7 @@ class SlackAdapter:
         await self.run(Incoming(member=member, place=place, text=text, mentions=self.mentions(text)), target)
 
     async def _thread_message(self, event: dict[str, Any]) -> None:
-        member = await self.member(event["user"])
+        member = await self.member(event["user"], _profile_name(event))
         place = Place(PLATFORM, event["channel"], event["thread_ts"])
         link = await self.messenger.permalink(event["channel"], event["ts"])
         await self.core.heard(member, place, typed_text(event.get("text") or ""), link)
@@ -604,6 +668,7 @@ class SlackAdapter:
                 values=values,
                 mentions=mentions,
                 link=target.link,
+                guest=REQUEST_GUEST.get() is not None,
             )
         )
         # Slack can show an error only under an input block of this modal (not under a fixed value).
@@ -736,6 +801,13 @@ def typed_text(text: str) -> str:
     """What the member typed: Slack sends &, < and > as &amp;, &lt; and &gt; (its own <...> tokens, such
     as mentions, stay as they are)."""
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _profile_name(event: dict[str, Any]) -> str:
+    """The name a message event shows its author by (Slack includes it for members of other organisations
+    in shared channels, whose profile users.info may not give): the fallback when users.info says nothing."""
+    profile = event.get("user_profile") or {}
+    return str(profile.get("display_name") or profile.get("real_name") or profile.get("name") or "")
 
 
 def _without_leading_mention(text: str, bot_user: str | None) -> str:

@@ -175,6 +175,29 @@ class DbInstallationStore(AsyncInstallationStore):
             installed_at=bot.installed_at,
         )
 
+    async def token_for(self, workspace: str) -> str | None:
+        """The bot token for posting in `workspace`: its own installation's, or its org's when installed
+        org-wide. With no workspace named (rows kept before they named one), the only installation's."""
+
+        def find(s: Session) -> SlackInstallation | None:
+            if not workspace:
+                rows = s.exec(select(SlackInstallation).limit(2)).all()
+                return rows[0] if len(rows) == 1 else None
+            return s.exec(
+                select(SlackInstallation)
+                .where(
+                    (col(SlackInstallation.team_id) == workspace)
+                    | (
+                        (col(SlackInstallation.enterprise_id) == workspace)
+                        & col(SlackInstallation.is_enterprise_install)
+                    )
+                )
+                .order_by(col(SlackInstallation.is_enterprise_install))
+            ).first()
+
+        row = await self.store.run(find)
+        return self._open(row.secret).get("bot_token") if row is not None else None
+
     # ---- removing -----------------------------------------------------------------------------------------
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:

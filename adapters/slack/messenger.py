@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any
@@ -39,6 +41,7 @@ MAX_RATE_LIMIT_RETRIES = 30
 # In OAuth mode, the client holding the token of the workspace the request being worked on came from; unset,
 # the one client of single-token mode is used.
 REQUEST_CLIENT: ContextVar[AsyncWebClient | None] = ContextVar("slack_request_client", default=None)
+ClientFor = Callable[[str], Awaitable[AsyncWebClient | None]]
 # Errors that trying again cannot fix (the bot is not in the channel, the user is gone, bad token...).
 PERMANENT = {
     "channel_not_found",
@@ -130,11 +133,20 @@ class SlackMessenger:
 
     platform = PLATFORM
 
-    def __init__(self, client: AsyncWebClient, limiter: RateLimiter, community_tz: str, zone_of: Any) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        limiter: RateLimiter,
+        community_tz: str,
+        zone_of: Any,
+        client_for: ClientFor | None = None,
+    ) -> None:
         self.client, self.limiter, self.community_tz = client, limiter, community_tz
         self.zone_of = zone_of  # async (user_id) -> zone for a reader's fallback text
-        self._dm_channels: dict[str, str] = {}  # user id -> DM channel id, for the process's life
-        self._dm_opening: dict[str, asyncio.Future[str]] = {}
+        # OAuth mode: the client holding the token of a workspace's installation (None: not installed)
+        self.client_for = client_for
+        self._dm_channels: dict[tuple[str, str], str] = {}  # (workspace, user id) -> DM channel id
+        self._dm_opening: dict[tuple[str, str], asyncio.Future[str]] = {}
 
     @property
     def api(self) -> AsyncWebClient:
@@ -183,44 +195,71 @@ class SlackMessenger:
             return None
         return str(response.get("permalink") or "") or None
 
+    @asynccontextmanager
+    async def _in(self, workspace: str) -> AsyncIterator[None]:
+        """Post in `workspace` with its own installation's token (OAuth mode); a workspace that removed
+        copbot gets nothing, and the post is recorded as failed for good rather than retried."""
+        if self.client_for is None or (not workspace and REQUEST_CLIENT.get() is not None):
+            yield  # one token; or a reply to the request being worked on, with its workspace's
+            return
+        client = await self.client_for(workspace)
+        if client is None:
+            raise DeliveryError(
+                f"copbot is not installed in Slack workspace {workspace or '(none named)'}", retryable=False
+            )
+        token = REQUEST_CLIENT.set(client)
+        try:
+            yield
+        finally:
+            REQUEST_CLIENT.reset(token)
+
     # ---- Messenger ------------------------------------------------------------------------------------
 
-    async def post(self, channel_id: str, reply: Reply, *, tags: PostTags | None = None) -> Posted:
-        data = await self._post(channel_id, reply)  # Slack channels have no tags
+    async def post(
+        self, channel_id: str, reply: Reply, *, tags: PostTags | None = None, workspace: str = ""
+    ) -> Posted:
+        async with self._in(workspace):
+            data = await self._post(channel_id, reply)  # Slack channels have no tags
         return Posted(PLATFORM, str(data.get("channel", channel_id)), str(data["ts"]))
 
     async def open_thread(
-        self, channel_id: str, title: str, reply: Reply, *, tags: PostTags | None = None
+        self, channel_id: str, title: str, reply: Reply, *, tags: PostTags | None = None, workspace: str = ""
     ) -> Posted:
-        data = await self._post(channel_id, reply)
-        channel, ts = str(data.get("channel", channel_id)), str(data["ts"])
-        return Posted(PLATFORM, channel, ts, ts, await self.permalink(channel, ts))
+        async with self._in(workspace):
+            data = await self._post(channel_id, reply)
+            channel, ts = str(data.get("channel", channel_id)), str(data["ts"])
+            return Posted(PLATFORM, channel, ts, ts, await self.permalink(channel, ts))
 
-    async def reply_in_thread(self, channel_id: str, thread_id: str, reply: Reply) -> Posted:
-        data = await self._post(channel_id, reply, thread_ts=thread_id)
+    async def reply_in_thread(
+        self, channel_id: str, thread_id: str, reply: Reply, *, workspace: str = ""
+    ) -> Posted:
+        async with self._in(workspace):
+            data = await self._post(channel_id, reply, thread_ts=thread_id)
         return Posted(PLATFORM, str(data.get("channel", channel_id)), str(data["ts"]), thread_id)
 
-    async def dm_channel(self, user_id: str) -> str:
+    async def dm_channel(self, user_id: str, workspace: str = "") -> str:
         """The member's DM channel: opened once per member (concurrent sends to them share the call)."""
-        if (known := self._dm_channels.get(user_id)) is not None:
+        key = (workspace if self.client_for is not None else "", user_id)
+        if (known := self._dm_channels.get(key)) is not None:
             return known
-        opening = self._dm_opening.get(user_id)
+        opening = self._dm_opening.get(key)
         if opening is None:
-            opening = self._dm_opening[user_id] = asyncio.ensure_future(self._open_dm(user_id))
+            opening = self._dm_opening[key] = asyncio.ensure_future(self._open_dm(key))
         try:
             return await asyncio.shield(opening)
         finally:
             if opening.done():
-                self._dm_opening.pop(user_id, None)
+                self._dm_opening.pop(key, None)
 
-    async def _open_dm(self, user_id: str) -> str:
-        response = await self._call("conversations.open", users=user_id)
-        channel = self._dm_channels[user_id] = str(response["channel"]["id"])
+    async def _open_dm(self, key: tuple[str, str]) -> str:
+        response = await self._call("conversations.open", users=key[1])
+        channel = self._dm_channels[key] = str(response["channel"]["id"])
         return channel
 
-    async def send_dm(self, user_id: str, reply: Reply) -> Posted:
-        channel = await self.dm_channel(user_id)
-        data = await self._post(channel, reply, tz=await self.zone_of(user_id))
+    async def send_dm(self, user_id: str, reply: Reply, *, workspace: str = "") -> Posted:
+        async with self._in(workspace):
+            channel = await self.dm_channel(user_id, workspace)
+            data = await self._post(channel, reply, tz=await self.zone_of(user_id))
         return Posted(PLATFORM, channel, str(data["ts"]))
 
     # ---- replies to a request -------------------------------------------------------------------------

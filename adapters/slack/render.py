@@ -460,7 +460,7 @@ def manifest(
         "settings": {
             "event_subscriptions": events,
             "interactivity": interactivity,
-            "org_deploy_enabled": False,
+            "org_deploy_enabled": redirect_url is not None,  # OAuth: Grid orgs may install org-wide
             "socket_mode_enabled": socket_mode,
             "token_rotation_enabled": False,
         },

@@ -51,6 +51,11 @@ class Served:
             return str(user["team_id"])
         return getattr(context, "actor_team_id", None)
 
+    def delivered_for(self, context: Any) -> str | None:
+        """The workspace (or org) Slack sent the request to, whoever acted: bolt reads it from the
+        envelope's authorizations (events) or the payload's team (commands, interactions)."""
+        return getattr(context, "enterprise_id" if self.org_wide else "team_id", None)
+
     def kind(self) -> str:
         return "Enterprise Grid organisation" if self.org_wide else "workspace"
 

@@ -144,7 +144,9 @@ class TeamsMessenger:
 
     # ---- Messenger ------------------------------------------------------------------------------------
 
-    async def post(self, channel_id: str, reply: Reply, *, tags: PostTags | None = None) -> Posted:
+    async def post(
+        self, channel_id: str, reply: Reply, *, tags: PostTags | None = None, workspace: str = ""
+    ) -> Posted:
         """A new post in a Teams channel (channels have no tags); its replies form its thread."""
         body = {
             "isGroup": True,
@@ -158,12 +160,14 @@ class TeamsMessenger:
         return Posted(PLATFORM, channel_id, message_id, None, self.link(channel_id, message_id))
 
     async def open_thread(
-        self, channel_id: str, title: str, reply: Reply, *, tags: PostTags | None = None
+        self, channel_id: str, title: str, reply: Reply, *, tags: PostTags | None = None, workspace: str = ""
     ) -> Posted:
         posted = await self.post(channel_id, reply)
         return Posted(PLATFORM, channel_id, posted.message_id, posted.message_id, posted.link)
 
-    async def reply_in_thread(self, channel_id: str, thread_id: str, reply: Reply) -> Posted:
+    async def reply_in_thread(
+        self, channel_id: str, thread_id: str, reply: Reply, *, workspace: str = ""
+    ) -> Posted:
         conversation = f"{channel_id};messageid={thread_id}"
         made = await self.connector.call(
             "POST",
@@ -194,7 +198,7 @@ class TeamsMessenger:
         self._chats.pop(user_id, None)
         self._unreachable.discard(user_id)
 
-    async def send_dm(self, user_id: str, reply: Reply) -> Posted:
+    async def send_dm(self, user_id: str, reply: Reply, *, workspace: str = "") -> Posted:
         tz = await self.core.member_zone(Member(PLATFORM, user_id, workspace=self.connector.tenant))
         try:
             chat = await self.personal_chat(user_id)

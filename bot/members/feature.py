@@ -5,7 +5,7 @@ from dataclasses import replace
 from bot.context import Context
 from bot.feature import Feature, HomeSection, PrivacyHook
 from bot.guide.home import run_section
-from bot.members import signin
+from bot.members import guests, signin
 from bot.members.privacy import CORE_HOOK, me
 from bot.members.profile import profile_group
 from bot.members.roles import audit, roles
@@ -31,7 +31,7 @@ async def _settings(ctx: Context) -> Reply:
 FEATURE = Feature(
     name="members",
     groups=(roles, audit, me, profile_group, unreachable_group, signin.signin_group, signin.web),
-    tables=(models, signin),
+    tables=(models, signin, guests),
     privacy=(CORE_HOOK, PrivacyHook("web sign-in", signin.export, signin.forget)),
     home=(HomeSection(90, "Your settings", _settings),),
 )

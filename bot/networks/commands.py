@@ -224,7 +224,7 @@ async def _answer(ctx: Context, network: str, who: Member, approve: bool) -> Rep
             session,
             f"network:{n.id}:{verb}:{record.id}:{now.isoformat()}",
             now,
-            (who.platform, who.user_id),
+            (who.platform, who.user_id, who.workspace),
             text,
         )
         named = record.as_member() if record.display_name else who
@@ -275,7 +275,7 @@ async def invite(ctx: Context, network: NetworkRef, member: Who) -> Reply:
                 session,
                 f"network:{n.id}:invite:{record.id}:{now.isoformat()}",
                 now,
-                (who.platform, who.user_id),
+                (who.platform, who.user_id, who.workspace),
                 text,
                 [("Accept", f"network join {n.slug}"), ("No thanks", f"network leave {n.slug}")],
             )
@@ -284,7 +284,7 @@ async def invite(ctx: Context, network: NetworkRef, member: Who) -> Reply:
                 session,
                 f"network:{n.id}:approve:{record.id}:{now.isoformat()}",
                 now,
-                (who.platform, who.user_id),
+                (who.platform, who.user_id, who.workspace),
                 f"Welcome: your request to join {n.name} was approved.",
             )
         named = record.as_member() if record.display_name else who
@@ -298,7 +298,7 @@ async def invite(ctx: Context, network: NetworkRef, member: Who) -> Reply:
     return Reply(f"Invited {name} to {n.name}; they get a direct message with a button to accept.")
 
 
-@network_group.command("members")
+@network_group.command("members", host_only=True)
 async def members(ctx: Context, network: NetworkRef) -> Reply:
     """List a network's members (those who chose to appear in member lists).
 

@@ -345,13 +345,24 @@ def tell(
     session: Session,
     key: str,
     now: datetime,
-    to: tuple[str, str],
+    to: tuple[str, str] | tuple[str, str, str],
     text: str,
     choices: list[tuple[str, str]] | None = None,
 ) -> None:
-    """A DM through the scheduler's outbox; `key` plus the recipient is unique per message."""
+    """A DM through the scheduler's outbox to (platform, user id[, workspace]); `key` plus the recipient is
+    unique per message."""
     who = hashlib.sha1(f"{to[0]}:{to[1]}".encode()).hexdigest()[:12]
-    plan_notice(session, f"{key}:{who}"[:200], now, platform=to[0], user_id=to[1], text=text, choices=choices)
+    workspace = to[2] if len(to) > 2 else ""
+    plan_notice(
+        session,
+        f"{key}:{who}"[:200],
+        now,
+        platform=to[0],
+        user_id=to[1],
+        workspace=workspace,
+        text=text,
+        choices=choices,
+    )
 
 
 def typed_ref(record: MemberRecord) -> str:

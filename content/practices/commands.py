@@ -592,7 +592,7 @@ async def mine(ctx: Context) -> Reply:
     return Reply(f"You shared {counted(len(found), 'practice')}.{kept_text}", items=items)
 
 
-@practices.command("export")
+@practices.command("export", host_only=True)
 async def export(
     ctx: Context,
     *,

@@ -79,6 +79,7 @@ async def practice_propose(
             now,
             platform=author.platform,
             user_id=author.user_id,
+            workspace=author.workspace,
             expires=timedelta(days=7),
             text=(
                 f"{mention(member)} would like to save what you wrote as a shared practice, "

@@ -407,7 +407,7 @@ async def disposition_log(ctx: Context) -> Reply:
     )
 
 
-@records.command("export", role=Role.ADMIN, audited=False)
+@records.command("export", role=Role.ADMIN, audited=False, host_only=True)
 async def export(
     ctx: Context,
     *,

@@ -311,8 +311,15 @@ async def digest_command(
         platform = ds.platform if keep else place.platform  # type: ignore[union-attr]
         channel_id = ds.channel_id if keep else (channel.lstrip("#") or place.channel_id)  # type: ignore[union-attr]
         per = count or (ds.per_digest if ds else 2)
+        workspace = ds.workspace if keep else ctx.member.workspace  # type: ignore[union-attr]
         dates = digest_schedule.configure(
-            session, now, platform=platform, channel_id=channel_id, cadence=chosen, per_digest=per
+            session,
+            now,
+            platform=platform,
+            channel_id=channel_id,
+            cadence=chosen,
+            per_digest=per,
+            workspace=workspace,
         )
         return dates, chosen, channel_id, per
 

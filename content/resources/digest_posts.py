@@ -51,11 +51,19 @@ def ensure_planned(session: Session, now: datetime, ds: DigestSettings | None = 
 
 
 def configure(
-    session: Session, now: datetime, *, platform: str, channel_id: str, cadence: Cadence, per_digest: int
+    session: Session,
+    now: datetime,
+    *,
+    platform: str,
+    channel_id: str,
+    cadence: Cadence,
+    per_digest: int,
+    workspace: str = "",
 ) -> list[datetime]:
     """Set where and how often the digest runs; future digests are re-planned on the new rule."""
     ds = digest.settings_row(session) or DigestSettings(platform=platform, channel_id=channel_id, cadence="")
     ds.platform, ds.channel_id, ds.cadence = platform, channel_id, cadence.to_text()
+    ds.workspace = workspace
     ds.per_digest, ds.updated_at = per_digest, now
     session.add(ds)
     session.flush()
@@ -121,7 +129,9 @@ async def on_digest(d: Delivery) -> dict[str, Any]:
     ds, views = prepared
     if not views:
         raise DeliveryError("the catalog has no active resources to present", retryable=False)
-    posted = await d.messenger(ds.platform).post(ds.channel_id, compose(views, key.removeprefix(PREFIX)))
+    posted = await d.messenger(ds.platform).post(
+        ds.channel_id, compose(views, key.removeprefix(PREFIX)), workspace=ds.workspace
+    )
     return {"message_id": posted.message_id, "resources": [v.ref for v in views]}
 
 

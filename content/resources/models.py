@@ -11,7 +11,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import ClassVar
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from bot.store.models import utcnow
@@ -131,6 +131,7 @@ class DigestSettings(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(max_length=20)
     channel_id: str = Field(max_length=100)
+    workspace: str = Field(default="", sa_column=Column(String(100), nullable=False, server_default=""))
     cadence: str = Field(sa_column=Column(Text, nullable=False))
     per_digest: int = 2
     updated_at: datetime = Field(default_factory=utcnow)

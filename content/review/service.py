@@ -189,7 +189,7 @@ def _ask_owner(
         session,
         f"review:ask:{p.id}:{r.cycle}",
         now,
-        (owner.platform, owner.user_id),
+        (owner.platform, owner.user_id, owner.workspace),
         text,
         default_zone=tz,
         reminder=False,

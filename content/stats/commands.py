@@ -35,7 +35,7 @@ Until = Annotated[
 ]
 
 
-@stats_group.command("", role=Role.COORDINATOR, audited=False)
+@stats_group.command("", role=Role.COORDINATOR, audited=False, host_only=True)
 async def stats(
     ctx: Context,
     *,

@@ -470,7 +470,7 @@ async def rsvp(
     )
 
 
-@convening_group.command("attendees")
+@convening_group.command("attendees", host_only=True)
 async def attendees(ctx: Context, convening: Id) -> Reply:
     """List who is going (those who chose to appear in lists), with counts of the rest.
 

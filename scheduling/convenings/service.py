@@ -233,7 +233,7 @@ def tell_network(
             session,
             f"convening:{first.id}:scheduled:{record.id}",
             now,
-            (record.platform, record.user_id),
+            (record.platform, record.user_id, record.workspace),
             text,
             choices=choices,
             default_zone=community_tz,
@@ -332,7 +332,7 @@ def promote(session: Session, conv: Convening, now: datetime, community_tz: str)
             session,
             f"convening:{conv.id}:promoted:{record.id}:{now.isoformat()}",
             now,
-            (record.platform, record.user_id),
+            (record.platform, record.user_id, record.workspace),
             f"A seat opened: you are now going to {conv.title}, {when_for(conv, zone)}. "
             f"Can't make it? convening rsvp {conv.id} no",
             [("Details", f"convening show {conv.id}")],
@@ -450,7 +450,7 @@ def notify_attendees(
             session,
             f"convening:{conv.id}:{what}:{conv.sequence}",
             now,
-            (record.platform, record.user_id),
+            (record.platform, record.user_id, record.workspace),
             compose(zone),
             [("Details", f"convening show {conv.id}")],
         )
@@ -502,6 +502,7 @@ async def on_remind(d: Delivery) -> dict[str, Any]:
                 Choice("Can't go", f"convening rsvp {conv.id} no"),
             ),
         ),
+        workspace=record.workspace,
     )
     return {"message_id": posted.message_id}
 

@@ -98,19 +98,25 @@ class FencedMessenger:
         finally:
             SEND_KEY.reset(key)
 
-    async def post(self, channel_id: str, reply: Reply, *, tags: PostTags | None = None) -> Posted:
-        return await self._call(self.inner.post, channel_id, reply, tags=tags)
+    async def post(
+        self, channel_id: str, reply: Reply, *, tags: PostTags | None = None, workspace: str = ""
+    ) -> Posted:
+        return await self._call(self.inner.post, channel_id, reply, tags=tags, workspace=workspace)
 
     async def open_thread(
-        self, channel_id: str, title: str, reply: Reply, *, tags: PostTags | None = None
+        self, channel_id: str, title: str, reply: Reply, *, tags: PostTags | None = None, workspace: str = ""
     ) -> Posted:
-        return await self._call(self.inner.open_thread, channel_id, title, reply, tags=tags)
+        return await self._call(
+            self.inner.open_thread, channel_id, title, reply, tags=tags, workspace=workspace
+        )
 
-    async def reply_in_thread(self, channel_id: str, thread_id: str, reply: Reply) -> Posted:
-        return await self._call(self.inner.reply_in_thread, channel_id, thread_id, reply)
+    async def reply_in_thread(
+        self, channel_id: str, thread_id: str, reply: Reply, *, workspace: str = ""
+    ) -> Posted:
+        return await self._call(self.inner.reply_in_thread, channel_id, thread_id, reply, workspace=workspace)
 
-    async def send_dm(self, user_id: str, reply: Reply) -> Posted:
-        return await self._call(self.inner.send_dm, user_id, reply)
+    async def send_dm(self, user_id: str, reply: Reply, *, workspace: str = "") -> Posted:
+        return await self._call(self.inner.send_dm, user_id, reply, workspace=workspace)
 
 
 class FencedMirror(FencedMessenger):

@@ -33,6 +33,7 @@ def plan_notice(
     channel_id: str = "",
     thread_id: str = "",
     user_id: str = "",
+    workspace: str = "",
     choices: list[tuple[str, str]] | None = None,
     expires: timedelta = timedelta(days=1),
     due_at: datetime | None = None,
@@ -45,6 +46,7 @@ def plan_notice(
         "channel_id": channel_id,
         "thread_id": thread_id,
         "user_id": user_id,
+        "workspace": workspace,
         "text": text,
         "choices": choices or [],
     }
@@ -57,7 +59,7 @@ def plan_dm(
     session: Session,
     key: str,
     now: datetime,
-    to: tuple[str, str],
+    to: tuple[str, str] | tuple[str, str, str],
     text: str,
     *,
     default_zone: str,
@@ -66,7 +68,8 @@ def plan_dm(
     deadline: datetime | None = None,
     expires: timedelta = timedelta(days=1),
 ) -> bool:
-    """A DM to `to` (platform, user id) that respects them: none if it is a `reminder` and they turned
+    """A DM to `to` (platform, user id, and the member's workspace where the platform has one) that
+    respects them: none if it is a `reminder` and they turned
     reminders off; held until their quiet hours end, and dropped when that is not before `deadline`.
     Returns whether it was planned."""
     prefs = dm_prefs_for(session, to[0], to[1], default_zone)
@@ -81,6 +84,7 @@ def plan_dm(
         now,
         platform=to[0],
         user_id=to[1],
+        workspace=to[2] if len(to) > 2 else "",
         text=text,
         choices=choices,
         expires=expires,
@@ -117,9 +121,11 @@ async def on_notice(d: Delivery) -> dict[str, Any]:
         visibility=Visibility.PUBLIC,
     )
     if p.get("user_id"):
-        posted = await messenger.send_dm(p["user_id"], reply)
+        posted = await messenger.send_dm(p["user_id"], reply, workspace=p.get("workspace", ""))
     elif p.get("thread_id"):
-        posted = await messenger.reply_in_thread(p["channel_id"], p["thread_id"], reply)
+        posted = await messenger.reply_in_thread(
+            p["channel_id"], p["thread_id"], reply, workspace=p.get("workspace", "")
+        )
     else:
-        posted = await messenger.post(p["channel_id"], reply)
+        posted = await messenger.post(p["channel_id"], reply, workspace=p.get("workspace", ""))
     return {"message_id": posted.message_id}

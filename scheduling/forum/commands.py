@@ -191,10 +191,11 @@ async def forum_set(
 
     def apply(session: Session) -> tuple[list[ForumOccurrence], str, str]:
         fs = forum.settings_row(session) or ForumSettings(
-            cadence="", platform=here.platform, channel_id=here.channel_id
+            cadence="", platform=here.platform, channel_id=here.channel_id, workspace=ctx.member.workspace
         )
         if channel:  # else the channel stays where it was (this one, the first time)
             fs.platform, fs.channel_id = here.platform, channel.lstrip("#")
+            fs.workspace = ctx.member.workspace  # the channel is in the workspace it was named from
         fs.cadence = cadence.to_text()
         fs.announce_days, fs.prompt, fs.join_info, fs.holiday_country = (
             announce_days,
@@ -317,6 +318,7 @@ async def forum_skip(
             now,
             platform=fs.platform,
             channel_id=fs.channel_id,
+            workspace=fs.workspace,
             text=text,
         )
         write_audit(session, ctx.member, "forum skip", f"{date} {reason}".strip())
@@ -385,6 +387,7 @@ async def forum_move(
             now,
             platform=fs.platform,
             channel_id=fs.channel_id,
+            workspace=fs.workspace,
             text=text,
         )
         write_audit(
@@ -650,6 +653,7 @@ async def forum_reply(
             now,
             platform=occ.thread_platform or fs.platform,
             channel_id=occ.thread_channel_id or fs.channel_id,
+            workspace=fs.workspace,
             thread_id=occ.thread_id,
             text=f"{mention(member)}: {text}",
         )
@@ -782,6 +786,7 @@ async def forum_capture(
             now,
             platform=author.platform,
             user_id=author.user_id,
+            workspace=author.workspace,
             text=(
                 f"{mention(member)} would like to save what you shared in the open forum of {occ.slot} as a "
                 f'shared practice: "{excerpt}"\nNothing is saved unless you agree. This is request '

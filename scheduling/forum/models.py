@@ -24,6 +24,9 @@ class ForumSettings(SQLModel, table=True):
     cadence: str = Field(sa_column=Column(Text, nullable=False))
     platform: str = Field(max_length=20)
     channel_id: str = Field(max_length=100)
+    # where the channel is, in the platform's terms (a Slack team): Slack installed by OAuth posts there
+    # with that workspace's token (bot/messenger.py); "" where the platform has no such scope
+    workspace: str = Field(default="", sa_column=Column(String(100), nullable=False, server_default=""))
     facilitator_platform: str = Field(default="", max_length=20)
     facilitator_workspace: str = Field(default="", max_length=100)
     facilitator_user_id: str = Field(default="", max_length=100)

@@ -348,7 +348,9 @@ async def on_announce(d: Delivery) -> dict[str, Any]:
         ),
         visibility=Visibility.PUBLIC,
     )
-    posted = await d.messenger(fs.platform).post(fs.channel_id, reply, tags=post_tags(fs))
+    posted = await d.messenger(fs.platform).post(
+        fs.channel_id, reply, tags=post_tags(fs), workspace=fs.workspace
+    )
     return {"message_id": posted.message_id}
 
 
@@ -361,7 +363,9 @@ async def _remind(d: Delivery, lead: str) -> dict[str, Any]:
         f"Reminder: the open forum starts {lead} ({time_mark(occ.starts_at)}). Topic: {occ.topic_text}.",
         visibility=Visibility.PUBLIC,
     )
-    posted = await d.messenger(fs.platform).post(fs.channel_id, reply, tags=post_tags(fs))
+    posted = await d.messenger(fs.platform).post(
+        fs.channel_id, reply, tags=post_tags(fs), workspace=fs.workspace
+    )
     d.scheduler.wake()
     return {"message_id": posted.message_id, "told_by_dm": told}
 
@@ -399,7 +403,7 @@ def remind_by_dm(
             session,
             f"{key}:dm:{record.id}",
             now,
-            (record.platform, record.user_id),
+            (record.platform, record.user_id, record.workspace),
             text,
             choices=[("Stop these reminders", "forum reminders off")],
             default_zone=community_tz,
@@ -428,7 +432,11 @@ async def on_open(d: Delivery) -> dict[str, Any]:
         visibility=Visibility.PUBLIC,
     )
     posted = await d.messenger(fs.platform).open_thread(
-        fs.channel_id, f"Open forum {occ.slot}: {occ.topic_text}", reply, tags=post_tags(fs)
+        fs.channel_id,
+        f"Open forum {occ.slot}: {occ.topic_text}",
+        reply,
+        tags=post_tags(fs),
+        workspace=fs.workspace,
     )
 
     def save(session: Session) -> None:
@@ -449,7 +457,7 @@ async def on_wrapup(d: Delivery) -> dict[str, Any]:
     tz = d.settings.timezone
     now = d.now
 
-    def gather(session: Session) -> tuple[OccurrenceFacts, list[str], list[tuple[int, str, str, int]]]:
+    def gather(session: Session) -> tuple[OccurrenceFacts, list[str], list[tuple[int, str, str, str, int]]]:
         f = facts(session, occ)
         carried = [t.text for t, _ in topic_votes(session)][:5]
         rows = session.execute(
@@ -457,13 +465,19 @@ async def on_wrapup(d: Delivery) -> dict[str, Any]:
                 col(ForumReply.member_id),
                 col(MemberRecord.platform),
                 col(MemberRecord.user_id),
+                col(MemberRecord.workspace),
                 func.min(col(ForumReply.id)),
             )
             .join(MemberRecord, col(MemberRecord.id) == col(ForumReply.member_id))
             .where(col(ForumReply.occurrence_id) == occ.id)
-            .group_by(col(ForumReply.member_id), col(MemberRecord.platform), col(MemberRecord.user_id))
+            .group_by(
+                col(ForumReply.member_id),
+                col(MemberRecord.platform),
+                col(MemberRecord.user_id),
+                col(MemberRecord.workspace),
+            )
         ).all()
-        return f, carried, [(m, p, u, r) for m, p, u, r in rows]
+        return f, carried, [(m, p, u, w, r) for m, p, u, w, r in rows]
 
     f, carried, posters = await d.store.run(gather)
     lines = [
@@ -481,16 +495,18 @@ async def on_wrapup(d: Delivery) -> dict[str, Any]:
     reply = Reply("\n".join(lines), visibility=Visibility.PUBLIC)
     messenger = d.messenger(fs.platform)
     if occ.thread_id:
-        posted = await messenger.reply_in_thread(occ.thread_channel_id or fs.channel_id, occ.thread_id, reply)
+        posted = await messenger.reply_in_thread(
+            occ.thread_channel_id or fs.channel_id, occ.thread_id, reply, workspace=fs.workspace
+        )
     else:
-        posted = await messenger.post(fs.channel_id, reply, tags=post_tags(fs))
+        posted = await messenger.post(fs.channel_id, reply, tags=post_tags(fs), workspace=fs.workspace)
 
     def finish(session: Session) -> None:
         row = session.get(ForumOccurrence, occ.id)
         assert row is not None
         row.status = OccurrenceStatus.HELD.value
         session.add(row)
-        for member_id, platform, user_id, first_reply in posters:
+        for member_id, platform, user_id, workspace, first_reply in posters:
             profile = session.get(MemberProfile, member_id)
             if profile is not None and not profile.forum_invites:
                 continue
@@ -505,6 +521,7 @@ async def on_wrapup(d: Delivery) -> dict[str, Any]:
                     "member_id": member_id,
                     "platform": platform,
                     "user_id": user_id,
+                    "workspace": workspace,
                     "reply_id": first_reply,
                 },
             )
@@ -547,7 +564,7 @@ async def on_invite(d: Delivery) -> dict[str, Any]:
             Choice("Don't ask me again", "forum invites off", style="danger"),
         ),
     )
-    posted = await d.messenger(p["platform"]).send_dm(p["user_id"], message)
+    posted = await d.messenger(p["platform"]).send_dm(p["user_id"], message, workspace=p.get("workspace", ""))
     return {"message_id": posted.message_id}
 
 

@@ -435,6 +435,7 @@ def dm(
         due,
         platform=record.platform,
         user_id=record.user_id,
+        workspace=record.workspace,
         text=text,
         choices=choices,
     )

@@ -54,7 +54,7 @@ def _consent_choices(convening_id: int) -> tuple[Choice, ...]:
     )
 
 
-@after_group.command("attend", scope=coordinators_of("convening", network_of), audited=False)
+@after_group.command("attend", scope=coordinators_of("convening", network_of), audited=False, host_only=True)
 async def attend(
     ctx: Context,
     convening: Id,
@@ -79,7 +79,7 @@ async def attend(
                 session,
                 f"after:{conv.id}:attended:{record.id}",
                 now,
-                (record.platform, record.user_id),
+                (record.platform, record.user_id, record.workspace),
                 f"Thanks for coming to {conv.title}. What will you try? "
                 f"after commit {conv.id} <one thing>\n"
                 "May you appear by name in its attendance list? Nobody does unless they say yes.",
@@ -253,7 +253,7 @@ async def share(
     return await ctx.store.run(apply)
 
 
-@after_group.command("export", scope=coordinators_of("convening", network_of), audited=False)
+@after_group.command("export", scope=coordinators_of("convening", network_of), audited=False, host_only=True)
 async def export(
     ctx: Context,
     convening: Id,

@@ -336,6 +336,7 @@ async def on_follow_up(d: Delivery) -> dict[str, Any]:
                 Choice(label, f"after answer {row.id} {label}") for label in OUTCOME_LABEL.values()
             ),
         ),
+        workspace=record.workspace,
     )
     return {"message_id": posted.message_id}
 

@@ -272,7 +272,7 @@ def confirm(
             session,
             f"datepoll:{poll.id}:confirmed",
             now,
-            (record.platform, record.user_id),
+            (record.platform, record.user_id, record.workspace),
             f"The date for {conv.title} is set: {svc.when_for(conv, zone)}. "
             f"Will you come? convening rsvp {conv.id} going|maybe|no",
             [("Going", f"convening rsvp {conv.id} going"), ("Details", f"convening show {conv.id}")],
