@@ -551,3 +551,122 @@ async def test_the_install_page_passes_an_accessibility_check_in_a_browser(world
         assert await axe_violations(page) == []
         await page.keyboard.press("Tab")  # the only link on the page is reachable from the keyboard
         assert await page.evaluate("document.activeElement.id") == "add-to-slack"
+
+
+# ---- one forum, posted in each workspace that set a channel for it ------------------------------------
+
+VILLAGE = "T0VILLAGE"  # installed, sets no forum channel: nothing is posted there
+
+
+def _said_in(world: Installed, channel: str) -> list[tuple[str, str]]:
+    """What copbot posted in a channel: (the first words of each message, the token it was posted with)."""
+    return [
+        (str(c.args.get("text", ""))[:30], c.token)
+        for c in world.fake.calls
+        if c.method == "chat.postMessage" and c.args.get("channel") == channel
+    ]
+
+
+async def test_the_forum_is_posted_once_in_each_workspace_that_set_a_channel(
+    city_admin_world: Installed,
+) -> None:
+    world = city_admin_world
+    assert (await world.install(VILLAGE))[0] == 200
+    await _cop(
+        world,
+        'forum set --rule "first Tuesday of every month, 12:00 to 13:00" --channel C0CITYFORUM',
+        CITY,
+        "U0CITY",
+    )
+    # the county's coordinator (granted by its stable id: a mention typed in the city means a city member)
+    await _cop(world, f"role grant slack:{COUNTY}:U0COUNTY coordinator", CITY, "U0CITY")
+    world.fake.responses.clear()
+    await _cop(world, "forum channel #C0COUNTYFORUM", COUNTY, "U0COUNTY")
+    said = json.dumps(world.fake.responses)
+    assert "#C0COUNTYFORUM (this workspace)" in said and "#C0CITYFORUM" in said, said
+    world.fake.calls.clear()
+
+    await _run_until(world, utc(2026, 3, 3, 17, 1))  # announced, reminded twice, the threads open
+    ((ts,),) = await world.rows("SELECT thread_id FROM forum_thread")  # the county's own thread
+    # a county member replies in the county's own thread: it counts for the one forum
+    reply = fs.message(
+        "We moved our budget hearing online and attendance doubled.",
+        user="U0COUNTY",
+        channel="C0COUNTYFORUM",
+        channel_type="channel",
+        ts="1800000000.000100",
+        thread_ts=ts,
+        team=COUNTY,
+    )
+    assert (await world.send(reply))[0] == 200
+    await world.running.adapters["slack"].drain()  # type: ignore[attr-defined]
+    await _run_until(world, utc(2026, 3, 3, 18, 1))  # the wrap-ups
+
+    city, county = world.fake.token_of(CITY), world.fake.token_of(COUNTY)
+    steps = (
+        "Monthly open forum",
+        "Reminder: the open forum starts tomorrow",
+        "Reminder: the open forum starts in one hour",
+        "The open forum is open",
+        "Thank you all. Wrap-up",
+    )
+    for channel, token in (("C0CITYFORUM", city), ("C0COUNTYFORUM", county)):
+        posted = [
+            (c.args["text"], c.token)
+            for c in world.fake.calls
+            if c.method == "chat.postMessage" and c.args.get("channel") == channel
+        ]
+        assert len(posted) == len(steps), posted  # each post once, in its order
+        assert all(text.startswith(step) for (text, _), step in zip(posted, steps, strict=True)), posted
+        assert {t for _, t in posted} == {token}  # each workspace's posts with its own token
+    wrapups = [
+        c.args["text"]
+        for c in world.fake.calls
+        if c.method == "chat.postMessage" and "Wrap-up" in c.args["text"]
+    ]
+    assert len(wrapups) == 2 and all("Took part: 1 member" in w for w in wrapups), wrapups
+    assert world.fake.token_of(VILLAGE) not in {c.token for c in world.fake.calls}  # set no channel: nothing
+    replies = await world.rows(
+        "SELECT m.workspace, r.text FROM forum_reply r JOIN member m ON m.id = r.member_id"
+    )
+    assert [tuple(r) for r in replies] == [
+        (COUNTY, "We moved our budget hearing online and attendance doubled.")
+    ]
+
+
+async def test_a_workspace_that_stops_its_forum_channel_gets_nothing_more(
+    city_admin_world: Installed,
+) -> None:
+    world = city_admin_world
+    await _cop(
+        world,
+        'forum set --rule "first Tuesday of every month, 12:00 to 13:00" --channel C0CITYFORUM',
+        CITY,
+        "U0CITY",
+    )
+    await _cop(world, f"role grant slack:{COUNTY}:U0COUNTY coordinator", CITY, "U0CITY")
+    await _cop(world, "forum channel C0COUNTYFORUM", COUNTY, "U0COUNTY")
+    world.fake.responses.clear()
+    await _cop(world, "forum channel off", COUNTY, "U0COUNTY")
+    assert "no longer posted in this workspace" in json.dumps(world.fake.responses)
+    world.fake.responses.clear()
+    await _cop(world, "forum channel off", CITY, "U0CITY")  # the main channel cannot be switched off
+    assert "main channel" in json.dumps(world.fake.responses)
+    # the county's admin-less member cannot set one either: roles are per workspace member
+    world.fake.responses.clear()
+    await _cop(world, "forum channel C0SOMEWHERE", COUNTY, "U0OTHER")
+    assert "Only coordinators can use forum channel" in json.dumps(world.fake.responses)
+    world.fake.calls.clear()
+    await _run_until(world, utc(2026, 3, 3, 18, 1))
+    assert _said_in(world, "C0COUNTYFORUM") == [] and _said_in(world, "C0SOMEWHERE") == []
+    assert len(_said_in(world, "C0CITYFORUM")) == 5
+
+
+async def test_app_home_opens_in_each_workspace_with_its_own_token(city_admin_world: Installed) -> None:
+    world = city_admin_world
+    for team, user in ((CITY, "U0CITY"), (COUNTY, "U0COUNTY")):
+        world.fake.calls.clear()
+        assert (await world.send(fs.home_opened(user=user, team=team)))[0] == 200
+        await world.running.adapters["slack"].drain()  # type: ignore[attr-defined]
+        published = [c for c in world.fake.calls if c.method == "views.publish"]
+        assert [(c.args.get("user_id"), c.token) for c in published] == [(user, world.fake.token_of(team))]

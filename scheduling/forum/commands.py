@@ -30,8 +30,10 @@ from scheduling.forum import service as forum
 from scheduling.forum.models import (
     CaptureRequest,
     ForumOccurrence,
+    ForumPlace,
     ForumReply,
     ForumSettings,
+    ForumThread,
     ForumTopic,
     ForumVote,
     OccurrenceStatus,
@@ -196,6 +198,10 @@ async def forum_set(
         if channel:  # else the channel stays where it was (this one, the first time)
             fs.platform, fs.channel_id = here.platform, channel.lstrip("#")
             fs.workspace = ctx.member.workspace  # the channel is in the workspace it was named from
+            for own in forum.places(session):  # this workspace's own channel, if any, is now the main one
+                if (own.platform, own.workspace) == (fs.platform, fs.workspace):
+                    forum.unplan_place(session, own.platform, own.workspace)
+                    session.delete(own)
         fs.cadence = cadence.to_text()
         fs.announce_days, fs.prompt, fs.join_info, fs.holiday_country = (
             announce_days,
@@ -232,6 +238,91 @@ async def forum_set(
             f"Skip or move it with: forum skip / forum move"
         )
     return Reply("\n".join(lines), visibility=Visibility.PUBLIC)
+
+
+@forum_group.command("channel", role=Role.COORDINATOR, audited=False)
+async def forum_channel(
+    ctx: Context,
+    channel: Annotated[
+        str,
+        Opt(
+            help="this workspace's channel for the forum, or off; leave out to see where it posts",
+            max_length=100,
+        ),
+    ] = "",
+) -> Reply:
+    """Post the forum in this workspace's own channel too, or stop (each workspace copbot serves may set one).
+
+    With copbot installed in several workspaces, each workspace that sets a channel gets the announcement,
+    the reminders, its own thread and the wrap-up there; replies in every thread count for the same forum.
+    A workspace that sets none gets nothing posted. The main channel is the one forum set names.
+    Example: forum channel #open-forum
+    Example: forum channel off
+    """
+    here = ctx.place
+    member = ctx.member
+    now = ctx.now()
+    wanted = channel.strip().lstrip("#")
+
+    def apply(session: Session) -> tuple[str, list[tuple[str, str, str]]]:
+        fs = _require_settings(session)
+        main = (fs.platform, fs.workspace)
+        mine = (here.platform, member.workspace)
+        row = (
+            session.execute(
+                select(ForumPlace).where(
+                    col(ForumPlace.platform) == mine[0], col(ForumPlace.workspace) == mine[1]
+                )
+            )
+            .scalars()
+            .first()
+        )
+        said = ""
+        if wanted.lower() == "off":
+            if mine == main:
+                raise CommandError(
+                    "This workspace holds the forum's main channel; move it with forum set --rule ... "
+                    "--channel #other, or skip a forum with forum skip."
+                )
+            if row is None:
+                raise CommandError("This workspace has no forum channel of its own; nothing to stop.")
+            forum.unplan_place(session, row.platform, row.workspace)
+            session.delete(row)
+            write_audit(session, member, "forum channel", f"off in {mine[0]}:{mine[1]}")
+            said = "The forum is no longer posted in this workspace."
+        elif wanted:
+            if mine == main:
+                fs.channel_id = wanted
+                session.add(fs)
+                forum.replan_all(session, fs, now, ctx.settings.timezone)
+            else:
+                row = row or ForumPlace(platform=mine[0], workspace=mine[1], channel_id=wanted)
+                row.channel_id = wanted
+                session.add(row)
+                session.flush()
+                forum.plan_place(session, fs, row, now)
+            write_audit(session, member, "forum channel", f"{mine[0]}:{mine[1]}:{wanted}")
+            said = f"The forum will be posted in #{wanted} in this workspace: announcement, reminders, thread and wrap-up."
+        session.flush()
+        listed = [(fs.platform, fs.workspace, fs.channel_id)] + [
+            (p.platform, p.workspace, p.channel_id) for p in forum.places(session)
+        ]
+        return said, listed
+
+    said, listed = await ctx.store.run(apply)
+    ctx.services.scheduler.wake()
+    lines = [said] if said else []
+    lines.append(
+        "Where the forum is posted: " + "; ".join(_place_words(p, w, c, ctx) for p, w, c in listed) + "."
+    )
+    return Reply("\n".join(lines))
+
+
+def _place_words(platform: str, workspace: str, channel_id: str, ctx: Context) -> str:
+    where = f"#{channel_id}"
+    if (platform, workspace) == (ctx.place.platform, ctx.member.workspace):
+        return f"{where} (this workspace)"
+    return f"{where} ({platform} {workspace})" if workspace else f"{where} ({platform})"
 
 
 @forum_group.command("next")
@@ -1031,11 +1122,22 @@ def thread_reply(session: Session, member: Member, place: Place, text: str, link
     if not place.thread_id or not text.strip():
         return False
     occ = _open_occurrence(session, now)
-    if (
-        occ is None
-        or occ.thread_id != place.thread_id
-        or (occ.thread_platform or place.platform) != place.platform
-    ):
+    if occ is None:
+        return False
+    in_main = occ.thread_id == place.thread_id and (occ.thread_platform or place.platform) == place.platform
+    if not in_main and not _in_workspace_thread(session, occ, place):
         return False
     record_reply(session, occ, member, text.strip()[:4000], link, now)
     return True
+
+
+def _in_workspace_thread(session: Session, occ: ForumOccurrence, place: Place) -> bool:
+    """Is `place` the thread this forum opened in a workspace's own channel (forum channel)?"""
+    found = session.execute(
+        select(col(ForumThread.id)).where(
+            col(ForumThread.occurrence_id) == occ.id,
+            col(ForumThread.platform) == place.platform,
+            col(ForumThread.thread_id) == place.thread_id,
+        )
+    ).first()
+    return found is not None

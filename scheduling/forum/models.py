@@ -41,6 +41,38 @@ class ForumSettings(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class ForumPlace(SQLModel, table=True):
+    """Another workspace's (or platform's) own channel for the forum, set from there with `forum channel`:
+    with Slack installed in several workspaces, each that sets one gets the announcements, reminders, the
+    thread and the wrap-up in it, posted with its own token. The main channel stays in ForumSettings."""
+
+    __tablename__: ClassVar[str] = "forum_place"
+    __table_args__ = (UniqueConstraint("platform", "workspace", name="uq_forum_place"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    workspace: str = Field(default="", max_length=100)
+    channel_id: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ForumThread(SQLModel, table=True):
+    """The thread an occurrence opened in a ForumPlace (the main channel's is on ForumOccurrence)."""
+
+    __tablename__: ClassVar[str] = "forum_thread"
+    __table_args__ = (UniqueConstraint("occurrence_id", "platform", "workspace", name="uq_forum_thread"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    occurrence_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("forum_occurrence.id", ondelete="CASCADE"), nullable=False)
+    )
+    platform: str = Field(max_length=20)
+    workspace: str = Field(default="", max_length=100)
+    channel_id: str = Field(max_length=100)
+    thread_id: str = Field(max_length=100)
+    link: str = Field(default="", max_length=500)
+
+
 class OccurrenceStatus(str, Enum):
     PLANNED = "planned"
     SKIPPED = "skipped"

@@ -36,8 +36,10 @@ from scheduling.engine.notices import plan_dm
 from scheduling.engine.runner import Delivery
 from scheduling.forum.models import (
     ForumOccurrence,
+    ForumPlace,
     ForumReply,
     ForumSettings,
+    ForumThread,
     ForumTopic,
     ForumVote,
     OccurrenceStatus,
@@ -46,6 +48,7 @@ from scheduling.forum.models import (
 from scheduling.time.cadence import Cadence
 
 HORIZON = 3  # occurrences planned ahead
+STEPS = ("announce", "remind-day", "remind-hour", "open", "wrapup")  # each occurrence's posts, in order
 DEFAULT_PROMPT = (
     "Share one thing you tried at work this month: what you did, for whom, and what "
     "happened. Reply in this thread."
@@ -83,34 +86,98 @@ def topic_votes(session: Session) -> list[tuple[ForumTopic, int]]:
     return [(t, int(n)) for t, n in rows]
 
 
-def plan_posts(session: Session, fs: ForumSettings, occ: ForumOccurrence, now: datetime) -> None:
-    """(Re)plan the occurrence's posts. Posts whose moment has already passed are not planned."""
-    prefix = f"forum:{occ.slot}:"
-    if occ.status == OccurrenceStatus.SKIPPED.value:
-        outbox.cancel(session, prefix)
-        return
-    for step in ("remind-day", "remind-hour"):  # DM reminders held by quiet hours name the old time
-        outbox.cancel(session, f"{prefix}{step}:dm:")
+@dataclass(frozen=True)
+class Where:
+    """Where one post of the forum goes: the main channel (ForumSettings) or a workspace's own (ForumPlace)."""
+
+    platform: str
+    channel_id: str
+    workspace: str
+    main: bool = True
+
+
+def places(session: Session) -> list[ForumPlace]:
+    """The channels other workspaces set for the forum, besides the main one."""
+    return list(session.execute(select(ForumPlace).order_by(col(ForumPlace.id))).scalars())
+
+
+def place_suffix(platform: str, workspace: str) -> str:
+    """The end of the keys of a ForumPlace's posts: `forum:<slot>:<step>:in:<platform>:<workspace>`."""
+    return f":in:{platform}:{workspace}"
+
+
+def _steps(fs: ForumSettings, occ: ForumOccurrence) -> list[tuple[str, datetime, datetime, timedelta]]:
     start, end = occ.starts_at, occ.ends_at
-    steps = [
+    return [
         ("announce", start - timedelta(days=fs.announce_days), start, timedelta(hours=12)),
         ("remind-day", start - timedelta(days=1), start - timedelta(hours=1), timedelta(hours=6)),
         ("remind-hour", start - timedelta(hours=1), start - timedelta(minutes=5), timedelta(minutes=30)),
         ("open", start, end, end - start),
         ("wrapup", end, end + timedelta(days=2), timedelta(days=2)),
     ]
-    for step, due, hard_stop, grace in steps:
+
+
+def plan_posts(session: Session, fs: ForumSettings, occ: ForumOccurrence, now: datetime) -> None:
+    """(Re)plan the occurrence's posts, in the main channel and in each workspace's own. Posts whose
+    moment has already passed are not planned."""
+    prefix = f"forum:{occ.slot}:"
+    if occ.status == OccurrenceStatus.SKIPPED.value:
+        outbox.cancel(session, prefix)
+        return
+    for step in ("remind-day", "remind-hour"):  # DM reminders held by quiet hours name the old time
+        outbox.cancel(session, f"{prefix}{step}:dm:")
+    _plan_in(session, fs, occ, now, None)
+    for place in places(session):
+        _plan_in(session, fs, occ, now, place)
+
+
+def _plan_in(
+    session: Session, fs: ForumSettings, occ: ForumOccurrence, now: datetime, place: ForumPlace | None
+) -> None:
+    """The occurrence's posts in one place: the main channel (None) or a workspace's own."""
+    prefix = f"forum:{occ.slot}:"
+    suffix = place_suffix(place.platform, place.workspace) if place is not None else ""
+    payload: dict[str, Any] = {"occurrence_id": occ.id}
+    if place is not None:
+        payload["place"] = [place.platform, place.workspace]
+    for step, due, hard_stop, grace in _steps(fs, occ):
         expires = min(due + grace, hard_stop)
         if expires <= now:
             continue
         outbox.plan(
             session,
-            key=prefix + step,
+            key=prefix + step + suffix,
             kind=f"forum.{step}",
             due_at=due,
             expires_at=expires,
-            payload={"occurrence_id": occ.id},
+            payload=payload,
         )
+
+
+def plan_place(session: Session, fs: ForumSettings, place: ForumPlace, now: datetime) -> int:
+    """A workspace just set its channel: plan its posts for the forums still to come (or running)."""
+    upcoming = (
+        session.execute(
+            select(ForumOccurrence).where(
+                col(ForumOccurrence.ends_at) > now,
+                col(ForumOccurrence.status) == OccurrenceStatus.PLANNED.value,
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for occ in upcoming:
+        _plan_in(session, fs, occ, now, place)
+    return len(upcoming)
+
+
+def unplan_place(session: Session, platform: str, workspace: str) -> None:
+    """A workspace took its channel back: nothing more is posted there."""
+    suffix = place_suffix(platform, workspace)
+    slots = session.execute(select(col(ForumOccurrence.slot))).scalars().all()
+    for slot in slots:
+        for step in STEPS:
+            outbox.cancel(session, f"forum:{slot}:{step}{suffix}")
 
 
 def ensure_occurrences(session: Session, fs: ForumSettings, now: datetime, tz: str) -> list[ForumOccurrence]:
@@ -309,19 +376,40 @@ def topic_of(session: Session, occ_id: int) -> ForumOccurrence | None:
     return _locked(session, occ_id)
 
 
-def _load(d: Delivery, *, topic: bool = True) -> Awaitable[tuple[ForumSettings, ForumOccurrence]]:
-    """The forum's settings and this post's occurrence, its topic settled when `topic` (the wrap-up only
-    reports one: a forum never announced nor opened uses up no voted topic)."""
+def _load(
+    d: Delivery, *, topic: bool = True
+) -> Awaitable[tuple[ForumSettings, ForumOccurrence, Where | None]]:
+    """The forum's settings, this post's occurrence (its topic settled when `topic`: the wrap-up only
+    reports one, so a forum never announced nor opened uses up no voted topic) and where the post goes
+    (None: the workspace took its channel back since)."""
 
-    def read(session: Session) -> tuple[ForumSettings, ForumOccurrence]:
+    def read(session: Session) -> tuple[ForumSettings, ForumOccurrence, Where | None]:
         fs = settings_row(session)
         occ_id = d.post.payload["occurrence_id"]
         occ = topic_of(session, occ_id) if topic else session.get(ForumOccurrence, occ_id)
         if fs is None or occ is None:
             raise DeliveryError("the forum or this occurrence no longer exists", retryable=False)
-        return fs, occ
+        return fs, occ, _where(session, fs, d.post.payload.get("place"))
 
     return d.store.run(read)
+
+
+def _where(session: Session, fs: ForumSettings, place: list[str] | None) -> Where | None:
+    if not place:
+        return Where(fs.platform, fs.channel_id, fs.workspace)
+    row = (
+        session.execute(
+            select(ForumPlace).where(
+                col(ForumPlace.platform) == place[0], col(ForumPlace.workspace) == place[1]
+            )
+        )
+        .scalars()
+        .first()
+    )
+    return Where(row.platform, row.channel_id, row.workspace, main=False) if row is not None else None
+
+
+GONE = {"not_sent": "that workspace no longer has a forum channel"}
 
 
 def facilitator_of(fs: ForumSettings) -> str:
@@ -331,9 +419,11 @@ def facilitator_of(fs: ForumSettings) -> str:
 
 
 async def on_announce(d: Delivery) -> dict[str, Any]:
-    fs, occ = await _load(d)
+    fs, occ, where = await _load(d)
     if occ.status == OccurrenceStatus.SKIPPED.value:
         return {"skipped": True}
+    if where is None:
+        return GONE
     who = f"\nFacilitator: {facilitator_of(fs)}" if fs.facilitator_user_id else ""
     join = (
         f"\nHow to join: {fs.join_info}"
@@ -348,23 +438,29 @@ async def on_announce(d: Delivery) -> dict[str, Any]:
         ),
         visibility=Visibility.PUBLIC,
     )
-    posted = await d.messenger(fs.platform).post(
-        fs.channel_id, reply, tags=post_tags(fs), workspace=fs.workspace
+    posted = await d.messenger(where.platform).post(
+        where.channel_id, reply, tags=post_tags(fs), workspace=where.workspace
     )
     return {"message_id": posted.message_id}
 
 
 async def _remind(d: Delivery, lead: str) -> dict[str, Any]:
-    fs, occ = await _load(d)
+    fs, occ, where = await _load(d)
     if occ.status == OccurrenceStatus.SKIPPED.value:
         return {"skipped": True}
-    told = await d.store.run(lambda s: remind_by_dm(s, fs, occ, d.post.key, lead, d.now, d.settings.timezone))
+    if where is None:
+        return GONE
+    told = 0
+    if where.main:  # the DM reminders go with the main channel's reminder, once
+        told = await d.store.run(
+            lambda s: remind_by_dm(s, fs, occ, d.post.key, lead, d.now, d.settings.timezone)
+        )
     reply = Reply(
         f"Reminder: the open forum starts {lead} ({time_mark(occ.starts_at)}). Topic: {occ.topic_text}.",
         visibility=Visibility.PUBLIC,
     )
-    posted = await d.messenger(fs.platform).post(
-        fs.channel_id, reply, tags=post_tags(fs), workspace=fs.workspace
+    posted = await d.messenger(where.platform).post(
+        where.channel_id, reply, tags=post_tags(fs), workspace=where.workspace
     )
     d.scheduler.wake()
     return {"message_id": posted.message_id, "told_by_dm": told}
@@ -422,28 +518,43 @@ async def on_remind_hour(d: Delivery) -> dict[str, Any]:
 
 
 async def on_open(d: Delivery) -> dict[str, Any]:
-    fs, occ = await _load(d)
+    fs, occ, where = await _load(d)
     if occ.status == OccurrenceStatus.SKIPPED.value:
         return {"skipped": True}
+    if where is None:
+        return GONE
     facilitator = f"{facilitator_of(fs)} is facilitating. " if fs.facilitator_user_id else ""
     reply = Reply(
         f"The open forum is open: {occ.topic_text}\n{facilitator}{fs.prompt or DEFAULT_PROMPT}\n"
         f"(Until {time_mark(occ.ends_at)}. To save a reply as a shared practice: forum capture <reply>.)",
         visibility=Visibility.PUBLIC,
     )
-    posted = await d.messenger(fs.platform).open_thread(
-        fs.channel_id,
+    posted = await d.messenger(where.platform).open_thread(
+        where.channel_id,
         f"Open forum {occ.slot}: {occ.topic_text}",
         reply,
         tags=post_tags(fs),
-        workspace=fs.workspace,
+        workspace=where.workspace,
     )
 
     def save(session: Session) -> None:
+        thread_id, link = posted.thread_id or posted.message_id, posted.link or ""
+        if not where.main:  # a workspace's own thread: its replies count for this forum too
+            session.add(
+                ForumThread(
+                    occurrence_id=occ.id or 0,
+                    platform=posted.platform,
+                    workspace=where.workspace,
+                    channel_id=posted.channel_id,
+                    thread_id=thread_id,
+                    link=link,
+                )
+            )
+            return
         row = session.get(ForumOccurrence, occ.id)
         assert row is not None
         row.thread_platform, row.thread_channel_id = posted.platform, posted.channel_id
-        row.thread_id, row.thread_link = posted.thread_id or posted.message_id, posted.link or ""
+        row.thread_id, row.thread_link = thread_id, link
         session.add(row)
 
     await d.store.run(save)
@@ -451,9 +562,11 @@ async def on_open(d: Delivery) -> dict[str, Any]:
 
 
 async def on_wrapup(d: Delivery) -> dict[str, Any]:
-    fs, occ = await _load(d, topic=False)
+    fs, occ, where = await _load(d, topic=False)
     if occ.status == OccurrenceStatus.SKIPPED.value:
         return {"skipped": True}
+    if where is None:
+        return GONE
     tz = d.settings.timezone
     now = d.now
 
@@ -493,6 +606,8 @@ async def on_wrapup(d: Delivery) -> dict[str, Any]:
     if carried:
         lines.append("Topics carried over to next time: " + "; ".join(carried))
     reply = Reply("\n".join(lines), visibility=Visibility.PUBLIC)
+    if not where.main:  # the same wrap-up in a workspace's own thread; the main one closes the forum
+        return await _wrapup_in(d, occ, where, reply, fs, f.participants)
     messenger = d.messenger(fs.platform)
     if occ.thread_id:
         posted = await messenger.reply_in_thread(
@@ -530,6 +645,33 @@ async def on_wrapup(d: Delivery) -> dict[str, Any]:
     await d.store.run(finish)
     d.scheduler.wake()
     return {"message_id": posted.message_id, "participants": f.participants}
+
+
+async def _wrapup_in(
+    d: Delivery, occ: ForumOccurrence, where: Where, reply: Reply, fs: ForumSettings, participants: int
+) -> dict[str, Any]:
+    def thread(session: Session) -> ForumThread | None:
+        return (
+            session.execute(
+                select(ForumThread).where(
+                    col(ForumThread.occurrence_id) == occ.id,
+                    col(ForumThread.platform) == where.platform,
+                    col(ForumThread.workspace) == where.workspace,
+                )
+            )
+            .scalars()
+            .first()
+        )
+
+    opened = await d.store.run(thread)
+    messenger = d.messenger(where.platform)
+    if opened is not None:
+        posted = await messenger.reply_in_thread(
+            opened.channel_id, opened.thread_id, reply, workspace=where.workspace
+        )
+    else:
+        posted = await messenger.post(where.channel_id, reply, tags=post_tags(fs), workspace=where.workspace)
+    return {"message_id": posted.message_id, "participants": participants}
 
 
 async def on_invite(d: Delivery) -> dict[str, Any]:
