@@ -670,3 +670,70 @@ async def test_app_home_opens_in_each_workspace_with_its_own_token(city_admin_wo
         await world.running.adapters["slack"].drain()  # type: ignore[attr-defined]
         published = [c for c in world.fake.calls if c.method == "views.publish"]
         assert [(c.args.get("user_id"), c.token) for c in published] == [(user, world.fake.token_of(team))]
+
+
+async def test_a_slack_connect_guest_is_reminded_through_the_installation_they_came_through(
+    city_admin_world: Installed,
+) -> None:
+    world = city_admin_world
+    partner = "T0PARTNER"  # has not installed copbot; shares #C0SHARED with the city
+
+    async def guest(words: str) -> None:
+        mention = fs.app_mention(
+            f"<@{fs.BOT_USER}> {words}",
+            user="U0PAT",
+            channel="C0SHARED",
+            team=CITY,
+            user_team=partner,
+            user_name="Pat",
+        )
+        assert (await world.send(mention))[0] == 200
+        await world.running.adapters["slack"].drain()  # type: ignore[attr-defined]
+
+    await _cop(world, 'network create "Clerks"', CITY, "U0CITY")
+    await _cop(
+        world,
+        'convening schedule clerks --title "Records day" --start "March 10 2026 10:00 Central"',
+        CITY,
+        "U0CITY",
+    )
+    await guest("network join clerks")
+    await guest("convening rsvp 1 going")
+    world.fake.calls.clear()
+    await _run_until(world, utc(2026, 3, 10, 15))  # the reminders a week, a day and an hour before
+    dms = [c for c in world.fake.calls if c.method == "chat.postMessage" and c.args.get("channel") == "D0PAT"]
+    assert len(dms) == 3 and all("Records day" in c.args["text"] for c in dms), dms
+    assert {c.token for c in dms} == {world.fake.token_of(CITY)}
+    members = await world.rows("SELECT workspace, user_id FROM member WHERE user_id = 'U0PAT'")
+    assert [tuple(m) for m in members] == [(partner, "U0PAT")]  # a member of their own workspace
+
+
+async def test_the_digest_is_posted_in_each_workspace_that_set_a_channel_with_the_same_picks(
+    city_admin_world: Installed,
+) -> None:
+    world = city_admin_world
+    await _cop(
+        world, 'resource digest --channel C0CITYLEARN --rule "every Monday at 9:00" --count 2', CITY, "U0CITY"
+    )
+    await _cop(world, f"role grant slack:{COUNTY}:U0COUNTY coordinator", CITY, "U0CITY")
+    world.fake.responses.clear()
+    await _cop(world, "resource channel #C0COUNTYLEARN", COUNTY, "U0COUNTY")
+    assert "#C0COUNTYLEARN (this workspace)" in json.dumps(world.fake.responses)
+    world.fake.calls.clear()
+    await _run_until(world, utc(2026, 2, 23, 14, 1))  # Monday 9:00 in New York
+    posts = {
+        c.args["channel"]: (c.args["text"], c.token, json.dumps(c.args.get("blocks")))
+        for c in world.fake.calls
+        if c.method == "chat.postMessage"
+    }
+    assert set(posts) == {"C0CITYLEARN", "C0COUNTYLEARN"}, posts
+    assert posts["C0CITYLEARN"][1] == world.fake.token_of(CITY)
+    assert posts["C0COUNTYLEARN"][1] == world.fake.token_of(COUNTY)
+    assert posts["C0CITYLEARN"][0].startswith("Resource digest for 2026-02-23: 2 resources")
+    assert posts["C0CITYLEARN"][0] == posts["C0COUNTYLEARN"][0]
+    assert posts["C0CITYLEARN"][2] == posts["C0COUNTYLEARN"][2]  # the same two resources in both
+
+    await _cop(world, "resource channel off", COUNTY, "U0COUNTY")
+    world.fake.calls.clear()
+    await _run_until(world, utc(2026, 3, 2, 14, 1))  # the next Monday: the city only
+    assert [c.args["channel"] for c in world.fake.calls if c.method == "chat.postMessage"] == ["C0CITYLEARN"]

@@ -438,6 +438,8 @@ class SlackAdapter:
             if self.oauth:
                 REQUEST_SERVED.set(served)
                 REQUEST_CLIENT.set(context.client)
+                if guest is not None:  # copbot's own DMs to them go through this installation
+                    await self.installations.route_guests(guest[1], served.workspace)
             await next()
             return None
         log.warning(

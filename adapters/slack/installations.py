@@ -26,7 +26,7 @@ from sqlmodel import Session, col, delete, select
 
 from bot.errors import StartError
 from bot.store.db import Store
-from bot.store.models import OAuthState, SlackInstallation
+from bot.store.models import OAuthState, SlackGuestRoute, SlackInstallation
 
 log = logging.getLogger(__name__)
 STATE_SECONDS = 600  # an install must come back from Slack within this long
@@ -62,6 +62,7 @@ class DbInstallationStore(AsyncInstallationStore):
     def __init__(self, store: Store, cipher: Fernet) -> None:
         self.store, self.cipher = store, cipher
         self._logger = log
+        self._routes: dict[str, str] = {}  # guest workspace -> installation, as last written
 
     @property
     def logger(self) -> logging.Logger:
@@ -177,26 +178,53 @@ class DbInstallationStore(AsyncInstallationStore):
 
     async def token_for(self, workspace: str) -> str | None:
         """The bot token for posting in `workspace`: its own installation's, or its org's when installed
-        org-wide. With no workspace named (rows kept before they named one), the only installation's."""
+        org-wide; for a workspace that has not installed copbot but whose members reached it as guests
+        (Slack Connect), the installation they came through. With no workspace named (rows kept before
+        they named one), the only installation's."""
 
-        def find(s: Session) -> SlackInstallation | None:
-            if not workspace:
-                rows = s.exec(select(SlackInstallation).limit(2)).all()
-                return rows[0] if len(rows) == 1 else None
+        def installed(s: Session, ws: str) -> SlackInstallation | None:
             return s.exec(
                 select(SlackInstallation)
                 .where(
-                    (col(SlackInstallation.team_id) == workspace)
+                    (col(SlackInstallation.team_id) == ws)
                     | (
-                        (col(SlackInstallation.enterprise_id) == workspace)
+                        (col(SlackInstallation.enterprise_id) == ws)
                         & col(SlackInstallation.is_enterprise_install)
                     )
                 )
                 .order_by(col(SlackInstallation.is_enterprise_install))
             ).first()
 
+        def find(s: Session) -> SlackInstallation | None:
+            if not workspace:
+                rows = s.exec(select(SlackInstallation).limit(2)).all()
+                return rows[0] if len(rows) == 1 else None
+            row = installed(s, workspace)
+            if row is None:
+                route = s.exec(
+                    select(SlackGuestRoute).where(col(SlackGuestRoute.guest_workspace) == workspace)
+                ).first()
+                row = installed(s, route.via_workspace) if route is not None else None
+            return row
+
         row = await self.store.run(find)
         return self._open(row.secret).get("bot_token") if row is not None else None
+
+    async def route_guests(self, guest_workspace: str, via_workspace: str) -> None:
+        """Members of `guest_workspace` reached copbot through `via_workspace`'s installation (Slack
+        Connect); written only when it changes."""
+        if self._routes.get(guest_workspace) == via_workspace:
+            return
+
+        def save(s: Session) -> None:
+            row = s.exec(
+                select(SlackGuestRoute).where(col(SlackGuestRoute.guest_workspace) == guest_workspace)
+            ).first() or SlackGuestRoute(guest_workspace=guest_workspace, via_workspace=via_workspace)
+            row.via_workspace, row.seen_at = via_workspace, datetime.now(UTC)
+            s.add(row)
+
+        await self.store.run(save)
+        self._routes[guest_workspace] = via_workspace
 
     # ---- removing -----------------------------------------------------------------------------------------
 

@@ -186,6 +186,18 @@ class SlackInstallation(SQLModel, table=True):
     installed_at: datetime = Field(default_factory=utcnow)
 
 
+class SlackGuestRoute(SQLModel, table=True):
+    """Slack Connect: the installation through which members of a workspace that has not installed copbot
+    last reached it (a channel shared with them); copbot's DMs to them go through it. Names no member."""
+
+    __tablename__: ClassVar[str] = "slack_guest_route"
+
+    id: int | None = Field(default=None, primary_key=True)
+    guest_workspace: str = Field(max_length=32, unique=True)  # their team (or org)
+    via_workspace: str = Field(max_length=32)  # the installation's team (or org, installed org-wide)
+    seen_at: datetime = Field(default_factory=utcnow)
+
+
 class OAuthState(SQLModel, table=True):
     """A state issued to a browser starting an OAuth install: consumed once, before it expires."""
 

@@ -11,13 +11,15 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
 from bot.messages import Choice, Item, Reply, Visibility
 from bot.messenger import DeliveryError
 from content.resources import digest, service
-from content.resources.models import DigestSettings
+from content.resources.models import DigestPlace, DigestSettings
 from scheduling.engine import outbox
+from scheduling.engine.models import PlannedPost, PostState
 from scheduling.engine.runner import Delivery
 from scheduling.time.cadence import Cadence
 
@@ -31,23 +33,51 @@ def key_for(start: datetime, tz: str) -> str:
     return f"{PREFIX}{start.astimezone(ZoneInfo(tz)):%Y-%m-%d}"
 
 
+def place_suffix(platform: str, workspace: str) -> str:
+    """The end of the keys of a workspace's own digest posts: `digest:<date>:in:<platform>:<workspace>`."""
+    return f":in:{platform}:{workspace}"
+
+
+def places(session: Session) -> list[DigestPlace]:
+    return list(session.exec(select(DigestPlace).order_by(col(DigestPlace.id))).all())
+
+
 def ensure_planned(session: Session, now: datetime, ds: DigestSettings | None = None) -> list[datetime]:
-    """Plan the next digests, if a digest is set. Idempotent: a date already planned or sent is kept."""
+    """Plan the next digests, in the main channel and in each workspace's own, if a digest is set.
+    Idempotent: a date already planned or sent is kept."""
     ds = ds or digest.settings_row(session)
     if ds is None:
         return []
     cadence = Cadence.from_text(ds.cadence)
+    extra = places(session)
     dates = []
     for occ in cadence.occurrences(now, AHEAD):
-        outbox.plan(
-            session,
-            key=key_for(occ.start, cadence.tz),
-            kind=KIND,
-            due_at=occ.start,
-            expires_at=occ.start + GRACE,
-        )
+        key = key_for(occ.start, cadence.tz)
+        outbox.plan(session, key=key, kind=KIND, due_at=occ.start, expires_at=occ.start + GRACE)
+        for place in extra:  # the same digest (the main key's picks) in each workspace's own channel
+            outbox.plan(
+                session,
+                key=key + place_suffix(place.platform, place.workspace),
+                kind=KIND,
+                due_at=occ.start,
+                expires_at=occ.start + GRACE,
+                payload={"place": [place.platform, place.workspace]},
+            )
         dates.append(occ.start)
     return dates
+
+
+def unplan_place(session: Session, platform: str, workspace: str) -> None:
+    """A workspace took its digest channel back: its digests still to come are cancelled."""
+    session.execute(
+        update(PlannedPost)
+        .where(
+            col(PlannedPost.key).startswith(PREFIX, autoescape=True),
+            col(PlannedPost.key).endswith(place_suffix(platform, workspace), autoescape=True),
+            col(PlannedPost.state) == PostState.PENDING.value,
+        )
+        .values(state=PostState.CANCELLED.value)
+    )
 
 
 def configure(
@@ -112,25 +142,40 @@ def compose(views: list[service.ResourceView], date: str) -> Reply:
 
 
 async def on_digest(d: Delivery) -> dict[str, Any]:
-    key, now = d.post.key, d.now
+    place = (d.post.payload or {}).get("place")
+    key = d.post.key.split(":in:")[0]  # a workspace's copy presents the main digest's picks
+    now = d.now
 
-    def prepare(session: Session) -> tuple[DigestSettings, list[service.ResourceView]] | None:
+    def prepare(
+        session: Session,
+    ) -> tuple[tuple[str, str, str], list[service.ResourceView]] | None:
         ds = digest.settings_row(session)
         if ds is None:
             return None
-        ensure_planned(session, now, ds)  # the next ones, whatever happens to this one
+        where = (ds.platform, ds.channel_id, ds.workspace)
+        if place:
+            row = session.exec(
+                select(DigestPlace).where(
+                    col(DigestPlace.platform) == place[0], col(DigestPlace.workspace) == place[1]
+                )
+            ).first()
+            if row is None:
+                return None
+            where = (row.platform, row.channel_id, row.workspace)
+        else:
+            ensure_planned(session, now, ds)  # the next ones, whatever happens to this one
         ids = digest.pick(session, key, ds.per_digest, now)
-        return ds, service.views(session, service.by_ids(session, ids))
+        return where, service.views(session, service.by_ids(session, ids))
 
     prepared = await d.store.run(prepare)
     d.scheduler.wake()
     if prepared is None:
-        return {"not_sent": "the digest was turned off"}
-    ds, views = prepared
+        return {"not_sent": "the digest (or this workspace's channel for it) was turned off"}
+    (platform, channel_id, workspace), views = prepared
     if not views:
         raise DeliveryError("the catalog has no active resources to present", retryable=False)
-    posted = await d.messenger(ds.platform).post(
-        ds.channel_id, compose(views, key.removeprefix(PREFIX)), workspace=ds.workspace
+    posted = await d.messenger(platform).post(
+        channel_id, compose(views, key.removeprefix(PREFIX)), workspace=workspace
     )
     return {"message_id": posted.message_id, "resources": [v.ref for v in views]}
 

@@ -137,6 +137,20 @@ class DigestSettings(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class DigestPlace(SQLModel, table=True):
+    """Another workspace's own channel for the digest (`resource channel`, issue 15): with Slack installed
+    in several workspaces, each that sets one gets the same digest there, posted with its own token."""
+
+    __tablename__: ClassVar[str] = "digest_place"
+    __table_args__ = (UniqueConstraint("platform", "workspace", name="uq_digest_place"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    workspace: str = Field(default="", max_length=100)
+    channel_id: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class DigestShown(SQLModel, table=True):
     """A resource presented in a digest. A round is one pass through the catalog: no resource is shown
     twice in a round, and a new round starts only when every active resource has been shown."""

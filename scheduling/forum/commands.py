@@ -19,7 +19,7 @@ from bot.messages import Choice, Item, Member, Place, Reply, Visibility, mention
 from bot.messenger import TAGS_MAX, time_mark
 from bot.permissions import Role
 from bot.store.models import MemberProfile, MemberRecord
-from bot.words import counted
+from bot.words import channel_where, counted
 from bot.zones import zone_for
 from content.practices import service as practices
 from content.practices.consent import Consent, consent_answer, still_visible
@@ -313,16 +313,11 @@ async def forum_channel(
     ctx.services.scheduler.wake()
     lines = [said] if said else []
     lines.append(
-        "Where the forum is posted: " + "; ".join(_place_words(p, w, c, ctx) for p, w, c in listed) + "."
+        "Where the forum is posted: "
+        + "; ".join(channel_where(p, w, c, (here.platform, member.workspace)) for p, w, c in listed)
+        + "."
     )
     return Reply("\n".join(lines))
-
-
-def _place_words(platform: str, workspace: str, channel_id: str, ctx: Context) -> str:
-    where = f"#{channel_id}"
-    if (platform, workspace) == (ctx.place.platform, ctx.member.workspace):
-        return f"{where} (this workspace)"
-    return f"{where} ({platform} {workspace})" if workspace else f"{where} ({platform})"
 
 
 @forum_group.command("next")
