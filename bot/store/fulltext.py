@@ -214,6 +214,23 @@ class Index:
 
 
 @dataclass(frozen=True)
+class IdSet:
+    """The documents a filter allows: the rows of `table` where `where` holds, whose `column` is the
+    document's id (`where` names `table`'s columns unqualified, with bound parameters). Written both
+    ways: as the set of ids, and as a check of one id (an index probe: `column` should lead an index)."""
+
+    table: str
+    column: str
+    where: str
+
+    def ids(self) -> str:
+        return f"SELECT {self.column} FROM {self.table} WHERE {self.where}"
+
+    def holds(self, doc_id: str) -> str:
+        return f"EXISTS (SELECT 1 FROM {self.table} WHERE {self.table}.{self.column} = {doc_id} AND {self.where})"
+
+
+@dataclass(frozen=True)
 class Hit:
     id: int
     rank: float
@@ -237,7 +254,7 @@ def search(
     index: Index,
     query: Query,
     *,
-    id_sets: Sequence[str] = (),
+    id_sets: Sequence[IdSet] = (),
     params: dict[str, Any] | None = None,
     limit: int = 10,
     offset: int = 0,
@@ -245,8 +262,8 @@ def search(
 ) -> list[Hit]:
     """The searchable documents matching `query`, best first, each with a highlighted excerpt.
 
-    `id_sets` are SQL subqueries (with bound `params`) each selecting the ids a filter allows; a hit must
-    be in all of them. Write them to use an index (they are built once per query).
+    `id_sets` are the filters (with bound `params`); a hit must be in all of them. On SQLite each is
+    checked per candidate by an index probe; PostgreSQL's planner chooses how.
 
     The cost follows the page, not the number of matches: the candidates are the newest `candidates`
     documents matching in the title and the newest `candidates` (default CANDIDATES) matching anywhere (both found in index
@@ -263,25 +280,25 @@ def search(
         bind["qt"] = to_fts5(query, index.title_column)
         fts = index.fts_table
         weights = ", ".join(str(w) for w in index.bm25_weights)
-        # The unary + keeps SQLite from driving the FTS table by rowid from the filter sets (one MATCH
-        # per candidate row); instead FTS5 walks its matches newest first and checks each set, built once.
-        # Each filter set is built once per statement (a materialized CTE), however often it is used.
-        sets = "".join(f"f{i} AS MATERIALIZED ({ids}), " for i, ids in enumerate(id_sets))
-        restrict = "".join(f" AND +{fts}.rowid IN (SELECT * FROM f{i})" for i in range(len(id_sets)))
+        # FTS5 walks its matches newest first and each filter is checked per match by an index probe
+        # (building a filter's whole set of ids instead costs what the set holds: a fifth of the store
+        # for a common tag).
+        restrict = "".join(f" AND {s.holds(f'{fts}.rowid')}" for s in id_sets)
         newest = f"FROM {fts} WHERE {fts} MATCH :{{}}{restrict} ORDER BY {fts}.rowid DESC LIMIT :cap"
-        # Title matches are looked for among the newest TITLE_WINDOW x cap matches only: a column filter
-        # reads position lists, so walking every match of a common word for them would cost what
+        # Title matches are looked for among the newest TITLE_WINDOW x cap matches only (filtered or not:
+        # the window is where the newest matches are, so a narrow filter does not widen it): a column
+        # filter reads position lists, so walking every match of a common word for them would cost what
         # ranking them all does.
         bind["wide"] = bind["cap"] * TITLE_WINDOW
         window = (
             f"SELECT coalesce(min(id), 0) FROM (SELECT {fts}.rowid AS id FROM {fts} WHERE {fts} MATCH :q"
-            f"{restrict} ORDER BY {fts}.rowid DESC LIMIT :wide)"
+            f" ORDER BY {fts}.rowid DESC LIMIT :wide)"
         )
         newest_titles = newest.format("qt").replace(
             f"{restrict} ORDER BY", f" AND {fts}.rowid >= ({window}){restrict} ORDER BY", 1
         )
         sql = (
-            f"WITH {sets}cand AS (SELECT id FROM (SELECT {fts}.rowid AS id {newest_titles}) "
+            f"WITH cand AS MATERIALIZED (SELECT id FROM (SELECT {fts}.rowid AS id {newest_titles}) "
             f"UNION SELECT id FROM (SELECT {fts}.rowid AS id {newest.format('q')})), "
             f"page AS MATERIALIZED (SELECT {fts}.rowid AS id, bm25({fts}, {weights}) AS rank FROM {fts} "
             f"WHERE {fts} MATCH :q AND {fts}.rowid >= (SELECT min(id) FROM cand) "
@@ -295,7 +312,7 @@ def search(
         return [Hit(int(r[0]), -float(r[1]), r[2] or "") for r in rows]
     bind["q"] = to_tsquery(query)
     vec = f"d.{index.vector_column}"
-    extra = f" AND ({index.searchable_sql})" + "".join(f" AND d.id IN ({ids})" for ids in id_sets)
+    extra = f" AND ({index.searchable_sql})" + "".join(f" AND d.id IN ({s.ids()})" for s in id_sets)
     # PostgreSQL: the candidates are the first matches the GIN index (or a scan, when the planner expects
     # plenty) finds, ranked as they are read; the title weighs most in the rank itself ('A').
     sql = (

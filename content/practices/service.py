@@ -7,7 +7,8 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 from sqlalchemy import func, literal_column, or_, text
 from sqlmodel import Session, col, select
@@ -178,7 +179,8 @@ def views_of(
 ) -> list[PracticeView]:
     """The practices with these ids, in that order, each with its labels and endorsement count: one Core
     statement (no ORM loading, no identity map), for read paths such as a page of search results. The
-    Practice objects are detached copies for display; change practices through `get`/`views` instead."""
+    practices are plain read-only copies with Practice's fields, for display; change practices through
+    `get`/`views` instead."""
     if not ids:
         return []
     table = Practice.__table__  # type: ignore[attr-defined]
@@ -212,7 +214,8 @@ def views_of(
         labels: dict[str, list[str]] = {}
         for kind, value in json.loads(raw or "[]"):
             labels.setdefault(kind, []).append(value)
-        practice = Practice(**data)
+        # A plain read-only copy: building an ORM-instrumented Practice costs more than the query did.
+        practice = cast(Practice, SimpleNamespace(**data))
         by_id[practice.id or 0] = PracticeView(
             practice, labels, count, (snippets or {}).get(practice.id or 0, "")
         )
@@ -421,20 +424,19 @@ class Filters:
     reviewed_since: datetime | None = None  # only practices confirmed (or shared) since then
     fresh_ids: list[int] | None = None  # filled by `prepare` from reviewed_since
 
-    def sql(self) -> tuple[list[str], dict[str, Any]]:
-        """Subqueries selecting the practice ids each filter allows, each answered from an index.
-        Whether a practice is active is the search index's business; `fresh_ids` answers reviewed_since."""
-        sets: list[str] = []
+    def sql(self) -> tuple[list[fulltext.IdSet], dict[str, Any]]:
+        """The practices each filter allows, each answered from an index. Whether a practice is active is
+        the search index's business; `fresh_ids` answers reviewed_since."""
+        sets: list[fulltext.IdSet] = []
         params: dict[str, Any] = {}
         if self.fresh_ids is not None:
-            sets.append(
-                f"SELECT id FROM practice WHERE id IN ({','.join(map(str, self.fresh_ids)) or 'NULL'})"
-            )
+            ids = ",".join(map(str, self.fresh_ids)) or "NULL"
+            sets.append(fulltext.IdSet("practice", "id", f"practice.id IN ({ids})"))
         if self.level:
-            sets.append("SELECT id FROM practice WHERE level = :f_level")
+            sets.append(fulltext.IdSet("practice", "id", "practice.level = :f_level"))
             params["f_level"] = self.level
         if self.policy_area:
-            sets.append("SELECT id FROM practice WHERE policy_area = :f_policy")
+            sets.append(fulltext.IdSet("practice", "id", "practice.policy_area = :f_policy"))
             params["f_policy"] = self.policy_area
         n = 0
         for kind, values in (
@@ -443,7 +445,8 @@ class Filters:
             (LabelKind.SECTOR, self.sectors),
         ):
             for value in values:
-                sets.append(f"SELECT practice_id FROM practice_label WHERE kind = :fk{n} AND value = :fv{n}")
+                where = f"practice_label.kind = :fk{n} AND practice_label.value = :fv{n}"
+                sets.append(fulltext.IdSet("practice_label", "practice_id", where))
                 params[f"fk{n}"] = kind.value
                 params[f"fv{n}"] = value
                 n += 1
@@ -516,7 +519,7 @@ def search(
         more = len(hits) > limit
         hits = hits[:limit]
         return views_of(session, [h.id for h in hits], {h.id: h.snippet for h in hits}), more
-    clause = " AND ".join([PRACTICE_INDEX.searchable_sql, *(f"d.id IN ({w})" for w in where)])
+    clause = " AND ".join([PRACTICE_INDEX.searchable_sql, *(w.holds("d.id") for w in where)])
     if freshest:
         ids = [r[0] for r in session.execute(text(f"SELECT d.id FROM practice d WHERE {clause}"), params)]
         page, more = _freshest_page(session, ids, limit, offset)
@@ -547,7 +550,7 @@ def authored_by(session: Session, member: Member) -> list[PracticeView]:
 
 def all_for_export(session: Session, filters: Filters) -> list[PracticeView]:
     where, params = _prepare(session, filters).sql()
-    clause = " AND ".join([PRACTICE_INDEX.searchable_sql, *(f"d.id IN ({w})" for w in where)])
+    clause = " AND ".join([PRACTICE_INDEX.searchable_sql, *(w.holds("d.id") for w in where)])
     ids = [
         r[0]
         for r in session.execute(text(f"SELECT d.id FROM practice d WHERE {clause} ORDER BY d.id"), params)

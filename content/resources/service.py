@@ -215,17 +215,17 @@ class Filters:
     level: str | None = None
     cost: str | None = None
 
-    def sql(self) -> tuple[list[str], dict[str, Any]]:
-        """Subqueries selecting the resource ids each filter allows, each answered from an index."""
-        sets: list[str] = []
+    def sql(self) -> tuple[list[fulltext.IdSet], dict[str, Any]]:
+        """The resources each filter allows, each answered from an index."""
+        sets: list[fulltext.IdSet] = []
         params: dict[str, Any] = {}
         if self.area:
-            sets.append("SELECT resource_id FROM resource_area WHERE area = :f_area")
+            sets.append(fulltext.IdSet("resource_area", "resource_id", "resource_area.area = :f_area"))
             params["f_area"] = self.area
         for name in ("kind", "level", "cost"):
             value = getattr(self, name)
             if value:
-                sets.append(f"SELECT id FROM resource WHERE {name} = :f_{name}")
+                sets.append(fulltext.IdSet("resource", "id", f"resource.{name} = :f_{name}"))
                 params[f"f_{name}"] = value
         return sets, params
 
@@ -278,7 +278,7 @@ def search(
         hits = hits[:limit]
         return views(session, by_ids(session, [h.id for h in hits]), {h.id: h.snippet for h in hits}), more
     where, params = filters.sql()
-    clause = " AND ".join([RESOURCE_INDEX.searchable_sql, *(f"d.id IN ({w})" for w in where)])
+    clause = " AND ".join([RESOURCE_INDEX.searchable_sql, *(w.holds("d.id") for w in where)])
     order = "d.title, d.id"
     if by_useful:
         order = "(SELECT count(*) FROM resource_rating rr WHERE rr.resource_id = d.id) DESC, " + order
