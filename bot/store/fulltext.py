@@ -246,7 +246,7 @@ MARK_END = "**"
 # TITLE_WINDOW x CANDIDATES matches) and its newest CANDIDATES other matches, not among all of them; a
 # query with fewer matches than that is ranked in full.
 CANDIDATES = 1000
-TITLE_WINDOW = 20  # SQLite: title matches are candidates among the newest 20 x CANDIDATES matches
+TITLE_WINDOW = 5  # SQLite: title matches are candidates among the newest 5 x CANDIDATES matches
 
 
 def search(
@@ -305,7 +305,7 @@ def search(
             f"AND +{fts}.rowid IN (SELECT id FROM cand) ORDER BY rank, {fts}.rowid DESC "
             "LIMIT :limit OFFSET :offset) "
             f"SELECT page.id, page.rank, snippet({fts}, -1, '{MARK_START}', '{MARK_END}', '…', 14) "
-            f"FROM page JOIN {fts} ON {fts}.rowid = page.id WHERE {fts} MATCH :q "
+            f"FROM page CROSS JOIN {fts} ON {fts}.rowid = page.id WHERE {fts} MATCH :q "
             f"ORDER BY page.rank, page.id DESC"
         )
         rows = session.execute(text(sql), bind).all()
