@@ -62,7 +62,7 @@ _UNIT = {"w": "week", "d": "day", "h": "hour", "m": "minute"}
 REMIND = "convening.remind"
 PLAN_REMINDERS = "convening.plan_reminders"  # a big convening's reminders, planned by the scheduler
 IN_LINE = 1_000  # reminders planned within a command's own transaction; more go through PLAN_REMINDERS
-BACKGROUND_PAGE = 100  # attendees whose reminders are planned per committed transaction in the background
+BACKGROUND_PAGE = 20  # attendees whose reminders are planned per committed transaction in the background
 
 
 def parse_leads(text: str) -> list[str]:
