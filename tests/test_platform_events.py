@@ -87,7 +87,7 @@ async def test_home_gathers_each_section_for_the_member(bot: Harness) -> None:
     ]
     assert "no schedule yet" in dict(sections)["Next open forum"].text
     settings = dict(sections)["Your settings"]
-    assert [c.command for c in settings.choices] == ["me reminders off"]
+    assert [c.command for c in settings.choices] == ["me reminders off", "me web"]
     texts = [r.text for r in await bot.say("home", "ana")]
     assert len(texts) == 6 and texts[0].startswith("**Next open forum**")
 

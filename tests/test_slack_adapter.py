@@ -617,6 +617,16 @@ async def test_the_app_home_shows_the_members_overview_and_its_buttons_work(slac
     assert await slack.app.store.run(lambda s: s.execute(text("SELECT answer FROM rsvp")).scalar()) == "maybe"
     assert len(slack.fake.called("views.publish")) == 2
     assert "maybe" in json.dumps(slack.fake.called("views.publish")[-1]["view"]["blocks"]).lower()
+    # the web pages are one press away: a one-time sign-in link comes by DM
+    assert "Sign in on the web" in json.dumps(published["view"]["blocks"])
+    await slack.send(fs.home_action("me web"))
+    await slack.settle()
+    dm = [
+        c.args
+        for c in slack.fake.calls
+        if c.method == "chat.postMessage" and c.args.get("channel") == "D0ANA"
+    ]
+    assert dm and "/signin/" in json.dumps(dm[-1]), dm
 
 
 async def test_the_global_shortcut_opens_the_practice_form(slack: SlackWorld) -> None:

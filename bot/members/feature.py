@@ -25,7 +25,8 @@ async def _settings(ctx: Context) -> Reply:
         if reminders_on
         else Choice("Turn DM reminders on", "me reminders on", style="primary")
     )
-    return replace(reply, choices=reply.choices + (toggle,))
+    web = Choice("Sign in on the web", "me web")  # a one-time link by DM (bot/members/signin.py)
+    return replace(reply, choices=reply.choices + (toggle, web))
 
 
 FEATURE = Feature(
