@@ -22,8 +22,12 @@ from content.resources.catalog import AREAS
 from content.resources.models import DigestSettings, DigestShown, Origin, Resource, ResourceArea, Status
 
 
-def settings_row(session: Session) -> DigestSettings | None:
-    return session.exec(select(DigestSettings).order_by(col(DigestSettings.id)).limit(1)).first()
+def settings_row(session: Session, *, lock: bool = False) -> DigestSettings | None:
+    """The digest's settings; with `lock`, held until the transaction ends (PostgreSQL), so the copies of
+    one digest posted to several workspaces at once pick its resources one after the other, the later
+    reading what the first recorded (SQLite writes one transaction at a time anyway)."""
+    stmt = select(DigestSettings).order_by(col(DigestSettings.id)).limit(1)
+    return session.exec(stmt.with_for_update() if lock else stmt).first()
 
 
 def queue(session: Session, shown_ever: set[int]) -> list[int]:

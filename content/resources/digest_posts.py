@@ -149,7 +149,7 @@ async def on_digest(d: Delivery) -> dict[str, Any]:
     def prepare(
         session: Session,
     ) -> tuple[tuple[str, str, str], list[service.ResourceView]] | None:
-        ds = digest.settings_row(session)
+        ds = digest.settings_row(session, lock=True)  # one digest's copies pick one after the other
         if ds is None:
             return None
         where = (ds.platform, ds.channel_id, ds.workspace)
