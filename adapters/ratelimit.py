@@ -30,24 +30,30 @@ class Bucket:
         self.limit: int | None = None
         self.window = 1.0
         self.blocked_until = 0.0
+        self.next_slot = 0.0  # once a limit is learned: the earliest moment the next caller may go
         self.started: deque[float] = deque()  # when calls were let go (the last HISTORY seconds)
         self.sent: deque[float] = deque()  # when calls got through (the last HISTORY seconds)
         self.refusals = 0
 
     async def acquire(self) -> None:
-        """Wait for this key's next slot, then take it."""
+        """Wait for this key's next slot, then take it. Once a limit is learned, each caller reserves its
+        own slot, evenly spaced after the last one reserved: a caller woken late (a busy event loop) does
+        not push every later slot back, so the pace stays the learned one, and waiters are not all woken
+        for each slot. A Retry-After that comes while one waits sends it to the back of the queue."""
         while True:
             now = self.clock()
             start = max(now, self.blocked_until)
-            if self.limit is not None and self.started:
-                start = max(start, self.started[-1] + self.window / self.limit)  # evenly spaced
-                if len(self.started) >= self.limit:
-                    start = max(start, self.started[-self.limit] + self.window)
-            if start <= now:
-                self.started.append(now)
-                self._forget(self.started, now)
-                return
-            await asyncio.sleep(start - now)
+            if self.limit is not None:
+                start = max(start, self.next_slot)
+                self.next_slot = start + self.window / self.limit
+            if start > now:
+                await asyncio.sleep(start - now)
+                now = self.clock()
+                if now < self.blocked_until:  # refused meanwhile: wait for a slot after the block
+                    continue
+            self.started.append(now)
+            self._forget(self.started, now)
+            return
 
     def _forget(self, times: deque[float], now: float) -> None:
         while times and times[0] < now - max(HISTORY, self.window):
