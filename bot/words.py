@@ -133,11 +133,3 @@ def counted(n: int, one: str, many: str | None = None) -> str:
     """`n` with the noun agreeing: counted(1, "member") -> "1 member", counted(3, "reply", "replies") ->
     "3 replies". Replies say "2 members", never "2 member(s)"."""
     return f"{n} {one if n == 1 else (many or one + 's')}"
-
-
-def channel_where(platform: str, workspace: str, channel_id: str, mine: tuple[str, str]) -> str:
-    """A channel named for a reader in workspace `mine` (platform, workspace): "#C1 (this workspace)",
-    else with the platform and workspace it is in."""
-    if (platform, workspace) == mine:
-        return f"#{channel_id} (this workspace)"
-    return f"#{channel_id} ({platform} {workspace})" if workspace else f"#{channel_id} ({platform})"

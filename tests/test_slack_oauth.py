@@ -358,6 +358,32 @@ async def _run_until(world: Installed, when: Any) -> None:
     await world.running.adapters["slack"].drain()  # type: ignore[attr-defined]
 
 
+async def _city_forum(world: Installed) -> None:
+    """The city's admin sets the forum, its main channel in the city's workspace."""
+    await _cop(
+        world,
+        'forum set --rule "first Tuesday of every month, 12:00 to 13:00" --channel C0CITYFORUM',
+        CITY,
+        "U0CITY",
+    )
+
+
+async def _records_day(world: Installed) -> None:
+    """Convening 1 of the Clerks network (created first), on March 10, 2026."""
+    await _cop(
+        world,
+        'convening schedule clerks --title "Records day" --start "March 10 2026 10:00 Central"',
+        CITY,
+        "U0CITY",
+    )
+
+
+async def _county_coordinator(world: Installed) -> None:
+    """The city's admin makes the county's member a coordinator, by stable id: a mention typed in the city
+    means a city member."""
+    await _cop(world, f"role grant slack:{COUNTY}:U0COUNTY coordinator", CITY, "U0CITY")
+
+
 @pytest.fixture
 async def city_admin_world(database_url: str, tmp_path: Path) -> AsyncIterator[Installed]:
     async with installed_world(database_url, tmp_path, admins=f"slack:{CITY}:U0CITY") as w:
@@ -367,12 +393,7 @@ async def city_admin_world(database_url: str, tmp_path: Path) -> AsyncIterator[I
 
 async def test_the_forum_posts_in_its_channel_with_that_workspaces_token(city_admin_world: Installed) -> None:
     world = city_admin_world
-    await _cop(
-        world,
-        'forum set --rule "first Tuesday of every month, 12:00 to 13:00" --channel C0CITYFORUM',
-        CITY,
-        "U0CITY",
-    )
+    await _city_forum(world)
     world.fake.calls.clear()
     await _run_until(world, utc(2026, 3, 3, 18))  # announced, reminded, opened, wrapped up
     posts = [
@@ -389,12 +410,7 @@ async def test_a_dm_copbot_sends_goes_through_the_members_own_workspace(city_adm
     world = city_admin_world
     await _cop(world, 'network create "Clerks"', CITY, "U0CITY")
     await _cop(world, "network join clerks", COUNTY, "U0COUNTY")  # a member of the other workspace
-    await _cop(
-        world,
-        'convening schedule clerks --title "Records day" --start "March 10 2026 10:00 Central"',
-        CITY,
-        "U0CITY",
-    )
+    await _records_day(world)
     await _cop(world, "convening rsvp 1 going", COUNTY, "U0COUNTY")
     await _run_until(world, utc(2026, 3, 10, 15))  # the reminders a week, a day and an hour before
     opened = [
@@ -428,20 +444,10 @@ async def test_after_an_uninstall_nothing_more_is_posted_there_and_the_other_goe
     city_admin_world: Installed,
 ) -> None:
     world = city_admin_world
-    await _cop(
-        world,
-        'forum set --rule "first Tuesday of every month, 12:00 to 13:00" --channel C0CITYFORUM',
-        CITY,
-        "U0CITY",
-    )
+    await _city_forum(world)
     await _cop(world, 'network create "Clerks"', CITY, "U0CITY")
     await _cop(world, "network join clerks", COUNTY, "U0COUNTY")
-    await _cop(
-        world,
-        'convening schedule clerks --title "Records day" --start "March 10 2026 10:00 Central"',
-        CITY,
-        "U0CITY",
-    )
+    await _records_day(world)
     await _cop(world, "convening rsvp 1 going", COUNTY, "U0COUNTY")
     assert (await world.send(fs.event_callback({"type": "app_uninstalled"}, team=CITY)))[0] == 200
     world.fake.calls.clear()
@@ -572,14 +578,8 @@ async def test_the_forum_is_posted_once_in_each_workspace_that_set_a_channel(
 ) -> None:
     world = city_admin_world
     assert (await world.install(VILLAGE))[0] == 200
-    await _cop(
-        world,
-        'forum set --rule "first Tuesday of every month, 12:00 to 13:00" --channel C0CITYFORUM',
-        CITY,
-        "U0CITY",
-    )
-    # the county's coordinator (granted by its stable id: a mention typed in the city means a city member)
-    await _cop(world, f"role grant slack:{COUNTY}:U0COUNTY coordinator", CITY, "U0CITY")
+    await _city_forum(world)
+    await _county_coordinator(world)
     world.fake.responses.clear()
     await _cop(world, "forum channel #C0COUNTYFORUM", COUNTY, "U0COUNTY")
     said = json.dumps(world.fake.responses)
@@ -638,13 +638,8 @@ async def test_a_workspace_that_stops_its_forum_channel_gets_nothing_more(
     city_admin_world: Installed,
 ) -> None:
     world = city_admin_world
-    await _cop(
-        world,
-        'forum set --rule "first Tuesday of every month, 12:00 to 13:00" --channel C0CITYFORUM',
-        CITY,
-        "U0CITY",
-    )
-    await _cop(world, f"role grant slack:{COUNTY}:U0COUNTY coordinator", CITY, "U0CITY")
+    await _city_forum(world)
+    await _county_coordinator(world)
     await _cop(world, "forum channel C0COUNTYFORUM", COUNTY, "U0COUNTY")
     world.fake.responses.clear()
     await _cop(world, "forum channel off", COUNTY, "U0COUNTY")
@@ -691,12 +686,7 @@ async def test_a_slack_connect_guest_is_reminded_through_the_installation_they_c
         await world.running.adapters["slack"].drain()  # type: ignore[attr-defined]
 
     await _cop(world, 'network create "Clerks"', CITY, "U0CITY")
-    await _cop(
-        world,
-        'convening schedule clerks --title "Records day" --start "March 10 2026 10:00 Central"',
-        CITY,
-        "U0CITY",
-    )
+    await _records_day(world)
     await guest("network join clerks")
     await guest("convening rsvp 1 going")
     world.fake.calls.clear()
@@ -715,7 +705,7 @@ async def test_the_digest_is_posted_in_each_workspace_that_set_a_channel_with_th
     await _cop(
         world, 'resource digest --channel C0CITYLEARN --rule "every Monday at 9:00" --count 2', CITY, "U0CITY"
     )
-    await _cop(world, f"role grant slack:{COUNTY}:U0COUNTY coordinator", CITY, "U0CITY")
+    await _county_coordinator(world)
     world.fake.responses.clear()
     await _cop(world, "resource channel #C0COUNTYLEARN", COUNTY, "U0COUNTY")
     assert "#C0COUNTYLEARN (this workspace)" in json.dumps(world.fake.responses)
@@ -737,3 +727,19 @@ async def test_the_digest_is_posted_in_each_workspace_that_set_a_channel_with_th
     world.fake.calls.clear()
     await _run_until(world, utc(2026, 3, 2, 14, 1))  # the next Monday: the city only
     assert [c.args["channel"] for c in world.fake.calls if c.method == "chat.postMessage"] == ["C0CITYLEARN"]
+
+
+async def test_moving_the_digest_to_a_workspace_with_its_own_channel_posts_there_once(
+    city_admin_world: Installed,
+) -> None:
+    world = city_admin_world
+    await _cop(
+        world, 'resource digest --channel C0CITYLEARN --rule "every Monday at 9:00" --count 2', CITY, "U0CITY"
+    )
+    await _county_coordinator(world)
+    await _cop(world, "resource channel #C0COUNTYLEARN", COUNTY, "U0COUNTY")
+    await _cop(world, "resource digest --channel C0COUNTYMAIN", COUNTY, "U0COUNTY")  # the main one moves
+    world.fake.calls.clear()
+    await _run_until(world, utc(2026, 2, 23, 14, 1))
+    posted = [(c.args["channel"], c.token) for c in world.fake.calls if c.method == "chat.postMessage"]
+    assert posted == [("C0COUNTYMAIN", world.fake.token_of(COUNTY))]  # not also in its old own channel

@@ -19,12 +19,13 @@ from bot.context import Context, ensure_member
 from bot.errors import ArgumentError, CommandError
 from bot.messages import Attachment, Reply, Visibility
 from bot.permissions import Role
-from bot.words import channel_where, counted
+from bot.words import counted
 from content.resources import catalog_sync, digest, service
 from content.resources import digest_posts as digest_schedule
 from content.resources.catalog import AREAS
 from content.resources.commands import Area, Cost, Kind, Level, ResourceRef, item
 from content.resources.models import DigestPlace, Origin, Resource, RetiredBy, Status
+from scheduling.engine import places as place
 from scheduling.time.cadence import Cadence, CadenceError, parse_cadence
 from scheduling.time.when import read_date
 
@@ -352,54 +353,37 @@ async def digest_channel(
     Example: resource channel off
     """
     here, member, now = ctx.place, ctx.member, ctx.now()
-    wanted = channel.strip().lstrip("#")
+    mine = (here.platform, member.workspace)
 
-    def apply(session: Session) -> tuple[str, list[tuple[str, str, str]]]:
+    def apply(session: Session) -> str:
         ds = digest.settings_row(session)
         if ds is None:
             raise CommandError(
                 'The digest is not set yet; a coordinator starts it with: resource digest --rule "every Monday at 9:00"'
             )
-        mine = (here.platform, member.workspace)
-        row = next((p for p in digest_schedule.places(session) if (p.platform, p.workspace) == mine), None)
-        said = ""
-        if wanted.lower() == "off":
-            if mine == (ds.platform, ds.workspace):
-                raise CommandError(
-                    "This workspace holds the digest's main channel; move it with resource digest --channel "
-                    "#other, or stop it with resource digest --off."
-                )
-            if row is None:
-                raise CommandError("This workspace has no digest channel of its own; nothing to stop.")
-            digest_schedule.unplan_place(session, row.platform, row.workspace)
-            session.delete(row)
-            said = "The resource digest is no longer posted in this workspace."
-        elif wanted:
-            if mine == (ds.platform, ds.workspace):
-                ds.channel_id = wanted
-                session.add(ds)
-            else:
-                row = row or DigestPlace(platform=mine[0], workspace=mine[1], channel_id=wanted)
-                row.channel_id = wanted
-                session.add(row)
-            session.flush()
+        done = place.change(
+            session,
+            DigestPlace,
+            what="resource digest",
+            key_prefix=digest_schedule.PREFIX,
+            main=(ds.platform, ds.workspace),
+            mine=mine,
+            wanted=channel.strip().lstrip("#"),
+            move_hint="move it with resource digest --channel #other, or stop it with resource digest --off",
+        )
+        if done.main:
+            ds.channel_id = channel.strip().lstrip("#")
+            session.add(ds)
+        if done.main or done.place is not None:
             digest_schedule.ensure_planned(session, now, ds)
-            said = f"The resource digest will be posted in #{wanted} in this workspace."
-        session.flush()
-        listed = [(ds.platform, ds.workspace, ds.channel_id)] + [
-            (p.platform, p.workspace, p.channel_id) for p in digest_schedule.places(session)
-        ]
-        return said, listed
+        where = place.where_posted(
+            session, DigestPlace, "resource digest", (ds.platform, ds.workspace, ds.channel_id), mine
+        )
+        return "\n".join(x for x in (done.said, where) if x)
 
-    said, listed = await ctx.store.run(apply)
+    said = await ctx.store.run(apply)
     ctx.services.scheduler.wake()
-    lines = [said] if said else []
-    lines.append(
-        "Where the digest is posted: "
-        + "; ".join(channel_where(p, w, c, (here.platform, member.workspace)) for p, w, c in listed)
-        + "."
-    )
-    return Reply("\n".join(lines))
+    return Reply(said)
 
 
 def _zone(c: Cadence) -> ZoneInfo:

@@ -11,15 +11,14 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.messages import Choice, Item, Reply, Visibility
 from bot.messenger import DeliveryError
 from content.resources import digest, service
 from content.resources.models import DigestPlace, DigestSettings
 from scheduling.engine import outbox
-from scheduling.engine.models import PlannedPost, PostState
+from scheduling.engine import places as place
 from scheduling.engine.runner import Delivery
 from scheduling.time.cadence import Cadence
 
@@ -33,13 +32,8 @@ def key_for(start: datetime, tz: str) -> str:
     return f"{PREFIX}{start.astimezone(ZoneInfo(tz)):%Y-%m-%d}"
 
 
-def place_suffix(platform: str, workspace: str) -> str:
-    """The end of the keys of a workspace's own digest posts: `digest:<date>:in:<platform>:<workspace>`."""
-    return f":in:{platform}:{workspace}"
-
-
 def places(session: Session) -> list[DigestPlace]:
-    return list(session.exec(select(DigestPlace).order_by(col(DigestPlace.id))).all())
+    return place.all_of(session, DigestPlace)
 
 
 def ensure_planned(session: Session, now: datetime, ds: DigestSettings | None = None) -> list[datetime]:
@@ -54,30 +48,17 @@ def ensure_planned(session: Session, now: datetime, ds: DigestSettings | None = 
     for occ in cadence.occurrences(now, AHEAD):
         key = key_for(occ.start, cadence.tz)
         outbox.plan(session, key=key, kind=KIND, due_at=occ.start, expires_at=occ.start + GRACE)
-        for place in extra:  # the same digest (the main key's picks) in each workspace's own channel
+        for own in extra:  # the same digest (the main key's picks) in each workspace's own channel
             outbox.plan(
                 session,
-                key=key + place_suffix(place.platform, place.workspace),
+                key=key + place.suffix(own.platform, own.workspace),
                 kind=KIND,
                 due_at=occ.start,
                 expires_at=occ.start + GRACE,
-                payload={"place": [place.platform, place.workspace]},
+                payload=place.payload(own),
             )
         dates.append(occ.start)
     return dates
-
-
-def unplan_place(session: Session, platform: str, workspace: str) -> None:
-    """A workspace took its digest channel back: its digests still to come are cancelled."""
-    session.execute(
-        update(PlannedPost)
-        .where(
-            col(PlannedPost.key).startswith(PREFIX, autoescape=True),
-            col(PlannedPost.key).endswith(place_suffix(platform, workspace), autoescape=True),
-            col(PlannedPost.state) == PostState.PENDING.value,
-        )
-        .values(state=PostState.CANCELLED.value)
-    )
 
 
 def configure(
@@ -96,6 +77,7 @@ def configure(
     ds.workspace = workspace
     ds.per_digest, ds.updated_at = per_digest, now
     session.add(ds)
+    place.adopt_as_main(session, DigestPlace, PREFIX, (platform, workspace))
     session.flush()
     outbox.cancel(session, PREFIX)
     return ensure_planned(session, now, ds)
@@ -142,8 +124,8 @@ def compose(views: list[service.ResourceView], date: str) -> Reply:
 
 
 async def on_digest(d: Delivery) -> dict[str, Any]:
-    place = (d.post.payload or {}).get("place")
-    key = d.post.key.split(":in:")[0]  # a workspace's copy presents the main digest's picks
+    named = (d.post.payload or {}).get("place")
+    key = place.main_key(d.post.key)  # a workspace's copy presents the main digest's picks
     now = d.now
 
     def prepare(
@@ -153,12 +135,8 @@ async def on_digest(d: Delivery) -> dict[str, Any]:
         if ds is None:
             return None
         where = (ds.platform, ds.channel_id, ds.workspace)
-        if place:
-            row = session.exec(
-                select(DigestPlace).where(
-                    col(DigestPlace.platform) == place[0], col(DigestPlace.workspace) == place[1]
-                )
-            ).first()
+        if named:
+            row = place.find(session, DigestPlace, named[0], named[1])
             if row is None:
                 return None
             where = (row.platform, row.channel_id, row.workspace)

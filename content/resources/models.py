@@ -15,6 +15,7 @@ from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text, UniqueC
 from sqlmodel import Field, SQLModel
 
 from bot.store.models import utcnow
+from scheduling.engine.places import PlaceFields
 
 
 class Origin(str, Enum):
@@ -137,18 +138,12 @@ class DigestSettings(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
-class DigestPlace(SQLModel, table=True):
+class DigestPlace(PlaceFields, table=True):
     """Another workspace's own channel for the digest (`resource channel`, issue 15): with Slack installed
     in several workspaces, each that sets one gets the same digest there, posted with its own token."""
 
     __tablename__: ClassVar[str] = "digest_place"
     __table_args__ = (UniqueConstraint("platform", "workspace", name="uq_digest_place"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    platform: str = Field(max_length=20)
-    workspace: str = Field(default="", max_length=100)
-    channel_id: str = Field(max_length=100)
-    created_at: datetime = Field(default_factory=utcnow)
 
 
 class DigestShown(SQLModel, table=True):

@@ -19,11 +19,12 @@ from bot.messages import Choice, Item, Member, Place, Reply, Visibility, mention
 from bot.messenger import TAGS_MAX, time_mark
 from bot.permissions import Role
 from bot.store.models import MemberProfile, MemberRecord
-from bot.words import channel_where, counted
+from bot.words import counted
 from bot.zones import zone_for
 from content.practices import service as practices
 from content.practices.consent import Consent, consent_answer, still_visible
 from content.practices.models import Attribution, Practice
+from scheduling.engine import places as place
 from scheduling.engine.models import PlannedPost
 from scheduling.engine.notices import plan_notice
 from scheduling.forum import service as forum
@@ -198,10 +199,8 @@ async def forum_set(
         if channel:  # else the channel stays where it was (this one, the first time)
             fs.platform, fs.channel_id = here.platform, channel.lstrip("#")
             fs.workspace = ctx.member.workspace  # the channel is in the workspace it was named from
-            for own in forum.places(session):  # this workspace's own channel, if any, is now the main one
-                if (own.platform, own.workspace) == (fs.platform, fs.workspace):
-                    forum.unplan_place(session, own.platform, own.workspace)
-                    session.delete(own)
+            # this workspace's own channel, if it had one, is now the main one
+            place.adopt_as_main(session, ForumPlace, "forum:", (fs.platform, fs.workspace))
         fs.cadence = cadence.to_text()
         fs.announce_days, fs.prompt, fs.join_info, fs.holiday_country = (
             announce_days,
@@ -259,65 +258,37 @@ async def forum_channel(
     Example: forum channel #open-forum
     Example: forum channel off
     """
-    here = ctx.place
-    member = ctx.member
-    now = ctx.now()
-    wanted = channel.strip().lstrip("#")
+    here, member, now = ctx.place, ctx.member, ctx.now()
+    mine = (here.platform, member.workspace)
 
-    def apply(session: Session) -> tuple[str, list[tuple[str, str, str]]]:
+    def apply(session: Session) -> str:
         fs = _require_settings(session)
-        main = (fs.platform, fs.workspace)
-        mine = (here.platform, member.workspace)
-        row = (
-            session.execute(
-                select(ForumPlace).where(
-                    col(ForumPlace.platform) == mine[0], col(ForumPlace.workspace) == mine[1]
-                )
-            )
-            .scalars()
-            .first()
+        done = place.change(
+            session,
+            ForumPlace,
+            what="forum",
+            key_prefix="forum:",
+            main=(fs.platform, fs.workspace),
+            mine=mine,
+            wanted=channel.strip().lstrip("#"),
+            move_hint="move it with forum set --rule ... --channel #other, or skip a forum with forum skip",
         )
-        said = ""
-        if wanted.lower() == "off":
-            if mine == main:
-                raise CommandError(
-                    "This workspace holds the forum's main channel; move it with forum set --rule ... "
-                    "--channel #other, or skip a forum with forum skip."
-                )
-            if row is None:
-                raise CommandError("This workspace has no forum channel of its own; nothing to stop.")
-            forum.unplan_place(session, row.platform, row.workspace)
-            session.delete(row)
-            write_audit(session, member, "forum channel", f"off in {mine[0]}:{mine[1]}")
-            said = "The forum is no longer posted in this workspace."
-        elif wanted:
-            if mine == main:
-                fs.channel_id = wanted
-                session.add(fs)
-                forum.replan_all(session, fs, now, ctx.settings.timezone)
-            else:
-                row = row or ForumPlace(platform=mine[0], workspace=mine[1], channel_id=wanted)
-                row.channel_id = wanted
-                session.add(row)
-                session.flush()
-                forum.plan_place(session, fs, row, now)
-            write_audit(session, member, "forum channel", f"{mine[0]}:{mine[1]}:{wanted}")
-            said = f"The forum will be posted in #{wanted} in this workspace: announcement, reminders, thread and wrap-up."
-        session.flush()
-        listed = [(fs.platform, fs.workspace, fs.channel_id)] + [
-            (p.platform, p.workspace, p.channel_id) for p in forum.places(session)
-        ]
-        return said, listed
+        if done.main:
+            fs.channel_id = channel.strip().lstrip("#")
+            session.add(fs)
+            forum.replan_all(session, fs, now, ctx.settings.timezone)
+        elif isinstance(done.place, ForumPlace):
+            forum.plan_place(session, fs, done.place, now)
+        if done.said:
+            write_audit(session, member, "forum channel", f"{mine[0]}:{mine[1]}:{channel.strip() or '-'}")
+        where = place.where_posted(
+            session, ForumPlace, "forum", (fs.platform, fs.workspace, fs.channel_id), mine
+        )
+        return "\n".join(x for x in (done.said, where) if x)
 
-    said, listed = await ctx.store.run(apply)
+    said = await ctx.store.run(apply)
     ctx.services.scheduler.wake()
-    lines = [said] if said else []
-    lines.append(
-        "Where the forum is posted: "
-        + "; ".join(channel_where(p, w, c, (here.platform, member.workspace)) for p, w, c in listed)
-        + "."
-    )
-    return Reply("\n".join(lines))
+    return Reply(said)
 
 
 @forum_group.command("next")

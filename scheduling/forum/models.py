@@ -13,6 +13,7 @@ from sqlalchemy import Column, ForeignKey, Integer, String, Text, UniqueConstrai
 from sqlmodel import Field, SQLModel
 
 from bot.store.models import utcnow
+from scheduling.engine.places import PlaceFields
 
 
 class ForumSettings(SQLModel, table=True):
@@ -41,19 +42,13 @@ class ForumSettings(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
-class ForumPlace(SQLModel, table=True):
+class ForumPlace(PlaceFields, table=True):
     """Another workspace's (or platform's) own channel for the forum, set from there with `forum channel`:
     with Slack installed in several workspaces, each that sets one gets the announcements, reminders, the
     thread and the wrap-up in it, posted with its own token. The main channel stays in ForumSettings."""
 
     __tablename__: ClassVar[str] = "forum_place"
     __table_args__ = (UniqueConstraint("platform", "workspace", name="uq_forum_place"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    platform: str = Field(max_length=20)
-    workspace: str = Field(default="", max_length=100)
-    channel_id: str = Field(max_length=100)
-    created_at: datetime = Field(default_factory=utcnow)
 
 
 class ForumThread(SQLModel, table=True):

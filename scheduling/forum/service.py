@@ -32,6 +32,7 @@ from content.practices.models import Practice
 from content.resources.models import Resource
 from content.resources.service import mentioned_in, resource_ref
 from scheduling.engine import outbox
+from scheduling.engine import places as place
 from scheduling.engine.notices import plan_dm
 from scheduling.engine.runner import Delivery
 from scheduling.forum.models import (
@@ -48,7 +49,6 @@ from scheduling.forum.models import (
 from scheduling.time.cadence import Cadence
 
 HORIZON = 3  # occurrences planned ahead
-STEPS = ("announce", "remind-day", "remind-hour", "open", "wrapup")  # each occurrence's posts, in order
 DEFAULT_PROMPT = (
     "Share one thing you tried at work this month: what you did, for whom, and what "
     "happened. Reply in this thread."
@@ -98,12 +98,7 @@ class Where:
 
 def places(session: Session) -> list[ForumPlace]:
     """The channels other workspaces set for the forum, besides the main one."""
-    return list(session.execute(select(ForumPlace).order_by(col(ForumPlace.id))).scalars())
-
-
-def place_suffix(platform: str, workspace: str) -> str:
-    """The end of the keys of a ForumPlace's posts: `forum:<slot>:<step>:in:<platform>:<workspace>`."""
-    return f":in:{platform}:{workspace}"
+    return place.all_of(session, ForumPlace)
 
 
 def _steps(fs: ForumSettings, occ: ForumOccurrence) -> list[tuple[str, datetime, datetime, timedelta]]:
@@ -127,19 +122,17 @@ def plan_posts(session: Session, fs: ForumSettings, occ: ForumOccurrence, now: d
     for step in ("remind-day", "remind-hour"):  # DM reminders held by quiet hours name the old time
         outbox.cancel(session, f"{prefix}{step}:dm:")
     _plan_in(session, fs, occ, now, None)
-    for place in places(session):
-        _plan_in(session, fs, occ, now, place)
+    for own in places(session):
+        _plan_in(session, fs, occ, now, own)
 
 
 def _plan_in(
-    session: Session, fs: ForumSettings, occ: ForumOccurrence, now: datetime, place: ForumPlace | None
+    session: Session, fs: ForumSettings, occ: ForumOccurrence, now: datetime, own: ForumPlace | None
 ) -> None:
     """The occurrence's posts in one place: the main channel (None) or a workspace's own."""
     prefix = f"forum:{occ.slot}:"
-    suffix = place_suffix(place.platform, place.workspace) if place is not None else ""
-    payload: dict[str, Any] = {"occurrence_id": occ.id}
-    if place is not None:
-        payload["place"] = [place.platform, place.workspace]
+    suffix = place.suffix(own.platform, own.workspace) if own is not None else ""
+    payload: dict[str, Any] = {"occurrence_id": occ.id, **(place.payload(own) if own is not None else {})}
     for step, due, hard_stop, grace in _steps(fs, occ):
         expires = min(due + grace, hard_stop)
         if expires <= now:
@@ -154,7 +147,7 @@ def _plan_in(
         )
 
 
-def plan_place(session: Session, fs: ForumSettings, place: ForumPlace, now: datetime) -> int:
+def plan_place(session: Session, fs: ForumSettings, own: ForumPlace, now: datetime) -> int:
     """A workspace just set its channel: plan its posts for the forums still to come (or running)."""
     upcoming = (
         session.execute(
@@ -167,17 +160,8 @@ def plan_place(session: Session, fs: ForumSettings, place: ForumPlace, now: date
         .all()
     )
     for occ in upcoming:
-        _plan_in(session, fs, occ, now, place)
+        _plan_in(session, fs, occ, now, own)
     return len(upcoming)
-
-
-def unplan_place(session: Session, platform: str, workspace: str) -> None:
-    """A workspace took its channel back: nothing more is posted there."""
-    suffix = place_suffix(platform, workspace)
-    slots = session.execute(select(col(ForumOccurrence.slot))).scalars().all()
-    for slot in slots:
-        for step in STEPS:
-            outbox.cancel(session, f"forum:{slot}:{step}{suffix}")
 
 
 def ensure_occurrences(session: Session, fs: ForumSettings, now: datetime, tz: str) -> list[ForumOccurrence]:
@@ -394,18 +378,10 @@ def _load(
     return d.store.run(read)
 
 
-def _where(session: Session, fs: ForumSettings, place: list[str] | None) -> Where | None:
-    if not place:
+def _where(session: Session, fs: ForumSettings, named: list[str] | None) -> Where | None:
+    if not named:
         return Where(fs.platform, fs.channel_id, fs.workspace)
-    row = (
-        session.execute(
-            select(ForumPlace).where(
-                col(ForumPlace.platform) == place[0], col(ForumPlace.workspace) == place[1]
-            )
-        )
-        .scalars()
-        .first()
-    )
+    row = place.find(session, ForumPlace, named[0], named[1])
     return Where(row.platform, row.channel_id, row.workspace, main=False) if row is not None else None
 
 
