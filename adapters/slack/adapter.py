@@ -439,7 +439,10 @@ class SlackAdapter:
                 REQUEST_SERVED.set(served)
                 REQUEST_CLIENT.set(context.client)
                 if guest is not None:  # copbot's own DMs to them go through this installation
-                    await self.installations.route_guests(guest[1], served.workspace)
+                    try:
+                        await self.installations.route_guests(guest[1], served.workspace)
+                    except Exception:  # noqa: BLE001 - their request goes on; a later one records it
+                        log.warning("Slack: could not record how guests of %s reach copbot", guest[1])
             await next()
             return None
         log.warning(
