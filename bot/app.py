@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -34,6 +35,7 @@ from bot.messenger import Messenger
 from bot.networks.feature import FEATURE as networks
 from bot.permissions import Role
 from bot.store.db import Store, make_engine, upgrade
+from bot.store.gather import GatheredClaims
 from bot.store.models import RoleGrant
 from content.glossary.feature import FEATURE as glossary
 from content.practices.feature import FEATURE as practices
@@ -160,9 +162,13 @@ class App:
             log.info("%s: %d stored row(s) now name workspace %s", platform, changed, workspace)
 
     async def claim_event(self, platform: str, event_id: str) -> bool:
-        """True the first time an event id is seen (by any process sharing the store); False for a retry."""
-        now = self.services.clock()
-        return await self.store.run(lambda s: events.claim_event(s, platform, event_id, now))
+        """True the first time an event id is seen (by any process sharing the store); False for a retry.
+        Claims made at the same moment share one transaction (bot/store/gather.py)."""
+        return await self.claims((platform, event_id[:100]))
+
+    @cached_property
+    def claims(self) -> GatheredClaims[tuple[str, str]]:
+        return GatheredClaims(self.store, lambda s, keys: events.claim_events(s, keys, self.services.clock()))
 
     async def learn_timezone(self, member: Member, zone: str) -> None:
         """A member's chat profile says `zone`; used unless they chose one with `me timezone`."""

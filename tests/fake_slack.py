@@ -58,6 +58,7 @@ class FakeSlack:
         self.calls: list[Call] = []  # answered
         self.refused: list[Call] = []  # answered 429
         self.responses: list[dict[str, Any]] = []  # bodies POSTed to response_url
+        self.answered: dict[str, float] = {}  # response_url's <n> -> when it was first POSTed (time.time())
         self.users: dict[str, dict[str, Any]] = {}
         # what auth.test says the token belongs to (an org-wide Enterprise Grid install names its org)
         self.installed: dict[str, Any] = {
@@ -378,6 +379,7 @@ class FakeSlack:
 
     async def _respond(self, request: web.Request) -> web.Response:
         body = json.loads(await request.read() or b"{}")
+        self.answered.setdefault(request.match_info["n"], time.time())
         self._record(self.calls, Call("response_url", body))
         self._record(self.responses, body)
         return web.Response(text="ok")

@@ -7,6 +7,8 @@ import asyncio
 import json
 from datetime import UTC
 
+from bot.app import App, build_app
+from bot.config import Settings
 from bot.messages import Incoming, Member, Place
 from bot.permissions import Role
 from tests.harness import Harness, member
@@ -16,6 +18,27 @@ async def test_an_event_id_is_claimed_once_even_by_concurrent_callers(bot: Harne
     results = await asyncio.gather(*(bot.app.claim_event("slack", "Ev0SAME") for _ in range(5)))
     assert sorted(results) == [False, False, False, False, True]
     assert await bot.app.claim_event("discord", "Ev0SAME") is True  # ids are per platform
+
+
+async def test_a_burst_of_events_claimed_by_two_processes_is_acted_on_once_each(
+    app: App, settings: Settings
+) -> None:
+    """Two bot processes sharing the store each receive the same 200 events at once (Slack's retries, or
+    a replay): every event is claimed by exactly one of them, and each process gathers its claims into a
+    few transactions instead of one per event."""
+    other = build_app(settings)  # a second process: its own engine and threads on the same database
+    try:
+        ids = [f"Ev{i:04d}" for i in range(200)]
+        mine, theirs = await asyncio.gather(
+            asyncio.gather(*(app.claim_event("slack", i) for i in ids)),
+            asyncio.gather(*(other.claim_event("slack", i) for i in reversed(ids))),
+        )
+        won = [a + b for a, b in zip(mine, reversed(theirs), strict=True)]
+        assert won == [1] * 200
+        assert app.claims.transactions < 20 and other.claims.transactions < 20
+        assert not any(await asyncio.gather(*(app.claim_event("slack", i) for i in ids[:10])))
+    finally:
+        other.close()
 
 
 async def test_a_chat_profile_zone_is_used_until_the_member_chooses_one(bot: Harness) -> None:

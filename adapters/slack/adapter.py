@@ -7,10 +7,12 @@ messenger (adapters/slack/messenger.py). Slack's deadlines are kept here:
 - every request is acknowledged at once (bolt's `process_before_response=True`, so the HTTP answer goes
   out when the listener returns) and the work continues in a task after the ack; a modal submission is
   the exception, because its validation errors must travel in the ack itself;
-- an event is claimed by its `event_id` in the store before anything is done, so a retry (Slack sends one
-  with `X-Slack-Retry-Num` when the ack is slow) or a second bot process never acts twice;
+- an event is claimed by its `event_id` in the store before its work is done, so a retry (Slack sends one
+  with `X-Slack-Retry-Num` when the ack is slow) or a second bot process never acts twice; the claim is
+  made by the work, after the ack, and claims made at once share a transaction, so acks never wait on it;
 - every HTTP request is checked before bolt sees it (adapters/slack/inbound.py): a forged or stale one gets
-  401, a malformed one 400, and a replayed slash command or interaction is acknowledged and ignored;
+  401, a malformed one 400, and a replayed slash command or interaction is acknowledged and ignored (its
+  signature is claimed the same way; a modal submission, whose work is done in its ack, claims first);
   bolt's own signature check stays on behind it, and no request body is ever logged;
 - a member is (workspace, user id): the workspace the token serves is learned from `auth.test` at start,
   and a request from any other workspace (or Enterprise Grid org) is refused before any listener runs
@@ -31,9 +33,9 @@ import json
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from contextvars import ContextVar
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -73,9 +75,10 @@ CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>")
 PROFILE_TTL = 3600.0  # seconds a member's Slack name and zone are trusted before asking users.info again
 HOME_MAX_BLOCKS = 100
 WORKERS = 4  # requests worked on at once after their ack (each mostly waits on the store or Slack)
+THINKING = 2  # of those, computing at once (see _thinking)
 ANSWER_WAIT = 1.0  # at most this long (seconds) a request's work waits for acknowledgements to go first
-QUIET = 0.003  # a pause in requests this long (with none being acknowledged) lets the work go on
-BACKLOG = 64  # with this much work waiting, workers stop yielding to acks until it is worked off
+QUIET = 0.02  # a pause in requests this long (with none being acknowledged) lets the work go on
+BACKLOG = 1000  # with this much work waiting, workers stop yielding to acks until it is worked off
 NOT_INSTALLED = (
     "copbot is not installed in this workspace, so nothing was done. Ask your Slack admin to install it."
 )
@@ -86,6 +89,9 @@ REQUEST_SERVED: ContextVar[Served | None] = ContextVar("slack_request_served", d
 # A guest's request (Slack Connect: a member of another organisation in a channel shared with ours): their
 # user id and their own workspace (or org). None for a member of the workspace the request came through.
 REQUEST_GUEST: ContextVar[tuple[str, str] | None] = ContextVar("slack_request_guest", default=None)
+# What the HTTP request being acknowledged is claimed by (its signature), so a replay is not acted on twice;
+# the work it starts claims it before doing anything (see _worker), so no ack waits on the store.
+REQUEST_CLAIM: ContextVar[str | None] = ContextVar("slack_request_claim", default=None)
 IGNORED_SUBTYPES = {
     "bot_message",
     "message_changed",
@@ -97,6 +103,19 @@ IGNORED_SUBTYPES = {
     "channel_topic",
     "channel_purpose",
 }
+
+
+@dataclass
+class Work:
+    """A request's work, queued after its ack."""
+
+    coro: Coroutine[Any, Any, Any]
+    what: str
+    queued_at: float
+    claim: str | None  # claimed before the work starts; the work is dropped if it was claimed before
+    served: Served | None  # the request's workspace, token and guest (see _in_scope)
+    client: AsyncWebClient | None
+    guest: tuple[str, str] | None
 
 
 class SlackAdapter:
@@ -146,11 +165,12 @@ class SlackAdapter:
         )
         # Work that follows an ack waits in a queue for a few workers: a burst of requests is acknowledged
         # at once and the work catches up after, instead of every ack queueing behind every search.
-        self._work: asyncio.Queue[tuple[Awaitable[Any], str, float]] = asyncio.Queue()
+        self._work: asyncio.Queue[Work] = asyncio.Queue()
         self._workers: list[asyncio.Task[Any]] = []
-        # One request is computed at a time (the store, search, rendering: CPU in this process) while the
-        # others wait on Slack's network; so acks are never stuck behind several searches at once.
-        self._thinking = asyncio.Lock()
+        # At most THINKING requests are computed at once (the store, search, rendering) while the others
+        # wait on Slack's network: the store's queries run in threads that let go of the GIL, so two use
+        # two cores, and more would only queue inside the store.
+        self._thinking = asyncio.Semaphore(THINKING)
         # Acks first: a worker starts its next piece of work once no request is being acknowledged and
         # none has arrived for QUIET seconds, so a burst is acknowledged at full speed (Slack retries what
         # is not acknowledged in 3 s, which would only add load) and worked off in the gaps and right
@@ -293,19 +313,23 @@ class SlackAdapter:
             if isinstance(checked, Answer):
                 return web.Response(status=checked.status, text=checked.reason)
             key = self.inbound.replay_key(checked)
-            if key is not None and not await self.core.claim_event(PLATFORM, key):
-                log.info("Slack: ignored a replayed request")
-                return web.Response(status=200)
+            if key is not None and checked.body.get("type") == "view_submission":
+                # a modal submission's work is done in its ack (its errors travel there): claimed first
+                if not await self.core.claim_event(PLATFORM, key):
+                    log.info("Slack: ignored a replayed request")
+                    return web.Response(status=200)
+                key = None
             # In OAuth mode the workspace middleware sets this request's workspace and client for its
             # listener; they are scoped to this dispatch, so nothing leaks to the next request.
             served_token, client_token = REQUEST_SERVED.set(None), REQUEST_CLIENT.set(None)
-            guest_token = REQUEST_GUEST.set(None)
+            guest_token, claim_token = REQUEST_GUEST.set(None), REQUEST_CLAIM.set(key)
             try:
                 answer = await self.bolt.async_dispatch(checked)
             finally:
                 REQUEST_SERVED.reset(served_token)
                 REQUEST_CLIENT.reset(client_token)
                 REQUEST_GUEST.reset(guest_token)
+                REQUEST_CLAIM.reset(claim_token)
             return await to_aiohttp_response(answer)
         finally:
             self._acking -= 1
@@ -354,12 +378,20 @@ class SlackAdapter:
                 return
             await asyncio.sleep(max(QUIET - idle, 0.001))
 
-    def _spawn(self, work: Awaitable[Any], what: str) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, Any], what: str, claim: str | None = None) -> None:
+        """Queue a request's work for after its ack; `claim` (an event's id), else the HTTP request's
+        signature, is claimed before the work starts, and the work is dropped if it was claimed before."""
+        claim = claim or REQUEST_CLAIM.get()
+        REQUEST_CLAIM.set(None)  # one piece of work per claim
         self._work.put_nowait(
-            (
-                self._in_scope(work, REQUEST_SERVED.get(), REQUEST_CLIENT.get(), REQUEST_GUEST.get()),
+            Work(
+                work,
                 what,
                 time.monotonic(),
+                claim,
+                REQUEST_SERVED.get(),
+                REQUEST_CLIENT.get(),
+                REQUEST_GUEST.get(),
             )
         )
 
@@ -383,15 +415,28 @@ class SlackAdapter:
 
     async def _worker(self) -> None:
         while True:
-            work, what, queued_at = await self._work.get()
-            await self._acks_first(queued_at)
+            work = await self._work.get()
             try:
-                await work
+                await self._acks_first(work.queued_at)
+                if work.claim is not None and not await self._first_time(work.claim):
+                    work.coro.close()
+                    log.info("Slack: ignored a repeated request (%s)", work.what)
+                    continue
+                await self._in_scope(work.coro, work.served, work.client, work.guest)
             except Exception:  # noqa: BLE001 - one failed request must not take the adapter down
-                log.exception("Slack: %s failed", what)
+                log.exception("Slack: %s failed", work.what)
             finally:
                 self.worked += 1
                 self._work.task_done()
+
+    async def _first_time(self, claim: str) -> bool:
+        """Claim a request or event; when the store cannot say, the work goes on (it reports its own
+        failure to the member if the store is down) rather than be lost."""
+        try:
+            return await self.core.claim_event(PLATFORM, claim)
+        except Exception as exc:  # noqa: BLE001 - see above
+            log.warning("Slack: could not claim a request (%s); working on it", type(exc).__name__)
+            return True
 
     def _register(self) -> None:
         bolt = self.bolt
@@ -545,9 +590,10 @@ class SlackAdapter:
         place = Place(PLATFORM, target.channel_id, target.thread_ts, target.is_direct)
         await self.run(Incoming(member=member, place=place, text=text, mentions=self.mentions(text)), target)
 
-    async def _claim(self, body: dict[str, Any]) -> bool:
-        event_id = body.get("event_id")
-        return True if not event_id else await self.core.claim_event(PLATFORM, str(event_id))
+    @staticmethod
+    def _event_id(body: dict[str, Any]) -> str | None:
+        """What an event's work claims (see _spawn): Slack's retries of it carry the same id."""
+        return str(body["event_id"]) if body.get("event_id") else None
 
     def _is_ours_or_a_bot(self, event: dict[str, Any], context: Any) -> bool:
         bot_user = getattr(context, "bot_user_id", None)
@@ -559,9 +605,9 @@ class SlackAdapter:
         )
 
     async def _on_mention(self, body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
-        if self._is_ours_or_a_bot(event, context) or not await self._claim(body):
+        if self._is_ours_or_a_bot(event, context):
             return
-        self._spawn(self._mention(event, context), "mention")
+        self._spawn(self._mention(event, context), "mention", self._event_id(body))
 
     async def _mention(self, event: dict[str, Any], context: Any) -> None:
         raw = event.get("text") or ""
@@ -582,15 +628,11 @@ class SlackAdapter:
             return
         bot_user = getattr(context, "bot_user_id", None)
         if event.get("channel_type") == "im":
-            if not await self._claim(body):
-                return
-            self._spawn(self._direct(event, bot_user), "direct message")
+            self._spawn(self._direct(event, bot_user), "direct message", self._event_id(body))
         elif event.get("thread_ts") and event.get("thread_ts") != event.get("ts"):
             if bot_user and f"<@{bot_user}" in (event.get("text") or ""):
                 return  # the app_mention event carries it
-            if not await self._claim(body):
-                return
-            self._spawn(self._thread_message(event), "thread message")
+            self._spawn(self._thread_message(event), "thread message", self._event_id(body))
 
     async def _direct(self, event: dict[str, Any], bot_user: str | None) -> None:
         text = _without_leading_mention(event.get("text") or "", bot_user) or "help"
@@ -752,9 +794,9 @@ class SlackAdapter:
     # ---- App Home -------------------------------------------------------------------------------------
 
     async def _on_link_shared(self, body: dict[str, Any], event: dict[str, Any]) -> None:
-        if not event.get("user") or not await self._claim(body):
+        if not event.get("user"):
             return
-        self._spawn(self._unfurl(event), "link preview")
+        self._spawn(self._unfurl(event), "link preview", self._event_id(body))
 
     async def _unfurl(self, event: dict[str, Any]) -> None:
         """Links to copbot's pages pasted in a message (or being typed: `source` composer) become cards,
@@ -782,9 +824,9 @@ class SlackAdapter:
             log.warning("Slack: chat.unfurl failed: %s", type(exc).__name__)
 
     async def _on_home_opened(self, body: dict[str, Any], event: dict[str, Any]) -> None:
-        if event.get("tab") != "home" or not await self._claim(body):
+        if event.get("tab") != "home":
             return
-        self._spawn(self._home_opened(event["user"]), "app home")
+        self._spawn(self._home_opened(event["user"]), "app home", self._event_id(body))
 
     async def _home_opened(self, user_id: str) -> None:
         await self.publish_home(await self.member(user_id))

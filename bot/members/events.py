@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, UniqueConstraint, and_, delete, exists, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
 from bot.context import ensure_member
@@ -29,18 +30,23 @@ from bot.store.models import (
 EVENT_MEMORY = timedelta(days=2)  # Slack retries for about an hour; two days is plenty to recognise a repeat
 
 
-def claim_event(session: Session, platform: str, event_id: str, now: datetime) -> bool:
-    """True the first time (platform, event_id) is seen, by any process; False for a repeat.
+def claim_events(session: Session, keys: Iterable[tuple[str, str]], now: datetime) -> set[tuple[str, str]]:
+    """Claim several (platform, event_id) at once in one statement; the ones seen for the first time.
 
-    The primary key does the work: two processes racing on the same retry both insert and one fails.
-    """
-    try:
-        with session.begin_nested():
-            session.add(ProcessedEvent(platform=platform, event_id=event_id[:100], received_at=now))
-            session.flush()
-    except IntegrityError:
-        return False
-    return True
+    The primary key decides: a key another process inserted first, even at the same moment, is skipped by
+    `ON CONFLICT DO NOTHING`, so it is not returned (and a key twice in `keys` is claimed once)."""
+    rows = {(p, e[:100]): {"platform": p, "event_id": e[:100], "received_at": now} for p, e in keys}
+    if not rows:
+        return set()
+    table = ProcessedEvent.__table__  # type: ignore[attr-defined]
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = (
+        insert(table)
+        .values(list(rows.values()))
+        .on_conflict_do_nothing(index_elements=["platform", "event_id"])
+        .returning(table.c.platform, table.c.event_id)
+    )
+    return {(str(p), str(e)) for p, e in session.execute(stmt)}
 
 
 def forget_old_events(session: Session, now: datetime) -> int:
