@@ -1,17 +1,21 @@
 """The fence around a batch of claimed posts: nothing reaches a platform on a claim that no longer holds.
 
-Right before each platform call the post's claim is re-checked and extended in one UPDATE
-(outbox.renew); checks that arrive while one is in the database go together in the next statement.
-Every RENEW_EVERY the whole batch is extended as well, so posts waiting their turn, or a call waiting
-out a rate limit, keep their claims while the process is alive, and lapse within CLAIM_WINDOW when it
-is not. Handlers never see any of this: `Delivery.messenger()` hands them a FencedMessenger.
+Right before each platform call the post's claim must hold. Every RENEW_EVERY the whole batch is
+re-checked and extended in one UPDATE (outbox.renew), so posts waiting their turn, or a call waiting out
+a rate limit, keep their claims while the process is alive, and lapse within CLAIM_WINDOW when it is
+not. A call within RENEW_EVERY of the batch's last extension (or its claim) goes ahead without asking
+the database: on this process's clock its claim still has at least CLAIM_WINDOW - RENEW_EVERY to run,
+and no other process takes a post before its claim lapses. A call later than that (the process stalled,
+or the extension is late) re-checks and extends that post's claim in the database first; checks that
+arrive while one is in the database go together in the next statement. Handlers never see any of this:
+`Delivery.messenger()` hands them a FencedMessenger.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -33,14 +37,25 @@ class ClaimLost(Exception):
 class Fence:
     """The claims of one batch (one token), as seen from the process that holds them."""
 
-    def __init__(self, store: Store, clock: Callable[[], datetime], token: str, lease: str | None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], datetime],
+        token: str,
+        lease: str | None,
+        claimed_at: datetime,
+        ids: Iterable[int],
+    ) -> None:
         self.store, self.clock, self.token, self.lease = store, clock, token, lease
-        self.renewed_at = clock()
+        self.renewed_at = claimed_at  # when the database last confirmed the whole batch's claims
+        self._confirmed = set(ids)  # the posts it confirmed then
         self._waiting: dict[int, list[asyncio.Future[bool]]] = {}
         self._checking: asyncio.Task[None] | None = None
 
     async def hold(self, post_id: int) -> None:
-        """Return once the claim on `post_id` holds for a full window again; else raise ClaimLost."""
+        """Return once the claim on `post_id` is known to hold for a while yet; else raise ClaimLost."""
+        if post_id in self._confirmed and self.clock() - self.renewed_at < RENEW_EVERY:
+            return
         held = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(post_id, []).append(held)
         self._start()
@@ -76,7 +91,7 @@ class Fence:
                     held = set()
                 else:
                     if whole:
-                        self.renewed_at = now
+                        self.renewed_at, self._confirmed = now, held
                 for post_id, futures in group.items():
                     for future in futures:
                         if not future.done():
@@ -137,4 +152,10 @@ class FencedMirror(FencedMessenger):
 
 
 def fenced(inner: Messenger, before_call: Callable[[], Awaitable[str]]) -> FencedMessenger:
-    return (FencedMirror if isinstance(inner, EventMirror) else FencedMessenger)(inner, before_call)
+    mirrors = _MIRRORS.get(type(inner))
+    if mirrors is None:  # a Protocol's isinstance check reads every attribute it names: once per class
+        mirrors = _MIRRORS[type(inner)] = isinstance(inner, EventMirror)
+    return (FencedMirror if mirrors else FencedMessenger)(inner, before_call)
+
+
+_MIRRORS: dict[type, bool] = {}

@@ -265,13 +265,28 @@ def skip_expired(session: Session, now: datetime) -> list[PlannedPost]:
     return stale
 
 
-def release_stale_claims(session: Session, now: datetime, window: timedelta = CLAIM_WINDOW) -> int:
+def release_stale_claims(
+    session: Session, now: datetime, window: timedelta = CLAIM_WINDOW, *, keep: Sequence[str] = ()
+) -> int:
     """Claims not renewed within `window` belong to a process that died or stalled: make them pending
-    again. Its fence (renew) refuses such a claim from then on, so the post is sent by one process only."""
+    again. Its fence (renew) refuses such a claim from then on, so the post is sent by one process only.
+    `keep`: the claims (tokens) the calling process is still working on; their fences decide those, so
+    a post it sent a moment ago and has not yet recorded is never handed to its own next batch."""
+    stmt = update(PlannedPost).where(
+        col(PlannedPost.state) == PostState.CLAIMED.value, col(PlannedPost.claimed_at) <= now - window
+    )
+    if keep:
+        stmt = stmt.where(col(PlannedPost.claimed_by).not_in(list(keep)))
+    return rowcount(session.execute(stmt.values(state=PostState.PENDING.value, claimed_by="")))
+
+
+def release(session: Session, token: str) -> int:
+    """Give back a batch claimed but not worked on (its process is stopping): pending again at once,
+    without counting the try it never had."""
     result = session.execute(
         update(PlannedPost)
-        .where(col(PlannedPost.state) == PostState.CLAIMED.value, col(PlannedPost.claimed_at) <= now - window)
-        .values(state=PostState.PENDING.value, claimed_by="")
+        .where(col(PlannedPost.claimed_by) == token, col(PlannedPost.state) == PostState.CLAIMED.value)
+        .values(state=PostState.PENDING.value, claimed_by="", attempts=col(PlannedPost.attempts) - 1)
     )
     return rowcount(result)
 
@@ -376,9 +391,19 @@ _PG_SENT = text(
 )
 
 
+SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+_SQLITE_SENT = text(
+    "UPDATE planned_post SET state = 'sent', sent_at = json_extract(t.value, '$[2]'), "
+    "updated_at = json_extract(t.value, '$[2]'), last_error = '', result = json_extract(t.value, '$[3]') "
+    "FROM json_each(:rows) AS t WHERE planned_post.id = json_extract(t.value, '$[0]') "
+    "AND planned_post.claimed_by = json_extract(t.value, '$[1]') AND +planned_post.state = 'claimed' "
+    "RETURNING planned_post.id"
+)
+
+
 def mark_sent(session: Session, done: list[tuple[Claimed, datetime, dict[str, Any] | None]]) -> set[int]:
     """Record posts as sent, in one transaction: on PostgreSQL one UPDATE ... FROM unnest(...) RETURNING
-    (one round trip for the whole group), on SQLite one batched UPDATE and a read-back. Returns the ids
+    (one round trip for the whole group), on SQLite one UPDATE ... FROM json_each(...). Returns the ids
     whose claim still held (a lapsed claim means another process may have taken the post over)."""
     if not done:
         return set()
@@ -394,37 +419,14 @@ def mark_sent(session: Session, done: list[tuple[Claimed, datetime, dict[str, An
                 },
             ).scalars()
         )
-    table = PlannedPost.__table__  # type: ignore[attr-defined]
-    stmt = (
-        update(table)
-        .where(
-            table.c.id == bindparam("pid"),
-            table.c.claimed_by == bindparam("token"),
-            table.c.state == PostState.CLAIMED.value,
-        )
-        .values(
-            state=PostState.SENT.value,
-            sent_at=bindparam("at"),
-            updated_at=bindparam("at"),
-            last_error="",
-            result=bindparam("res"),
-        )
-    )
-    session.execute(
-        stmt,
-        [
-            {"pid": c.id, "token": c.token, "at": at, "res": json.dumps(r or {}, sort_keys=True)}
-            for c, at, r in done
-        ],
-    )
-    sent = session.execute(
-        select(col(PlannedPost.id), col(PlannedPost.claimed_by)).where(
-            col(PlannedPost.id).in_([c.id for c, _, _ in done]),
-            col(PlannedPost.state) == PostState.SENT.value,
-        )
-    ).all()
-    tokens = {c.id: c.token for c, _, _ in done}
-    return {pid for pid, holder in sent if tokens.get(pid) == holder}
+    # SQLite: one UPDATE ... FROM json_each(...) RETURNING, the rows passed as one JSON array, the times
+    # in UTC written as SQLAlchemy writes a DateTime on SQLite. The `+` on state keeps SQLite from walking
+    # every claimed post by the state index for each row given: each given row finds its post by id.
+    rows = [
+        [c.id, c.token, at.astimezone(UTC).strftime(SQLITE_TIME), json.dumps(r or {}, sort_keys=True)]
+        for c, at, r in done
+    ]
+    return set(session.execute(_SQLITE_SENT, {"rows": json.dumps(rows)}).scalars())
 
 
 def mark_failed(session: Session, claimed: Claimed, now: datetime, error: str, *, retryable: bool) -> str:

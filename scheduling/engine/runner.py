@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -80,6 +80,7 @@ class Later(Exception):
 
 
 Handler = Callable[[Delivery], Awaitable[dict[str, Any] | None]]
+Upcoming = asyncio.Future[tuple[list[Claimed], Fence]]  # the next batch, being claimed or claimed
 Notifier = Callable[[str], Awaitable[None]]
 
 
@@ -120,6 +121,7 @@ class Scheduler:
         self._passes: set[asyncio.Task[Any]] = set()  # alarm passes and lease renewals under way
         self._pass_wanted = False  # an alarm pass is waiting to start: later alarms need no other
         self._renewal: asyncio.Task[Any] | None = None
+        self._live: set[str] = set()  # the claims (tokens) of batches being delivered or recorded
 
     # ---- wiring ------------------------------------------------------------------------------
     def handle(self, kind: str) -> Callable[[Handler], Handler]:
@@ -145,15 +147,51 @@ class Scheduler:
             report.skipped = len(skipped)
             for key, why in skipped:
                 await self._tell_coordinators(f"A scheduled post was skipped ({key}): {why}.")
-            while True:
-                now, size = self.clock(), self.claim_size()
-                batch = await self.store.run(lambda s, at=now, n=size: self._claim(s, at, n, lease))
-                if not batch:
-                    break
-                await self._deliver_batch(batch, Fence(self.store, self.clock, batch[0].token, lease), report)
-                self._pace = len(batch) / max((self.clock() - now).total_seconds(), 1e-3)
+            # A pipeline: the next batch is claimed while this one is delivered, so a burst of posts due
+            # at once never waits on a claim between batches; its claims are kept while it waits.
+            upcoming = self._claim_next(lease)
+            closing: list[asyncio.Future[None]] = []
+            try:
+                while True:
+                    batch, fence = await upcoming
+                    if not batch:
+                        break
+                    self._live.add(fence.token)
+                    upcoming = self._claim_next(lease)
+                    started = self.clock()
+                    closing.append(await self._deliver_batch(batch, fence, report, upcoming))
+                    self._pace = len(batch) / max((self.clock() - started).total_seconds(), 1e-3)
+            finally:
+                await asyncio.gather(*closing, return_exceptions=True)
+                await self._give_back(upcoming)
             await self._arm_wakeup()
             return report
+
+    def _claim_next(self, lease: str | None) -> Upcoming:
+        async def claim() -> tuple[list[Claimed], Fence]:
+            now, size, live = self.clock(), self.claim_size(), list(self._live)
+            batch = await self.store.run(lambda s: self._claim(s, now, size, lease, live))
+            token = batch[0].token if batch else ""
+            return batch, Fence(self.store, self.clock, token, lease, now, (p.id for p in batch))
+
+        return asyncio.ensure_future(claim())
+
+    async def _give_back(self, upcoming: Upcoming) -> None:
+        """A batch claimed ahead that this pass will not deliver (it ended, or failed) goes back at once
+        rather than when its claim lapses."""
+        try:
+            batch, fence = await asyncio.shield(upcoming)
+        except Exception:  # noqa: BLE001 - nothing was claimed, or the claim lapses by itself
+            return
+        if batch:
+            token = batch[0].token
+            await fence.close()
+            try:
+                await self.store.run(lambda s: outbox.release(s, token))
+            except Exception:  # noqa: BLE001 - the claims lapse within CLAIM_WINDOW instead
+                log.exception(
+                    "could not give back %d claimed post(s); they go out once their claim lapses", len(batch)
+                )
 
     def claim_size(self) -> int:
         """How many posts to claim at once: what this process sent in half a claim window at the pace of
@@ -164,10 +202,13 @@ class Scheduler:
             return self.concurrency
         return max(self.concurrency, min(MAX_CLAIM, int(self._pace * CLAIM_WINDOW.total_seconds() / 2)))
 
-    def _claim(self, session: Any, now: datetime, size: int, lease: str | None) -> list[Claimed]:
+    def _claim(
+        self, session: Any, now: datetime, size: int, lease: str | None, live: Sequence[str]
+    ) -> list[Claimed]:
         """Lapsed claims first go back to pending (a dead process's posts, taken over between batches, so
-        a long backlog does not hold them up), then the next batch is claimed."""
-        outbox.release_stale_claims(session, now)
+        a long backlog does not hold them up), but not those of `live`, the batches this pass is still
+        working on; then the next batch is claimed."""
+        outbox.release_stale_claims(session, now, keep=live)
         return outbox.claim_due(session, now, self.instance, size, lease=lease)
 
     @staticmethod
@@ -176,11 +217,13 @@ class Scheduler:
         forget_old_events(session, now)
         return [(p.key, p.last_error) for p in outbox.skip_expired(session, now)]
 
-    async def _deliver_batch(self, batch: list[Claimed], fence: Fence, report: TickReport) -> None:
+    async def _deliver_batch(
+        self, batch: list[Claimed], fence: Fence, report: TickReport, upcoming: Upcoming | None = None
+    ) -> asyncio.Future[None]:
         """Deliver concurrently. Successes are recorded in small groups as they complete (every
         FLUSH_SECONDS), so a crash can repeat at most the few posts sent in that instant, and a
-        thousand posts do not cost a thousand transactions."""
-        gate = asyncio.Semaphore(self.concurrency)
+        thousand posts do not cost a thousand transactions. Returns once every post was tried, with
+        what finishes the batch (its last records, its fence) still under way: the caller awaits it."""
         done: list[tuple[Claimed, datetime, dict[str, Any] | None]] = []
         finished = asyncio.Event()
 
@@ -208,22 +251,36 @@ class Scheduler:
                 except TimeoutError:
                     pass
                 fence.keep()
+                if upcoming is not None and upcoming.done() and not upcoming.cancelled():
+                    if upcoming.exception() is None and upcoming.result()[0]:
+                        upcoming.result()[1].keep()  # the next batch, claimed and waiting its turn
                 await flush()
 
-        async def one(post: Claimed) -> None:
-            async with gate:
+        posts = iter(batch)
+
+        async def sender() -> None:  # `concurrency` of these take the batch's posts in turn
+            for post in posts:
                 result = await self._attempt(post, fence, report)
                 if result is not _NOT_SENT:
                     done.append((post, self.clock(), result))
 
+        async def close() -> None:
+            try:
+                finished.set()
+                await flushing
+                await flush()  # what completed while the last flush was writing
+                await fence.close()
+            finally:
+                self._live.discard(fence.token)
+
         flushing = asyncio.create_task(flusher())
         try:
-            await asyncio.gather(*(one(p) for p in batch))
-        finally:
-            finished.set()
-            await flushing
-            await flush()  # what completed while the last flush was writing
-            await fence.close()
+            await asyncio.gather(*(sender() for _ in range(min(self.concurrency, len(batch)))))
+        except BaseException:
+            await close()
+            raise
+        # the batch's last records are written while the next batch goes out
+        return asyncio.ensure_future(close())
 
     async def _attempt(self, post: Claimed, fence: Fence, report: TickReport) -> Any:
         handler = self.handlers.get(post.kind)
@@ -231,7 +288,8 @@ class Scheduler:
             if handler is None:
                 raise DeliveryError(f"no handler for kind {post.kind!r}", retryable=False)
             delivery = Delivery(post, self.clock(), self.store, self.messengers, self.settings, self, fence)
-            return await asyncio.wait_for(handler(delivery), SEND_TIMEOUT)
+            async with asyncio.timeout(SEND_TIMEOUT):
+                return await handler(delivery)
         except Later as later:
             until, why = later.until, later.why
             try:
