@@ -206,3 +206,28 @@ async def test_a_dead_process_claims_go_out_once_the_window_ends_and_the_alarm_i
     world.clock.set(claimed_at + WINDOW + timedelta(milliseconds=1))
     assert (await world.b.tick()).sent == 4
     assert await world.b.store.run(outbox.next_wakeup) is None
+
+
+async def test_a_pass_cut_short_gives_back_the_batch_it_claimed_ahead_at_once(world: World, app: App) -> None:
+    """The next batch is claimed while one is sent; a pass that stops (here: cancelled, as at shutdown)
+    with such a batch waiting gives it back pending, its try not counted, rather than leave it claimed
+    until the window ends; the post being sent keeps its claim and goes out once it lapses."""
+    await world.plan_due(2)
+    world.a.concurrency = 1  # one post a batch: test:0 is sent while test:1 is claimed ahead
+    paused = await world.pause_a_in_its_tick()
+    for _ in range(100):  # the claim ahead runs in the store's threads
+        if (await world.rows())["test:1"][0] == "claimed":
+            break
+        await asyncio.sleep(0.01)
+    assert await world.rows() == {"test:0": ("claimed", "a"), "test:1": ("claimed", "a")}
+    paused.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await paused
+    assert await world.rows() == {"test:0": ("claimed", "a"), "test:1": ("pending", "")}
+    attempts = await app.store.run(
+        lambda s: dict(s.execute(text("SELECT key, attempts FROM planned_post")).all())
+    )
+    assert attempts == {"test:0": 1, "test:1": 0}
+    assert (await world.b.tick()).sent == 1 and world.platform.texts() == ["hello 1"]
+    world.clock.advance(seconds=WINDOW.total_seconds() + 1)
+    assert (await world.b.tick()).sent == 1 and sorted(world.platform.texts()) == ["hello 0", "hello 1"]
