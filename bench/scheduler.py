@@ -34,7 +34,9 @@ from sqlmodel import Session, col
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import postgres_database  # noqa: E402
+from bot.app import SCHEDULER_THREADS, SWITCH_INTERVAL  # noqa: E402
 from bot.config import load_settings  # noqa: E402
+from bot.foreground import Foreground  # noqa: E402
 from bot.messages import Reply  # noqa: E402
 from bot.messenger import Posted, PostTags  # noqa: E402
 from bot.store.db import Store, make_engine, upgrade  # noqa: E402
@@ -193,7 +195,10 @@ async def run_backend(
 ) -> dict[str, Any]:
     engine = make_engine(url)
     upgrade(engine)
-    store = Store(engine)
+    # as bot.app.build_app wires it: the scheduler's own threads, yielding to requests (none here)
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    base = Store(engine)
+    store = base.sibling(workers=SCHEDULER_THREADS, yield_to=Foreground().turn)
     probe = make_engine(url)  # the bench's own reads, outside the scheduler's thread pool
     settings = load_settings(_env_file=None, database_url=url, data_dir=data_dir)
     messenger = MemoryMessenger()
@@ -236,6 +241,7 @@ async def run_backend(
     finally:
         await scheduler.stop()
         store.close()
+        base.close()
         probe.dispose()
     return out
 

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.config import Settings
+from bot.foreground import Foreground
 from bot.messages import Incoming, Member, Place
 from bot.permissions import Role
 from bot.store import fulltext
@@ -38,6 +39,7 @@ class Services:
     scheduler: Any = (
         None  # scheduling.engine.runner.Scheduler; typed loosely so bot/ does not import scheduling/
     )
+    foreground: Foreground = field(default_factory=Foreground)  # requests being answered (bot/foreground.py)
 
     @property
     def privacy_hooks(self) -> tuple[PrivacyHook, ...]:

@@ -64,7 +64,8 @@ class Dispatcher:
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Run one request. Member mistakes become a clear message; our bugs are logged, not shown."""
         try:
-            return await self._handle(incoming)
+            async with self.services.foreground.serving():
+                return await self._handle(incoming)
         except ArgumentError as exc:
             return [Reply(str(exc), is_error=True, error_field=exc.field)]
         except CommandError as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -87,15 +87,27 @@ def current_revision(engine: Engine) -> str | None:
 class Store:
     """Runs database work in a small thread pool, one transaction per call."""
 
-    def __init__(self, engine: Engine, workers: int = 4, *, owns_engine: bool = True) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        workers: int = 4,
+        *,
+        owns_engine: bool = True,
+        yield_to: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.engine = engine
         self.owns_engine = owns_engine
+        self.yield_to = yield_to  # awaited before each transaction (a background store: see sibling)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="copbot-db")
+        # a background store hands its threads one transaction each and keeps the rest waiting here, where
+        # they can still yield, rather than queued inside the pool, where they could not
+        self._turns = asyncio.Semaphore(workers) if yield_to is not None else None
 
-    def sibling(self, workers: int) -> Store:
+    def sibling(self, workers: int, yield_to: Callable[[], Awaitable[None]] | None = None) -> Store:
         """A store on the same engine with its own threads: background work queued there (the scheduler's
-        deliveries) cannot make members wait for their command replies."""
-        return Store(self.engine, workers, owns_engine=False)
+        deliveries) cannot make members wait for their command replies. With `yield_to` (bot/foreground.py)
+        each of its transactions first lets the requests being answered go first."""
+        return Store(self.engine, workers, owns_engine=False, yield_to=yield_to)
 
     @property
     def dialect(self) -> str:
@@ -113,7 +125,11 @@ class Store:
 
     async def run(self, fn: Callable[[Session], T]) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, self.run_sync, fn)
+        if self._turns is None or self.yield_to is None:
+            return await loop.run_in_executor(self._pool, self.run_sync, fn)
+        async with self._turns:
+            await self.yield_to()
+            return await loop.run_in_executor(self._pool, self.run_sync, fn)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

@@ -105,6 +105,7 @@ class Scheduler:
         notify: Notifier | None = None,
         instance: str | None = None,
         concurrency: int = 50,
+        yield_to: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -114,6 +115,7 @@ class Scheduler:
         self.notify = notify
         self.instance = instance or f"copbot-{uuid.uuid4().hex[:8]}"
         self.concurrency = concurrency
+        self.yield_to = yield_to  # awaited before each post: members' requests go first (bot/foreground.py)
         self.is_leader = False
         self._pace: float | None = None  # posts per second in the last batch
         self._lock = asyncio.Lock()
@@ -260,6 +262,8 @@ class Scheduler:
 
         async def sender() -> None:  # `concurrency` of these take the batch's posts in turn
             for post in posts:
+                if self.yield_to is not None:
+                    await self.yield_to()
                 result = await self._attempt(post, fence, report)
                 if result is not _NOT_SENT:
                     done.append((post, self.clock(), result))
