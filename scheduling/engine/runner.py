@@ -153,11 +153,16 @@ class Scheduler:
             # at once never waits on a claim between batches; its claims are kept while it waits.
             upcoming = self._claim_next(lease)
             closing: list[asyncio.Future[None]] = []
+            stale = False  # `upcoming` was claimed before the last batch's handlers ran
             try:
                 while True:
                     batch, fence = await upcoming
+                    if not batch and stale:  # what those handlers planned due now goes in this pass too
+                        upcoming, stale = self._claim_next(lease), False
+                        continue
                     if not batch:
                         break
+                    stale = True
                     self._live.add(fence.token)
                     upcoming = self._claim_next(lease)
                     started = self.clock()
