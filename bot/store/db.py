@@ -97,11 +97,11 @@ class Store:
     ) -> None:
         self.engine = engine
         self.owns_engine = owns_engine
-        self.yield_to = yield_to  # awaited before each transaction (a background store: see sibling)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="copbot-db")
-        # a background store hands its threads one transaction each and keeps the rest waiting here, where
-        # they can still yield, rather than queued inside the pool, where they could not
-        self._turns = asyncio.Semaphore(workers) if yield_to is not None else None
+        # A background store (see sibling) awaits `yield_to` before each transaction, and hands its threads
+        # one transaction each, keeping the rest waiting here, where they can still yield, rather than
+        # queued inside the pool, where they could not.
+        self._background = (asyncio.Semaphore(workers), yield_to) if yield_to is not None else None
 
     def sibling(self, workers: int, yield_to: Callable[[], Awaitable[None]] | None = None) -> Store:
         """A store on the same engine with its own threads: background work queued there (the scheduler's
@@ -125,10 +125,11 @@ class Store:
 
     async def run(self, fn: Callable[[Session], T]) -> T:
         loop = asyncio.get_running_loop()
-        if self._turns is None or self.yield_to is None:
+        if self._background is None:
             return await loop.run_in_executor(self._pool, self.run_sync, fn)
-        async with self._turns:
-            await self.yield_to()
+        turns, yield_to = self._background
+        async with turns:
+            await yield_to()
             return await loop.run_in_executor(self._pool, self.run_sync, fn)
 
     def close(self) -> None:

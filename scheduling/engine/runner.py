@@ -8,8 +8,10 @@ Jobs carry no objects and no state; everything is read from `planned_post` rows
 LEASE_TIME / 3) runs out within 15 s and another process takes it within 5 s more; the posts the dead one
 had claimed lapse CLAIM_WINDOW (20 s) after their last renewal, and the new leader takes them at its next
 batch or at its alarm, which is set for that moment. Measured (bench/failover.py): takeover in 11-18 s,
-the claimed posts (up to two batches: one being sent, one claimed ahead) out within 20-67 s. Every platform call is fenced (scheduling/engine/fence.py): a
-stalled process that wakes up sends nothing its claim or lease no longer covers.
+the claimed posts (up to two batches: one being sent, one claimed ahead) out within 20-67 s. Every
+platform call is fenced (scheduling/engine/fence.py): a stalled process that wakes up sends nothing its
+claim or lease no longer covers. Members come first: before each post, and each transaction of its own
+store, the scheduler waits while a member's request is being answered, 50 ms at most (bot/foreground.py).
 """
 
 from __future__ import annotations
