@@ -1,11 +1,12 @@
 """A client-side rate limiter with one bucket per key (a Slack method, a Discord route), learned from 429s.
 
 Platforms publish their limits loosely ("about 1 per second per channel", tiers per minute) and change
-them, so nothing here is configured: a bucket sends freely until the platform first answers 429, then
-(1) honours Retry-After for that key only: a 429 on `chat.postMessage` holds back no `conversations.open`,
-and (2) lets the key make at most a little under the number of calls that got through in the window before
-the 429, in any such window, so a sustained fan-out settles at the platform's rate instead of bursting
-into 429s and waiting out a second after each. A call starts as soon as its slot comes, whatever else is
+them, so nothing here needs configuring (a limit the platform does publish, such as Discord's global 50
+requests a second, may be given from the start): a bucket sends freely until the platform first answers
+429, then (1) honours Retry-After for that key only: a 429 on `chat.postMessage` holds back no
+`conversations.open`, and (2) lets the key make at most a little under the number of calls that got
+through in the window before the 429, in any such window, so a sustained fan-out settles at the
+platform's rate instead of bursting into 429s and waiting out a second after each. A call starts as soon as its slot comes, whatever else is
 still in flight.
 """
 
@@ -25,10 +26,10 @@ class Bucket:
     `limit` in any `window` (so neither a burst after a pause nor a rush after a stall crowds one of the
     platform's windows), and nothing at all before `blocked_until` (a Retry-After)."""
 
-    def __init__(self, clock: Callable[[], float]) -> None:
+    def __init__(self, clock: Callable[[], float], limit: int | None = None, window: float = 1.0) -> None:
         self.clock = clock
-        self.limit: int | None = None
-        self.window = 1.0
+        self.limit = limit  # None until a 429 teaches it; a published limit may be given from the start
+        self.window = window
         self.blocked_until = 0.0
         self.next_slot = 0.0  # once a limit is learned: the earliest moment the next caller may go
         self.started: deque[float] = deque()  # when calls were let go (the last HISTORY seconds)

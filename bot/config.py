@@ -138,6 +138,12 @@ class Settings(BaseSettings):
         description="Use Discord's privileged Message Content intent, so every "
         "reply in the forum thread is recorded (not only mentions).",
     )
+    discord_requests_per_second: int = Field(
+        50,
+        ge=1,
+        validation_alias=_env("DISCORD_REQUESTS_PER_SECOND"),
+        description="The bot's global rate limit on Discord: 50 unless Discord raised it for the bot.",
+    )
     discord_api_base_url: str = Field(
         "",
         validation_alias=_env("DISCORD_API_BASE_URL"),

@@ -79,10 +79,15 @@ async def test_no_dm_lost_or_doubled_under_sustained_429s_and_one_open_per_membe
 
 
 @pytest.fixture
-async def discord_adapter(sqlite_url: str, tmp_path: Path) -> AsyncIterator[tuple[FakeDiscord, Any]]:
+async def discord_adapter(
+    request: pytest.FixtureRequest, sqlite_url: str, tmp_path: Path
+) -> AsyncIterator[tuple[FakeDiscord, Any]]:
+    """The adapter against the fake; a test may give DISCORD_REQUESTS_PER_SECOND as the fixture's param."""
+    per_second = getattr(request, "param", 50)
     async with FakeDiscord() as fake:
         settings = load_settings(
             _env_file=None,
+            discord_requests_per_second=per_second,
             database_url=sqlite_url,
             data_dir=tmp_path / "data",
             admins="console:root",
@@ -141,3 +146,44 @@ async def test_discord_retry_after_on_one_channel_holds_back_no_other(
         (f"/channels/{other}/messages", 200),
         (f"/channels/{waiting}/messages", 200),
     ]
+
+
+@pytest.mark.parametrize("discord_adapter", [8], indirect=True)
+async def test_discord_fan_out_keeps_to_the_global_limit_without_one_refusal(
+    discord_adapter: tuple[FakeDiscord, Any],
+) -> None:
+    """discord.py alone learns the global limit only from 429s (the test above); with the bot's limit
+    known, every request waits for its slot and Discord never has to refuse one."""
+    fake, adapter = discord_adapter
+    members = [FakeUser(snowflake(), f"member{n}") for n in range(10)]
+    fake.users.update({u.id: u for u in members})
+    fake.limit_sustained(10)  # the global limit; the bot keeps to 8 a second (20 requests here)
+    await asyncio.gather(
+        *(adapter.messenger.send_dm(str(u.id), Reply(f"Hello {u.username}")) for u in members)
+    )
+    assert fake.rate_limited == 0
+    for u in members:
+        assert [d["content"] for d in fake.dm_messages(u)] == [f"Hello {u.username}"]
+
+
+@pytest.mark.parametrize("discord_adapter", [1], indirect=True)
+async def test_a_members_command_is_answered_ahead_of_a_queued_fan_out(
+    discord_adapter: tuple[FakeDiscord, Any],
+) -> None:
+    """Interaction answers are not bound by the global limit: a slash command is answered while a fan-out
+    waits for its slots (one a second here), not after it."""
+    fake, adapter = discord_adapter
+    members = [FakeUser(snowflake(), f"member{n}") for n in range(8)]
+    fake.users.update({u.id: u for u in members})
+    sends = [asyncio.ensure_future(adapter.messenger.send_dm(str(u.id), Reply("Reminder"))) for u in members]
+    try:
+        await fake.wait_for_call("POST", "/users/@me/channels")  # the fan-out is under way
+        iid = await fake.send_interaction(fake.slash_command("help"))
+        [reply] = await fake.wait_for_replies(iid, 1, timeout=10)
+        assert (reply.content or "").startswith("Commands you can use")
+        opened = [c for c in fake.calls_to("POST", "/users/@me/channels") if c.status == 200]
+        assert len(opened) < 4  # paced behind the 8 opens it would have come after the last of them
+    finally:
+        for send in sends:
+            send.cancel()
+        await asyncio.gather(*sends, return_exceptions=True)

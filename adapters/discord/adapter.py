@@ -7,6 +7,9 @@ then overwrites the configured guilds' commands (adapters/discord/commands.py). 
 Intents: `Intents.default()` (no privileged intent). Forum-thread replies are recorded from messages
 that mention the bot, whose text Discord always delivers; with `message_content=True` (the privileged
 Message Content intent, switched on in the developer portal too) every reply in the forum's thread is.
+
+Requests keep to Discord's global rate limit on our side (adapters/discord/pacing.py), and discord.py
+paces each route by its headers.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from typing import Any
 
 import discord
@@ -24,6 +28,8 @@ import yarl
 from adapters.discord.commands import application_commands, member_of, place_of
 from adapters.discord.interactions import Interactions
 from adapters.discord.messenger import DiscordMessenger
+from adapters.discord.pacing import global_pacer
+from adapters.ratelimit import Bucket
 from bot.errors import StartError
 from bot.messenger import DeliveryError
 from bot.ports import Core
@@ -80,7 +86,12 @@ class DiscordAdapter:
     async def start(self) -> None:
         self._point_at_api()
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False  # copbot has no voice features
-        client = discord.Client(intents=self.intents(), guild_ready_timeout=self.guild_ready_timeout)
+        pace = Bucket(time.monotonic, limit=self.settings.discord_requests_per_second)
+        client = discord.Client(
+            intents=self.intents(),
+            guild_ready_timeout=self.guild_ready_timeout,
+            http_trace=global_pacer(pace),
+        )
         client.event(self.on_interaction)
         client.event(self.on_message)
         self._client = client

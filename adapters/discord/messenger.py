@@ -1,9 +1,10 @@
 """Outbound on Discord: posts, threads (forum posts in forum channels), DMs, and convenings mirrored as
 Guild Scheduled Events. Implements bot.messenger.Messenger and bot.messenger.EventMirror.
 
-discord.py is the rate limiter here: it keeps one bucket per route (per channel for messages), paces each
+discord.py paces each route here: it keeps one bucket per route (per channel for messages), paces each
 from Discord's X-RateLimit-Limit/Remaining/Reset-After headers and waits out a 429's retry_after for that
-bucket alone (all requests only for a global 429, as Discord asks); what reaches us is a real failure,
+bucket alone (all requests only for a global 429, as Discord asks). The global limit itself is kept by
+the client's pacer (adapters/discord/pacing.py), so a fan-out does not burst into it. What reaches us is a real failure,
 mapped to DeliveryError(retryable=...) so the outbox retries what may succeed later and gives up on the
 rest. A member's DM channel is made once (discord.py keeps it; concurrent sends share the call).
 
