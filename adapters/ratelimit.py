@@ -6,8 +6,8 @@ requests a second, may be given from the start): a bucket sends freely until the
 429, then (1) honours Retry-After for that key only: a 429 on `chat.postMessage` holds back no
 `conversations.open`, and (2) lets the key make at most a little under the number of calls that got
 through in the window before the 429, in any such window, so a sustained fan-out settles at the
-platform's rate instead of bursting into 429s and waiting out a second after each. A call starts as soon as its slot comes, whatever else is
-still in flight.
+platform's rate instead of bursting into 429s and waiting out a second after each. A call starts as
+soon as its slot comes, whatever else is still in flight.
 """
 
 from __future__ import annotations
