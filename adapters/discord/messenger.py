@@ -6,7 +6,8 @@ from Discord's X-RateLimit-Limit/Remaining/Reset-After headers and waits out a 4
 bucket alone (all requests only for a global 429, as Discord asks). The global limit itself is kept by
 the client's pacer (adapters/discord/pacing.py), so a fan-out does not burst into it. What reaches us
 is a real failure, mapped to DeliveryError(retryable=...) so the outbox retries what may succeed later
-and gives up on the rest. A member's DM channel is made once (discord.py keeps it; concurrent sends share the call).
+and gives up on the rest. A member's DM channel is made once (discord.py keeps it; concurrent sends
+share the call).
 
 A scheduled message carries a nonce made from SEND_KEY, and discord.py sends it with `enforce_nonce`, so
 Discord answers a repeat within a few minutes (a retry after a crash between Discord's answer and the
