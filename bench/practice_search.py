@@ -38,7 +38,7 @@ from bot.messages import Incoming, Member, Place  # noqa: E402
 from bot.store import fulltext  # noqa: E402
 from bot.store.db import make_engine, upgrade  # noqa: E402
 from content.practices.models import Practice, PracticeLabel  # noqa: E402
-from content.practices.service import PRACTICE_INDEX, Filters  # noqa: E402
+from content.practices.service import PRACTICE_INDEX, Filters, filter_keys  # noqa: E402
 
 DOMAIN = """budget partnership county housing transit equity residents hearing council mayor manager
 chief staff agency permit zoning library police fire water sewer parks recreation workforce hiring
@@ -102,12 +102,14 @@ def make_rows(n: int, seed: int = 7, first_id: int = 1) -> tuple[list[dict], lis
     for i in range(first_id, first_id + n):
         tags = rng.sample(TAGS, 2)
         frameworks = rng.sample(FRAMEWORKS, 1)
+        title, what = words(6).capitalize(), words(45) + "."
+        level = rng.choice(LEVELS)  # drawn after the words, as before: the cached stores stay the same
         practices.append(
             dict(
                 id=i,
-                title=words(6).capitalize(),
-                what=words(45) + ".",
-                level=rng.choice(LEVELS),
+                title=title,
+                what=what,
+                level=level,
                 links="",
                 attribution="anonymous",
                 author_name="",
@@ -117,6 +119,7 @@ def make_rows(n: int, seed: int = 7, first_id: int = 1) -> tuple[list[dict], lis
                 source_note="",
                 status="active",
                 search_extra=" ".join(t for t in tags + frameworks).replace("-", " "),
+                filter_keys=filter_keys({"tag": tags, "framework": frameworks}, level, None),
                 created_at=now,
                 updated_at=now,
             )

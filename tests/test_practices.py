@@ -117,6 +117,49 @@ async def test_filters_narrow_results_and_bad_filter_values_are_explained(bot: H
     assert "--level: 'city' is not allowed" in message and "local, county, regional" in message
 
 
+async def test_filters_follow_an_edit(bot: Harness) -> None:
+    """The filters a practice passes are kept with it (on PostgreSQL in the search index itself): an edit
+    that changes its level, tags or frameworks moves it between filters at once."""
+    await share(bot, title="Transit equity plan", level="regional", tags="transit,equity")
+    await bot.ok(
+        "practice edit P1 --level county --tags transit,youth --frameworks adaptive-leadership "
+        "--policy-area transportation"
+    )
+    for filters, found in (
+        ("--level regional", []),
+        ("--level county", ["Transit equity plan"]),
+        ("--tag equity", []),
+        ("--tag youth --tag transit", ["Transit equity plan"]),
+        ("--framework systems-thinking", []),
+        ("--framework adaptive-leadership --policy-area transportation", ["Transit equity plan"]),
+    ):
+        assert titles(await bot.ok(f"practice search transit {filters}")) == found, filters
+    await bot.ok("practice edit P1 --policy-area housing")
+    assert titles(await bot.ok("practice search transit --policy-area transportation")) == []
+    assert titles(await bot.ok("practice search transit --level county --tag youth")) == [
+        "Transit equity plan"
+    ]
+
+
+async def test_practices_shared_before_the_filter_keys_are_found_by_their_filters(bot: Harness) -> None:
+    """Migration 0026 gives the practices already stored their filter keys (on PostgreSQL the search
+    vector is rebuilt with them)."""
+    from alembic import command
+
+    from bot.store.db import alembic_config
+
+    await share(bot, title="Transit equity plan", level="regional", tags="transit,equity")
+    await share(bot, title="Transit fare pilot", level="local", tags="transit")
+    config = alembic_config(bot.app.store.engine)
+    command.downgrade(config, "0025")
+    command.upgrade(config, "head")
+    assert titles(await bot.ok("practice search transit --tag equity --level regional")) == [
+        "Transit equity plan"
+    ]
+    assert titles(await bot.ok("practice search transit --level local")) == ["Transit fare pilot"]
+    assert len((await bot.ok("practice search transit")).items) == 2
+
+
 async def test_paging(bot: Harness) -> None:
     for n in range(7):
         await share(bot, title=f"Library outreach {n}", what="Library cards for every student.")

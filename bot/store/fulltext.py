@@ -217,11 +217,15 @@ class Index:
 class IdSet:
     """The documents a filter allows: the rows of `table` where `where` holds, whose `column` is the
     document's id (`where` names `table`'s columns unqualified, with bound parameters). Written both
-    ways: as the set of ids, and as a check of one id (an index probe: `column` should lead an index)."""
+    ways: as the set of ids, and as a check of one id (an index probe: `column` should lead an index).
+    `key`, when the documents carry the filter in the index itself (PostgreSQL: a lexeme of their vector,
+    such as "tag=equity"), is the same set as that key: the search then finds words and filters in one
+    index lookup."""
 
     table: str
     column: str
     where: str
+    key: str | None = None
 
     def ids(self) -> str:
         return f"SELECT {self.column} FROM {self.table} WHERE {self.where}"
@@ -312,13 +316,20 @@ def search(
         return [Hit(int(r[0]), -float(r[1]), r[2] or "") for r in rows]
     bind["q"] = to_tsquery(query)
     vec = f"d.{index.vector_column}"
-    extra = f" AND ({index.searchable_sql})" + "".join(f" AND d.id IN ({s.ids()})" for s in id_sets)
+    extra = f" AND ({index.searchable_sql})" + "".join(
+        f" AND d.id IN ({s.ids()})" for s in id_sets if s.key is None
+    )
     # PostgreSQL: the candidates are the first matches the GIN index (or a scan, when the planner expects
-    # plenty) finds, ranked as they are read; the title weighs most in the rank itself ('A').
+    # plenty) finds, ranked as they are read; the title weighs most in the rank itself ('A'). Filters kept
+    # as keys in the vector are looked up with the words, so only documents passing them are read.
+    matches = "to_tsquery('english', :q)"
+    if keys := [s.key for s in id_sets if s.key is not None]:
+        bind["keys"] = " & ".join("'" + k.replace("\\", "\\\\").replace("'", "''") + "'" for k in keys)
+        matches = f"({matches} && CAST(:keys AS tsquery))"
     sql = (
         "WITH q AS MATERIALIZED (SELECT to_tsquery('english', :q) AS q), "
         f"cand AS MATERIALIZED (SELECT d.id, ts_rank({vec}, q.q, 1) AS rank FROM {index.table} d, q "
-        f"WHERE {vec} @@ to_tsquery('english', :q){extra} LIMIT :cap), "
+        f"WHERE {vec} @@ {matches}{extra} LIMIT :cap), "
         "page AS (SELECT id, rank FROM cand ORDER BY rank DESC, id DESC LIMIT :limit OFFSET :offset) "
         f"SELECT page.id, page.rank, ts_headline('english', {index.headline_sql}, q.q, "
         f"'StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=18, MinWords=8, MaxFragments=1, "

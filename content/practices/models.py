@@ -125,6 +125,9 @@ class Practice(SQLModel, table=True):
         default=None, sa_column=Column(Integer, ForeignKey("forum_occurrence.id", ondelete="SET NULL"))
     )
     search_extra: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # "tag=equity framework=systems-thinking level=county": the filters it passes, kept with search_extra;
+    # on PostgreSQL each is a lexeme of the search vector, so filters are looked up in the search's index
+    filter_keys: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     reviewed_at: datetime | None = None  # its owner (or a coordinator) last said it is still true

@@ -228,6 +228,14 @@ def _search_extra(labels: dict[str, list[str]], p: Practice) -> str:
     return " ".join(words)
 
 
+def filter_keys(labels: dict[str, list[str]], level: str | None, policy_area: str | None) -> str:
+    """The filters a practice passes, as index keys (Practice.filter_keys): one `kind=value` per label,
+    by kind and value, then its level and policy area. Filters.sql() looks them up."""
+    keys = sorted(f"{kind}={value}" for kind, values in labels.items() for value in values)
+    keys += [f"{name}={value}" for name, value in (("level", level), ("policy", policy_area)) if value]
+    return " ".join(keys)
+
+
 def _set_labels(session: Session, p: Practice, labels: dict[str, list[str]]) -> None:
     assert p.id is not None
     for kind, values in labels.items():
@@ -243,6 +251,7 @@ def _set_labels(session: Session, p: Practice, labels: dict[str, list[str]]) -> 
     current = _labels(session, [p.id])[p.id]
     current.update(labels)
     p.search_extra = _search_extra(current, p)
+    p.filter_keys = filter_keys(current, p.level, p.policy_area)
     session.add(p)
 
 
@@ -433,10 +442,11 @@ class Filters:
             ids = ",".join(map(str, self.fresh_ids)) or "NULL"
             sets.append(fulltext.IdSet("practice", "id", f"practice.id IN ({ids})"))
         if self.level:
-            sets.append(fulltext.IdSet("practice", "id", "practice.level = :f_level"))
+            sets.append(fulltext.IdSet("practice", "id", "practice.level = :f_level", f"level={self.level}"))
             params["f_level"] = self.level
         if self.policy_area:
-            sets.append(fulltext.IdSet("practice", "id", "practice.policy_area = :f_policy"))
+            key = f"policy={self.policy_area}"
+            sets.append(fulltext.IdSet("practice", "id", "practice.policy_area = :f_policy", key))
             params["f_policy"] = self.policy_area
         n = 0
         for kind, values in (
@@ -446,7 +456,8 @@ class Filters:
         ):
             for value in values:
                 where = f"practice_label.kind = :fk{n} AND practice_label.value = :fv{n}"
-                sets.append(fulltext.IdSet("practice_label", "practice_id", where))
+                key = f"{kind.value}={value}"
+                sets.append(fulltext.IdSet("practice_label", "practice_id", where, key))
                 params[f"fk{n}"] = kind.value
                 params[f"fv{n}"] = value
                 n += 1
