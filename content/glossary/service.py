@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, text
+from sqlalchemy import bindparam, delete, text
 from sqlmodel import Session, col, select
 
 from bot.context import ensure_member
@@ -183,18 +183,23 @@ def close_to(session: Session, name: str, n: int = 3) -> list[str]:
     return terms[:n]
 
 
+# Every search asks this, and most phrases name no term: one plain statement, no ORM objects.
+_OTHER_NAMES = text(
+    "SELECT asked.key, other.name, other.key FROM glossary_name asked "
+    "JOIN glossary_name other ON other.term_id = asked.term_id WHERE asked.key IN :phrases ORDER BY other.id"
+).bindparams(bindparam("phrases", expanding=True))
+
+
 def synonyms(session: Session, phrases: Collection[str]) -> Mapping[str, Sequence[str]]:
     """For each phrase (words joined by one space) that names a term: the term's other names."""
     if not phrases:
         return {}
-    hits = session.exec(select(GlossaryName).where(col(GlossaryName.key).in_(list(phrases)))).all()
-    if not hits:
-        return {}
-    ids = {h.term_id for h in hits}
-    all_names: dict[int, list[GlossaryName]] = {}
-    for row in session.exec(select(GlossaryName).where(col(GlossaryName.term_id).in_(ids))):
-        all_names.setdefault(row.term_id, []).append(row)
-    return {h.key: [n.name for n in all_names.get(h.term_id, []) if n.key != h.key] for h in hits}
+    found: dict[str, list[str]] = {}
+    for asked, name, name_key in session.execute(_OTHER_NAMES, {"phrases": list(phrases)}):
+        names = found.setdefault(asked, [])
+        if name_key != asked:
+            names.append(name)
+    return found
 
 
 @dataclass

@@ -10,7 +10,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import func, literal_column, or_, text
+from sqlalchemy import bindparam, func, literal_column, or_, text
 from sqlmodel import Session, col, select
 
 from bot.context import ensure_member, find_member
@@ -174,17 +174,11 @@ def views(
     ]
 
 
-def views_of(
-    session: Session, ids: Sequence[int], snippets: dict[int, str] | None = None
-) -> list[PracticeView]:
-    """The practices with these ids, in that order, each with its labels and endorsement count: one Core
-    statement (no ORM loading, no identity map), for read paths such as a page of search results. The
-    practices are plain read-only copies with Practice's fields, for display; change practices through
-    `get`/`views` instead."""
-    if not ids:
-        return []
+def _views_statement(dialect: str) -> Any:
+    """views_of's statement for this database, built once (building it costs about what running it does)."""
+    if (built := _VIEWS.get(dialect)) is not None:
+        return built
     table = Practice.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         labels_sql = (
             "(SELECT coalesce(json_agg(json_build_array(l.kind, l.value) ORDER BY l.id), '[]')::text "
@@ -202,10 +196,26 @@ def views_of(
         .scalar_subquery()
         .label("_endorsements")
     )
-    stmt = select(table, endorsed, literal_column(labels_sql).label("_labels")).where(
-        table.c.id.in_(list(ids))
+    built = _VIEWS[dialect] = select(table, endorsed, literal_column(labels_sql).label("_labels")).where(
+        table.c.id.in_(bindparam("ids", expanding=True))
     )
-    rows = session.connection().execute(stmt).mappings().all()
+    return built
+
+
+_VIEWS: dict[str, Any] = {}
+
+
+def views_of(
+    session: Session, ids: Sequence[int], snippets: dict[int, str] | None = None
+) -> list[PracticeView]:
+    """The practices with these ids, in that order, each with its labels and endorsement count: one Core
+    statement (no ORM loading, no identity map), for read paths such as a page of search results. The
+    practices are plain read-only copies with Practice's fields, for display; change practices through
+    `get`/`views` instead."""
+    if not ids:
+        return []
+    stmt = _views_statement(session.get_bind().dialect.name)
+    rows = session.connection().execute(stmt, {"ids": list(ids)}).mappings().all()
     by_id: dict[int, PracticeView] = {}
     for row in rows:
         data = dict(row)
