@@ -267,18 +267,46 @@ def search(
     """The searchable documents matching `query`, best first, each with a highlighted excerpt.
 
     `id_sets` are the filters (with bound `params`); a hit must be in all of them. On SQLite each is
-    checked per candidate by an index probe; PostgreSQL's planner chooses how.
+    checked per candidate by an index probe; on PostgreSQL a filter kept as a key in the vector is looked
+    up with the words, and the planner chooses how to check the others.
 
     The cost follows the page, not the number of matches: the candidates are the newest `candidates`
-    documents matching in the title and the newest `candidates` (default CANDIDATES) matching anywhere (both found in index
-    order, without scoring), only those are ranked, and only the returned page is excerpted, all in one
-    statement. When a query matches fewer than `candidates` documents every match is ranked.
+    documents matching in the title and the newest `candidates` (default CANDIDATES) matching anywhere
+    (both found in index order, without scoring), only those are ranked, and only the returned page is
+    excerpted, all in one statement. When a query matches fewer than `candidates` documents every match
+    is ranked.
     """
     if not query:
         return []
+    sql, bind = statement(
+        session.get_bind().dialect.name,
+        index,
+        query,
+        id_sets=id_sets,
+        params=params,
+        limit=limit,
+        offset=offset,
+        candidates=candidates,
+    )
+    return [Hit(int(r[0]), float(r[1]), r[2] or "") for r in session.execute(text(sql), bind)]
+
+
+def statement(
+    dialect: str,
+    index: Index,
+    query: Query,
+    *,
+    id_sets: Sequence[IdSet] = (),
+    params: dict[str, Any] | None = None,
+    limit: int = 10,
+    offset: int = 0,
+    candidates: int | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """search()'s statement and its parameters, for a caller that reads more about each hit in the same
+    round trip (`SELECT ... FROM (<statement>) hits JOIN ...`): its rows are `id, rank, snippet`, best
+    first, the rank higher for a better match on both engines. `query` must not be empty."""
     bind: dict[str, Any] = dict(params or {})
     bind.update(limit=limit, offset=offset, cap=max(candidates or CANDIDATES, limit + offset))
-    dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
         bind["q"] = to_fts5(query)
         bind["qt"] = to_fts5(query, index.title_column)
@@ -301,6 +329,7 @@ def search(
         newest_titles = newest.format("qt").replace(
             f"{restrict} ORDER BY", f" AND {fts}.rowid >= ({window}){restrict} ORDER BY", 1
         )
+        # bm25 is lower for a better match: negated on the way out.
         sql = (
             f"WITH cand AS MATERIALIZED (SELECT id FROM (SELECT {fts}.rowid AS id {newest_titles}) "
             f"UNION SELECT id FROM (SELECT {fts}.rowid AS id {newest.format('q')})), "
@@ -308,12 +337,12 @@ def search(
             f"WHERE {fts} MATCH :q AND {fts}.rowid >= (SELECT min(id) FROM cand) "
             f"AND +{fts}.rowid IN (SELECT id FROM cand) ORDER BY rank, {fts}.rowid DESC "
             "LIMIT :limit OFFSET :offset) "
-            f"SELECT page.id, page.rank, snippet({fts}, -1, '{MARK_START}', '{MARK_END}', '…', 14) "
+            f"SELECT page.id AS id, -page.rank AS rank, "
+            f"snippet({fts}, -1, '{MARK_START}', '{MARK_END}', '…', 14) AS snippet "
             f"FROM page CROSS JOIN {fts} ON {fts}.rowid = page.id WHERE {fts} MATCH :q "
             f"ORDER BY page.rank, page.id DESC"
         )
-        rows = session.execute(text(sql), bind).all()
-        return [Hit(int(r[0]), -float(r[1]), r[2] or "") for r in rows]
+        return sql, bind
     bind["q"] = to_tsquery(query)
     vec = f"d.{index.vector_column}"
     extra = f" AND ({index.searchable_sql})" + "".join(
@@ -331,13 +360,12 @@ def search(
         f"cand AS MATERIALIZED (SELECT d.id, ts_rank({vec}, q.q, 1) AS rank FROM {index.table} d, q "
         f"WHERE {vec} @@ {matches}{extra} LIMIT :cap), "
         "page AS (SELECT id, rank FROM cand ORDER BY rank DESC, id DESC LIMIT :limit OFFSET :offset) "
-        f"SELECT page.id, page.rank, ts_headline('english', {index.headline_sql}, q.q, "
+        f"SELECT page.id AS id, page.rank AS rank, ts_headline('english', {index.headline_sql}, q.q, "
         f"'StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=18, MinWords=8, MaxFragments=1, "
-        "FragmentDelimiter=…') "
+        "FragmentDelimiter=…') AS snippet "
         f"FROM page JOIN {index.table} d ON d.id = page.id, q ORDER BY page.rank DESC, page.id DESC"
     )
-    rows = session.execute(text(sql), bind).all()
-    return [Hit(int(r[0]), float(r[1]), r[2] or "") for r in rows]
+    return sql, bind
 
 
 def count(session: Session, index: Index, query: Query) -> int:

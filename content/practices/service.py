@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import bindparam, func, literal_column, or_, text
+from sqlalchemy import Integer, Text, bindparam, column, func, literal_column, or_, text
 from sqlmodel import Session, col, select
 
 from bot.context import ensure_member, find_member
@@ -174,62 +175,102 @@ def views(
     ]
 
 
+_ENDORSEMENTS_SQL = "(SELECT count(*) FROM practice_endorsement e WHERE e.practice_id = practice.id)"
+
+
+def _labels_sql(dialect: str) -> str:
+    """A practice's labels as one JSON array of [kind, value], in the order they were given."""
+    if dialect == "postgresql":
+        return (
+            "(SELECT coalesce(json_agg(json_build_array(l.kind, l.value) ORDER BY l.id), '[]')::text "
+            "FROM practice_label l WHERE l.practice_id = practice.id)"
+        )
+    return (
+        "(SELECT json_group_array(json_array(kind, value)) FROM (SELECT l.kind, l.value "
+        "FROM practice_label l WHERE l.practice_id = practice.id ORDER BY l.id))"
+    )
+
+
 def _views_statement(dialect: str) -> Any:
     """views_of's statement for this database, built once (building it costs about what running it does)."""
     if (built := _VIEWS.get(dialect)) is not None:
         return built
     table = Practice.__table__  # type: ignore[attr-defined]
-    if dialect == "postgresql":
-        labels_sql = (
-            "(SELECT coalesce(json_agg(json_build_array(l.kind, l.value) ORDER BY l.id), '[]')::text "
-            "FROM practice_label l WHERE l.practice_id = practice.id)"
-        )
-    else:
-        labels_sql = (
-            "(SELECT json_group_array(json_array(kind, value)) FROM (SELECT l.kind, l.value "
-            "FROM practice_label l WHERE l.practice_id = practice.id ORDER BY l.id))"
-        )
-    endorsed = (
-        select(func.count())
-        .where(col(Endorsement.practice_id) == table.c.id)
-        .correlate(table)
-        .scalar_subquery()
-        .label("_endorsements")
-    )
-    built = _VIEWS[dialect] = select(table, endorsed, literal_column(labels_sql).label("_labels")).where(
-        table.c.id.in_(bindparam("ids", expanding=True))
-    )
+    built = _VIEWS[dialect] = select(
+        table,
+        literal_column(_ENDORSEMENTS_SQL).label("_endorsements"),
+        literal_column(_labels_sql(dialect)).label("_labels"),
+    ).where(table.c.id.in_(bindparam("ids", expanding=True)))
     return built
 
 
 _VIEWS: dict[str, Any] = {}
 
 
+@lru_cache(maxsize=128)
+def _page_statement(dialect: str, search_sql: str) -> Any:
+    """A page of search results as views, in one round trip: `search_sql` (fulltext.statement(): id, rank,
+    snippet, best first) joined to the practices, their endorsement counts and labels. Kept per search
+    shape (the filters given), since building the typed statement costs more than running it."""
+    table = Practice.__table__  # type: ignore[attr-defined]
+    columns = ", ".join(f"practice.{c.name}" for c in table.c)
+    join = "CROSS JOIN" if dialect == "sqlite" else "JOIN"  # SQLite: the hits first, then each practice
+    sql = (
+        f"SELECT {columns}, {_ENDORSEMENTS_SQL} AS _endorsements, {_labels_sql(dialect)} AS _labels, "
+        f"hits.snippet AS _snippet FROM ({search_sql}) AS hits {join} practice ON practice.id = hits.id "
+        "ORDER BY hits.rank DESC, hits.id DESC"
+    )
+    return text(sql).columns(
+        *table.c, column("_endorsements", Integer), column("_labels", Text), column("_snippet", Text)
+    )
+
+
+def _view(row: Mapping[Any, Any], snippet: str = "") -> PracticeView:
+    """A read-only PracticeView from a row of practice columns with `_endorsements` and `_labels`."""
+    data = dict(row)
+    count = int(data.pop("_endorsements") or 0)
+    labels: dict[str, list[str]] = {}
+    for kind, value in json.loads(data.pop("_labels") or "[]"):
+        labels.setdefault(kind, []).append(value)
+    snippet = data.pop("_snippet", None) or snippet
+    # A plain read-only copy: building an ORM-instrumented Practice costs more than the query did.
+    return PracticeView(cast(Practice, SimpleNamespace(**data)), labels, count, snippet)
+
+
 def views_of(
     session: Session, ids: Sequence[int], snippets: dict[int, str] | None = None
 ) -> list[PracticeView]:
     """The practices with these ids, in that order, each with its labels and endorsement count: one Core
-    statement (no ORM loading, no identity map), for read paths such as a page of search results. The
+    statement (no ORM loading, no identity map), for read paths such as a list of practices. The
     practices are plain read-only copies with Practice's fields, for display; change practices through
     `get`/`views` instead."""
     if not ids:
         return []
     stmt = _views_statement(session.get_bind().dialect.name)
     rows = session.connection().execute(stmt, {"ids": list(ids)}).mappings().all()
-    by_id: dict[int, PracticeView] = {}
-    for row in rows:
-        data = dict(row)
-        count = int(data.pop("_endorsements") or 0)
-        raw = data.pop("_labels")
-        labels: dict[str, list[str]] = {}
-        for kind, value in json.loads(raw or "[]"):
-            labels.setdefault(kind, []).append(value)
-        # A plain read-only copy: building an ORM-instrumented Practice costs more than the query did.
-        practice = cast(Practice, SimpleNamespace(**data))
-        by_id[practice.id or 0] = PracticeView(
-            practice, labels, count, (snippets or {}).get(practice.id or 0, "")
-        )
+    by_id = {int(row["id"]): _view(row, (snippets or {}).get(int(row["id"]), "")) for row in rows}
     return [by_id[i] for i in ids if i in by_id]
+
+
+def search_page(
+    session: Session,
+    parsed: fulltext.Query,
+    where: Sequence[fulltext.IdSet],
+    params: dict[str, Any],
+    *,
+    limit: int,
+    offset: int = 0,
+) -> list[PracticeView]:
+    """The practices matching `parsed` that pass the filters, best first, with their excerpts: the search
+    and the views in one statement (one round trip to the database, not two)."""
+    if not parsed:
+        return []
+    dialect = session.get_bind().dialect.name
+    sql, bind = fulltext.statement(
+        dialect, PRACTICE_INDEX, parsed, id_sets=where, params=params, limit=limit, offset=offset
+    )
+    rows = session.connection().execute(_page_statement(dialect, sql), bind).mappings().all()
+    return [_view(row) for row in rows]
 
 
 def _search_extra(labels: dict[str, list[str]], p: Practice) -> str:
@@ -534,12 +575,8 @@ def search(
             )
             page, more = _freshest_page(session, [h.id for h in hits], limit, offset)
             return views(session, page, {h.id: h.snippet for h in hits}), more
-        hits = fulltext.search(
-            session, PRACTICE_INDEX, parsed, id_sets=where, params=params, limit=limit + 1, offset=offset
-        )
-        more = len(hits) > limit
-        hits = hits[:limit]
-        return views_of(session, [h.id for h in hits], {h.id: h.snippet for h in hits}), more
+        found = search_page(session, parsed, where, params, limit=limit + 1, offset=offset)
+        return found[:limit], len(found) > limit
     clause = " AND ".join([PRACTICE_INDEX.searchable_sql, *(w.holds("d.id") for w in where)])
     if freshest:
         ids = [r[0] for r in session.execute(text(f"SELECT d.id FROM practice d WHERE {clause}"), params)]
