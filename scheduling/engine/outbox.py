@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select, text, update
+from sqlalchemy import ARRAY, Integer, and_, any_, bindparam, cast, exists, func, or_, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
@@ -313,9 +313,16 @@ def claim_due(
     if lease is not None:
         due = due.where(_holds_lease(lease))
     picked = due.cte("picked").prefix_with("MATERIALIZED", dialect="postgresql")
+    if session.get_bind().dialect.name == "postgresql":
+        # The picked ids as one array, so each row is found by its key: joined to the CTE instead, the
+        # planner hash-joins a scan of every pending post (30 of the 45 ms of claiming 1,000 among 100,000).
+        ids = cast(select(func.array_agg(picked.c.id)).scalar_subquery(), ARRAY(Integer))
+        chosen = table.c.id == any_(ids)
+    else:
+        chosen = table.c.id == picked.c.id
     rows = session.execute(
         update(table)
-        .where(table.c.id == picked.c.id, table.c.state == PostState.PENDING.value)
+        .where(chosen, table.c.state == PostState.PENDING.value)
         .values(
             state=PostState.CLAIMED.value,
             claimed_by=token,
