@@ -34,7 +34,10 @@ def claim_events(session: Session, keys: Iterable[tuple[str, str]], now: datetim
     """Claim several (platform, event_id) at once in one statement; the ones seen for the first time.
 
     The primary key decides: a key another process inserted first, even at the same moment, is skipped by
-    `ON CONFLICT DO NOTHING`, so it is not returned (and a key twice in `keys` is claimed once)."""
+    `ON CONFLICT DO NOTHING`, so it is not returned (and a key twice in `keys` is claimed once). The rows
+    go in sorted by key: on PostgreSQL a row waits for another transaction's uncommitted row with the same
+    key, so two processes claiming overlapping sets in different orders (a burst arriving in another
+    order) could each wait for the other, a deadlock; in one order the second simply waits its turn."""
     rows = {(p, e[:100]): {"platform": p, "event_id": e[:100], "received_at": now} for p, e in keys}
     if not rows:
         return set()
@@ -42,7 +45,7 @@ def claim_events(session: Session, keys: Iterable[tuple[str, str]], now: datetim
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = (
         insert(table)
-        .values(list(rows.values()))
+        .values([rows[key] for key in sorted(rows)])
         .on_conflict_do_nothing(index_elements=["platform", "event_id"])
         .returning(table.c.platform, table.c.event_id)
     )
