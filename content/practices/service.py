@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -191,20 +191,15 @@ def _labels_sql(dialect: str) -> str:
     )
 
 
+@cache
 def _views_statement(dialect: str) -> Any:
     """views_of's statement for this database, built once (building it costs about what running it does)."""
-    if (built := _VIEWS.get(dialect)) is not None:
-        return built
     table = Practice.__table__  # type: ignore[attr-defined]
-    built = _VIEWS[dialect] = select(
+    return select(
         table,
         literal_column(_ENDORSEMENTS_SQL).label("_endorsements"),
         literal_column(_labels_sql(dialect)).label("_labels"),
     ).where(table.c.id.in_(bindparam("ids", expanding=True)))
-    return built
-
-
-_VIEWS: dict[str, Any] = {}
 
 
 @lru_cache(maxsize=128)
@@ -279,11 +274,16 @@ def _search_extra(labels: dict[str, list[str]], p: Practice) -> str:
     return " ".join(words)
 
 
+def filter_key(name: str, value: str) -> str:
+    """One filter as an index key ("tag=equity"): what filter_keys writes and Filters.sql() looks up."""
+    return f"{name}={value}"
+
+
 def filter_keys(labels: dict[str, list[str]], level: str | None, policy_area: str | None) -> str:
-    """The filters a practice passes, as index keys (Practice.filter_keys): one `kind=value` per label,
-    by kind and value, then its level and policy area. Filters.sql() looks them up."""
-    keys = sorted(f"{kind}={value}" for kind, values in labels.items() for value in values)
-    keys += [f"{name}={value}" for name, value in (("level", level), ("policy", policy_area)) if value]
+    """The filters a practice passes, as index keys (Practice.filter_keys): one per label, by kind and
+    value, then its level and policy area."""
+    keys = sorted(filter_key(kind, value) for kind, values in labels.items() for value in values)
+    keys += [filter_key(name, value) for name, value in (("level", level), ("policy", policy_area)) if value]
     return " ".join(keys)
 
 
@@ -493,10 +493,11 @@ class Filters:
             ids = ",".join(map(str, self.fresh_ids)) or "NULL"
             sets.append(fulltext.IdSet("practice", "id", f"practice.id IN ({ids})"))
         if self.level:
-            sets.append(fulltext.IdSet("practice", "id", "practice.level = :f_level", f"level={self.level}"))
+            key = filter_key("level", self.level)
+            sets.append(fulltext.IdSet("practice", "id", "practice.level = :f_level", key))
             params["f_level"] = self.level
         if self.policy_area:
-            key = f"policy={self.policy_area}"
+            key = filter_key("policy", self.policy_area)
             sets.append(fulltext.IdSet("practice", "id", "practice.policy_area = :f_policy", key))
             params["f_policy"] = self.policy_area
         n = 0
@@ -507,7 +508,7 @@ class Filters:
         ):
             for value in values:
                 where = f"practice_label.kind = :fk{n} AND practice_label.value = :fv{n}"
-                key = f"{kind.value}={value}"
+                key = filter_key(kind.value, value)
                 sets.append(fulltext.IdSet("practice_label", "practice_id", where, key))
                 params[f"fk{n}"] = kind.value
                 params[f"fv{n}"] = value
